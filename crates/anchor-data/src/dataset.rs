@@ -113,12 +113,16 @@ impl Dataset {
 
     /// Indices of the samples in trained groups, in dataset order.
     pub fn training_indices(&self) -> Vec<usize> {
-        (0..self.len()).filter(|&i| self.groups[self.meta[i].group as usize].trained).collect()
+        (0..self.len())
+            .filter(|&i| self.groups[self.meta[i].group as usize].trained)
+            .collect()
     }
 
     /// Indices of the samples of one group, in dataset order.
     pub fn group_indices(&self, group: usize) -> Vec<usize> {
-        (0..self.len()).filter(|&i| self.meta[i].group as usize == group).collect()
+        (0..self.len())
+            .filter(|&i| self.meta[i].group as usize == group)
+            .collect()
     }
 
     /// The label that pair `pair` gives for `key` (None if the pair is not in the task).

@@ -10,5 +10,8 @@ pub struct TaskError {
 }
 
 pub(crate) fn bad(field: &str, message: impl Into<String>) -> TaskError {
-    TaskError { field: field.to_string(), message: message.into() }
+    TaskError {
+        field: field.to_string(),
+        message: message.into(),
+    }
 }

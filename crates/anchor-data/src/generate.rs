@@ -35,7 +35,12 @@ pub fn generate(task: &TaskConfig, seed: u64) -> Result<Dataset, TaskError> {
         }
     };
     let seq_len = task.seq_len();
-    let Generated { tokens, labels, meta, groups } = generated;
+    let Generated {
+        tokens,
+        labels,
+        meta,
+        groups,
+    } = generated;
     let mut order: Vec<usize> = (0..labels.len()).collect();
     rng.shuffle(&mut order);
     let mut ds = Dataset {
@@ -49,7 +54,8 @@ pub fn generate(task: &TaskConfig, seed: u64) -> Result<Dataset, TaskError> {
         pair_shifts,
     };
     for &i in &order {
-        ds.tokens.extend_from_slice(&tokens[i * seq_len..(i + 1) * seq_len]);
+        ds.tokens
+            .extend_from_slice(&tokens[i * seq_len..(i + 1) * seq_len]);
         ds.labels.push(labels[i]);
         ds.meta.push(meta[i]);
     }

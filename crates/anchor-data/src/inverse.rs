@@ -13,31 +13,58 @@ use crate::rng::DataRng;
 use crate::task::{INVERSE_N_KEYS, INVERSE_SET_SIZE, InverseMatchingTask};
 
 /// The six orderings of three items, in lexicographic order.
-pub const PERMUTATIONS: [[usize; 3]; 6] = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
+pub const PERMUTATIONS: [[usize; 3]; 6] = [
+    [0, 1, 2],
+    [0, 2, 1],
+    [1, 0, 2],
+    [1, 2, 0],
+    [2, 0, 1],
+    [2, 1, 0],
+];
 
 pub(crate) fn validate(t: &InverseMatchingTask) -> Result<(), TaskError> {
     if t.n_samples == 0 {
         return Err(bad("n_samples", "= 0; a dataset needs at least one sample"));
     }
     let v = t.vocab_size;
-    for (lo_f, hi_f, lo, hi) in [("token_min", "token_max", t.token_min, t.token_max), ("ood_min", "ood_max", t.ood_min, t.ood_max)] {
+    for (lo_f, hi_f, lo, hi) in [
+        ("token_min", "token_max", t.token_min, t.token_max),
+        ("ood_min", "ood_max", t.ood_min, t.ood_max),
+    ] {
         if lo > hi {
             return Err(bad(lo_f, format!("= {lo} is above task.{hi_f} = {hi}")));
         }
         if hi >= v {
-            return Err(bad(hi_f, format!("= {hi} is outside the vocabulary 0..={} (task.vocab_size = {v})", v.saturating_sub(1))));
+            return Err(bad(
+                hi_f,
+                format!(
+                    "= {hi} is outside the vocabulary 0..={} (task.vocab_size = {v})",
+                    v.saturating_sub(1)
+                ),
+            ));
         }
         // A set of 3 plus at least one other token for separators and fillers.
         if hi - lo + 1 < 4 {
-            return Err(bad(lo_f, format!("..{hi_f} = {lo}..={hi} holds fewer than 4 tokens; a set of 3 needs separators outside it")));
+            return Err(bad(
+                lo_f,
+                format!(
+                    "..{hi_f} = {lo}..={hi} holds fewer than 4 tokens; a set of 3 needs separators outside it"
+                ),
+            ));
         }
     }
     // The test split needs three tokens in one residue class mod 3.
     if (0..3).all(|r| (t.token_min..=t.token_max).filter(|x| x % 3 == r).count() < 3) {
-        return Err(bad("token_min", "..token_max has no residue class mod 3 with 3 tokens, so the test split is empty"));
+        return Err(bad(
+            "token_min",
+            "..token_max has no residue class mod 3 with 3 tokens, so the test split is empty",
+        ));
     }
     if t.train_weight == 0 || t.test_weight == 0 || t.ood_weight == 0 {
-        return Err(bad("train_weight", "task.test_weight and task.ood_weight must all be positive"));
+        return Err(bad(
+            "train_weight",
+            "task.test_weight and task.ood_weight must all be positive",
+        ));
     }
     Ok(())
 }
@@ -52,7 +79,14 @@ pub fn one_residue_class(set: &[u32]) -> bool {
 pub(crate) fn generate(t: &InverseMatchingTask, rng: &mut DataRng) -> Generated {
     let l = t.seq_len();
     let splits = [Split::Train, Split::Test, Split::Ood];
-    let sizes = allocate(t.n_samples, &[t.train_weight.into(), t.test_weight.into(), t.ood_weight.into()]);
+    let sizes = allocate(
+        t.n_samples,
+        &[
+            t.train_weight.into(),
+            t.test_weight.into(),
+            t.ood_weight.into(),
+        ],
+    );
     let mut out = Generated {
         tokens: Vec::with_capacity(t.n_samples * l),
         labels: Vec::with_capacity(t.n_samples),
@@ -60,8 +94,17 @@ pub(crate) fn generate(t: &InverseMatchingTask, rng: &mut DataRng) -> Generated 
         groups: Vec::new(),
     };
     for (g, (&split, &size)) in splits.iter().zip(&sizes).enumerate() {
-        out.groups.push(Group { pair: None, split, size, trained: split == Split::Train });
-        let (lo, hi) = if split == Split::Ood { (t.ood_min, t.ood_max) } else { (t.token_min, t.token_max) };
+        out.groups.push(Group {
+            pair: None,
+            split,
+            size,
+            trained: split == Split::Train,
+        });
+        let (lo, hi) = if split == Split::Ood {
+            (t.ood_min, t.ood_max)
+        } else {
+            (t.token_min, t.token_max)
+        };
         for _ in 0..size {
             let set = draw_set(rng, lo, hi, split);
             let mut orders = PERMUTATIONS;
@@ -82,9 +125,14 @@ pub(crate) fn generate(t: &InverseMatchingTask, rng: &mut DataRng) -> Generated 
                 let f = outside(rng);
                 out.tokens.push(f);
             }
-            out.tokens.extend(orders[label].iter().rev().map(|&i| set[i]));
+            out.tokens
+                .extend(orders[label].iter().rev().map(|&i| set[i]));
             out.labels.push(label as u32);
-            out.meta.push(SampleMeta { group: g as u32, key: None, position: None });
+            out.meta.push(SampleMeta {
+                group: g as u32,
+                key: None,
+                position: None,
+            });
         }
     }
     out

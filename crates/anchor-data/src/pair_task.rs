@@ -14,7 +14,6 @@ pub(crate) struct PairTaskSpec {
     pub n_samples: usize,
     pub vocab_size: u32,
     pub filler: (u32, u32),
-    pub anchors: Vec<u32>,
     /// Every pair of the task with its total shift, in generation order.
     pub pair_shifts: Vec<([u32; 2], i32)>,
     pub unseen_pair: [u32; 2],
@@ -23,13 +22,30 @@ pub(crate) struct PairTaskSpec {
 
 impl PairTaskSpec {
     pub fn from_composite(t: &CompositeTask) -> Result<Self, TaskError> {
+        check_basics(
+            t.seq_len,
+            t.n_samples,
+            t.vocab_size,
+            (t.filler_min, t.filler_max),
+            &t.anchors,
+        )?;
         if t.shifts.len() != t.anchors.len() {
             return Err(bad(
                 "shifts",
-                format!("has {} entries but task.anchors has {}; give one shift per anchor", t.shifts.len(), t.anchors.len()),
+                format!(
+                    "has {} entries but task.anchors has {}; give one shift per anchor",
+                    t.shifts.len(),
+                    t.anchors.len()
+                ),
             ));
         }
-        let shift = |a: u32| t.shifts[t.anchors.iter().position(|&x| x == a).expect("a is an anchor")];
+        let shift = |a: u32| {
+            t.shifts[t
+                .anchors
+                .iter()
+                .position(|&x| x == a)
+                .expect("a is an anchor")]
+        };
         for o in &t.pair_overrides {
             check_pair_of_anchors("pair_overrides", o.pair, &t.anchors)?;
         }
@@ -46,7 +62,6 @@ impl PairTaskSpec {
             n_samples: t.n_samples,
             vocab_size: t.vocab_size,
             filler: (t.filler_min, t.filler_max),
-            anchors: t.anchors.clone(),
             pair_shifts,
             unseen_pair: t.unseen_pair,
             weights: (t.train_weight, t.test_weight),
@@ -54,22 +69,43 @@ impl PairTaskSpec {
     }
 
     pub fn from_full_symmetry(t: &FullSymmetryTask) -> Result<Self, TaskError> {
-        for (field, shifts) in [("shifts_set1", &t.shifts_set1), ("shifts_set2", &t.shifts_set2)] {
+        check_basics(
+            t.seq_len,
+            t.n_samples,
+            t.vocab_size,
+            (t.filler_min, t.filler_max),
+            &t.anchors,
+        )?;
+        for (field, shifts) in [
+            ("shifts_set1", &t.shifts_set1),
+            ("shifts_set2", &t.shifts_set2),
+        ] {
             if shifts.len() != t.anchors.len() {
                 return Err(bad(
                     field,
-                    format!("has {} entries but task.anchors has {}; give one shift per anchor", shifts.len(), t.anchors.len()),
+                    format!(
+                        "has {} entries but task.anchors has {}; give one shift per anchor",
+                        shifts.len(),
+                        t.anchors.len()
+                    ),
                 ));
             }
         }
         let mut pair_shifts: Vec<([u32; 2], i32)> = Vec::new();
-        for (field, pairs, shifts) in
-            [("pairs_set1", &t.pairs_set1, &t.shifts_set1), ("pairs_set2", &t.pairs_set2, &t.shifts_set2)]
-        {
+        for (field, pairs, shifts) in [
+            ("pairs_set1", &t.pairs_set1, &t.shifts_set1),
+            ("pairs_set2", &t.pairs_set2, &t.shifts_set2),
+        ] {
             for &p in pairs {
                 check_pair_of_anchors(field, p, &t.anchors)?;
                 if pair_shifts.iter().any(|(q, _)| *q == p) {
-                    return Err(bad(field, format!("pair ({},{}) is listed twice; each pair belongs to one set", p[0], p[1])));
+                    return Err(bad(
+                        field,
+                        format!(
+                            "pair ({},{}) is listed twice; each pair belongs to one set",
+                            p[0], p[1]
+                        ),
+                    ));
                 }
                 let s = |a: u32| shifts[t.anchors.iter().position(|&x| x == a).expect("checked")];
                 pair_shifts.push((p, s(p[0]) + s(p[1])));
@@ -80,7 +116,6 @@ impl PairTaskSpec {
             n_samples: t.n_samples,
             vocab_size: t.vocab_size,
             filler: (t.filler_min, t.filler_max),
-            anchors: t.anchors.clone(),
             pair_shifts,
             unseen_pair: t.unseen_pair,
             weights: (t.train_weight, t.test_weight),
@@ -89,38 +124,13 @@ impl PairTaskSpec {
 
     /// Every check that would make generation impossible or a label leave the vocabulary.
     fn checked(self) -> Result<Self, TaskError> {
-        let l = self.seq_len;
-        if l < 3 {
-            return Err(bad("seq_len", format!("= {l} is too short; the key and the two anchors need at least 3 positions")));
-        }
-        if self.n_samples == 0 {
-            return Err(bad("n_samples", "= 0; a dataset needs at least one sample"));
-        }
-        let (lo, hi) = self.filler;
-        let v = self.vocab_size;
-        if lo > hi {
-            return Err(bad("filler_min", format!("= {lo} is above task.filler_max = {hi}")));
-        }
-        if hi >= v {
-            return Err(bad("filler_max", format!("= {hi} is outside the vocabulary 0..={} (task.vocab_size = {v})", v.saturating_sub(1))));
-        }
-        if self.anchors.is_empty() {
-            return Err(bad("anchors", "is empty; the task needs at least one anchor"));
-        }
-        for (i, &a) in self.anchors.iter().enumerate() {
-            if a >= v {
-                return Err(bad("anchors", format!("contains {a}, outside the vocabulary 0..={} (task.vocab_size = {v})", v - 1)));
-            }
-            if (lo..=hi).contains(&a) {
-                return Err(bad("anchors", format!("contains {a}, inside the filler range {lo}..={hi}, so a filler could equal an anchor")));
-            }
-            if self.anchors[..i].contains(&a) {
-                return Err(bad("anchors", format!("lists {a} twice; anchors must be distinct")));
-            }
-        }
+        let (l, (lo, hi), v) = (self.seq_len, self.filler, self.vocab_size);
         if !self.pair_shifts.iter().any(|(p, _)| *p == self.unseen_pair) {
             let [a, b] = self.unseen_pair;
-            return Err(bad("unseen_pair", format!("= [{a}, {b}] is not a pair of this task")));
+            return Err(bad(
+                "unseen_pair",
+                format!("= [{a}, {b}] is not a pair of this task"),
+            ));
         }
         for &([a, b], s) in &self.pair_shifts {
             let (min, max) = (i64::from(lo) + i64::from(s), i64::from(hi) + i64::from(s));
@@ -141,21 +151,105 @@ impl PairTaskSpec {
             if test == 0 || train == 0 {
                 return Err(bad(
                     "filler_min",
-                    format!("..filler_max = {lo}..={hi} has no key with key mod {l} {} {p}, so position {p} has an empty {} group; widen the filler range to at least seq_len values",
-                        if test == 0 { "==" } else { "!=" }, if test == 0 { "test" } else { "train" }),
+                    format!(
+                        "..filler_max = {lo}..={hi} has no key with key mod {l} {} {p}, so position {p} has an empty {} group; widen the filler range to at least seq_len values",
+                        if test == 0 { "==" } else { "!=" },
+                        if test == 0 { "test" } else { "train" }
+                    ),
                 ));
             }
         }
         if self.weights.0 == 0 || self.weights.1 == 0 {
-            return Err(bad("train_weight", format!("and task.test_weight = {} and {}; both must be positive", self.weights.0, self.weights.1)));
+            return Err(bad(
+                "train_weight",
+                format!(
+                    "and task.test_weight = {} and {}; both must be positive",
+                    self.weights.0, self.weights.1
+                ),
+            ));
         }
         Ok(self)
     }
 }
 
+/// Checks that come before any pair: lengths, ranges and the anchors themselves.
+fn check_basics(
+    seq_len: usize,
+    n_samples: usize,
+    vocab: u32,
+    filler: (u32, u32),
+    anchors: &[u32],
+) -> Result<(), TaskError> {
+    let l = seq_len;
+    if l < 3 {
+        return Err(bad(
+            "seq_len",
+            format!("= {l} is too short; the key and the two anchors need at least 3 positions"),
+        ));
+    }
+    if n_samples == 0 {
+        return Err(bad("n_samples", "= 0; a dataset needs at least one sample"));
+    }
+    let (lo, hi) = filler;
+    let v = vocab;
+    if lo > hi {
+        return Err(bad(
+            "filler_min",
+            format!("= {lo} is above task.filler_max = {hi}"),
+        ));
+    }
+    if hi >= v {
+        return Err(bad(
+            "filler_max",
+            format!(
+                "= {hi} is outside the vocabulary 0..={} (task.vocab_size = {v})",
+                v.saturating_sub(1)
+            ),
+        ));
+    }
+    if anchors.is_empty() {
+        return Err(bad(
+            "anchors",
+            "is empty; the task needs at least one anchor",
+        ));
+    }
+    for (i, &a) in anchors.iter().enumerate() {
+        if a >= v {
+            return Err(bad(
+                "anchors",
+                format!(
+                    "contains {a}, outside the vocabulary 0..={} (task.vocab_size = {v})",
+                    v - 1
+                ),
+            ));
+        }
+        if (lo..=hi).contains(&a) {
+            return Err(bad(
+                "anchors",
+                format!(
+                    "contains {a}, inside the filler range {lo}..={hi}, so a filler could equal an anchor"
+                ),
+            ));
+        }
+        if anchors[..i].contains(&a) {
+            return Err(bad(
+                "anchors",
+                format!("lists {a} twice; anchors must be distinct"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn check_pair_of_anchors(field: &str, p: [u32; 2], anchors: &[u32]) -> Result<(), TaskError> {
     match p.iter().find(|a| !anchors.contains(a)) {
-        Some(x) => Err(bad(field, format!("pair ({},{}) uses {x}, which is not in task.anchors {anchors:?}", p[0], p[1]))),
+        Some(x) => Err(bad(
+            field,
+            format!(
+                "pair ({},{}) uses {x}, which is not in task.anchors {anchors:?}",
+                p[0], p[1]
+            ),
+        )),
         None => Ok(()),
     }
 }
@@ -174,8 +268,11 @@ pub(crate) struct Generated {
 pub(crate) fn generate(spec: &PairTaskSpec, rng: &mut DataRng) -> Generated {
     let l = spec.seq_len;
     let (lo, hi) = spec.filler;
-    let weights: Vec<u64> =
-        spec.pair_shifts.iter().flat_map(|_| [u64::from(spec.weights.0), u64::from(spec.weights.1)]).collect();
+    let weights: Vec<u64> = spec
+        .pair_shifts
+        .iter()
+        .flat_map(|_| [u64::from(spec.weights.0), u64::from(spec.weights.1)])
+        .collect();
     let sizes = allocate(spec.n_samples, &weights);
     let mut out = Generated {
         tokens: Vec::with_capacity(spec.n_samples * l),
@@ -185,9 +282,18 @@ pub(crate) fn generate(spec: &PairTaskSpec, rng: &mut DataRng) -> Generated {
     };
     for (g, &size) in sizes.iter().enumerate() {
         let (pair, shift) = spec.pair_shifts[g / 2];
-        let split = if g % 2 == 0 { Split::Train } else { Split::Test };
+        let split = if g % 2 == 0 {
+            Split::Train
+        } else {
+            Split::Test
+        };
         let trained = split == Split::Train && pair != spec.unseen_pair;
-        out.groups.push(Group { pair: Some(pair), split, size, trained });
+        out.groups.push(Group {
+            pair: Some(pair),
+            split,
+            size,
+            trained,
+        });
         for _ in 0..size {
             let p = rng.uniform(0, (l - 3) as u32) as usize;
             let key = loop {
@@ -206,7 +312,11 @@ pub(crate) fn generate(spec: &PairTaskSpec, rng: &mut DataRng) -> Generated {
                 out.tokens.push(t);
             }
             out.labels.push((i64::from(key) + i64::from(shift)) as u32);
-            out.meta.push(SampleMeta { group: g as u32, key: Some(key), position: Some(p as u32) });
+            out.meta.push(SampleMeta {
+                group: g as u32,
+                key: Some(key),
+                position: Some(p as u32),
+            });
         }
     }
     out

@@ -16,7 +16,9 @@ pub struct DataRng {
 impl DataRng {
     /// `seed_from_u64` of rand_core 0.9 (a documented PCG32 key expansion).
     pub fn new(seed: u64) -> Self {
-        Self { inner: ChaCha8Rng::seed_from_u64(seed) }
+        Self {
+            inner: ChaCha8Rng::seed_from_u64(seed),
+        }
     }
 
     /// Uniform integer in `lo..=hi` (Lemire's multiply-and-reject, unbiased).
@@ -66,7 +68,11 @@ mod tests {
         }
         // 1000 expected per value; 6 sigma is about 190.
         for (i, &c) in seen.iter().enumerate() {
-            assert!((800..=1200).contains(&c), "value {} drawn {c} times", i + 20);
+            assert!(
+                (800..=1200).contains(&c),
+                "value {} drawn {c} times",
+                i + 20
+            );
         }
     }
 

@@ -57,7 +57,10 @@ impl Default for CompositeTask {
             filler_max: 99,
             anchors: vec![1, 2, 3, 4],
             shifts: vec![5, 1, -2, -8],
-            pair_overrides: vec![PairOverride { pair: [3, 4], shift: -6 }],
+            pair_overrides: vec![PairOverride {
+                pair: [3, 4],
+                shift: -6,
+            }],
             unseen_pair: [4, 3],
             train_weight: 9,
             test_weight: 1,

@@ -1,0 +1,20 @@
+//! Experiment configuration (DESIGN.md "Habits"): plain serde structs with explicit
+//! defaults and `deny_unknown_fields`, `--set section.field=value` overrides, validation
+//! with one sentence per mistake, and the resolved config written next to every output.
+
+mod error;
+mod load;
+mod overrides;
+mod schema;
+mod validate;
+mod write;
+
+pub use error::ConfigError;
+pub use load::{load, parse, to_resolved_toml};
+pub use overrides::Override;
+pub use schema::{
+    Activation, ConvKind, EvalConfig, ExperimentConfig, InitConfig, InitRule, Mamba2Config,
+    ModelConfig, PosEncoding, Precision, TrainConfig, TransformerConfig,
+};
+pub use validate::validate;
+pub use write::write_atomic;

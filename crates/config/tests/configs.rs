@@ -1,0 +1,147 @@
+//! Shipped configs load; each malformed config in tests/bad-configs fails with the one
+//! sentence its first line (`# expect: ...`) names; overrides and resolution behave.
+
+use std::path::{Path, PathBuf};
+
+use msym_config::{ConfigError, ExperimentConfig, InitRule, ModelConfig, load, to_resolved_toml};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn toml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_shipped_config_loads_and_validates() {
+    let files = toml_files(&repo().join("configs"));
+    assert!(!files.is_empty());
+    for f in files {
+        load(&f, &[]).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+#[test]
+fn every_bad_config_fails_with_its_expected_sentence() {
+    let files = toml_files(&repo().join("tests/bad-configs"));
+    assert!(files.len() >= 12, "{files:?}");
+    let mut wrong = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let expect = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# expect: "))
+            .expect("first line: # expect: ...");
+        let err = load(&f, &[])
+            .expect_err(&format!("{} should fail", f.display()))
+            .to_string();
+        let names_file = err.contains(f.file_name().unwrap().to_str().unwrap());
+        if !err.contains(expect) || err.contains('\n') || !names_file {
+            wrong.push(format!(
+                "{}:\n  got      {err}\n  expected {expect}",
+                f.display()
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn unreadable_file_is_one_sentence() {
+    let err = load(Path::new("no/such/config.toml"), &[]).unwrap_err();
+    assert!(matches!(err, ConfigError::Read { .. }));
+    assert_eq!(
+        err.to_string(),
+        "cannot read config file 'no/such/config.toml': No such file or directory (os error 2)"
+    );
+}
+
+#[test]
+fn overrides_apply_before_validation() {
+    let f = repo().join("configs/composite.toml");
+    let cfg = load(
+        &f,
+        &[
+            "init.gamma=0.5".into(),
+            "seed=3".into(),
+            "model.depth=7".into(),
+        ],
+    )
+    .unwrap();
+    assert_eq!((cfg.init.gamma, cfg.seed, cfg.model.depth()), (0.5, 3, 7));
+    assert_eq!(
+        cfg.data_seed(),
+        3,
+        "the data seed follows the run seed by default"
+    );
+    let err = load(&f, &["init.gamma=-1".into()]).unwrap_err().to_string();
+    assert!(err.contains("init.gamma = -1: must be > 0"), "{err}");
+    let err = load(&f, &["model.d_modle=4".into()])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("after the --set overrides: unknown field `d_modle`"),
+        "{err}"
+    );
+    let err = load(&f, &["init.gamma=abc".into()])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("after the --set overrides") && err.contains("abc"),
+        "{err}"
+    );
+    // Switching the architecture keeps the other architecture's fields out.
+    let err = load(&f, &["model.kind=transformer".into()])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unknown field `conv`"), "{err}");
+}
+
+#[test]
+fn resolution_makes_model_dependent_defaults_explicit() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("min.toml");
+    std::fs::write(&f, "[task]\nkind = \"composite\"\n").unwrap();
+    let mamba = load(&f, &[]).unwrap();
+    assert_eq!(mamba.init.rule, Some(InitRule::FirstDim));
+    assert_eq!(mamba.train.batch_size, Some(2048));
+    let tf = load(
+        &f,
+        &["model.kind=transformer".into(), "model.d_model=64".into()],
+    )
+    .unwrap();
+    assert_eq!(
+        tf.init.rule,
+        Some(InitRule::FanIn),
+        "the Transformer follows the 2024 paper's code"
+    );
+    assert!(matches!(tf.model, ModelConfig::Transformer(ref t) if t.d_model == 64 && t.d_k == 200));
+    let inv = load(&f, &["task.kind=inverse_matching".into()]).unwrap();
+    assert_eq!(inv.train.batch_size, Some(1024));
+}
+
+#[test]
+fn the_resolved_config_reloads_to_the_same_experiment() {
+    let f = repo().join("configs/composite.toml");
+    let sets = vec!["init.gamma=0.3".to_string()];
+    let cfg = load(&f, &sets).unwrap();
+    let text = to_resolved_toml(&cfg, &f, &sets);
+    assert!(text.contains("# --set init.gamma=0.3"));
+    let dir = tempfile::tempdir().unwrap();
+    let resolved = dir.path().join("config.resolved.toml");
+    std::fs::write(&resolved, &text).unwrap();
+    let again: ExperimentConfig = load(&resolved, &[]).unwrap();
+    assert_eq!(again, cfg);
+    assert!(
+        text.contains("data_seed = 1") && text.contains("rule = \"first_dim\""),
+        "{text}"
+    );
+}
