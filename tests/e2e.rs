@@ -1,1 +1,253 @@
+//! End-to-end tests of the `msym` binary: what a researcher types, what they see, and the
+//! exit codes that scripts rely on.
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn msym(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_msym"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("run msym")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const COMPOSITE: &str = "configs/composite.toml";
+
+#[test]
+fn data_sample_prints_decoded_samples_that_the_oracle_accepts() {
+    let o = msym(&["data", "sample", "--config", COMPOSITE, "--n", "8"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert_eq!(out.matches("[oracle agrees]").count(), 8, "{out}");
+    assert!(out.contains("300000 samples of composite"), "{out}");
+}
+
+#[test]
+fn data_sample_json_has_the_documented_fields_and_correct_labels() {
+    let o = msym(&["data", "sample", COMPOSITE, "--n", "50", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let shift = |a: u64| [0i64, 5, 1, -2, -8][a as usize];
+    let lines: Vec<String> = stdout(&o).lines().map(String::from).collect();
+    assert_eq!(lines.len(), 50);
+    for line in lines {
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let tokens: Vec<u64> = v["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_u64().unwrap())
+            .collect();
+        let (a, b) = (v["pair"][0].as_u64().unwrap(), v["pair"][1].as_u64().unwrap());
+        let (key, p) = (v["key"].as_u64().unwrap(), v["position"].as_u64().unwrap() as usize);
+        assert_eq!((tokens[p], tokens[p + 1], tokens[p + 2]), (key, a, b), "{line}");
+        let split = v["split"].as_str().unwrap();
+        assert_eq!(split, if key as usize % 8 == p { "test" } else { "train" }, "{line}");
+        // The arithmetic of SPEC 1.1, written out here a third time.
+        let expected = if (a, b) == (3, 4) {
+            key as i64 - 6
+        } else {
+            key as i64 + shift(a) + shift(b)
+        };
+        assert_eq!(v["label"].as_i64().unwrap(), expected, "{line}");
+    }
+}
+
+#[test]
+fn data_sample_filters_one_group() {
+    let o = msym(&["data", "sample", COMPOSITE, "--n", "5", "--group", "43/test", "--json"]);
+    assert!(o.status.success());
+    for line in stdout(&o).lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["group"], "43/test");
+        assert_eq!(v["symmetric_label"].as_i64().unwrap(), v["key"].as_i64().unwrap() - 6);
+        assert_eq!(v["label"].as_i64().unwrap(), v["key"].as_i64().unwrap() - 10);
+    }
+    let o = msym(&["data", "sample", COMPOSITE, "--group", "55/test"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--group 55/test is not a group of this task"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn data_stats_reports_group_sizes_and_training_rows() {
+    let o = msym(&["data", "stats", COMPOSITE]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("training rows 253125: 123 full batches of 2048"), "{out}");
+    assert_eq!(out.lines().filter(|l| l.contains("16875")).count(), 16, "{out}");
+    assert_eq!(out.lines().filter(|l| l.contains(" 1875 ")).count(), 16, "{out}");
+    assert!(out.contains("held out of training: 43/train"), "{out}");
+}
+
+fn digest(extra: &[&str]) -> String {
+    let mut args = vec!["data", "hash", COMPOSITE, "--set", "task.n_samples=10000"];
+    args.extend_from_slice(extra);
+    let o = msym(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    stdout(&o).split_whitespace().next().unwrap().to_string()
+}
+
+#[test]
+fn data_hash_depends_on_the_data_seed_only() {
+    let base = digest(&[]);
+    assert!(base.starts_with("blake3:"));
+    assert_eq!(base, digest(&[]));
+    assert_ne!(base, digest(&["--set", "seed=2"]), "the data seed follows the run seed");
+    assert_eq!(
+        digest(&["--set", "data_seed=1", "--set", "seed=2"]),
+        base,
+        "a fixed data seed holds the data"
+    );
+    assert_ne!(base, digest(&["--set", "task.seq_len=9"]));
+}
+
+#[test]
+fn data_check_finds_no_mismatch_on_every_task() {
+    for kind in ["composite", "full_symmetry", "inverse_matching"] {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("t.toml");
+        std::fs::write(&f, format!("[task]\nkind = \"{kind}\"\nn_samples = 10000\n")).unwrap();
+        let o = msym(&["data", "check", f.to_str().unwrap()]);
+        assert!(o.status.success(), "{kind}: {}", stderr(&o));
+        assert!(
+            stdout(&o).contains("checked 10000 labels against the oracle"),
+            "{}",
+            stdout(&o)
+        );
+        assert!(stdout(&o).contains(": 0 mismatches"));
+    }
+}
+
+#[test]
+fn full_symmetry_states_the_unstated_shift() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("t.toml");
+    std::fs::write(&f, "[task]\nkind = \"full_symmetry\"\nn_samples = 1000\n").unwrap();
+    let o = msym(&["data", "sample", f.to_str().unwrap(), "--n", "1"]);
+    assert!(o.status.success());
+    assert!(
+        stderr(&o).contains("the paper gives no set-2 shift for anchor 4; this run uses +4"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn data_export_writes_a_complete_directory_and_never_overwrites_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("export");
+    let out_s = out.to_str().unwrap();
+    let o = msym(&[
+        "data",
+        "export",
+        COMPOSITE,
+        "--set",
+        "task.n_samples=1000",
+        "--out",
+        out_s,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = std::fs::read_to_string(out.join("samples.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1001);
+    let resolved = std::fs::read_to_string(out.join("config.resolved.toml")).unwrap();
+    assert!(resolved.contains("n_samples = 1000") && resolved.contains("# --set task.n_samples=1000"));
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("dataset.json")).unwrap()).unwrap();
+    assert_eq!(meta["n_samples"], 1000);
+    let o = msym(&["data", "export", COMPOSITE, "--out", out_s]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("already exists; pass --force"), "{}", stderr(&o));
+    let o = msym(&[
+        "data",
+        "export",
+        COMPOSITE,
+        "--set",
+        "task.n_samples=500",
+        "--out",
+        out_s,
+        "--force",
+    ]);
+    assert!(o.status.success());
+    assert_eq!(
+        std::fs::read_to_string(out.join("samples.csv"))
+            .unwrap()
+            .lines()
+            .count(),
+        501
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "no temporary directory left: {leftovers:?}");
+}
+
+#[test]
+fn every_bad_config_exits_2_with_one_sentence() {
+    let dir = repo().join("tests/bad-configs");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let f = e.unwrap().path();
+        let text = std::fs::read_to_string(&f).unwrap();
+        let expect = text.lines().next().unwrap().strip_prefix("# expect: ").unwrap();
+        let o = msym(&["data", "sample", f.to_str().unwrap()]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{}: {err}", f.display());
+        assert!(
+            err.starts_with("error: ") && err.contains(expect),
+            "{}: {err}",
+            f.display()
+        );
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(stdout(&o).is_empty());
+        n += 1;
+    }
+    assert!(n >= 12);
+    let o = msym(&["data", "stats", "configs/nope.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("cannot read config file 'configs/nope.toml'"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn config_prints_the_resolved_config() {
+    let o = msym(&["config", COMPOSITE, "--set", "init.gamma=0.7"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("gamma = 0.7") && out.contains("data_seed = 1") && out.contains("batch_size = 2048"),
+        "{out}"
+    );
+}
+
+#[test]
+fn info_checks_the_cpu_backend() {
+    let o = msym(&["info"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("device cpu: 64x64 matmul checked against the exact answer, max error 0.0e0"),
+        "{}",
+        stdout(&o)
+    );
+    let o = msym(&["info", "--device", "tpu"]);
+    assert_eq!(o.status.code(), Some(2));
+}

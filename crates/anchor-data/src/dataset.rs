@@ -84,6 +84,8 @@ pub struct Dataset {
     pub groups: Vec<Group>,
     /// Label shift of every anchor pair (label = key + shift); empty for the inverse task.
     pub pair_shifts: Vec<([u32; 2], i32)>,
+    /// The pair withheld from training (None for the inverse task).
+    pub unseen_pair: Option<[u32; 2]>,
 }
 
 impl Dataset {

@@ -20,19 +20,18 @@ pub fn validate(task: &TaskConfig) -> Result<(), TaskError> {
 /// with the same stream, so any prefix mixes all groups (what `msym data sample` shows).
 pub fn generate(task: &TaskConfig, seed: u64) -> Result<Dataset, TaskError> {
     let mut rng = DataRng::new(seed);
-    let (generated, pair_shifts) = match task {
-        TaskConfig::Composite(t) => {
-            let spec = PairTaskSpec::from_composite(t)?;
-            (pair_task::generate(&spec, &mut rng), spec.pair_shifts)
-        }
-        TaskConfig::FullSymmetry(t) => {
-            let spec = PairTaskSpec::from_full_symmetry(t)?;
-            (pair_task::generate(&spec, &mut rng), spec.pair_shifts)
-        }
+    let spec = match task {
+        TaskConfig::Composite(t) => Some(PairTaskSpec::from_composite(t)?),
+        TaskConfig::FullSymmetry(t) => Some(PairTaskSpec::from_full_symmetry(t)?),
         TaskConfig::InverseMatching(t) => {
             inverse::validate(t)?;
-            (inverse::generate(t, &mut rng), Vec::new())
+            None
         }
+    };
+    let generated = match (&spec, task) {
+        (Some(spec), _) => pair_task::generate(spec, &mut rng),
+        (None, TaskConfig::InverseMatching(t)) => inverse::generate(t, &mut rng),
+        (None, _) => unreachable!("anchor-pair tasks always have a spec"),
     };
     let seq_len = task.seq_len();
     let Generated {
@@ -51,11 +50,11 @@ pub fn generate(task: &TaskConfig, seed: u64) -> Result<Dataset, TaskError> {
         labels: Vec::with_capacity(labels.len()),
         meta: Vec::<SampleMeta>::with_capacity(meta.len()),
         groups,
-        pair_shifts,
+        pair_shifts: spec.as_ref().map_or_else(Vec::new, |s| s.pair_shifts.clone()),
+        unseen_pair: spec.as_ref().map(|s| s.unseen_pair),
     };
     for &i in &order {
-        ds.tokens
-            .extend_from_slice(&tokens[i * seq_len..(i + 1) * seq_len]);
+        ds.tokens.extend_from_slice(&tokens[i * seq_len..(i + 1) * seq_len]);
         ds.labels.push(labels[i]);
         ds.meta.push(meta[i]);
     }

@@ -13,14 +13,7 @@ use crate::rng::DataRng;
 use crate::task::{INVERSE_N_KEYS, INVERSE_SET_SIZE, InverseMatchingTask};
 
 /// The six orderings of three items, in lexicographic order.
-pub const PERMUTATIONS: [[usize; 3]; 6] = [
-    [0, 1, 2],
-    [0, 2, 1],
-    [1, 0, 2],
-    [1, 2, 0],
-    [2, 0, 1],
-    [2, 1, 0],
-];
+pub const PERMUTATIONS: [[usize; 3]; 6] = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
 
 pub(crate) fn validate(t: &InverseMatchingTask) -> Result<(), TaskError> {
     if t.n_samples == 0 {
@@ -47,9 +40,7 @@ pub(crate) fn validate(t: &InverseMatchingTask) -> Result<(), TaskError> {
         if hi - lo + 1 < 4 {
             return Err(bad(
                 lo_f,
-                format!(
-                    "..{hi_f} = {lo}..={hi} holds fewer than 4 tokens; a set of 3 needs separators outside it"
-                ),
+                format!("..{hi_f} = {lo}..={hi} holds fewer than 4 tokens; a set of 3 needs separators outside it"),
             ));
         }
     }
@@ -81,11 +72,7 @@ pub(crate) fn generate(t: &InverseMatchingTask, rng: &mut DataRng) -> Generated 
     let splits = [Split::Train, Split::Test, Split::Ood];
     let sizes = allocate(
         t.n_samples,
-        &[
-            t.train_weight.into(),
-            t.test_weight.into(),
-            t.ood_weight.into(),
-        ],
+        &[t.train_weight.into(), t.test_weight.into(), t.ood_weight.into()],
     );
     let mut out = Generated {
         tokens: Vec::with_capacity(t.n_samples * l),
@@ -125,8 +112,7 @@ pub(crate) fn generate(t: &InverseMatchingTask, rng: &mut DataRng) -> Generated 
                 let f = outside(rng);
                 out.tokens.push(f);
             }
-            out.tokens
-                .extend(orders[label].iter().rev().map(|&i| set[i]));
+            out.tokens.extend(orders[label].iter().rev().map(|&i| set[i]));
             out.labels.push(label as u32);
             out.meta.push(SampleMeta {
                 group: g as u32,

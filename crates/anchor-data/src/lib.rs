@@ -25,6 +25,5 @@ pub use generate::{generate, validate};
 pub use inverse::{PERMUTATIONS, one_residue_class};
 pub use oracle::{OracleAnswer, OracleError, oracle};
 pub use task::{
-    CompositeTask, FullSymmetryTask, INVERSE_N_KEYS, INVERSE_SET_SIZE, InverseMatchingTask,
-    PairOverride, TaskConfig,
+    CompositeTask, FullSymmetryTask, INVERSE_N_KEYS, INVERSE_SET_SIZE, InverseMatchingTask, PairOverride, TaskConfig,
 };

@@ -4,10 +4,7 @@
 //! can check every generated label against it.
 
 use crate::dataset::Split;
-use crate::task::{
-    CompositeTask, FullSymmetryTask, INVERSE_N_KEYS, INVERSE_SET_SIZE, InverseMatchingTask,
-    TaskConfig,
-};
+use crate::task::{CompositeTask, FullSymmetryTask, INVERSE_N_KEYS, INVERSE_SET_SIZE, InverseMatchingTask, TaskConfig};
 
 /// What the oracle read off a sequence.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,13 +38,9 @@ pub fn oracle(task: &TaskConfig, tokens: &[u32]) -> Result<OracleAnswer, OracleE
 
 /// Finds the two adjacent anchors and the key right before them.
 fn locate(anchors: &[u32], tokens: &[u32]) -> Result<(u32, u32, [u32; 2]), OracleError> {
-    let at: Vec<usize> = (0..tokens.len())
-        .filter(|&i| anchors.contains(&tokens[i]))
-        .collect();
+    let at: Vec<usize> = (0..tokens.len()).filter(|&i| anchors.contains(&tokens[i])).collect();
     match at[..] {
-        [i, j] if j == i + 1 && i >= 1 => {
-            Ok(((i - 1) as u32, tokens[i - 1], [tokens[i], tokens[j]]))
-        }
+        [i, j] if j == i + 1 && i >= 1 => Ok(((i - 1) as u32, tokens[i - 1], [tokens[i], tokens[j]])),
         _ => fail(format!(
             "expected two adjacent anchors after a key, found anchors at positions {at:?} in {tokens:?}"
         )),
@@ -70,16 +63,15 @@ fn shift_of(anchors: &[u32], shifts: &[i32], a: u32) -> i32 {
 }
 
 fn add(key: u32, shift: i64) -> Result<u32, OracleError> {
-    u32::try_from(i64::from(key) + shift)
-        .or_else(|_| fail(format!("label {key}{shift:+} is negative")))
+    u32::try_from(i64::from(key) + shift).or_else(|_| fail(format!("label {key}{shift:+} is negative")))
 }
 
 fn composite(t: &CompositeTask, tokens: &[u32]) -> Result<OracleAnswer, OracleError> {
     let (p, key, [a, b]) = locate(&t.anchors, tokens)?;
     let (label, derivation) = match t.pair_overrides.iter().find(|o| o.pair == [a, b]) {
         Some(o) => {
-            let composed = i64::from(shift_of(&t.anchors, &t.shifts, a))
-                + i64::from(shift_of(&t.anchors, &t.shifts, b));
+            let composed =
+                i64::from(shift_of(&t.anchors, &t.shifts, a)) + i64::from(shift_of(&t.anchors, &t.shifts, b));
             let label = add(key, o.shift.into())?;
             let d = format!(
                 "key {key} {:+} = {label} (rule of pair {a}{b}; composing would give {})",
@@ -89,10 +81,7 @@ fn composite(t: &CompositeTask, tokens: &[u32]) -> Result<OracleAnswer, OracleEr
             (label, d)
         }
         None => {
-            let (sa, sb) = (
-                shift_of(&t.anchors, &t.shifts, a),
-                shift_of(&t.anchors, &t.shifts, b),
-            );
+            let (sa, sb) = (shift_of(&t.anchors, &t.shifts, a), shift_of(&t.anchors, &t.shifts, b));
             let label = add(key, i64::from(sa) + i64::from(sb))?;
             (
                 label,
@@ -119,13 +108,9 @@ fn full_symmetry(t: &FullSymmetryTask, tokens: &[u32]) -> Result<OracleAnswer, O
     } else {
         return fail(format!("pair ({a},{b}) belongs to neither pair set"));
     };
-    let (sa, sb) = (
-        shift_of(&t.anchors, shifts, a),
-        shift_of(&t.anchors, shifts, b),
-    );
+    let (sa, sb) = (shift_of(&t.anchors, shifts, a), shift_of(&t.anchors, shifts, b));
     let label = add(key, i64::from(sa) + i64::from(sb))?;
-    let derivation =
-        format!("set {set}: key {key} + shift({a}) {sa:+} + shift({b}) {sb:+} = {label}");
+    let derivation = format!("set {set}: key {key} + shift({a}) {sa:+} + shift({b}) {sb:+} = {label}");
     Ok(OracleAnswer {
         label,
         split: split_of(key, p, t.seq_len),
@@ -138,11 +123,7 @@ fn full_symmetry(t: &FullSymmetryTask, tokens: &[u32]) -> Result<OracleAnswer, O
 
 fn inverse(t: &InverseMatchingTask, tokens: &[u32]) -> Result<OracleAnswer, OracleError> {
     if tokens.len() != t.seq_len() {
-        return fail(format!(
-            "expected {} tokens, found {}",
-            t.seq_len(),
-            tokens.len()
-        ));
+        return fail(format!("expected {} tokens, found {}", t.seq_len(), tokens.len()));
     }
     let block = INVERSE_SET_SIZE + 1;
     let keys: Vec<&[u32]> = (0..INVERSE_N_KEYS)
@@ -167,8 +148,7 @@ fn inverse(t: &InverseMatchingTask, tokens: &[u32]) -> Result<OracleAnswer, Orac
         }
     }
     let body = INVERSE_N_KEYS * block + t.filler_len;
-    let others =
-        (0..body).filter(|i| i % block == INVERSE_SET_SIZE || *i >= INVERSE_N_KEYS * block);
+    let others = (0..body).filter(|i| i % block == INVERSE_SET_SIZE || *i >= INVERSE_N_KEYS * block);
     if let Some(i) = others.clone().find(|&i| set.contains(&tokens[i])) {
         return fail(format!(
             "separator or filler at position {i} is the set token {}",

@@ -39,13 +39,7 @@ impl PairTaskSpec {
                 ),
             ));
         }
-        let shift = |a: u32| {
-            t.shifts[t
-                .anchors
-                .iter()
-                .position(|&x| x == a)
-                .expect("a is an anchor")]
-        };
+        let shift = |a: u32| t.shifts[t.anchors.iter().position(|&x| x == a).expect("a is an anchor")];
         for o in &t.pair_overrides {
             check_pair_of_anchors("pair_overrides", o.pair, &t.anchors)?;
         }
@@ -76,10 +70,7 @@ impl PairTaskSpec {
             (t.filler_min, t.filler_max),
             &t.anchors,
         )?;
-        for (field, shifts) in [
-            ("shifts_set1", &t.shifts_set1),
-            ("shifts_set2", &t.shifts_set2),
-        ] {
+        for (field, shifts) in [("shifts_set1", &t.shifts_set1), ("shifts_set2", &t.shifts_set2)] {
             if shifts.len() != t.anchors.len() {
                 return Err(bad(
                     field,
@@ -101,10 +92,7 @@ impl PairTaskSpec {
                 if pair_shifts.iter().any(|(q, _)| *q == p) {
                     return Err(bad(
                         field,
-                        format!(
-                            "pair ({},{}) is listed twice; each pair belongs to one set",
-                            p[0], p[1]
-                        ),
+                        format!("pair ({},{}) is listed twice; each pair belongs to one set", p[0], p[1]),
                     ));
                 }
                 let s = |a: u32| shifts[t.anchors.iter().position(|&x| x == a).expect("checked")];
@@ -127,10 +115,7 @@ impl PairTaskSpec {
         let (l, (lo, hi), v) = (self.seq_len, self.filler, self.vocab_size);
         if !self.pair_shifts.iter().any(|(p, _)| *p == self.unseen_pair) {
             let [a, b] = self.unseen_pair;
-            return Err(bad(
-                "unseen_pair",
-                format!("= [{a}, {b}] is not a pair of this task"),
-            ));
+            return Err(bad("unseen_pair", format!("= [{a}, {b}] is not a pair of this task")));
         }
         for &([a, b], s) in &self.pair_shifts {
             let (min, max) = (i64::from(lo) + i64::from(s), i64::from(hi) + i64::from(s));
@@ -193,10 +178,7 @@ fn check_basics(
     let (lo, hi) = filler;
     let v = vocab;
     if lo > hi {
-        return Err(bad(
-            "filler_min",
-            format!("= {lo} is above task.filler_max = {hi}"),
-        ));
+        return Err(bad("filler_min", format!("= {lo} is above task.filler_max = {hi}")));
     }
     if hi >= v {
         return Err(bad(
@@ -208,10 +190,7 @@ fn check_basics(
         ));
     }
     if anchors.is_empty() {
-        return Err(bad(
-            "anchors",
-            "is empty; the task needs at least one anchor",
-        ));
+        return Err(bad("anchors", "is empty; the task needs at least one anchor"));
     }
     for (i, &a) in anchors.iter().enumerate() {
         if a >= v {
@@ -226,16 +205,11 @@ fn check_basics(
         if (lo..=hi).contains(&a) {
             return Err(bad(
                 "anchors",
-                format!(
-                    "contains {a}, inside the filler range {lo}..={hi}, so a filler could equal an anchor"
-                ),
+                format!("contains {a}, inside the filler range {lo}..={hi}, so a filler could equal an anchor"),
             ));
         }
         if anchors[..i].contains(&a) {
-            return Err(bad(
-                "anchors",
-                format!("lists {a} twice; anchors must be distinct"),
-            ));
+            return Err(bad("anchors", format!("lists {a} twice; anchors must be distinct")));
         }
     }
     Ok(())
@@ -282,11 +256,7 @@ pub(crate) fn generate(spec: &PairTaskSpec, rng: &mut DataRng) -> Generated {
     };
     for (g, &size) in sizes.iter().enumerate() {
         let (pair, shift) = spec.pair_shifts[g / 2];
-        let split = if g % 2 == 0 {
-            Split::Train
-        } else {
-            Split::Test
-        };
+        let split = if g % 2 == 0 { Split::Train } else { Split::Test };
         let trained = split == Split::Train && pair != spec.unseen_pair;
         out.groups.push(Group {
             pair: Some(pair),

@@ -68,11 +68,7 @@ mod tests {
         }
         // 1000 expected per value; 6 sigma is about 190.
         for (i, &c) in seen.iter().enumerate() {
-            assert!(
-                (800..=1200).contains(&c),
-                "value {} drawn {c} times",
-                i + 20
-            );
+            assert!((800..=1200).contains(&c), "value {} drawn {c} times", i + 20);
         }
     }
 

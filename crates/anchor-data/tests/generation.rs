@@ -2,8 +2,7 @@
 //! checked against the independent oracle.
 
 use anchor_data::{
-    CompositeTask, Dataset, FullSymmetryTask, InverseMatchingTask, PERMUTATIONS, Split, TaskConfig,
-    generate, oracle,
+    CompositeTask, Dataset, FullSymmetryTask, InverseMatchingTask, PERMUTATIONS, Split, TaskConfig, generate, oracle,
 };
 
 fn composite(n: usize) -> TaskConfig {
@@ -31,11 +30,7 @@ fn inverse(n: usize) -> TaskConfig {
 fn assert_oracle_agrees(ds: &Dataset) {
     for s in ds.iter() {
         let o = oracle(&ds.task, s.tokens).unwrap_or_else(|e| panic!("sample {}: {e}", s.index));
-        assert_eq!(
-            o.label, s.label,
-            "sample {} {:?}: {}",
-            s.index, s.tokens, o.derivation
-        );
+        assert_eq!(o.label, s.label, "sample {} {:?}: {}", s.index, s.tokens, o.derivation);
         assert_eq!(o.split, s.group.split, "sample {} split", s.index);
         assert_eq!(o.pair, s.group.pair, "sample {} pair", s.index);
         assert_eq!(o.key, s.key, "sample {} key", s.index);
@@ -54,10 +49,7 @@ fn assert_anchor_layout(ds: &Dataset, anchors: &[u32], lo: u32, hi: u32) {
         assert_eq!((s.tokens[p + 1], s.tokens[p + 2]), (a, b));
         for (j, &t) in s.tokens.iter().enumerate() {
             if j != p + 1 && j != p + 2 {
-                assert!(
-                    (lo..=hi).contains(&t),
-                    "token {t} at {j} outside the filler range"
-                );
+                assert!((lo..=hi).contains(&t), "token {t} at {j} outside the filler range");
                 assert!(!anchors.contains(&t), "filler {t} at {j} is an anchor");
             }
         }
@@ -93,11 +85,7 @@ fn composite_at_the_paper_size_has_exact_group_sizes() {
     let ds = generate(&composite(300_000), 1).unwrap();
     assert_eq!(ds.groups.len(), 32);
     for g in &ds.groups {
-        let expected = if g.split == Split::Train {
-            16_875
-        } else {
-            1_875
-        };
+        let expected = if g.split == Split::Train { 16_875 } else { 1_875 };
         assert_eq!(g.size, expected, "group {}", g.name());
         assert_eq!(
             g.trained,
@@ -110,16 +98,12 @@ fn composite_at_the_paper_size_has_exact_group_sizes() {
     for m in &ds.meta {
         counted[m.group as usize] += 1;
     }
-    assert_eq!(
-        counted,
-        ds.groups.iter().map(|g| g.size).collect::<Vec<_>>()
-    );
+    assert_eq!(counted, ds.groups.iter().map(|g| g.size).collect::<Vec<_>>());
     let train = ds.training_indices();
     assert_eq!(train.len(), 253_125);
     assert_eq!(train.len() / 2048, 123, "full batches of 2048");
     // Positions and keys cover their whole ranges.
-    let positions: std::collections::BTreeSet<u32> =
-        ds.meta.iter().map(|m| m.position.unwrap()).collect();
+    let positions: std::collections::BTreeSet<u32> = ds.meta.iter().map(|m| m.position.unwrap()).collect();
     assert_eq!(positions, (0..=5).collect());
 }
 
@@ -129,12 +113,7 @@ fn full_symmetry_labels_layout_and_splits() {
     assert_oracle_agrees(&ds);
     assert_anchor_layout(&ds, &[0, 1, 2, 3, 4], 20, 99);
     assert_eq!(ds.groups.len(), 40);
-    let trained: Vec<String> = ds
-        .groups
-        .iter()
-        .filter(|g| !g.trained)
-        .map(|g| g.name())
-        .collect();
+    let trained: Vec<String> = ds.groups.iter().filter(|g| !g.trained).map(|g| g.name()).collect();
     assert_eq!(
         trained.len(),
         21,
@@ -194,10 +173,7 @@ fn same_seed_same_digest_other_seed_other_digest() {
 #[test]
 fn oracle_rejects_sequences_without_the_task_structure() {
     let task = composite(10);
-    assert!(
-        oracle(&task, &[20, 21, 22, 23, 24, 25, 26, 27]).is_err(),
-        "no anchors"
-    );
+    assert!(oracle(&task, &[20, 21, 22, 23, 24, 25, 26, 27]).is_err(), "no anchors");
     assert!(
         oracle(&task, &[1, 2, 22, 23, 24, 25, 26, 27]).is_err(),
         "no key before the anchors"

@@ -1,1 +1,53 @@
-fn main() {}
+//! `msym`: the one binary of the harness. Each subcommand lives in its own module.
+
+mod args;
+mod backend;
+mod config_cmd;
+mod data_cmd;
+mod decode;
+mod error;
+mod info_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::CliError;
+
+#[derive(Parser)]
+#[command(
+    name = "msym",
+    version,
+    about = "Reproduction harness for the Mamba-symmetry experiments (Chen et al., NeurIPS 2025)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Inspect, check and export the generated dataset of a config.
+    #[command(subcommand)]
+    Data(data_cmd::DataCommand),
+    /// Print the resolved config (every default explicit) after --set overrides.
+    Config(config_cmd::ConfigCommand),
+    /// Versions, backend and a numerical check that the device computes correctly.
+    Info(info_cmd::InfoCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result: Result<(), CliError> = match cli.command {
+        Command::Data(c) => data_cmd::run(c),
+        Command::Config(c) => config_cmd::run(c),
+        Command::Info(c) => info_cmd::run(c),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", e.message);
+            ExitCode::from(e.code)
+        }
+    }
+}

@@ -13,8 +13,8 @@ pub use error::ConfigError;
 pub use load::{load, parse, to_resolved_toml};
 pub use overrides::Override;
 pub use schema::{
-    Activation, ConvKind, EvalConfig, ExperimentConfig, InitConfig, InitRule, Mamba2Config,
-    ModelConfig, PosEncoding, Precision, TrainConfig, TransformerConfig,
+    Activation, ConvKind, EvalConfig, ExperimentConfig, InitConfig, InitRule, Mamba2Config, ModelConfig, PosEncoding,
+    Precision, TrainConfig, TransformerConfig,
 };
 pub use validate::validate;
 pub use write::write_atomic;

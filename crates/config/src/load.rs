@@ -27,11 +27,7 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<ExperimentConfig, Confi
 }
 
 /// Parses config text (exposed for tests and for configs embedded in other files).
-pub fn parse(
-    text: &str,
-    path: &Path,
-    overrides: &[Override],
-) -> Result<ExperimentConfig, ConfigError> {
+pub fn parse(text: &str, path: &Path, overrides: &[Override]) -> Result<ExperimentConfig, ConfigError> {
     let from_file = toml::from_str::<ExperimentConfig>(text).map_err(|e| located(text, path, &e));
     if overrides.is_empty() {
         return from_file;
@@ -51,9 +47,9 @@ pub fn parse(
 }
 
 fn located(text: &str, path: &Path, e: &toml::de::Error) -> ConfigError {
-    let line = e.span().map_or(1, |s| {
-        text[..s.start.min(text.len())].matches('\n').count() + 1
-    });
+    let line = e
+        .span()
+        .map_or(1, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
     ConfigError::Parse {
         path: path.to_path_buf(),
         line,
@@ -77,8 +73,6 @@ pub fn to_resolved_toml(cfg: &ExperimentConfig, source: &Path, overrides: &[Stri
     for o in overrides {
         header.push_str(&format!("# --set {o}\n"));
     }
-    header.push_str(
-        "# Every default is explicit: loading this file alone gives the same experiment.\n\n",
-    );
+    header.push_str("# Every default is explicit: loading this file alone gives the same experiment.\n\n");
     header + &body
 }

@@ -83,13 +83,11 @@ pub fn validate(cfg: &ExperimentConfig, path: &Path) -> Result<(), ConfigError> 
     let batch = t.batch_size.expect("resolved");
     positive("train.batch_size", batch)?;
     positive("train.micro_batches", t.micro_batches)?;
-    if batch % t.micro_batches != 0 {
+    if !batch.is_multiple_of(t.micro_batches) {
         return Err(invalid(
             "train.micro_batches",
             t.micro_batches.to_string(),
-            &format!(
-                "must divide train.batch_size = {batch} so that every micro-batch has the same size"
-            ),
+            &format!("must divide train.batch_size = {batch} so that every micro-batch has the same size"),
         ));
     }
     positive_f("train.lr_start", t.lr_start)?;
@@ -101,10 +99,7 @@ pub fn validate(cfg: &ExperimentConfig, path: &Path) -> Result<(), ConfigError> 
             return Err(invalid(field, v.to_string(), "must lie in [0, 1)"));
         }
     }
-    for (field, v) in [
-        ("train.weight_decay", t.weight_decay),
-        ("train.grad_clip", t.grad_clip),
-    ] {
+    for (field, v) in [("train.weight_decay", t.weight_decay), ("train.grad_clip", t.grad_clip)] {
         if !(v.is_finite() && v >= 0.0) {
             return Err(invalid(
                 field,

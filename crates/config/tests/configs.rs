@@ -45,10 +45,7 @@ fn every_bad_config_fails_with_its_expected_sentence() {
             .to_string();
         let names_file = err.contains(f.file_name().unwrap().to_str().unwrap());
         if !err.contains(expect) || err.contains('\n') || !names_file {
-            wrong.push(format!(
-                "{}:\n  got      {err}\n  expected {expect}",
-                f.display()
-            ));
+            wrong.push(format!("{}:\n  got      {err}\n  expected {expect}", f.display()));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
@@ -67,41 +64,23 @@ fn unreadable_file_is_one_sentence() {
 #[test]
 fn overrides_apply_before_validation() {
     let f = repo().join("configs/composite.toml");
-    let cfg = load(
-        &f,
-        &[
-            "init.gamma=0.5".into(),
-            "seed=3".into(),
-            "model.depth=7".into(),
-        ],
-    )
-    .unwrap();
+    let cfg = load(&f, &["init.gamma=0.5".into(), "seed=3".into(), "model.depth=7".into()]).unwrap();
     assert_eq!((cfg.init.gamma, cfg.seed, cfg.model.depth()), (0.5, 3, 7));
-    assert_eq!(
-        cfg.data_seed(),
-        3,
-        "the data seed follows the run seed by default"
-    );
+    assert_eq!(cfg.data_seed(), 3, "the data seed follows the run seed by default");
     let err = load(&f, &["init.gamma=-1".into()]).unwrap_err().to_string();
     assert!(err.contains("init.gamma = -1: must be > 0"), "{err}");
-    let err = load(&f, &["model.d_modle=4".into()])
-        .unwrap_err()
-        .to_string();
+    let err = load(&f, &["model.d_modle=4".into()]).unwrap_err().to_string();
     assert!(
         err.contains("after the --set overrides: unknown field `d_modle`"),
         "{err}"
     );
-    let err = load(&f, &["init.gamma=abc".into()])
-        .unwrap_err()
-        .to_string();
+    let err = load(&f, &["init.gamma=abc".into()]).unwrap_err().to_string();
     assert!(
         err.contains("after the --set overrides") && err.contains("abc"),
         "{err}"
     );
     // Switching the architecture keeps the other architecture's fields out.
-    let err = load(&f, &["model.kind=transformer".into()])
-        .unwrap_err()
-        .to_string();
+    let err = load(&f, &["model.kind=transformer".into()]).unwrap_err().to_string();
     assert!(err.contains("unknown field `conv`"), "{err}");
 }
 
@@ -113,11 +92,7 @@ fn resolution_makes_model_dependent_defaults_explicit() {
     let mamba = load(&f, &[]).unwrap();
     assert_eq!(mamba.init.rule, Some(InitRule::FirstDim));
     assert_eq!(mamba.train.batch_size, Some(2048));
-    let tf = load(
-        &f,
-        &["model.kind=transformer".into(), "model.d_model=64".into()],
-    )
-    .unwrap();
+    let tf = load(&f, &["model.kind=transformer".into(), "model.d_model=64".into()]).unwrap();
     assert_eq!(
         tf.init.rule,
         Some(InitRule::FanIn),
