@@ -1,7 +1,9 @@
 //! Backend selection. The CPU (ndarray) backend is always built; CUDA only with the `cuda`
 //! cargo feature, so a plain `cargo build` needs no GPU toolchain.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::str::FromStr;
+use std::sync::Mutex;
 
 use crate::error::CliError;
 
@@ -56,6 +58,43 @@ pub fn require_available(d: DeviceArg) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Runs device work, turning a panic inside the backend (no driver, no such GPU) into one
+/// sentence instead of a backtrace. Backends panic from their own threads too, so the
+/// first panic message anywhere is kept and the rest (follow-on channel errors) dropped.
+pub fn guarded<T>(device: DeviceArg, f: impl FnOnce() -> T) -> Result<T, CliError> {
+    static FIRST: Mutex<Option<String>> = Mutex::new(None);
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        FIRST.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(msg);
+    }));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    std::panic::set_hook(previous);
+    let first = FIRST.lock().unwrap_or_else(|e| e.into_inner()).take();
+    result.map_err(|_| {
+        let cause = explain(first.as_deref().unwrap_or("unknown panic"));
+        CliError::failed(format!("device {device} failed: {cause}"))
+    })
+}
+
+fn explain(panic: &str) -> String {
+    if panic.contains("Unable to dynamically load the \"cuda\" shared library") {
+        return "the CUDA driver library (libcuda.so) was not found; is an NVIDIA driver installed (nvidia-smi)?"
+            .into();
+    }
+    let short: String = panic.chars().take(200).collect();
+    if short.len() < panic.len() {
+        format!("{short}...")
+    } else {
+        short
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +111,14 @@ mod tests {
                 .contains("use cpu, cuda or cuda:N")
         );
         assert!("cuda:x".parse::<DeviceArg>().is_err());
+    }
+
+    #[test]
+    fn a_panic_in_device_work_becomes_one_sentence() {
+        let err = guarded(DeviceArg::Cuda(1), || -> u32 { panic!("no device 1") })
+            .err()
+            .unwrap();
+        assert_eq!(err.message, "device cuda:1 failed: no device 1");
+        assert_eq!(guarded(DeviceArg::Cpu, || 7).ok(), Some(7));
     }
 }

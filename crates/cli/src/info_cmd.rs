@@ -24,13 +24,13 @@ pub fn run(c: InfoCommand) -> Result<(), CliError> {
     );
     backend::require_available(c.device)?;
     let start = Instant::now();
-    let got = match c.device {
+    let got = backend::guarded(c.device, || match c.device {
         DeviceArg::Cpu => product::<CpuBackend>(&Default::default()),
         #[cfg(feature = "cuda")]
         DeviceArg::Cuda(i) => product::<backend::CudaBackend>(&burn::backend::cuda::CudaDevice { index: i }),
         #[cfg(not(feature = "cuda"))]
         DeviceArg::Cuda(_) => unreachable!("refused by require_available"),
-    };
+    })?;
     let expected = expected_product();
     let max_err = got
         .iter()
