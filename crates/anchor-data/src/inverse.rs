@@ -6,7 +6,7 @@
 //! fillers (never in the set), and q is key sequence `label` reversed.
 
 use crate::dataset::{Group, SampleMeta, Split};
-use crate::error::{TaskError, bad};
+use crate::error::{TaskError, bad, check_weights};
 use crate::groups::allocate;
 use crate::pair_task::Generated;
 use crate::rng::DataRng;
@@ -39,25 +39,23 @@ pub(crate) fn validate(t: &InverseMatchingTask) -> Result<(), TaskError> {
         // A set of 3 plus at least one other token for separators and fillers.
         if hi - lo + 1 < 4 {
             return Err(bad(
-                lo_f,
-                format!("..{hi_f} = {lo}..={hi} holds fewer than 4 tokens; a set of 3 needs separators outside it"),
+                &format!("{lo_f}..{hi_f}"),
+                format!("= {lo}..={hi} holds fewer than 4 tokens; a set of 3 needs separators outside it"),
             ));
         }
     }
     // The test split needs three tokens in one residue class mod 3.
     if (0..3).all(|r| (t.token_min..=t.token_max).filter(|x| x % 3 == r).count() < 3) {
         return Err(bad(
-            "token_min",
-            "..token_max has no residue class mod 3 with 3 tokens, so the test split is empty",
+            "token_min..token_max",
+            "has no residue class mod 3 with 3 tokens, so the test split is empty",
         ));
     }
-    if t.train_weight == 0 || t.test_weight == 0 || t.ood_weight == 0 {
-        return Err(bad(
-            "train_weight",
-            "task.test_weight and task.ood_weight must all be positive",
-        ));
-    }
-    Ok(())
+    check_weights(&[
+        ("train_weight", t.train_weight),
+        ("test_weight", t.test_weight),
+        ("ood_weight", t.ood_weight),
+    ])
 }
 
 /// Whether all three set tokens share one residue class mod 3 (the test split's rule).

@@ -2,7 +2,7 @@
 //! anchors at p+1 and p+2, fillers elsewhere; label = key + the pair's shift.
 
 use crate::dataset::{Group, SampleMeta, Split};
-use crate::error::{TaskError, bad};
+use crate::error::{TaskError, bad, check_weights};
 use crate::groups::allocate;
 use crate::rng::DataRng;
 use crate::task::{CompositeTask, FullSymmetryTask};
@@ -92,7 +92,7 @@ impl PairTaskSpec {
                 if pair_shifts.iter().any(|(q, _)| *q == p) {
                     return Err(bad(
                         field,
-                        format!("pair ({},{}) is listed twice; each pair belongs to one set", p[0], p[1]),
+                        format!("lists pair ({},{}) twice; each pair belongs to one set", p[0], p[1]),
                     ));
                 }
                 let s = |a: u32| shifts[t.anchors.iter().position(|&x| x == a).expect("checked")];
@@ -135,24 +135,16 @@ impl PairTaskSpec {
             let train = (hi - lo + 1) as usize - test;
             if test == 0 || train == 0 {
                 return Err(bad(
-                    "filler_min",
+                    "filler_min..filler_max",
                     format!(
-                        "..filler_max = {lo}..={hi} has no key with key mod {l} {} {p}, so position {p} has an empty {} group; widen the filler range to at least seq_len values",
+                        "= {lo}..={hi} has no key with key mod {l} {} {p}, so position {p} has an empty {} group; widen the filler range to at least seq_len values",
                         if test == 0 { "==" } else { "!=" },
                         if test == 0 { "test" } else { "train" }
                     ),
                 ));
             }
         }
-        if self.weights.0 == 0 || self.weights.1 == 0 {
-            return Err(bad(
-                "train_weight",
-                format!(
-                    "and task.test_weight = {} and {}; both must be positive",
-                    self.weights.0, self.weights.1
-                ),
-            ));
-        }
+        check_weights(&[("train_weight", self.weights.0), ("test_weight", self.weights.1)])?;
         Ok(self)
     }
 }
@@ -220,7 +212,7 @@ fn check_pair_of_anchors(field: &str, p: [u32; 2], anchors: &[u32]) -> Result<()
         Some(x) => Err(bad(
             field,
             format!(
-                "pair ({},{}) uses {x}, which is not in task.anchors {anchors:?}",
+                "has pair ({},{}), whose {x} is not in task.anchors {anchors:?}",
                 p[0], p[1]
             ),
         )),

@@ -37,6 +37,13 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // `msym data stats ... | head` should end quietly, as other Unix tools do, instead of
+    // panicking on the closed pipe.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of one signal before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result: Result<(), CliError> = match cli.command {
         Command::Data(c) => data_cmd::run(c),
