@@ -1,0 +1,24 @@
+//! Replica-native burn modules of the Mamba-symmetry experiments (SPEC section 2).
+//!
+//! Every weight has a leading replica dimension R and every activation is
+//! [R, batch, seq, features]: R independent models (each with its own seed and gamma) run
+//! as one batched computation, and R = 1 is the plain model.
+//!
+//! Glossary (paper -> code): D -> `d_model`; N -> `d_state`; E = expand * D -> `d_inner()`;
+//! the SSM matrix S -> [`ssd::ssm_matrix`]; A = -exp(A_log) -> `a_log`; Delta -> `dt`;
+//! gamma -> [`init::ReplicaInit::gamma`]; d1 -> [`init::d1`].
+
+pub mod embed;
+pub mod init;
+pub mod mamba2;
+pub mod mamba2_lm;
+pub mod ops;
+pub mod params;
+pub mod probes;
+pub mod ssd;
+
+pub use init::{Initializer, ReplicaInit};
+pub use mamba2::{BlockDims, Mamba2Block, SsmInput};
+pub use mamba2_lm::{Mamba2Lm, Mamba2LmConfig};
+pub use params::{NamedTensor, ParamVisitor, VisitParams, count_params, read_grads, read_params, write_params};
+pub use probes::{LayerProbe, LayerRecord, Probes, Substitution};

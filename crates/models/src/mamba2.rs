@@ -1,0 +1,199 @@
+//! One single-head Mamba2 block (SPEC 2.1), replica-native:
+//! h + out_proj(GatedRMSNorm(SSD(SiLU(conv(xBC))), z)) with u = RMSNorm(h) and
+//! [z | xBC | dt] = in_proj(u).
+
+use burn::module::{Module, Param};
+use burn::tensor::activation::{silu, softplus};
+use burn::tensor::{Tensor, backend::Backend};
+use msym_config::{ConvKind, Mamba2Config};
+
+use crate::init::Initializer;
+use crate::ops::{conv_silu, linear, rms_norm};
+use crate::params::{ParamVisitor, VisitParams};
+use crate::probes::{LayerProbe, LayerRecord};
+use crate::ssd::{SsdInputs, ssd_quadratic};
+
+/// RMSNorm epsilon of mamba_ssm.
+pub const NORM_EPS: f64 = 1e-5;
+
+/// What the SSM reads after the conv (SPEC 2.1 variants).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SsmInput {
+    /// SiLU(conv(xBC)), the standard block.
+    PostConv,
+    /// SiLU(conv(xBC)) + xBC (Fig. 7c: a residual path around the conv).
+    ResidualAroundConv,
+    /// SiLU(conv(xBC)) * xBC (supplementary figure: gated residual).
+    GatedResidual,
+}
+
+/// Sizes of a block; derived sizes are methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockDims {
+    pub d_model: usize,
+    pub expand: usize,
+    pub d_state: usize,
+    pub d_conv: usize,
+    pub ssm_input: SsmInput,
+    pub conv: ConvKind,
+}
+
+impl BlockDims {
+    pub fn from_config(c: &Mamba2Config) -> Self {
+        let ssm_input = match (c.residual_around_conv, c.gated_residual) {
+            (true, _) => SsmInput::ResidualAroundConv,
+            (false, true) => SsmInput::GatedResidual,
+            (false, false) => SsmInput::PostConv,
+        };
+        Self {
+            d_model: c.d_model,
+            expand: c.expand,
+            d_state: c.d_state,
+            d_conv: c.d_conv,
+            ssm_input,
+            conv: c.conv,
+        }
+    }
+
+    /// E = expand * D (one head, head dim = E).
+    pub fn d_inner(&self) -> usize {
+        self.expand * self.d_model
+    }
+
+    /// Channels of the conv: x, B, C.
+    pub fn conv_dim(&self) -> usize {
+        self.d_inner() + 2 * self.d_state
+    }
+
+    /// in_proj output: z, xBC, dt (one head).
+    pub fn in_proj_dim(&self) -> usize {
+        self.d_inner() + self.conv_dim() + 1
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct Mamba2Block<B: Backend> {
+    /// [R, D]
+    pub norm: Param<Tensor<B, 2>>,
+    /// [R, 2E + 2N + 1, D]
+    pub in_proj: Param<Tensor<B, 3>>,
+    /// [R, C, K] (PyTorch [C, 1, K]); frozen ones for `all_ones_frozen`
+    pub conv_weight: Param<Tensor<B, 3>>,
+    /// [R, C]
+    pub conv_bias: Param<Tensor<B, 2>>,
+    /// [R, 1]
+    pub dt_bias: Param<Tensor<B, 2>>,
+    /// [R, 1]
+    pub a_log: Param<Tensor<B, 2>>,
+    /// [R, 1]
+    pub d: Param<Tensor<B, 2>>,
+    /// Gated RMSNorm weight [R, E]
+    pub mixer_norm: Param<Tensor<B, 2>>,
+    /// [R, D, E]
+    pub out_proj: Param<Tensor<B, 3>>,
+    pub dims: BlockDims,
+}
+
+impl BlockDims {
+    /// Draws a block; `prefix` is its PyTorch name (e.g. "backbone.layers.0").
+    pub fn init<B: Backend>(&self, prefix: &str, init: &Initializer<'_>, device: &B::Device) -> Mamba2Block<B> {
+        let (r, d, e, c, k) = (
+            init.n_replicas(),
+            self.d_model,
+            self.d_inner(),
+            self.conv_dim(),
+            self.d_conv,
+        );
+        let p = |s: &str| format!("{prefix}.mixer.{s}");
+        let conv_weight = match self.conv {
+            ConvKind::Learned => init.weight(&p("conv1d.weight"), &[c, 1, k], [r, c, k], device),
+            // Fig. 5b: a fixed all-ones kernel, excluded from training.
+            ConvKind::AllOnesFrozen => init.constant([r, c, k], 1.0, device).set_require_grad(false),
+        };
+        Mamba2Block {
+            norm: init.constant([r, d], 1.0, device),
+            in_proj: init.weight(
+                &p("in_proj.weight"),
+                &[self.in_proj_dim(), d],
+                [r, self.in_proj_dim(), d],
+                device,
+            ),
+            conv_weight,
+            conv_bias: init.constant([r, c], 0.0, device),
+            dt_bias: init.dt_bias(&p("dt_bias"), [r, 1], device),
+            a_log: init.a_log(&p("A_log"), [r, 1], device),
+            d: init.constant([r, 1], 1.0, device),
+            mixer_norm: init.constant([r, e], 1.0, device),
+            out_proj: init.weight(&p("out_proj.weight"), &[d, e], [r, d, e], device),
+            dims: *self,
+        }
+    }
+}
+
+impl<B: Backend> Mamba2Block<B> {
+    /// h: [R, B, L, D] -> [R, B, L, D]; the record (S, post-conv states, outputs) only when asked.
+    pub fn forward(
+        &self,
+        h: Tensor<B, 4>,
+        probe: Option<&LayerProbe<B>>,
+        record: bool,
+    ) -> (Tensor<B, 4>, Option<LayerRecord<B>>) {
+        let [r, bsz, l, _] = h.dims();
+        let (e, n, c) = (self.dims.d_inner(), self.dims.d_state, self.dims.conv_dim());
+        let zxbcdt = linear(rms_norm(h.clone(), self.norm.val(), NORM_EPS), self.in_proj.val()); // [R, B, L, 2E+2N+1]
+        let z = zxbcdt.clone().narrow(3, 0, e); // [R, B, L, E]
+        let xbc = zxbcdt.clone().narrow(3, e, c); // [R, B, L, E+2N]
+        let dt_raw = zxbcdt.narrow(3, e + c, 1).reshape([r, bsz, l]); // [R, B, L]
+
+        let mut post = conv_silu(xbc.clone(), self.conv_weight.val(), self.conv_bias.val()); // [R, B, L, C]
+        if let Some(sub) = probe.and_then(|p| p.substitution.as_ref()) {
+            let keep = sub.mask.clone().neg().add_scalar(1.0);
+            post = post.mul(keep).add(sub.states.clone().mul(sub.mask.clone()));
+        }
+        let ssm_in = match self.dims.ssm_input {
+            SsmInput::PostConv => post.clone(),
+            SsmInput::ResidualAroundConv => post.clone().add(xbc),
+            SsmInput::GatedResidual => post.clone().mul(xbc),
+        };
+        let inputs = SsdInputs {
+            x: ssm_in.clone().narrow(3, 0, e),
+            dt: softplus(dt_raw.add(self.dt_bias.val().reshape([r, 1, 1])), 1.0),
+            a: self.a_log.val().exp().neg(),
+            b: ssm_in.clone().narrow(3, e, n),
+            c: ssm_in.narrow(3, e + n, n),
+            d: self.d.val(),
+        };
+        let (y, s) = ssd_quadratic(&inputs, probe.and_then(|p| p.ssm_mask.clone())); // y: [R, B, L, E]
+        let gated = rms_norm(y.mul(silu(z)), self.mixer_norm.val(), NORM_EPS);
+        let mixer_out = linear(gated, self.out_proj.val()); // [R, B, L, D]
+        let out = h.add(mixer_out.clone());
+        let rec = record.then(|| LayerRecord {
+            ssm_matrix: Some(s),
+            post_conv: Some(post),
+            mixer_out,
+            hidden: out.clone(),
+        });
+        (out, rec)
+    }
+}
+
+impl<B: Backend> VisitParams<B> for Mamba2Block<B> {
+    fn visit_params<V: ParamVisitor<B>>(&mut self, prefix: &str, v: &mut V) {
+        let (d, e, c, k) = (
+            self.dims.d_model,
+            self.dims.d_inner(),
+            self.dims.conv_dim(),
+            self.dims.d_conv,
+        );
+        let m = |s: &str| format!("{prefix}.mixer.{s}");
+        v.visit(&format!("{prefix}.norm.weight"), &[d], &mut self.norm);
+        v.visit(&m("in_proj.weight"), &[self.dims.in_proj_dim(), d], &mut self.in_proj);
+        v.visit(&m("conv1d.weight"), &[c, 1, k], &mut self.conv_weight);
+        v.visit(&m("conv1d.bias"), &[c], &mut self.conv_bias);
+        v.visit(&m("dt_bias"), &[1], &mut self.dt_bias);
+        v.visit(&m("A_log"), &[1], &mut self.a_log);
+        v.visit(&m("D"), &[1], &mut self.d);
+        v.visit(&m("norm.weight"), &[e], &mut self.mixer_norm);
+        v.visit(&m("out_proj.weight"), &[d, e], &mut self.out_proj);
+    }
+}

@@ -1,0 +1,82 @@
+//! Replica-batched building blocks. Every weight carries a leading replica dimension R and
+//! every activation is [R, batch, seq, features], so R independent models run as one
+//! batched computation; R = 1 is the plain model.
+
+use burn::tensor::activation::silu;
+use burn::tensor::{Tensor, backend::Backend};
+
+/// Linear map without bias. x: [R, B, L, in], w: [R, out, in] (PyTorch layout) -> [R, B, L, out].
+pub fn linear<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 3>) -> Tensor<B, 4> {
+    let [r, b, l, d_in] = x.dims();
+    let out = w.dims()[1];
+    x.reshape([r, b * l, d_in])
+        .matmul(w.transpose())
+        .reshape([r, b, l, out])
+}
+
+/// Linear map on one position. x: [R, B, in], w: [R, out, in] -> [R, B, out].
+pub fn linear3<B: Backend>(x: Tensor<B, 3>, w: Tensor<B, 3>) -> Tensor<B, 3> {
+    x.matmul(w.transpose())
+}
+
+/// Per-replica vector [R, C] shaped to broadcast over [R, B, L, C].
+pub fn per_channel<B: Backend>(v: Tensor<B, 2>) -> Tensor<B, 4> {
+    let [r, c] = v.dims();
+    v.reshape([r, 1, 1, c])
+}
+
+/// RMSNorm over the last dim. x: [R, B, L, D], weight: [R, D] -> [R, B, L, D].
+pub fn rms_norm<B: Backend>(x: Tensor<B, 4>, weight: Tensor<B, 2>, eps: f64) -> Tensor<B, 4> {
+    let rms = x.clone().powi_scalar(2).mean_dim(3).add_scalar(eps).sqrt();
+    x.div(rms).mul(per_channel(weight))
+}
+
+/// LayerNorm over the last dim (biased variance, as PyTorch). x: [R, B, L, D] -> same.
+pub fn layer_norm<B: Backend>(x: Tensor<B, 4>, weight: Tensor<B, 2>, bias: Tensor<B, 2>, eps: f64) -> Tensor<B, 4> {
+    let centred = x.clone().sub(x.mean_dim(3));
+    let var = centred.clone().powi_scalar(2).mean_dim(3);
+    centred
+        .div(var.add_scalar(eps).sqrt())
+        .mul(per_channel(weight))
+        .add(per_channel(bias))
+}
+
+/// Causal depthwise conv1d, as PyTorch's Conv1d(groups = C, padding = K - 1) cut to the
+/// first L outputs: out[t, c] = bias[c] + sum_k w[c, k] * x[t - (K - 1) + k, c], with x = 0
+/// before the sequence. Tap K-1 weighs the current token, tap 0 the token K-1 steps back.
+/// x: [R, B, L, C], w: [R, C, K], bias: [R, C] -> [R, B, L, C].
+pub fn causal_conv<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 3>, bias: Tensor<B, 2>) -> Tensor<B, 4> {
+    let [r, b, l, c] = x.dims();
+    let k = w.dims()[2];
+    let padded = Tensor::cat(vec![Tensor::zeros([r, b, k - 1, c], &x.device()), x], 2); // [R, B, L+K-1, C]
+    let mut out = per_channel(bias);
+    for tap in 0..k {
+        let w_tap = w.clone().narrow(2, tap, 1).reshape([r, 1, 1, c]);
+        out = out.add(padded.clone().narrow(2, tap, l).mul(w_tap));
+    }
+    out
+}
+
+/// Causal conv followed by SiLU (the Mamba2 conv stage). Shapes as [`causal_conv`].
+pub fn conv_silu<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 3>, bias: Tensor<B, 2>) -> Tensor<B, 4> {
+    silu(causal_conv(x, w, bias))
+}
+
+/// Sinusoidal position encoding [L, D]: pe[p, 2i] = sin(p / 10000^(2i/D)), pe[p, 2i+1] = cos(..).
+pub fn sinusoidal<B: Backend>(seq_len: usize, d: usize, device: &B::Device) -> Tensor<B, 2> {
+    let mut v = Vec::with_capacity(seq_len * d);
+    for p in 0..seq_len {
+        for j in 0..d {
+            let freq = 10000f64.powf(-((j - j % 2) as f64) / d as f64);
+            let angle = p as f64 * freq;
+            v.push(if j % 2 == 0 { angle.sin() } else { angle.cos() } as f32);
+        }
+    }
+    Tensor::<B, 1>::from_floats(v.as_slice(), device).reshape([seq_len, d])
+}
+
+/// The last position of a sequence. x: [R, B, L, D] -> [R, B, D].
+pub fn last_position<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 3> {
+    let [r, b, l, d] = x.dims();
+    x.narrow(2, l - 1, 1).reshape([r, b, d])
+}

@@ -1,0 +1,78 @@
+//! The SSM of a single-head Mamba2 layer (SSD), in its quadratic ("attention-like") form,
+//! and the step-by-step recurrence kept as the test oracle.
+//!
+//! Symbols (SPEC 2.1): x_t [E] the SSM input, B_t, C_t [N], dt_t > 0 the step, A < 0 the
+//! scalar decay (one head), a_t = A dt_t, D the skip. The state h_t [N, E] obeys
+//! h_t = exp(a_t) h_{t-1} + dt_t B_t x_t^T and y_t = C_t^T h_t + D x_t. Unrolled:
+//! y_t = sum_{s<=t} S[t, s] dt_s x_s + D x_t with S[t, s] = (C_t . B_s) exp(sum_{r=s+1..t} a_r).
+
+use burn::tensor::{Bool, Tensor, backend::Backend};
+
+/// Inputs of one SSD layer, all per replica.
+#[derive(Debug, Clone)]
+pub struct SsdInputs<B: Backend> {
+    /// [R, B, L, E]
+    pub x: Tensor<B, 4>,
+    /// [R, B, L], after softplus
+    pub dt: Tensor<B, 3>,
+    /// A = -exp(A_log): [R, 1]
+    pub a: Tensor<B, 2>,
+    /// [R, B, L, N]
+    pub b: Tensor<B, 4>,
+    /// [R, B, L, N]
+    pub c: Tensor<B, 4>,
+    /// [R, 1]
+    pub d: Tensor<B, 2>,
+}
+
+/// The SSM matrix S: [R, B, L, L], zero above the diagonal.
+pub fn ssm_matrix<B: Backend>(inp: &SsdInputs<B>) -> Tensor<B, 4> {
+    let [r, bsz, l, _] = inp.x.dims();
+    let a_t = inp.dt.clone().mul(inp.a.clone().reshape([r, 1, 1])); // [R, B, L]
+    let cs = a_t.cumsum(2); // cs[t] = sum_{r<=t} a_r
+    // seg[t, s] = cs[t] - cs[s] = sum_{r=s+1..t} a_r; masked to -inf above the diagonal
+    // before exp, where it would be positive and could overflow.
+    let seg = cs.clone().unsqueeze_dim::<4>(3).sub(cs.unsqueeze_dim::<4>(2)); // [R, B, L, L]
+    let upper = Tensor::<B, 2, Bool>::tril_mask([l, l], 0, &seg.device())
+        .reshape([1, 1, l, l])
+        .expand([r, bsz, l, l]);
+    let decay = seg.mask_fill(upper, f64::NEG_INFINITY).exp();
+    let cb = inp.c.clone().matmul(inp.b.clone().transpose()); // [R, B, L, L]: C_t . B_s
+    cb.mul(decay)
+}
+
+/// y = S (dt * x) + D x, with S optionally multiplied elementwise by `mask` (the blocking
+/// probe; broadcastable to [R, B, L, L]). Returns (y [R, B, L, E], S as used).
+pub fn ssd_quadratic<B: Backend>(inp: &SsdInputs<B>, mask: Option<Tensor<B, 4>>) -> (Tensor<B, 4>, Tensor<B, 4>) {
+    let [r, _, _, _] = inp.x.dims();
+    let mut s = ssm_matrix(inp);
+    if let Some(m) = mask {
+        s = s.mul(m);
+    }
+    let dtx = inp.x.clone().mul(inp.dt.clone().unsqueeze_dim::<4>(3)); // [R, B, L, E]
+    let y = s
+        .clone()
+        .matmul(dtx)
+        .add(inp.x.clone().mul(inp.d.clone().reshape([r, 1, 1, 1])));
+    (y, s)
+}
+
+/// The recurrence, one step at a time (slow; the oracle for [`ssd_quadratic`]).
+/// Returns y [R, B, L, E].
+pub fn ssd_recurrent<B: Backend>(inp: &SsdInputs<B>) -> Tensor<B, 4> {
+    let [r, bsz, l, e] = inp.x.dims();
+    let n = inp.b.dims()[3];
+    let step = |t: &Tensor<B, 4>, i: usize| t.clone().narrow(2, i, 1); // [R, B, 1, *]
+    let mut h = Tensor::<B, 4>::zeros([r, bsz, n, e], &inp.x.device()); // [R, B, N, E]
+    let mut ys = Vec::with_capacity(l);
+    for i in 0..l {
+        let dt_i = inp.dt.clone().narrow(2, i, 1).reshape([r, bsz, 1, 1]);
+        let decay = dt_i.clone().mul(inp.a.clone().reshape([r, 1, 1, 1])).exp();
+        let x_i = step(&inp.x, i); // [R, B, 1, E]
+        let b_i = step(&inp.b, i).swap_dims(2, 3); // [R, B, N, 1]
+        h = h.mul(decay).add(b_i.matmul(x_i.clone()).mul(dt_i)); // [R, B, N, E]
+        let c_i = step(&inp.c, i); // [R, B, 1, N]
+        ys.push(c_i.matmul(h.clone()).add(x_i.mul(inp.d.clone().reshape([r, 1, 1, 1]))));
+    }
+    Tensor::cat(ys, 2)
+}

@@ -1,0 +1,54 @@
+//! Helpers shared by the model tests: backends, seeded random tensors, small configs.
+#![allow(dead_code)]
+
+use burn::backend::{Autodiff, NdArray};
+use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
+use models::init::{normals, tensor_rng};
+use msym_config::{InitRule, Mamba2Config};
+
+/// f64 CPU backend with autodiff: the backend of every numerical check.
+pub type F64 = Autodiff<NdArray<f64>>;
+pub type F64Inner = NdArray<f64>;
+pub type F32 = Autodiff<NdArray<f32>>;
+
+/// A tensor of N(0, 1) draws, reproducible from `seed`.
+pub fn randn<B: Backend, const D: usize>(shape: [usize; D], seed: u64) -> Tensor<B, D> {
+    let n = shape.iter().product();
+    Tensor::from_data(
+        TensorData::new(normals(&mut tensor_rng(seed, "test"), n), shape),
+        &Default::default(),
+    )
+}
+
+/// Random token ids in 0..vocab, [R, B, L].
+pub fn tokens<B: Backend>(shape: [usize; 3], vocab: usize, seed: u64) -> Tensor<B, 3, Int> {
+    let n = shape.iter().product();
+    let v: Vec<i64> = normals(&mut tensor_rng(seed, "tokens"), n)
+        .iter()
+        .map(|z| ((z.abs() * 1e6) as i64) % vocab as i64)
+        .collect();
+    Tensor::from_data(TensorData::new(v, shape), &Default::default())
+}
+
+pub fn to_vec<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
+    t.into_data().convert::<f64>().to_vec::<f64>().unwrap()
+}
+
+pub fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+}
+
+/// A small Mamba2 block for numerical checks.
+pub fn small_block() -> Mamba2Config {
+    Mamba2Config {
+        depth: 2,
+        d_model: 4,
+        d_state: 3,
+        expand: 2,
+        d_conv: 4,
+        ..Default::default()
+    }
+}
+
+pub const RULE: InitRule = InitRule::FirstDim;
