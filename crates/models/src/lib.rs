@@ -8,6 +8,7 @@
 //! the SSM matrix S -> [`ssd::ssm_matrix`]; A = -exp(A_log) -> `a_log`; Delta -> `dt`;
 //! gamma -> [`init::ReplicaInit::gamma`]; d1 -> [`init::d1`].
 
+pub mod activation;
 pub mod embed;
 pub mod init;
 pub mod mamba2;

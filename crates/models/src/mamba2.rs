@@ -2,8 +2,8 @@
 //! h + out_proj(GatedRMSNorm(SSD(SiLU(conv(xBC))), z)) with u = RMSNorm(h) and
 //! [z | xBC | dt] = in_proj(u).
 
+use crate::activation::{silu, softplus};
 use burn::module::{Module, Param};
-use burn::tensor::activation::{silu, softplus};
 use burn::tensor::{Tensor, backend::Backend};
 use msym_config::{ConvKind, Mamba2Config};
 
@@ -157,7 +157,7 @@ impl<B: Backend> Mamba2Block<B> {
         };
         let inputs = SsdInputs {
             x: ssm_in.clone().narrow(3, 0, e),
-            dt: softplus(dt_raw.add(self.dt_bias.val().reshape([r, 1, 1])), 1.0),
+            dt: softplus(dt_raw.add(self.dt_bias.val().reshape([r, 1, 1]))),
             a: self.a_log.val().exp().neg(),
             b: ssm_in.clone().narrow(3, e, n),
             c: ssm_in.narrow(3, e + n, n),

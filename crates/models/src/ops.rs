@@ -2,8 +2,8 @@
 //! every activation is [R, batch, seq, features], so R independent models run as one
 //! batched computation; R = 1 is the plain model.
 
-use burn::tensor::activation::silu;
-use burn::tensor::{Tensor, backend::Backend};
+use crate::activation::silu;
+use burn::tensor::{Tensor, TensorData, backend::Backend};
 
 /// Linear map without bias. x: [R, B, L, in], w: [R, out, in] (PyTorch layout) -> [R, B, L, out].
 pub fn linear<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 3>) -> Tensor<B, 4> {
@@ -69,10 +69,10 @@ pub fn sinusoidal<B: Backend>(seq_len: usize, d: usize, device: &B::Device) -> T
         for j in 0..d {
             let freq = 10000f64.powf(-((j - j % 2) as f64) / d as f64);
             let angle = p as f64 * freq;
-            v.push(if j % 2 == 0 { angle.sin() } else { angle.cos() } as f32);
+            v.push(if j % 2 == 0 { angle.sin() } else { angle.cos() });
         }
     }
-    Tensor::<B, 1>::from_floats(v.as_slice(), device).reshape([seq_len, d])
+    Tensor::from_data(TensorData::new(v, [seq_len, d]), device)
 }
 
 /// The last position of a sequence. x: [R, B, L, D] -> [R, B, D].

@@ -3,15 +3,15 @@
 
 mod common;
 
-use burn::tensor::activation::softplus;
 use common::{F64, max_abs_diff, randn, to_vec};
+use models::activation::softplus;
 use models::ssd::{SsdInputs, ssd_quadratic, ssd_recurrent, ssm_matrix};
 
 fn inputs(seed: u64) -> SsdInputs<F64> {
     let (r, b, l, e, n) = (2, 3, 7, 5, 4);
     SsdInputs {
         x: randn([r, b, l, e], seed).require_grad(),
-        dt: softplus(randn::<F64, 3>([r, b, l], seed + 1), 1.0).require_grad(),
+        dt: softplus(randn::<F64, 3>([r, b, l], seed + 1)).require_grad(),
         a: randn::<F64, 2>([r, 1], seed + 2).exp().neg().require_grad(),
         b: randn([r, b, l, n], seed + 3).require_grad(),
         c: randn([r, b, l, n], seed + 4).require_grad(),
