@@ -163,12 +163,12 @@ impl<B: Backend> Mamba2Block<B> {
             c: ssm_in.narrow(3, e + n, n),
             d: self.d.val(),
         };
-        let (y, s) = ssd_quadratic(&inputs, probe.and_then(|p| p.ssm_mask.clone())); // y: [R, B, L, E]
+        let (y, s) = ssd_quadratic(&inputs, probe.and_then(|p| p.mixing_mask.clone())); // y: [R, B, L, E]
         let gated = rms_norm(y.mul(silu(z)), self.mixer_norm.val(), NORM_EPS);
         let mixer_out = linear(gated, self.out_proj.val()); // [R, B, L, D]
         let out = h.add(mixer_out.clone());
         let rec = record.then(|| LayerRecord {
-            ssm_matrix: Some(s),
+            mixing: Some(s),
             post_conv: Some(post),
             mixer_out,
             hidden: out.clone(),

@@ -3,7 +3,7 @@
 //! batched computation; R = 1 is the plain model.
 
 use crate::activation::silu;
-use burn::tensor::{Tensor, TensorData, backend::Backend};
+use burn::tensor::{Bool, Tensor, TensorData, backend::Backend};
 
 /// Linear map without bias. x: [R, B, L, in], w: [R, out, in] (PyTorch layout) -> [R, B, L, out].
 pub fn linear<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 3>) -> Tensor<B, 4> {
@@ -79,4 +79,12 @@ pub fn sinusoidal<B: Backend>(seq_len: usize, d: usize, device: &B::Device) -> T
 pub fn last_position<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 3> {
     let [r, b, l, d] = x.dims();
     x.narrow(2, l - 1, 1).reshape([r, b, d])
+}
+
+/// True strictly above the diagonal (s > t): the entries a causal mixer must not use.
+/// Shape [R, B, L, L].
+pub fn future_mask<B: Backend>(r: usize, b: usize, l: usize, device: &B::Device) -> Tensor<B, 4, Bool> {
+    Tensor::<B, 2, Bool>::tril_mask([l, l], 0, device)
+        .reshape([1, 1, l, l])
+        .expand([r, b, l, l])
 }

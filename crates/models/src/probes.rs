@@ -16,8 +16,9 @@ pub struct Substitution<B: Backend> {
 /// What to do in one layer.
 #[derive(Debug, Clone, Default)]
 pub struct LayerProbe<B: Backend> {
-    /// Multiplies S elementwise (broadcastable to [R, B, L, L]); 0 blocks an edge.
-    pub ssm_mask: Option<Tensor<B, 4>>,
+    /// Multiplies the token-mixing matrix elementwise (broadcastable to [R, B, L, L]):
+    /// S for Mamba2, the attention probabilities for the Transformer. 0 blocks an edge.
+    pub mixing_mask: Option<Tensor<B, 4>>,
     pub substitution: Option<Substitution<B>>,
 }
 
@@ -45,8 +46,9 @@ impl<B: Backend> Probes<B> {
 /// What one layer recorded (all None unless `Probes::record`).
 #[derive(Debug, Clone)]
 pub struct LayerRecord<B: Backend> {
-    /// The SSM matrix as used (after any mask): [R, B, L, L]. None for attention layers.
-    pub ssm_matrix: Option<Tensor<B, 4>>,
+    /// The token-mixing matrix as used (after any mask), [R, B, L, L]: the SSM matrix S
+    /// for Mamba2, the attention probabilities for the Transformer.
+    pub mixing: Option<Tensor<B, 4>>,
     /// Post-conv states [R, B, L, C] (after any substitution). None without a conv.
     pub post_conv: Option<Tensor<B, 4>>,
     /// The mixer's output before the residual add: [R, B, L, D].

@@ -6,7 +6,9 @@
 //! h_t = exp(a_t) h_{t-1} + dt_t B_t x_t^T and y_t = C_t^T h_t + D x_t. Unrolled:
 //! y_t = sum_{s<=t} S[t, s] dt_s x_s + D x_t with S[t, s] = (C_t . B_s) exp(sum_{r=s+1..t} a_r).
 
-use burn::tensor::{Bool, Tensor, backend::Backend};
+use burn::tensor::{Tensor, backend::Backend};
+
+use crate::ops::future_mask;
 
 /// Inputs of one SSD layer, all per replica.
 #[derive(Debug, Clone)]
@@ -33,10 +35,8 @@ pub fn ssm_matrix<B: Backend>(inp: &SsdInputs<B>) -> Tensor<B, 4> {
     // seg[t, s] = cs[t] - cs[s] = sum_{r=s+1..t} a_r; masked to -inf above the diagonal
     // before exp, where it would be positive and could overflow.
     let seg = cs.clone().unsqueeze_dim::<4>(3).sub(cs.unsqueeze_dim::<4>(2)); // [R, B, L, L]
-    let upper = Tensor::<B, 2, Bool>::tril_mask([l, l], 0, &seg.device())
-        .reshape([1, 1, l, l])
-        .expand([r, bsz, l, l]);
-    let decay = seg.mask_fill(upper, f64::NEG_INFINITY).exp();
+    let device = seg.device();
+    let decay = seg.mask_fill(future_mask(r, bsz, l, &device), f64::NEG_INFINITY).exp();
     let cb = inp.c.clone().matmul(inp.b.clone().transpose()); // [R, B, L, L]: C_t . B_s
     cb.mul(decay)
 }

@@ -138,3 +138,62 @@ fn mamba2_lm_sinusoidal_positions() {
         false,
     );
 }
+
+fn small_transformer() -> msym_config::TransformerConfig {
+    msym_config::TransformerConfig {
+        depth: 2,
+        d_model: 4,
+        d_k: 3,
+        d_v: 5,
+        d_ff: 6,
+        ..Default::default()
+    }
+}
+
+fn transformer_block_check(cfg: msym_config::TransformerConfig) {
+    let block = models::transformer::init_block::<F64>(&cfg, "layers.0", &init(), &Default::default());
+    let h = randn::<F64, 4>([1, 2, 5, cfg.d_model], 17);
+    let w = randn::<F64, 4>([1, 2, 5, cfg.d_model], 18);
+    check(&block, |b| b.forward(h.clone(), None, false).0.mul(w.clone()).sum(), 6);
+}
+
+#[test]
+fn transformer_block_relu() {
+    transformer_block_check(small_transformer());
+}
+
+#[test]
+fn transformer_block_with_conv_before_qkv() {
+    transformer_block_check(msym_config::TransformerConfig {
+        conv_before_qkv: true,
+        ..small_transformer()
+    });
+}
+
+#[test]
+fn transformer_block_silu_inverse_task_shape() {
+    use msym_config::Activation;
+    transformer_block_check(msym_config::TransformerConfig {
+        activation: Activation::Silu,
+        d_v: 8,
+        ..small_transformer()
+    });
+}
+
+#[test]
+fn transformer_lm_with_conv_and_tied_head() {
+    let block = msym_config::TransformerConfig {
+        conv_before_qkv: true,
+        ..small_transformer()
+    };
+    let cfg = models::TransformerLmConfig {
+        block,
+        vocab: 11,
+        max_len: 6,
+        tied_head: true,
+    };
+    let lm = cfg.init::<F64>(&init(), &Default::default());
+    let toks = tokens::<F64>([1, 3, 6], 11, 6);
+    let w = randn::<F64, 3>([1, 3, 11], 19);
+    check(&lm, |m| m.forward(toks.clone()).mul(w.clone()).sum(), 4);
+}

@@ -6,9 +6,9 @@ mod common;
 use std::collections::BTreeMap;
 
 use burn::tensor::{Int, Tensor};
-use common::{F64, RULE, max_abs_diff, randn, small_block, to_vec, tokens};
-use models::{Initializer, Mamba2Lm, Mamba2LmConfig, ReplicaInit, read_grads, read_params, write_params};
-use msym_config::{Mamba2Config, PosEncoding};
+use common::{F64, max_abs_diff, randn, to_vec, tokens};
+use models::{Model, ReplicaInit, build_model, read_grads, read_params, write_params};
+use msym_config::ExperimentConfig;
 
 const REPLICAS: [ReplicaInit; 3] = [
     ReplicaInit { seed: 1, gamma: 0.5 },
@@ -16,20 +16,24 @@ const REPLICAS: [ReplicaInit; 3] = [
     ReplicaInit { seed: 3, gamma: 2.0 },
 ];
 
-fn config() -> Mamba2LmConfig {
-    Mamba2LmConfig {
-        block: Mamba2Config {
-            pos_encoding: PosEncoding::Learned,
-            ..small_block()
-        },
-        vocab: 13,
-        max_len: 6,
-        tied_head: false,
-    }
+/// Both architectures, small, on a 13-token vocabulary and length-6 sequences.
+const MODELS: [&str; 2] = [
+    "kind = \"mamba2\"\ndepth = 2\nd_model = 4\nd_state = 3\npos_encoding = \"learned\"",
+    "kind = \"transformer\"\ndepth = 2\nd_model = 4\nd_k = 3\nd_v = 5\nd_ff = 6\nconv_before_qkv = true",
+];
+
+fn config(model: &str) -> ExperimentConfig {
+    let text = format!(
+        "[task]\nkind = \"composite\"\nseq_len = 6\nvocab_size = 13\nanchors = [1, 2]\nshifts = [1, 2]\n\
+         pair_overrides = []\nunseen_pair = [2, 1]\nfiller_min = 5\nfiller_max = 10\n[model]\n{model}\n"
+    );
+    msym_config::parse(&text, std::path::Path::new("test.toml"), &[])
+        .unwrap()
+        .resolve()
 }
 
-fn model(replicas: &[ReplicaInit]) -> Mamba2Lm<F64> {
-    config().init(&Initializer { replicas, rule: RULE }, &Default::default())
+fn model(cfg: &ExperimentConfig, replicas: &[ReplicaInit]) -> Model<F64> {
+    build_model(cfg, replicas, &Default::default())
 }
 
 fn slice3(t: &Tensor<F64, 3, Int>, r: usize) -> Tensor<F64, 3, Int> {
@@ -38,7 +42,13 @@ fn slice3(t: &Tensor<F64, 3, Int>, r: usize) -> Tensor<F64, 3, Int> {
 
 #[test]
 fn r3_equals_three_r1_models_on_weights_outputs_and_gradients() {
-    let big = model(&REPLICAS);
+    for m in MODELS {
+        r3_equals_three_r1(&config(m));
+    }
+}
+
+fn r3_equals_three_r1(cfg: &ExperimentConfig) {
+    let big = model(cfg, &REPLICAS);
     let toks = tokens::<F64>([3, 4, 6], 13, 11);
     let w = randn::<F64, 3>([3, 4, 13], 12);
     let logits = big.forward(toks.clone());
@@ -47,7 +57,7 @@ fn r3_equals_three_r1_models_on_weights_outputs_and_gradients() {
     let big_logits = to_vec(logits);
     let per = big_logits.len() / 3;
     for (r, rep) in REPLICAS.iter().enumerate() {
-        let small = model(std::slice::from_ref(rep));
+        let small = model(cfg, std::slice::from_ref(rep));
         for (name, p) in read_params(&small) {
             assert_eq!(p.values, big_params[&name].replica(r), "{name} of replica {r}");
         }
@@ -71,7 +81,13 @@ fn r3_equals_three_r1_models_on_weights_outputs_and_gradients() {
 
 #[test]
 fn changing_one_replica_changes_no_other() {
-    let big = model(&REPLICAS);
+    for m in MODELS {
+        one_replica_edited(&config(m));
+    }
+}
+
+fn one_replica_edited(cfg: &ExperimentConfig) {
+    let big = model(cfg, &REPLICAS);
     let toks = tokens::<F64>([3, 4, 6], 13, 21);
     let before = to_vec(big.forward(toks.clone()));
     let mut edited = big.clone();
