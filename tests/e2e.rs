@@ -251,3 +251,40 @@ fn info_checks_the_cpu_backend() {
     let o = msym(&["info", "--device", "tpu"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn export_writes_weights_inputs_and_logits() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("exp");
+    let o = msym(&[
+        "export",
+        COMPOSITE,
+        "--set",
+        "model.depth=2",
+        "--out",
+        out.to_str().unwrap(),
+        "--seed",
+        "3",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let inputs: Vec<Vec<u32>> =
+        serde_json::from_str(&std::fs::read_to_string(out.join("inputs.json")).unwrap()).unwrap();
+    let logits: Vec<Vec<f32>> =
+        serde_json::from_str(&std::fs::read_to_string(out.join("logits.json")).unwrap()).unwrap();
+    assert_eq!(inputs.len(), 16);
+    assert!(inputs.iter().all(|t| t.len() == 8));
+    assert_eq!(logits.len(), 16);
+    assert!(logits.iter().all(|l| l.len() == 201 && l.iter().all(|v| v.is_finite())));
+    let weights = std::fs::read(out.join("model.safetensors")).unwrap();
+    let header_len = u64::from_le_bytes(weights[..8].try_into().unwrap()) as usize;
+    let header = std::str::from_utf8(&weights[8..8 + header_len]).unwrap();
+    for name in [
+        "backbone.embedding.weight",
+        "backbone.layers.1.mixer.A_log",
+        "lm_head.weight",
+        "\"seed\":\"3\"",
+    ] {
+        assert!(header.contains(name), "{name} missing from {header}");
+    }
+    assert!(!header.contains("backbone.layers.2."), "depth 2 has two layers");
+}

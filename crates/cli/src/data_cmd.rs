@@ -1,7 +1,7 @@
 //! `msym data {sample, stats, hash, check, export}`: the dataset of a config, looked at
 //! before any training ("print the first batch").
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anchor_data::{Dataset, Split, generate};
@@ -11,6 +11,7 @@ use msym_config::ExperimentConfig;
 use crate::args::ConfigArgs;
 use crate::decode;
 use crate::error::CliError;
+use crate::out_dir::{Staging, write_dir};
 
 #[derive(Subcommand)]
 pub enum DataCommand {
@@ -69,7 +70,7 @@ pub fn run(c: DataCommand) -> Result<(), CliError> {
 }
 
 /// Loads the config and generates its dataset.
-fn dataset(args: &ConfigArgs) -> Result<(ExperimentConfig, Dataset), CliError> {
+pub fn dataset(args: &ConfigArgs) -> Result<(ExperimentConfig, Dataset), CliError> {
     let cfg = args.load()?;
     for line in cfg.task.assumptions() {
         eprintln!("note: {line}");
@@ -205,43 +206,13 @@ fn check(args: &ConfigArgs) -> Result<(), CliError> {
 
 fn export(a: ExportArgs) -> Result<(), CliError> {
     let (cfg, ds) = dataset(&a.config)?;
-    if a.out.exists() && !a.force {
-        return Err(CliError::input(format!(
-            "--out {} already exists; pass --force to replace it",
-            a.out.display()
-        )));
-    }
-    let io = |what: &str, p: &Path, e: std::io::Error| {
-        CliError::failed(format!("cannot write {what} '{}': {e}", p.display()))
-    };
-    // Build the whole directory under a temporary name, then rename it into place.
-    let tmp = a.out.with_file_name(format!(
-        ".{}.partial-{}",
-        a.out.file_name().unwrap_or_default().to_string_lossy(),
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&tmp).map_err(|e| io("directory", &tmp, e))?;
-    let result = write_export(&tmp, &cfg, &ds, &a.config).and_then(|()| {
-        if a.out.exists() {
-            std::fs::remove_dir_all(&a.out).map_err(|e| io("directory", &a.out, e))?;
-        }
-        std::fs::rename(&tmp, &a.out).map_err(|e| io("directory", &a.out, e))
-    });
-    if result.is_err() {
-        let _ = std::fs::remove_dir_all(&tmp);
-    }
-    result?;
+    write_dir(&a.out, a.force, |dir| write_export(dir, &cfg, &ds, &a.config))?;
     println!("wrote {} samples to {} ({})", ds.len(), a.out.display(), ds.digest());
     Ok(())
 }
 
-fn write_export(dir: &Path, cfg: &ExperimentConfig, ds: &Dataset, args: &ConfigArgs) -> Result<(), CliError> {
-    let write = |name: &str, bytes: &[u8]| {
-        let p = dir.join(name);
-        msym_config::write_atomic(&p, bytes)
-            .map_err(|e| CliError::failed(format!("cannot write '{}': {e}", p.display())))
-    };
-    write("config.resolved.toml", args.resolved_toml(cfg).as_bytes())?;
+fn write_export(dir: &Staging, cfg: &ExperimentConfig, ds: &Dataset, args: &ConfigArgs) -> Result<(), CliError> {
+    dir.write("config.resolved.toml", args.resolved_toml(cfg).as_bytes())?;
     let mut csv = String::from("index,tokens,label,pair,split,key,position,trained\n");
     for s in ds.iter() {
         let tokens: Vec<String> = s.tokens.iter().map(u32::to_string).collect();
@@ -259,7 +230,7 @@ fn write_export(dir: &Path, cfg: &ExperimentConfig, ds: &Dataset, args: &ConfigA
             s.group.trained
         ));
     }
-    write("samples.csv", csv.as_bytes())?;
+    dir.write("samples.csv", csv.as_bytes())?;
     let meta = serde_json::json!({
         "task": ds.task.name(),
         "data_seed": ds.seed,
@@ -269,7 +240,7 @@ fn write_export(dir: &Path, cfg: &ExperimentConfig, ds: &Dataset, args: &ConfigA
         "groups": ds.groups,
         "training_rows": ds.training_indices().len(),
     });
-    write(
+    dir.write(
         "dataset.json",
         serde_json::to_string_pretty(&meta).expect("json").as_bytes(),
     )

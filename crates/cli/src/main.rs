@@ -6,7 +6,9 @@ mod config_cmd;
 mod data_cmd;
 mod decode;
 mod error;
+mod export_cmd;
 mod info_cmd;
+mod out_dir;
 
 use std::process::ExitCode;
 
@@ -34,6 +36,9 @@ enum Command {
     Config(config_cmd::ConfigCommand),
     /// Versions, backend and a numerical check that the device computes correctly.
     Info(info_cmd::InfoCommand),
+    /// Initial weights of one replica as safetensors (mamba_ssm names), with 16 test
+    /// sequences and their logits, for comparison with PyTorch.
+    Export(export_cmd::ExportCommand),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +54,7 @@ fn main() -> ExitCode {
         Command::Data(c) => data_cmd::run(c),
         Command::Config(c) => config_cmd::run(c),
         Command::Info(c) => info_cmd::run(c),
+        Command::Export(c) => export_cmd::run(c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -51,6 +51,15 @@ impl Default for ModelConfig {
 }
 
 impl ModelConfig {
+    /// "mamba2", "transformer" or "transformer+conv".
+    pub fn name(&self) -> &'static str {
+        match self {
+            ModelConfig::Mamba2(_) => "mamba2",
+            ModelConfig::Transformer(t) if t.conv_before_qkv => "transformer+conv",
+            ModelConfig::Transformer(_) => "transformer",
+        }
+    }
+
     pub fn depth(&self) -> usize {
         match self {
             ModelConfig::Mamba2(m) => m.depth,

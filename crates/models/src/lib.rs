@@ -10,6 +10,7 @@
 
 pub mod activation;
 pub mod embed;
+pub mod export;
 pub mod init;
 pub mod mamba2;
 pub mod mamba2_lm;
