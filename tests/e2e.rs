@@ -288,3 +288,125 @@ fn export_writes_weights_inputs_and_logits() {
     }
     assert!(!header.contains("backbone.layers.2."), "depth 2 has two layers");
 }
+
+const SMOKE: &str = "configs/smoke.toml";
+
+fn train(out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["train", SMOKE, "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    msym(&args)
+}
+
+#[test]
+fn train_writes_a_complete_run_directory_and_refuses_to_overwrite_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = train(&out, &["--seeds", "1,2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("finished after 4 epochs"), "{}", stdout(&o));
+    for f in [
+        "config.resolved.toml",
+        "manifest.json",
+        "metrics.csv",
+        "summary.json",
+        "cells.json",
+        "checkpoint.json",
+    ] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert!(
+        csv.starts_with("epoch,step,replica,seed,gamma,lr_peak,lr,train_loss,status,composite_test,symmetric_test")
+    );
+    assert_eq!(
+        csv.lines().count(),
+        1 + 5 * 2,
+        "evaluations at epochs 0..=4 for 2 replicas"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["replicas"].as_array().unwrap().len(), 2);
+    assert!(
+        manifest["replicas"][0]["data_digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("blake3:")
+    );
+    let again = train(&out, &["--seeds", "1,2"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        stderr(&again).contains("holds a finished run; pass --force"),
+        "{}",
+        stderr(&again)
+    );
+    let other = train(&out, &["--seeds", "1,3", "--resume"]);
+    assert_eq!(other.status.code(), Some(2));
+    assert!(
+        stderr(&other).contains("was trained with another config or replica set"),
+        "{}",
+        stderr(&other)
+    );
+}
+
+#[test]
+fn a_killed_run_resumes_to_the_same_metrics_as_an_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (whole, killed) = (dir.path().join("whole"), dir.path().join("killed"));
+    let sets = ["--set", "train.epochs=8", "--set", "train.cosine_epochs=7"];
+    assert!(train(&whole, &sets).status.success());
+    let mut args = vec!["train", SMOKE, "--out", killed.to_str().unwrap()];
+    args.extend_from_slice(&sets);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_msym"))
+        .args(&args)
+        .current_dir(repo())
+        .spawn()
+        .unwrap();
+    let state = killed.join("checkpoint.json");
+    let start = std::time::Instant::now();
+    loop {
+        let epoch = std::fs::read_to_string(&state)
+            .ok()
+            .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+            .and_then(|v| v["epoch"].as_u64());
+        if epoch.is_some_and(|e| e >= 3) {
+            break;
+        }
+        assert!(start.elapsed().as_secs() < 120, "no checkpoint at epoch 3");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!std::fs::read_to_string(killed.join("summary.json")).is_ok_and(|s| s.contains("\"finished\": true")));
+    let o = train(&killed, &[&sets[..], &["--resume"]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("resuming after epoch"), "{}", stderr(&o));
+    let read = |p: &Path| std::fs::read_to_string(p.join("metrics.csv")).unwrap();
+    assert_eq!(read(&killed), read(&whole));
+}
+
+#[test]
+fn a_diverging_replica_is_reported_and_its_siblings_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = train(&out, &["--lrs", "1e-3,1e3"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (out_text, err_text) = (stdout(&o), stderr(&o));
+    assert!(err_text.contains("replica 1 diverged at step"), "{err_text}");
+    assert!(
+        err_text.contains("learning rate") && err_text.contains("gradient norm of"),
+        "{err_text}"
+    );
+    assert!(
+        out_text.contains("replica 0 seed 1 gamma 1 lr 1.0e-3 [finished]"),
+        "{out_text}"
+    );
+    assert!(
+        out_text.contains("replica 1 seed 1 gamma 1 lr 1.0e3 [diverged]"),
+        "{out_text}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["replicas"][1]["status"], "diverged");
+    assert!(summary["replicas"][1]["divergence"]["step"].as_u64().is_some());
+    assert!(summary["replicas"][0]["final_train_loss"].as_f64().unwrap().is_finite());
+}

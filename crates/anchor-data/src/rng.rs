@@ -21,6 +21,13 @@ impl DataRng {
         }
     }
 
+    /// An independent stream of the same seed (e.g. the data order of one epoch).
+    pub fn with_stream(seed: u64, stream: u64) -> Self {
+        let mut inner = ChaCha8Rng::seed_from_u64(seed);
+        inner.set_stream(stream);
+        Self { inner }
+    }
+
     /// Uniform integer in `lo..=hi` (Lemire's multiply-and-reject, unbiased).
     pub fn uniform(&mut self, lo: u32, hi: u32) -> u32 {
         assert!(lo <= hi, "uniform({lo}, {hi}): empty range");

@@ -8,7 +8,9 @@ mod decode;
 mod error;
 mod export_cmd;
 mod info_cmd;
+mod manifest;
 mod out_dir;
+mod train_cmd;
 
 use std::process::ExitCode;
 
@@ -29,6 +31,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Train a config (the cross product of --seeds, --gammas, --lrs as replicas).
+    Train(train_cmd::TrainCommand),
     /// Inspect, check and export the generated dataset of a config.
     #[command(subcommand)]
     Data(data_cmd::DataCommand),
@@ -51,6 +55,7 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     let result: Result<(), CliError> = match cli.command {
+        Command::Train(c) => train_cmd::run(c),
         Command::Data(c) => data_cmd::run(c),
         Command::Config(c) => config_cmd::run(c),
         Command::Info(c) => info_cmd::run(c),

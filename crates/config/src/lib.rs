@@ -10,7 +10,7 @@ mod validate;
 mod write;
 
 pub use error::ConfigError;
-pub use load::{load, parse, to_resolved_toml};
+pub use load::{load, load_unresolved, parse, to_resolved_toml};
 pub use overrides::Override;
 pub use schema::{
     Activation, ConvKind, EvalConfig, ExperimentConfig, InitConfig, InitRule, Mamba2Config, ModelConfig, PosEncoding,

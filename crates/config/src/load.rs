@@ -13,6 +13,14 @@ use crate::validate::validate;
 
 /// Loads, overrides, resolves and validates `path`.
 pub fn load(path: &Path, overrides: &[String]) -> Result<ExperimentConfig, ConfigError> {
+    let cfg = load_unresolved(path, overrides)?.resolve();
+    validate(&cfg, path)?;
+    Ok(cfg)
+}
+
+/// Loads and overrides `path` without filling the defaults that depend on other fields
+/// (so a caller can tell whether e.g. `data_seed` was given).
+pub fn load_unresolved(path: &Path, overrides: &[String]) -> Result<ExperimentConfig, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
@@ -21,9 +29,7 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<ExperimentConfig, Confi
         .iter()
         .map(|s| Override::parse(s))
         .collect::<Result<Vec<_>, _>>()?;
-    let cfg = parse(&text, path, &overrides)?.resolve();
-    validate(&cfg, path)?;
-    Ok(cfg)
+    parse(&text, path, &overrides)
 }
 
 /// Parses config text (exposed for tests and for configs embedded in other files).

@@ -1,0 +1,124 @@
+//! NaN/Inf guard per replica, kept on the device so the step never waits for the host:
+//! a replica whose loss or gradient norm is not finite is marked inactive (the optimizer
+//! leaves its weights and moments as they were from then on), and the step, loss, learning
+//! rate and every parameter's gradient norm at that moment are kept for the report.
+
+use std::collections::BTreeMap;
+
+use burn::tensor::{Bool, Tensor, backend::Backend};
+
+#[derive(Debug, Clone)]
+pub struct Guard<B: Backend> {
+    /// [R, 1]: still training
+    pub active: Tensor<B, 2, Bool>,
+    /// [R, 1]: step of the first non-finite value, -1 while none
+    pub bad_step: Tensor<B, 2>,
+    pub bad_loss: Tensor<B, 2>,
+    pub bad_lr: Tensor<B, 2>,
+    /// [R, P]: gradient norm of each parameter (in `names` order) at that step
+    pub bad_norms: Tensor<B, 2>,
+    pub names: Vec<String>,
+}
+
+/// What the guard saw for one replica, read back at an evaluation.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Divergence {
+    pub step: usize,
+    #[serde(deserialize_with = "crate::metrics::nan_from_null")]
+    pub loss: f64,
+    pub lr: f64,
+    /// The parameter with a non-finite gradient norm, else the largest one.
+    pub param: String,
+    #[serde(deserialize_with = "crate::metrics::nan_from_null")]
+    pub grad_norm: f64,
+}
+
+impl std::fmt::Display for Divergence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "diverged at step {}: loss {}, learning rate {:.3e}, gradient norm of {} = {}",
+            self.step, self.loss, self.lr, self.param, self.grad_norm
+        )
+    }
+}
+
+impl<B: Backend> Guard<B> {
+    pub fn new(replicas: usize, names: Vec<String>, device: &B::Device) -> Self {
+        let p = names.len();
+        Self {
+            active: Tensor::<B, 2>::ones([replicas, 1], device).equal_elem(1.0),
+            bad_step: Tensor::full([replicas, 1], -1.0, device),
+            bad_loss: Tensor::zeros([replicas, 1], device),
+            bad_lr: Tensor::zeros([replicas, 1], device),
+            bad_norms: Tensor::zeros([replicas, p], device),
+            names,
+        }
+    }
+
+    /// Records one step and returns the replicas whose update may be applied ([R, 1]).
+    /// loss, lr, norm: [R, 1]; squared: per-parameter squared norms [R, 1].
+    pub fn observe(
+        &mut self,
+        step: usize,
+        loss: Tensor<B, 2>,
+        lr: Tensor<B, 2>,
+        norm: Tensor<B, 2>,
+        squared: &BTreeMap<String, Tensor<B, 2>>,
+    ) -> Tensor<B, 2, Bool> {
+        let finite = loss.clone().is_finite().bool_and(norm.is_finite());
+        let newly = self.active.clone().bool_and(finite.clone().bool_not());
+        self.active = self.active.clone().bool_and(finite);
+        let device = loss.device();
+        let [r, _] = loss.dims();
+        self.bad_step = self
+            .bad_step
+            .clone()
+            .mask_where(newly.clone(), Tensor::full([r, 1], step as f64, &device));
+        self.bad_loss = self.bad_loss.clone().mask_where(newly.clone(), loss);
+        self.bad_lr = self.bad_lr.clone().mask_where(newly.clone(), lr);
+        let norms: Vec<Tensor<B, 2>> = self.names.iter().map(|n| squared[n].clone().sqrt()).collect();
+        let p = norms.len();
+        self.bad_norms = self
+            .bad_norms
+            .clone()
+            .mask_where(newly.expand([r, p]), Tensor::cat(norms, 1));
+        self.active.clone()
+    }
+
+    /// Reads the guard back (one host transfer): None for replicas still training.
+    pub fn report(&self) -> Vec<Option<Divergence>> {
+        let host = |t: &Tensor<B, 2>| {
+            t.clone()
+                .into_data()
+                .convert::<f64>()
+                .to_vec::<f64>()
+                .expect("float data")
+        };
+        let (steps, losses, lrs, norms) = (
+            host(&self.bad_step),
+            host(&self.bad_loss),
+            host(&self.bad_lr),
+            host(&self.bad_norms),
+        );
+        let p = self.names.len();
+        (0..steps.len())
+            .map(|r| {
+                if steps[r] < 0.0 {
+                    return None;
+                }
+                let row = &norms[r * p..(r + 1) * p];
+                // A non-finite norm counts as the largest.
+                let key = |v: f64| if v.is_finite() { v } else { f64::INFINITY };
+                let worst = (0..p).max_by(|&a, &b| key(row[a]).total_cmp(&key(row[b]))).unwrap_or(0);
+                Some(Divergence {
+                    step: steps[r] as usize,
+                    loss: losses[r],
+                    lr: lrs[r],
+                    param: self.names.get(worst).cloned().unwrap_or_default(),
+                    grad_norm: row.get(worst).copied().unwrap_or(f64::NAN),
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,370 @@
+//! The training loop of one run: R replicas ("cells" that differ only in seed, data seed,
+//! gamma or peak learning rate) trained side by side, evaluated every `eval.every_epochs`,
+//! checkpointed every `checkpoint_every` epochs, stoppable at a time limit.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anchor_data::{Dataset, generate};
+use burn::module::AutodiffModule;
+use burn::tensor::Tensor;
+use burn::tensor::backend::AutodiffBackend;
+use models::{ReplicaInit, build_model};
+use msym_config::ExperimentConfig;
+use serde::Serialize;
+
+use crate::adamw::{AdamHyper, AdamW};
+use crate::checkpoint::{self, LoopState};
+use crate::data::{DeviceData, EvalSet};
+use crate::eval::evaluate;
+use crate::guard::{Divergence, Guard};
+use crate::metrics::{self, ReplicaSummary, Row};
+use crate::rundir::{self, DirMode, Start};
+use crate::schedule::lr_at;
+use crate::step::{StepState, train_step};
+
+/// How to run, beyond the configs.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub out: PathBuf,
+    pub mode: DirMode,
+    /// Checkpoint every this many epochs (and at the end and at a time limit).
+    pub checkpoint_every: usize,
+    /// Stop cleanly after the last epoch that fits (checkpointed, resumable).
+    pub time_limit: Option<Duration>,
+    /// Samples per forward pass during evaluation.
+    pub eval_chunk: usize,
+    /// Samples scored per trained group (test groups and untrained groups are scored whole).
+    pub eval_train_cap: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            out: PathBuf::from("runs/run"),
+            mode: DirMode::New,
+            checkpoint_every: 1,
+            time_limit: None,
+            eval_chunk: 4096,
+            eval_train_cap: 2048,
+        }
+    }
+}
+
+/// Progress reports for the caller (progress bar, log lines).
+pub enum Event<'a> {
+    Start {
+        epochs: usize,
+        steps_per_epoch: usize,
+        replicas: usize,
+        resumed_at: usize,
+    },
+    Step {
+        step: usize,
+    },
+    Eval {
+        epoch: usize,
+        rows: &'a [Row],
+    },
+    Diverged {
+        replica: usize,
+        divergence: &'a Divergence,
+    },
+    TimeLimit {
+        epoch: usize,
+    },
+}
+
+/// The end of a run (or of a time-limited part of it).
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub finished: bool,
+    pub epochs_done: usize,
+    pub steps_per_epoch: usize,
+    pub train_seconds: f64,
+    pub summaries: Vec<ReplicaSummary>,
+}
+
+/// Fields replicas of one run may differ in; everything else must be equal.
+fn shape_of(c: &ExperimentConfig) -> ExperimentConfig {
+    let mut c = c.clone();
+    c.seed = 0;
+    c.data_seed = None;
+    c.init.gamma = 1.0;
+    c.train.lr_peak = 1.0;
+    c.description.clear();
+    c
+}
+
+/// Checks that `cells` can train as replicas of one model.
+pub fn check_cells(cells: &[ExperimentConfig]) -> Result<(), String> {
+    let first = cells.first().ok_or("no cells to train")?;
+    match cells.iter().position(|c| shape_of(c) != shape_of(first)) {
+        Some(i) => Err(format!(
+            "cell {i} differs from cell 0 in more than seed, data_seed, init.gamma and train.lr_peak, so they cannot train as replicas of one run"
+        )),
+        None => Ok(()),
+    }
+}
+
+fn datasets(cells: &[ExperimentConfig]) -> Result<Vec<Dataset>, String> {
+    let mut cache: BTreeMap<u64, Dataset> = BTreeMap::new();
+    cells
+        .iter()
+        .map(|c| {
+            let seed = c.data_seed();
+            if !cache.contains_key(&seed) {
+                cache.insert(seed, generate(&c.task, seed).map_err(|e| e.to_string())?);
+            }
+            Ok(cache[&seed].clone())
+        })
+        .collect()
+}
+
+/// Trains `cells` as replicas in `opts.out`.
+pub fn train<B: AutodiffBackend>(
+    cells: &[ExperimentConfig],
+    opts: &RunOptions,
+    device: &B::Device,
+    on: &mut dyn FnMut(Event<'_>),
+) -> Result<Outcome, String> {
+    check_cells(cells)?;
+    let start = rundir::prepare(&opts.out, opts.mode, cells)?;
+    let cfg = &cells[0];
+    let t = &cfg.train;
+    let batch = t.batch_size.expect("resolved");
+    let data_sets = datasets(cells)?;
+    let seeds: Vec<u64> = cells.iter().map(|c| c.seed).collect();
+    let data = DeviceData::<B>::new(&data_sets, &seeds, device);
+    let spe = data.steps_per_epoch(batch);
+    if spe == 0 {
+        return Err(format!(
+            "train.batch_size = {batch} is larger than the {} training rows, so an epoch has no full batch",
+            data.train_rows[0].len()
+        ));
+    }
+    let eval_set = EvalSet::<B::InnerBackend>::new(&data_sets, opts.eval_train_cap, device);
+    let inits: Vec<ReplicaInit> = cells
+        .iter()
+        .map(|c| ReplicaInit {
+            seed: c.seed,
+            gamma: c.init.gamma,
+        })
+        .collect();
+    let model = build_model::<B>(cfg, &inits, device);
+    let hyper = AdamHyper {
+        beta1: t.beta1,
+        beta2: t.beta2,
+        eps: t.eps,
+        weight_decay: t.weight_decay,
+    };
+    let names: Vec<String> = models::read_params(&model)
+        .into_iter()
+        .filter(|(_, p)| p.trainable)
+        .map(|(n, _)| n)
+        .collect();
+    let r = cells.len();
+    let mut s = StepState {
+        model,
+        opt: AdamW::new(hyper),
+        guard: Guard::new(r, names, device),
+        loss_sum: Tensor::zeros([r, 1], device),
+        loss_steps: 0,
+    };
+    let metrics_path = opts.out.join(rundir::METRICS);
+    let mut state = LoopState {
+        epoch: 0,
+        step: 0,
+        rows: Vec::new(),
+        train_seconds: 0.0,
+    };
+    match start {
+        Start::AlreadyFinished => {
+            let summaries: Vec<ReplicaSummary> = read_summary(&opts.out)?;
+            return Ok(Outcome {
+                finished: true,
+                epochs_done: t.epochs,
+                steps_per_epoch: spe,
+                train_seconds: 0.0,
+                summaries,
+            });
+        }
+        Start::FromCheckpoint => {
+            state = checkpoint::load::<B>(&opts.out, &mut s.model, &mut s.opt, &mut s.guard, device)?;
+            metrics::truncate(&metrics_path, state.rows.len()).map_err(|e| e.to_string())?;
+        }
+        Start::Fresh => {
+            let _ = std::fs::remove_file(&metrics_path);
+        }
+    }
+    on(Event::Start {
+        epochs: t.epochs,
+        steps_per_epoch: spe,
+        replicas: r,
+        resumed_at: state.epoch,
+    });
+    let lr_peaks: Vec<f64> = cells.iter().map(|c| c.train.lr_peak).collect();
+    let session = Instant::now();
+    let mut reported = vec![false; r];
+    if state.epoch == 0 && state.rows.is_empty() {
+        eval_and_log(
+            &mut s,
+            &eval_set,
+            cells,
+            &mut state,
+            spe,
+            opts,
+            &metrics_path,
+            &mut reported,
+            on,
+        )?;
+    }
+    let mut finished = state.epoch >= t.epochs;
+    while state.epoch < t.epochs {
+        let epoch_start = Instant::now();
+        let order = data.epoch_order(state.epoch);
+        for k in 0..spe {
+            let lrs: Vec<f64> = lr_peaks.iter().map(|&p| lr_at(state.step, spe, t, p)).collect();
+            train_step(&mut s, &data, &order, k * batch, state.step, &lrs, t);
+            state.step += 1;
+            on(Event::Step { step: state.step });
+        }
+        state.epoch += 1;
+        let last = state.epoch == t.epochs;
+        if last || state.epoch % cfg.eval.every_epochs == 0 {
+            eval_and_log(
+                &mut s,
+                &eval_set,
+                cells,
+                &mut state,
+                spe,
+                opts,
+                &metrics_path,
+                &mut reported,
+                on,
+            )?;
+        }
+        state.train_seconds += epoch_start.elapsed().as_secs_f64();
+        let out_of_time = opts.time_limit.is_some_and(|limit| {
+            let per_epoch = session.elapsed().as_secs_f64() / (state.epoch as f64).max(1.0);
+            session.elapsed().as_secs_f64() + per_epoch > limit.as_secs_f64()
+        });
+        if last || out_of_time || state.epoch % opts.checkpoint_every == 0 {
+            checkpoint::save::<B>(&opts.out, &s.model, &s.opt, &s.guard, &state).map_err(|e| e.to_string())?;
+        }
+        if last {
+            finished = true;
+        } else if out_of_time {
+            on(Event::TimeLimit { epoch: state.epoch });
+            break;
+        }
+    }
+    let summaries = metrics::summarize(&state.rows, &s.guard.report());
+    write_summary(&opts.out, finished, state.epoch, spe, state.train_seconds, &summaries)?;
+    Ok(Outcome {
+        finished,
+        epochs_done: state.epoch,
+        steps_per_epoch: spe,
+        train_seconds: state.train_seconds,
+        summaries,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn eval_and_log<B: AutodiffBackend>(
+    s: &mut StepState<B>,
+    eval_set: &EvalSet<B::InnerBackend>,
+    cells: &[ExperimentConfig],
+    state: &mut LoopState,
+    spe: usize,
+    opts: &RunOptions,
+    metrics_path: &std::path::Path,
+    reported: &mut [bool],
+    on: &mut dyn FnMut(Event<'_>),
+) -> Result<(), String> {
+    let scores = evaluate(&s.model.valid(), eval_set, opts.eval_chunk);
+    let losses = s
+        .loss_sum
+        .clone()
+        .into_data()
+        .convert::<f64>()
+        .to_vec::<f64>()
+        .expect("float data");
+    let divergences = s.guard.report();
+    let t = &cells[0].train;
+    let epoch = state.epoch;
+    let rows: Vec<Row> = scores
+        .into_iter()
+        .enumerate()
+        .map(|(r, sc)| Row {
+            epoch,
+            step: state.step,
+            replica: r,
+            seed: cells[r].seed,
+            gamma: cells[r].init.gamma,
+            lr_peak: cells[r].train.lr_peak,
+            lr: lr_at(state.step, spe, t, cells[r].train.lr_peak),
+            train_loss: if s.loss_steps == 0 {
+                f64::NAN
+            } else {
+                losses[r] / s.loss_steps as f64
+            },
+            status: match (&divergences[r], epoch == t.epochs) {
+                (Some(_), _) => "diverged".into(),
+                (None, true) => "finished".into(),
+                (None, false) => "training".into(),
+            },
+            scores: sc,
+        })
+        .collect();
+    s.loss_sum = s.loss_sum.clone().zeros_like();
+    s.loss_steps = 0;
+    metrics::append(metrics_path, &rows).map_err(|e| format!("cannot write {}: {e}", metrics_path.display()))?;
+    on(Event::Eval { epoch, rows: &rows });
+    for (r, d) in divergences.iter().enumerate() {
+        if let (Some(d), false) = (d, reported[r]) {
+            reported[r] = true;
+            on(Event::Diverged {
+                replica: r,
+                divergence: d,
+            });
+        }
+    }
+    state.rows.extend(rows);
+    Ok(())
+}
+
+#[derive(Serialize, serde::Deserialize)]
+struct SummaryFile {
+    finished: bool,
+    epochs_done: usize,
+    steps_per_epoch: usize,
+    train_seconds: f64,
+    replicas: Vec<ReplicaSummary>,
+}
+
+fn write_summary(
+    dir: &std::path::Path,
+    finished: bool,
+    epochs_done: usize,
+    steps_per_epoch: usize,
+    train_seconds: f64,
+    replicas: &[ReplicaSummary],
+) -> Result<(), String> {
+    let f = SummaryFile {
+        finished,
+        epochs_done,
+        steps_per_epoch,
+        train_seconds,
+        replicas: replicas.to_vec(),
+    };
+    let json = serde_json::to_string_pretty(&f).expect("summary serializes");
+    msym_config::write_atomic(&dir.join(rundir::SUMMARY), json.as_bytes()).map_err(|e| e.to_string())
+}
+
+fn read_summary(dir: &std::path::Path) -> Result<Vec<ReplicaSummary>, String> {
+    let text = std::fs::read_to_string(dir.join(rundir::SUMMARY)).map_err(|e| e.to_string())?;
+    let f: SummaryFile = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    Ok(f.replicas)
+}

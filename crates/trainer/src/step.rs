@@ -1,0 +1,67 @@
+//! One optimizer step for all replicas: forward and backward over the micro-batches,
+//! gradient accumulation, NaN guard, per-replica global clipping, AdamW.
+
+use std::collections::BTreeMap;
+
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{Tensor, TensorData};
+use models::Model;
+use msym_config::TrainConfig;
+
+use crate::adamw::AdamW;
+use crate::clip::{clip, global_norm, squared_norms};
+use crate::data::DeviceData;
+use crate::grads::{accumulate, apply, collect};
+use crate::guard::Guard;
+use crate::loss::cross_entropy;
+
+/// Everything a step changes.
+pub struct StepState<B: AutodiffBackend> {
+    pub model: Model<B>,
+    pub opt: AdamW<B::InnerBackend>,
+    pub guard: Guard<B::InnerBackend>,
+    /// Sum of each replica's training loss since the last evaluation: [R, 1]
+    pub loss_sum: Tensor<B::InnerBackend, 2>,
+    pub loss_steps: usize,
+}
+
+/// Runs step `step` on batch columns start..start+batch of `order`. `lrs[r]` is replica r's
+/// learning rate for this step. Nothing is read back to the host.
+pub fn train_step<B: AutodiffBackend>(
+    s: &mut StepState<B>,
+    data: &DeviceData<B>,
+    order: &Tensor<B, 2, burn::tensor::Int>,
+    start: usize,
+    step: usize,
+    lrs: &[f64],
+    t: &TrainConfig,
+) {
+    let batch = t.batch_size.expect("resolved");
+    let micro = batch / t.micro_batches;
+    let r = lrs.len();
+    let device = s.loss_sum.device();
+    let mut grads = BTreeMap::new();
+    let mut loss = Tensor::<B::InnerBackend, 2>::zeros([r, 1], &device);
+    for k in 0..t.micro_batches {
+        let (tokens, labels) = data.batch(order, start + k * micro, micro);
+        let per_replica = cross_entropy(s.model.forward(tokens), labels); // [R]
+        // Each micro-batch's mean enters with weight 1/k, so the sum is the full-batch mean.
+        let g = per_replica.clone().sum().div_scalar(t.micro_batches as f64).backward();
+        accumulate(&mut grads, collect(&mut s.model, &g));
+        loss = loss.add(per_replica.inner().reshape([r, 1]).div_scalar(t.micro_batches as f64));
+    }
+    let lr = Tensor::<B::InnerBackend, 2>::from_data(TensorData::new(lrs.to_vec(), [r, 1]), &device);
+    let squared = squared_norms(&grads);
+    let norm = global_norm(&squared);
+    let active = s.guard.observe(step, loss.clone(), lr.clone(), norm.clone(), &squared);
+    let grads = clip(grads, &norm, t.grad_clip);
+    s.opt.begin_step();
+    let opt = &mut s.opt;
+    apply(&mut s.model, &mut |name, p| {
+        grads
+            .get(name)
+            .map(|g| opt.update(name, p, g.clone(), lr.clone(), active.clone()))
+    });
+    s.loss_sum = s.loss_sum.clone().add(loss);
+    s.loss_steps += 1;
+}
