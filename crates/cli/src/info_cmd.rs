@@ -17,7 +17,12 @@ pub struct InfoCommand {
 }
 
 pub fn run(c: InfoCommand) -> Result<(), CliError> {
-    println!("msym {}", env!("CARGO_PKG_VERSION"));
+    println!(
+        "msym {} (built from commit {}, dirty: {})",
+        env!("CARGO_PKG_VERSION"),
+        env!("MSYM_BUILD_COMMIT"),
+        env!("MSYM_BUILD_DIRTY")
+    );
     println!(
         "burn 0.21.0 (pinned), backends: cpu (ndarray){}",
         if backend::CUDA_BUILT { ", cuda" } else { "" }

@@ -30,6 +30,10 @@ pub fn start(device: &str, replicas: Value) -> Value {
         "burn_version": "0.21.0",
         "git_commit": commit,
         "git_dirty": dirty,
+        // Where the binary was built (the GPU machine has no checkout, so git_commit can be
+        // "unknown" there while this still names the source).
+        "build_commit": env!("MSYM_BUILD_COMMIT"),
+        "build_dirty": env!("MSYM_BUILD_DIRTY"),
         "device": device,
         "command": std::env::args().collect::<Vec<_>>(),
         "started_unix": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
