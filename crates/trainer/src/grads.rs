@@ -10,6 +10,9 @@ use models::{ParamVisitor, VisitParams};
 
 type Inner<B> = <B as AutodiffBackend>::InnerBackend;
 
+/// Maps a parameter (name, current value as [R, n]) to its new value, or None to keep it.
+pub type UpdateFn<'a, B> = dyn FnMut(&str, Tensor<Inner<B>, 2>) -> Option<Tensor<Inner<B>, 2>> + 'a;
+
 fn flat<B: Backend, const D: usize>(t: Tensor<B, D>) -> Tensor<B, 2> {
     let dims = t.dims();
     t.reshape([dims[0], dims[1..].iter().product()])
@@ -53,7 +56,7 @@ pub fn accumulate<B: Backend>(a: &mut BTreeMap<String, Tensor<B, 2>>, b: BTreeMa
 }
 
 struct Updater<'a, B: AutodiffBackend> {
-    update: &'a mut dyn FnMut(&str, Tensor<Inner<B>, 2>) -> Option<Tensor<Inner<B>, 2>>,
+    update: &'a mut UpdateFn<'a, B>,
 }
 
 impl<B: AutodiffBackend> ParamVisitor<B> for Updater<'_, B> {
@@ -71,9 +74,6 @@ impl<B: AutodiffBackend> ParamVisitor<B> for Updater<'_, B> {
 }
 
 /// Replaces each trainable parameter p by `update(name, p)` (as [R, n]) where it returns Some.
-pub fn apply<B: AutodiffBackend, M: VisitParams<B>>(
-    model: &mut M,
-    update: &mut dyn FnMut(&str, Tensor<Inner<B>, 2>) -> Option<Tensor<Inner<B>, 2>>,
-) {
+pub fn apply<B: AutodiffBackend, M: VisitParams<B>>(model: &mut M, update: &mut UpdateFn<'_, B>) {
     model.visit_params("", &mut Updater::<B> { update });
 }

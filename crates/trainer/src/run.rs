@@ -114,8 +114,8 @@ fn datasets(cells: &[ExperimentConfig]) -> Result<Vec<Dataset>, String> {
         .iter()
         .map(|c| {
             let seed = c.data_seed();
-            if !cache.contains_key(&seed) {
-                cache.insert(seed, generate(&c.task, seed).map_err(|e| e.to_string())?);
+            if let std::collections::btree_map::Entry::Vacant(e) = cache.entry(seed) {
+                e.insert(generate(&c.task, seed).map_err(|e| e.to_string())?);
             }
             Ok(cache[&seed].clone())
         })
@@ -232,7 +232,7 @@ pub fn train<B: AutodiffBackend>(
         }
         state.epoch += 1;
         let last = state.epoch == t.epochs;
-        if last || state.epoch % cfg.eval.every_epochs == 0 {
+        if last || state.epoch.is_multiple_of(cfg.eval.every_epochs) {
             eval_and_log(
                 &mut s,
                 &eval_set,
@@ -250,7 +250,7 @@ pub fn train<B: AutodiffBackend>(
             let per_epoch = session.elapsed().as_secs_f64() / (state.epoch as f64).max(1.0);
             session.elapsed().as_secs_f64() + per_epoch > limit.as_secs_f64()
         });
-        if last || out_of_time || state.epoch % opts.checkpoint_every == 0 {
+        if last || out_of_time || state.epoch.is_multiple_of(opts.checkpoint_every) {
             checkpoint::save::<B>(&opts.out, &s.model, &s.opt, &s.guard, &state).map_err(|e| e.to_string())?;
         }
         if last {

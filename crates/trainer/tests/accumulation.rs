@@ -29,7 +29,7 @@ fn one_step(micro: usize) -> std::collections::BTreeMap<String, models::NamedTen
     let ds = anchor_data::generate(&cfg.task, 1).unwrap();
     let data = DeviceData::<B>::new(&[ds.clone(), ds], &[1, 2], &device);
     let model = build_model::<B>(&cfg, &replicas, &device);
-    let names = read_params(&model).into_iter().map(|(n, _)| n).collect();
+    let names = read_params(&model).into_keys().collect();
     let t = &cfg.train;
     let mut s = StepState {
         model,
