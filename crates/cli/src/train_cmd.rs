@@ -54,6 +54,20 @@ pub struct TrainCommand {
     eval_train_cap: usize,
 }
 
+impl TrainCommand {
+    /// --out, or runs/<config file stem>.
+    fn out_dir(&self) -> PathBuf {
+        let stem = self
+            .config
+            .path()
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        self.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(stem))
+    }
+}
+
 /// One resolved config per replica: the cross product of seeds x gammas x lrs.
 fn cells(c: &TrainCommand) -> Result<Vec<ExperimentConfig>, CliError> {
     let base = c.config.load()?;
@@ -99,16 +113,7 @@ pub fn run(c: TrainCommand) -> Result<(), CliError> {
     backend::require_available(c.device)?;
     let cells = cells(&c)?;
     let base = c.config.load()?;
-    let out = c.out.clone().unwrap_or_else(|| {
-        PathBuf::from("runs").join(
-            c.config
-                .path()
-                .file_stem()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .as_ref(),
-        )
-    });
+    let out = c.out_dir();
     let mode = match (c.resume, c.force) {
         (true, _) => DirMode::Resume,
         (_, true) => DirMode::Force,
@@ -220,16 +225,7 @@ fn write_records(
     o: &Outcome,
     wall: f64,
 ) -> Result<(), CliError> {
-    let out = c.out.clone().unwrap_or_else(|| {
-        PathBuf::from("runs").join(
-            c.config
-                .path()
-                .file_stem()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .as_ref(),
-        )
-    });
+    let out = c.out_dir();
     let write = |name: &str, bytes: &[u8]| {
         msym_config::write_atomic(&out.join(name), bytes)
             .map_err(|e| CliError::failed(format!("cannot write {name}: {e}")))

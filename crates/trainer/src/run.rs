@@ -206,19 +206,16 @@ pub fn train<B: AutodiffBackend>(
     });
     let lr_peaks: Vec<f64> = cells.iter().map(|c| c.train.lr_peak).collect();
     let session = Instant::now();
-    let mut reported = vec![false; r];
+    let mut evaluator = Evaluator {
+        set: &eval_set,
+        cells,
+        spe,
+        chunk: opts.eval_chunk,
+        path: &metrics_path,
+        reported: vec![false; r],
+    };
     if state.epoch == 0 && state.rows.is_empty() {
-        eval_and_log(
-            &mut s,
-            &eval_set,
-            cells,
-            &mut state,
-            spe,
-            opts,
-            &metrics_path,
-            &mut reported,
-            on,
-        )?;
+        evaluator.run(&mut s, &mut state, on)?;
     }
     let mut finished = state.epoch >= t.epochs;
     while state.epoch < t.epochs {
@@ -233,17 +230,7 @@ pub fn train<B: AutodiffBackend>(
         state.epoch += 1;
         let last = state.epoch == t.epochs;
         if last || state.epoch.is_multiple_of(cfg.eval.every_epochs) {
-            eval_and_log(
-                &mut s,
-                &eval_set,
-                cells,
-                &mut state,
-                spe,
-                opts,
-                &metrics_path,
-                &mut reported,
-                on,
-            )?;
+            evaluator.run(&mut s, &mut state, on)?;
         }
         state.train_seconds += epoch_start.elapsed().as_secs_f64();
         let out_of_time = opts.time_limit.is_some_and(|limit| {
@@ -271,68 +258,76 @@ pub fn train<B: AutodiffBackend>(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn eval_and_log<B: AutodiffBackend>(
-    s: &mut StepState<B>,
-    eval_set: &EvalSet<B::InnerBackend>,
-    cells: &[ExperimentConfig],
-    state: &mut LoopState,
+/// Evaluates, appends the rows to metrics.csv and reports new divergences.
+struct Evaluator<'a, B: AutodiffBackend> {
+    set: &'a EvalSet<B::InnerBackend>,
+    cells: &'a [ExperimentConfig],
     spe: usize,
-    opts: &RunOptions,
-    metrics_path: &std::path::Path,
-    reported: &mut [bool],
-    on: &mut dyn FnMut(Event<'_>),
-) -> Result<(), String> {
-    let scores = evaluate(&s.model.valid(), eval_set, opts.eval_chunk);
-    let losses = s
-        .loss_sum
-        .clone()
-        .into_data()
-        .convert::<f64>()
-        .to_vec::<f64>()
-        .expect("float data");
-    let divergences = s.guard.report();
-    let t = &cells[0].train;
-    let epoch = state.epoch;
-    let rows: Vec<Row> = scores
-        .into_iter()
-        .enumerate()
-        .map(|(r, sc)| Row {
-            epoch,
-            step: state.step,
-            replica: r,
-            seed: cells[r].seed,
-            gamma: cells[r].init.gamma,
-            lr_peak: cells[r].train.lr_peak,
-            lr: lr_at(state.step, spe, t, cells[r].train.lr_peak),
-            train_loss: if s.loss_steps == 0 {
-                f64::NAN
-            } else {
-                losses[r] / s.loss_steps as f64
-            },
-            status: match (&divergences[r], epoch == t.epochs) {
-                (Some(_), _) => "diverged".into(),
-                (None, true) => "finished".into(),
-                (None, false) => "training".into(),
-            },
-            scores: sc,
-        })
-        .collect();
-    s.loss_sum = s.loss_sum.clone().zeros_like();
-    s.loss_steps = 0;
-    metrics::append(metrics_path, &rows).map_err(|e| format!("cannot write {}: {e}", metrics_path.display()))?;
-    on(Event::Eval { epoch, rows: &rows });
-    for (r, d) in divergences.iter().enumerate() {
-        if let (Some(d), false) = (d, reported[r]) {
-            reported[r] = true;
-            on(Event::Diverged {
+    chunk: usize,
+    path: &'a std::path::Path,
+    /// Replicas whose divergence has been reported already.
+    reported: Vec<bool>,
+}
+
+impl<B: AutodiffBackend> Evaluator<'_, B> {
+    fn run(
+        &mut self,
+        s: &mut StepState<B>,
+        state: &mut LoopState,
+        on: &mut dyn FnMut(Event<'_>),
+    ) -> Result<(), String> {
+        let scores = evaluate(&s.model.valid(), self.set, self.chunk);
+        let losses = s
+            .loss_sum
+            .clone()
+            .into_data()
+            .convert::<f64>()
+            .to_vec::<f64>()
+            .expect("float data");
+        let divergences = s.guard.report();
+        let cells = self.cells;
+        let t = &cells[0].train;
+        let epoch = state.epoch;
+        let rows: Vec<Row> = scores
+            .into_iter()
+            .enumerate()
+            .map(|(r, sc)| Row {
+                epoch,
+                step: state.step,
                 replica: r,
-                divergence: d,
-            });
+                seed: cells[r].seed,
+                gamma: cells[r].init.gamma,
+                lr_peak: cells[r].train.lr_peak,
+                lr: lr_at(state.step, self.spe, t, cells[r].train.lr_peak),
+                train_loss: if s.loss_steps == 0 {
+                    f64::NAN
+                } else {
+                    losses[r] / s.loss_steps as f64
+                },
+                status: match (&divergences[r], epoch == t.epochs) {
+                    (Some(_), _) => "diverged".into(),
+                    (None, true) => "finished".into(),
+                    (None, false) => "training".into(),
+                },
+                scores: sc,
+            })
+            .collect();
+        s.loss_sum = s.loss_sum.clone().zeros_like();
+        s.loss_steps = 0;
+        metrics::append(self.path, &rows).map_err(|e| format!("cannot write {}: {e}", self.path.display()))?;
+        on(Event::Eval { epoch, rows: &rows });
+        for (r, d) in divergences.iter().enumerate() {
+            if let (Some(d), false) = (d, self.reported[r]) {
+                self.reported[r] = true;
+                on(Event::Diverged {
+                    replica: r,
+                    divergence: d,
+                });
+            }
         }
+        state.rows.extend(rows);
+        Ok(())
     }
-    state.rows.extend(rows);
-    Ok(())
 }
 
 #[derive(Serialize, serde::Deserialize)]
