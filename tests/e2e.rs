@@ -410,3 +410,15 @@ fn a_diverging_replica_is_reported_and_its_siblings_finish() {
     assert!(summary["replicas"][1]["divergence"]["step"].as_u64().is_some());
     assert!(summary["replicas"][0]["final_train_loss"].as_f64().unwrap().is_finite());
 }
+
+#[test]
+fn an_unimplemented_precision_is_refused_not_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = train(&dir.path().join("run"), &["--set", "train.precision=bf16"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("train.precision = \"bf16\" is not implemented yet"),
+        "{}",
+        stderr(&o)
+    );
+}

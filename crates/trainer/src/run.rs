@@ -100,6 +100,13 @@ fn shape_of(c: &ExperimentConfig) -> ExperimentConfig {
 /// Checks that `cells` can train as replicas of one model.
 pub fn check_cells(cells: &[ExperimentConfig]) -> Result<(), String> {
     let first = cells.first().ok_or("no cells to train")?;
+    // Refuse rather than silently train in f32 under a config that says bf16.
+    if first.train.precision != msym_config::Precision::F32 {
+        return Err(
+            "train.precision = \"bf16\" is not implemented yet; this trainer computes in f32 (use precision = \"f32\")"
+                .into(),
+        );
+    }
     match cells.iter().position(|c| shape_of(c) != shape_of(first)) {
         Some(i) => Err(format!(
             "cell {i} differs from cell 0 in more than seed, data_seed, init.gamma and train.lr_peak, so they cannot train as replicas of one run"
