@@ -422,3 +422,104 @@ fn an_unimplemented_precision_is_refused_not_ignored() {
         stderr(&o)
     );
 }
+
+/// configs/smoke.toml with a 2 x 2 x 2 grid (depth x gamma x seed).
+fn smoke_sweep(dir: &Path) -> PathBuf {
+    let f = dir.join("sweep.toml");
+    let smoke = std::fs::read_to_string(repo().join(SMOKE)).unwrap();
+    let text = format!(
+        "{smoke}\n[sweep]\ngrid = {{ \"model.depth\" = [1, 2], \"init.gamma\" = [0.5, 1.0], seed = [1, 2] }}\n"
+    );
+    std::fs::write(
+        &f,
+        text.replace("epochs = 4", "epochs = 2")
+            .replace("cosine_epochs = 3", "cosine_epochs = 1"),
+    )
+    .unwrap();
+    f
+}
+
+#[test]
+fn sweep_trains_every_cell_once_and_aggregates_a_phase_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = smoke_sweep(dir.path());
+    let out = dir.path().join("sw");
+    let args = ["sweep", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    let o = msym(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("8 cells, 0 finished, 8 to train"), "{text}");
+    assert_eq!(
+        text.matches("training 4 cell(s) as replicas").count(),
+        2,
+        "one run per depth: {text}"
+    );
+    let phase = std::fs::read_to_string(out.join("phase.csv")).unwrap();
+    let lines: Vec<&str> = phase.lines().collect();
+    assert!(lines[0].starts_with(
+        "depth,gamma,seeds,composite_final_mean,composite_final_std,composite_max_mean,symmetric_final_mean"
+    ));
+    assert_eq!(lines.len(), 1 + 4, "{phase}");
+    assert!(
+        lines[1].starts_with("1,0.5,2,") && lines[4].starts_with("2,1,2,"),
+        "{phase}"
+    );
+    for cell in std::fs::read_dir(out.join("cells")).unwrap() {
+        let cell = cell.unwrap().path();
+        assert_eq!(
+            std::fs::read_to_string(cell.join("metrics.csv"))
+                .unwrap()
+                .lines()
+                .count(),
+            1 + 3,
+            "epochs 0..=2"
+        );
+        assert!(cell.join("config.resolved.toml").exists());
+    }
+    let again = msym(&args);
+    assert!(
+        stdout(&again).contains("8 cells, 8 finished, 0 to train"),
+        "{}",
+        stdout(&again)
+    );
+    let changed = msym(&[&args[..], &["--set", "train.lr_peak=2e-3"]].concat());
+    assert_eq!(changed.status.code(), Some(2));
+    assert!(
+        stderr(&changed).contains("holds a sweep of other cells"),
+        "{}",
+        stderr(&changed)
+    );
+}
+
+#[test]
+fn an_interrupted_sweep_trains_only_the_missing_cells() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = smoke_sweep(dir.path());
+    let out = dir.path().join("sw");
+    let args = ["sweep", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    assert!(msym(&args).status.success());
+    let phase = std::fs::read_to_string(out.join("phase.csv")).unwrap();
+    // Forget two cells of the depth-2 run, as if the sweep had been stopped before them.
+    let mut cells: Vec<PathBuf> = std::fs::read_dir(out.join("cells"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    cells.sort();
+    let depth2: Vec<&PathBuf> = cells
+        .iter()
+        .filter(|c| {
+            std::fs::read_to_string(c.join("summary.json"))
+                .unwrap()
+                .contains("model.depth=2")
+        })
+        .take(2)
+        .collect();
+    for c in &depth2 {
+        std::fs::remove_dir_all(c).unwrap();
+    }
+    let o = msym(&args);
+    assert!(stdout(&o).contains("8 cells, 6 finished, 2 to train"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("training 2 cell(s) as replicas"), "{}", stdout(&o));
+    // Two replicas train to the same numbers as they did inside the four-replica run.
+    assert_eq!(std::fs::read_to_string(out.join("phase.csv")).unwrap(), phase);
+}

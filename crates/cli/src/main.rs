@@ -10,6 +10,8 @@ mod export_cmd;
 mod info_cmd;
 mod manifest;
 mod out_dir;
+mod phase;
+mod sweep_cmd;
 mod train_cmd;
 
 use std::process::ExitCode;
@@ -33,6 +35,8 @@ struct Cli {
 enum Command {
     /// Train a config (the cross product of --seeds, --gammas, --lrs as replicas).
     Train(train_cmd::TrainCommand),
+    /// Train every cell of the config's [sweep] grid (shared shapes as replicas) and write phase.csv.
+    Sweep(sweep_cmd::SweepCommand),
     /// Inspect, check and export the generated dataset of a config.
     #[command(subcommand)]
     Data(data_cmd::DataCommand),
@@ -56,6 +60,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: Result<(), CliError> = match cli.command {
         Command::Train(c) => train_cmd::run(c),
+        Command::Sweep(c) => sweep_cmd::run(c),
         Command::Data(c) => data_cmd::run(c),
         Command::Config(c) => config_cmd::run(c),
         Command::Info(c) => info_cmd::run(c),

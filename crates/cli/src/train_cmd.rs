@@ -86,20 +86,13 @@ fn cells(c: &TrainCommand) -> Result<Vec<ExperimentConfig>, CliError> {
     } else {
         c.lrs.clone()
     };
-    // A data seed given in the file or by --set holds the data fixed across seeds;
-    // otherwise each replica draws the dataset of its own seed.
-    let explicit_data_seed = msym_config::load_unresolved(&c.config.path(), &c.config.set)?
-        .data_seed
-        .is_some();
     let mut out = Vec::new();
     for &seed in &seeds {
         for &gamma in &gammas {
             for &lr in &lrs {
                 let mut sets = c.config.set.clone();
+                // Without an explicit data_seed, resolution gives each replica the data of its seed.
                 sets.push(format!("seed={seed}"));
-                if !explicit_data_seed {
-                    sets.push(format!("data_seed={seed}"));
-                }
                 sets.push(format!("init.gamma={gamma:?}"));
                 sets.push(format!("train.lr_peak={lr:?}"));
                 out.push(msym_config::load(&c.config.path(), &sets)?);

@@ -6,6 +6,7 @@ mod error;
 mod load;
 mod overrides;
 mod schema;
+mod sweep;
 mod validate;
 mod write;
 
@@ -14,7 +15,8 @@ pub use load::{load, load_unresolved, parse, to_resolved_toml};
 pub use overrides::Override;
 pub use schema::{
     Activation, ConvKind, EvalConfig, ExperimentConfig, InitConfig, InitRule, Mamba2Config, ModelConfig, PosEncoding,
-    Precision, TrainConfig, TransformerConfig,
+    Precision, SweepConfig, TrainConfig, TransformerConfig,
 };
+pub use sweep::{Cell, cell_id, expand};
 pub use validate::validate;
 pub use write::write_atomic;

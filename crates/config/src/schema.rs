@@ -30,6 +30,18 @@ pub struct ExperimentConfig {
     pub train: TrainConfig,
     #[serde(default)]
     pub eval: EvalConfig,
+    /// A grid over config fields for `msym sweep` (absent in a single run's config).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepConfig>,
+}
+
+/// `[sweep]`: `grid` maps dotted field paths to the values to try, e.g.
+/// `grid = { "init.gamma" = [0.5, 1.0], "model.depth" = [2, 3], seed = [1, 2, 3] }`.
+/// The sweep's cells are the cross product, each a full config with those fields set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepConfig {
+    pub grid: std::collections::BTreeMap<String, Vec<toml::Value>>,
 }
 
 fn one() -> u64 {

@@ -120,3 +120,30 @@ fn the_resolved_config_reloads_to_the_same_experiment() {
         "{text}"
     );
 }
+
+#[test]
+fn a_sweep_expands_to_resolved_cells_with_content_ids() {
+    let f = repo().join("configs/sweep_quick.toml");
+    let cells = msym_config::expand(&f, &[]).unwrap();
+    assert_eq!(cells.len(), 12);
+    assert_eq!(cells[0].sets, vec!["init.gamma=0.5", "model.depth=1", "seed=1"]);
+    let ids: std::collections::BTreeSet<&str> = cells.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids.len(), 12, "distinct configs, distinct ids");
+    for c in &cells {
+        assert!(c.config.sweep.is_none());
+        assert_eq!(
+            c.config.data_seed(),
+            c.config.seed,
+            "the data seed follows each cell's seed"
+        );
+    }
+    // The id depends on the content only: the same cell from --set has the same id.
+    let again = msym_config::expand(&f, &["train.epochs=3".into()]).unwrap();
+    assert_eq!(again[5].id, cells[5].id);
+    let other = msym_config::expand(&f, &["train.epochs=4".into()]).unwrap();
+    assert_ne!(other[5].id, cells[5].id);
+    let err = msym_config::expand(&f, &["sweep.grid.seed=[]".into()])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("needs at least one value"), "{err}");
+}

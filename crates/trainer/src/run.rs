@@ -86,8 +86,9 @@ pub struct Outcome {
     pub summaries: Vec<ReplicaSummary>,
 }
 
-/// Fields replicas of one run may differ in; everything else must be equal.
-fn shape_of(c: &ExperimentConfig) -> ExperimentConfig {
+/// A config with the fields that replicas may differ in (seed, data seed, gamma, peak
+/// learning rate, description) blanked: cells with equal shapes train as one run.
+pub fn shape_of(c: &ExperimentConfig) -> ExperimentConfig {
     let mut c = c.clone();
     c.seed = 0;
     c.data_seed = None;

@@ -1,0 +1,75 @@
+//! phase.csv: one row per (depth, gamma, other non-seed grid settings), aggregating the
+//! finished cells over seeds: final and max composite / symmetric accuracy on the unseen
+//! pair's test group, and how many seeds diverged.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use msym_config::Cell;
+
+pub const HEADER: &str = "depth,gamma,seeds,composite_final_mean,composite_final_std,composite_max_mean,symmetric_final_mean,symmetric_final_std,symmetric_max_mean,diverged,settings";
+
+fn mean_std(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = if v.len() > 1 {
+        v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    (mean, var.sqrt())
+}
+
+/// Writes `out/phase.csv` from the summaries in `out/cells/`; returns the number of rows.
+pub fn write(out: &Path, cells: &[Cell]) -> Result<usize, String> {
+    // key -> (depth, gamma, per-seed (comp_final, comp_max, sym_final, sym_max, diverged))
+    type Seeds = Vec<(f64, f64, f64, f64, bool)>;
+    let mut groups: BTreeMap<String, (usize, f64, Seeds)> = BTreeMap::new();
+    for cell in cells {
+        let Ok(text) = std::fs::read_to_string(out.join("cells").join(&cell.id).join("summary.json")) else {
+            continue;
+        };
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("cell {}: {e}", cell.id))?;
+        let s = &v["summary"];
+        let get = |which: &str, k: &str| s[which][k].as_f64().unwrap_or(f64::NAN);
+        let settings: Vec<&str> = cell
+            .sets
+            .iter()
+            .map(String::as_str)
+            .filter(|x| !x.starts_with("seed="))
+            .collect();
+        let key = settings.join(";");
+        let entry = groups
+            .entry(key)
+            .or_insert((cell.config.model.depth(), cell.config.init.gamma, Vec::new()));
+        entry.2.push((
+            get("final_scores", "composite_test"),
+            get("max_scores", "composite_test"),
+            get("final_scores", "symmetric_test"),
+            get("max_scores", "symmetric_test"),
+            s["status"] == "diverged",
+        ));
+    }
+    let mut rows: Vec<(usize, f64, String)> = Vec::new();
+    for (key, (depth, gamma, seeds)) in &groups {
+        let col = |f: fn(&(f64, f64, f64, f64, bool)) -> f64| seeds.iter().map(f).collect::<Vec<f64>>();
+        let (cf, cfs) = mean_std(&col(|s| s.0));
+        let (cm, _) = mean_std(&col(|s| s.1));
+        let (sf, sfs) = mean_std(&col(|s| s.2));
+        let (sm, _) = mean_std(&col(|s| s.3));
+        let diverged = seeds.iter().filter(|s| s.4).count();
+        let line = format!(
+            "{depth},{gamma},{},{cf:.4},{cfs:.4},{cm:.4},{sf:.4},{sfs:.4},{sm:.4},{diverged},{key}",
+            seeds.len()
+        );
+        rows.push((*depth, *gamma, line));
+    }
+    rows.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let text = std::iter::once(HEADER.to_string())
+        .chain(rows.iter().map(|r| r.2.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n";
+    msym_config::write_atomic(&out.join("phase.csv"), text.as_bytes()).map_err(|e| e.to_string())?;
+    Ok(rows.len())
+}

@@ -1,0 +1,177 @@
+//! `msym sweep CONFIG [--set k=v]... [--device D] [--out DIR] [--time-limit MIN] [--force]`:
+//! the cells of the config's `[sweep] grid`, each with its own directory
+//! (`cells/<id>/`: resolved config, metrics.csv, summary.json). Cells that share a shape
+//! train together as replicas of one run (`runs/<group>/`, with its checkpoints); finished
+//! cells are skipped on a rerun, and a sweep stopped by --time-limit resumes where it was.
+//! At the end, `phase.csv` aggregates the finished cells over seeds.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use burn::backend::Autodiff;
+use clap::Args;
+use msym_config::Cell;
+use trainer::{DirMode, RunOptions};
+
+use crate::args::ConfigArgs;
+use crate::backend::{self, CpuBackend, DeviceArg};
+use crate::error::CliError;
+use crate::phase;
+
+#[derive(Args)]
+pub struct SweepCommand {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// cpu, cuda or cuda:N
+    #[arg(long, default_value = "cpu")]
+    device: DeviceArg,
+    /// Sweep directory (default: sweeps/<config name>).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Stop cleanly (checkpointed) before this many minutes; rerun the command to go on.
+    #[arg(long, value_name = "MINUTES")]
+    time_limit: Option<f64>,
+    /// Start over: delete what --out holds.
+    #[arg(long)]
+    force: bool,
+}
+
+const PLAN: &str = "sweep.json";
+
+fn finished(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("summary.json"))
+        .is_ok_and(|s| s.contains("\"status\": \"finished\"") || s.contains("\"status\": \"diverged\""))
+}
+
+pub fn run(c: SweepCommand) -> Result<(), CliError> {
+    backend::require_available(c.device)?;
+    let cells = msym_config::expand(&c.config.path(), &c.config.set)?;
+    let stem = c
+        .config
+        .path()
+        .file_stem()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let out = c.out.clone().unwrap_or_else(|| PathBuf::from("sweeps").join(stem));
+    let plan: Vec<serde_json::Value> = cells
+        .iter()
+        .map(|cell| serde_json::json!({"id": cell.id, "sets": cell.sets}))
+        .collect();
+    let plan_text = serde_json::to_string_pretty(&plan).expect("json");
+    if c.force && out.exists() {
+        std::fs::remove_dir_all(&out).map_err(|e| CliError::failed(format!("cannot clear {}: {e}", out.display())))?;
+    }
+    match std::fs::read_to_string(out.join(PLAN)) {
+        Ok(old) if old != plan_text => {
+            return Err(CliError::input(format!(
+                "{} holds a sweep of other cells (the config or --set changed); pass --force to start over, or use another --out",
+                out.display()
+            )));
+        }
+        _ => {}
+    }
+    std::fs::create_dir_all(out.join("cells"))
+        .map_err(|e| CliError::failed(format!("cannot create {}: {e}", out.display())))?;
+    msym_config::write_atomic(&out.join(PLAN), plan_text.as_bytes()).map_err(|e| CliError::failed(e.to_string()))?;
+
+    let pending: Vec<&Cell> = cells
+        .iter()
+        .filter(|cell| !finished(&out.join("cells").join(&cell.id)))
+        .collect();
+    println!(
+        "{} cells, {} finished, {} to train",
+        cells.len(),
+        cells.len() - pending.len(),
+        pending.len()
+    );
+    let started = Instant::now();
+    let limit = c.time_limit.map(|m| Duration::from_secs_f64(m * 60.0));
+    for group in groups(&pending) {
+        let left = limit.map(|l| l.saturating_sub(started.elapsed()));
+        if left.is_some_and(|l| l.is_zero()) {
+            println!("time limit reached; rerun the same command to continue");
+            break;
+        }
+        let configs: Vec<_> = group.iter().map(|cell| cell.config.clone()).collect();
+        let ids: Vec<&str> = group.iter().map(|cell| cell.id.as_str()).collect();
+        let run_dir = out
+            .join("runs")
+            .join(&blake3::hash(ids.join(",").as_bytes()).to_hex()[..12]);
+        let mode = if run_dir.join("cells.json").exists() {
+            DirMode::Resume
+        } else {
+            DirMode::New
+        };
+        let opts = RunOptions {
+            out: run_dir.clone(),
+            mode,
+            time_limit: left,
+            ..RunOptions::default()
+        };
+        println!("training {} cell(s) as replicas: {}", group.len(), ids.join(" "));
+        let outcome = match c.device {
+            DeviceArg::Cpu => backend::guarded(c.device, || {
+                trainer::train::<Autodiff<CpuBackend>>(&configs, &opts, &Default::default(), &mut |_| {})
+            })?,
+            #[cfg(feature = "cuda")]
+            DeviceArg::Cuda(i) => backend::guarded(c.device, || {
+                trainer::train::<Autodiff<backend::CudaBackend>>(
+                    &configs,
+                    &opts,
+                    &burn::backend::cuda::CudaDevice { index: i },
+                    &mut |_| {},
+                )
+            })?,
+            #[cfg(not(feature = "cuda"))]
+            DeviceArg::Cuda(_) => unreachable!("refused by require_available"),
+        }
+        .map_err(CliError::input)?;
+        if !outcome.finished {
+            println!("time limit reached; rerun the same command to continue");
+            break;
+        }
+        split(&run_dir, &out, &group, &outcome)?;
+    }
+    let rows = phase::write(&out, &cells).map_err(CliError::failed)?;
+    println!("phase.csv: {rows} rows in {}", out.display());
+    Ok(())
+}
+
+/// Pending cells grouped by shape, in order of first appearance.
+fn groups<'a>(cells: &[&'a Cell]) -> Vec<Vec<&'a Cell>> {
+    let mut groups: Vec<Vec<&Cell>> = Vec::new();
+    for &cell in cells {
+        let shape = trainer::shape_of(&cell.config);
+        match groups.iter_mut().find(|g| trainer::shape_of(&g[0].config) == shape) {
+            Some(g) => g.push(cell),
+            None => groups.push(vec![cell]),
+        }
+    }
+    groups
+}
+
+/// Copies each replica's results of a finished group run into its cell directory.
+fn split(run_dir: &Path, out: &Path, group: &[&Cell], outcome: &trainer::Outcome) -> Result<(), CliError> {
+    let io = |e: std::io::Error| CliError::failed(e.to_string());
+    let metrics = std::fs::read_to_string(run_dir.join("metrics.csv")).map_err(io)?;
+    let mut lines = metrics.lines();
+    let header = lines.next().unwrap_or_default();
+    for (r, cell) in group.iter().enumerate() {
+        let dir = out.join("cells").join(&cell.id);
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        let rows: Vec<&str> = lines
+            .clone()
+            .filter(|l| l.split(',').nth(2) == Some(&r.to_string()))
+            .collect();
+        let csv = format!("{header}\n{}\n", rows.join("\n"));
+        msym_config::write_atomic(&dir.join("metrics.csv"), csv.as_bytes()).map_err(io)?;
+        let resolved = msym_config::to_resolved_toml(&cell.config, Path::new("sweep.json"), &cell.sets);
+        msym_config::write_atomic(&dir.join("config.resolved.toml"), resolved.as_bytes()).map_err(io)?;
+        let summary = serde_json::json!({"id": cell.id, "sets": cell.sets, "run": run_dir.file_name().map(|n| n.to_string_lossy().into_owned()), "summary": outcome.summaries[r]});
+        // summary.json last: its presence marks the cell finished.
+        let text = serde_json::to_string_pretty(&summary).expect("json");
+        msym_config::write_atomic(&dir.join("summary.json"), text.as_bytes()).map_err(io)?;
+    }
+    Ok(())
+}
