@@ -523,3 +523,125 @@ fn an_interrupted_sweep_trains_only_the_missing_cells() {
     // Two replicas train to the same numbers as they did inside the four-replica run.
     assert_eq!(std::fs::read_to_string(out.join("phase.csv")).unwrap(), phase);
 }
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn two_shards_collected_equal_the_unsharded_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = smoke_sweep(dir.path());
+    let path = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    assert!(
+        msym(&["sweep", cfg.to_str().unwrap(), "--out", &path("whole")])
+            .status
+            .success()
+    );
+    for i in 0..2 {
+        let o = msym(&[
+            "sweep",
+            cfg.to_str().unwrap(),
+            "--shard",
+            &format!("{i}/2"),
+            "--out",
+            &path(&format!("s{i}")),
+        ]);
+        assert!(stdout(&o).contains("4 cells, 0 finished, 4 to train"), "{}", stdout(&o));
+    }
+    let o = msym(&["collect", &path("s0"), &path("s1"), "--out", &path("merged")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("collected 8 finished cells of 8 from 2 shards"),
+        "{}",
+        stdout(&o)
+    );
+    let read = |n: &str| std::fs::read_to_string(dir.path().join(n).join("phase.csv")).unwrap();
+    assert_eq!(read("merged"), read("whole"));
+    let bad = msym(&["sweep", cfg.to_str().unwrap(), "--shard", "2/2"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn a_time_limited_sweep_moved_elsewhere_resumes_to_the_same_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = smoke_sweep(dir.path());
+    let path = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    assert!(
+        msym(&["sweep", cfg.to_str().unwrap(), "--out", &path("whole")])
+            .status
+            .success()
+    );
+    // A limit this short stops after the first epoch of the first run, checkpointed.
+    let o = msym(&[
+        "sweep",
+        cfg.to_str().unwrap(),
+        "--out",
+        &path("first"),
+        "--time-limit",
+        "0.001",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("time limit reached; rerun the same command to continue"),
+        "{}",
+        stdout(&o)
+    );
+    // "Pack, move, unpack": the directory is all there is to carry.
+    copy_tree(&dir.path().join("first"), &dir.path().join("moved"));
+    std::fs::remove_dir_all(dir.path().join("first")).unwrap();
+    let o = msym(&["sweep", cfg.to_str().unwrap(), "--resume", &path("moved")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let read = |n: &str| std::fs::read_to_string(dir.path().join(n).join("phase.csv")).unwrap();
+    assert_eq!(read("moved"), read("whole"));
+    let err = msym(&["sweep", cfg.to_str().unwrap(), "--resume", &path("nowhere")]);
+    assert_eq!(err.status.code(), Some(2));
+}
+
+#[test]
+fn the_slurm_script_runs_by_hand_with_an_array_task_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = smoke_sweep(dir.path());
+    let script = dir.path().join("sweep.sbatch");
+    let out = dir.path().join("sw");
+    let o = msym(&[
+        "sweep",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--emit-slurm",
+        script.to_str().unwrap(),
+        "--shards",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&script).unwrap();
+    assert!(
+        text.contains("#SBATCH --array=0-1") && text.contains("--shard \"$SLURM_ARRAY_TASK_ID/2\""),
+        "{text}"
+    );
+    for task in ["0", "1"] {
+        let o = Command::new("bash")
+            .arg(&script)
+            .env("SLURM_ARRAY_TASK_ID", task)
+            .env("MSYM", env!("CARGO_BIN_EXE_msym"))
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "task {task}: {}", stderr(&o));
+    }
+    let shards: Vec<String> = ["shard-0", "shard-1"]
+        .iter()
+        .map(|s| out.join(s).to_str().unwrap().to_string())
+        .collect();
+    let o = msym(&["collect", &shards[0], &shards[1], "--out", out.to_str().unwrap()]);
+    assert!(stdout(&o).contains("collected 8 finished cells of 8"), "{}", stdout(&o));
+}

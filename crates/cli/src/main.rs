@@ -2,6 +2,7 @@
 
 mod args;
 mod backend;
+mod collect_cmd;
 mod config_cmd;
 mod data_cmd;
 mod decode;
@@ -37,6 +38,8 @@ enum Command {
     Train(train_cmd::TrainCommand),
     /// Train every cell of the config's [sweep] grid (shared shapes as replicas) and write phase.csv.
     Sweep(sweep_cmd::SweepCommand),
+    /// Merge sweep shards into one sweep directory and write its phase.csv.
+    Collect(collect_cmd::CollectCommand),
     /// Inspect, check and export the generated dataset of a config.
     #[command(subcommand)]
     Data(data_cmd::DataCommand),
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
     let result: Result<(), CliError> = match cli.command {
         Command::Train(c) => train_cmd::run(c),
         Command::Sweep(c) => sweep_cmd::run(c),
+        Command::Collect(c) => collect_cmd::run(c),
         Command::Data(c) => data_cmd::run(c),
         Command::Config(c) => config_cmd::run(c),
         Command::Info(c) => info_cmd::run(c),

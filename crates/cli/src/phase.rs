@@ -5,8 +5,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use msym_config::Cell;
-
 pub const HEADER: &str = "depth,gamma,seeds,composite_final_mean,composite_final_std,composite_max_mean,symmetric_final_mean,symmetric_final_std,symmetric_max_mean,diverged,settings";
 
 fn mean_std(v: &[f64]) -> (f64, f64) {
@@ -20,28 +18,37 @@ fn mean_std(v: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
-/// Writes `out/phase.csv` from the summaries in `out/cells/`; returns the number of rows.
-pub fn write(out: &Path, cells: &[Cell]) -> Result<usize, String> {
+/// Writes `out/phase.csv` from every finished cell in `out/cells/`; returns the number of rows.
+pub fn write(out: &Path) -> Result<usize, String> {
     // key -> (depth, gamma, per-seed (comp_final, comp_max, sym_final, sym_max, diverged))
     type Seeds = Vec<(f64, f64, f64, f64, bool)>;
-    let mut groups: BTreeMap<String, (usize, f64, Seeds)> = BTreeMap::new();
-    for cell in cells {
-        let Ok(text) = std::fs::read_to_string(out.join("cells").join(&cell.id).join("summary.json")) else {
+    let mut groups: BTreeMap<String, (u64, f64, Seeds)> = BTreeMap::new();
+    let dirs = std::fs::read_dir(out.join("cells")).map_err(|e| format!("{}: {e}", out.join("cells").display()))?;
+    for dir in dirs {
+        let dir = dir.map_err(|e| e.to_string())?.path();
+        let Ok(text) = std::fs::read_to_string(dir.join("summary.json")) else {
             continue;
         };
-        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("cell {}: {e}", cell.id))?;
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", dir.display()))?;
         let s = &v["summary"];
         let get = |which: &str, k: &str| s[which][k].as_f64().unwrap_or(f64::NAN);
-        let settings: Vec<&str> = cell
-            .sets
-            .iter()
-            .map(String::as_str)
-            .filter(|x| !x.starts_with("seed="))
+        let sets: Vec<&str> = v["sets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.as_str())
             .collect();
-        let key = settings.join(";");
-        let entry = groups
-            .entry(key)
-            .or_insert((cell.config.model.depth(), cell.config.init.gamma, Vec::new()));
+        let key = sets
+            .iter()
+            .filter(|x| !x.starts_with("seed="))
+            .copied()
+            .collect::<Vec<_>>()
+            .join(";");
+        let (depth, gamma) = (
+            v["depth"].as_u64().unwrap_or(0),
+            v["gamma"].as_f64().unwrap_or(f64::NAN),
+        );
+        let entry = groups.entry(key).or_insert((depth, gamma, Vec::new()));
         entry.2.push((
             get("final_scores", "composite_test"),
             get("max_scores", "composite_test"),
@@ -50,7 +57,7 @@ pub fn write(out: &Path, cells: &[Cell]) -> Result<usize, String> {
             s["status"] == "diverged",
         ));
     }
-    let mut rows: Vec<(usize, f64, String)> = Vec::new();
+    let mut rows: Vec<(u64, f64, String)> = Vec::new();
     for (key, (depth, gamma, seeds)) in &groups {
         let col = |f: fn(&(f64, f64, f64, f64, bool)) -> f64| seeds.iter().map(f).collect::<Vec<f64>>();
         let (cf, cfs) = mean_std(&col(|s| s.0));

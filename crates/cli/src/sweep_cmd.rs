@@ -28,6 +28,19 @@ pub struct SweepCommand {
     /// Sweep directory (default: sweeps/<config name>).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Continue the sweep in DIR (e.g. unpacked on another machine): same as --out DIR,
+    /// but DIR must already hold a sweep.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["out", "force"])]
+    resume: Option<PathBuf>,
+    /// Train only shard I of N (cells whose index mod N is I); `msym collect` merges shards.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<Shard>,
+    /// Write a Slurm array script (one task per shard) to this file instead of training.
+    #[arg(long, value_name = "FILE", requires = "shards")]
+    emit_slurm: Option<PathBuf>,
+    /// Number of shards (array tasks) for --emit-slurm.
+    #[arg(long)]
+    shards: Option<usize>,
     /// Stop cleanly (checkpointed) before this many minutes; rerun the command to go on.
     #[arg(long, value_name = "MINUTES")]
     time_limit: Option<f64>,
@@ -43,9 +56,30 @@ fn finished(dir: &Path) -> bool {
         .is_ok_and(|s| s.contains("\"status\": \"finished\"") || s.contains("\"status\": \"diverged\""))
 }
 
+/// `--shard I/N`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("'{s}' is not a shard; write I/N with 0 <= I < N, e.g. 0/4");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Self { index, count })
+    }
+}
+
 pub fn run(c: SweepCommand) -> Result<(), CliError> {
     backend::require_available(c.device)?;
-    let cells = msym_config::expand(&c.config.path(), &c.config.set)?;
+    let all = msym_config::expand(&c.config.path(), &c.config.set)?;
     let stem = c
         .config
         .path()
@@ -53,7 +87,29 @@ pub fn run(c: SweepCommand) -> Result<(), CliError> {
         .unwrap_or_default()
         .to_string_lossy()
         .into_owned();
-    let out = c.out.clone().unwrap_or_else(|| PathBuf::from("sweeps").join(stem));
+    let out = c
+        .resume
+        .clone()
+        .or_else(|| c.out.clone())
+        .unwrap_or_else(|| PathBuf::from("sweeps").join(stem));
+    if let Some(script) = &c.emit_slurm {
+        return emit_slurm(&c, script, &out);
+    }
+    if c.resume.is_some() && !out.join(PLAN).exists() {
+        return Err(CliError::input(format!(
+            "--resume {}: no sweep there (no {PLAN})",
+            out.display()
+        )));
+    }
+    let cells: Vec<Cell> = match c.shard {
+        Some(s) => all
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % s.count == s.index)
+            .map(|(_, cell)| cell)
+            .collect(),
+        None => all,
+    };
     let plan: Vec<serde_json::Value> = cells
         .iter()
         .map(|cell| serde_json::json!({"id": cell.id, "sets": cell.sets}))
@@ -133,7 +189,7 @@ pub fn run(c: SweepCommand) -> Result<(), CliError> {
         }
         split(&run_dir, &out, &group, &outcome)?;
     }
-    let rows = phase::write(&out, &cells).map_err(CliError::failed)?;
+    let rows = phase::write(&out).map_err(CliError::failed)?;
     println!("phase.csv: {rows} rows in {}", out.display());
     Ok(())
 }
@@ -168,10 +224,42 @@ fn split(run_dir: &Path, out: &Path, group: &[&Cell], outcome: &trainer::Outcome
         msym_config::write_atomic(&dir.join("metrics.csv"), csv.as_bytes()).map_err(io)?;
         let resolved = msym_config::to_resolved_toml(&cell.config, Path::new("sweep.json"), &cell.sets);
         msym_config::write_atomic(&dir.join("config.resolved.toml"), resolved.as_bytes()).map_err(io)?;
-        let summary = serde_json::json!({"id": cell.id, "sets": cell.sets, "run": run_dir.file_name().map(|n| n.to_string_lossy().into_owned()), "summary": outcome.summaries[r]});
+        let summary = serde_json::json!({"id": cell.id, "sets": cell.sets, "depth": cell.config.model.depth(), "gamma": cell.config.init.gamma, "run": run_dir.file_name().map(|n| n.to_string_lossy().into_owned()), "summary": outcome.summaries[r]});
         // summary.json last: its presence marks the cell finished.
         let text = serde_json::to_string_pretty(&summary).expect("json");
         msym_config::write_atomic(&dir.join("summary.json"), text.as_bytes()).map_err(io)?;
     }
+    Ok(())
+}
+
+/// A Slurm array script: task i runs `msym sweep ... --shard i/N --out OUT/shard-i`;
+/// `msym collect OUT/shard-*` merges them afterwards.
+fn emit_slurm(c: &SweepCommand, script: &Path, out: &Path) -> Result<(), CliError> {
+    let n = c.shards.unwrap_or(1).max(1);
+    let sets: String = c.config.set.iter().map(|s| format!(" --set '{s}'")).collect();
+    let device = if matches!(c.device, DeviceArg::Cpu) {
+        "cpu".to_string()
+    } else {
+        c.device.to_string()
+    };
+    let limit = c.time_limit.map_or(String::new(), |m| format!(" --time-limit {m}"));
+    let text = format!(
+        "#!/usr/bin/env bash\n\
+         # Written by `msym sweep --emit-slurm`: {n} array tasks, one shard of the sweep each.\n\
+         # Submit with `sbatch {script}`; afterwards merge with `msym collect {out}/shard-* --out {out}`.\n\
+         #SBATCH --array=0-{last}\n\
+         #SBATCH --job-name=msym-sweep\n\
+         set -euo pipefail\n\
+         : \"${{SLURM_ARRAY_TASK_ID:?run under sbatch, or set it by hand}}\"\n\
+         MSYM=\"${{MSYM:-msym}}\"\n\
+         \"$MSYM\" sweep '{config}'{sets} --device {device}{limit} --shard \"$SLURM_ARRAY_TASK_ID/{n}\" --out '{out}/shard-'\"$SLURM_ARRAY_TASK_ID\"\n",
+        last = n - 1,
+        script = script.display(),
+        out = out.display(),
+        config = c.config.path().display(),
+    );
+    msym_config::write_atomic(script, text.as_bytes())
+        .map_err(|e| CliError::failed(format!("cannot write {}: {e}", script.display())))?;
+    println!("wrote {} ({n} array tasks)", script.display());
     Ok(())
 }
