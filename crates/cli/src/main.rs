@@ -12,6 +12,8 @@ mod info_cmd;
 mod manifest;
 mod out_dir;
 mod phase;
+mod plot;
+mod plot_cmd;
 mod sweep_cmd;
 mod train_cmd;
 
@@ -38,6 +40,8 @@ enum Command {
     Train(train_cmd::TrainCommand),
     /// Train every cell of the config's [sweep] grid (shared shapes as replicas) and write phase.csv.
     Sweep(sweep_cmd::SweepCommand),
+    /// Heatmaps (SVG and PNG) of a sweep's phase.csv.
+    Plot(plot_cmd::PlotCommand),
     /// Merge sweep shards into one sweep directory and write its phase.csv.
     Collect(collect_cmd::CollectCommand),
     /// Inspect, check and export the generated dataset of a config.
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
         Command::Train(c) => train_cmd::run(c),
         Command::Sweep(c) => sweep_cmd::run(c),
         Command::Collect(c) => collect_cmd::run(c),
+        Command::Plot(c) => plot_cmd::run(c),
         Command::Data(c) => data_cmd::run(c),
         Command::Config(c) => config_cmd::run(c),
         Command::Info(c) => info_cmd::run(c),
