@@ -476,6 +476,15 @@ fn sweep_trains_every_cell_once_and_aggregates_a_phase_table() {
         );
         assert!(cell.join("config.resolved.toml").exists());
     }
+    let plot = msym(&["plot", out.to_str().unwrap()]);
+    assert!(plot.status.success(), "{}", stderr(&plot));
+    for f in [
+        "phase_composite_final.svg",
+        "phase_composite_final.png",
+        "phase_symmetric_final.png",
+    ] {
+        assert!(std::fs::metadata(out.join(f)).unwrap().len() > 1000, "{f}");
+    }
     let again = msym(&args);
     assert!(
         stdout(&again).contains("8 cells, 8 finished, 0 to train"),
