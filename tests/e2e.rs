@@ -417,7 +417,7 @@ fn an_unimplemented_precision_is_refused_not_ignored() {
     let o = train(&dir.path().join("run"), &["--set", "train.precision=bf16"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("train.precision = \"bf16\" is not implemented yet"),
+        stderr(&o).contains("train.precision = \"bf16\" is not supported yet"),
         "{}",
         stderr(&o)
     );

@@ -51,9 +51,13 @@ pub struct SweepCommand {
 
 const PLAN: &str = "sweep.json";
 
+/// Whether a cell directory holds a completed cell (finished or diverged: both are final).
 fn finished(dir: &Path) -> bool {
-    std::fs::read_to_string(dir.join("summary.json"))
-        .is_ok_and(|s| s.contains("\"status\": \"finished\"") || s.contains("\"status\": \"diverged\""))
+    let Ok(text) = std::fs::read_to_string(dir.join("summary.json")) else {
+        return false;
+    };
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    matches!(v["summary"]["status"].as_str(), Some("finished" | "diverged"))
 }
 
 /// `--shard I/N`.

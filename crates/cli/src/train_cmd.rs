@@ -106,6 +106,11 @@ pub fn run(c: TrainCommand) -> Result<(), CliError> {
     backend::require_available(c.device)?;
     let cells = cells(&c)?;
     let base = c.config.load()?;
+    if base.sweep.is_some() {
+        eprintln!(
+            "note: this config has a [sweep] grid; msym train trains its base settings only (msym sweep runs the grid)"
+        );
+    }
     let out = c.out_dir();
     let mode = match (c.resume, c.force) {
         (true, _) => DirMode::Resume,

@@ -104,7 +104,7 @@ pub fn check_cells(cells: &[ExperimentConfig]) -> Result<(), String> {
     // Refuse rather than silently train in f32 under a config that says bf16.
     if first.train.precision != msym_config::Precision::F32 {
         return Err(
-            "train.precision = \"bf16\" is not implemented yet; this trainer computes in f32 (use precision = \"f32\")"
+            "train.precision = \"bf16\" is not supported yet: this trainer computes in f32 only (use precision = \"f32\")"
                 .into(),
         );
     }
