@@ -95,6 +95,29 @@ fn explain(panic: &str) -> String {
     }
 }
 
+/// Trains `cells` on `device` with the backend it names, device errors as one sentence.
+/// The outer error is the device's, the inner one the training's.
+pub fn train_on(
+    device: DeviceArg,
+    cells: &[msym_config::ExperimentConfig],
+    opts: &trainer::RunOptions,
+    on: &mut dyn FnMut(trainer::Event<'_>),
+) -> Result<Result<trainer::Outcome, String>, CliError> {
+    use burn::backend::Autodiff;
+    require_available(device)?;
+    match device {
+        DeviceArg::Cpu => guarded(device, || {
+            trainer::train::<Autodiff<CpuBackend>>(cells, opts, &Default::default(), on)
+        }),
+        #[cfg(feature = "cuda")]
+        DeviceArg::Cuda(i) => guarded(device, || {
+            trainer::train::<Autodiff<CudaBackend>>(cells, opts, &burn::backend::cuda::CudaDevice { index: i }, on)
+        }),
+        #[cfg(not(feature = "cuda"))]
+        DeviceArg::Cuda(_) => unreachable!("refused by require_available"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,13 +8,12 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use burn::backend::Autodiff;
 use clap::Args;
 use msym_config::Cell;
 use trainer::{DirMode, RunOptions};
 
 use crate::args::ConfigArgs;
-use crate::backend::{self, CpuBackend, DeviceArg};
+use crate::backend::{self, DeviceArg};
 use crate::error::CliError;
 use crate::phase;
 
@@ -170,23 +169,7 @@ pub fn run(c: SweepCommand) -> Result<(), CliError> {
             ..RunOptions::default()
         };
         println!("training {} cell(s) as replicas: {}", group.len(), ids.join(" "));
-        let outcome = match c.device {
-            DeviceArg::Cpu => backend::guarded(c.device, || {
-                trainer::train::<Autodiff<CpuBackend>>(&configs, &opts, &Default::default(), &mut |_| {})
-            })?,
-            #[cfg(feature = "cuda")]
-            DeviceArg::Cuda(i) => backend::guarded(c.device, || {
-                trainer::train::<Autodiff<backend::CudaBackend>>(
-                    &configs,
-                    &opts,
-                    &burn::backend::cuda::CudaDevice { index: i },
-                    &mut |_| {},
-                )
-            })?,
-            #[cfg(not(feature = "cuda"))]
-            DeviceArg::Cuda(_) => unreachable!("refused by require_available"),
-        }
-        .map_err(CliError::input)?;
+        let outcome = backend::train_on(c.device, &configs, &opts, &mut |_| {})?.map_err(CliError::input)?;
         if !outcome.finished {
             println!("time limit reached; rerun the same command to continue");
             break;

@@ -5,8 +5,6 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use burn::backend::Autodiff;
-use burn::tensor::backend::AutodiffBackend;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use msym_config::ExperimentConfig;
@@ -14,7 +12,7 @@ use serde_json::json;
 use trainer::{DirMode, Event, Outcome, RunOptions};
 
 use crate::args::ConfigArgs;
-use crate::backend::{self, CpuBackend, DeviceArg};
+use crate::backend::{self, DeviceArg};
 use crate::error::CliError;
 use crate::manifest;
 
@@ -126,28 +124,14 @@ pub fn run(c: TrainCommand) -> Result<(), CliError> {
         ..RunOptions::default()
     };
     let started = Instant::now();
-    let outcome = match c.device {
-        DeviceArg::Cpu => backend::guarded(c.device, || {
-            go::<Autodiff<CpuBackend>>(&cells, &opts, &Default::default())
-        })?,
-        #[cfg(feature = "cuda")]
-        DeviceArg::Cuda(i) => backend::guarded(c.device, || {
-            go::<Autodiff<backend::CudaBackend>>(&cells, &opts, &burn::backend::cuda::CudaDevice { index: i })
-        })?,
-        #[cfg(not(feature = "cuda"))]
-        DeviceArg::Cuda(_) => unreachable!("refused by require_available"),
-    }
-    .map_err(CliError::input)?;
+    let outcome = go(c.device, &cells, &opts)?.map_err(CliError::input)?;
     write_records(&c, &base, &cells, &outcome, started.elapsed().as_secs_f64())?;
     print_summary(&outcome, &out);
     Ok(())
 }
 
-fn go<B: AutodiffBackend>(
-    cells: &[ExperimentConfig],
-    opts: &RunOptions,
-    device: &B::Device,
-) -> Result<Outcome, String> {
+/// Trains with a progress bar (or log lines when stderr is not a terminal).
+fn go(device: DeviceArg, cells: &[ExperimentConfig], opts: &RunOptions) -> Result<Result<Outcome, String>, CliError> {
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:30}] step {pos}/{len} ({per_sec}, ETA {eta}) {msg}")
@@ -162,7 +146,7 @@ fn go<B: AutodiffBackend>(
             eprintln!("{line}")
         }
     };
-    let result = trainer::train::<B>(cells, opts, device, &mut |e| match e {
+    let result = backend::train_on(device, cells, opts, &mut |e| match e {
         Event::Start {
             epochs,
             steps_per_epoch,
