@@ -8,9 +8,10 @@ repo=$(git -C "$(dirname "$0")/.." rev-parse --show-toplevel)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 git clone -q "$repo" "$work/clone"
+commit=$(git -C "$work/clone" rev-parse --short HEAD)
 if [ "${1:-}" = "--cold" ]; then
   export MSYM_CI_TARGET_DIR="$work/target"
 fi
 start=$(date +%s)
 (cd "$work/clone" && CI=true bash .ci/run </dev/null)
-echo "CI ${1:---warm} on commit $(git -C "$repo" rev-parse --short HEAD): $(( $(date +%s) - start )) s"
+echo "CI ${1:---warm} on commit $commit: $(( $(date +%s) - start )) s"
