@@ -29,16 +29,7 @@ impl PairTaskSpec {
             (t.filler_min, t.filler_max),
             &t.anchors,
         )?;
-        if t.shifts.len() != t.anchors.len() {
-            return Err(bad(
-                "shifts",
-                format!(
-                    "has {} entries but task.anchors has {}; give one shift per anchor",
-                    t.shifts.len(),
-                    t.anchors.len()
-                ),
-            ));
-        }
+        check_shift_count("shifts", &t.shifts, &t.anchors)?;
         let shift = |a: u32| t.shifts[t.anchors.iter().position(|&x| x == a).expect("a is an anchor")];
         for o in &t.pair_overrides {
             check_pair_of_anchors("pair_overrides", o.pair, &t.anchors)?;
@@ -70,18 +61,8 @@ impl PairTaskSpec {
             (t.filler_min, t.filler_max),
             &t.anchors,
         )?;
-        for (field, shifts) in [("shifts_set1", &t.shifts_set1), ("shifts_set2", &t.shifts_set2)] {
-            if shifts.len() != t.anchors.len() {
-                return Err(bad(
-                    field,
-                    format!(
-                        "has {} entries but task.anchors has {}; give one shift per anchor",
-                        shifts.len(),
-                        t.anchors.len()
-                    ),
-                ));
-            }
-        }
+        check_shift_count("shifts_set1", &t.shifts_set1, &t.anchors)?;
+        check_shift_count("shifts_set2", &t.shifts_set2, &t.anchors)?;
         let mut pair_shifts: Vec<([u32; 2], i32)> = Vec::new();
         for (field, pairs, shifts) in [
             ("pairs_set1", &t.pairs_set1, &t.shifts_set1),
@@ -205,6 +186,21 @@ fn check_basics(
         }
     }
     Ok(())
+}
+
+/// One shift per anchor.
+fn check_shift_count(field: &str, shifts: &[i32], anchors: &[u32]) -> Result<(), TaskError> {
+    if shifts.len() == anchors.len() {
+        return Ok(());
+    }
+    Err(bad(
+        field,
+        format!(
+            "has {} entries but task.anchors has {}; give one shift per anchor",
+            shifts.len(),
+            anchors.len()
+        ),
+    ))
 }
 
 fn check_pair_of_anchors(field: &str, p: [u32; 2], anchors: &[u32]) -> Result<(), TaskError> {
