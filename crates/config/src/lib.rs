@@ -14,8 +14,8 @@ pub use error::ConfigError;
 pub use load::{load, load_unresolved, parse, to_resolved_toml};
 pub use overrides::Override;
 pub use schema::{
-    Activation, ConvKind, EvalConfig, ExperimentConfig, InitConfig, InitRule, Mamba2Config, ModelConfig, PosEncoding,
-    Precision, SweepConfig, TrainConfig, TransformerConfig,
+    Activation, ConvKind, EvalConfig, ExperimentConfig, FIGURES, InitConfig, InitRule, Mamba2Config, ModelConfig,
+    PosEncoding, Precision, SweepConfig, TrainConfig, TransformerConfig,
 };
 pub use sweep::{Cell, cell_id, expand};
 pub use validate::validate;

@@ -14,6 +14,12 @@ pub struct ExperimentConfig {
     /// Free text shown in reports (e.g. which figure the file reproduces).
     #[serde(default)]
     pub description: String,
+    /// Which of the paper's figures this config reproduces (one of [`FIGURES`]); `msym
+    /// compare` matches results to the paper's numbers by it. Absent: the comparer infers
+    /// the figure from the model and task, and says so. Left out of the resolved config when
+    /// absent, so configs without it keep their cell ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub figure: Option<String>,
     /// Run seed: weight initialisation and data order (SPEC 3 uses 1, 2, 3).
     #[serde(default = "one")]
     pub seed: u64,
@@ -43,6 +49,9 @@ pub struct ExperimentConfig {
 pub struct SweepConfig {
     pub grid: std::collections::BTreeMap<String, Vec<toml::Value>>,
 }
+
+/// The figure ids of SPEC section 4 (the paper's figures and the plain-Transformer contrast).
+pub const FIGURES: [&str; 9] = ["fig3", "fig4", "fig5a", "fig5b", "fig5c", "fig6", "fig7", "supp", "ref"];
 
 fn one() -> u64 {
     1

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::error::ConfigError;
-use crate::schema::{ExperimentConfig, ModelConfig};
+use crate::schema::{ExperimentConfig, FIGURES, ModelConfig};
 
 /// Checks a resolved config; the first violated rule is returned.
 pub fn validate(cfg: &ExperimentConfig, path: &Path) -> Result<(), ConfigError> {
@@ -33,6 +33,13 @@ pub fn validate(cfg: &ExperimentConfig, path: &Path) -> Result<(), ConfigError> 
         source,
     })?;
 
+    if let Some(f) = cfg.figure.as_deref().filter(|f| !FIGURES.contains(f)) {
+        return Err(invalid(
+            "figure",
+            format!("\"{f}\""),
+            &format!("must be one of the figure ids {} (SPEC section 4)", FIGURES.join(", ")),
+        ));
+    }
     let g = cfg.init.gamma;
     if !(g.is_finite() && g > 0.0) {
         return Err(invalid(

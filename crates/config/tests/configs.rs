@@ -147,3 +147,21 @@ fn a_sweep_expands_to_resolved_cells_with_content_ids() {
         .to_string();
     assert!(err.contains("needs at least one value"), "{err}");
 }
+
+#[test]
+fn figure_is_optional_and_leaves_ids_of_configs_without_it_unchanged() {
+    let f = repo().join("configs/sweep_quick.toml");
+    let plain = msym_config::expand(&f, &[]).unwrap();
+    assert_eq!(plain[0].config.figure, None);
+    let text = to_resolved_toml(&plain[0].config, &f, &[]);
+    assert!(!text.contains("figure"), "an absent figure is not written:\n{text}");
+    let named = msym_config::expand(&f, &["figure=\"fig3\"".into()]).unwrap();
+    assert_eq!(named[0].config.figure.as_deref(), Some("fig3"));
+    assert_ne!(
+        named[0].id, plain[0].id,
+        "the figure is part of the experiment's identity"
+    );
+    let text = to_resolved_toml(&named[0].config, &f, &[]);
+    let back: ExperimentConfig = toml::from_str(&text).unwrap();
+    assert_eq!(back, named[0].config);
+}
