@@ -4,6 +4,7 @@ mod args;
 mod backend;
 mod collect_cmd;
 mod config_cmd;
+mod curve_sources;
 mod data_cmd;
 mod decode;
 mod error;
@@ -12,7 +13,6 @@ mod info_cmd;
 mod manifest;
 mod out_dir;
 mod phase;
-mod plot;
 mod plot_cmd;
 mod sweep_cmd;
 mod train_cmd;
@@ -40,7 +40,7 @@ enum Command {
     Train(train_cmd::TrainCommand),
     /// Train every cell of the config's [sweep] grid (shared shapes as replicas) and write phase.csv.
     Sweep(sweep_cmd::SweepCommand),
-    /// Heatmaps (SVG and PNG) of a sweep's phase.csv.
+    /// Heatmaps (SVG and PNG) of a sweep's phase.csv, or --curves: accuracy against epoch.
     Plot(plot_cmd::PlotCommand),
     /// Merge sweep shards into one sweep directory and write its phase.csv.
     Collect(collect_cmd::CollectCommand),

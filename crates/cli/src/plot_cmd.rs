@@ -1,33 +1,98 @@
 //! `msym plot SWEEP_DIR`: heatmaps of the sweep's phase.csv (composite and symmetric
-//! accuracy on the unseen pair, final mean over seeds), as SVG and PNG beside it.
+//! accuracy on the unseen pair, final mean over seeds; one pair of heatmaps per variant),
+//! as SVG and PNG beside it. `msym plot --curves DIR...`: training curves (accuracy against
+//! epoch) of sweeps or runs, several on one plot. The drawing lives in the `plots` crate.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use crate::curve_sources;
 use crate::error::CliError;
-use crate::plot::{HeatCell, heatmap_svg, png};
 
 #[derive(Args)]
 pub struct PlotCommand {
-    /// A sweep directory holding phase.csv.
-    dir: PathBuf,
+    /// A sweep directory (phase.csv); with --curves, sweep or run directories (metrics.csv).
+    #[arg(required = true, value_name = "DIR")]
+    dirs: Vec<PathBuf>,
+    /// Training curves (accuracy against epoch) instead of phase heatmaps.
+    #[arg(long)]
+    curves: bool,
+    /// The metrics.csv columns drawn by --curves.
+    #[arg(long, value_delimiter = ',', default_value = "composite_test,symmetric_test")]
+    metrics: Vec<String>,
+    /// Title of the curve plot (default: the directory names).
+    #[arg(long)]
+    title: Option<String>,
+    /// Folder for the figures (default: the first directory).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
 }
 
 pub fn run(c: PlotCommand) -> Result<(), CliError> {
-    let path = c.dir.join("phase.csv");
+    let out = c.out.clone().unwrap_or_else(|| c.dirs[0].clone());
+    let written = if c.curves {
+        let title = c.title.clone().unwrap_or_else(|| {
+            let names: Vec<String> = c.dirs.iter().map(|d| d.display().to_string()).collect();
+            names.join(" vs ")
+        });
+        curves(&c.dirs, &c.metrics, &title, &out, "curves")?
+    } else {
+        if c.dirs.len() > 1 {
+            return Err(CliError::input(
+                "heatmaps take one sweep directory; pass --curves to draw several directories on one plot",
+            ));
+        }
+        heatmaps(&c.dirs[0], &out)?
+    };
+    for p in written {
+        println!("wrote {}", p.display());
+    }
+    Ok(())
+}
+
+/// Writes `stem.svg` and `stem.png` into `out`; returns their paths.
+fn write_figure(out: &Path, stem: &str, svg: &str) -> Result<Vec<PathBuf>, CliError> {
+    std::fs::create_dir_all(out).map_err(|e| CliError::failed(format!("cannot create {}: {e}", out.display())))?;
+    let png = plots::png(svg).map_err(|e| CliError::failed(format!("cannot render {stem}.png: {e}")))?;
+    let mut paths = Vec::new();
+    for (ext, bytes) in [("svg", svg.as_bytes()), ("png", &png[..])] {
+        let p = out.join(format!("{stem}.{ext}"));
+        msym_config::write_atomic(&p, bytes)
+            .map_err(|e| CliError::failed(format!("cannot write {}: {e}", p.display())))?;
+        paths.push(p);
+    }
+    Ok(paths)
+}
+
+/// A group name as part of a file name.
+fn file_part(group: &str) -> String {
+    group
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// Heatmaps of `dir/phase.csv` (composite and symmetric, one pair per variant) into `out`.
+pub fn heatmaps(dir: &Path, out: &Path) -> Result<Vec<PathBuf>, CliError> {
+    let path = dir.join("phase.csv");
     let text =
         std::fs::read_to_string(&path).map_err(|e| CliError::input(format!("cannot read {}: {e}", path.display())))?;
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
-    let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| *h == name)
-            .ok_or_else(|| CliError::input(format!("{} has no column '{name}'", path.display())))
-    };
-    let (depth, gamma, diverged) = (col("depth")?, col("gamma")?, col("diverged")?);
-    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let bad = |e: String| CliError::input(format!("{}: {e}", path.display()));
+    let rows = plots::parse_phase(&text).map_err(bad)?;
+    if rows.is_empty() {
+        return Err(CliError::input(format!(
+            "{} has no rows: no cell of the sweep has finished",
+            path.display()
+        )));
+    }
+    let mut written = Vec::new();
     for (metric, title) in [
         (
             "composite_final_mean",
@@ -38,26 +103,53 @@ pub fn run(c: PlotCommand) -> Result<(), CliError> {
             "symmetric accuracy on pair 43 (final, mean over seeds)",
         ),
     ] {
-        let m = col(metric)?;
-        let cells: Vec<HeatCell> = rows
-            .iter()
-            .map(|r| HeatCell {
-                depth: r[depth].parse().unwrap_or(0),
-                gamma: r[gamma].parse().unwrap_or(f64::NAN),
-                value: r[m].parse().unwrap_or(f64::NAN),
-                diverged: r[diverged].parse::<usize>().unwrap_or(0) > 0,
-            })
-            .collect();
-        let svg = heatmap_svg(&cells, title);
-        let stem = format!("phase_{}", metric.trim_end_matches("_mean"));
-        let write = |ext: &str, bytes: &[u8]| {
-            let p = c.dir.join(format!("{stem}.{ext}"));
-            msym_config::write_atomic(&p, bytes)
-                .map_err(|e| CliError::failed(format!("cannot write {}: {e}", p.display())))
-        };
-        write("svg", svg.as_bytes())?;
-        write("png", &png(&svg).map_err(CliError::failed)?)?;
-        println!("wrote {}/{stem}.svg and .png", c.dir.display());
+        for (group, cells) in plots::heatmap_groups(&rows, metric).map_err(bad)? {
+            let mut stem = format!("phase_{}", metric.trim_end_matches("_mean"));
+            let mut title = title.to_string();
+            if !group.is_empty() {
+                stem = format!("{stem}_{}", file_part(&group));
+                title = format!("{title}, {group}");
+            }
+            written.extend(write_figure(out, &stem, &plots::heatmap_svg(&cells, &title))?);
+        }
     }
-    Ok(())
+    Ok(written)
+}
+
+/// One curve plot of `metrics` over `dirs` into `out/stem.{svg,png}`.
+pub fn curves(
+    dirs: &[PathBuf],
+    metrics: &[String],
+    title: &str,
+    out: &Path,
+    stem: &str,
+) -> Result<Vec<PathBuf>, CliError> {
+    let sources = dirs
+        .iter()
+        .map(|d| curve_sources::read(d))
+        .collect::<Result<Vec<_>, _>>()?;
+    let several = sources.len() > 1;
+    let mut groups = Vec::new();
+    for (dir, source) in dirs.iter().zip(&sources) {
+        for g in source.groups() {
+            let mut g = g;
+            if several {
+                let name = dir.file_name().unwrap_or_default().to_string_lossy();
+                g.label = if g.label.is_empty() {
+                    name.into_owned()
+                } else {
+                    format!("{name} {}", g.label)
+                };
+            }
+            groups.push(g);
+        }
+    }
+    let curves = plots::build_curves(&groups, metrics).map_err(|e| {
+        CliError::input(format!(
+            "cannot draw --metrics {} from {}: {e}",
+            metrics.join(","),
+            dirs[0].display()
+        ))
+    })?;
+    write_figure(out, stem, &plots::curves_svg(&curves, title, "accuracy"))
 }

@@ -43,11 +43,17 @@ pub struct ExperimentConfig {
 
 /// `[sweep]`: `grid` maps dotted field paths to the values to try, e.g.
 /// `grid = { "init.gamma" = [0.5, 1.0], "model.depth" = [2, 3], seed = [1, 2, 3] }`.
-/// The sweep's cells are the cross product, each a full config with those fields set.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `variants` names sets of fields that change together (a figure's model variants, e.g.
+/// `variants.all_ones = { "model.conv" = "all_ones_frozen" }`; a whole section such as
+/// `model = { kind = "transformer", ... }` replaces that section). The sweep's cells are
+/// the cross product of the variants and the grid, each a full config with those fields set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SweepConfig {
+    #[serde(default)]
     pub grid: std::collections::BTreeMap<String, Vec<toml::Value>>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub variants: std::collections::BTreeMap<String, toml::Table>,
 }
 
 /// The figure ids of SPEC section 4 (the paper's figures and the plain-Transformer contrast).

@@ -24,36 +24,59 @@ pub fn cell_id(cfg: &ExperimentConfig) -> String {
     blake3::hash(json.as_bytes()).to_hex()[..12].to_string()
 }
 
-/// The cross product of the grid of `path` (after `overrides`), in the order of the grid's
-/// fields (alphabetical) and of each field's values. A config without a grid is one cell.
+/// The cross product of the variants (in name order; none: one plain variant) and the
+/// grid (in the order of its fields, alphabetical, and of each field's values), after
+/// `overrides`. A variant's fields apply before the grid's. A config without a `[sweep]`
+/// is one cell.
 pub fn expand(path: &Path, overrides: &[String]) -> Result<Vec<Cell>, ConfigError> {
     let raw = load_unresolved(path, overrides)?;
-    let grid = raw.sweep.map(|s| s.grid).unwrap_or_default();
-    if let Some((field, _)) = grid.iter().find(|(_, v)| v.is_empty()) {
-        return Err(ConfigError::Invalid {
-            path: path.to_path_buf(),
-            field: format!("sweep.grid.\"{field}\""),
-            value: "[]".into(),
-            message: "needs at least one value".into(),
-        });
+    let sweep = raw.sweep.unwrap_or_default();
+    let invalid = |field: String, value: String, message: &str| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        field,
+        value,
+        message: message.into(),
+    };
+    if let Some((field, _)) = sweep.grid.iter().find(|(_, v)| v.is_empty()) {
+        return Err(invalid(
+            format!("sweep.grid.\"{field}\""),
+            "[]".into(),
+            "needs at least one value",
+        ));
     }
-    let mut combos: Vec<Vec<String>> = vec![Vec::new()];
-    for (field, values) in &grid {
+    let mut variants: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+    for (name, fields) in &sweep.variants {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            return Err(invalid(
+                "sweep.variants".into(),
+                format!("\"{name}\""),
+                "a variant name may hold only letters, digits, '_' and '-' (it names cells and files)",
+            ));
+        }
+        let sets = fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        variants.push((vec![format!("variant={name}")], sets));
+    }
+    if variants.is_empty() {
+        variants.push((Vec::new(), Vec::new()));
+    }
+    let mut combos: Vec<(Vec<String>, Vec<String>)> = variants;
+    for (field, values) in &sweep.grid {
         combos = combos
             .into_iter()
-            .flat_map(|c| {
+            .flat_map(|(sets, fields)| {
                 values.iter().map(move |v| {
-                    let mut c = c.clone();
-                    c.push(format!("{field}={v}"));
-                    c
+                    let (mut sets, mut fields) = (sets.clone(), fields.clone());
+                    sets.push(format!("{field}={v}"));
+                    fields.push(format!("{field}={v}"));
+                    (sets, fields)
                 })
             })
             .collect();
     }
-    combos
+    let cells = combos
         .into_iter()
-        .map(|sets| {
-            let all: Vec<String> = overrides.iter().cloned().chain(sets.iter().cloned()).collect();
+        .map(|(sets, fields)| {
+            let all: Vec<String> = overrides.iter().cloned().chain(fields).collect();
             let mut config = load(path, &all)?;
             config.sweep = None;
             Ok(Cell {
@@ -62,5 +85,15 @@ pub fn expand(path: &Path, overrides: &[String]) -> Result<Vec<Cell>, ConfigErro
                 config,
             })
         })
-        .collect()
+        .collect::<Result<Vec<Cell>, ConfigError>>()?;
+    for (i, a) in cells.iter().enumerate() {
+        if let Some(b) = cells[..i].iter().find(|b| b.id == a.id) {
+            return Err(invalid(
+                "sweep".into(),
+                format!("{} and {}", b.sets.join(";"), a.sets.join(";")),
+                "two cells resolve to the same config; make the variants differ",
+            ));
+        }
+    }
+    Ok(cells)
 }

@@ -165,3 +165,45 @@ fn figure_is_optional_and_leaves_ids_of_configs_without_it_unchanged() {
     let back: ExperimentConfig = toml::from_str(&text).unwrap();
     assert_eq!(back, named[0].config);
 }
+
+#[test]
+fn variants_multiply_the_grid_set_fields_together_and_refuse_bad_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("variants.toml");
+    let smoke = std::fs::read_to_string(repo().join("configs/smoke.toml")).unwrap();
+    let write = |sweep: &str| std::fs::write(&f, format!("{smoke}\n[sweep]\n{sweep}\n")).unwrap();
+    write(
+        "grid = { seed = [1, 2] }\n\
+         variants.standard = {}\n\
+         variants.attn = { model = { kind = \"transformer\", depth = 1, d_model = 8, d_k = 8, d_v = 8, d_ff = 8 }, \"init.gamma\" = 0.5 }",
+    );
+    let cells = msym_config::expand(&f, &[]).unwrap();
+    let sets: Vec<String> = cells.iter().map(|c| c.sets.join(";")).collect();
+    assert_eq!(
+        sets,
+        [
+            "variant=attn;seed=1",
+            "variant=attn;seed=2",
+            "variant=standard;seed=1",
+            "variant=standard;seed=2"
+        ]
+    );
+    assert_eq!(cells[0].config.model.name(), "transformer");
+    assert_eq!((cells[0].config.init.gamma, cells[0].config.seed), (0.5, 1));
+    assert_eq!(
+        cells[0].config.init.rule,
+        Some(InitRule::FanIn),
+        "a variant's model resolves its own defaults"
+    );
+    assert_eq!(cells[2].config.model.name(), "mamba2");
+    assert_eq!(cells[3].config.init.gamma, 1.0);
+    write("variants.\"bad name\" = {}");
+    let err = msym_config::expand(&f, &[]).unwrap_err().to_string();
+    assert!(err.contains("a variant name may hold only letters"), "{err}");
+    write("variants.a = {}\nvariants.b = { \"init.gamma\" = 1.0 }");
+    let err = msym_config::expand(&f, &[]).unwrap_err().to_string();
+    assert!(err.contains("two cells resolve to the same config"), "{err}");
+    write("variants.a = { \"model.d_modle\" = 4 }");
+    let err = msym_config::expand(&f, &[]).unwrap_err().to_string();
+    assert!(err.contains("unknown field `d_modle`"), "{err}");
+}

@@ -1,10 +1,9 @@
-//! Phase heatmaps in the paper's style (gamma on x, depth on y, each cell annotated, a
-//! red-yellow-green scale over 0..1, diverged cells hatched), written as SVG and rendered
-//! to PNG with resvg and the DejaVu Sans font bundled in the binary, so plotting needs no
-//! system fonts.
+//! Phase heatmaps in the paper's style: gamma on x, depth on y, each cell annotated, a
+//! red-yellow-green scale over 0..1, diverged cells hatched.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+
+use crate::render::xml_escape;
 
 /// One cell of a heatmap.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,29 +115,10 @@ pub fn heatmap_svg(cells: &[HeatCell], title: &str) -> String {
     s
 }
 
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
-}
-
-/// Renders an SVG to PNG bytes with the bundled DejaVu Sans.
-pub fn png(svg: &str) -> Result<Vec<u8>, String> {
-    let mut opt = resvg::usvg::Options {
-        font_family: "DejaVu Sans".into(),
-        ..Default::default()
-    };
-    let mut db = resvg::usvg::fontdb::Database::new();
-    db.load_font_data(dejavu::sans::regular().to_vec());
-    opt.fontdb = Arc::new(db);
-    let tree = resvg::usvg::Tree::from_str(svg, &opt).map_err(|e| e.to_string())?;
-    let size = tree.size().to_int_size();
-    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height()).ok_or("empty image")?;
-    resvg::render(&tree, resvg::tiny_skia::Transform::default(), &mut pixmap.as_mut());
-    pixmap.encode_png().map_err(|e| e.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::png;
 
     #[test]
     fn colours_run_red_yellow_green() {
