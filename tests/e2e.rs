@@ -412,12 +412,12 @@ fn a_diverging_replica_is_reported_and_its_siblings_finish() {
 }
 
 #[test]
-fn an_unimplemented_precision_is_refused_not_ignored() {
+fn bf16_on_the_cpu_is_refused_not_ignored() {
     let dir = tempfile::tempdir().unwrap();
     let o = train(&dir.path().join("run"), &["--set", "train.precision=bf16"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("train.precision = \"bf16\" is not supported yet"),
+        stderr(&o).contains("train.precision = \"bf16\" needs a device that computes in bf16 (--device cuda)"),
         "{}",
         stderr(&o)
     );

@@ -10,6 +10,7 @@ use msym_config::{ConvKind, Mamba2Config};
 use crate::init::Initializer;
 use crate::ops::{conv_silu, linear, rms_norm};
 use crate::params::{ParamVisitor, VisitParams};
+use crate::precision::widen;
 use crate::probes::{LayerProbe, LayerRecord};
 use crate::ssd::{SsdInputs, ssd_quadratic};
 
@@ -157,8 +158,9 @@ impl<B: Backend> Mamba2Block<B> {
         };
         let inputs = SsdInputs {
             x: ssm_in.clone().narrow(3, 0, e),
-            dt: softplus(dt_raw.add(self.dt_bias.val().reshape([r, 1, 1]))),
-            a: self.a_log.val().exp().neg(),
+            // dt and A stay in the master precision: they feed exp(cumsum(A dt)).
+            dt: softplus(widen(dt_raw).add(widen(self.dt_bias.val()).reshape([r, 1, 1]))),
+            a: widen(self.a_log.val()).exp().neg(),
             b: ssm_in.clone().narrow(3, e, n),
             c: ssm_in.narrow(3, e + n, n),
             d: self.d.val(),

@@ -11,6 +11,7 @@ use crate::init::Initializer;
 use crate::mamba2::{BlockDims, Mamba2Block, NORM_EPS};
 use crate::ops::{last_position, rms_norm, sinusoidal};
 use crate::params::{ParamVisitor, VisitParams};
+use crate::precision::to_dtype;
 use crate::probes::{LayerRecord, Probes};
 
 /// Everything that fixes the shapes of a Mamba2 LM.
@@ -63,7 +64,10 @@ impl<B: Backend> Mamba2Lm<B> {
         let device = x.device();
         match (&self.pos_encoding, &self.pos_embedding) {
             (PosEncoding::Learned, Some(p)) => x.add(p.val().narrow(1, 0, l).reshape([r, 1, l, d])),
-            (PosEncoding::Sinusoidal, _) => x.add(sinusoidal::<B>(l, d, &device).reshape([1, 1, l, d])),
+            (PosEncoding::Sinusoidal, _) => {
+                let pe = to_dtype(sinusoidal::<B>(l, d, &device), x.dtype()); // [L, D]
+                x.add(pe.reshape([1, 1, l, d]))
+            }
             _ => x,
         }
     }

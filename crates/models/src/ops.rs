@@ -3,6 +3,7 @@
 //! batched computation; R = 1 is the plain model.
 
 use crate::activation::silu;
+use crate::precision::{to_dtype, widen};
 use burn::tensor::{Bool, Tensor, TensorData, backend::Backend};
 
 /// Linear map without bias. x: [R, B, L, in], w: [R, out, in] (PyTorch layout) -> [R, B, L, out].
@@ -26,19 +27,22 @@ pub fn per_channel<B: Backend>(v: Tensor<B, 2>) -> Tensor<B, 4> {
 }
 
 /// RMSNorm over the last dim. x: [R, B, L, D], weight: [R, D] -> [R, B, L, D].
+/// The mean square is taken in the master precision (a bf16 sum over D loses digits).
 pub fn rms_norm<B: Backend>(x: Tensor<B, 4>, weight: Tensor<B, 2>, eps: f64) -> Tensor<B, 4> {
-    let rms = x.clone().powi_scalar(2).mean_dim(3).add_scalar(eps).sqrt();
-    x.div(rms).mul(per_channel(weight))
+    let dtype = x.dtype();
+    let rms = widen(x.clone()).powi_scalar(2).mean_dim(3).add_scalar(eps).sqrt(); // [R, B, L, 1]
+    x.div(to_dtype(rms, dtype)).mul(per_channel(weight))
 }
 
 /// LayerNorm over the last dim (biased variance, as PyTorch). x: [R, B, L, D] -> same.
+/// Computed in the master precision and returned in x's.
 pub fn layer_norm<B: Backend>(x: Tensor<B, 4>, weight: Tensor<B, 2>, bias: Tensor<B, 2>, eps: f64) -> Tensor<B, 4> {
+    let dtype = x.dtype();
+    let x = widen(x);
     let centred = x.clone().sub(x.mean_dim(3));
     let var = centred.clone().powi_scalar(2).mean_dim(3);
-    centred
-        .div(var.add_scalar(eps).sqrt())
-        .mul(per_channel(weight))
-        .add(per_channel(bias))
+    let normed = centred.div(var.add_scalar(eps).sqrt());
+    to_dtype(normed, dtype).mul(per_channel(weight)).add(per_channel(bias))
 }
 
 /// Causal depthwise conv1d, as PyTorch's Conv1d(groups = C, padding = K - 1) cut to the
@@ -48,7 +52,8 @@ pub fn layer_norm<B: Backend>(x: Tensor<B, 4>, weight: Tensor<B, 2>, bias: Tenso
 pub fn causal_conv<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 3>, bias: Tensor<B, 2>) -> Tensor<B, 4> {
     let [r, b, l, c] = x.dims();
     let k = w.dims()[2];
-    let padded = Tensor::cat(vec![Tensor::zeros([r, b, k - 1, c], &x.device()), x], 2); // [R, B, L+K-1, C]
+    let zeros = Tensor::zeros([r, b, k - 1, c], (&x.device(), x.dtype()));
+    let padded = Tensor::cat(vec![zeros, x], 2); // [R, B, L+K-1, C]
     let mut out = per_channel(bias);
     for tap in 0..k {
         let w_tap = w.clone().narrow(2, tap, 1).reshape([r, 1, 1, c]);

@@ -9,6 +9,7 @@
 use burn::tensor::{Tensor, backend::Backend};
 
 use crate::ops::future_mask;
+use crate::precision::to_dtype;
 
 /// Inputs of one SSD layer, all per replica.
 #[derive(Debug, Clone)]
@@ -38,7 +39,10 @@ pub fn ssm_matrix<B: Backend>(inp: &SsdInputs<B>) -> Tensor<B, 4> {
     let device = seg.device();
     let decay = seg.mask_fill(future_mask(r, bsz, l, &device), f64::NEG_INFINITY).exp();
     let cb = inp.c.clone().matmul(inp.b.clone().transpose()); // [R, B, L, L]: C_t . B_s
-    cb.mul(decay)
+    // The decay is computed in dt's precision (the master one under mixed precision) and
+    // applied in the activations' own.
+    let dtype = cb.dtype();
+    cb.mul(to_dtype(decay, dtype))
 }
 
 /// y = S (dt * x) + D x, with S optionally multiplied elementwise by `mask` (the blocking
@@ -49,7 +53,8 @@ pub fn ssd_quadratic<B: Backend>(inp: &SsdInputs<B>, mask: Option<Tensor<B, 4>>)
     if let Some(m) = mask {
         s = s.mul(m);
     }
-    let dtx = inp.x.clone().mul(inp.dt.clone().unsqueeze_dim::<4>(3)); // [R, B, L, E]
+    let dt = to_dtype(inp.dt.clone(), inp.x.dtype()).unsqueeze_dim::<4>(3); // [R, B, L, 1]
+    let dtx = inp.x.clone().mul(dt); // [R, B, L, E]
     let y = s
         .clone()
         .matmul(dtx)

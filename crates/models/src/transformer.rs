@@ -13,6 +13,7 @@ use crate::activation::silu;
 use crate::init::Initializer;
 use crate::ops::{conv_silu, future_mask, layer_norm, linear};
 use crate::params::{ParamVisitor, VisitParams};
+use crate::precision::{to_dtype, widen};
 use crate::probes::{LayerProbe, LayerRecord};
 
 /// LayerNorm epsilon (PyTorch's default).
@@ -99,10 +100,10 @@ impl<B: Backend> TransformerBlock<B> {
         let k = linear(attn_in.clone(), self.k_proj.val()); // [R, B, L, d_k]
         let v = linear(attn_in, self.v_proj.val()); // [R, B, L, d_v]
         let scores = q.matmul(k.transpose()).div_scalar((self.config.d_k as f64).sqrt()); // [R, B, L, L]
-        let mut probs = softmax(
-            scores.mask_fill(future_mask(r, bsz, l, &h.device()), f64::NEG_INFINITY),
-            3,
-        );
+        // The softmax runs in the master precision, the product with V in the activations'.
+        let dtype = scores.dtype();
+        let masked = widen(scores).mask_fill(future_mask(r, bsz, l, &h.device()), f64::NEG_INFINITY);
+        let mut probs = to_dtype(softmax(masked, 3), dtype);
         if let Some(m) = probe.and_then(|p| p.mixing_mask.clone()) {
             probs = probs.mul(m);
         }

@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use anchor_data::{Dataset, generate};
 use burn::module::AutodiffModule;
-use burn::tensor::Tensor;
 use burn::tensor::backend::AutodiffBackend;
-use models::{ReplicaInit, build_model};
-use msym_config::ExperimentConfig;
+use burn::tensor::{DType, Tensor};
+use models::{ReplicaInit, build_model, cast_module};
+use msym_config::{ExperimentConfig, Precision};
 use serde::Serialize;
 
 use crate::adamw::{AdamHyper, AdamW};
@@ -98,16 +98,22 @@ pub fn shape_of(c: &ExperimentConfig) -> ExperimentConfig {
     c
 }
 
+/// The type a step computes in, or None for the master weights' own (f32 or f64).
+/// bf16 needs a device that does arithmetic in it: refused, never silently ignored.
+pub fn compute_dtype<B: AutodiffBackend>(precision: Precision, device: &B::Device) -> Result<Option<DType>, String> {
+    match precision {
+        Precision::F32 => Ok(None),
+        Precision::Bf16 if B::supports_dtype(device, DType::BF16) => Ok(Some(DType::BF16)),
+        Precision::Bf16 => Err(
+            "train.precision = \"bf16\" needs a device that computes in bf16 (--device cuda); the CPU backend has f32 only, so use precision = \"f32\" here"
+                .into(),
+        ),
+    }
+}
+
 /// Checks that `cells` can train as replicas of one model.
 pub fn check_cells(cells: &[ExperimentConfig]) -> Result<(), String> {
     let first = cells.first().ok_or("no cells to train")?;
-    // Refuse rather than silently train in f32 under a config that says bf16.
-    if first.train.precision != msym_config::Precision::F32 {
-        return Err(
-            "train.precision = \"bf16\" is not supported yet: this trainer computes in f32 only (use precision = \"f32\")"
-                .into(),
-        );
-    }
     match cells.iter().position(|c| shape_of(c) != shape_of(first)) {
         Some(i) => Err(format!(
             "cell {i} differs from cell 0 in more than seed, data_seed, init.gamma and train.lr_peak, so they cannot train as replicas of one run"
@@ -138,6 +144,8 @@ pub fn train<B: AutodiffBackend>(
     on: &mut dyn FnMut(Event<'_>),
 ) -> Result<Outcome, String> {
     check_cells(cells)?;
+    // Before anything is written, so a refused run leaves no directory behind.
+    let compute = compute_dtype::<B>(cells[0].train.precision, device)?;
     let start = rundir::prepare(&opts.out, opts.mode, cells)?;
     let cfg = &cells[0];
     let t = &cfg.train;
@@ -175,6 +183,7 @@ pub fn train<B: AutodiffBackend>(
     let r = cells.len();
     let mut s = StepState {
         model,
+        compute,
         opt: AdamW::new(hyper),
         guard: Guard::new(r, names, device),
         loss_sum: Tensor::zeros([r, 1], device),
@@ -284,7 +293,11 @@ impl<B: AutodiffBackend> Evaluator<'_, B> {
         state: &mut LoopState,
         on: &mut dyn FnMut(Event<'_>),
     ) -> Result<(), String> {
-        let scores = evaluate(&s.model.valid(), self.set, self.chunk);
+        // Scored in the precision the model trains in.
+        let scores = match s.compute {
+            Some(dtype) => evaluate(&cast_module(&s.model.valid(), dtype), self.set, self.chunk),
+            None => evaluate(&s.model.valid(), self.set, self.chunk),
+        };
         let losses = s
             .loss_sum
             .clone()

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::{Tensor, TensorData};
-use models::Model;
+use burn::tensor::{DType, Tensor, TensorData};
+use models::{Model, cast_module, widen};
 use msym_config::TrainConfig;
 
 use crate::adamw::AdamW;
@@ -17,7 +17,11 @@ use crate::loss::cross_entropy;
 
 /// Everything a step changes.
 pub struct StepState<B: AutodiffBackend> {
+    /// The master weights (the backend's float type), which the optimizer updates.
     pub model: Model<B>,
+    /// The type the forward and backward passes compute in when narrower than the masters
+    /// (bf16 under `train.precision = "bf16"`); None computes on the masters directly.
+    pub compute: Option<DType>,
     pub opt: AdamW<B::InnerBackend>,
     pub guard: Guard<B::InnerBackend>,
     /// Sum of each replica's training loss since the last evaluation: [R, 1]
@@ -44,7 +48,15 @@ pub fn train_step<B: AutodiffBackend>(
     let mut loss = Tensor::<B::InnerBackend, 2>::zeros([r, 1], &device);
     for k in 0..t.micro_batches {
         let (tokens, labels) = data.batch(order, start + k * micro, micro);
-        let per_replica = cross_entropy(s.model.forward(tokens), labels); // [R]
+        // The cast copy's gradients flow back to the masters through the casts. A fresh copy
+        // per micro-batch: a backward pass consumes the graph, casts included, so a copy
+        // reused by the next micro-batch would no longer reach the masters.
+        let logits = match s.compute {
+            Some(dtype) => cast_module(&s.model, dtype).forward(tokens),
+            None => s.model.forward(tokens),
+        };
+        let logits = widen(logits); // [R, micro, V]: the loss in the master type
+        let per_replica = cross_entropy(logits, labels); // [R]
         // Each micro-batch's mean enters with weight 1/k, so the sum is the full-batch mean.
         let g = per_replica.clone().sum().div_scalar(t.micro_batches as f64).backward();
         accumulate(&mut grads, collect(&mut s.model, &g));
