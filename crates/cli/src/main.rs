@@ -3,6 +3,7 @@
 mod args;
 mod backend;
 mod collect_cmd;
+mod compare_cmd;
 mod config_cmd;
 mod curve_sources;
 mod data_cmd;
@@ -44,6 +45,8 @@ enum Command {
     Plot(plot_cmd::PlotCommand),
     /// Merge sweep shards into one sweep directory and write its phase.csv.
     Collect(collect_cmd::CollectCommand),
+    /// Our results against the paper's numbers (RESULTS), or one run against another (RUN_A RUN_B).
+    Compare(compare_cmd::CompareCommand),
     /// Inspect, check and export the generated dataset of a config.
     #[command(subcommand)]
     Data(data_cmd::DataCommand),
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
         Command::Sweep(c) => sweep_cmd::run(c),
         Command::Collect(c) => collect_cmd::run(c),
         Command::Plot(c) => plot_cmd::run(c),
+        Command::Compare(c) => compare_cmd::run(c),
         Command::Data(c) => data_cmd::run(c),
         Command::Config(c) => config_cmd::run(c),
         Command::Info(c) => info_cmd::run(c),

@@ -1,0 +1,126 @@
+//! `msym compare RESULTS [--reference F] [--strict] [--out DIR]`: our results against the
+//! paper's numbers; `msym compare RUN_A RUN_B`: one result set against another. The work
+//! is in the msym-compare crate; this module reads, renders the heatmaps and writes
+//! compare.csv, report.md and the figures atomically.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use msym_compare::{Heatmap, Reference, render};
+
+use crate::error::CliError;
+
+/// The project's copy of the paper's numbers, built in so that `compare` works from any
+/// directory; `--reference` reads another file.
+const REFERENCE: &str = include_str!("../../../references/paper_results.toml");
+const REFERENCE_NAME: &str = "references/paper_results.toml (built in)";
+/// Folder beside report.md that holds the heatmap PNGs it embeds.
+const FIGURES: &str = "compare-figures";
+
+#[derive(Args)]
+pub struct CompareCommand {
+    /// RESULTS: a sweep or run directory, or a folder of them; two paths compare RUN_A with RUN_B.
+    #[arg(required = true, num_args = 1..=2, value_name = "RESULTS | RUN_A RUN_B")]
+    paths: Vec<PathBuf>,
+    /// The paper's numbers (default: the built-in references/paper_results.toml).
+    #[arg(long, value_name = "FILE")]
+    reference: Option<PathBuf>,
+    /// Exit with code 1 when a tolerance or a claim of the paper fails.
+    #[arg(long)]
+    strict: bool,
+    /// Where compare.csv, report.md and compare-figures/ go (default: RESULTS; for two
+    /// runs, RUN_A/vs-<name of RUN_B>).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+pub fn run(c: CompareCommand) -> Result<(), CliError> {
+    let read = |p: &Path| msym_compare::read_results(p).map_err(|e| CliError::input(e.to_string()));
+    if let [a, b] = &c.paths[..] {
+        if c.strict {
+            return Err(CliError::input(
+                "--strict checks tolerances against the paper; it does not apply to RUN_A RUN_B",
+            ));
+        }
+        let cells = |sets: Vec<msym_compare::ResultSet>| sets.into_iter().flat_map(|s| s.cells).collect::<Vec<_>>();
+        let (ca, cb) = (cells(read(a)?), cells(read(b)?));
+        let cmp = msym_compare::compare_runs(&ca, &cb);
+        let (na, nb) = (a.display().to_string(), b.display().to_string());
+        let name = b.file_name().map_or("b".into(), |n| n.to_string_lossy().into_owned());
+        let out = c.out.clone().unwrap_or_else(|| a.join(format!("vs-{name}")));
+        print!("{}", render::runs_text(&cmp, &na, &nb));
+        write(&out, "compare.csv", render::runs_csv(&cmp).as_bytes())?;
+        write(&out, "report.md", render::runs_markdown(&cmp, &na, &nb).as_bytes())?;
+        println!("\nwrote {0}/compare.csv and {0}/report.md", out.display());
+        return Ok(());
+    }
+    let results = &c.paths[0];
+    let (reference, reference_path) = match &c.reference {
+        Some(p) => (Reference::load(p), p.clone()),
+        None => (
+            Reference::parse(REFERENCE, Path::new(REFERENCE_NAME)),
+            PathBuf::from(REFERENCE_NAME),
+        ),
+    };
+    let reference = reference.map_err(|e| CliError::input(e.to_string()))?;
+    let sets = read(results)?;
+    let cmp = msym_compare::compare_to_paper(results, &sets, &reference, &reference_path);
+    let out = c.out.clone().unwrap_or_else(|| results.clone());
+    for h in cmp.figures.iter().flat_map(|f| &f.heatmaps) {
+        draw(&out.join(FIGURES), h)?;
+    }
+    print!("{}", render::paper_text(&cmp));
+    write(&out, "compare.csv", render::paper_csv(&cmp).as_bytes())?;
+    let report = render::paper_markdown(&cmp, Some(&format!("{FIGURES}/")));
+    write(&out, "report.md", report.as_bytes())?;
+    println!(
+        "\nwrote {0}/compare.csv, {0}/report.md and {0}/{FIGURES}/",
+        out.display()
+    );
+    let failures = cmp.failures();
+    if c.strict && !failures.is_empty() {
+        return Err(CliError::failed(format!(
+            "--strict: {} check(s) failed: {}",
+            failures.len(),
+            failures.join("; ")
+        )));
+    }
+    Ok(())
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), CliError> {
+    let path = dir.join(name);
+    std::fs::create_dir_all(dir)
+        .and_then(|()| msym_config::write_atomic(&path, bytes))
+        .map_err(|e| CliError::failed(format!("cannot write {}: {e}", path.display())))
+}
+
+/// Our heatmap and the paper's, as PNGs named by `render::heatmap_files`.
+fn draw(dir: &Path, h: &Heatmap) -> Result<(), CliError> {
+    let (ours, paper) = render::heatmap_files(&h.name);
+    let ours_cells: Vec<plots::HeatCell> = h
+        .ours
+        .iter()
+        .map(|&(depth, gamma, value, diverged)| plots::HeatCell {
+            depth,
+            gamma,
+            value,
+            diverged,
+        })
+        .collect();
+    let paper_cells: Vec<plots::HeatCell> = h
+        .paper
+        .iter()
+        .map(|&(depth, gamma, value)| plots::HeatCell {
+            depth,
+            gamma,
+            value,
+            diverged: false,
+        })
+        .collect();
+    for (file, cells, who) in [(ours, ours_cells, "ours"), (paper, paper_cells, "paper")] {
+        let svg = plots::heatmap_svg(&cells, &format!("{who}: {}", h.title));
+        write(dir, &file, &plots::png(&svg).map_err(CliError::failed)?)?;
+    }
+    Ok(())
+}

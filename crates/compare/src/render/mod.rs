@@ -1,0 +1,34 @@
+//! The three outputs of a comparison: a terminal table, compare.csv and report.md. Each is
+//! a pure function of the comparison, so tests can read them exactly.
+
+mod csv;
+mod markdown;
+mod text;
+
+pub use csv::{paper_csv, runs_csv};
+pub use markdown::{paper_markdown, runs_markdown};
+pub use text::{paper_text, runs_text};
+
+/// The image files of a heatmap pair, relative to the report: (ours, paper).
+pub fn heatmap_files(name: &str) -> (String, String) {
+    (format!("ours_{name}.png"), format!("paper_{name}.png"))
+}
+
+/// A value with two decimals, as the paper prints its cells; "-" for NaN.
+pub(crate) fn v2(x: f64) -> String {
+    if x.is_nan() { "-".into() } else { format!("{x:.2}") }
+}
+
+/// A signed difference with two decimals.
+pub(crate) fn d2(x: f64) -> String {
+    if x.is_nan() { "-".into() } else { format!("{x:+.2}") }
+}
+
+/// Which cells a verdict is about, e.g. "3/3 cells" or "no cell in range".
+pub(crate) fn count(v: &crate::Verdict) -> String {
+    if v.cells == 0 {
+        "no cell in range".into()
+    } else {
+        format!("{}/{} cells", v.true_in, v.cells)
+    }
+}

@@ -1,0 +1,135 @@
+//! Run vs run: the config diff lists exactly the fields that differ, and the metric
+//! differences are means and stds over seeds (paired by seed where both sides ran the same).
+
+mod common;
+
+use msym_compare::{compare_runs, read_results, render};
+
+fn cells(dir: &std::path::Path) -> Vec<msym_compare::CellResult> {
+    read_results(dir).unwrap().into_iter().flat_map(|s| s.cells).collect()
+}
+
+#[test]
+fn two_runs_differing_in_gamma_and_seed_show_exactly_those_fields() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    common::run_dir(&a, &[(common::config(3, 1.0, 1, 210), 0.5, 0.1)]);
+    common::run_dir(&b, &[(common::config(3, 0.5, 2, 210), 0.3, 0.1)]);
+    let c = compare_runs(&cells(&a), &cells(&b));
+    let fields: Vec<(&str, &[String], &[String])> = c
+        .fields
+        .iter()
+        .map(|f| (f.field.as_str(), &f.a[..], &f.b[..]))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("init.gamma", &["1.0".to_string()][..], &["0.5".to_string()][..]),
+            ("seed", &["1".to_string()][..], &["2".to_string()][..]),
+        ]
+    );
+    assert_eq!(
+        c.fields[1].note.as_deref(),
+        Some("data_seed follows the seed on both sides")
+    );
+    let comp = c.metrics.iter().find(|m| m.metric == "composite_test").unwrap();
+    assert_eq!((comp.group.as_str(), comp.a.2, comp.b.2), ("all", 1, 1));
+    assert!((comp.diff_mean + 0.2).abs() < 1e-12);
+    assert_eq!(comp.diff_std, None, "different seeds cannot be paired");
+    let text = render::runs_text(&c, "a", "b");
+    assert!(text.contains("init.gamma"), "{text}");
+    assert!(!text.contains("data_seed   "), "{text}");
+}
+
+#[test]
+fn same_seeds_pair_and_a_fixed_data_seed_is_listed_when_it_differs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    common::run_dir(
+        &a,
+        &[
+            (common::config(2, 1.0, 1, 210), 0.5, 0.0),
+            (common::config(2, 1.0, 2, 210), 0.7, 0.0),
+        ],
+    );
+    common::run_dir(
+        &b,
+        &[
+            (common::config(2, 0.5, 2, 210), 0.4, 0.1),
+            (common::config(2, 0.5, 1, 210), 0.4, 0.3),
+        ],
+    );
+    let c = compare_runs(&cells(&a), &cells(&b));
+    let fields: Vec<&str> = c.fields.iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(fields, ["init.gamma"]);
+    let comp = c.metrics.iter().find(|m| m.metric == "composite_test").unwrap();
+    // B - A by seed: seed 1: 0.4 - 0.5, seed 2: 0.4 - 0.7.
+    assert!((comp.diff_mean + 0.2).abs() < 1e-12);
+    assert!((comp.diff_std.unwrap() - 0.2 / 2f64.sqrt()).abs() < 1e-12);
+    let sym = c.metrics.iter().find(|m| m.metric == "symmetric_test").unwrap();
+    assert!((sym.b.0 - 0.2).abs() < 1e-12 && (sym.b.1 - 0.2 / 2f64.sqrt()).abs() < 1e-12);
+    let csv = render::runs_csv(&c);
+    assert!(
+        csv.contains("all,composite_test,0.6000,0.1414,2,0.4000,0.0000,2,-0.2000,0.1414"),
+        "{csv}"
+    );
+
+    // A held data seed shows up as its own difference.
+    let pinned = common::config(2, 1.0, 1, 210).replace("data_seed = 1", "data_seed = 7");
+    let c = tempfile::tempdir().unwrap();
+    common::run_dir(c.path(), &[(pinned, 0.5, 0.0)]);
+    common::run_dir(&tmp.path().join("d"), &[(common::config(2, 1.0, 1, 210), 0.5, 0.0)]);
+    let diff = compare_runs(&cells(c.path()), &cells(&tmp.path().join("d")));
+    let fields: Vec<&str> = diff.fields.iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(fields, ["data_seed"]);
+}
+
+#[test]
+fn sweeps_are_matched_setting_by_setting() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    for (dir, epochs, base) in [(&a, 3, 0.2), (&b, 6, 0.5)] {
+        for (gamma, seed) in [(0.5, 1), (0.5, 2), (1.0, 1), (1.0, 2)] {
+            let id = format!("g{gamma}s{seed}");
+            common::sweep_cell(
+                dir,
+                &id,
+                &common::config(2, gamma, seed, epochs),
+                base + gamma / 10.0,
+                0.0,
+            );
+        }
+    }
+    common::sweep_cell(&b, "extra", &common::config(3, 1.0, 1, 6), 0.9, 0.0);
+    let c = compare_runs(&cells(&a), &cells(&b));
+    let fields: Vec<&str> = c.fields.iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(fields, ["model.depth", "train.epochs"], "B also has depth 3");
+    let comp: Vec<(&str, f64)> = c
+        .metrics
+        .iter()
+        .filter(|m| m.metric == "composite_test")
+        .map(|m| (m.group.as_str(), (m.diff_mean * 1e9).round() / 1e9))
+        .collect();
+    assert_eq!(
+        comp,
+        [
+            ("init.gamma=0.5;model.depth=2", 0.3),
+            ("init.gamma=1.0;model.depth=2", 0.3)
+        ]
+    );
+    assert_eq!((c.only_a, c.only_b), (0, 1));
+}
+
+#[test]
+fn one_sweep_cell_is_a_result_set() {
+    let tmp = tempfile::tempdir().unwrap();
+    common::sweep_cell(tmp.path(), "x", &common::config(2, 1.0, 1, 3), 0.5, 0.0);
+    common::sweep_cell(tmp.path(), "y", &common::config(2, 2.0, 1, 3), 0.7, 0.0);
+    let (x, y) = (tmp.path().join("cells/x"), tmp.path().join("cells/y"));
+    let c = compare_runs(&cells(&x), &cells(&y));
+    let fields: Vec<&str> = c.fields.iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(fields, ["init.gamma"]);
+    let comp = c.metrics.iter().find(|m| m.metric == "composite_test").unwrap();
+    assert!((comp.diff_mean - 0.2).abs() < 1e-12);
+    assert_eq!(comp.diff_std, Some(0.0), "one seed each, the same seed: paired");
+}
