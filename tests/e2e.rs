@@ -654,3 +654,239 @@ fn the_slurm_script_runs_by_hand_with_an_array_task_id() {
     let o = msym(&["collect", &shards[0], &shards[1], "--out", out.to_str().unwrap()]);
     assert!(stdout(&o).contains("collected 8 finished cells of 8"), "{}", stdout(&o));
 }
+
+#[test]
+fn bench_times_steps_on_the_cpu_and_writes_its_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bench");
+    let args = [
+        "bench",
+        "--config",
+        SMOKE,
+        "--device",
+        "cpu",
+        "--depths",
+        "1,2",
+        "--replicas",
+        "1,2",
+        "--sweep-depth",
+        "1",
+        "--steps",
+        "2",
+        "--warmup",
+        "1",
+        "--no-torch",
+        "--out",
+    ];
+    let o = msym(&[&args[..], &[out.to_str().unwrap()]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let files: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    let json = files
+        .iter()
+        .find(|f| f.to_string_lossy().starts_with("cpu-") && f.to_string_lossy().ends_with(".json"))
+        .expect("cpu-<date>.json");
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join(json)).unwrap()).unwrap();
+    assert_eq!(r["card"], "cpu");
+    for k in ["msym_d1", "msym_d2"] {
+        assert!(r["ms_per_step"][k].as_f64().unwrap() > 0.0, "{k}: {r}");
+    }
+    for k in ["msym_d1_r1", "msym_d1_r2"] {
+        assert!(r["replica_steps_per_s"][k].as_f64().unwrap() > 0.0, "{k}: {r}");
+    }
+    // R = 1 at the sweep depth is reused, not timed twice: 2 depths + R = 2.
+    assert_eq!(r["msym_timings"].as_array().unwrap().len(), 3);
+    assert_eq!(r["torch_note"], "skipped (--no-torch)");
+    assert!(stdout(&o).contains("| 1 | "), "{}", stdout(&o));
+}
+
+#[test]
+fn bench_refuses_bf16_on_the_cpu_before_timing_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bench");
+    let o = msym(&[
+        "bench",
+        "--config",
+        SMOKE,
+        "--device",
+        "cpu",
+        "--precisions",
+        "f32,bf16",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--precisions bf16 needs --device cuda"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+}
+
+/// configs/smoke.toml with `[sweep]` text appended and 2 epochs, written to `dir/name`.
+fn smoke_with(dir: &Path, name: &str, sweep: &str) -> PathBuf {
+    let f = dir.join(name);
+    let smoke = std::fs::read_to_string(repo().join(SMOKE)).unwrap();
+    let text = format!("{smoke}\n[sweep]\n{sweep}\n")
+        .replace("epochs = 4", "epochs = 2")
+        .replace("cosine_epochs = 3", "cosine_epochs = 1");
+    std::fs::write(&f, text).unwrap();
+    f
+}
+
+const VARIANTS: &str =
+    "variants.standard = {}\nvariants.all_ones = { \"model.conv\" = \"all_ones_frozen\" }\ngrid = { seed = [1, 2] }";
+
+#[test]
+fn variants_on_two_cpu_workers_equal_one_worker_and_plot_as_curves_and_heatmaps() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = smoke_with(dir.path(), "fig5b.toml", VARIANTS);
+    let (one, two) = (dir.path().join("one"), dir.path().join("two"));
+    let o = msym(&["sweep", cfg.to_str().unwrap(), "--out", one.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = msym(&[
+        "sweep",
+        cfg.to_str().unwrap(),
+        "--devices",
+        "cpu,cpu",
+        "--out",
+        two.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o).matches("cell(s) as replicas on cpu").count(),
+        2,
+        "one group per variant"
+    );
+    let read = |d: &Path| std::fs::read_to_string(d.join("phase.csv")).unwrap();
+    assert_eq!(
+        read(&one),
+        read(&two),
+        "the worker that trains a group does not change it"
+    );
+    let phase = read(&one);
+    assert!(
+        phase.contains(",variant=all_ones\n") && phase.contains(",variant=standard\n"),
+        "{phase}"
+    );
+
+    let o = msym(&["plot", "--curves", one.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let svg = std::fs::read_to_string(one.join("curves.svg")).unwrap();
+    assert_eq!(svg.matches("<path ").count(), 4, "2 variants x 2 metrics");
+    assert!(
+        svg.contains("all_ones: symmetric (unseen pair, test) (mean of 2)"),
+        "{svg}"
+    );
+    assert!(std::fs::metadata(one.join("curves.png")).unwrap().len() > 1000);
+    let o = msym(&["plot", one.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(one.join("phase_symmetric_final_variant-all_ones.png").exists());
+    let o = msym(&["plot", "--curves", "--metrics", "acc_ood", one.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no column 'acc_ood'"), "{}", stderr(&o));
+}
+
+#[test]
+fn fail_fast_stops_at_the_first_diverged_cell_and_the_default_records_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = smoke_sweep(dir.path());
+    let out = dir.path().join("ff");
+    let args = [
+        "sweep",
+        cfg.to_str().unwrap(),
+        "--set",
+        "train.lr_peak=1e3",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let o = msym(&[&args[..], &["--fail-fast"]].concat());
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(err.contains(") diverged at step"), "{err}");
+    assert!(
+        err.contains("--fail-fast stopped the sweep with 4 cell(s) untrained"),
+        "{err}"
+    );
+    assert_eq!(
+        stdout(&o).matches("training ").count(),
+        1,
+        "no group after the diverged one"
+    );
+    let o = msym(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("8 cells, 4 finished, 4 to train"), "{}", stdout(&o));
+    let phase = std::fs::read_to_string(out.join("phase.csv")).unwrap();
+    for row in phase.lines().skip(1) {
+        assert_eq!(row.split(',').nth(9), Some("2"), "both seeds diverged: {phase}");
+    }
+}
+
+#[test]
+fn devices_refuse_gpus_in_a_cpu_build_with_one_sentence() {
+    let o = msym(&["sweep", SMOKE, "--devices", "0,1", "--out", "/nonexistent/x"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o).trim(),
+        "error: --devices cuda:0,cuda:1: this msym was built without CUDA, so it can only spread a sweep over CPU workers (--devices cpu,cpu); build it with `cargo build --release --features cuda` for GPUs"
+    );
+    let o = msym(&["sweep", SMOKE, "--devices", "0,0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--devices names cuda:0 twice"), "{}", stderr(&o));
+}
+
+#[test]
+fn reproduce_sweeps_aggregates_and_draws_a_phase_and_a_curve_figure() {
+    let dir = tempfile::tempdir().unwrap();
+    let configs = dir.path().join("configs");
+    std::fs::create_dir_all(&configs).unwrap();
+    smoke_with(
+        &configs,
+        "fig3_quick.toml",
+        "grid = { \"model.depth\" = [1, 2], \"init.gamma\" = [0.5, 1.0] }",
+    );
+    smoke_with(&configs, "fig5b_quick.toml", VARIANTS);
+    let run = |fig: &str| {
+        let out = dir.path().join(fig);
+        let o = msym(&[
+            "reproduce",
+            fig,
+            "--quick",
+            "--configs",
+            configs.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        (out, stdout(&o))
+    };
+    let (out, text) = run("fig3");
+    assert!(text.contains("[1/4] sweep") && text.contains("[3/4] Fig. 3"), "{text}");
+    assert!(text.contains("[4/4]"), "{text}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("phase.csv")).unwrap().lines().count(),
+        5
+    );
+    for f in ["phase_composite_final.png", "phase_symmetric_final.svg"] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    let (out, _) = run("fig5b");
+    assert!(std::fs::metadata(out.join("curves.png")).unwrap().len() > 1000);
+    let (again, text) = run("fig5b");
+    assert_eq!(again, out);
+    assert!(text.contains("4 cells, 4 finished, 0 to train"), "{text}");
+
+    let o = msym(&["reproduce", "fig8"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("'fig8' is not a figure; reproduce one of fig3,"),
+        "{}",
+        stderr(&o)
+    );
+    let o = msym(&["reproduce", "fig6", "--quick", "--configs", configs.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("fig6_quick.toml does not exist"), "{}", stderr(&o));
+}

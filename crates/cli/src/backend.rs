@@ -58,11 +58,14 @@ pub fn require_available(d: DeviceArg) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Runs device work, turning a panic inside the backend (no driver, no such GPU) into one
-/// sentence instead of a backtrace. Backends panic from their own threads too, so the
-/// first panic message anywhere is kept and the rest (follow-on channel errors) dropped.
-pub fn guarded<T>(device: DeviceArg, f: impl FnOnce() -> T) -> Result<T, CliError> {
-    static FIRST: Mutex<Option<String>> = Mutex::new(None);
+/// The first panic message since the hook of `capturing_panics` was installed.
+static FIRST: Mutex<Option<String>> = Mutex::new(None);
+
+/// Runs `f` with a panic hook that keeps the first panic message (for `caught`) instead of
+/// printing a backtrace. The hook is process-wide: install it once around all the device
+/// threads of a command, not once per thread.
+pub fn capturing_panics<T>(f: impl FnOnce() -> T) -> T {
+    FIRST.lock().unwrap_or_else(|e| e.into_inner()).take();
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(|info| {
         let payload = info.payload();
@@ -73,13 +76,26 @@ pub fn guarded<T>(device: DeviceArg, f: impl FnOnce() -> T) -> Result<T, CliErro
             .unwrap_or_else(|| "unknown panic".into());
         FIRST.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(msg);
     }));
-    let result = catch_unwind(AssertUnwindSafe(f));
+    let result = f();
     std::panic::set_hook(previous);
-    let first = FIRST.lock().unwrap_or_else(|e| e.into_inner()).take();
-    result.map_err(|_| {
+    result
+}
+
+/// Device work inside `capturing_panics`: a panic in the backend (no driver, no such GPU)
+/// becomes one sentence instead of a backtrace. Backends panic from their own threads too,
+/// so the first panic message anywhere is kept and the rest (follow-on channel errors)
+/// dropped; with several device threads it may be another device's message.
+pub fn caught<T>(device: DeviceArg, f: impl FnOnce() -> T) -> Result<T, CliError> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|_| {
+        let first = FIRST.lock().unwrap_or_else(|e| e.into_inner()).take();
         let cause = explain(first.as_deref().unwrap_or("unknown panic"));
         CliError::failed(format!("device {device} failed: {cause}"))
     })
+}
+
+/// `caught` with its own hook, for a command that uses one device.
+pub fn guarded<T>(device: DeviceArg, f: impl FnOnce() -> T) -> Result<T, CliError> {
+    capturing_panics(|| caught(device, f))
 }
 
 fn explain(panic: &str) -> String {
@@ -103,14 +119,24 @@ pub fn train_on(
     opts: &trainer::RunOptions,
     on: &mut dyn FnMut(trainer::Event<'_>),
 ) -> Result<Result<trainer::Outcome, String>, CliError> {
+    capturing_panics(|| train_caught(device, cells, opts, on))
+}
+
+/// `train_on` for one of several device threads, inside one `capturing_panics`.
+pub fn train_caught(
+    device: DeviceArg,
+    cells: &[msym_config::ExperimentConfig],
+    opts: &trainer::RunOptions,
+    on: &mut dyn FnMut(trainer::Event<'_>),
+) -> Result<Result<trainer::Outcome, String>, CliError> {
     use burn::backend::Autodiff;
     require_available(device)?;
     match device {
-        DeviceArg::Cpu => guarded(device, || {
+        DeviceArg::Cpu => caught(device, || {
             trainer::train::<Autodiff<CpuBackend>>(cells, opts, &Default::default(), on)
         }),
         #[cfg(feature = "cuda")]
-        DeviceArg::Cuda(i) => guarded(device, || {
+        DeviceArg::Cuda(i) => caught(device, || {
             trainer::train::<Autodiff<CudaBackend>>(cells, opts, &burn::backend::cuda::CudaDevice { index: i }, on)
         }),
         #[cfg(not(feature = "cuda"))]

@@ -8,14 +8,18 @@ mod config_cmd;
 mod curve_sources;
 mod data_cmd;
 mod decode;
+mod devices;
 mod error;
 mod export_cmd;
+mod figures;
 mod info_cmd;
 mod manifest;
 mod out_dir;
 mod phase;
 mod plot_cmd;
+mod reproduce_cmd;
 mod sweep_cmd;
+mod sweep_pool;
 mod train_cmd;
 
 use std::process::ExitCode;
@@ -41,6 +45,8 @@ enum Command {
     Train(train_cmd::TrainCommand),
     /// Train every cell of the config's [sweep] grid (shared shapes as replicas) and write phase.csv.
     Sweep(sweep_cmd::SweepCommand),
+    /// Reproduce a paper figure: sweep its config, aggregate, plot, compare.
+    Reproduce(reproduce_cmd::ReproduceCommand),
     /// Heatmaps (SVG and PNG) of a sweep's phase.csv, or --curves: accuracy against epoch.
     Plot(plot_cmd::PlotCommand),
     /// Merge sweep shards into one sweep directory and write its phase.csv.
@@ -72,6 +78,7 @@ fn main() -> ExitCode {
         Command::Train(c) => train_cmd::run(c),
         Command::Sweep(c) => sweep_cmd::run(c),
         Command::Collect(c) => collect_cmd::run(c),
+        Command::Reproduce(c) => reproduce_cmd::run(c),
         Command::Plot(c) => plot_cmd::run(c),
         Command::Compare(c) => compare_cmd::run(c),
         Command::Data(c) => data_cmd::run(c),

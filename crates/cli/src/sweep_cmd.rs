@@ -1,51 +1,61 @@
-//! `msym sweep CONFIG [--set k=v]... [--device D] [--out DIR] [--time-limit MIN] [--force]`:
-//! the cells of the config's `[sweep] grid`, each with its own directory
-//! (`cells/<id>/`: resolved config, metrics.csv, summary.json). Cells that share a shape
-//! train together as replicas of one run (`runs/<group>/`, with its checkpoints); finished
-//! cells are skipped on a rerun, and a sweep stopped by --time-limit resumes where it was.
-//! At the end, `phase.csv` aggregates the finished cells over seeds.
+//! `msym sweep CONFIG [--set k=v]... [--device D | --devices 0,1] [--out DIR]
+//! [--time-limit MIN] [--fail-fast] [--force]`: the cells of the config's `[sweep]` (variants
+//! x grid), each with its own directory (`cells/<id>/`: resolved config, metrics.csv,
+//! summary.json). Cells that share a shape train together as replicas of one run
+//! (sweep_pool.rs); finished cells are skipped on a rerun, and a sweep stopped by
+//! --time-limit resumes where it was. At the end, `phase.csv` aggregates the finished cells
+//! over seeds; diverged cells are recorded there, and --fail-fast stops at the first one.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::Args;
 use msym_config::Cell;
-use trainer::{DirMode, RunOptions};
 
 use crate::args::ConfigArgs;
 use crate::backend::{self, DeviceArg};
+use crate::devices::Devices;
 use crate::error::CliError;
 use crate::phase;
+use crate::sweep_pool::{self, Stop};
 
 #[derive(Args)]
 pub struct SweepCommand {
     #[command(flatten)]
-    config: ConfigArgs,
+    pub(crate) config: ConfigArgs,
     /// cpu, cuda or cuda:N
     #[arg(long, default_value = "cpu")]
-    device: DeviceArg,
+    pub(crate) device: DeviceArg,
+    /// Spread the shape groups over these devices of one host, one worker thread each:
+    /// GPU indices (0,1), cuda:N, or cpu (may repeat).
+    #[arg(long, value_name = "LIST", conflicts_with = "device")]
+    pub(crate) devices: Option<Devices>,
+    /// Stop at the first diverged cell (after its group's run ends) and exit 1; by default
+    /// the sweep carries on and phase.csv counts diverged seeds.
+    #[arg(long)]
+    pub(crate) fail_fast: bool,
     /// Sweep directory (default: sweeps/<config name>).
     #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
     /// Continue the sweep in DIR (e.g. unpacked on another machine): same as --out DIR,
     /// but DIR must already hold a sweep.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["out", "force"])]
-    resume: Option<PathBuf>,
+    pub(crate) resume: Option<PathBuf>,
     /// Train only shard I of N (cells whose index mod N is I); `msym collect` merges shards.
     #[arg(long, value_name = "I/N")]
-    shard: Option<Shard>,
+    pub(crate) shard: Option<Shard>,
     /// Write a Slurm array script (one task per shard) to this file instead of training.
     #[arg(long, value_name = "FILE", requires = "shards")]
-    emit_slurm: Option<PathBuf>,
+    pub(crate) emit_slurm: Option<PathBuf>,
     /// Number of shards (array tasks) for --emit-slurm.
     #[arg(long)]
-    shards: Option<usize>,
+    pub(crate) shards: Option<usize>,
     /// Stop cleanly (checkpointed) before this many minutes; rerun the command to go on.
     #[arg(long, value_name = "MINUTES")]
-    time_limit: Option<f64>,
+    pub(crate) time_limit: Option<f64>,
     /// Start over: delete what --out holds.
     #[arg(long)]
-    force: bool,
+    pub(crate) force: bool,
 }
 
 const PLAN: &str = "sweep.json";
@@ -81,7 +91,16 @@ impl std::str::FromStr for Shard {
 }
 
 pub fn run(c: SweepCommand) -> Result<(), CliError> {
-    backend::require_available(c.device)?;
+    let devices = match &c.devices {
+        Some(list) => {
+            list.check_built()?;
+            list.0.clone()
+        }
+        None => {
+            backend::require_available(c.device)?;
+            vec![c.device]
+        }
+    };
     let all = msym_config::expand(&c.config.path(), &c.config.set)?;
     let stem = c
         .config
@@ -144,40 +163,23 @@ pub fn run(c: SweepCommand) -> Result<(), CliError> {
         cells.len() - pending.len(),
         pending.len()
     );
-    let started = Instant::now();
     let limit = c.time_limit.map(|m| Duration::from_secs_f64(m * 60.0));
-    for group in groups(&pending) {
-        let left = limit.map(|l| l.saturating_sub(started.elapsed()));
-        if left.is_some_and(|l| l.is_zero()) {
-            println!("time limit reached; rerun the same command to continue");
-            break;
-        }
-        let configs: Vec<_> = group.iter().map(|cell| cell.config.clone()).collect();
-        let ids: Vec<&str> = group.iter().map(|cell| cell.id.as_str()).collect();
-        let run_dir = out
-            .join("runs")
-            .join(&blake3::hash(ids.join(",").as_bytes()).to_hex()[..12]);
-        let mode = if run_dir.join("cells.json").exists() {
-            DirMode::Resume
-        } else {
-            DirMode::New
-        };
-        let opts = RunOptions {
-            out: run_dir.clone(),
-            mode,
-            time_limit: left,
-            ..RunOptions::default()
-        };
-        println!("training {} cell(s) as replicas: {}", group.len(), ids.join(" "));
-        let outcome = backend::train_on(c.device, &configs, &opts, &mut |_| {})?.map_err(CliError::input)?;
-        if !outcome.finished {
-            println!("time limit reached; rerun the same command to continue");
-            break;
-        }
-        split(&run_dir, &out, &group, &outcome)?;
-    }
+    let stop = sweep_pool::run(&out, groups(&pending), &devices, limit, c.fail_fast)?;
     let rows = phase::write(&out).map_err(CliError::failed)?;
     println!("phase.csv: {rows} rows in {}", out.display());
+    match stop {
+        Some(Stop::TimeLimit) => println!("time limit reached; rerun the same command to continue"),
+        Some(Stop::Diverged(what)) => {
+            let left = cells
+                .iter()
+                .filter(|cell| !finished(&out.join("cells").join(&cell.id)))
+                .count();
+            return Err(CliError::failed(format!(
+                "{what}; --fail-fast stopped the sweep with {left} cell(s) untrained (rerun without it to carry on)"
+            )));
+        }
+        None => {}
+    }
     Ok(())
 }
 
@@ -194,41 +196,16 @@ fn groups<'a>(cells: &[&'a Cell]) -> Vec<Vec<&'a Cell>> {
     groups
 }
 
-/// Copies each replica's results of a finished group run into its cell directory.
-fn split(run_dir: &Path, out: &Path, group: &[&Cell], outcome: &trainer::Outcome) -> Result<(), CliError> {
-    let io = |e: std::io::Error| CliError::failed(e.to_string());
-    let metrics = std::fs::read_to_string(run_dir.join("metrics.csv")).map_err(io)?;
-    let mut lines = metrics.lines();
-    let header = lines.next().unwrap_or_default();
-    for (r, cell) in group.iter().enumerate() {
-        let dir = out.join("cells").join(&cell.id);
-        std::fs::create_dir_all(&dir).map_err(io)?;
-        let rows: Vec<&str> = lines
-            .clone()
-            .filter(|l| l.split(',').nth(2) == Some(&r.to_string()))
-            .collect();
-        let csv = format!("{header}\n{}\n", rows.join("\n"));
-        msym_config::write_atomic(&dir.join("metrics.csv"), csv.as_bytes()).map_err(io)?;
-        let resolved = msym_config::to_resolved_toml(&cell.config, Path::new("sweep.json"), &cell.sets);
-        msym_config::write_atomic(&dir.join("config.resolved.toml"), resolved.as_bytes()).map_err(io)?;
-        let summary = serde_json::json!({"id": cell.id, "sets": cell.sets, "depth": cell.config.model.depth(), "gamma": cell.config.init.gamma, "run": run_dir.file_name().map(|n| n.to_string_lossy().into_owned()), "summary": outcome.summaries[r]});
-        // summary.json last: its presence marks the cell finished.
-        let text = serde_json::to_string_pretty(&summary).expect("json");
-        msym_config::write_atomic(&dir.join("summary.json"), text.as_bytes()).map_err(io)?;
-    }
-    Ok(())
-}
-
 /// A Slurm array script: task i runs `msym sweep ... --shard i/N --out OUT/shard-i`;
 /// `msym collect OUT/shard-*` merges them afterwards.
 fn emit_slurm(c: &SweepCommand, script: &Path, out: &Path) -> Result<(), CliError> {
     let n = c.shards.unwrap_or(1).max(1);
     let sets: String = c.config.set.iter().map(|s| format!(" --set '{s}'")).collect();
-    let device = if matches!(c.device, DeviceArg::Cpu) {
-        "cpu".to_string()
-    } else {
-        c.device.to_string()
+    let device = match &c.devices {
+        Some(list) => format!("--devices {list}"),
+        None => format!("--device {}", c.device),
     };
+    let fail_fast = if c.fail_fast { " --fail-fast" } else { "" };
     let limit = c.time_limit.map_or(String::new(), |m| format!(" --time-limit {m}"));
     let text = format!(
         "#!/usr/bin/env bash\n\
@@ -239,7 +216,7 @@ fn emit_slurm(c: &SweepCommand, script: &Path, out: &Path) -> Result<(), CliErro
          set -euo pipefail\n\
          : \"${{SLURM_ARRAY_TASK_ID:?run under sbatch, or set it by hand}}\"\n\
          MSYM=\"${{MSYM:-msym}}\"\n\
-         \"$MSYM\" sweep '{config}'{sets} --device {device}{limit} --shard \"$SLURM_ARRAY_TASK_ID/{n}\" --out '{out}/shard-'\"$SLURM_ARRAY_TASK_ID\"\n",
+         \"$MSYM\" sweep '{config}'{sets} {device}{limit}{fail_fast} --shard \"$SLURM_ARRAY_TASK_ID/{n}\" --out '{out}/shard-'\"$SLURM_ARRAY_TASK_ID\"\n",
         last = n - 1,
         script = script.display(),
         out = out.display(),

@@ -207,3 +207,52 @@ fn variants_multiply_the_grid_set_fields_together_and_refuse_bad_names() {
     let err = msym_config::expand(&f, &[]).unwrap_err().to_string();
     assert!(err.contains("unknown field `d_modle`"), "{err}");
 }
+
+#[test]
+fn every_figure_has_a_config_and_a_quick_one_whose_every_cell_resolves() {
+    let dir = repo().join("configs");
+    for figure in msym_config::FIGURES {
+        for name in [figure.to_string(), format!("{figure}_quick")] {
+            let f = dir.join(format!("{name}.toml"));
+            assert!(f.is_file(), "configs/{name}.toml is missing");
+            let text = std::fs::read_to_string(&f).unwrap();
+            assert!(
+                text.starts_with('#'),
+                "configs/{name}.toml opens with a comment naming the figure"
+            );
+            if !name.ends_with("_quick") {
+                assert!(
+                    text.contains("silent"),
+                    "configs/{name}.toml states the defaults where the paper is silent"
+                );
+            }
+        }
+    }
+    for f in toml_files(&dir) {
+        let cells = msym_config::expand(&f, &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!cells.is_empty());
+        let stem = f.file_stem().unwrap().to_str().unwrap();
+        if let Some(figure) = &cells[0].config.figure {
+            assert!(stem.starts_with(figure.as_str()), "{stem} says figure = {figure}");
+        }
+        if stem.ends_with("_quick") {
+            let c = &cells[0].config;
+            assert!(
+                c.train.epochs <= 6 && c.task.n_samples() <= 6000 && cells.len() <= 12,
+                "{stem} must stay CPU-sized"
+            );
+        }
+    }
+    let fig3 = msym_config::expand(&dir.join("fig3.toml"), &[]).unwrap();
+    assert_eq!(fig3.len(), 6 * 12 * 3, "SPEC 4: depth 2..7 x 12 gammas x 3 seeds");
+    let fig7 = msym_config::expand(&dir.join("fig7.toml"), &[]).unwrap();
+    let kinds: Vec<&str> = fig7.iter().map(|c| c.config.model.name()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "transformer").count(), 3);
+    let depth = msym_config::expand(&dir.join("fig7_depth.toml"), &[]).unwrap();
+    for c in &depth {
+        let anchor_data::TaskConfig::InverseMatching(t) = &c.config.task else {
+            panic!()
+        };
+        assert_eq!(t.filler_len, 3 * c.config.model.depth(), "fillers follow the depth");
+    }
+}
