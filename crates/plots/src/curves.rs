@@ -84,8 +84,8 @@ pub fn curves_svg(curves: &[Curve], title: &str, y_label: &str) -> String {
         .fold(1.0_f64, f64::max);
     let x = |e: f64| LEFT + PLOT_W * e / max_epoch;
     let y = |v: f64| TOP + PLOT_H * (1.0 - v.clamp(0.0, 1.0));
-    // About 7.5 px a character at 12 px DejaVu Sans, plus the line sample.
-    let legend_w = curves.iter().map(|c| c.label.chars().count()).max().unwrap_or(0) as f64 * 7.5 + 60.0;
+    // About 7 px a character at 12 px DejaVu Sans, plus the line sample.
+    let legend_w = curves.iter().map(|c| c.label.chars().count()).max().unwrap_or(0) as f64 * 7.0 + 60.0;
     let w = (LEFT + PLOT_W + 20.0 + legend_w).max(9.0 * title.chars().count() as f64 + 40.0);
     let h = TOP + PLOT_H + 56.0;
     let mut s = format!(
