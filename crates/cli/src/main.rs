@@ -2,6 +2,7 @@
 
 mod args;
 mod backend;
+mod bench_cmd;
 mod collect_cmd;
 mod compare_cmd;
 mod config_cmd;
@@ -58,6 +59,9 @@ enum Command {
     Data(data_cmd::DataCommand),
     /// Print the resolved config (every default explicit) after --set overrides.
     Config(config_cmd::ConfigCommand),
+    /// ms per training step on this device (R = 1 and replica-batched, f32 and bf16) next to
+    /// the PyTorch baseline measured in the same call; writes results/bench/<card>-<date>.json.
+    Bench(bench_cmd::BenchCommand),
     /// Versions, backend and a numerical check that the device computes correctly.
     Info(info_cmd::InfoCommand),
     /// Initial weights of one replica as safetensors (mamba_ssm names), with 16 test
@@ -76,6 +80,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: Result<(), CliError> = match cli.command {
         Command::Train(c) => train_cmd::run(c),
+        Command::Bench(c) => bench_cmd::run(c),
         Command::Sweep(c) => sweep_cmd::run(c),
         Command::Collect(c) => collect_cmd::run(c),
         Command::Reproduce(c) => reproduce_cmd::run(c),

@@ -4,6 +4,7 @@
 //! checkpoints make a run inspectable and resumable.
 
 pub mod adamw;
+pub mod bench;
 pub mod checkpoint;
 pub mod clip;
 pub mod data;

@@ -8,17 +8,16 @@ use std::time::{Duration, Instant};
 
 use anchor_data::{Dataset, generate};
 use burn::module::AutodiffModule;
+use burn::tensor::DType;
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::{DType, Tensor};
 use models::{ReplicaInit, build_model, cast_module};
 use msym_config::{ExperimentConfig, Precision};
 use serde::Serialize;
 
-use crate::adamw::{AdamHyper, AdamW};
 use crate::checkpoint::{self, LoopState};
 use crate::data::{DeviceData, EvalSet};
 use crate::eval::evaluate;
-use crate::guard::{Divergence, Guard};
+use crate::guard::Divergence;
 use crate::metrics::{self, ReplicaSummary, Row};
 use crate::rundir::{self, DirMode, Start};
 use crate::schedule::lr_at;
@@ -169,26 +168,8 @@ pub fn train<B: AutodiffBackend>(
         })
         .collect();
     let model = build_model::<B>(cfg, &inits, device);
-    let hyper = AdamHyper {
-        beta1: t.beta1,
-        beta2: t.beta2,
-        eps: t.eps,
-        weight_decay: t.weight_decay,
-    };
-    let names: Vec<String> = models::read_params(&model)
-        .into_iter()
-        .filter(|(_, p)| p.trainable)
-        .map(|(n, _)| n)
-        .collect();
     let r = cells.len();
-    let mut s = StepState {
-        model,
-        compute,
-        opt: AdamW::new(hyper),
-        guard: Guard::new(r, names, device),
-        loss_sum: Tensor::zeros([r, 1], device),
-        loss_steps: 0,
-    };
+    let mut s = StepState::new(model, t, compute, device);
     let metrics_path = opts.out.join(rundir::METRICS);
     let mut state = LoopState {
         epoch: 0,

@@ -8,7 +8,7 @@ use burn::tensor::{DType, Tensor, TensorData};
 use models::{Model, cast_module, widen};
 use msym_config::TrainConfig;
 
-use crate::adamw::AdamW;
+use crate::adamw::{AdamHyper, AdamW};
 use crate::clip::{clip, global_norm, squared_norms};
 use crate::data::DeviceData;
 use crate::grads::{accumulate, apply, collect};
@@ -27,6 +27,33 @@ pub struct StepState<B: AutodiffBackend> {
     /// Sum of each replica's training loss since the last evaluation: [R, 1]
     pub loss_sum: Tensor<B::InnerBackend, 2>,
     pub loss_steps: usize,
+}
+
+impl<B: AutodiffBackend> StepState<B> {
+    /// Fresh optimizer state and guard for `model` (R replicas) under `t`'s AdamW settings.
+    pub fn new(model: Model<B>, t: &TrainConfig, compute: Option<DType>, device: &B::Device) -> Self {
+        let params = models::read_params(&model);
+        let r = params.values().next().map_or(0, |p| p.n_replicas);
+        let names: Vec<String> = params
+            .into_iter()
+            .filter(|(_, p)| p.trainable)
+            .map(|(n, _)| n)
+            .collect();
+        let hyper = AdamHyper {
+            beta1: t.beta1,
+            beta2: t.beta2,
+            eps: t.eps,
+            weight_decay: t.weight_decay,
+        };
+        Self {
+            model,
+            compute,
+            opt: AdamW::new(hyper),
+            guard: Guard::new(r, names, device),
+            loss_sum: Tensor::zeros([r, 1], device),
+            loss_steps: 0,
+        }
+    }
 }
 
 /// Runs step `step` on batch columns start..start+batch of `order`. `lrs[r]` is replica r's

@@ -4,12 +4,10 @@
 //! like a step computed in the masters' own.
 
 use burn::backend::{Autodiff, NdArray};
-use burn::tensor::{DType, Tensor};
+use burn::tensor::DType;
 use models::{ReplicaInit, build_model, read_params};
 use msym_config::ExperimentConfig;
-use trainer::adamw::{AdamHyper, AdamW};
 use trainer::data::DeviceData;
-use trainer::guard::Guard;
 use trainer::step::{StepState, train_step};
 
 type B = Autodiff<NdArray<f64>>;
@@ -33,21 +31,8 @@ fn two_steps(micro: usize, compute: Option<DType>) -> Params {
     let ds = anchor_data::generate(&cfg.task, 1).unwrap();
     let data = DeviceData::<B>::new(&[ds.clone(), ds], &[1, 2], &device);
     let model = build_model::<B>(&cfg, &replicas, &device);
-    let names = read_params(&model).into_keys().collect();
     let t = &cfg.train;
-    let mut s = StepState {
-        model,
-        compute,
-        opt: AdamW::new(AdamHyper {
-            beta1: t.beta1,
-            beta2: t.beta2,
-            eps: t.eps,
-            weight_decay: t.weight_decay,
-        }),
-        guard: Guard::new(2, names, &device),
-        loss_sum: Tensor::zeros([2, 1], &device),
-        loss_steps: 0,
-    };
+    let mut s = StepState::new(model, t, compute, &device);
     let order = data.epoch_order(0);
     // Two steps: Adam's first update is nearly sign(g) * lr, the second depends on magnitudes.
     train_step(&mut s, &data, &order, 0, 0, &[1e-3, 2e-3], t);
