@@ -890,3 +890,27 @@ fn reproduce_sweeps_aggregates_and_draws_a_phase_and_a_curve_figure() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("fig6_quick.toml does not exist"), "{}", stderr(&o));
 }
+
+#[test]
+fn compare_reports_the_committed_fig3_cell_against_the_paper() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let o = msym(&["compare", "results/fig3-cell-d3-g1-s1", "--out", out, "--strict"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("== fig3:"), "{text}");
+    assert!(text.contains("seeds per cell           paper 3          ours 1"), "{text}");
+    let report = std::fs::read_to_string(tmp.path().join("report.md")).unwrap();
+    assert!(
+        report.contains("| 3 | 1 | 0.94 | 0.86 (0.00) | -0.08 | 0.06 | 0.00 (0.00) | -0.06 | 1 |  |"),
+        "{report}"
+    );
+    for f in ["ours_fig3_composite.png", "paper_fig3_symmetric.png"] {
+        assert!(tmp.path().join("compare-figures").join(f).is_file(), "{f}");
+    }
+    let csv = std::fs::read_to_string(tmp.path().join("compare.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    let bad = msym(&["compare", "no/such/dir"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert_eq!(stderr(&bad).lines().count(), 1, "{}", stderr(&bad));
+}
