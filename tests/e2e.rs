@@ -899,7 +899,10 @@ fn compare_reports_the_committed_fig3_cell_against_the_paper() {
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
     assert!(text.contains("== fig3:"), "{text}");
-    assert!(text.contains("seeds per cell           paper 3          ours 1"), "{text}");
+    assert!(
+        text.contains("seeds per cell           paper 3          ours 1"),
+        "{text}"
+    );
     let report = std::fs::read_to_string(tmp.path().join("report.md")).unwrap();
     assert!(
         report.contains("| 3 | 1 | 0.94 | 0.86 (0.00) | -0.08 | 0.06 | 0.00 (0.00) | -0.06 | 1 |  |"),
