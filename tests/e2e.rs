@@ -917,3 +917,18 @@ fn compare_reports_the_committed_fig3_cell_against_the_paper() {
     assert_eq!(bad.status.code(), Some(2));
     assert_eq!(stderr(&bad).lines().count(), 1, "{}", stderr(&bad));
 }
+
+#[test]
+fn reproduce_stopped_by_its_time_limit_exits_0_and_says_how_to_continue() {
+    let dir = tempfile::tempdir().unwrap();
+    let configs = dir.path().join("configs");
+    std::fs::create_dir_all(&configs).unwrap();
+    smoke_with(&configs, "fig5b_quick.toml", VARIANTS);
+    let out = dir.path().join("fig5b");
+    let args = ["reproduce", "fig5b", "--quick", "--time-limit", "0.0001", "--configs"];
+    let o = msym(&[&args[..], &[configs.to_str().unwrap(), "--out", out.to_str().unwrap()]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("stopped at the time limit"), "{text}");
+    assert!(!text.contains("[3/4]"), "drew figures of an unfinished sweep: {text}");
+}

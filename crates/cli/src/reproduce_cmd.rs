@@ -63,7 +63,7 @@ pub fn run(c: ReproduceCommand) -> Result<(), CliError> {
     }
     let out = c.out.clone().unwrap_or_else(|| PathBuf::from("reproduce").join(&name));
     println!("[1/4] sweep {} into {}", config.display(), out.display());
-    sweep_cmd::run(SweepCommand {
+    let complete = sweep_cmd::sweep(SweepCommand {
         config: ConfigArgs {
             config: Some(config),
             config_flag: None,
@@ -80,6 +80,14 @@ pub fn run(c: ReproduceCommand) -> Result<(), CliError> {
         time_limit: c.time_limit,
         force: false,
     })?;
+    if !complete {
+        // Figures and the comparison need every cell; a time-boxed job is not a failure.
+        println!(
+            "stopped at the time limit before every cell finished; rerun `msym reproduce {}` with the same options to continue (the runs' metrics.csv hold the epochs so far)",
+            c.figure
+        );
+        return Ok(());
+    }
     println!("[2/4] aggregated {}", out.join("phase.csv").display());
     println!("[3/4] {}", figure.title);
     let written = match figure.drawing {

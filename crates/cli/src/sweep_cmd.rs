@@ -91,6 +91,11 @@ impl std::str::FromStr for Shard {
 }
 
 pub fn run(c: SweepCommand) -> Result<(), CliError> {
+    sweep(c).map(|_| ())
+}
+
+/// Runs the sweep; Ok(false) when `--time-limit` stopped it before every cell finished.
+pub fn sweep(c: SweepCommand) -> Result<bool, CliError> {
     let devices = match &c.devices {
         Some(list) => {
             list.check_built()?;
@@ -115,7 +120,7 @@ pub fn run(c: SweepCommand) -> Result<(), CliError> {
         .or_else(|| c.out.clone())
         .unwrap_or_else(|| PathBuf::from("sweeps").join(stem));
     if let Some(script) = &c.emit_slurm {
-        return emit_slurm(&c, script, &out);
+        return emit_slurm(&c, script, &out).map(|()| true);
     }
     if c.resume.is_some() && !out.join(PLAN).exists() {
         return Err(CliError::input(format!(
@@ -168,7 +173,10 @@ pub fn run(c: SweepCommand) -> Result<(), CliError> {
     let rows = phase::write(&out).map_err(CliError::failed)?;
     println!("phase.csv: {rows} rows in {}", out.display());
     match stop {
-        Some(Stop::TimeLimit) => println!("time limit reached; rerun the same command to continue"),
+        Some(Stop::TimeLimit) => {
+            println!("time limit reached; rerun the same command to continue");
+            return Ok(false);
+        }
         Some(Stop::Diverged(what)) => {
             let left = cells
                 .iter()
@@ -180,7 +188,7 @@ pub fn run(c: SweepCommand) -> Result<(), CliError> {
         }
         None => {}
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Pending cells grouped by shape, in order of first appearance.
