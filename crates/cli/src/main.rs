@@ -10,6 +10,7 @@ mod curve_sources;
 mod data_cmd;
 mod decode;
 mod devices;
+mod doctor_cmd;
 mod error;
 mod export_cmd;
 mod figures;
@@ -22,6 +23,7 @@ mod reproduce_cmd;
 mod sweep_cmd;
 mod sweep_pool;
 mod train_cmd;
+mod verify_cmd;
 
 use std::process::ExitCode;
 
@@ -59,6 +61,12 @@ enum Command {
     Data(data_cmd::DataCommand),
     /// Print the resolved config (every default explicit) after --set overrides.
     Config(config_cmd::ConfigCommand),
+    /// Reproducibility (seeds) and label correctness (labels) checks.
+    #[command(subcommand)]
+    Verify(verify_cmd::VerifyCommand),
+    /// The debugging checklist as one PASS / WARN / FAIL report (shapes, init, gradient
+    /// flow, overfit, NaN hunt, profile); exit 1 when a check fails.
+    Doctor(doctor_cmd::DoctorCommand),
     /// ms per training step on this device (R = 1 and replica-batched, f32 and bf16) next to
     /// the PyTorch baseline measured in the same call; writes results/bench/<card>-<date>.json.
     Bench(bench_cmd::BenchCommand),
@@ -88,6 +96,8 @@ fn main() -> ExitCode {
         Command::Compare(c) => compare_cmd::run(c),
         Command::Data(c) => data_cmd::run(c),
         Command::Config(c) => config_cmd::run(c),
+        Command::Verify(c) => verify_cmd::run(c),
+        Command::Doctor(c) => doctor_cmd::run(c),
         Command::Info(c) => info_cmd::run(c),
         Command::Export(c) => export_cmd::run(c),
     };

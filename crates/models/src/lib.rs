@@ -9,6 +9,7 @@
 //! gamma -> [`init::ReplicaInit::gamma`]; d1 -> [`init::d1`].
 
 pub mod activation;
+pub mod digest;
 pub mod embed;
 pub mod export;
 pub mod init;
@@ -23,6 +24,7 @@ pub mod ssd;
 pub mod transformer;
 pub mod transformer_lm;
 
+pub use digest::weights_digest;
 pub use init::{Initializer, ReplicaInit};
 pub use mamba2::{BlockDims, Mamba2Block, SsmInput};
 pub use mamba2_lm::{Mamba2Lm, Mamba2LmConfig};

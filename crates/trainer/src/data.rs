@@ -8,6 +8,14 @@ use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
 /// Stream of the data order (kept apart from the streams of the weight initialisation).
 const ORDER_STREAM: u64 = 1 << 40;
 
+/// The training rows (dataset indices) of one epoch in the order the trainer visits them:
+/// `rows` shuffled by (seed, epoch). Batch k of the epoch is entries k*b..(k+1)*b.
+pub fn epoch_rows(rows: &[usize], seed: u64, epoch: usize) -> Vec<usize> {
+    let mut order = rows.to_vec();
+    DataRng::with_stream(seed, ORDER_STREAM + epoch as u64).shuffle(&mut order);
+    order
+}
+
 /// All replicas' datasets, resident on the device.
 pub struct DeviceData<B: Backend> {
     /// [R * N, L]: replica r's sample i is row r * N + i
@@ -58,8 +66,7 @@ impl<B: Backend> DeviceData<B> {
         let n_train = self.train_rows[0].len();
         let mut flat = Vec::with_capacity(self.replicas() * n_train);
         for (r, rows) in self.train_rows.iter().enumerate() {
-            let mut order = rows.clone();
-            DataRng::with_stream(self.seeds[r], ORDER_STREAM + epoch as u64).shuffle(&mut order);
+            let order = epoch_rows(rows, self.seeds[r], epoch);
             flat.extend(order.into_iter().map(|i| (r * self.n + i) as i64));
         }
         Tensor::from_data(TensorData::new(flat, [self.replicas(), n_train]), &self.tokens.device())
