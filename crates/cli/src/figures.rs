@@ -1,8 +1,8 @@
 //! The figures of SPEC section 4 that `msym reproduce` knows: which config trains them and
 //! how they are drawn. Phase figures are heatmaps of phase.csv; curve figures draw the
 //! named metrics.csv columns against epoch, one colour per variant. fig4 and supp are
-//! analyses of trained models (another issue); reproducing them here trains those models
-//! and draws their training curves.
+//! analyses of trained models: reproducing them trains those models, draws their training
+//! curves and then runs `msym analyze` on them (analyze_cmd::after_reproduce).
 
 /// How a figure is drawn.
 #[derive(Debug, Clone, Copy, PartialEq)]

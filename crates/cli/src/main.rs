@@ -1,5 +1,7 @@
 //! `msym`: the one binary of the harness. Each subcommand lives in its own module.
 
+mod analysis;
+mod analyze_cmd;
 mod args;
 mod backend;
 mod bench_cmd;
@@ -50,6 +52,10 @@ enum Command {
     Sweep(sweep_cmd::SweepCommand),
     /// Reproduce a paper figure: sweep its config, aggregate, plot, compare.
     Reproduce(reproduce_cmd::ReproduceCommand),
+    /// Analyses of a trained model (fig4 flow, fig4a blocking, fig4b substitution, supp conv
+    /// similarity): CSV and figures.
+    #[command(subcommand)]
+    Analyze(analyze_cmd::AnalyzeCommand),
     /// Heatmaps (SVG and PNG) of a sweep's phase.csv, or --curves: accuracy against epoch.
     Plot(plot_cmd::PlotCommand),
     /// Merge sweep shards into one sweep directory and write its phase.csv.
@@ -93,6 +99,7 @@ fn main() -> ExitCode {
         Command::Collect(c) => collect_cmd::run(c),
         Command::Reproduce(c) => reproduce_cmd::run(c),
         Command::Plot(c) => plot_cmd::run(c),
+        Command::Analyze(c) => analyze_cmd::run(c),
         Command::Compare(c) => compare_cmd::run(c),
         Command::Data(c) => data_cmd::run(c),
         Command::Config(c) => config_cmd::run(c),

@@ -105,6 +105,8 @@ pub fn run(c: ReproduceCommand) -> Result<(), CliError> {
     for p in written {
         println!("wrote {}", p.display());
     }
+    // fig4 and supp are analyses of the models just trained: run them before comparing.
+    crate::analyze_cmd::after_reproduce(figure.id, &out)?;
     compare(&out)
 }
 

@@ -56,3 +56,39 @@ pub struct LayerRecord<B: Backend> {
     /// The layer's output (residual stream): [R, B, L, D].
     pub hidden: Tensor<B, 4>,
 }
+
+impl<B: Backend> LayerProbe<B> {
+    /// Blocking (fig4a): S[t, s] is zeroed where `blocked` is 1. blocked: broadcastable to
+    /// [R, B, L, L]; all zeros blocks nothing.
+    pub fn blocking(blocked: Tensor<B, 4>) -> Self {
+        Self {
+            mixing_mask: Some(blocked.neg().add_scalar(1.0)),
+            substitution: None,
+        }
+    }
+}
+
+/// The edges from each sequence's `sources` to every later token, as a blocking pattern
+/// [1, B, L, L]: blocked[b, t, s] = 1 for s in sources[b] and t > s, else 0 (the diagonal
+/// S[s, s], a token reading itself, stays). No sources: all zeros.
+pub fn later_edges<B: Backend>(sources: &[Vec<usize>], l: usize, device: &B::Device) -> Tensor<B, 4> {
+    let mut v = vec![0.0f32; sources.len() * l * l];
+    for (b, srcs) in sources.iter().enumerate() {
+        for &s in srcs.iter().filter(|&&s| s < l) {
+            for t in s + 1..l {
+                v[(b * l + t) * l + s] = 1.0;
+            }
+        }
+    }
+    Tensor::from_data(burn::tensor::TensorData::new(v, [1, sources.len(), l, l]), device)
+}
+
+/// Positions `from[b]..L` of each sequence as a substitution mask [1, B, L, 1] (fig4b: the
+/// tokens after the anchors). from[b] >= L marks nothing in that sequence.
+pub fn positions_from<B: Backend>(from: &[usize], l: usize, device: &B::Device) -> Tensor<B, 4> {
+    let v: Vec<f32> = from
+        .iter()
+        .flat_map(|&f| (0..l).map(move |t| if t >= f { 1.0 } else { 0.0 }))
+        .collect();
+    Tensor::from_data(burn::tensor::TensorData::new(v, [1, from.len(), l, 1]), device)
+}

@@ -114,6 +114,36 @@ fn tensor<B: Backend, const D: usize>(
     Ok(Tensor::from_data(TensorData::new(values, shape), device))
 }
 
+/// Every model parameter of a checkpoint by name: all replicas stacked, row-major.
+fn param_values(st: &SafeTensors<'_>) -> BTreeMap<String, Vec<f64>> {
+    st.names()
+        .into_iter()
+        .filter_map(|n| n.strip_prefix("param/").map(|p| (p.to_string(), n)))
+        .map(|(p, n)| {
+            let t = st.tensor(n).expect("listed name");
+            (
+                p,
+                t.data()
+                    .chunks_exact(4)
+                    .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// The trained weights of the run in `dir` (parameters only, no optimizer state) and the
+/// loop state naming their epoch: what the analyses of fig4 and supp read.
+pub fn load_weights(dir: &Path) -> Result<(BTreeMap<String, Vec<f64>>, LoopState), String> {
+    let read = |name: &str| {
+        std::fs::read(dir.join(name)).map_err(|e| format!("cannot read {}: {e}", dir.join(name).display()))
+    };
+    let state: LoopState = serde_json::from_slice(&read(STATE)?).map_err(|e| format!("{STATE}: {e}"))?;
+    let bytes = read(TENSORS)?;
+    let st = SafeTensors::deserialize(&bytes).map_err(|e| format!("{TENSORS}: {e}"))?;
+    Ok((param_values(&st), state))
+}
+
 /// Restores a checkpoint into a freshly built model, optimizer and guard.
 pub fn load<B: AutodiffBackend>(
     dir: &Path,
@@ -128,21 +158,7 @@ pub fn load<B: AutodiffBackend>(
     let state: LoopState = serde_json::from_slice(&read(STATE)?).map_err(|e| format!("{STATE}: {e}"))?;
     let bytes = read(TENSORS)?;
     let st = SafeTensors::deserialize(&bytes).map_err(|e| format!("{TENSORS}: {e}"))?;
-    let params: BTreeMap<String, Vec<f64>> = st
-        .names()
-        .into_iter()
-        .filter_map(|n| n.strip_prefix("param/").map(|p| (p.to_string(), n)))
-        .map(|(p, n)| {
-            let t = st.tensor(n).expect("listed name");
-            (
-                p,
-                t.data()
-                    .chunks_exact(4)
-                    .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
-                    .collect(),
-            )
-        })
-        .collect();
+    let params = param_values(&st);
     if let Some(missing) = write_params(model, &|n: &str| params.get(n).cloned()).first() {
         return Err(format!(
             "checkpoint has no values for '{missing}' (was it written by another config?)"

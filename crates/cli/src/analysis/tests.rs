@@ -1,0 +1,105 @@
+//! The analyses on a tiny model trained for a few seconds (configs/smoke.toml at depth 2,
+//! two replicas): the checkpoint loader picks the right replica, epoch 0 is the seeded
+//! initialization, and neutral interventions (blocking nothing, substituting a sequence's
+//! own states) leave every output as it was.
+
+use std::path::Path;
+
+use burn::backend::Autodiff;
+use models::{ReplicaInit, build_model, read_params};
+use msym_config::ExperimentConfig;
+
+use super::sequences::{argmax, key_position, per_pair, token_batch};
+use super::{blocking, substitution, trained};
+use crate::backend::CpuBackend;
+use crate::error::CliError;
+
+/// The value, or a panic with the error's sentence (CliError has no Debug).
+fn ok<T>(r: Result<T, CliError>) -> T {
+    r.unwrap_or_else(|e| panic!("{}", e.message))
+}
+
+fn smoke(seed: u64) -> ExperimentConfig {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/smoke.toml");
+    let sets = [
+        format!("seed={seed}"),
+        "model.depth=2".to_string(),
+        "train.epochs=2".to_string(),
+    ];
+    msym_config::load(&path, &sets).expect("smoke config")
+}
+
+/// A finished two-replica run (seeds 1 and 2) in a temporary directory.
+fn trained_run() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = trainer::RunOptions {
+        out: dir.path().to_path_buf(),
+        ..Default::default()
+    };
+    let cells = [smoke(1), smoke(2)];
+    trainer::train::<Autodiff<CpuBackend>>(&cells, &opts, &Default::default(), &mut |_| {}).expect("training");
+    dir
+}
+
+#[test]
+fn the_loader_reads_the_named_replica_and_rebuilds_its_initialization() {
+    let run = trained_run();
+    let all = ok(trained::locate(run.path()));
+    assert_eq!(all.len(), 2);
+    assert!(trained::locate_one(run.path(), Some(2)).is_err());
+    let t = ok(trained::load(ok(trained::locate_one(run.path(), Some(1)))));
+    assert_eq!((t.at.config.seed, t.epoch), (2, 2));
+    // Replica 1 of the checkpoint, loaded the trainer's way into a two-replica model.
+    let inits = [1, 2].map(|seed| ReplicaInit { seed, gamma: 1.0 });
+    let mut both = build_model::<Autodiff<CpuBackend>>(&smoke(1), &inits, &Default::default());
+    let (params, _) = trainer::checkpoint::load_weights(run.path()).unwrap();
+    assert!(models::write_params(&mut both, &|n: &str| params.get(n).cloned()).is_empty());
+    let (mine, theirs) = (read_params(&t.model), read_params(&both));
+    let init_both = read_params(&build_model::<CpuBackend>(&smoke(1), &inits, &Default::default()));
+    let init_mine = read_params(&trained::initial(&t.at));
+    let mut moved = 0;
+    for (name, p) in &mine {
+        assert_eq!(p.replica(0), theirs[name].replica(1), "{name}");
+        assert_eq!(
+            init_mine[name].replica(0),
+            init_both[name].replica(1),
+            "{name} at epoch 0"
+        );
+        moved += usize::from(p.replica(0) != init_mine[name].replica(0));
+    }
+    assert!(moved > 5, "training moved the weights ({moved} tensors changed)");
+}
+
+#[test]
+fn blocking_nothing_and_substituting_own_states_change_no_output() {
+    let run = trained_run();
+    let t = ok(trained::load(ok(trained::locate_one(run.path(), None))));
+    let ds = ok(trained::dataset(&t.at.config));
+    let device = Default::default();
+    let pairs = ok(per_pair(&ds, 64));
+    assert_eq!(pairs.len(), 16);
+    let unseen = ds.unseen_pair.unwrap();
+    for p in pairs.iter().take(4).chain(pairs.iter().filter(|p| p.pair == unseen)) {
+        let seqs: Vec<Vec<u32>> = p.indices.iter().map(|&i| ds.sample(i).tokens.to_vec()).collect();
+        let none = vec![Vec::new(); seqs.len()];
+        let (plain, blocked) = blocking::plain_and_blocked(&t.model, 2, &seqs, &none, &device);
+        assert_eq!(plain, blocked, "blocking nothing, pair {:?}", p.pair);
+        let from: Vec<usize> = p.indices.iter().map(|&i| key_position(&ds, i) + 3).collect();
+        let own = substitution::substituted(&t.model, &seqs, &seqs, &from, &device).unwrap();
+        assert_eq!(own, plain, "own states, pair {:?}", p.pair);
+        assert_eq!(plain, argmax(t.model.forward(token_batch(&seqs, &device))));
+    }
+    // The unseen pair substituted with its own 43 states: every output is its 43 output.
+    let p43 = pairs.iter().find(|p| p.pair == unseen).unwrap();
+    let row = substitution::substitute_pair(&t.model, &ds, p43, unseen, &device).unwrap();
+    assert_eq!((row.collapsed, row.unchanged, row.same_before), (row.n, row.n, row.n));
+    let ends = p43
+        .indices
+        .iter()
+        .filter(|&&i| key_position(&ds, i) + 3 >= ds.seq_len)
+        .count();
+    assert_eq!((row.skipped, row.n + row.skipped), (ends, p43.indices.len()));
+    assert!(row.skipped > 0 && row.n > 0);
+    let b = blocking::block_pair(&t.model, 2, &ds, p43, &device);
+    assert_eq!(b.n, p43.indices.len());
+}
