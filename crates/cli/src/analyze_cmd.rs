@@ -22,7 +22,7 @@ pub enum AnalyzeCommand {
     /// Fig. 4: S of every layer for one sequence, with each layer's logit lens.
     Flow(FlowArgs),
     /// Fig. 4a: block S from the key and anchors to later tokens; share of unchanged outputs per pair.
-    Block(PairArgs),
+    Block(BlockArgs),
     /// Fig. 4b: substitute the post-conv states after the anchors with those of the 43 sequence.
     Substitute(PairArgs),
     /// Supplementary: cosine similarity of the conv kernel taps at epoch 0 and the last epoch.
@@ -61,6 +61,17 @@ pub struct PairArgs {
     /// Sequences per anchor pair (test group first, then train).
     #[arg(long, default_value_t = PER_PAIR)]
     pub per_pair: usize,
+}
+
+#[derive(Args)]
+pub struct BlockArgs {
+    #[command(flatten)]
+    pub pair: PairArgs,
+    /// Which later tokens lose the edges: `later` (every later token, as the paper describes
+    /// it; writes block.*) or `after-anchors` (only the tokens after the second anchor;
+    /// writes block_after_anchors.*).
+    #[arg(long, value_enum, default_value = "later")]
+    pub targets: blocking::Targets,
 }
 
 pub fn run(c: AnalyzeCommand) -> Result<(), CliError> {
@@ -155,14 +166,15 @@ fn flow_cmd(a: &FlowArgs) -> Result<Vec<PathBuf>, CliError> {
     report::write(&out_dir(&a.common), &files)
 }
 
-fn block_cmd(a: &PairArgs) -> Result<Vec<PathBuf>, CliError> {
+fn block_cmd(b: &BlockArgs) -> Result<Vec<PathBuf>, CliError> {
+    let a = &b.pair;
     let t = load(&a.common)?;
     let ds = trained::dataset(&t.at.config)?;
     let depth = t.at.config.model.depth();
     let device = Default::default();
     let rows: Vec<_> = sequences::per_pair(&ds, a.per_pair)?
         .iter()
-        .map(|p| blocking::block_pair(&t.model, depth, &ds, p, &device))
+        .map(|p| blocking::block_pair(&t.model, depth, &ds, p, b.targets, &device))
         .collect();
     let (n, unchanged) = rows.iter().fold((0, 0), |(n, u), r| (n + r.n, u + r.unchanged));
     println!(
@@ -170,14 +182,24 @@ fn block_cmd(a: &PairArgs) -> Result<Vec<PathBuf>, CliError> {
         unchanged as f64 / n.max(1) as f64,
         rows.len()
     );
+    let (stem, title) = match b.targets {
+        blocking::Targets::Later => (
+            "block",
+            "Fig. 4a: outputs unchanged when S from key and anchors is blocked",
+        ),
+        blocking::Targets::AfterAnchors => (
+            "block_after_anchors",
+            "Outputs unchanged when S from key and anchors to the tokens after the anchors is blocked",
+        ),
+    };
     let svg = report::shares_svg(
         report::block_bars(&rows, ds.unseen_pair.unwrap_or([0, 0])),
-        "Fig. 4a: outputs unchanged when S from key and anchors is blocked",
+        title,
         "share unchanged",
         0.98,
     );
-    let mut files = vec![("block.csv".to_string(), report::block_csv(&rows).into_bytes())];
-    files.extend(report::figure("block", svg)?);
+    let mut files = vec![(format!("{stem}.csv"), report::block_csv(&rows).into_bytes())];
+    files.extend(report::figure(stem, svg)?);
     report::write(&out_dir(&a.common), &files)
 }
 
@@ -253,9 +275,12 @@ pub fn after_reproduce(figure: &str, sweep: &Path) -> Result<(), CliError> {
                 pair: None,
                 index: 0,
             }),
-            AnalyzeCommand::Block(PairArgs {
-                common: common.clone(),
-                per_pair: PER_PAIR,
+            AnalyzeCommand::Block(BlockArgs {
+                pair: PairArgs {
+                    common: common.clone(),
+                    per_pair: PER_PAIR,
+                },
+                targets: blocking::Targets::Later,
             }),
             AnalyzeCommand::Substitute(PairArgs {
                 common,

@@ -72,10 +72,22 @@ impl<B: Backend> LayerProbe<B> {
 /// [1, B, L, L]: blocked[b, t, s] = 1 for s in sources[b] and t > s, else 0 (the diagonal
 /// S[s, s], a token reading itself, stays). No sources: all zeros.
 pub fn later_edges<B: Backend>(sources: &[Vec<usize>], l: usize, device: &B::Device) -> Tensor<B, 4> {
+    edges_into(sources, &vec![0; sources.len()], l, device)
+}
+
+/// As [`later_edges`], restricted to the targets t >= first_target[b]: with first_target
+/// the position after the second anchor, the key -> anchor and anchor -> anchor edges stay
+/// and only what flows on to the tokens after the anchors is blocked.
+pub fn edges_into<B: Backend>(
+    sources: &[Vec<usize>],
+    first_target: &[usize],
+    l: usize,
+    device: &B::Device,
+) -> Tensor<B, 4> {
     let mut v = vec![0.0f32; sources.len() * l * l];
-    for (b, srcs) in sources.iter().enumerate() {
+    for (b, (srcs, &first)) in sources.iter().zip(first_target).enumerate() {
         for &s in srcs.iter().filter(|&&s| s < l) {
-            for t in s + 1..l {
+            for t in (s + 1).max(first)..l {
                 v[(b * l + t) * l + s] = 1.0;
             }
         }

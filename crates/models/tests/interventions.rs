@@ -12,7 +12,7 @@ use common::{F64, RULE, max_abs_diff, small_block, to_vec, tokens};
 use models::activation::{silu, softplus};
 use models::mamba2::NORM_EPS;
 use models::ops::{linear, rms_norm};
-use models::probes::{later_edges, positions_from};
+use models::probes::{edges_into, later_edges, positions_from};
 use models::ssd::{SsdInputs, ssd_recurrent};
 use models::{Initializer, LayerProbe, Mamba2Lm, Mamba2LmConfig, Probes, ReplicaInit, Substitution};
 
@@ -50,6 +50,17 @@ fn later_edges_block_exactly_the_edges_from_the_sources_to_later_tokens() {
         to_vec(positions_from::<F64>(&[2, 4], 4, &Default::default())),
         [0., 0., 1., 1., 0., 0., 0., 0.]
     );
+}
+
+#[test]
+fn edges_into_keeps_the_edges_to_targets_before_the_first_one() {
+    // Key at 1, anchors at 2 and 3, L = 6: only the targets 4 and 5 lose their edges.
+    let m = to_vec(edges_into::<F64>(&[vec![1, 2, 3]], &[4], 6, &Default::default()));
+    for (i, v) in m.iter().enumerate() {
+        let (t, s) = (i / 6, i % 6);
+        let expected = (1..=3).contains(&s) && t >= 4;
+        assert_eq!(*v, f64::from(u8::from(expected)), "t {t} s {s}");
+    }
 }
 
 #[test]

@@ -7,7 +7,7 @@
 
 use anchor_data::Dataset;
 use burn::tensor::backend::Backend;
-use models::{LayerProbe, Model, Probes, probes::later_edges};
+use models::{LayerProbe, Model, Probes, probes::edges_into};
 
 use crate::analysis::sequences::{PairSamples, argmax, key_position, token_batch};
 
@@ -24,19 +24,29 @@ pub struct BlockRow {
     pub correct_blocked: usize,
 }
 
+/// Which later tokens lose the edges from the key and the anchors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Targets {
+    /// Every later token (the paper's description): key -> anchors and anchor -> anchor too.
+    Later,
+    /// Only the tokens after the second anchor: key and anchors still read each other.
+    AfterAnchors,
+}
+
 /// Blocks, in every one of `depth` layers, the edges from each sequence's `sources` to its
-/// later tokens; returns the plain and the blocked argmax outputs.
+/// later tokens at or after `first_target`; returns the plain and the blocked argmax outputs.
 pub fn plain_and_blocked<B: Backend>(
     model: &Model<B>,
     depth: usize,
     seqs: &[Vec<u32>],
     sources: &[Vec<usize>],
+    first_target: &[usize],
     device: &B::Device,
 ) -> (Vec<u32>, Vec<u32>) {
     let l = seqs.first().map_or(0, Vec::len);
     let tokens = token_batch::<B>(seqs, device);
     let plain = argmax(model.forward(tokens.clone()));
-    let probe = LayerProbe::blocking(later_edges::<B>(sources, l, device));
+    let probe = LayerProbe::blocking(edges_into::<B>(sources, first_target, l, device));
     let probes = Probes {
         record: false,
         layers: vec![probe; depth],
@@ -51,6 +61,7 @@ pub fn block_pair<B: Backend>(
     depth: usize,
     ds: &Dataset,
     samples: &PairSamples,
+    targets: Targets,
     device: &B::Device,
 ) -> BlockRow {
     let seqs: Vec<Vec<u32>> = samples.indices.iter().map(|&i| ds.sample(i).tokens.to_vec()).collect();
@@ -62,7 +73,11 @@ pub fn block_pair<B: Backend>(
             vec![p, p + 1, p + 2]
         })
         .collect();
-    let (plain, blocked) = plain_and_blocked(model, depth, &seqs, &sources, device);
+    let first_target: Vec<usize> = match targets {
+        Targets::Later => vec![0; sources.len()],
+        Targets::AfterAnchors => sources.iter().map(|s| s[2] + 1).collect(),
+    };
+    let (plain, blocked) = plain_and_blocked(model, depth, &seqs, &sources, &first_target, device);
     let labels: Vec<u32> = samples.indices.iter().map(|&i| ds.labels[i]).collect();
     let count = |f: &dyn Fn(usize) -> bool| (0..seqs.len()).filter(|&k| f(k)).count();
     BlockRow {

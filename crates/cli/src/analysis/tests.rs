@@ -82,7 +82,7 @@ fn blocking_nothing_and_substituting_own_states_change_no_output() {
     for p in pairs.iter().take(4).chain(pairs.iter().filter(|p| p.pair == unseen)) {
         let seqs: Vec<Vec<u32>> = p.indices.iter().map(|&i| ds.sample(i).tokens.to_vec()).collect();
         let none = vec![Vec::new(); seqs.len()];
-        let (plain, blocked) = blocking::plain_and_blocked(&t.model, 2, &seqs, &none, &device);
+        let (plain, blocked) = blocking::plain_and_blocked(&t.model, 2, &seqs, &none, &vec![0; seqs.len()], &device);
         assert_eq!(plain, blocked, "blocking nothing, pair {:?}", p.pair);
         let from: Vec<usize> = p.indices.iter().map(|&i| key_position(&ds, i) + 3).collect();
         let own = substitution::substituted(&t.model, &seqs, &seqs, &from, &device).unwrap();
@@ -100,6 +100,15 @@ fn blocking_nothing_and_substituting_own_states_change_no_output() {
         .count();
     assert_eq!((row.skipped, row.n + row.skipped), (ends, p43.indices.len()));
     assert!(row.skipped > 0 && row.n > 0);
-    let b = blocking::block_pair(&t.model, 2, &ds, p43, &device);
+    let b = blocking::block_pair(&t.model, 2, &ds, p43, blocking::Targets::Later, &device);
     assert_eq!(b.n, p43.indices.len());
+    // Blocking only the edges into tokens after the anchors blocks a subset of the edges:
+    // sequences whose anchors end them have no such token and must keep their output.
+    let after = blocking::block_pair(&t.model, 2, &ds, p43, blocking::Targets::AfterAnchors, &device);
+    assert_eq!(after.n, b.n);
+    assert!(
+        after.unchanged >= ends,
+        "{} unchanged, {ends} sequences end with their anchors",
+        after.unchanged
+    );
 }
