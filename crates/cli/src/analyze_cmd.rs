@@ -24,7 +24,7 @@ pub enum AnalyzeCommand {
     /// Fig. 4a: block S from the key and anchors to later tokens; share of unchanged outputs per pair.
     Block(BlockArgs),
     /// Fig. 4b: substitute the post-conv states after the anchors with those of the 43 sequence.
-    Substitute(PairArgs),
+    Substitute(SubstituteArgs),
     /// Supplementary: cosine similarity of the conv kernel taps at epoch 0 and the last epoch.
     ConvSimilarity(Common),
 }
@@ -72,6 +72,16 @@ pub struct BlockArgs {
     /// writes block_after_anchors.*).
     #[arg(long, value_enum, default_value = "later")]
     pub targets: blocking::Targets,
+}
+
+#[derive(Args)]
+pub struct SubstituteArgs {
+    #[command(flatten)]
+    pub pair: PairArgs,
+    /// Where the 43 sequence's states go: `all` layers (as the paper describes it; writes
+    /// substitute.*) or the `first` layer only (writes substitute_first_layer.*).
+    #[arg(long, value_enum, default_value = "all")]
+    pub layers: substitution::Layers,
 }
 
 pub fn run(c: AnalyzeCommand) -> Result<(), CliError> {
@@ -203,7 +213,8 @@ fn block_cmd(b: &BlockArgs) -> Result<Vec<PathBuf>, CliError> {
     report::write(&out_dir(&a.common), &files)
 }
 
-fn substitute_cmd(a: &PairArgs) -> Result<Vec<PathBuf>, CliError> {
+fn substitute_cmd(b: &SubstituteArgs) -> Result<Vec<PathBuf>, CliError> {
+    let a = &b.pair;
     let t = load(&a.common)?;
     let ds = trained::dataset(&t.at.config)?;
     let target = unseen(&ds)?;
@@ -211,7 +222,7 @@ fn substitute_cmd(a: &PairArgs) -> Result<Vec<PathBuf>, CliError> {
     let rows = sequences::per_pair(&ds, a.per_pair)?
         .iter()
         .filter(|p| p.pair != target)
-        .map(|p| substitution::substitute_pair(&t.model, &ds, p, target, &device))
+        .map(|p| substitution::substitute_pair(&t.model, &ds, p, target, b.layers, &device))
         .collect::<Result<Vec<_>, String>>()
         .map_err(CliError::input)?;
     let (n, collapsed) = rows.iter().fold((0, 0), |(n, c), r| (n + r.n, c + r.collapsed));
@@ -220,14 +231,24 @@ fn substitute_cmd(a: &PairArgs) -> Result<Vec<PathBuf>, CliError> {
         collapsed as f64 / n.max(1) as f64,
         rows.len()
     );
+    let (stem, title) = match b.layers {
+        substitution::Layers::All => (
+            "substitute",
+            "Fig. 4b: outputs that become the 43 output after substitution",
+        ),
+        substitution::Layers::First => (
+            "substitute_first_layer",
+            "Outputs that become the 43 output after substitution in layer 0 only",
+        ),
+    };
     let svg = report::shares_svg(
         report::substitute_bars(&rows),
-        "Fig. 4b: outputs that become the 43 output after substitution",
+        title,
         "share collapsed to the 43 output",
         0.98,
     );
-    let mut files = vec![("substitute.csv".to_string(), report::substitute_csv(&rows).into_bytes())];
-    files.extend(report::figure("substitute", svg)?);
+    let mut files = vec![(format!("{stem}.csv"), report::substitute_csv(&rows).into_bytes())];
+    files.extend(report::figure(stem, svg)?);
     report::write(&out_dir(&a.common), &files)
 }
 
@@ -282,9 +303,12 @@ pub fn after_reproduce(figure: &str, sweep: &Path) -> Result<(), CliError> {
                 },
                 targets: blocking::Targets::Later,
             }),
-            AnalyzeCommand::Substitute(PairArgs {
-                common,
-                per_pair: PER_PAIR,
+            AnalyzeCommand::Substitute(SubstituteArgs {
+                pair: PairArgs {
+                    common,
+                    per_pair: PER_PAIR,
+                },
+                layers: substitution::Layers::All,
             }),
         ],
         "supp" => vec![AnalyzeCommand::ConvSimilarity(common)],

@@ -31,13 +31,23 @@ pub struct SubstituteRow {
     pub same_before: usize,
 }
 
+/// Which layers get the donor's post-conv states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Layers {
+    /// Every layer (the paper's description).
+    All,
+    /// Layer 0 only; the later layers compute their own states from what follows.
+    First,
+}
+
 /// The argmax outputs of `seqs` with the post-conv states at positions from[b].. replaced,
-/// in every one of `depth` layers, by those a recorded forward of `donors` produced.
+/// in every layer (or layer 0 only), by those a recorded forward of `donors` produced.
 pub fn substituted<B: Backend>(
     model: &Model<B>,
     seqs: &[Vec<u32>],
     donors: &[Vec<u32>],
     from: &[usize],
+    which: Layers,
     device: &B::Device,
 ) -> Result<Vec<u32>, String> {
     let l = seqs.first().map_or(0, Vec::len);
@@ -58,6 +68,11 @@ pub fn substituted<B: Backend>(
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
+    let mut layers = layers;
+    if which == Layers::First {
+        // Layers without a probe run unmodified (Probes::layer returns None past the end).
+        layers.truncate(1);
+    }
     let probes = Probes { record: false, layers };
     Ok(argmax(model.forward_probed(token_batch::<B>(seqs, device), &probes).0))
 }
@@ -68,6 +83,7 @@ pub fn substitute_pair<B: Backend>(
     ds: &Dataset,
     samples: &PairSamples,
     unseen: [u32; 2],
+    which: Layers,
     device: &B::Device,
 ) -> Result<SubstituteRow, String> {
     let l = ds.seq_len;
@@ -94,7 +110,7 @@ pub fn substitute_pair<B: Backend>(
     }
     let plain = argmax(model.forward(token_batch::<B>(&seqs, device)));
     let target = argmax(model.forward(token_batch::<B>(&donors, device)));
-    let edited = substituted(model, &seqs, &donors, &from, device)?;
+    let edited = substituted(model, &seqs, &donors, &from, which, device)?;
     for k in 0..kept.len() {
         row.collapsed += usize::from(edited[k] == target[k]);
         row.unchanged += usize::from(edited[k] == plain[k]);

@@ -85,13 +85,15 @@ fn blocking_nothing_and_substituting_own_states_change_no_output() {
         let (plain, blocked) = blocking::plain_and_blocked(&t.model, 2, &seqs, &none, &vec![0; seqs.len()], &device);
         assert_eq!(plain, blocked, "blocking nothing, pair {:?}", p.pair);
         let from: Vec<usize> = p.indices.iter().map(|&i| key_position(&ds, i) + 3).collect();
-        let own = substitution::substituted(&t.model, &seqs, &seqs, &from, &device).unwrap();
-        assert_eq!(own, plain, "own states, pair {:?}", p.pair);
+        for which in [substitution::Layers::All, substitution::Layers::First] {
+            let own = substitution::substituted(&t.model, &seqs, &seqs, &from, which, &device).unwrap();
+            assert_eq!(own, plain, "own states ({which:?}), pair {:?}", p.pair);
+        }
         assert_eq!(plain, argmax(t.model.forward(token_batch(&seqs, &device))));
     }
     // The unseen pair substituted with its own 43 states: every output is its 43 output.
     let p43 = pairs.iter().find(|p| p.pair == unseen).unwrap();
-    let row = substitution::substitute_pair(&t.model, &ds, p43, unseen, &device).unwrap();
+    let row = substitution::substitute_pair(&t.model, &ds, p43, unseen, substitution::Layers::All, &device).unwrap();
     assert_eq!((row.collapsed, row.unchanged, row.same_before), (row.n, row.n, row.n));
     let ends = p43
         .indices
