@@ -27,6 +27,15 @@ impl ConfigArgs {
             .expect("clap requires one of them")
     }
 
+    /// The config file's name without its extension (default output folder names).
+    pub fn stem(&self) -> String {
+        self.path()
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned()
+    }
+
     /// Loads, overrides, resolves and validates the config.
     pub fn load(&self) -> Result<ExperimentConfig, CliError> {
         Ok(msym_config::load(&self.path(), &self.set)?)

@@ -64,23 +64,17 @@ pub struct BenchCommand {
 }
 
 fn precision(name: &str) -> Result<Precision, CliError> {
-    match name {
-        "f32" => Ok(Precision::F32),
-        "bf16" => Ok(Precision::Bf16),
-        _ => Err(CliError::input(format!(
+    Precision::ALL.into_iter().find(|p| p.name() == name).ok_or_else(|| {
+        CliError::input(format!(
             "--precisions: '{name}' is not a precision; use f32 and/or bf16"
-        ))),
-    }
-}
-
-fn name(p: Precision) -> &'static str {
-    if p == Precision::Bf16 { "bf16" } else { "f32" }
+        ))
+    })
 }
 
 fn configured(base: &Path, set: &[String], depth: usize, p: Precision) -> Result<ExperimentConfig, CliError> {
     let mut set = set.to_vec();
     set.push(format!("model.depth={depth}"));
-    set.push(format!("train.precision=\"{}\"", name(p)));
+    set.push(format!("train.precision=\"{}\"", p.name()));
     Ok(msym_config::load(base, &set)?)
 }
 
@@ -240,7 +234,7 @@ pub fn run(c: BenchCommand) -> Result<(), CliError> {
             // R = 1 at the sweep depth was timed with the depths already.
             let done = timings
                 .iter()
-                .find(|t: &&StepTiming| (t.replicas, t.depth, t.precision.as_str()) == (r, c.sweep_depth, name(p)));
+                .find(|t: &&StepTiming| (t.replicas, t.depth, t.precision.as_str()) == (r, c.sweep_depth, p.name()));
             if let Some(t) = done {
                 throughput.insert(key, json!(t.replica_steps_per_s));
                 continue;

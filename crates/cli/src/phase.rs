@@ -5,18 +5,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub const HEADER: &str = "depth,gamma,seeds,composite_final_mean,composite_final_std,composite_max_mean,symmetric_final_mean,symmetric_final_std,symmetric_max_mean,diverged,settings";
+// The same mean and sample std the comparer reports beside the paper's cells.
+use msym_compare::mean_std;
 
-fn mean_std(v: &[f64]) -> (f64, f64) {
-    let n = v.len() as f64;
-    let mean = v.iter().sum::<f64>() / n;
-    let var = if v.len() > 1 {
-        v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
-    } else {
-        0.0
-    };
-    (mean, var.sqrt())
-}
+pub const HEADER: &str = "depth,gamma,seeds,composite_final_mean,composite_final_std,composite_max_mean,symmetric_final_mean,symmetric_final_std,symmetric_max_mean,diverged,settings";
 
 /// Writes `out/phase.csv` from every finished cell in `out/cells/`; returns the number of rows.
 pub fn write(out: &Path) -> Result<usize, String> {

@@ -107,18 +107,11 @@ pub fn sweep(c: SweepCommand) -> Result<bool, CliError> {
         }
     };
     let all = msym_config::expand(&c.config.path(), &c.config.set)?;
-    let stem = c
-        .config
-        .path()
-        .file_stem()
-        .unwrap_or_default()
-        .to_string_lossy()
-        .into_owned();
     let out = c
         .resume
         .clone()
         .or_else(|| c.out.clone())
-        .unwrap_or_else(|| PathBuf::from("sweeps").join(stem));
+        .unwrap_or_else(|| PathBuf::from("sweeps").join(c.config.stem()));
     if let Some(script) = &c.emit_slurm {
         return emit_slurm(&c, script, &out).map(|()| true);
     }

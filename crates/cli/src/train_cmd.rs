@@ -55,14 +55,9 @@ pub struct TrainCommand {
 impl TrainCommand {
     /// --out, or runs/<config file stem>.
     fn out_dir(&self) -> PathBuf {
-        let stem = self
-            .config
-            .path()
-            .file_stem()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        self.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(stem))
+        self.out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("runs").join(self.config.stem()))
     }
 }
 

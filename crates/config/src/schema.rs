@@ -230,6 +230,18 @@ pub enum Precision {
     Bf16,
 }
 
+impl Precision {
+    pub const ALL: [Precision; 2] = [Precision::F32, Precision::Bf16];
+
+    /// The name a config file uses ("f32", "bf16").
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::Bf16 => "bf16",
+        }
+    }
+}
+
 /// SPEC 3: AdamW, global-norm clipping, linear warmup then cosine decay, per step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -7,9 +7,8 @@
 mod common;
 
 use burn::tensor::{DType, Tensor};
-use common::{F64, max_abs_diff, randn, to_vec, tokens};
+use common::{F64, max_abs_diff, randn, tiny_config, to_vec, tokens};
 use models::{Model, ReplicaInit, build_model, cast_module, read_grads};
-use msym_config::ExperimentConfig;
 
 const REPLICAS: [ReplicaInit; 2] = [ReplicaInit { seed: 1, gamma: 0.5 }, ReplicaInit { seed: 2, gamma: 1.0 }];
 
@@ -20,20 +19,10 @@ const MODELS: [&str; 2] = [
     "kind = \"transformer\"\ndepth = 2\nd_model = 4\nd_k = 3\nd_v = 5\nd_ff = 6\nconv_before_qkv = true",
 ];
 
-fn config(model: &str) -> ExperimentConfig {
-    let text = format!(
-        "[task]\nkind = \"composite\"\nseq_len = 6\nvocab_size = 13\nanchors = [1, 2]\nshifts = [1, 2]\n\
-         pair_overrides = []\nunseen_pair = [2, 1]\nfiller_min = 5\nfiller_max = 10\n[model]\n{model}\n"
-    );
-    msym_config::parse(&text, std::path::Path::new("test.toml"), &[])
-        .unwrap()
-        .resolve()
-}
-
 #[test]
 fn narrow_compute_matches_master_precision_and_grads_reach_the_masters() {
     for m in MODELS {
-        let cfg = config(m);
+        let cfg = tiny_config(m);
         let master: Model<F64> = build_model(&cfg, &REPLICAS, &Default::default());
         let toks = tokens::<F64>([2, 5, 6], 13, 3);
         let w = randn::<F64, 3>([2, 5, 13], 4);
@@ -86,7 +75,7 @@ fn narrow_compute_matches_master_precision_and_grads_reach_the_masters() {
 
 #[test]
 fn casting_to_the_master_type_changes_nothing() {
-    let cfg = config(MODELS[0]);
+    let cfg = tiny_config(MODELS[0]);
     let master: Model<F64> = build_model(&cfg, &REPLICAS, &Default::default());
     let toks = tokens::<F64>([2, 5, 6], 13, 3);
     let same = cast_module(&master, DType::F64).forward(toks.clone());

@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use burn::tensor::{Int, Tensor};
-use common::{F64, max_abs_diff, randn, to_vec, tokens};
+use common::{F64, max_abs_diff, randn, tiny_config, to_vec, tokens};
 use models::{Model, ReplicaInit, build_model, read_grads, read_params, write_params};
 use msym_config::ExperimentConfig;
 
@@ -22,16 +22,6 @@ const MODELS: [&str; 2] = [
     "kind = \"transformer\"\ndepth = 2\nd_model = 4\nd_k = 3\nd_v = 5\nd_ff = 6\nconv_before_qkv = true",
 ];
 
-fn config(model: &str) -> ExperimentConfig {
-    let text = format!(
-        "[task]\nkind = \"composite\"\nseq_len = 6\nvocab_size = 13\nanchors = [1, 2]\nshifts = [1, 2]\n\
-         pair_overrides = []\nunseen_pair = [2, 1]\nfiller_min = 5\nfiller_max = 10\n[model]\n{model}\n"
-    );
-    msym_config::parse(&text, std::path::Path::new("test.toml"), &[])
-        .unwrap()
-        .resolve()
-}
-
 fn model(cfg: &ExperimentConfig, replicas: &[ReplicaInit]) -> Model<F64> {
     build_model(cfg, replicas, &Default::default())
 }
@@ -43,7 +33,7 @@ fn slice3(t: &Tensor<F64, 3, Int>, r: usize) -> Tensor<F64, 3, Int> {
 #[test]
 fn r3_equals_three_r1_models_on_weights_outputs_and_gradients() {
     for m in MODELS {
-        r3_equals_three_r1(&config(m));
+        r3_equals_three_r1(&tiny_config(m));
     }
 }
 
@@ -82,7 +72,7 @@ fn r3_equals_three_r1(cfg: &ExperimentConfig) {
 #[test]
 fn changing_one_replica_changes_no_other() {
     for m in MODELS {
-        one_replica_edited(&config(m));
+        one_replica_edited(&tiny_config(m));
     }
 }
 

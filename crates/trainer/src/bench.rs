@@ -67,33 +67,23 @@ pub fn time_steps<B: AutodiffBackend>(
         let lr = lr_at(step, spe, t, t.lr_peak);
         train_step(s, &data, &order, (step % spe) * batch, step, &vec![lr; replicas], t);
     };
-    // Reading the losses back waits for every queued kernel: the only synchronisation.
-    let sync = |s: &StepState<B>| s.loss_sum.clone().into_data().convert::<f64>().to_vec::<f64>();
     let t0 = Instant::now();
     for step in 0..warmup {
         run(&mut s, step);
     }
-    sync(&s).map_err(|e| format!("{e:?}"))?;
-    let before = s.loss_sum.clone();
+    // Reading the losses back waits for every queued kernel: the only synchronisation.
+    s.take_mean_losses();
     let t1 = Instant::now();
     for step in warmup..warmup + steps {
         run(&mut s, step);
     }
-    let after = sync(&s).map_err(|e| format!("{e:?}"))?;
+    let losses = s.take_mean_losses();
     let seconds = t1.elapsed().as_secs_f64();
-    let earlier = before
-        .into_data()
-        .convert::<f64>()
-        .to_vec::<f64>()
-        .map_err(|e| format!("{e:?}"))?;
-    let mean_loss = after.iter().zip(&earlier).map(|(a, b)| a - b).sum::<f64>() / (replicas * steps) as f64;
+    let mean_loss = losses.iter().sum::<f64>() / replicas as f64;
     Ok(StepTiming {
         depth: cfg.model.depth(),
         replicas,
-        precision: match t.precision {
-            msym_config::Precision::F32 => "f32".into(),
-            msym_config::Precision::Bf16 => "bf16".into(),
-        },
+        precision: t.precision.name().into(),
         batch,
         warmup_steps: warmup,
         steps,

@@ -55,15 +55,7 @@ pub fn first_steps<B: AutodiffBackend>(
         }
         let lr = lr_at(step, spe, t, t.lr_peak);
         train_step(&mut s, &data, &order, k * batch, step, &[lr], t);
-        let sum = s
-            .loss_sum
-            .clone()
-            .into_data()
-            .convert::<f64>()
-            .to_vec::<f64>()
-            .map_err(|e| format!("{e:?}"))?;
-        losses.push(sum[0]);
-        s.loss_sum = s.loss_sum.clone().zeros_like();
+        losses.push(s.take_mean_losses()[0]);
     }
     Ok(FirstSteps { weights_digest, losses })
 }

@@ -279,13 +279,7 @@ impl<B: AutodiffBackend> Evaluator<'_, B> {
             Some(dtype) => evaluate(&cast_module(&s.model.valid(), dtype), self.set, self.chunk),
             None => evaluate(&s.model.valid(), self.set, self.chunk),
         };
-        let losses = s
-            .loss_sum
-            .clone()
-            .into_data()
-            .convert::<f64>()
-            .to_vec::<f64>()
-            .expect("float data");
+        let losses = s.take_mean_losses();
         let divergences = s.guard.report();
         let cells = self.cells;
         let t = &cells[0].train;
@@ -301,11 +295,7 @@ impl<B: AutodiffBackend> Evaluator<'_, B> {
                 gamma: cells[r].init.gamma,
                 lr_peak: cells[r].train.lr_peak,
                 lr: lr_at(state.step, self.spe, t, cells[r].train.lr_peak),
-                train_loss: if s.loss_steps == 0 {
-                    f64::NAN
-                } else {
-                    losses[r] / s.loss_steps as f64
-                },
+                train_loss: losses[r],
                 status: match (&divergences[r], epoch == t.epochs) {
                     (Some(_), _) => "diverged".into(),
                     (None, true) => "finished".into(),
@@ -314,8 +304,6 @@ impl<B: AutodiffBackend> Evaluator<'_, B> {
                 scores: sc,
             })
             .collect();
-        s.loss_sum = s.loss_sum.clone().zeros_like();
-        s.loss_steps = 0;
         metrics::append(self.path, &rows).map_err(|e| format!("cannot write {}: {e}", self.path.display()))?;
         on(Event::Eval { epoch, rows: &rows });
         for (r, d) in divergences.iter().enumerate() {

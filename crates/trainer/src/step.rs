@@ -56,6 +56,26 @@ impl<B: AutodiffBackend> StepState<B> {
     }
 }
 
+impl<B: AutodiffBackend> StepState<B> {
+    /// Each replica's mean training loss over the steps since the last call (NaN after no
+    /// step), read back to the host, which waits for the device; the sums start again at 0.
+    pub fn take_mean_losses(&mut self) -> Vec<f64> {
+        let sums = self
+            .loss_sum
+            .clone()
+            .into_data()
+            .convert::<f64>()
+            .to_vec::<f64>()
+            .expect("float data");
+        let steps = self.loss_steps as f64;
+        self.loss_sum = self.loss_sum.clone().zeros_like();
+        self.loss_steps = 0;
+        sums.into_iter()
+            .map(|x| if steps == 0.0 { f64::NAN } else { x / steps })
+            .collect()
+    }
+}
+
 /// Runs step `step` on batch columns start..start+batch of `order`. `lrs[r]` is replica r's
 /// learning rate for this step. Nothing is read back to the host.
 pub fn train_step<B: AutodiffBackend>(

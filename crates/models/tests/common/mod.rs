@@ -4,7 +4,7 @@
 use burn::backend::{Autodiff, NdArray};
 use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
 use models::init::{normals, tensor_rng};
-use msym_config::{InitRule, Mamba2Config};
+use msym_config::{ExperimentConfig, InitRule, Mamba2Config};
 
 /// f64 CPU backend with autodiff: the backend of every numerical check.
 pub type F64 = Autodiff<NdArray<f64>>;
@@ -52,3 +52,15 @@ pub fn small_block() -> Mamba2Config {
 }
 
 pub const RULE: InitRule = InitRule::FirstDim;
+
+/// A composite task on a 13-token vocabulary and length-6 sequences, with `model` as the
+/// body of its [model] section.
+pub fn tiny_config(model: &str) -> ExperimentConfig {
+    let text = format!(
+        "[task]\nkind = \"composite\"\nseq_len = 6\nvocab_size = 13\nanchors = [1, 2]\nshifts = [1, 2]\n\
+         pair_overrides = []\nunseen_pair = [2, 1]\nfiller_min = 5\nfiller_max = 10\n[model]\n{model}\n"
+    );
+    msym_config::parse(&text, std::path::Path::new("test.toml"), &[])
+        .unwrap()
+        .resolve()
+}

@@ -130,8 +130,7 @@ pub fn nan_hunt<B: AutodiffBackend>(
         }
         let before = s.model.clone();
         train_step(&mut s, &data, &order, k * batch, step, &[lr], &t);
-        let loss = host(s.loss_sum.clone())[0];
-        s.loss_sum = s.loss_sum.clone().zeros_like();
+        let loss = s.take_mean_losses()[0];
         losses.push(loss);
         let diverged = s.guard.report()[0].clone();
         let weights_broke = bad_weight(&s.model);

@@ -57,8 +57,7 @@ pub fn overfit<B: AutodiffBackend>(
             break;
         }
         train_step(&mut s, &data, &order, 0, step, &[lr], &t);
-        curve.push(host(s.loss_sum.clone())[0]);
-        s.loss_sum = s.loss_sum.clone().zeros_like();
+        curve.push(s.take_mean_losses()[0]);
         if (step + 1) % CHECK_EVERY == 0 || step + 1 == steps {
             correct = accuracy(&s.model, &tokens, &host_labels);
             if correct == n {
