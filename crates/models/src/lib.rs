@@ -12,6 +12,7 @@ pub mod activation;
 pub mod digest;
 pub mod embed;
 pub mod export;
+pub mod grouped;
 pub mod init;
 pub mod mamba2;
 pub mod mamba2_lm;

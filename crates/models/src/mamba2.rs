@@ -7,8 +7,9 @@ use burn::module::{Module, Param};
 use burn::tensor::{Tensor, backend::Backend};
 use msym_config::{ConvKind, Mamba2Config};
 
+use crate::grouped::{linear, shift_scalar};
 use crate::init::Initializer;
-use crate::ops::{conv_silu, linear, rms_norm};
+use crate::ops::{conv_silu, rms_norm};
 use crate::params::{ParamVisitor, VisitParams};
 use crate::precision::widen;
 use crate::probes::{LayerProbe, LayerRecord};
@@ -159,7 +160,7 @@ impl<B: Backend> Mamba2Block<B> {
         let inputs = SsdInputs {
             x: ssm_in.clone().narrow(3, 0, e),
             // dt and A stay in the master precision: they feed exp(cumsum(A dt)).
-            dt: softplus(widen(dt_raw).add(widen(self.dt_bias.val()).reshape([r, 1, 1]))),
+            dt: softplus(shift_scalar(widen(dt_raw), widen(self.dt_bias.val()))),
             a: widen(self.a_log.val()).exp().neg(),
             b: ssm_in.clone().narrow(3, e, n),
             c: ssm_in.narrow(3, e + n, n),

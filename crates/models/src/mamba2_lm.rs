@@ -6,7 +6,7 @@ use burn::module::{Module, Param};
 use burn::tensor::{Int, Tensor, backend::Backend};
 use msym_config::{Mamba2Config, PosEncoding};
 
-use crate::embed::{embed, head};
+use crate::embed::{embed, head, with_positions};
 use crate::init::Initializer;
 use crate::mamba2::{BlockDims, Mamba2Block, NORM_EPS};
 use crate::ops::{last_position, rms_norm, sinusoidal};
@@ -60,10 +60,10 @@ impl<B: Backend> Mamba2Lm<B> {
     /// Token embedding plus positions. tokens: [R, B, L] -> [R, B, L, D].
     fn inputs(&self, tokens: Tensor<B, 3, Int>) -> Tensor<B, 4> {
         let x = embed(self.embedding.val(), tokens);
-        let [r, _, l, d] = x.dims();
+        let [_, _, l, d] = x.dims();
         let device = x.device();
         match (&self.pos_encoding, &self.pos_embedding) {
-            (PosEncoding::Learned, Some(p)) => x.add(p.val().narrow(1, 0, l).reshape([r, 1, l, d])),
+            (PosEncoding::Learned, Some(p)) => with_positions(x, p.val()),
             (PosEncoding::Sinusoidal, _) => {
                 let pe = to_dtype(sinusoidal::<B>(l, d, &device), x.dtype()); // [L, D]
                 x.add(pe.reshape([1, 1, l, d]))

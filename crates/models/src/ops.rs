@@ -3,35 +3,16 @@
 //! batched computation; R = 1 is the plain model.
 
 use crate::activation::silu;
+use crate::grouped::{groups, scale, shift};
 use crate::precision::{to_dtype, widen};
 use burn::tensor::{Bool, Tensor, TensorData, backend::Backend};
-
-/// Linear map without bias. x: [R, B, L, in], w: [R, out, in] (PyTorch layout) -> [R, B, L, out].
-pub fn linear<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 3>) -> Tensor<B, 4> {
-    let [r, b, l, d_in] = x.dims();
-    let out = w.dims()[1];
-    x.reshape([r, b * l, d_in])
-        .matmul(w.transpose())
-        .reshape([r, b, l, out])
-}
-
-/// Linear map on one position. x: [R, B, in], w: [R, out, in] -> [R, B, out].
-pub fn linear3<B: Backend>(x: Tensor<B, 3>, w: Tensor<B, 3>) -> Tensor<B, 3> {
-    x.matmul(w.transpose())
-}
-
-/// Per-replica vector [R, C] shaped to broadcast over [R, B, L, C].
-pub fn per_channel<B: Backend>(v: Tensor<B, 2>) -> Tensor<B, 4> {
-    let [r, c] = v.dims();
-    v.reshape([r, 1, 1, c])
-}
 
 /// RMSNorm over the last dim. x: [R, B, L, D], weight: [R, D] -> [R, B, L, D].
 /// The mean square is taken in the master precision (a bf16 sum over D loses digits).
 pub fn rms_norm<B: Backend>(x: Tensor<B, 4>, weight: Tensor<B, 2>, eps: f64) -> Tensor<B, 4> {
     let dtype = x.dtype();
     let rms = widen(x.clone()).powi_scalar(2).mean_dim(3).add_scalar(eps).sqrt(); // [R, B, L, 1]
-    x.div(to_dtype(rms, dtype)).mul(per_channel(weight))
+    scale(x.div(to_dtype(rms, dtype)), weight)
 }
 
 /// LayerNorm over the last dim (biased variance, as PyTorch). x: [R, B, L, D] -> same.
@@ -42,7 +23,7 @@ pub fn layer_norm<B: Backend>(x: Tensor<B, 4>, weight: Tensor<B, 2>, bias: Tenso
     let centred = x.clone().sub(x.mean_dim(3));
     let var = centred.clone().powi_scalar(2).mean_dim(3);
     let normed = centred.div(var.add_scalar(eps).sqrt());
-    to_dtype(normed, dtype).mul(per_channel(weight)).add(per_channel(bias))
+    shift(scale(to_dtype(normed, dtype), weight), bias)
 }
 
 /// Causal depthwise conv1d, as PyTorch's Conv1d(groups = C, padding = K - 1) cut to the
@@ -52,14 +33,22 @@ pub fn layer_norm<B: Backend>(x: Tensor<B, 4>, weight: Tensor<B, 2>, bias: Tenso
 pub fn causal_conv<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 3>, bias: Tensor<B, 2>) -> Tensor<B, 4> {
     let [r, b, l, c] = x.dims();
     let k = w.dims()[2];
+    // The batch is split into G groups so that each tap's gradient, a sum over all tokens,
+    // runs as a sum per group and then over groups (crate::grouped says why).
+    let g = groups(b);
     let zeros = Tensor::zeros([r, b, k - 1, c], (&x.device(), x.dtype()));
-    let padded = Tensor::cat(vec![zeros, x], 2); // [R, B, L+K-1, C]
-    let mut out = per_channel(bias);
+    let padded = Tensor::cat(vec![zeros, x], 2).reshape([r, g, b / g, l + k - 1, c]);
+    let mut out: Option<Tensor<B, 5>> = None;
     for tap in 0..k {
-        let w_tap = w.clone().narrow(2, tap, 1).reshape([r, 1, 1, c]);
-        out = out.add(padded.clone().narrow(2, tap, l).mul(w_tap));
+        let w_tap = w.clone().narrow(2, tap, 1).reshape([r, 1, 1, 1, c]);
+        let term = padded.clone().narrow(3, tap, l).mul(w_tap);
+        out = Some(match out {
+            Some(o) => o.add(term),
+            None => term,
+        });
     }
-    out
+    let out = out.expect("a conv has at least one tap").reshape([r, b, l, c]);
+    shift(out, bias)
 }
 
 /// Causal conv followed by SiLU (the Mamba2 conv stage). Shapes as [`causal_conv`].

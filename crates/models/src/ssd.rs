@@ -8,6 +8,7 @@
 
 use burn::tensor::{Tensor, backend::Backend};
 
+use crate::grouped::scale_scalar;
 use crate::ops::future_mask;
 use crate::precision::to_dtype;
 
@@ -31,7 +32,7 @@ pub struct SsdInputs<B: Backend> {
 /// The SSM matrix S: [R, B, L, L], zero above the diagonal.
 pub fn ssm_matrix<B: Backend>(inp: &SsdInputs<B>) -> Tensor<B, 4> {
     let [r, bsz, l, _] = inp.x.dims();
-    let a_t = inp.dt.clone().mul(inp.a.clone().reshape([r, 1, 1])); // [R, B, L]
+    let a_t = scale_scalar(inp.dt.clone(), inp.a.clone()); // [R, B, L]
     let cs = a_t.cumsum(2); // cs[t] = sum_{r<=t} a_r
     // seg[t, s] = cs[t] - cs[s] = sum_{r=s+1..t} a_r; masked to -inf above the diagonal
     // before exp, where it would be positive and could overflow.
@@ -48,17 +49,13 @@ pub fn ssm_matrix<B: Backend>(inp: &SsdInputs<B>) -> Tensor<B, 4> {
 /// y = S (dt * x) + D x, with S optionally multiplied elementwise by `mask` (the blocking
 /// probe; broadcastable to [R, B, L, L]). Returns (y [R, B, L, E], S as used).
 pub fn ssd_quadratic<B: Backend>(inp: &SsdInputs<B>, mask: Option<Tensor<B, 4>>) -> (Tensor<B, 4>, Tensor<B, 4>) {
-    let [r, _, _, _] = inp.x.dims();
     let mut s = ssm_matrix(inp);
     if let Some(m) = mask {
         s = s.mul(m);
     }
     let dt = to_dtype(inp.dt.clone(), inp.x.dtype()).unsqueeze_dim::<4>(3); // [R, B, L, 1]
     let dtx = inp.x.clone().mul(dt); // [R, B, L, E]
-    let y = s
-        .clone()
-        .matmul(dtx)
-        .add(inp.x.clone().mul(inp.d.clone().reshape([r, 1, 1, 1])));
+    let y = s.clone().matmul(dtx).add(scale_scalar(inp.x.clone(), inp.d.clone()));
     (y, s)
 }
 

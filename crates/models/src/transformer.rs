@@ -10,8 +10,9 @@ use burn::tensor::{Tensor, backend::Backend};
 use msym_config::{Activation, TransformerConfig};
 
 use crate::activation::silu;
+use crate::grouped::linear;
 use crate::init::Initializer;
-use crate::ops::{conv_silu, future_mask, layer_norm, linear};
+use crate::ops::{conv_silu, future_mask, layer_norm};
 use crate::params::{ParamVisitor, VisitParams};
 use crate::precision::{to_dtype, widen};
 use crate::probes::{LayerProbe, LayerRecord};

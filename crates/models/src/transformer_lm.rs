@@ -6,7 +6,8 @@ use burn::module::{Module, Param};
 use burn::tensor::{Int, Tensor, backend::Backend};
 use msym_config::TransformerConfig;
 
-use crate::embed::{embed, head};
+use crate::embed::{embed, head, with_positions};
+use crate::grouped::per_channel;
 use crate::init::{Initializer, unit};
 use crate::ops::last_position;
 use crate::params::{ParamVisitor, VisitParams};
@@ -58,8 +59,7 @@ impl<B: Backend> TransformerLm<B> {
 
     /// Head on any positions. x: [R, M, D] -> [R, M, V].
     fn logits(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
-        let [r, v] = self.lm_head_bias.val().dims();
-        head(self.head_weight(), x).add(self.lm_head_bias.val().reshape([r, 1, v]))
+        per_channel(head(self.head_weight(), x), self.lm_head_bias.val(), |y, b| y.add(b))
     }
 
     /// Head on every position (no final norm in this model). h: [R, B, L, D] -> [R, B, L, V].
@@ -77,8 +77,7 @@ impl<B: Backend> TransformerLm<B> {
 
     pub fn forward_probed(&self, tokens: Tensor<B, 3, Int>, probes: &Probes<B>) -> (Tensor<B, 3>, Vec<LayerRecord<B>>) {
         let x = embed(self.embedding.val(), tokens);
-        let [r, _, l, d] = x.dims();
-        let mut h = x.add(self.pos_embedding.val().narrow(1, 0, l).reshape([r, 1, l, d]));
+        let mut h = with_positions(x, self.pos_embedding.val());
         let mut records = Vec::new();
         for (i, layer) in self.layers.iter().enumerate() {
             let (out, rec) = layer.forward(h, probes.layer(i), probes.record);

@@ -6,12 +6,25 @@ use std::collections::BTreeMap;
 
 use burn::tensor::{Tensor, backend::Backend};
 
-/// Per-parameter squared norms, [R, 1] each.
+/// Per-parameter squared norms, [R, 1] each, from gradients [R, n].
 pub fn squared_norms<B: Backend>(grads: &BTreeMap<String, Tensor<B, 2>>) -> BTreeMap<String, Tensor<B, 2>> {
     grads
         .iter()
-        .map(|(n, g)| (n.clone(), g.clone().powi_scalar(2).sum_dim(1)))
+        .map(|(n, g)| (n.clone(), sum_of_squares(g.clone())))
         .collect()
+}
+
+/// Sum of squares of each row: [R, n] -> [R, 1]. Taken as G sums of n / G entries and then
+/// a sum over G: burn-cubecl runs one long sum per row on a single cube (ncu on an H200:
+/// 50 to 280 us per parameter at R = 1; models::grouped has the profile).
+fn sum_of_squares<B: Backend>(g: Tensor<B, 2>) -> Tensor<B, 2> {
+    let [r, n] = g.dims();
+    let groups = models::grouped::groups(n);
+    g.powi_scalar(2)
+        .reshape([r, groups, n / groups])
+        .sum_dim(2)
+        .sum_dim(1)
+        .reshape([r, 1])
 }
 
 /// The global norm of each replica: [R, 1].

@@ -1,0 +1,150 @@
+//! Token-grouped forms of the ops whose gradient sums over every token of a batch.
+//!
+//! Why: burn-cubecl 0.21 spreads a reduction over its output elements and a matmul over
+//! its output tiles. The gradient of a weight shared by all tokens (a projection, the
+//! embedding table, a per-channel scale or bias, a per-replica scalar) is a sum over the
+//! R x B x L tokens into a few outputs, so it ran on one to a few cubes. Profiled with ncu on
+//! an H200 (2026-11-26, the fig3 model at depth 2, results/bench/NOTES.md): the embedding's
+//! backward (`select_assign`, one cube of 32 threads walking every token) took 5.8 ms of a
+//! 14.8 ms step at R = 1 and 210 ms of 297 ms at R = 36; weight-gradient matmuls on 2 to 13
+//! cubes and per-channel sums on 1 to 10 cubes took most of the rest at R = 1.
+//!
+//! Here the M tokens are first split into G groups of M / G ([R, M, C] -> [R, G, M/G, C])
+//! and the weight is broadcast over G. Autodiff then computes each weight's gradient as a
+//! batched product (or sum) per group, R x G times more parallel, followed by a short sum
+//! over G. The forward values are those of the plain ops; only the order of the additions
+//! in the gradients changes.
+
+use burn::tensor::{Tensor, backend::Backend};
+
+/// The number of groups for n tokens: the largest divisor of n not above sqrt(n), so
+/// that the per-group sum and the sum over groups are about equally long (1 for a prime n).
+pub fn groups(n: usize) -> usize {
+    (1..=n.isqrt()).rev().find(|g| n.is_multiple_of(*g)).unwrap_or(1)
+}
+
+/// Linear map without bias. x: [R, B, L, in], w: [R, out, in] (PyTorch layout) -> [R, B, L, out].
+pub fn linear<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 3>) -> Tensor<B, 4> {
+    let [r, b, l, d_in] = x.dims();
+    let out = w.dims()[1];
+    linear_tokens(x.reshape([r, b * l, d_in]), w).reshape([r, b, l, out])
+}
+
+/// Linear map on tokens. x: [R, M, in], w: [R, out, in] -> [R, M, out].
+pub fn linear_tokens<B: Backend>(x: Tensor<B, 3>, w: Tensor<B, 3>) -> Tensor<B, 3> {
+    let [r, m, d_in] = x.dims();
+    let out = w.dims()[1];
+    let g = groups(m);
+    x.reshape([r, g, m / g, d_in])
+        .matmul(w.transpose().unsqueeze_dim::<4>(1)) // [R, 1, in, out], broadcast over G
+        .reshape([r, m, out])
+}
+
+/// `op(x, v)` with a per-replica vector broadcast over the tokens.
+/// x: [R, M, C], v: [R, C] -> [R, M, C].
+pub fn per_channel<B: Backend>(
+    x: Tensor<B, 3>,
+    v: Tensor<B, 2>,
+    op: impl FnOnce(Tensor<B, 4>, Tensor<B, 4>) -> Tensor<B, 4>,
+) -> Tensor<B, 3> {
+    let [r, m, c] = x.dims();
+    let g = groups(m);
+    op(x.reshape([r, g, m / g, c]), v.reshape([r, 1, 1, c])).reshape([r, m, c])
+}
+
+/// x * w per channel. x: [R, B, L, C], w: [R, C] -> [R, B, L, C].
+pub fn scale<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 2>) -> Tensor<B, 4> {
+    let [r, b, l, c] = x.dims();
+    per_channel(x.reshape([r, b * l, c]), w, |x, w| x.mul(w)).reshape([r, b, l, c])
+}
+
+/// x + v per channel. x: [R, B, L, C], v: [R, C] -> [R, B, L, C].
+pub fn shift<B: Backend>(x: Tensor<B, 4>, v: Tensor<B, 2>) -> Tensor<B, 4> {
+    let [r, b, l, c] = x.dims();
+    per_channel(x.reshape([r, b * l, c]), v, |x, v| x.add(v)).reshape([r, b, l, c])
+}
+
+/// x * s with one scalar per replica. x: [R, ...] (rank D), s: [R, 1] -> x's shape.
+pub fn scale_scalar<B: Backend, const D: usize>(x: Tensor<B, D>, s: Tensor<B, 2>) -> Tensor<B, D> {
+    let dims = x.dims();
+    let n = dims[1..].iter().product();
+    per_channel(x.reshape([dims[0], n, 1]), s, |x, s| x.mul(s)).reshape(dims)
+}
+
+/// x + s with one scalar per replica. x: [R, ...] (rank D), s: [R, 1] -> x's shape.
+pub fn shift_scalar<B: Backend, const D: usize>(x: Tensor<B, D>, s: Tensor<B, 2>) -> Tensor<B, D> {
+    let dims = x.dims();
+    let n = dims[1..].iter().product();
+    per_channel(x.reshape([dims[0], n, 1]), s, |x, s| x.add(s)).reshape(dims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::{Autodiff, NdArray};
+    use burn::tensor::{Distribution, TensorData, Tolerance};
+
+    type B = Autodiff<NdArray<f64>>;
+
+    #[test]
+    fn groups_is_the_largest_divisor_up_to_the_square_root() {
+        assert_eq!(groups(16384), 128);
+        assert_eq!(groups(2048), 32);
+        assert_eq!(groups(12), 3);
+        assert_eq!(groups(13), 1);
+        assert_eq!(groups(1), 1);
+    }
+
+    fn random<const D: usize>(shape: [usize; D]) -> Tensor<B, D> {
+        Tensor::random(shape, Distribution::Normal(0.0, 1.0), &Default::default()).require_grad()
+    }
+
+    /// Value and gradients of `f` and of the plain `reference` agree to rounding.
+    fn same_as_plain<const D: usize, const W: usize>(
+        x: Tensor<B, D>,
+        w: Tensor<B, W>,
+        f: impl Fn(Tensor<B, D>, Tensor<B, W>) -> Tensor<B, D>,
+        reference: impl Fn(Tensor<B, D>, Tensor<B, W>) -> Tensor<B, D>,
+    ) {
+        let y = f(x.clone(), w.clone());
+        let y_ref = reference(x.clone(), w.clone());
+        y.to_data()
+            .assert_approx_eq::<f64>(&y_ref.to_data(), Tolerance::absolute(1e-12));
+        // A weighted sum, so that every output's gradient differs.
+        let probe = Tensor::<B, D>::random(y.dims(), Distribution::Normal(0.0, 1.0), &Default::default());
+        let grads = y.mul(probe.clone()).sum().backward();
+        let grads_ref = y_ref.mul(probe).sum().backward();
+        let close = |a: Option<TensorData>, b: Option<TensorData>| {
+            let (a, b) = (a.expect("a gradient"), b.expect("a gradient"));
+            a.assert_approx_eq::<f64>(&b, Tolerance::absolute(1e-12));
+        };
+        close(
+            x.grad(&grads).map(|t| t.to_data()),
+            x.grad(&grads_ref).map(|t| t.to_data()),
+        );
+        close(
+            w.grad(&grads).map(|t| t.to_data()),
+            w.grad(&grads_ref).map(|t| t.to_data()),
+        );
+    }
+
+    #[test]
+    fn grouped_ops_match_the_plain_ones_in_value_and_gradient() {
+        let [r, b, l, c] = [2, 6, 3, 5];
+        same_as_plain(random([r, b, l, c]), random([r, 4, c]), linear, |x, w| {
+            x.reshape([r, b * l, c]).matmul(w.transpose()).reshape([r, b, l, 4])
+        });
+        same_as_plain(random([r, b, l, c]), random([r, c]), scale, |x, w| {
+            x.mul(w.reshape([r, 1, 1, c]))
+        });
+        same_as_plain(random([r, b, l, c]), random([r, c]), shift, |x, v| {
+            x.add(v.reshape([r, 1, 1, c]))
+        });
+        same_as_plain(random([r, b, l]), random([r, 1]), scale_scalar, |x, s| {
+            x.mul(s.reshape([r, 1, 1]))
+        });
+        same_as_plain(random([r, b, l, c]), random([r, 1]), shift_scalar, |x, s| {
+            x.add(s.reshape([r, 1, 1, 1]))
+        });
+    }
+}
