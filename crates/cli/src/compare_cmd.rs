@@ -1,5 +1,6 @@
 //! `msym compare RESULTS [--reference F] [--strict] [--out DIR]`: our results against the
-//! paper's numbers; `msym compare RUN_A RUN_B`: one result set against another. The work
+//! paper's numbers (phase diagrams cell by cell; fig4, fig5a-c and fig7 value by value);
+//! `msym compare RUN_A RUN_B`: one result set against another. The work
 //! is in the msym-compare crate; this module reads, renders the heatmaps and writes
 //! compare.csv, report.md and the figures atomically.
 
@@ -19,13 +20,14 @@ const FIGURES: &str = "compare-figures";
 
 #[derive(Args)]
 pub struct CompareCommand {
-    /// RESULTS: a sweep or run directory, or a folder of them; two paths compare RUN_A with RUN_B.
+    /// RESULTS: a sweep or run directory, an analysis folder, or a folder of them; two paths compare RUN_A with RUN_B.
     #[arg(required = true, num_args = 1..=2, value_name = "RESULTS | RUN_A RUN_B")]
     paths: Vec<PathBuf>,
     /// The paper's numbers (default: the built-in references/paper_results.toml).
     #[arg(long, value_name = "FILE")]
     reference: Option<PathBuf>,
-    /// Exit with code 1 when a tolerance or a claim of the paper fails.
+    /// Exit with code 1 when a tolerance, a claim or a value of the paper fails, or when a
+    /// compared value is not final yet (its run still training).
     #[arg(long)]
     strict: bool,
     /// Where compare.csv, report.md and compare-figures/ go (default: RESULTS; for two
@@ -42,7 +44,9 @@ pub fn run(c: CompareCommand) -> Result<(), CliError> {
                 "--strict checks tolerances against the paper; it does not apply to RUN_A RUN_B",
             ));
         }
-        let cells = |sets: Vec<msym_compare::ResultSet>| sets.into_iter().flat_map(|s| s.cells).collect::<Vec<_>>();
+        // Run vs run takes cells still training too: both sides are ours, and their epochs show.
+        let cells =
+            |sets: Vec<msym_compare::ResultSet>| sets.iter().flat_map(|s| s.all_cells().cloned()).collect::<Vec<_>>();
         let (ca, cb) = (cells(read(a)?), cells(read(b)?));
         let cmp = msym_compare::compare_runs(&ca, &cb);
         let (na, nb) = (a.display().to_string(), b.display().to_string());
@@ -64,7 +68,8 @@ pub fn run(c: CompareCommand) -> Result<(), CliError> {
     };
     let reference = reference.map_err(|e| CliError::input(e.to_string()))?;
     let sets = read(results)?;
-    let cmp = msym_compare::compare_to_paper(results, &sets, &reference, &reference_path);
+    let cmp = msym_compare::compare_to_paper(results, &sets, &reference, &reference_path)
+        .map_err(|e| CliError::input(e.to_string()))?;
     let out = c.out.clone().unwrap_or_else(|| results.clone());
     for h in cmp.figures.iter().flat_map(|f| &f.heatmaps) {
         draw(&out.join(FIGURES), h)?;

@@ -10,6 +10,9 @@ pub enum CompareError {
     Format { path: PathBuf, message: String },
     #[error("{}: {message}", path.display())]
     NoResults { path: PathBuf, message: String },
+    /// A file a figure's comparison needs is absent (fig4 without its analysis CSVs).
+    #[error("{} does not exist: {message}", path.display())]
+    Missing { path: PathBuf, message: String },
 }
 
 impl CompareError {

@@ -1,16 +1,24 @@
 //! Paper vs ours: the cells of RESULTS grouped by figure, and for each figure the cell
-//! table, the claim verdicts, the setup diff and the project's defaults.
+//! table (phase diagrams) or the value table (figures the paper gives as single numbers),
+//! the claim verdicts, the setup diff and the project's defaults.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use crate::claims::{Check, Verdict, evaluate};
+use crate::analysis::{Analysis, BLOCK, SUBSTITUTE};
+use crate::claims::{Check, Verdict};
+use crate::error::CompareError;
+use crate::fig4::{Analysed, fig4_table, sequences_setup};
 use crate::figure::{FigureId, identify};
 use crate::phase::{PhaseRow, aggregate};
-use crate::reference::{PhaseFigure, Reference};
+use crate::phase_compare::{heatmaps, verdicts};
+use crate::reference::Reference;
 use crate::results::{CellResult, ResultSet};
 use crate::setup::{ProjectDefault, SetupDiff, project_defaults, setup_diff};
 use crate::table::CellTable;
+use crate::targets::figure_targets;
+use crate::values::ValueTable;
+use crate::variants::variant_table;
 
 /// One accuracy of one figure as two heatmaps, the paper's and ours.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,18 +37,24 @@ pub struct FigureComparison {
     pub figure: FigureId,
     /// The reference's description of the figure ("" when it has none).
     pub description: String,
-    /// The result directories its cells came from.
+    /// The result directories (and analysis folders) its values came from.
     pub sources: Vec<PathBuf>,
+    /// Our cells compared (a phase diagram compares only final ones).
     pub cells: usize,
+    /// Cells still training: compared at their last evaluation in a value table, left out
+    /// of a phase diagram.
+    pub in_progress: usize,
     pub rows: Vec<PhaseRow>,
     /// None when the reference has no phase diagram for the figure.
     pub table: Option<CellTable>,
+    /// The value table of a figure the paper gives as single numbers.
+    pub values: Option<ValueTable>,
     /// (settings, check, verdict on our cells, verdict on the paper's cells)
     pub verdicts: Vec<(String, Check, Verdict, Verdict)>,
     pub setup: Vec<SetupDiff>,
     pub defaults: Vec<ProjectDefault>,
     pub heatmaps: Vec<Heatmap>,
-    /// The reference's values for a figure without a phase diagram, `key = value`.
+    /// The reference's values for a figure it has numbers for but the comparer does not map.
     pub paper_values: Vec<(String, String)>,
     /// What could not be compared, in one sentence (None when everything was).
     pub note: Option<String>,
@@ -54,21 +68,21 @@ pub struct PaperComparison {
     pub figures: Vec<FigureComparison>,
     /// Cells that match none of the paper's figures.
     pub unmatched: usize,
-    /// Sweep cells not finished yet.
+    /// Planned sweep cells without any result yet.
     pub pending: usize,
+    /// Cells still training (their results are from their last evaluation so far).
+    pub in_progress: usize,
 }
 
 impl PaperComparison {
-    /// Every failed tolerance and failed claim, one sentence each (what --strict acts on).
+    /// Every failed tolerance, failed claim and value not final yet, one sentence each (what
+    /// --strict acts on).
     pub fn failures(&self) -> Vec<String> {
         let mut out = Vec::new();
         for f in &self.figures {
+            let id = &f.figure.id;
             if let Some(t) = &f.table {
-                out.extend(
-                    t.tolerance_failures()
-                        .into_iter()
-                        .map(|s| format!("{}: {s}", f.figure.id)),
-                );
+                out.extend(t.tolerance_failures().into_iter().map(|s| format!("{id}: {s}")));
             }
             for (settings, check, ours, _) in &f.verdicts {
                 if ours.holds == Some(false) {
@@ -77,165 +91,180 @@ impl PaperComparison {
                     } else {
                         format!(" ({settings})")
                     };
-                    out.push(format!("{}{at}: claim fails: {}", f.figure.id, check.claim));
+                    out.push(format!("{id}{at}: claim fails: {}", check.claim));
                 }
+            }
+            if let Some(v) = &f.values {
+                out.extend(v.failures().into_iter().map(|s| format!("{id}: {s}")));
             }
         }
         out
     }
 }
 
-/// Compares every figure found in `sets` with `reference`.
+/// What one figure gathers from the result sets.
+struct Group {
+    figure: FigureId,
+    finals: Vec<CellResult>,
+    running: Vec<CellResult>,
+    sources: BTreeSet<PathBuf>,
+    analyses: Vec<(Analysis, bool)>,
+}
+
+impl Group {
+    fn new(figure: FigureId) -> Self {
+        Self {
+            figure,
+            finals: Vec::new(),
+            running: Vec::new(),
+            sources: BTreeSet::new(),
+            analyses: Vec::new(),
+        }
+    }
+}
+
+/// Compares every figure found in `sets` with `reference`. Fails when a fig4 result set
+/// lacks the analysis files its comparison needs.
 pub fn compare_to_paper(
     results: &Path,
     sets: &[ResultSet],
     reference: &Reference,
     reference_path: &Path,
-) -> PaperComparison {
-    let mut by_figure: BTreeMap<String, (FigureId, Vec<CellResult>, BTreeSet<PathBuf>)> = BTreeMap::new();
+) -> Result<PaperComparison, CompareError> {
+    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
     let mut unmatched = 0;
     for set in sets {
-        for cell in &set.cells {
+        let finals = set.cells.iter().map(|c| (c, true));
+        for (cell, is_final) in finals.chain(set.in_progress.iter().map(|c| (c, false))) {
             let Some(fig) = identify(&cell.config) else {
                 unmatched += 1;
                 continue;
             };
-            let entry = by_figure
-                .entry(fig.id.clone())
-                .or_insert((fig, Vec::new(), BTreeSet::new()));
-            entry.1.push(cell.clone());
-            entry.2.insert(set.path.clone());
+            let g = groups.entry(fig.id.clone()).or_insert_with(|| Group::new(fig));
+            if is_final {
+                g.finals.push(cell.clone());
+            } else {
+                g.running.push(cell.clone());
+            }
+            g.sources.insert(set.path.clone());
         }
+        add_analysis(set, &mut groups)?;
     }
-    PaperComparison {
+    Ok(PaperComparison {
         citation: reference.citation.clone(),
         reference: reference_path.to_path_buf(),
         results: results.to_path_buf(),
-        figures: by_figure
-            .into_values()
-            .map(|(fig, cells, sources)| compare_figure(fig, &cells, sources.into_iter().collect(), reference))
-            .collect(),
+        figures: groups.into_values().map(|g| compare_figure(g, reference)).collect(),
         unmatched,
         pending: sets.iter().map(|s| s.pending).sum(),
-    }
+        in_progress: sets.iter().map(|s| s.in_progress.len()).sum(),
+    })
 }
 
-fn compare_figure(
-    figure: FigureId,
-    cells: &[CellResult],
-    sources: Vec<PathBuf>,
-    reference: &Reference,
-) -> FigureComparison {
-    let rows = aggregate(cells);
-    let refs: Vec<&CellResult> = cells.iter().collect();
+/// Files the fig4 analyses of `set` (`analysis/`) to fig4; a set of fig4 cells must have both.
+fn add_analysis(set: &ResultSet, groups: &mut BTreeMap<String, Group>) -> Result<(), CompareError> {
+    let is_fig4 = set
+        .all_cells()
+        .any(|c| identify(&c.config).is_some_and(|f| f.id == "fig4"));
+    let dir = set
+        .analysis
+        .as_ref()
+        .map_or_else(|| set.path.join("analysis"), |a| a.dir.clone());
+    if is_fig4 {
+        let have = set.analysis.as_ref();
+        for ((file, _), present, cmd) in [
+            (BLOCK, have.is_some_and(|a| a.block.is_some()), "block"),
+            (SUBSTITUTE, have.is_some_and(|a| a.substitute.is_some()), "substitute"),
+        ] {
+            if !present {
+                return Err(CompareError::Missing {
+                    path: dir.join(file),
+                    message: format!(
+                        "fig4 compares the analyses of the trained model; run `msym analyze {cmd} {}` (msym reproduce fig4 runs it)",
+                        set.path.display()
+                    ),
+                });
+            }
+        }
+    }
+    let Some(a) = &set.analysis else {
+        return Ok(());
+    };
+    let how = format!(
+        "the analyses in {} (block.csv, substitute.csv) are fig4's",
+        a.dir.display()
+    );
+    let g = groups
+        .entry("fig4".into())
+        .or_insert_with(|| Group::new(FigureId { id: "fig4".into(), how }));
+    g.analyses.push((a.clone(), set.in_progress.is_empty()));
+    g.sources.insert(a.dir.clone());
+    Ok(())
+}
+
+fn compare_figure(g: Group, reference: &Reference) -> FigureComparison {
+    let all: Vec<&CellResult> = g.finals.iter().chain(&g.running).collect();
     let mut out = FigureComparison {
         description: String::new(),
-        sources,
-        cells: cells.len(),
+        sources: g.sources.into_iter().collect(),
+        cells: all.len(),
+        in_progress: g.running.len(),
+        rows: aggregate(&g.finals),
         table: None,
+        values: None,
         verdicts: Vec::new(),
         setup: Vec::new(),
-        defaults: project_defaults(&refs),
+        defaults: project_defaults(&all),
         heatmaps: Vec::new(),
         paper_values: Vec::new(),
         note: None,
-        rows,
-        figure,
+        figure: g.figure,
     };
-    if let Some(fig) = reference.phase_figure(&out.figure.id) {
+    let id = out.figure.id.clone();
+    if let Some(fig) = reference.phase_figure(&id) {
+        let finals: Vec<&CellResult> = g.finals.iter().collect();
         let mut paper_setup = reference.training_setup.clone();
         paper_setup.extend(fig.setup.clone());
         let seeds: Vec<usize> = out.rows.iter().map(|r| r.seeds).collect();
-        out.setup = setup_diff(&paper_setup, &refs, fig.seeds, &seeds);
+        out.setup = setup_diff(&paper_setup, &finals, fig.seeds, &seeds);
         out.description = fig.description.clone();
+        out.cells = finals.len();
         out.table = Some(CellTable::build(fig, &out.rows));
         out.verdicts = verdicts(fig, &out.rows);
         out.heatmaps = heatmaps(fig, &out.rows);
-    } else if let Some((description, values)) = reference.other.get(&out.figure.id) {
+        if out.in_progress > 0 {
+            out.note = Some(format!(
+                "{} cells still training are left out: a phase diagram compares final values only",
+                out.in_progress
+            ));
+        }
+    } else if let Some(fig) = reference.value_figure(&id) {
+        let mut paper_setup = reference.training_setup.clone();
+        paper_setup.extend(fig.setup.clone());
+        out.setup = setup_diff(&paper_setup, &all, 0, &[]);
+        out.description = fig.description.clone();
+        if id == "fig4" {
+            let models: Vec<Analysed> = g
+                .analyses
+                .iter()
+                .map(|(analysis, is_final)| Analysed {
+                    analysis,
+                    is_final: *is_final,
+                })
+                .collect();
+            out.setup.extend(sequences_setup(fig, &models));
+            out.values = Some(fig4_table(fig, &models));
+        } else if let Some(targets) = figure_targets(&id) {
+            out.values = Some(variant_table(fig, targets, &all));
+        }
+    } else if let Some((description, values)) = reference.other.get(&id) {
         out.description = description.clone();
         out.paper_values = values.clone();
         out.note = Some(format!(
-            "the reference has no phase diagram for {}: its values are listed beside ours, without a cell table or verdicts",
-            out.figure.id
+            "the comparer does not map the reference's values for {id} to ours: they are listed beside ours, without a table or verdicts"
         ));
     } else {
-        out.note = Some(format!("the reference holds no numbers for {}", out.figure.id));
-    }
-    out
-}
-
-/// Settings groups of `rows`, in order.
-fn settings(rows: &[PhaseRow]) -> Vec<String> {
-    let mut s: Vec<String> = rows.iter().map(|r| r.settings.clone()).collect();
-    s.dedup();
-    s
-}
-
-fn verdicts(fig: &PhaseFigure, rows: &[PhaseRow]) -> Vec<(String, Check, Verdict, Verdict)> {
-    let g = [
-        fig.gamma.iter().copied().fold(f64::INFINITY, f64::min),
-        fig.gamma.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-    ];
-    let d = [
-        fig.depth.iter().copied().min().unwrap_or(0),
-        fig.depth.iter().copied().max().unwrap_or(0),
-    ];
-    let mut paper = Vec::new();
-    for (i, depth) in fig.depth.iter().enumerate() {
-        for (j, gamma) in fig.gamma.iter().enumerate() {
-            paper.push((*depth, *gamma, fig.composite[i][j], fig.symmetric[i][j]));
-        }
-    }
-    let mut out = Vec::new();
-    for s in settings(rows) {
-        let ours: Vec<(u64, f64, f64, f64)> = rows
-            .iter()
-            .filter(|r| r.settings == s)
-            .map(|r| (r.depth, r.gamma, r.composite.0, r.symmetric.0))
-            .collect();
-        for check in &fig.checks {
-            out.push((
-                s.clone(),
-                check.clone(),
-                evaluate(check, &ours, g, d),
-                evaluate(check, &paper, g, d),
-            ));
-        }
-    }
-    out
-}
-
-fn heatmaps(fig: &PhaseFigure, rows: &[PhaseRow]) -> Vec<Heatmap> {
-    let mut out = Vec::new();
-    for (k, s) in settings(rows).iter().enumerate() {
-        for (metric, m) in [("composite", &fig.composite), ("symmetric", &fig.symmetric)] {
-            let mut paper = Vec::new();
-            for (i, depth) in fig.depth.iter().enumerate() {
-                for (j, gamma) in fig.gamma.iter().enumerate() {
-                    paper.push((*depth, *gamma, m[i][j]));
-                }
-            }
-            let ours = rows
-                .iter()
-                .filter(|r| &r.settings == s)
-                .map(|r| {
-                    let v = if metric == "composite" {
-                        r.composite.0
-                    } else {
-                        r.symmetric.0
-                    };
-                    (r.depth, r.gamma, v, r.diverged > 0)
-                })
-                .collect();
-            let suffix = if k == 0 { String::new() } else { format!("_{}", k + 1) };
-            let at = if s.is_empty() { String::new() } else { format!(" ({s})") };
-            out.push(Heatmap {
-                name: format!("{}_{metric}{suffix}", fig.id),
-                title: format!("{} {metric} accuracy on pair 43{at}", fig.id),
-                paper,
-                ours,
-            });
-        }
+        out.note = Some(format!("the reference holds no numbers for {id}"));
     }
     out
 }

@@ -1,6 +1,7 @@
 //! The paper's numbers (`references/paper_results.toml`): phase diagrams as matrices
 //! (`composite[i]` is the row of `depth[i]`, one column per `gamma`), their claims as
-//! checks, the project's tolerances, and the paper's stated setup as config fields.
+//! checks, the project's tolerances, and the paper's stated setup as config fields; the
+//! figures given as single numbers are read by reference_values.rs.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,6 +12,7 @@ use toml::{Table, Value};
 use crate::claims::Check;
 use crate::error::{CompareError, read};
 use crate::flat::{Flat, flatten};
+use crate::reference_values::{ValueFigure, value_figure};
 
 /// The project's acceptance bounds for `--strict`.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
@@ -55,6 +57,9 @@ impl PhaseFigure {
 pub struct Reference {
     pub citation: String,
     pub phase: Vec<PhaseFigure>,
+    /// The figures given as single numbers that the comparer maps to ours (fig4, fig5a,
+    /// fig5b, fig5c, fig7).
+    pub values: Vec<ValueFigure>,
     /// `[training.setup]`: the training fields every figure shares.
     pub training_setup: Flat,
     /// Every other figure section by id, as `key = value` lines for reading.
@@ -64,6 +69,14 @@ pub struct Reference {
 fn figure_id(section: &str) -> Option<&str> {
     let id = section.split('_').next()?;
     (id.starts_with("fig") || id == "supp" || id == "ref").then_some(id)
+}
+
+/// The keys of figure `id` that the comparer maps to ours, if it compares that figure's values.
+fn mapped_keys(id: &str) -> Option<Vec<&'static str>> {
+    if id == "fig4" {
+        return Some(crate::fig4::KEYS.to_vec());
+    }
+    crate::targets::figure_targets(id).map(|f| f.targets.iter().map(|t| t.key).collect())
 }
 
 fn f64s(v: &Value) -> Option<Vec<f64>> {
@@ -111,6 +124,7 @@ impl Reference {
         }
         let training_setup = to_flat(doc.get("training").and_then(|t| t.get("setup")));
         let mut phase = Vec::new();
+        let mut values = Vec::new();
         let mut other = BTreeMap::new();
         for (section, v) in &doc {
             let (Some(id), Some(t)) = (figure_id(section), v.as_table()) else {
@@ -118,6 +132,8 @@ impl Reference {
             };
             if t.contains_key("composite") && t.contains_key("gamma") {
                 phase.push(phase_figure(id, section, t, path)?);
+            } else if let Some(keys) = mapped_keys(id) {
+                values.push(value_figure(id, section, t, &keys, path)?);
             } else {
                 let lines = t
                     .iter()
@@ -131,6 +147,7 @@ impl Reference {
         Ok(Self {
             citation,
             phase,
+            values,
             training_setup,
             other,
         })
@@ -138,6 +155,10 @@ impl Reference {
 
     pub fn phase_figure(&self, id: &str) -> Option<&PhaseFigure> {
         self.phase.iter().find(|f| f.id == id)
+    }
+
+    pub fn value_figure(&self, id: &str) -> Option<&ValueFigure> {
+        self.values.iter().find(|f| f.id == id)
     }
 }
 

@@ -1,16 +1,19 @@
 //! Reading what `msym sweep` and `msym train` wrote into cells: one resolved config and
 //! its final / max scores per seed. A sweep directory has `cells/<id>/{summary.json,
-//! config.resolved.toml}` (one such cell directory is a result set too); a run directory
-//! has `summary.json` (one replica per cell) and `cells.json` (their resolved configs, in
-//! replica order).
+//! config.resolved.toml}` (one such cell directory is a result set too; sweep.rs reads the
+//! rest of a sweep); a run directory has `summary.json` (one replica per cell) and
+//! `cells.json` (their resolved configs, in replica order). Beside any of them,
+//! `analysis/` may hold the fig4 analyses' CSVs (analysis.rs).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::analysis::{Analysis, read_analysis};
 use crate::error::{CompareError, read};
 use crate::flat::{Flat, flatten};
+use crate::sweep::{is_sweep, read_sweep};
 
 /// One trained cell (one seed of one setting).
 #[derive(Debug, Clone, PartialEq)]
@@ -21,25 +24,49 @@ pub struct CellResult {
     pub seed: u64,
     pub depth: u64,
     pub gamma: f64,
-    /// "finished", "diverged", ...
+    /// "finished", "diverged" (both final), "training" (a run stopped before its last epoch).
     pub status: String,
+    /// The epoch of the last evaluation, the one `final_scores` come from (None where the
+    /// summary does not say).
+    pub epoch: Option<u64>,
     /// Metric -> value at the last evaluation (NaN where the run wrote null).
     pub final_scores: BTreeMap<String, f64>,
     /// Metric -> maximum over evaluations.
     pub max_scores: BTreeMap<String, f64>,
 }
 
+impl CellResult {
+    /// Finished or diverged: no later evaluation will come.
+    pub fn is_final(&self) -> bool {
+        matches!(self.status.as_str(), "finished" | "diverged")
+    }
+
+    /// The epochs the config asks for (`train.epochs`).
+    pub fn planned_epochs(&self) -> Option<u64> {
+        self.config.get("train.epochs").and_then(Value::as_u64)
+    }
+}
+
 /// The cells of one sweep or run directory.
 #[derive(Debug, Clone)]
 pub struct ResultSet {
     pub path: PathBuf,
+    /// Cells whose training is over (finished or diverged).
     pub cells: Vec<CellResult>,
-    /// Sweep cells without a summary yet (still training or never started).
+    /// Cells still training (a run or sweep stopped by its time limit): their scores are
+    /// those of the last evaluation so far, `epoch` says which.
+    pub in_progress: Vec<CellResult>,
+    /// Planned sweep cells without a final result (the ones in progress included).
     pub pending: usize,
+    /// The fig4 analyses found beside the results (`analysis/`), or the folder itself.
+    pub analysis: Option<Analysis>,
 }
 
-fn is_sweep(p: &Path) -> bool {
-    p.join("cells").is_dir()
+impl ResultSet {
+    /// Final cells, then the ones in progress.
+    pub fn all_cells(&self) -> impl Iterator<Item = &CellResult> {
+        self.cells.iter().chain(&self.in_progress)
+    }
 }
 
 fn is_run(p: &Path) -> bool {
@@ -51,11 +78,17 @@ fn is_cell(p: &Path) -> bool {
     p.join("summary.json").is_file() && p.join("config.resolved.toml").is_file() && !p.join("cells.json").exists()
 }
 
-fn is_set(p: &Path) -> bool {
-    is_sweep(p) || is_run(p) || is_cell(p)
+/// A folder of analysis CSVs alone (`msym analyze ... --out DIR`).
+fn is_analysis(p: &Path) -> bool {
+    crate::analysis::holds_analysis(p)
 }
 
-/// RESULTS: a sweep directory, a run directory, or a folder whose subfolders are those.
+fn is_set(p: &Path) -> bool {
+    is_sweep(p) || is_run(p) || is_cell(p) || is_analysis(p)
+}
+
+/// RESULTS: a sweep directory, a run directory, an analysis folder, or a folder whose
+/// subfolders are those.
 pub fn read_results(path: &Path) -> Result<Vec<ResultSet>, CompareError> {
     if is_set(path) {
         return Ok(vec![read_set(path)?]);
@@ -72,7 +105,7 @@ pub fn read_results(path: &Path) -> Result<Vec<ResultSet>, CompareError> {
     if dirs.is_empty() {
         return Err(CompareError::NoResults {
             path: path.to_path_buf(),
-            message: "holds no results: expected a sweep directory (cells/<id>/summary.json), one sweep cell (summary.json and config.resolved.toml), a run directory (summary.json and cells.json) or a folder of those".into(),
+            message: "holds no results: expected a sweep directory (cells/<id>/summary.json), one sweep cell (summary.json and config.resolved.toml), a run directory (summary.json and cells.json), an analysis folder (block.csv, substitute.csv) or a folder of those".into(),
         });
     }
     dirs.iter().map(|d| read_set(d)).collect()
@@ -83,45 +116,39 @@ fn read_set(path: &Path) -> Result<ResultSet, CompareError> {
         read_sweep(path)?
     } else if is_cell(path) {
         (vec![read_cell(path)?], 0)
-    } else {
+    } else if is_run(path) {
         (read_run(path)?, 0)
+    } else {
+        (Vec::new(), 0)
     };
-    if cells.is_empty() {
+    let analysis = if is_analysis(path) {
+        read_analysis(path)?
+    } else {
+        read_analysis(&path.join("analysis"))?
+    };
+    let (cells, in_progress): (Vec<CellResult>, Vec<CellResult>) = cells.into_iter().partition(CellResult::is_final);
+    if cells.is_empty() && in_progress.is_empty() && analysis.is_none() {
         return Err(CompareError::NoResults {
             path: path.to_path_buf(),
-            message: format!("has no finished cell yet ({pending} pending)"),
+            message: format!("has no cell with results yet ({pending} pending)"),
         });
     }
     Ok(ResultSet {
         path: path.to_path_buf(),
         cells,
+        in_progress,
         pending,
+        analysis,
     })
 }
 
-fn json(path: &Path) -> Result<Value, CompareError> {
+pub(crate) fn json(path: &Path) -> Result<Value, CompareError> {
     serde_json::from_str(&read(path)?).map_err(|e| CompareError::format(path, e.to_string()))
-}
-
-fn read_sweep(path: &Path) -> Result<(Vec<CellResult>, usize), CompareError> {
-    let dir = path.join("cells");
-    let entries = std::fs::read_dir(&dir).map_err(|source| CompareError::Read { path: dir, source })?;
-    let mut dirs: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    dirs.sort();
-    let (mut cells, mut pending) = (Vec::new(), 0);
-    for d in dirs {
-        if !d.join("summary.json").is_file() {
-            pending += 1;
-            continue;
-        }
-        cells.push(read_cell(&d)?);
-    }
-    Ok((cells, pending))
 }
 
 /// A sweep cell directory: summary.json (the replica summary under "summary") and
 /// config.resolved.toml.
-fn read_cell(d: &Path) -> Result<CellResult, CompareError> {
+pub(crate) fn read_cell(d: &Path) -> Result<CellResult, CompareError> {
     let summary = json(&d.join("summary.json"))?;
     let cfg_path = d.join("config.resolved.toml");
     let table: toml::Table =
@@ -130,7 +157,8 @@ fn read_cell(d: &Path) -> Result<CellResult, CompareError> {
     cell(d.display().to_string(), config, &summary["summary"], d)
 }
 
-fn read_run(path: &Path) -> Result<Vec<CellResult>, CompareError> {
+/// Every replica of a run directory, final or not.
+pub(crate) fn read_run(path: &Path) -> Result<Vec<CellResult>, CompareError> {
     let summary = json(&path.join("summary.json"))?;
     let configs = json(&path.join("cells.json"))?;
     let (Some(replicas), Some(configs)) = (summary["replicas"].as_array(), configs.as_array()) else {
@@ -180,6 +208,7 @@ fn cell(origin: String, config: Flat, summary: &Value, path: &Path) -> Result<Ce
         depth: depth as u64,
         gamma,
         status: summary["status"].as_str().unwrap_or("unknown").to_string(),
+        epoch: summary["epochs"].as_u64(),
         final_scores: scores(&summary["final_scores"]),
         max_scores: scores(&summary["max_scores"]),
         config,

@@ -76,7 +76,7 @@ fn synthetic_sweep(dir: &Path) {
 fn compare(dir: &Path) -> msym_compare::PaperComparison {
     let reference = Reference::parse(REFERENCE, Path::new("ref.toml")).unwrap();
     let sets = read_results(dir).unwrap();
-    compare_to_paper(dir, &sets, &reference, Path::new("ref.toml"))
+    compare_to_paper(dir, &sets, &reference, Path::new("ref.toml")).unwrap()
 }
 
 #[test]
@@ -196,8 +196,14 @@ fn csv_and_report_carry_the_table() {
     let csv = render::paper_csv(&c);
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 9);
-    assert_eq!(lines[5], "fig3,,3,0.5,composite,0.2,0.5000,0.0000,2,0.3000,false");
-    assert_eq!(lines[7], "fig3,,3,1,composite,0.9,0.8500,0.0000,2,-0.0500,true");
+    assert_eq!(
+        lines[5],
+        "fig3,,3,0.5,composite,0.2,0.5000,0.0000,2,0.3000,false,composite,,|ours - paper| <= 0.1,,,true"
+    );
+    assert_eq!(
+        lines[7],
+        "fig3,,3,1,composite,0.9,0.8500,0.0000,2,-0.0500,true,composite,,|ours - paper| <= 0.1,,,true"
+    );
     let md = render::paper_markdown(&c, Some("figs/"));
     assert!(
         md.contains("| 3 | 0.5 | 0.20 | 0.50 (0.00) | +0.30 | 0.10 | 0.10 (0.00) | +0.00 | 2 |  |"),
@@ -217,7 +223,7 @@ fn csv_and_report_carry_the_table() {
 fn a_folder_without_results_is_one_sentence() {
     let tmp = tempfile::tempdir().unwrap();
     let err = read_results(tmp.path()).unwrap_err().to_string();
-    assert!(err.ends_with("holds no results: expected a sweep directory (cells/<id>/summary.json), one sweep cell (summary.json and config.resolved.toml), a run directory (summary.json and cells.json) or a folder of those"), "{err}");
+    assert!(err.ends_with("holds no results: expected a sweep directory (cells/<id>/summary.json), one sweep cell (summary.json and config.resolved.toml), a run directory (summary.json and cells.json), an analysis folder (block.csv, substitute.csv) or a folder of those"), "{err}");
     assert!(!err.contains('\n'));
     let bad = Reference::parse("[fig3_x]\ngamma = [1.0]\ndepth = [2]\ncomposite = [[0.1, 0.2]]\nsymmetric = [[0.1]]\n[source]\npaper = \"p\"\n", Path::new("r.toml"))
         .unwrap_err()
@@ -291,7 +297,7 @@ fn the_projects_reference_is_consistent_and_its_claims_hold_on_the_paper() {
 fn the_committed_fig3_cell_differs_from_the_paper_only_in_its_seed_count() {
     let dir = repo().join("results/fig3-cell-d3-g1-s1");
     let r = Reference::load(&repo().join("references/paper_results.toml")).unwrap();
-    let c = compare_to_paper(&dir, &read_results(&dir).unwrap(), &r, Path::new("ref"));
+    let c = compare_to_paper(&dir, &read_results(&dir).unwrap(), &r, Path::new("ref")).unwrap();
     let f = &c.figures[0];
     assert_eq!(f.figure.id, "fig3");
     let t = f.table.as_ref().unwrap();

@@ -16,28 +16,58 @@ fn num(x: f64) -> String {
     if x.is_nan() { String::new() } else { format!("{x:.4}") }
 }
 
-pub const PAPER_HEADER: &str =
-    "figure,settings,depth,gamma,metric,paper,ours_mean,ours_std,seeds,diff,within_tolerance";
+/// The first eleven columns are the phase cells'; the rest say, for single values, which
+/// reference key and variant a row compares, the check, and the epoch the values come from
+/// (`final` = every seed's training is over).
+pub const PAPER_HEADER: &str = "figure,settings,depth,gamma,metric,paper,ours_mean,ours_std,seeds,diff,within_tolerance,paper_key,variant,check,last_epoch,planned_epochs,final";
 
-/// One row per (figure, settings, depth, gamma, metric) in the paper's grid.
+/// One row per (figure, settings, depth, gamma, metric) in the paper's grid, then one per
+/// single value of the paper (and setting of ours).
 pub fn paper_csv(c: &PaperComparison) -> String {
     let mut out = vec![PAPER_HEADER.to_string()];
     for f in &c.figures {
-        let Some(t) = &f.table else { continue };
-        for d in &t.diffs {
-            let within = t.tolerance.map_or(String::new(), |tol| d.within(&tol).to_string());
+        if let Some(t) = &f.table {
+            for d in &t.diffs {
+                let within = t.tolerance.map_or(String::new(), |tol| d.within(&tol).to_string());
+                let check = t
+                    .tolerance
+                    .map_or(String::new(), |tol| format!("|ours - paper| <= {}", tol.cell));
+                // Phase tables hold final cells only.
+                out.push(format!(
+                    "{},{},{},{},{},{},{},{},{},{},{within},{},,{},,,true",
+                    field(&f.figure.id),
+                    field(&d.settings),
+                    d.depth,
+                    d.gamma,
+                    d.metric,
+                    d.paper,
+                    num(d.ours),
+                    num(d.ours_std),
+                    d.seeds,
+                    num(d.diff),
+                    d.metric,
+                    field(&check),
+                ));
+            }
+        }
+        for r in f.values.iter().flat_map(|v| &v.rows) {
             out.push(format!(
-                "{},{},{},{},{},{},{},{},{},{},{within}",
+                "{},{},,,{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 field(&f.figure.id),
-                field(&d.settings),
-                d.depth,
-                d.gamma,
-                d.metric,
-                d.paper,
-                num(d.ours),
-                num(d.ours_std),
-                d.seeds,
-                num(d.diff),
+                field(&r.settings),
+                field(&r.metric),
+                r.paper,
+                num(r.ours),
+                num(r.ours_std),
+                r.seeds,
+                num(r.diff),
+                r.within().map_or(String::new(), |w| w.to_string()),
+                field(&r.key),
+                field(&r.variant),
+                field(&r.check()),
+                r.epochs.map_or(String::new(), |e| e.0.to_string()),
+                r.planned.map_or(String::new(), |p| p.to_string()),
+                r.is_final,
             ));
         }
     }

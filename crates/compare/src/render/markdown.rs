@@ -1,6 +1,7 @@
 //! report.md: the same content as the terminal table, as Markdown a README can take
 //! whole, with our heatmaps and the paper's side by side.
 
+use super::values::values_markdown;
 use super::{count, d2, heatmap_files, v2};
 use crate::paper::{FigureComparison, PaperComparison};
 use crate::runs::RunComparison;
@@ -10,16 +11,23 @@ use crate::runs::RunComparison;
 pub fn paper_markdown(c: &PaperComparison, images: Option<&str>) -> String {
     let mut s = format!(
         "# Reproduction report: `{}`\n\nPaper: {}.\nReference numbers: `{}`.\n\n\
-         Values are accuracies on the unseen pair 43 (its test group), final epoch, mean over \
-         seeds (std in brackets); diff = ours - paper.\n",
+         Phase-diagram values are accuracies on the unseen pair 43 (its test group), final epoch, \
+         mean over seeds (std in brackets); diff = ours - paper. Single values say which score \
+         and epoch they come from.\n",
         c.results.display(),
         c.citation,
         c.reference.display()
     );
     if c.pending > 0 {
         s.push_str(&format!(
-            "\n{} sweep cells were not finished and are left out.\n",
+            "\n{} planned sweep cells had no results yet and are left out.\n",
             c.pending
+        ));
+    }
+    if c.in_progress > 0 {
+        s.push_str(&format!(
+            "\n{} cells were still training: their values are from their last evaluation and are marked not final (phase diagrams leave them out).\n",
+            c.in_progress
         ));
     }
     if c.unmatched > 0 {
@@ -35,14 +43,12 @@ pub fn paper_markdown(c: &PaperComparison, images: Option<&str>) -> String {
 }
 
 fn figure(s: &mut String, f: &FigureComparison, images: Option<&str>) {
-    let sources: Vec<String> = f.sources.iter().map(|p| format!("`{}`", p.display())).collect();
     s.push_str(&format!(
-        "\n## {}: {}\n\nFigure {}. {} cells from {}.\n",
+        "\n## {}: {}\n\nFigure {}. {}.\n",
         f.figure.id,
         f.description,
         f.figure.how,
-        f.cells,
-        sources.join(", ")
+        super::provenance(f, true)
     ));
     if let Some(note) = &f.note {
         s.push_str(&format!("\nNote: {note}.\n"));
@@ -64,6 +70,9 @@ fn figure(s: &mut String, f: &FigureComparison, images: Option<&str>) {
         }
     }
     cells(s, f);
+    if let Some(t) = &f.values {
+        values_markdown(s, t);
+    }
     claims(s, f);
     assumptions(s, f);
 }
@@ -164,7 +173,7 @@ fn assumptions(s: &mut String, f: &FigureComparison) {
         for d in &f.setup {
             s.push_str(&format!("| `{}` | {} | {} |\n", d.field, d.paper, d.ours.join(", ")));
         }
-    } else if f.table.is_some() {
+    } else if f.table.is_some() || f.values.is_some() {
         s.push_str("\nSetup: every field the paper states is as the paper states it.\n");
     }
     s.push_str("\n### Where the paper is silent\n\n| choice | field | project default | ran |\n|---|---|---|---|\n");

@@ -4,6 +4,7 @@
 mod csv;
 mod markdown;
 mod text;
+mod values;
 
 pub use csv::{paper_csv, runs_csv};
 pub use markdown::{paper_markdown, runs_markdown};
@@ -30,5 +31,22 @@ pub(crate) fn count(v: &crate::Verdict) -> String {
         "no cell in range".into()
     } else {
         format!("{}/{} cells", v.true_in, v.cells)
+    }
+}
+
+/// "6 cells from DIR (6 still training)", or "from DIR" for analyses alone; `quote` puts
+/// the paths in backticks (Markdown).
+pub(crate) fn provenance(f: &crate::FigureComparison, quote: bool) -> String {
+    let q = if quote { "`" } else { "" };
+    let sources: Vec<String> = f.sources.iter().map(|p| format!("{q}{}{q}", p.display())).collect();
+    let running = match (f.in_progress, f.table.is_some()) {
+        (0, _) => String::new(),
+        (n, true) => format!(" ({n} still training, left out)"),
+        (n, false) => format!(" ({n} still training)"),
+    };
+    if f.cells == 0 {
+        format!("from {}{running}", sources.join(", "))
+    } else {
+        format!("{} cells from {}{running}", f.cells, sources.join(", "))
     }
 }

@@ -1,6 +1,7 @@
 //! The terminal table: per figure the cell table (composite and symmetric side by side),
 //! the error summary, the claim verdicts, the setup diff and the project's defaults.
 
+use super::values::values_text;
 use super::{count, d2, v2};
 use crate::paper::{FigureComparison, PaperComparison};
 use crate::runs::RunComparison;
@@ -14,8 +15,14 @@ pub fn paper_text(c: &PaperComparison) -> String {
     );
     if c.pending > 0 {
         s.push_str(&format!(
-            "{} sweep cells are not finished and are left out\n",
+            "{} planned sweep cells have no results yet and are left out\n",
             c.pending
+        ));
+    }
+    if c.in_progress > 0 {
+        s.push_str(&format!(
+            "{} cells are still training: values from their last evaluation, marked not final (phase diagrams leave them out)\n",
+            c.in_progress
         ));
     }
     if c.unmatched > 0 {
@@ -35,8 +42,7 @@ fn figure(s: &mut String, f: &FigureComparison) {
         "\n== {}: {}\n   figure {}\n",
         f.figure.id, f.description, f.figure.how
     ));
-    let sources: Vec<String> = f.sources.iter().map(|p| p.display().to_string()).collect();
-    s.push_str(&format!("   {} cells from {}\n", f.cells, sources.join(", ")));
+    s.push_str(&format!("   {}\n", super::provenance(f, false)));
     if let Some(note) = &f.note {
         s.push_str(&format!("   {note}\n"));
     }
@@ -44,6 +50,9 @@ fn figure(s: &mut String, f: &FigureComparison) {
         s.push_str(&format!("   paper {k} = {v}\n"));
     }
     cells(s, f);
+    if let Some(t) = &f.values {
+        values_text(s, t);
+    }
     claims(s, f);
     assumptions(s, f);
 }
@@ -147,7 +156,7 @@ fn assumptions(s: &mut String, f: &FigureComparison) {
                 d.ours.join(", ")
             ));
         }
-    } else if f.table.is_some() {
+    } else if f.table.is_some() || f.values.is_some() {
         s.push_str("\nsetup: every field the paper states is as the paper states it\n");
     }
     s.push_str("\nwhere the paper is silent (the project's choice, and what ran):\n");

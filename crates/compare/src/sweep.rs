@@ -1,0 +1,90 @@
+//! A sweep directory as `msym sweep` leaves it: the plan in sweep.json (every cell's id),
+//! finished cells in `cells/<id>/`, and the shape-group runs in `runs/<id>/`. A group run
+//! copies its replicas into `cells/` only when it finishes, so a sweep stopped by its time
+//! limit has cells that exist only in a run whose summary.json says `finished: false`:
+//! those are read from the run, as cells in progress with the epoch of their last
+//! evaluation, rather than left out or taken for final.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::CompareError;
+use crate::results::{CellResult, json, read_cell, read_run};
+
+const PLAN: &str = "sweep.json";
+
+pub(crate) fn is_sweep(p: &Path) -> bool {
+    p.join("cells").is_dir()
+}
+
+fn subdirs(dir: &Path) -> Result<Vec<PathBuf>, CompareError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| CompareError::Read {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    Ok(dirs)
+}
+
+/// The ids of the planned cells (None for a sweep without sweep.json, e.g. collected shards).
+fn plan(path: &Path) -> Result<Option<Vec<String>>, CompareError> {
+    let p = path.join(PLAN);
+    if !p.is_file() {
+        return Ok(None);
+    }
+    let v = json(&p)?;
+    let ids: Option<Vec<String>> = v
+        .as_array()
+        .and_then(|cells| cells.iter().map(|c| c["id"].as_str().map(String::from)).collect());
+    ids.map(Some)
+        .ok_or_else(|| CompareError::format(&p, "must be a list of cells, each with an id"))
+}
+
+/// The replicas of the group runs that have not finished.
+fn runs_in_progress(path: &Path) -> Result<Vec<CellResult>, CompareError> {
+    let runs = path.join("runs");
+    if !runs.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for run in subdirs(&runs)? {
+        let summary = run.join("summary.json");
+        // A run killed before its first summary has nothing a resume would keep.
+        if !summary.is_file() || !run.join("cells.json").is_file() {
+            continue;
+        }
+        if json(&summary)?["finished"].as_bool() == Some(false) {
+            out.extend(read_run(&run)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Every cell with results (final ones from `cells/`, the rest from unfinished runs) and
+/// the number of planned cells without any result yet.
+pub(crate) fn read_sweep(path: &Path) -> Result<(Vec<CellResult>, usize), CompareError> {
+    let mut cells = Vec::new();
+    let mut without_summary = 0;
+    for d in subdirs(&path.join("cells"))? {
+        if d.join("summary.json").is_file() {
+            cells.push(read_cell(&d)?);
+        } else {
+            without_summary += 1;
+        }
+    }
+    let running = runs_in_progress(path)?;
+    let pending = match plan(path)? {
+        // The cells still training are planned cells without a summary too.
+        Some(ids) => ids
+            .iter()
+            .filter(|id| !path.join("cells").join(id).join("summary.json").is_file())
+            .count()
+            .saturating_sub(running.len()),
+        None => without_summary,
+    };
+    cells.extend(running);
+    Ok((cells, pending))
+}
