@@ -16,10 +16,11 @@ use crate::values::{ValueRow, ValueTable};
 /// The reference keys this figure compares.
 pub const KEYS: [&str; 2] = ["blocking_agreement_min", "substitution_collapse_min"];
 
-/// One analysed model: its analyses and whether its training was over.
+/// One analysed model: its analyses and whether its training was over (None: a folder of
+/// analyses alone, which does not record it).
 pub(crate) struct Analysed<'a> {
     pub analysis: &'a Analysis,
-    pub is_final: bool,
+    pub is_final: Option<bool>,
 }
 
 pub(crate) fn fig4_table(fig: &ValueFigure, models: &[Analysed]) -> ValueTable {
@@ -71,7 +72,7 @@ fn row(
     what: &str,
     shares: Option<&[PairShare]>,
     settings: &str,
-    is_final: bool,
+    is_final: Option<bool>,
 ) -> ValueRow {
     let paper = fig.value(key).unwrap_or(f64::NAN);
     let scored: Vec<&PairShare> = shares.unwrap_or_default().iter().filter(|p| p.n > 0).collect();
@@ -91,10 +92,16 @@ fn row(
         diff: ours - paper,
         epochs: None,
         planned: None,
-        is_final,
+        // Analyses alone are taken at face value, and the row says so.
+        is_final: is_final.unwrap_or(true),
         detail: lowest.map(|p| {
+            let unknown = if is_final.is_none() {
+                "; analyses alone: whether the model had finished training is not recorded"
+            } else {
+                ""
+            };
             format!(
-                "lowest pair {} ({} of {}); all {} pairs: {k} of {n} = {:.3}",
+                "lowest pair {} ({} of {}); all {} pairs: {k} of {n} = {:.3}{unknown}",
                 p.pair,
                 p.k,
                 p.n,

@@ -108,7 +108,8 @@ struct Group {
     finals: Vec<CellResult>,
     running: Vec<CellResult>,
     sources: BTreeSet<PathBuf>,
-    analyses: Vec<(Analysis, bool)>,
+    /// Each set's analyses, and whether its model had finished (None: analyses alone).
+    analyses: Vec<(Analysis, Option<bool>)>,
 }
 
 impl Group {
@@ -197,7 +198,8 @@ fn add_analysis(set: &ResultSet, groups: &mut BTreeMap<String, Group>) -> Result
     let g = groups
         .entry("fig4".into())
         .or_insert_with(|| Group::new(FigureId { id: "fig4".into(), how }));
-    g.analyses.push((a.clone(), set.in_progress.is_empty()));
+    let is_final = (!set.cells.is_empty() || !set.in_progress.is_empty()).then_some(set.in_progress.is_empty());
+    g.analyses.push((a.clone(), is_final));
     g.sources.insert(a.dir.clone());
     Ok(())
 }

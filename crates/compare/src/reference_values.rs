@@ -95,7 +95,11 @@ pub(crate) fn value_figure(
                 .clone()
                 .try_into()
                 .map_err(|e: toml::de::Error| bad(format!("tolerance: {}", e.message())))?;
-            if [tol.value, tol.bound].into_iter().flatten().any(|x| x.is_nan() || x < 0.0) {
+            if [tol.value, tol.bound]
+                .into_iter()
+                .flatten()
+                .any(|x| x.is_nan() || x < 0.0)
+            {
                 return Err(bad("tolerance: value and bound must be numbers >= 0".into()));
             }
             Some(tol)

@@ -3,7 +3,16 @@
 //! difference, the epoch our values come from, the check and its verdict; then what the
 //! paper's numbers are, what is not compared, and how each key maps to ours.
 
-use super::{d2, v2};
+use super::v2;
+
+/// Three decimals for ours: a share of 0.979 against the paper's 0.98 must not print as 0.98.
+fn v3(x: f64) -> String {
+    if x.is_nan() { "-".into() } else { format!("{x:.3}") }
+}
+
+fn d3(x: f64) -> String {
+    if x.is_nan() { "-".into() } else { format!("{x:+.3}") }
+}
 use crate::values::{Outcome, ValueRow, ValueTable};
 
 /// "holds", "FAILS", "not final (would hold)", "untested (no tolerance set)".
@@ -21,9 +30,9 @@ fn ours(r: &ValueRow) -> String {
     if r.seeds == 0 {
         "-".into()
     } else if r.ours_std.is_nan() {
-        v2(r.ours)
+        v3(r.ours)
     } else {
-        format!("{} ({})", v2(r.ours), v2(r.ours_std))
+        format!("{} ({})", v3(r.ours), v3(r.ours_std))
     }
 }
 
@@ -39,16 +48,16 @@ fn what(r: &ValueRow) -> String {
 
 pub(crate) fn values_text(s: &mut String, t: &ValueTable) {
     s.push_str(&format!(
-        "\n{:<28} {:>5} {:>12} {:>6} {:>5}  {:<18} {}\n",
+        "\n{:<28} {:>5} {:>14} {:>7} {:>5}  {:<18} {}\n",
         "paper key", "paper", "ours (std)", "diff", "seeds", "values from", "verdict"
     ));
     for r in &t.rows {
         s.push_str(&format!(
-            "{:<28} {:>5} {:>12} {:>6} {:>5}  {:<18} {}\n    ours: {}; check: {}\n",
+            "{:<28} {:>5} {:>14} {:>7} {:>5}  {:<18} {}\n    ours: {}; check: {}\n",
             r.key,
             v2(r.paper),
             ours(r),
-            d2(r.diff),
+            d3(r.diff),
             r.seeds,
             r.when(),
             verdict(r),
@@ -85,10 +94,11 @@ pub(crate) fn values_markdown(s: &mut String, t: &ValueTable) {
             v2(r.paper),
             what(r),
             ours(r),
-            d2(r.diff),
+            d3(r.diff),
             r.seeds,
             r.when(),
-            r.check(),
+            // A bare | would end the table cell.
+            r.check().replace('|', "\\|"),
             verdict(r)
         ));
     }

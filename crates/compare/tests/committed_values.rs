@@ -1,0 +1,115 @@
+//! The single-value comparisons on the project's own committed results and reference: the
+//! fig5c sweep stopped at epoch 128 of 210 is compared at its last evaluation (125) and
+//! never called final; the fig4 analyses of the trained fig3 cell give the shares its README
+//! reports; every value figure of the reference has the tolerances its checks need.
+
+use std::path::{Path, PathBuf};
+
+use msym_compare::{Bound, Outcome, PaperComparison, Reference, VALUE_FIGURES, compare_to_paper, read_results};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn compare(dir: &str) -> PaperComparison {
+    let dir = repo().join(dir);
+    let r = Reference::load(&repo().join("references/paper_results.toml")).unwrap();
+    compare_to_paper(&dir, &read_results(&dir).unwrap(), &r, Path::new("ref")).unwrap()
+}
+
+#[test]
+fn the_fig5c_sweep_in_progress_is_compared_at_epoch_125_and_is_not_final() {
+    let sets = read_results(&repo().join("results/fig5c-h200-in-progress")).unwrap();
+    assert_eq!(
+        (sets[0].cells.len(), sets[0].in_progress.len(), sets[0].pending),
+        (0, 6, 0)
+    );
+    let c = compare("results/fig5c-h200-in-progress");
+    assert_eq!(c.figures.len(), 1);
+    let f = &c.figures[0];
+    assert_eq!((f.figure.id.as_str(), f.cells, f.in_progress), ("fig5c", 6, 6));
+    assert!(f.setup.is_empty(), "{:?}", f.setup);
+    let v = f.values.as_ref().unwrap();
+    // Pair 43 at epoch 125 (the run's README): sinusoidal symmetric 0.240 / 0.906 / 0.602 and
+    // composite 0.609 / 0.078 / 0.395; standard composite 0.061 / 0.054 / 0.123, symmetric
+    // 0.005 / 0.059 / 0.048.
+    let got: Vec<(&str, f64, Outcome)> = v.rows.iter().map(|r| (r.key.as_str(), r.ours, r.outcome())).collect();
+    let want = [
+        ("pos_symmetric_final", (0.24 + 0.906 + 0.602) / 3.0, false),
+        ("pos_composite_final", (0.609 + 0.078 + 0.395) / 3.0, false),
+        ("standard_composite_final", (0.061 + 0.054 + 0.123) / 3.0, true),
+        ("standard_symmetric_final", (0.005 + 0.059 + 0.048) / 3.0, true),
+    ];
+    assert_eq!(got.len(), want.len());
+    for ((key, ours, outcome), (k, mean, within)) in got.iter().zip(want) {
+        assert_eq!(*key, k);
+        assert!((ours - mean).abs() < 1e-3, "{key}: {ours} vs {mean}");
+        assert_eq!(*outcome, Outcome::NotFinal { within }, "{key}");
+    }
+    for r in &v.rows {
+        assert_eq!(
+            (r.seeds, r.epochs, r.planned, r.is_final),
+            (3, Some((125, 125)), Some(210), false)
+        );
+        assert_eq!(r.when(), "epoch 125 of 210");
+    }
+    let failures = c.failures();
+    assert_eq!(failures.len(), 4);
+    assert_eq!(
+        failures[0],
+        "fig5c: pos_symmetric_final: not final (values from epoch 125 of 210)"
+    );
+}
+
+#[test]
+fn the_fig4_analyses_of_the_trained_fig3_cell_give_its_readmes_shares() {
+    let c = compare("results/fig3-cell-d3-g1-s1-bf16");
+    let ids: Vec<&str> = c.figures.iter().map(|f| f.figure.id.as_str()).collect();
+    assert_eq!(ids, ["fig3", "fig4"]);
+    let v = c.figures[1].values.as_ref().unwrap();
+    let got: Vec<(&str, f64, Outcome, &str)> = v
+        .rows
+        .iter()
+        .map(|r| (r.key.as_str(), r.ours, r.outcome(), r.detail.as_deref().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "blocking_agreement_min",
+                139.0 / 480.0,
+                Outcome::Fails,
+                "lowest pair 32 (139 of 480); all 16 pairs: 3506 of 7680 = 0.457"
+            ),
+            (
+                "substitution_collapse_min",
+                261.0 / 399.0,
+                Outcome::Fails,
+                "lowest pair 13 (261 of 399); all 15 pairs: 4313 of 6045 = 0.713"
+            ),
+        ]
+    );
+    assert!(c.figures[1].setup.is_empty(), "480 sequences per pair, as the paper");
+}
+
+#[test]
+fn every_value_figure_of_the_reference_has_the_tolerances_its_checks_need() {
+    let r = Reference::load(&repo().join("references/paper_results.toml")).unwrap();
+    let ids: Vec<&str> = r.values.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(ids, ["fig4", "fig5a", "fig5b", "fig5c", "fig7"]);
+    for f in &r.values {
+        let tol = f.tolerance.unwrap_or_else(|| panic!("{} has no tolerance", f.id));
+        let bounds: Vec<Bound> = match VALUE_FIGURES.iter().find(|t| t.id == f.id) {
+            Some(t) => t.targets.iter().map(|t| t.bound).collect(),
+            None => vec![Bound::AtLeast],
+        };
+        for b in bounds {
+            let set = match b {
+                Bound::Near => tol.value,
+                Bound::AtMost | Bound::AtLeast => tol.bound,
+            };
+            assert!(set.is_some(), "{}: no tolerance for a {b:?} check", f.id);
+        }
+    }
+    assert_eq!(r.value_figure("fig4").unwrap().tolerance.unwrap().bound, Some(0.0));
+}
