@@ -932,3 +932,123 @@ fn reproduce_stopped_by_its_time_limit_exits_0_and_says_how_to_continue() {
     assert!(text.contains("stopped at the time limit"), "{text}");
     assert!(!text.contains("[3/4]"), "drew figures of an unfinished sweep: {text}");
 }
+
+#[test]
+fn compare_gives_the_fig5c_run_in_progress_values_that_are_not_final() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let o = msym(&["compare", "results/fig5c-h200-in-progress", "--out", out]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("6 cells are still training"), "{text}");
+    assert!(
+        text.contains(
+            "pos_symmetric_final           0.82  0.583 (0.333)  -0.237     3  epoch 125 of 210   not final (would fail)"
+        ),
+        "{text}"
+    );
+    let csv = std::fs::read_to_string(tmp.path().join("compare.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 5, "{csv}");
+    assert!(csv.lines().skip(1).all(|l| l.ends_with(",125,210,false")), "{csv}");
+    let report = std::fs::read_to_string(tmp.path().join("report.md")).unwrap();
+    assert!(
+        report.contains("### Values") && report.contains("**not final (would hold)**"),
+        "{report}"
+    );
+    // --strict: a value that is not final is not a reproduction.
+    let o = msym(&["compare", "results/fig5c-h200-in-progress", "--out", out, "--strict"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(
+            "--strict: 4 check(s) failed: fig5c: pos_symmetric_final: not final (values from epoch 125 of 210);"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn compare_without_fig4_analyses_or_with_a_malformed_reference_is_one_sentence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("fig4");
+    std::fs::create_dir_all(&run).unwrap();
+    let config = r#"[{"figure": "fig4", "seed": 1, "task": {"kind": "composite"}, "model": {"kind": "mamba2", "depth": 3}, "init": {"gamma": 1.0}}]"#;
+    std::fs::write(run.join("cells.json"), config).unwrap();
+    let summary = r#"{"finished": true, "replicas": [{"status": "finished", "epochs": 210, "final_scores": {}, "max_scores": {}}]}"#;
+    std::fs::write(run.join("summary.json"), summary).unwrap();
+    let o = msym(&["compare", run.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "error: {0}/analysis/block.csv does not exist: fig4 compares the analyses of the trained model; run `msym analyze block {0}` (msym reproduce fig4 runs it)\n",
+            run.display()
+        )
+    );
+    let reference = std::fs::read_to_string(repo().join("references/paper_results.toml")).unwrap();
+    let bad = tmp.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        reference.replace("pos_symmetric_final = 0.82", "pos_symmetric_final = \"high\""),
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let args = [
+        "compare",
+        "results/fig5c-h200-in-progress",
+        "--reference",
+        bad.to_str().unwrap(),
+        "--out",
+    ];
+    let o = msym(&[&args[..], &[out.to_str().unwrap()]].concat());
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "error: {}: [fig5c_positional_encoding] pos_symmetric_final must be a number, not \"high\"\n",
+            bad.display()
+        )
+    );
+    assert!(!out.exists(), "nothing written on bad input");
+}
+
+#[test]
+fn reproduce_fig4_compares_its_analyses_with_the_paper() {
+    let dir = tempfile::tempdir().unwrap();
+    let configs = dir.path().join("configs");
+    std::fs::create_dir_all(&configs).unwrap();
+    let cfg = smoke_with(&configs, "fig4_quick.toml", "grid = { seed = [1] }");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, format!("figure = \"fig4\"\n{text}")).unwrap();
+    let out = dir.path().join("fig4");
+    let args = [
+        "reproduce",
+        "fig4",
+        "--quick",
+        "--configs",
+        configs.to_str().unwrap(),
+        "--out",
+    ];
+    let o = msym(&[&args[..], &[out.to_str().unwrap()]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("[4/4] msym compare"), "{text}");
+    assert!(text.contains("== fig4:"), "{text}");
+    for key in ["blocking_agreement_min", "substitution_collapse_min"] {
+        assert!(text.contains(&format!("\n{key}   ")), "{key}: {text}");
+    }
+    // The smoke task has 3000 samples: fewer than the paper's 480 sequences per pair.
+    assert!(text.contains("  sequences per pair (block.csv n) paper 480 "), "{text}");
+    assert!(!text.contains("paper (absent)   ours (absent)"), "{text}");
+    // Two epochs teach the model nothing, which the row says beside its shares.
+    assert!(
+        text.contains("; the unmodified model's accuracy on them: 0.0"),
+        "{text}"
+    );
+    let csv = std::fs::read_to_string(out.join("compare.csv")).unwrap();
+    assert!(
+        csv.contains(",blocking_agreement_min,the analysed model,ours >= 0.98,,,true\n"),
+        "{csv}"
+    );
+}

@@ -23,6 +23,9 @@ pub struct PairShare {
     pub trained: bool,
     pub n: u64,
     pub k: u64,
+    /// The unmodified model's accuracy on these sequences (block.csv's `acc_plain`), where
+    /// the file has it: agreement means little for a model that has not learned the task.
+    pub acc_plain: Option<f64>,
 }
 
 impl PairShare {
@@ -83,6 +86,7 @@ pub fn parse_shares(text: &str, count: &str, path: &Path) -> Result<Vec<PairShar
         })
     };
     let (pair, trained, n, k) = (col("pair")?, col("trained")?, col("n")?, col(count)?);
+    let acc = header.iter().position(|h| *h == "acc_plain");
     let mut rows = Vec::new();
     for (i, line) in lines.enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let f: Vec<&str> = line.split(',').collect();
@@ -98,11 +102,20 @@ pub fn parse_shares(text: &str, count: &str, path: &Path) -> Result<Vec<PairShar
             f[j].parse::<u64>()
                 .map_err(|_| bad(&format!("{name} must be a whole number, not '{}'", f[j])))
         };
+        let acc_plain = match acc.map(|j| f[j]) {
+            // An empty share: a pair without sequences.
+            None | Some("") => None,
+            Some(x) => Some(
+                x.parse::<f64>()
+                    .map_err(|_| bad(&format!("acc_plain must be a number, not '{x}'")))?,
+            ),
+        };
         let row = PairShare {
             pair: f[pair].to_string(),
             trained: f[trained] == "true",
             n: whole(n, "n")?,
             k: whole(k, count)?,
+            acc_plain,
         };
         if row.k > row.n {
             return Err(bad(&format!("{count} {} exceeds n {}", row.k, row.n)));
@@ -122,9 +135,13 @@ mod tests {
     #[test]
     fn shares_come_from_the_counts_and_bad_rows_are_one_sentence() {
         let p = Path::new("a/block.csv");
-        let csv = "pair,trained,n,unchanged,share_unchanged\n12,true,3,2,0.6667\n43,false,0,0,\n";
+        let csv = "pair,trained,n,unchanged,share_unchanged,acc_plain\n12,true,3,2,0.6667,1.0000\n43,false,0,0,,\n";
         let rows = parse_shares(csv, "unchanged", p).unwrap();
-        assert_eq!((rows[0].k, rows[0].n, rows[0].trained), (2, 3, true));
+        assert_eq!(
+            (rows[0].k, rows[0].n, rows[0].trained, rows[0].acc_plain),
+            (2, 3, true, Some(1.0))
+        );
+        assert_eq!(rows[1].acc_plain, None);
         assert_eq!(rows[0].share(), 2.0 / 3.0);
         assert!(rows[1].share().is_nan() && !rows[1].trained);
         let err = |text: &str| parse_shares(text, "unchanged", p).unwrap_err().to_string();

@@ -101,16 +101,30 @@ fn row(
                 ""
             };
             format!(
-                "lowest pair {} ({} of {}); all {} pairs: {k} of {n} = {:.3}{unknown}",
+                "lowest pair {} ({} of {}); all {} pairs: {k} of {n} = {:.3}{}{unknown}",
                 p.pair,
                 p.k,
                 p.n,
                 scored.len(),
-                k as f64 / n as f64
+                k as f64 / n as f64,
+                plain_accuracy(&scored)
             )
         }),
         tolerance: fig.tolerance.and_then(|t| t.bound),
     }
+}
+
+/// "; the unmodified model's accuracy on them: 0.987", where the CSV has `acc_plain`.
+fn plain_accuracy(scored: &[&PairShare]) -> String {
+    let Some(acc) = scored
+        .iter()
+        .map(|p| p.acc_plain.map(|a| a * p.n as f64))
+        .sum::<Option<f64>>()
+    else {
+        return String::new();
+    };
+    let n: u64 = scored.iter().map(|p| p.n).sum();
+    format!("; the unmodified model's accuracy on them: {:.3}", acc / n as f64)
 }
 
 /// "sequences per pair" when block.csv's n differs from the paper's `sequences_per_pair`.

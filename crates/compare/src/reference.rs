@@ -86,11 +86,11 @@ fn f64s(v: &Value) -> Option<Vec<f64>> {
         .collect()
 }
 
-fn to_flat(v: Option<&Value>) -> Flat {
-    let json = v
-        .map(|v| serde_json::to_value(v).expect("toml values are json"))
-        .unwrap_or_default();
-    flatten(&json)
+/// A setup table as config fields; an absent one is no field (flattening a bare null would
+/// give one field named "").
+pub(crate) fn to_flat(v: Option<&Value>) -> Flat {
+    v.map(|v| flatten(&serde_json::to_value(v).expect("toml values are json")))
+        .unwrap_or_default()
 }
 
 impl Reference {

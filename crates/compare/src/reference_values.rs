@@ -106,10 +106,6 @@ pub(crate) fn value_figure(
         }
         None => None,
     };
-    let setup_json = t
-        .get("setup")
-        .map(|v| serde_json::to_value(v).expect("toml values are json"))
-        .unwrap_or_default();
     Ok(ValueFigure {
         id: id.to_string(),
         section: section.to_string(),
@@ -118,6 +114,6 @@ pub(crate) fn value_figure(
         values,
         other,
         tolerance,
-        setup: crate::flat::flatten(&setup_json),
+        setup: crate::reference::to_flat(t.get("setup")),
     })
 }

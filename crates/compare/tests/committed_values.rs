@@ -79,7 +79,7 @@ fn the_fig4_analyses_of_the_trained_fig3_cell_give_its_readmes_shares() {
                 "blocking_agreement_min",
                 139.0 / 480.0,
                 Outcome::Fails,
-                "lowest pair 32 (139 of 480); all 16 pairs: 3506 of 7680 = 0.457"
+                "lowest pair 32 (139 of 480); all 16 pairs: 3506 of 7680 = 0.457; the unmodified model's accuracy on them: 0.982"
             ),
             (
                 "substitution_collapse_min",
