@@ -204,6 +204,7 @@ pub static FIGURES: [FigureTargets; 4] = [
         split_by: &[],
         notes: &[
             "mamba_res_pe: the paper does not say which positional encoding, so every kind counts (configs/fig7.toml runs sinusoidal)",
+            "depth: the paper's values are at depth 2; rows of other depths (configs/fig7_depth.toml) are held to the same numbers, and the setup diff lists the depths that differ",
             "train / test / ood: acc_train (the first 2048 samples of the train split, as every run scores trained groups) / acc_test / acc_ood at the last evaluation, mean over seeds; the paper's values are after 210 epochs",
         ],
     },
