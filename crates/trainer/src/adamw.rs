@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 
 use burn::tensor::{Bool, Tensor, backend::Backend};
 
+use crate::flat::FlatLayout;
+
 /// The first and second moments of one parameter, [R, n] each.
 #[derive(Debug, Clone)]
 pub struct Moments<B: Backend> {
@@ -23,11 +25,20 @@ pub struct AdamHyper {
     pub weight_decay: f64,
 }
 
-/// Optimizer state: moments by parameter name and the number of updates taken.
+/// Where the moments live: by parameter name (as checkpoints store them) or as one row per
+/// replica (crate::flat, as [`AdamW::update_flat`] uses them). A checkpoint's moments are
+/// laid out at the first update after it is loaded.
+#[derive(Debug, Clone)]
+enum Store<B: Backend> {
+    ByName(BTreeMap<String, Moments<B>>),
+    Flat(FlatLayout, Moments<B>),
+}
+
+/// Optimizer state: the moments and the number of updates taken.
 #[derive(Debug, Clone)]
 pub struct AdamW<B: Backend> {
     pub hyper: AdamHyper,
-    pub moments: BTreeMap<String, Moments<B>>,
+    store: Store<B>,
     /// Updates taken so far (t - 1 in the bias corrections of the next update).
     pub steps: usize,
 }
@@ -36,7 +47,7 @@ impl<B: Backend> AdamW<B> {
     pub fn new(hyper: AdamHyper) -> Self {
         Self {
             hyper,
-            moments: BTreeMap::new(),
+            store: Store::ByName(BTreeMap::new()),
             steps: 0,
         }
     }
@@ -46,22 +57,74 @@ impl<B: Backend> AdamW<B> {
         self.steps += 1;
     }
 
-    /// The new value of parameter `name`. p, g: [R, n]; lr: [R, 1]; active: [R, 1].
-    pub fn update(
+    /// The moments by parameter name, [R, n] each (none before the first update).
+    pub fn moments(&self) -> BTreeMap<String, Moments<B>> {
+        match &self.store {
+            Store::ByName(map) => map.clone(),
+            Store::Flat(layout, mv) => {
+                let (m, v) = (layout.split(mv.m.clone()), layout.split(mv.v.clone()));
+                m.into_iter()
+                    .map(|(name, m)| {
+                        let v = v[&name].clone();
+                        (name, Moments { m, v })
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// Replaces the moments (a checkpoint's), by parameter name.
+    pub fn set_moments(&mut self, moments: BTreeMap<String, Moments<B>>) {
+        self.store = Store::ByName(moments);
+    }
+
+    /// The new values of all parameters at once, laid out by `layout` (crate::flat).
+    /// p, g: [R, layout.total]; lr: [R, 1]; active: [R, 1].
+    pub fn update_flat(
         &mut self,
-        name: &str,
+        layout: &FlatLayout,
         p: Tensor<B, 2>,
         g: Tensor<B, 2>,
         lr: Tensor<B, 2>,
         active: Tensor<B, 2, Bool>,
     ) -> Tensor<B, 2> {
+        let store = std::mem::replace(&mut self.store, Store::ByName(BTreeMap::new()));
+        let old = match store {
+            Store::Flat(l, mv) if &l == layout => mv,
+            other => {
+                // First flat update, or moments restored from a checkpoint: lay them out
+                // (zeros for parameters that have none yet).
+                self.store = other;
+                let by_name = self.moments();
+                let [r, _] = g.dims();
+                let device = g.device();
+                let row = |pick: fn(&Moments<B>) -> Tensor<B, 2>| {
+                    let parts = by_name.iter().map(|(n, mv)| (n.clone(), pick(mv))).collect();
+                    layout.cat(&parts, r, &device)
+                };
+                Moments {
+                    m: row(|mv| mv.m.clone()),
+                    v: row(|mv| mv.v.clone()),
+                }
+            }
+        };
+        let (new, moments) = self.step_math(p, g, old, lr, active);
+        self.store = Store::Flat(layout.clone(), moments);
+        new
+    }
+
+    /// One AdamW update of p [R, n] with gradient g and moments `old`; rows of inactive
+    /// replicas keep their values and moments.
+    fn step_math(
+        &self,
+        p: Tensor<B, 2>,
+        g: Tensor<B, 2>,
+        old: Moments<B>,
+        lr: Tensor<B, 2>,
+        active: Tensor<B, 2, Bool>,
+    ) -> (Tensor<B, 2>, Moments<B>) {
         let h = self.hyper;
         let t = self.steps as i32;
-        let zeros = || Moments {
-            m: g.zeros_like(),
-            v: g.zeros_like(),
-        };
-        let old = self.moments.remove(name).unwrap_or_else(zeros);
         let m = old
             .m
             .clone()
@@ -77,15 +140,11 @@ impl<B: Backend> AdamW<B> {
         let decayed = p.clone().mul(lr.clone().mul_scalar(-h.weight_decay).add_scalar(1.0));
         let denom = v.clone().sqrt().div_scalar(bc2.sqrt()).add_scalar(h.eps);
         let new = decayed.sub(m.clone().div(denom).mul(lr.div_scalar(bc1)));
-        let shape = p.dims();
-        let keep = active.bool_not().expand(shape);
-        self.moments.insert(
-            name.to_string(),
-            Moments {
-                m: m.mask_where(keep.clone(), old.m),
-                v: v.mask_where(keep.clone(), old.v),
-            },
-        );
-        new.mask_where(keep, p)
+        let keep = active.bool_not().expand(p.dims());
+        let moments = Moments {
+            m: m.mask_where(keep.clone(), old.m),
+            v: v.mask_where(keep.clone(), old.v),
+        };
+        (new.mask_where(keep, p), moments)
     }
 }

@@ -63,7 +63,7 @@ pub fn save<B: AutodiffBackend>(
             p.values.iter().flat_map(|v| (*v as f32).to_le_bytes()).collect(),
         ));
     }
-    for (name, m) in &opt.moments {
+    for (name, m) in &opt.moments() {
         let (s, b) = host(m.m.clone());
         entries.push((format!("m/{name}"), s, b));
         let (s, b) = host(m.v.clone());
@@ -164,12 +164,13 @@ pub fn load<B: AutodiffBackend>(
             "checkpoint has no values for '{missing}' (was it written by another config?)"
         ));
     }
-    opt.moments.clear();
+    let mut moments = BTreeMap::new();
     for name in st.names().into_iter().filter_map(|n| n.strip_prefix("m/")) {
         let m = tensor::<B::InnerBackend, 2>(&st, &format!("m/{name}"), device)?;
         let v = tensor::<B::InnerBackend, 2>(&st, &format!("v/{name}"), device)?;
-        opt.moments.insert(name.to_string(), Moments { m, v });
+        moments.insert(name.to_string(), Moments { m, v });
     }
+    opt.set_moments(moments);
     let (_, meta) = SafeTensors::read_metadata(&bytes).map_err(|e| format!("{TENSORS}: {e}"))?;
     let steps = meta
         .metadata()

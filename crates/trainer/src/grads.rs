@@ -55,6 +55,26 @@ pub fn accumulate<B: Backend>(a: &mut BTreeMap<String, Tensor<B, 2>>, b: BTreeMa
     }
 }
 
+struct ValueReader<B: AutodiffBackend> {
+    out: BTreeMap<String, Tensor<Inner<B>, 2>>,
+}
+
+impl<B: AutodiffBackend> ParamVisitor<B> for ValueReader<B> {
+    fn visit<const D: usize>(&mut self, name: &str, _shape: &[usize], param: &mut Param<Tensor<B, D>>) {
+        let current = param.val();
+        if current.is_require_grad() {
+            self.out.insert(name.to_string(), flat(current.inner()));
+        }
+    }
+}
+
+/// The values of every trainable parameter, [R, n] each, on the device (no copy to the host).
+pub fn values<B: AutodiffBackend, M: VisitParams<B> + Clone>(model: &M) -> BTreeMap<String, Tensor<Inner<B>, 2>> {
+    let mut reader = ValueReader { out: BTreeMap::new() };
+    model.clone().visit_params("", &mut reader);
+    reader.out
+}
+
 struct Updater<'a, B: AutodiffBackend> {
     update: &'a mut UpdateFn<'a, B>,
 }

@@ -3,8 +3,6 @@
 //! leaves its weights and moments as they were from then on), and the step, loss, learning
 //! rate and every parameter's gradient norm at that moment are kept for the report.
 
-use std::collections::BTreeMap;
-
 use burn::tensor::{Bool, Tensor, backend::Backend};
 
 #[derive(Debug, Clone)]
@@ -57,14 +55,15 @@ impl<B: Backend> Guard<B> {
     }
 
     /// Records one step and returns the replicas whose update may be applied ([R, 1]).
-    /// loss, lr, norm: [R, 1]; squared: per-parameter squared norms [R, 1].
+    /// loss, lr, norm: [R, 1]; squared: each parameter's squared gradient norm [R, P], in
+    /// `names` order.
     pub fn observe(
         &mut self,
         step: usize,
         loss: Tensor<B, 2>,
         lr: Tensor<B, 2>,
         norm: Tensor<B, 2>,
-        squared: &BTreeMap<String, Tensor<B, 2>>,
+        squared: Tensor<B, 2>,
     ) -> Tensor<B, 2, Bool> {
         let finite = loss.clone().is_finite().bool_and(norm.is_finite());
         let newly = self.active.clone().bool_and(finite.clone().bool_not());
@@ -77,12 +76,8 @@ impl<B: Backend> Guard<B> {
             .mask_where(newly.clone(), Tensor::full([r, 1], step as f64, &device));
         self.bad_loss = self.bad_loss.clone().mask_where(newly.clone(), loss);
         self.bad_lr = self.bad_lr.clone().mask_where(newly.clone(), lr);
-        let norms: Vec<Tensor<B, 2>> = self.names.iter().map(|n| squared[n].clone().sqrt()).collect();
-        let p = norms.len();
-        self.bad_norms = self
-            .bad_norms
-            .clone()
-            .mask_where(newly.expand([r, p]), Tensor::cat(norms, 1));
+        let p = self.names.len();
+        self.bad_norms = self.bad_norms.clone().mask_where(newly.expand([r, p]), squared.sqrt());
         self.active.clone()
     }
 

@@ -11,6 +11,7 @@ pub mod data;
 pub mod doctor;
 pub mod eval;
 pub mod first_steps;
+pub mod flat;
 pub mod grads;
 pub mod guard;
 pub mod loss;

@@ -9,9 +9,10 @@ use models::{Model, cast_module, widen};
 use msym_config::TrainConfig;
 
 use crate::adamw::{AdamHyper, AdamW};
-use crate::clip::{clip, global_norm, squared_norms};
+use crate::clip::clip_row;
 use crate::data::DeviceData;
-use crate::grads::{accumulate, apply, collect};
+use crate::flat::FlatLayout;
+use crate::grads::{accumulate, apply, collect, values};
 use crate::guard::Guard;
 use crate::loss::cross_entropy;
 
@@ -24,6 +25,10 @@ pub struct StepState<B: AutodiffBackend> {
     pub compute: Option<DType>,
     pub opt: AdamW<B::InnerBackend>,
     pub guard: Guard<B::InnerBackend>,
+    /// The trainable parameters laid end to end (crate::flat), in the guard's name order.
+    pub layout: FlatLayout,
+    /// layout.indicator(): sums a row per parameter.
+    indicator: Tensor<B::InnerBackend, 3>,
     /// Sum of each replica's training loss since the last evaluation: [R, 1]
     pub loss_sum: Tensor<B::InnerBackend, 2>,
     pub loss_steps: usize,
@@ -34,11 +39,13 @@ impl<B: AutodiffBackend> StepState<B> {
     pub fn new(model: Model<B>, t: &TrainConfig, compute: Option<DType>, device: &B::Device) -> Self {
         let params = models::read_params(&model);
         let r = params.values().next().map_or(0, |p| p.n_replicas);
-        let names: Vec<String> = params
-            .into_iter()
-            .filter(|(_, p)| p.trainable)
-            .map(|(n, _)| n)
-            .collect();
+        let layout = FlatLayout::new(
+            params
+                .into_iter()
+                .filter(|(_, p)| p.trainable)
+                .map(|(n, p)| (n, p.values.len() / p.n_replicas))
+                .collect(),
+        );
         let hyper = AdamHyper {
             beta1: t.beta1,
             beta2: t.beta2,
@@ -49,7 +56,9 @@ impl<B: AutodiffBackend> StepState<B> {
             model,
             compute,
             opt: AdamW::new(hyper),
-            guard: Guard::new(r, names, device),
+            guard: Guard::new(r, layout.names(), device),
+            indicator: layout.indicator(device),
+            layout,
             loss_sum: Tensor::zeros([r, 1], device),
             loss_steps: 0,
         }
@@ -110,17 +119,16 @@ pub fn train_step<B: AutodiffBackend>(
         loss = loss.add(per_replica.inner().reshape([r, 1]).div_scalar(t.micro_batches as f64));
     }
     let lr = Tensor::<B::InnerBackend, 2>::from_data(TensorData::new(lrs.to_vec(), [r, 1]), &device);
-    let squared = squared_norms(&grads);
-    let norm = global_norm(&squared);
-    let active = s.guard.observe(step, loss.clone(), lr.clone(), norm.clone(), &squared);
-    let grads = clip(grads, &norm, t.grad_clip);
+    // Everything below works on one row per replica (crate::flat says why).
+    let g = s.layout.cat(&grads, r, &device); // [R, P]
+    let squared = s.layout.per_param_sums(g.clone().powi_scalar(2), s.indicator.clone()); // [R, K]
+    let norm = squared.clone().sum_dim(1).sqrt(); // [R, 1]
+    let active = s.guard.observe(step, loss.clone(), lr.clone(), norm.clone(), squared);
+    let g = clip_row(g, &norm, t.grad_clip);
+    let p = s.layout.cat(&values(&s.model), r, &device);
     s.opt.begin_step();
-    let opt = &mut s.opt;
-    apply(&mut s.model, &mut |name, p| {
-        grads
-            .get(name)
-            .map(|g| opt.update(name, p, g.clone(), lr.clone(), active.clone()))
-    });
+    let new = s.layout.split(s.opt.update_flat(&s.layout, p, g, lr, active));
+    apply(&mut s.model, &mut |name, _| new.get(name).cloned());
     s.loss_sum = s.loss_sum.clone().add(loss);
     s.loss_steps += 1;
 }

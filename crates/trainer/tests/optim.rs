@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use burn::backend::NdArray;
 use burn::tensor::{Tensor, TensorData};
 use trainer::adamw::{AdamHyper, AdamW};
-use trainer::clip::{clip, global_norm, squared_norms};
+use trainer::clip::clip_row;
+use trainer::flat::FlatLayout;
 
 type B = NdArray<f64>;
 
@@ -56,23 +57,33 @@ fn clip_then_adamw_matches_pytorch_for_three_steps() {
     });
     let lr = row(vec![1e-2]);
     let active = row(vec![1.0]).equal_elem(1.0);
+    // The training step's path (trainer::step): one row per replica, clipped, then AdamW.
+    let layout = FlatLayout::new(vec![("p1".into(), 12), ("p2".into(), 5)]);
+    let device = Default::default();
+    let indicator = layout.indicator(&device);
     for step in 0..3 {
         let s = step as f64;
         let scale = if step == 2 { 0.05 } else { 1.0 };
         let g1: Vec<f64> = (0..12).map(|k| 3.0 * (0.5 * k as f64 + s).cos() * scale).collect();
         let g2: Vec<f64> = (0..5).map(|k| 0.2 * (0.3 * k as f64 - s).sin() * scale).collect();
         let grads = BTreeMap::from([("p1".to_string(), row(g1)), ("p2".to_string(), row(g2))]);
-        let norm = global_norm(&squared_norms(&grads));
+        let g = layout.cat(&grads, 1, &device);
+        let norm = layout
+            .per_param_sums(g.clone().powi_scalar(2), indicator.clone())
+            .sum_dim(1)
+            .sqrt();
         close(&host(&norm), &golden(&format!("step{step}_norm")), "norm");
-        let grads = clip(grads, &norm, 1.0);
+        let g = clip_row(g, &norm, 1.0);
         close(
-            &host(&grads["p1"]),
+            &host(&layout.split(g.clone())["p1"]),
             &golden(&format!("step{step}_g1")),
             "clipped gradient",
         );
+        let params = BTreeMap::from([("p1".to_string(), p1.clone()), ("p2".to_string(), p2.clone())]);
         opt.begin_step();
-        p1 = opt.update("p1", p1, grads["p1"].clone(), lr.clone(), active.clone());
-        p2 = opt.update("p2", p2, grads["p2"].clone(), lr.clone(), active.clone());
+        let new =
+            layout.split(opt.update_flat(&layout, layout.cat(&params, 1, &device), g, lr.clone(), active.clone()));
+        (p1, p2) = (new["p1"].clone(), new["p2"].clone());
         close(
             &host(&p1),
             &golden(&format!("step{step}_p1")),
@@ -102,10 +113,13 @@ fn an_inactive_replica_is_left_exactly_as_it_was() {
     let lr = Tensor::<B, 2>::from_data(TensorData::new(vec![0.1, 0.1], [2, 1]), &Default::default());
     let active =
         Tensor::<B, 2>::from_data(TensorData::new(vec![1.0, 0.0], [2, 1]), &Default::default()).equal_elem(1.0);
+    let layout = FlatLayout::new(vec![("p".into(), 2)]);
+    let device = Default::default();
+    let one = |t: Tensor<B, 2>| layout.cat(&BTreeMap::from([("p".to_string(), t)]), 2, &device);
     opt.begin_step();
-    let new = host(&opt.update("p", p, g, lr, active));
+    let new = host(&layout.split(opt.update_flat(&layout, one(p), one(g), lr, active))["p"]);
     assert_eq!(new[2..], [3.0, 4.0], "replica 1 untouched despite NaN gradients");
     assert!(new[..2].iter().all(|v| v.is_finite()) && new[0] < 1.0);
-    let m = host(&opt.moments["p"].m);
+    let m = host(&opt.moments()["p"].m);
     assert_eq!(m[2..], [0.0, 0.0], "its moments too");
 }

@@ -1,0 +1,141 @@
+//! Every trainable parameter of a replica laid end to end in one row: [R, P].
+//!
+//! Why: the optimizer, the clipping and the guard did about 25 small kernels per parameter
+//! tensor, which at R = 1 cost more than the forward and backward passes (burn pays about
+//! 13 us of host work per kernel: 1214 kernels took 15.8 ms per step at depth 2 on an H200,
+//! ncu, 2026-11-26, results/bench/NOTES.md). On one row they are one kernel per operation
+//! whatever the number of parameters.
+//!
+//! The row is padded with zeros to a multiple of [`PAD`] so that its sums can be split into
+//! groups (models::grouped says why that matters on CUDA); the padding's gradient and
+//! moments stay 0, so the update leaves it 0.
+
+use std::collections::BTreeMap;
+
+use burn::tensor::{Tensor, TensorData, backend::Backend};
+use models::grouped::groups;
+
+/// The row length is a multiple of this.
+pub const PAD: usize = 1024;
+
+/// Where each parameter sits in the row, in name order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlatLayout {
+    /// (name, entries per replica), in the order they are laid out.
+    pub entries: Vec<(String, usize)>,
+    /// Sum of the entries' sizes.
+    pub used: usize,
+    /// `used` rounded up to a multiple of PAD.
+    pub total: usize,
+}
+
+impl FlatLayout {
+    pub fn new(entries: Vec<(String, usize)>) -> Self {
+        let used: usize = entries.iter().map(|(_, n)| n).sum();
+        let total = used.div_ceil(PAD).max(1) * PAD;
+        Self { entries, used, total }
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.entries.iter().map(|(n, _)| n.clone()).collect()
+    }
+
+    /// One row per replica from tensors [R, n] by name; a parameter missing from `parts`
+    /// (no gradient this step) contributes zeros. -> [R, total]
+    pub fn cat<B: Backend>(
+        &self,
+        parts: &BTreeMap<String, Tensor<B, 2>>,
+        r: usize,
+        device: &B::Device,
+    ) -> Tensor<B, 2> {
+        let mut pieces: Vec<Tensor<B, 2>> = self
+            .entries
+            .iter()
+            .map(|(name, n)| {
+                parts
+                    .get(name)
+                    .cloned()
+                    .unwrap_or_else(|| Tensor::zeros([r, *n], device))
+            })
+            .collect();
+        if self.total > self.used {
+            pieces.push(Tensor::zeros([r, self.total - self.used], device));
+        }
+        Tensor::cat(pieces, 1)
+    }
+
+    /// The inverse of [`cat`](Self::cat): [R, total] -> tensors [R, n] by name.
+    pub fn split<B: Backend>(&self, row: Tensor<B, 2>) -> BTreeMap<String, Tensor<B, 2>> {
+        let mut at = 0;
+        let mut out = BTreeMap::new();
+        for (name, n) in &self.entries {
+            out.insert(name.clone(), row.clone().narrow(1, at, *n));
+            at += n;
+        }
+        out
+    }
+
+    /// The 0/1 matrix that sums a row's entries per parameter, laid out for
+    /// [`per_param_sums`](Self::per_param_sums): [G, total / G, K] for K parameters.
+    pub fn indicator<B: Backend>(&self, device: &B::Device) -> Tensor<B, 3> {
+        let k = self.entries.len();
+        let mut m = vec![0.0f32; self.total * k];
+        let mut at = 0;
+        for (j, (_, n)) in self.entries.iter().enumerate() {
+            for i in at..at + n {
+                m[i * k + j] = 1.0;
+            }
+            at += n;
+        }
+        let g = groups(self.total);
+        Tensor::from_data(TensorData::new(m, [g, self.total / g, k]), device)
+    }
+
+    /// Sum of each parameter's entries: row [R, total], indicator from
+    /// [`indicator`](Self::indicator) -> [R, K]. A product per group of entries and then a sum
+    /// over groups, not one long product (which burn-cubecl runs on a few cubes).
+    pub fn per_param_sums<B: Backend>(&self, row: Tensor<B, 2>, indicator: Tensor<B, 3>) -> Tensor<B, 2> {
+        let [r, total] = row.dims();
+        let [g, per, k] = indicator.dims();
+        debug_assert_eq!(g * per, total);
+        row.reshape([r, g, per])
+            .swap_dims(0, 1) // [G, R, total / G]
+            .matmul(indicator) // [G, R, K]
+            .sum_dim(0)
+            .reshape([r, k])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::NdArray;
+
+    type B = NdArray<f64>;
+
+    fn t(v: Vec<f64>, shape: [usize; 2]) -> Tensor<B, 2> {
+        Tensor::from_data(TensorData::new(v, shape), &Default::default())
+    }
+
+    #[test]
+    fn cat_split_and_per_parameter_sums_round_trip() {
+        let layout = FlatLayout::new(vec![("a".into(), 3), ("b".into(), 2), ("c".into(), 1)]);
+        assert_eq!((layout.used, layout.total), (6, PAD));
+        let device = Default::default();
+        let mut parts = BTreeMap::new();
+        parts.insert("a".to_string(), t(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [2, 3]));
+        parts.insert("c".to_string(), t(vec![7.0, 8.0], [2, 1]));
+        // "b" has no gradient: zeros.
+        let row = layout.cat(&parts, 2, &device);
+        assert_eq!(row.dims(), [2, PAD]);
+        let back = layout.split(row.clone());
+        assert_eq!(back["a"].to_data(), parts["a"].to_data());
+        assert_eq!(back["b"].to_data(), t(vec![0.0; 4], [2, 2]).to_data());
+        assert_eq!(back["c"].to_data(), parts["c"].to_data());
+        let sums = layout.per_param_sums(row, layout.indicator(&device));
+        assert_eq!(
+            sums.into_data().to_vec::<f64>().unwrap(),
+            vec![6.0, 0.0, 7.0, 15.0, 0.0, 8.0]
+        );
+    }
+}
