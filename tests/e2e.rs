@@ -1052,3 +1052,70 @@ fn reproduce_fig4_compares_its_analyses_with_the_paper() {
         "{csv}"
     );
 }
+
+#[test]
+fn reproduce_fig5a_and_fig7_end_with_their_value_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let configs = dir.path().join("configs");
+    std::fs::create_dir_all(&configs).unwrap();
+    // configs/smoke.toml (2 epochs) on the full-symmetry and the inverse-matching task.
+    let write = |name: &str, figure: &str, task: &str, sweep: &str| {
+        let f = smoke_with(&configs, name, sweep);
+        let text = std::fs::read_to_string(&f)
+            .unwrap()
+            .replace("kind = \"composite\"", task);
+        std::fs::write(&f, format!("figure = \"{figure}\"\n{text}")).unwrap();
+    };
+    write(
+        "fig5a_quick.toml",
+        "fig5a",
+        "kind = \"full_symmetry\"",
+        "grid = { \"model.depth\" = [1, 2], seed = [1] }",
+    );
+    write(
+        "fig7_quick.toml",
+        "fig7",
+        "kind = \"inverse_matching\"\nfiller_len = 3",
+        "variants.mamba = {}\nvariants.mamba_res_pe = { \"model.residual_around_conv\" = true, \"model.pos_encoding\" = \"sinusoidal\" }\ngrid = { seed = [1] }",
+    );
+    let run = |fig: &str| {
+        let out = dir.path().join(fig);
+        let args = [
+            "reproduce",
+            fig,
+            "--quick",
+            "--configs",
+            configs.to_str().unwrap(),
+            "--out",
+        ];
+        let o = msym(&[&args[..], &[out.to_str().unwrap()]].concat());
+        assert!(o.status.success(), "{}", stderr(&o));
+        (stdout(&o), std::fs::read_to_string(out.join("compare.csv")).unwrap())
+    };
+    let (text, csv) = run("fig5a");
+    assert!(text.contains("== fig5a:"), "{text}");
+    for depth in [1, 2] {
+        assert!(
+            text.contains(&format!(
+                "    ours: Mamba2: acc_43_test [model.depth={depth}]; check: ours <= 0.03 + 0.05\n"
+            )),
+            "{text}"
+        );
+    }
+    assert_eq!(csv.lines().count(), 5, "two keys x two depths: {csv}");
+    let (text, csv) = run("fig7");
+    assert!(
+        text.contains("    ours: mamba_res_pe: acc_ood; check: |ours - paper| <= 0.2\n"),
+        "{text}"
+    );
+    // No transformer ran: its three values are listed, untested.
+    assert_eq!(
+        text.matches("untested (nothing of ours to compare)").count(),
+        3,
+        "{text}"
+    );
+    assert!(
+        csv.contains(",transformer.ood,transformer,|ours - paper| <= 0.2,,,false\n"),
+        "{csv}"
+    );
+}

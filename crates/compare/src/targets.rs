@@ -24,7 +24,7 @@ pub enum Bound {
 pub struct Variant {
     /// Its name in the project's config (configs/<figure>.toml), for the reader.
     pub name: &'static str,
-    /// The selection rule as text.
+    /// The selection rule as text ("cells with model.conv = learned").
     pub rule: &'static str,
     pub matches: fn(&Flat) -> bool,
 }
@@ -92,43 +92,43 @@ fn mamba_residual_positions(c: &Flat) -> bool {
 }
 
 static EVERY_DEPTH: Variant = Variant {
-    name: "Mamba2 (every cell; a row per depth)",
-    rule: "every cell of the figure",
+    name: "Mamba2",
+    rule: "every cell of the figure, a row per depth",
     matches: any,
 };
 static STANDARD_CONV: Variant = Variant {
     name: "standard",
-    rule: "model.conv = learned",
+    rule: "cells with model.conv = learned",
     matches: learned_conv,
 };
 static ALL_ONES: Variant = Variant {
     name: "all_ones",
-    rule: "model.conv = all_ones_frozen",
+    rule: "cells with model.conv = all_ones_frozen",
     matches: all_ones_conv,
 };
 static STANDARD_POS: Variant = Variant {
     name: "standard",
-    rule: "model.pos_encoding = none",
+    rule: "cells with model.pos_encoding = none",
     matches: no_positions,
 };
 static POSITIONS: Variant = Variant {
     name: "positional encoding",
-    rule: "model.pos_encoding other than none",
+    rule: "cells with model.pos_encoding other than none",
     matches: positions,
 };
 static MAMBA: Variant = Variant {
     name: "mamba",
-    rule: "model.kind = mamba2, no residual around the conv, model.pos_encoding = none",
+    rule: "cells with model.kind = mamba2, no residual around the conv, model.pos_encoding = none",
     matches: plain_mamba,
 };
 static TRANSFORMER: Variant = Variant {
     name: "transformer",
-    rule: "model.kind = transformer",
+    rule: "cells with model.kind = transformer",
     matches: transformer,
 };
 static MAMBA_RES_PE: Variant = Variant {
     name: "mamba_res_pe",
-    rule: "model.kind = mamba2, model.residual_around_conv = true, model.pos_encoding other than none",
+    rule: "cells with model.kind = mamba2, model.residual_around_conv = true, model.pos_encoding other than none",
     matches: mamba_residual_positions,
 };
 

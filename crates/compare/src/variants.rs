@@ -36,7 +36,7 @@ pub(crate) fn variant_table(fig: &ValueFigure, targets: &FigureTargets, cells: &
     }
 }
 
-/// "keys -> variant (rule): metrics" per variant, then the notes.
+/// "variant = rule: key <- metric, ..." per variant, then the notes.
 fn mapping(targets: &FigureTargets) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
@@ -51,12 +51,7 @@ fn mapping(targets: &FigureTargets) -> Vec<String> {
             .filter(|u| std::ptr::eq(u.variant, t.variant))
             .collect();
         let pairs: Vec<String> = same.iter().map(|u| format!("{} <- {}", u.key, u.metric)).collect();
-        out.push(format!(
-            "{}: cells with {} ({})",
-            t.variant.name,
-            t.variant.rule,
-            pairs.join(", ")
-        ));
+        out.push(format!("{} = {}: {}", t.variant.name, t.variant.rule, pairs.join(", ")));
     }
     out.extend(targets.notes.iter().map(|n| n.to_string()));
     out

@@ -143,7 +143,7 @@ fn fig5c_rows_are_exact_per_variant_and_encoding_kind() {
         text.contains("pos_symmetric_final           0.82  0.600 (0.100)  -0.220     3  final (epoch 210)  FAILS\n    ours: positional encoding: symmetric_test [model.pos_encoding=sinusoidal]; check: |ours - paper| <= 0.2\n"),
         "{text}"
     );
-    assert!(text.contains("standard: cells with model.pos_encoding = none (standard_composite_final <- composite_test, standard_symmetric_final <- symmetric_test)"), "{text}");
+    assert!(text.contains("standard = cells with model.pos_encoding = none: standard_composite_final <- composite_test, standard_symmetric_final <- symmetric_test"), "{text}");
     let md = render::paper_markdown(&c, None);
     assert!(
         md.contains("| standard_composite_final | 0.04 | standard: composite_test | 0.040 (0.020) | +0.000 | 3 | final (epoch 210) | \\|ours - paper\\| <= 0.2 | **holds** |"),
