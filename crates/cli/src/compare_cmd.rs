@@ -78,10 +78,13 @@ pub fn run(c: CompareCommand) -> Result<(), CliError> {
     write(&out, "compare.csv", render::paper_csv(&cmp).as_bytes())?;
     let report = render::paper_markdown(&cmp, Some(&format!("{FIGURES}/")));
     write(&out, "report.md", report.as_bytes())?;
-    println!(
-        "\nwrote {0}/compare.csv, {0}/report.md and {0}/{FIGURES}/",
-        out.display()
-    );
+    // Only phase diagrams have heatmaps: name the folder when something went into it.
+    let figures = if cmp.figures.iter().any(|f| !f.heatmaps.is_empty()) {
+        format!(" and {}/{FIGURES}/", out.display())
+    } else {
+        String::new()
+    };
+    println!("\nwrote {0}/compare.csv, {0}/report.md{figures}", out.display());
     let failures = cmp.failures();
     if c.strict && !failures.is_empty() {
         return Err(CliError::failed(format!(
