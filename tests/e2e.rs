@@ -934,35 +934,69 @@ fn reproduce_stopped_by_its_time_limit_exits_0_and_says_how_to_continue() {
 }
 
 #[test]
-fn compare_gives_the_fig5c_run_in_progress_values_that_are_not_final() {
+fn compare_gives_the_finished_fig5c_run_final_values_that_hold() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().to_str().unwrap();
-    let o = msym(&["compare", "results/fig5c-h200-in-progress", "--out", out]);
+    let o = msym(&["compare", "results/fig5c", "--out", out, "--strict"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
-    assert!(text.contains("6 cells are still training"), "{text}");
+    assert!(text.contains("   6 cells from results/fig5c\n"), "{text}");
+    assert!(!text.contains("still training"), "{text}");
+    for line in [
+        "pos_symmetric_final           0.82  0.660 (0.353)  -0.160     3  final (epoch 210)  holds",
+        "pos_composite_final           0.10  0.288 (0.269)  +0.188     3  final (epoch 210)  holds",
+        "standard_composite_final      0.04  0.077 (0.044)  +0.037     3  final (epoch 210)  holds",
+        "standard_symmetric_final      0.02  0.026 (0.024)  +0.006     3  final (epoch 210)  holds",
+    ] {
+        assert!(text.contains(&format!("\n{line}\n")), "{line}: {text}");
+    }
+    // No heatmaps for fig5c, so no compare-figures/ folder is named or made.
     assert!(
-        text.contains(
-            "pos_symmetric_final           0.82  0.583 (0.333)  -0.237     3  epoch 125 of 210   not final (would fail)"
-        ),
+        text.contains(&format!("wrote {out}/compare.csv, {out}/report.md\n")),
         "{text}"
     );
+    assert!(!tmp.path().join("compare-figures").exists());
     let csv = std::fs::read_to_string(tmp.path().join("compare.csv")).unwrap();
     assert_eq!(csv.lines().count(), 5, "{csv}");
-    assert!(csv.lines().skip(1).all(|l| l.ends_with(",125,210,false")), "{csv}");
+    // within_tolerance, ..., last_epoch, planned_epochs, final
+    let rows: Vec<Vec<&str>> = csv.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    assert!(
+        rows.iter()
+            .all(|r| r[10] == "true" && r[14..] == ["210", "210", "true"]),
+        "{csv}"
+    );
     let report = std::fs::read_to_string(tmp.path().join("report.md")).unwrap();
     assert!(
-        report.contains("### Values") && report.contains("**not final (would hold)**"),
+        report.contains(
+            "| pos_symmetric_final | 0.82 | positional encoding: symmetric_test | 0.660 (0.353) | -0.160 | 3 | final (epoch 210) | \\|ours - paper\\| <= 0.2 | **holds** |"
+        ),
         "{report}"
     );
-    // --strict: a value that is not final is not a reproduction.
-    let o = msym(&["compare", "results/fig5c-h200-in-progress", "--out", out, "--strict"]);
+    // --strict against a tighter tolerance: the two positional-encoding values fail, exit 1.
+    let reference = std::fs::read_to_string(repo().join("references/paper_results.toml")).unwrap();
+    let tight = tmp.path().join("tight.toml");
+    let from = "[fig5c_positional_encoding.tolerance]\nvalue = 0.2";
+    assert!(reference.contains(from));
+    std::fs::write(
+        &tight,
+        reference.replace(from, "[fig5c_positional_encoding.tolerance]\nvalue = 0.1"),
+    )
+    .unwrap();
+    let args = [
+        "compare",
+        "results/fig5c",
+        "--reference",
+        tight.to_str().unwrap(),
+        "--strict",
+        "--out",
+    ];
+    let o = msym(&[&args[..], &[out]].concat());
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     let err = stderr(&o);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
         err.contains(
-            "--strict: 4 check(s) failed: fig5c: pos_symmetric_final: not final (values from epoch 125 of 210);"
+            "--strict: 2 check(s) failed: fig5c: pos_symmetric_final: ours 0.660 vs paper 0.82 fails |ours - paper| <= 0.1; fig5c: pos_composite_final: ours 0.288 vs paper 0.1 fails |ours - paper| <= 0.1"
         ),
         "{err}"
     );
@@ -996,7 +1030,7 @@ fn compare_without_fig4_analyses_or_with_a_malformed_reference_is_one_sentence()
     let out = tmp.path().join("out");
     let args = [
         "compare",
-        "results/fig5c-h200-in-progress",
+        "results/fig5c",
         "--reference",
         bad.to_str().unwrap(),
         "--out",

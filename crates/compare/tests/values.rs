@@ -239,6 +239,17 @@ fn cells_still_training_are_compared_at_their_last_epoch_and_never_final() {
     );
     assert!(text.contains("   4 cells from"), "{text}");
     assert!(text.contains("epoch 60 of 210    not final (would hold)\n"), "{text}");
+    let md = render::paper_markdown(&c, None);
+    assert!(
+        md.contains(
+            "\n2 cells were still training: their values are from their last evaluation and are marked not final"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("| epoch 60 of 210 | \\|ours - paper\\| <= 0.2 | **not final (would hold)** |\n"),
+        "{md}"
+    );
     assert!(
         render::paper_csv(&c).contains(",pos_symmetric_final,positional encoding,|ours - paper| <= 0.2,60,210,false\n")
     );
