@@ -40,13 +40,7 @@ pub(crate) fn fig4_table(fig: &ValueFigure, models: &[Analysed]) -> ValueTable {
             rows.push(row(fig, key, file, what, shares.as_deref(), &settings, m.is_final));
         }
     }
-    let context = fig
-        .values
-        .iter()
-        .filter(|(k, _)| !KEYS.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.to_string()))
-        .chain(fig.other.iter().cloned())
-        .collect();
+    let context = fig.context(|k| KEYS.contains(&k));
     ValueTable {
         rows,
         approx: fig.approx,

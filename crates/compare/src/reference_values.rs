@@ -40,6 +40,19 @@ pub struct ValueFigure {
 }
 
 impl ValueFigure {
+    /// The section's entries that no row compares (numbers our mapping leaves out, then
+    /// text), shown beside the table for the reader.
+    pub(crate) fn context(&self, compared: impl Fn(&str) -> bool) -> Vec<(String, String)> {
+        self.values
+            .iter()
+            .filter(|(k, _)| !compared(k))
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .chain(self.other.iter().cloned())
+            .collect()
+    }
+}
+
+impl ValueFigure {
     pub fn value(&self, key: &str) -> Option<f64> {
         self.values.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
     }

@@ -21,13 +21,7 @@ pub(crate) fn variant_table(fig: &ValueFigure, targets: &FigureTargets, cells: &
         .flat_map(|t| rows(fig, targets, t, cells))
         .collect();
     let mapped: BTreeSet<&str> = targets.targets.iter().map(|t| t.key).collect();
-    let context = fig
-        .values
-        .iter()
-        .filter(|(k, _)| !mapped.contains(k.as_str()))
-        .map(|(k, v)| (k.clone(), v.to_string()))
-        .chain(fig.other.iter().cloned())
-        .collect();
+    let context = fig.context(|k| mapped.contains(k));
     ValueTable {
         rows,
         approx: fig.approx,

@@ -94,17 +94,7 @@ fn the_lowest_pair_is_compared_with_the_papers_minimum() {
     assert_eq!(v.rows[0].check(), "ours >= 0.98");
     assert_eq!(v.rows[0].metric, "block.csv: share unchanged, lowest pair");
     assert_eq!(v.context, [("sequences_per_pair".to_string(), "480".to_string())]);
-    let setup: Vec<(&str, &str, Vec<&str>)> = f
-        .setup
-        .iter()
-        .map(|d| {
-            (
-                d.field.as_str(),
-                d.paper.as_str(),
-                d.ours.iter().map(String::as_str).collect(),
-            )
-        })
-        .collect();
+    let setup = common::setup_rows(&f.setup);
     assert_eq!(setup, [("sequences per pair (block.csv n)", "480", vec!["479", "480"])]);
     assert_eq!(
         c.failures(),

@@ -154,17 +154,7 @@ fn claim_verdicts_and_the_setup_diff_are_exact() {
         [(3, 0.5)],
         "depth 1 is outside the paper's depths"
     );
-    let setup: Vec<(&str, &str, Vec<&str>)> = f
-        .setup
-        .iter()
-        .map(|d| {
-            (
-                d.field.as_str(),
-                d.paper.as_str(),
-                d.ours.iter().map(String::as_str).collect(),
-            )
-        })
-        .collect();
+    let setup = common::setup_rows(&f.setup);
     assert_eq!(
         setup,
         [("train.epochs", "210", vec!["3"]), ("seeds per cell", "3", vec!["2"])],

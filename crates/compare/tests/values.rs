@@ -361,17 +361,7 @@ fn fig7_maps_each_model_and_a_model_that_did_not_run_is_untested() {
     let v = f.values.as_ref().unwrap();
     assert!((v.rows[1].ours - 0.21).abs() < 1e-12);
     assert_eq!(v.context, [("chance".to_string(), "0.2".to_string())]);
-    let setup: Vec<(&str, &str, Vec<&str>)> = f
-        .setup
-        .iter()
-        .map(|d| {
-            (
-                d.field.as_str(),
-                d.paper.as_str(),
-                d.ours.iter().map(String::as_str).collect(),
-            )
-        })
-        .collect();
+    let setup = common::setup_rows(&f.setup);
     assert_eq!(setup, [("train.batch_size", "1024", vec!["2048"])]);
     assert_eq!(
         c.failures(),

@@ -38,16 +38,13 @@ pub fn causal_conv<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 3>, bias: Tensor<B,
     let g = groups(b);
     let zeros = Tensor::zeros([r, b, k - 1, c], (&x.device(), x.dtype()));
     let padded = Tensor::cat(vec![zeros, x], 2).reshape([r, g, b / g, l + k - 1, c]);
-    let mut out: Option<Tensor<B, 5>> = None;
-    for tap in 0..k {
+    let term = |tap: usize| {
         let w_tap = w.clone().narrow(2, tap, 1).reshape([r, 1, 1, 1, c]);
-        let term = padded.clone().narrow(3, tap, l).mul(w_tap);
-        out = Some(match out {
-            Some(o) => o.add(term),
-            None => term,
-        });
-    }
-    let out = out.expect("a conv has at least one tap").reshape([r, b, l, c]);
+        padded.clone().narrow(3, tap, l).mul(w_tap)
+    };
+    let out = (1..k)
+        .fold(term(0), |out, tap| out.add(term(tap)))
+        .reshape([r, b, l, c]);
     shift(out, bias)
 }
 

@@ -88,13 +88,11 @@ impl<B: Backend> AdamW<B> {
         lr: Tensor<B, 2>,
         active: Tensor<B, 2, Bool>,
     ) -> Tensor<B, 2> {
-        let store = std::mem::replace(&mut self.store, Store::ByName(BTreeMap::new()));
-        let old = match store {
-            Store::Flat(l, mv) if &l == layout => mv,
-            other => {
-                // First flat update, or moments restored from a checkpoint: lay them out
-                // (zeros for parameters that have none yet).
-                self.store = other;
+        let old = match &self.store {
+            Store::Flat(l, mv) if l == layout => mv.clone(),
+            // First flat update, or moments restored from a checkpoint: lay them out
+            // (zeros for parameters that have none yet).
+            _ => {
                 let by_name = self.moments();
                 let [r, _] = g.dims();
                 let device = g.device();

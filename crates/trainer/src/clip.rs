@@ -11,14 +11,11 @@ pub fn clip_row<B: Backend>(row: Tensor<B, 2>, norm: &Tensor<B, 2>, max_norm: f6
     if max_norm <= 0.0 {
         return row;
     }
-    row.mul(coefficient(norm, max_norm))
-}
-
-/// min(1, max_norm / (norm + 1e-6)) per replica: [R, 1].
-fn coefficient<B: Backend>(norm: &Tensor<B, 2>, max_norm: f64) -> Tensor<B, 2> {
-    norm.clone()
+    let coef = norm
+        .clone()
         .add_scalar(1e-6)
         .recip()
         .mul_scalar(max_norm)
-        .clamp_max(1.0)
+        .clamp_max(1.0); // [R, 1]
+    row.mul(coef)
 }

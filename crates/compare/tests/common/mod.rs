@@ -127,3 +127,17 @@ pub fn plan(sweep: &Path, ids: &[&str]) {
     let cells: Vec<serde_json::Value> = ids.iter().map(|id| json!({"id": id, "sets": []})).collect();
     std::fs::write(sweep.join("sweep.json"), serde_json::to_string(&cells).unwrap()).unwrap();
 }
+
+/// A figure's setup differences as (field, paper, ours) for comparing with literals.
+pub fn setup_rows(setup: &[msym_compare::SetupDiff]) -> Vec<(&str, &str, Vec<&str>)> {
+    setup
+        .iter()
+        .map(|d| {
+            (
+                d.field.as_str(),
+                d.paper.as_str(),
+                d.ours.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect()
+}
