@@ -27,7 +27,7 @@ pub struct SweepCommand {
     #[arg(long, default_value = "cpu")]
     pub(crate) device: DeviceArg,
     /// Spread the shape groups over these devices of one host, one worker thread each:
-    /// GPU indices (0,1), cuda:N, or cpu (may repeat).
+    /// GPU indices (0,1), cuda:N, or cpu; an entry may repeat (0,0: two workers on GPU 0).
     #[arg(long, value_name = "LIST", conflicts_with = "device")]
     pub(crate) devices: Option<Devices>,
     /// Stop at the first diverged cell (after its group's run ends) and exit 1; by default
@@ -162,7 +162,12 @@ pub fn sweep(c: SweepCommand) -> Result<bool, CliError> {
         pending.len()
     );
     let limit = c.time_limit.map(|m| Duration::from_secs_f64(m * 60.0));
-    let stop = sweep_pool::run(&out, groups(&pending), &devices, limit, c.fail_fast)?;
+    let mut groups = groups(&pending);
+    if devices.len() > 1 {
+        // Longest first, so that no worker starts a long group when the others are done.
+        groups.sort_by_key(|g| std::cmp::Reverse(cost(g)));
+    }
+    let stop = sweep_pool::run(&out, groups, &devices, limit, c.fail_fast)?;
     let rows = phase::write(&out).map_err(CliError::failed)?;
     println!("phase.csv: {rows} rows in {}", out.display());
     match stop {
@@ -195,6 +200,13 @@ fn groups<'a>(cells: &[&'a Cell]) -> Vec<Vec<&'a Cell>> {
         }
     }
     groups
+}
+
+/// A group's training work, roughly: replicas x layers x epochs (the cells of one sweep
+/// share their task, so the steps per epoch rarely differ).
+fn cost(group: &[&Cell]) -> usize {
+    let c = &group[0].config;
+    group.len() * c.model.depth() * c.train.epochs
 }
 
 /// A Slurm array script: task i runs `msym sweep ... --shard i/N --out OUT/shard-i`;
