@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Runs a batch of small-replica trainings at once on one lent GPU, for the issue-9 figures,
+# across several time-boxed device calls on the same warm machine. The GPU machine has no
+# Rust: the CUDA binary travels xz-compressed in bin-xz/ (git-ignored, named in `carry`).
+#
+#   scripts/device-batch.sh measure            # workers vs processes vs MPS, on supp (short)
+#   scripts/device-batch.sh start MIN JOB...   # start JOBs in the background (setsid), each
+#                                              # stopping cleanly before MIN minutes
+#   scripts/device-batch.sh wait MIN           # sleep until MIN minutes have passed since
+#                                              # this call began, or until no job is left
+#   scripts/device-batch.sh pack [full]        # logs and results (full: with checkpoints)
+#                                              # into $OUT as .tgz parts of 12 MB
+#
+# Each job writes runs/<job>/ and runs/logs/<job>.log; `start` prints which ran how. Jobs
+# run as separate processes (setsid: a command's leftover processes are killed when it
+# returns, a new session's are not), each with worker threads where its figure has several
+# shape groups; MPS, if `measure` found that it pays, is left running for them.
+set -u
+cd "$(dirname "$0")/.."
+export CUBECL_AUTOTUNE_LEVEL=minimal
+M=/tmp/bin/msym
+if [ ! -x $M ]; then
+    mkdir -p /tmp/bin && xz -dc bin-xz/msym.xz >$M && chmod +x $M
+fi
+mkdir -p runs/logs
+TF='model={kind="transformer",depth=2,d_model=128,d_k=128,d_v=256,d_ff=128,activation="silu"}'
+E5='eval.every_epochs=5'
+
+job_command() { # the msym arguments of job $1 with time limit $2 (minutes)
+    local t=$2
+    case $1 in
+    supp) echo reproduce supp --devices 0,0 --set $E5 --time-limit $t --out runs/supp ;;
+    fig5b) echo reproduce fig5b --devices 0,0 --set $E5 --time-limit $t --out runs/fig5b ;;
+    fig5a) echo reproduce fig5a --devices 0,0,0,0,0 --set $E5 --time-limit $t --out runs/fig5a ;;
+    fig7_depth) echo reproduce fig7_depth --devices 0,0,0,0 --set $E5 --time-limit $t --out runs/fig7_depth ;;
+    fig5c_d128) echo reproduce fig5c --devices 0,0 --set model.d_model=128 --set $E5 --time-limit $t --out runs/fig5c_d128 ;;
+    fig7-tf-gamma) echo train configs/fig7.toml --device cuda --set "'$TF'" --seeds 1,2,3 --gammas 0.5,0.75,1.0 --set $E5 --time-limit $t --out runs/fig7-tf-gamma ;;
+    fig7-tf-firstdim) echo train configs/fig7.toml --device cuda --set "'$TF'" --set init.rule=first_dim --seeds 1,2,3 --set $E5 --time-limit $t --out runs/fig7-tf-firstdim ;;
+    fig7-tf-lr) echo train configs/fig7.toml --device cuda --set "'$TF'" --seeds 1,2,3 --lrs 2.5e-4,5e-4,1e-3 --set $E5 --time-limit $t --out runs/fig7-tf-lr ;;
+    fig7-respe-learned) echo train configs/fig7.toml --device cuda --set model.residual_around_conv=true --set model.pos_encoding=learned --seeds 1,2,3 --set $E5 --time-limit $t --out runs/fig7-respe-learned ;;
+    fig7-respe-gamma) echo train configs/fig7.toml --device cuda --set model.residual_around_conv=true --set model.pos_encoding=sinusoidal --seeds 1,2,3 --gammas 0.5,1.0 --set $E5 --time-limit $t --out runs/fig7-respe-gamma ;;
+    *) echo "unknown job $1" >&2; return 1 ;;
+    esac
+}
+
+resume_flag() { # a `train` job whose directory already holds a run continues it
+    case $1 in fig7-*) [ -f runs/$1/cells.json ] && echo --resume ;; esac
+}
+
+measure() { # one short supp (2 groups of 3 replicas, depth 2): how to share one GPU
+    local short="--set train.epochs=20 --set train.warmup_epochs=2 --set train.cosine_epochs=18 --set eval.every_epochs=10"
+    local r=runs/concurrency
+    rm -rf $r && mkdir -p $r
+    nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee $r/card.txt
+    $M sweep configs/supp.toml $short --device cuda --out $r/warm >$r/warm.log 2>&1 # compile kernels once
+    t0=$(date +%s.%N)
+    $M sweep configs/supp.toml $short --devices 0 --out $r/one-worker >$r/one-worker.log 2>&1
+    t1=$(date +%s.%N)
+    $M sweep configs/supp.toml $short --devices 0,0 --out $r/two-workers >$r/two-workers.log 2>&1
+    t2=$(date +%s.%N)
+    $M train configs/supp.toml $short --device cuda --seeds 1,2,3 --out $r/proc-a >$r/proc-a.log 2>&1 &
+    $M train configs/supp.toml $short --device cuda --seeds 1,2,3 --set model.gated_residual=true --out $r/proc-b >$r/proc-b.log 2>&1
+    wait
+    t3=$(date +%s.%N)
+    local mps=none
+    if command -v nvidia-cuda-mps-control >/dev/null && nvidia-cuda-mps-control -d; then
+        sleep 1
+        timeout 300 $M train configs/supp.toml $short --device cuda --seeds 1,2,3 --out $r/mps-a >$r/mps-a.log 2>&1 &
+        timeout 300 $M train configs/supp.toml $short --device cuda --seeds 1,2,3 --set model.gated_residual=true --out $r/mps-b >$r/mps-b.log 2>&1
+        local rb=$?
+        wait $!
+        local ra=$?
+        mps=$(date +%s.%N)
+        [ $ra -eq 0 ] && [ $rb -eq 0 ] || mps=failed
+    fi
+    python3 - "$t0" "$t1" "$t2" "$t3" "$mps" <<'EOF' | tee $r/result.txt
+import sys
+t0, t1, t2, t3 = map(float, sys.argv[1:5])
+one, two, procs = t1 - t0, t2 - t1, t3 - t2
+print(f"wall s: one worker {one:.1f}, two workers (threads, one process) {two:.1f}, two processes {procs:.1f}", end="")
+m = sys.argv[5]
+if m not in ("none", "failed"):
+    print(f", two processes under MPS {float(m) - t3:.1f}")
+    mode = "mps" if float(m) - t3 < 0.9 * procs else "plain"
+else:
+    print(f", MPS {m}")
+    mode = "plain"
+print(f"mode {mode}")
+EOF
+    if grep -q "mode plain" $r/result.txt && [ "$mps" != none ]; then
+        echo quit | nvidia-cuda-mps-control 2>/dev/null
+    fi
+}
+
+case ${1:-} in
+measure) measure ;;
+start)
+    t=$2
+    shift 2
+    for j in "$@"; do
+        cmd=$(job_command $j $t) || exit 2
+        echo "$(date -u +%FT%TZ) $M $cmd $(resume_flag $j)" | tee -a runs/logs/$j.log
+        eval "setsid nohup $M $cmd $(resume_flag $j) >>runs/logs/$j.log 2>&1 < /dev/null &"
+    done
+    ;;
+wait)
+    end=$(($(date +%s) + ${2%.*} * 60))
+    while [ $(date +%s) -lt $end ] && pgrep -x msym >/dev/null; do sleep 10; done
+    pgrep -a msym | cut -c1-160
+    ;;
+pack)
+    nvidia-smi --query-gpu=name,utilization.gpu,memory.used --format=csv,noheader
+    for l in runs/logs/*.log; do echo "== $l"; tail -n 4 $l; done
+    ex=(--exclude='*.safetensors')
+    [ "${2:-}" = full ] && ex=()
+    tar czf - "${ex[@]}" runs | split -b 12m - $OUT/runs.tgz.part
+    ls -la $OUT
+    ;;
+*) sed -n 2,17p "$0"; exit 2 ;;
+esac
