@@ -86,6 +86,7 @@ else:
     print(f", MPS {m}")
     mode = "plain"
 print(f"mode {mode}")
+print("processes", "overlap" if mode == "mps" or procs < 0.8 * one else "serialize")
 EOF
     if grep -q "mode plain" $r/result.txt && [ "$mps" != none ]; then
         echo quit | nvidia-cuda-mps-control 2>/dev/null
@@ -97,11 +98,19 @@ measure) measure ;;
 start)
     t=$2
     shift 2
+    # Where `measure` found that processes do not overlap on the GPU, the jobs run one
+    # after another in one background shell instead.
+    chain=""
     for j in "$@"; do
         cmd=$(job_command $j $t) || exit 2
         echo "$(date -u +%FT%TZ) $M $cmd $(resume_flag $j)" | tee -a runs/logs/$j.log
-        eval "setsid nohup $M $cmd $(resume_flag $j) >>runs/logs/$j.log 2>&1 < /dev/null &"
+        if grep -q "processes serialize" runs/concurrency/result.txt 2>/dev/null; then
+            chain="$chain $M $cmd $(resume_flag $j) >>runs/logs/$j.log 2>&1;"
+        else
+            eval "setsid nohup $M $cmd $(resume_flag $j) >>runs/logs/$j.log 2>&1 < /dev/null &"
+        fi
     done
+    [ -n "$chain" ] && setsid nohup bash -c "$chain" >/dev/null 2>&1 </dev/null &
     ;;
 wait)
     end=$(($(date +%s) + ${2%.*} * 60))
