@@ -6,8 +6,8 @@
 #   scripts/device-batch.sh measure            # workers vs processes vs MPS, on supp (short)
 #   scripts/device-batch.sh start MIN JOB...   # start JOBs in the background (setsid), each
 #                                              # stopping cleanly before MIN minutes
-#   scripts/device-batch.sh wait MIN           # sleep until MIN minutes have passed since
-#                                              # this call began, or until no job is left
+#   T0=$(date +%s) scripts/device-batch.sh wait S   # sleep until S seconds after T0 (the
+#                                              # call's start), or until no job is left
 #   scripts/device-batch.sh pack [full]        # logs and results (full: with checkpoints)
 #                                              # into $OUT as .tgz parts of 12 MB
 #
@@ -113,7 +113,7 @@ start)
     [ -n "$chain" ] && setsid nohup bash -c "$chain" >/dev/null 2>&1 </dev/null &
     ;;
 wait)
-    end=$(($(date +%s) + ${2%.*} * 60))
+    end=$((${T0:-$(date +%s)} + $2))
     while [ $(date +%s) -lt $end ] && pgrep -x msym >/dev/null; do sleep 10; done
     pgrep -a msym | cut -c1-160
     ;;
