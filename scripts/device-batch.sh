@@ -5,7 +5,8 @@
 #
 #   scripts/device-batch.sh measure            # workers vs processes vs MPS, on supp (short)
 #   scripts/device-batch.sh start MIN JOB...   # start JOBs in the background (setsid), each
-#                                              # stopping cleanly before MIN minutes
+#                                              # stopping cleanly before MIN minutes; JOB@L
+#                                              # runs it on GPUs L (e.g. fig5b@0,1)
 #   T0=$(date +%s) scripts/device-batch.sh wait S   # sleep until S seconds after T0 (the
 #                                              # call's start), or until no job is left
 #   scripts/device-batch.sh pack [full]        # logs and results (full: with checkpoints)
@@ -26,19 +27,21 @@ mkdir -p runs/logs
 TF='model={kind="transformer",depth=2,d_model=128,d_k=128,d_v=256,d_ff=128,activation="silu"}'
 E5='eval.every_epochs=5'
 
-job_command() { # the msym arguments of job $1 with time limit $2 (minutes)
+job_command() { # the msym arguments of job $1 with time limit $2 (minutes), GPUs $3
     local t=$2
+    dev() { echo "--devices ${1:-$2}"; } # a figure's workers: the given GPUs or the default
+    one() { echo "--device cuda${1:+:$1}"; } # a single run
     case $1 in
-    supp) echo reproduce supp --devices 0,0 --set $E5 --time-limit $t --out runs/supp ;;
-    fig5b) echo reproduce fig5b --devices 0,0 --set $E5 --time-limit $t --out runs/fig5b ;;
-    fig5a) echo reproduce fig5a --devices 0,0,0,0,0 --set $E5 --time-limit $t --out runs/fig5a ;;
-    fig7_depth) echo reproduce fig7_depth --devices 0,0,0,0 --set $E5 --time-limit $t --out runs/fig7_depth ;;
-    fig5c_d128) echo reproduce fig5c --devices 0,0 --set model.d_model=128 --set $E5 --time-limit $t --out runs/fig5c_d128 ;;
-    fig7-tf-gamma) echo train configs/fig7.toml --device cuda --set "'$TF'" --seeds 1,2,3 --gammas 0.5,0.75,1.0 --set $E5 --time-limit $t --out runs/fig7-tf-gamma ;;
-    fig7-tf-firstdim) echo train configs/fig7.toml --device cuda --set "'$TF'" --set init.rule=first_dim --seeds 1,2,3 --set $E5 --time-limit $t --out runs/fig7-tf-firstdim ;;
-    fig7-tf-lr) echo train configs/fig7.toml --device cuda --set "'$TF'" --seeds 1,2,3 --lrs 2.5e-4,5e-4,1e-3 --set $E5 --time-limit $t --out runs/fig7-tf-lr ;;
-    fig7-respe-learned) echo train configs/fig7.toml --device cuda --set model.residual_around_conv=true --set model.pos_encoding=learned --seeds 1,2,3 --set $E5 --time-limit $t --out runs/fig7-respe-learned ;;
-    fig7-respe-gamma) echo train configs/fig7.toml --device cuda --set model.residual_around_conv=true --set model.pos_encoding=sinusoidal --seeds 1,2,3 --gammas 0.5,1.0 --set $E5 --time-limit $t --out runs/fig7-respe-gamma ;;
+    supp) echo reproduce supp $(dev "$3" 0,0) --set $E5 --time-limit $t --out runs/supp ;;
+    fig5b) echo reproduce fig5b $(dev "$3" 0,0) --set $E5 --time-limit $t --out runs/fig5b ;;
+    fig5a) echo reproduce fig5a $(dev "$3" 0,0,0,0,0) --set $E5 --time-limit $t --out runs/fig5a ;;
+    fig7_depth) echo reproduce fig7_depth $(dev "$3" 0,0,0,0) --set $E5 --time-limit $t --out runs/fig7_depth ;;
+    fig5c_d128) echo reproduce fig5c $(dev "$3" 0,0) --set model.d_model=128 --set $E5 --time-limit $t --out runs/fig5c_d128 ;;
+    fig7-tf-gamma) echo train configs/fig7.toml $(one "$3") --set "'$TF'" --seeds 1,2,3 --gammas 0.5,0.75,1.0 --set $E5 --time-limit $t --out runs/fig7-tf-gamma ;;
+    fig7-tf-firstdim) echo train configs/fig7.toml $(one "$3") --set "'$TF'" --set init.rule=first_dim --seeds 1,2,3 --set $E5 --time-limit $t --out runs/fig7-tf-firstdim ;;
+    fig7-tf-lr) echo train configs/fig7.toml $(one "$3") --set "'$TF'" --seeds 1,2,3 --lrs 2.5e-4,5e-4,1e-3 --set $E5 --time-limit $t --out runs/fig7-tf-lr ;;
+    fig7-respe-learned) echo train configs/fig7.toml $(one "$3") --set model.residual_around_conv=true --set model.pos_encoding=learned --seeds 1,2,3 --set $E5 --time-limit $t --out runs/fig7-respe-learned ;;
+    fig7-respe-gamma) echo train configs/fig7.toml $(one "$3") --set model.residual_around_conv=true --set model.pos_encoding=sinusoidal --seeds 1,2,3 --gammas 0.5,1.0 --set $E5 --time-limit $t --out runs/fig7-respe-gamma ;;
     *) echo "unknown job $1" >&2; return 1 ;;
     esac
 }
@@ -101,8 +104,11 @@ start)
     # Where `measure` found that processes do not overlap on the GPU, the jobs run one
     # after another in one background shell instead.
     chain=""
-    for j in "$@"; do
-        cmd=$(job_command $j $t) || exit 2
+    for jd in "$@"; do
+        j=${jd%%@*}
+        d=""
+        [ "$j" != "$jd" ] && d=${jd#*@}
+        cmd=$(job_command $j $t "$d") || exit 2
         echo "$(date -u +%FT%TZ) $M $cmd $(resume_flag $j)" | tee -a runs/logs/$j.log
         if grep -q "processes serialize" runs/concurrency/result.txt 2>/dev/null; then
             chain="$chain $M $cmd $(resume_flag $j) >>runs/logs/$j.log 2>&1;"
