@@ -1,8 +1,8 @@
 //! `msym sweep --devices 0,1`: the devices of one host that a sweep spreads its shape groups
 //! over, one worker thread each. Entries are GPU indices (`0`, or `cuda:0`) or `cpu`, and any
-//! entry may repeat: `0,0,0` puts three workers on GPU 0. Each worker thread launches on its
-//! own CUDA stream (CubeCL keys streams by thread), so groups of few replicas, whose steps
-//! are bound by kernel launches and leave the GPU idle between them, overlap on one card.
+//! entry may repeat: `0,0` puts two workers on GPU 0. Each worker thread launches on its own
+//! CUDA stream (CubeCL keys streams by thread), so two groups of few replicas overlap a
+//! little on one card (1.18x on an H200, results/bench/NOTES.md).
 
 use std::str::FromStr;
 
