@@ -533,6 +533,43 @@ fn an_interrupted_sweep_trains_only_the_missing_cells() {
     assert_eq!(std::fs::read_to_string(out.join("phase.csv")).unwrap(), phase);
 }
 
+#[test]
+fn a_sweep_grown_one_depth_at_a_time_in_cut_runs_equals_the_sweep_in_one_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = smoke_sweep(dir.path());
+    let path = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    let whole = msym(&["sweep", cfg.to_str().unwrap(), "--out", &path("whole")]);
+    assert!(whole.status.success(), "{}", stderr(&whole));
+    let part = |extra: &[&str]| msym(&[&["sweep", cfg.to_str().unwrap(), "--out", &path("parts")], extra].concat());
+    let o = part(&["--only", "model.depth=2", "--max-replicas", "3"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("8 cells, 0 finished, 8 to train"), "{text}");
+    assert!(text.contains("--only selects 4 of them"), "{text}");
+    assert_eq!(
+        text.matches("training 2 cell(s) as replicas").count(),
+        2,
+        "4 cells cut into 2 + 2: {text}"
+    );
+    assert!(text.contains("4 cell(s) outside --only are still to train"), "{text}");
+    let o = part(&["--max-replicas", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("8 cells, 4 finished, 4 to train"), "{}", stdout(&o));
+    assert_eq!(stdout(&o).matches("training 1 cell(s) as replicas").count(), 4);
+    // Replicas do not interact, so the cut runs give the one-go sweep's numbers.
+    let read = |n: &str| std::fs::read_to_string(dir.path().join(n).join("phase.csv")).unwrap();
+    assert_eq!(read("parts"), read("whole"));
+    for bad in [
+        ["--only", "model.depth=5"],
+        ["--only", "model.d_model=8"],
+        ["--max-replicas", "0"],
+    ] {
+        let o = part(&bad);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}");
+        assert_eq!(stderr(&o).trim().lines().count(), 1, "{}", stderr(&o));
+    }
+}
+
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {

@@ -22,6 +22,7 @@ mod out_dir;
 mod phase;
 mod plot_cmd;
 mod reproduce_cmd;
+mod schedule;
 mod sweep_cmd;
 mod sweep_pool;
 mod train_cmd;

@@ -15,6 +15,7 @@ use crate::devices::Devices;
 use crate::error::CliError;
 use crate::figures::{self, Drawing};
 use crate::plot_cmd;
+use crate::schedule::Scheduling;
 use crate::sweep_cmd::{self, SweepCommand};
 
 #[derive(Args)]
@@ -45,6 +46,8 @@ pub struct ReproduceCommand {
     /// Override a field of the figure's config (repeatable), as in `msym sweep`.
     #[arg(long = "set", value_name = "SECTION.FIELD=VALUE")]
     set: Vec<String>,
+    #[command(flatten)]
+    scheduling: Scheduling,
 }
 
 pub fn run(c: ReproduceCommand) -> Result<(), CliError> {
@@ -79,11 +82,13 @@ pub fn run(c: ReproduceCommand) -> Result<(), CliError> {
         shards: None,
         time_limit: c.time_limit,
         force: false,
+        scheduling: c.scheduling.clone(),
     })?;
     if !complete {
-        // Figures and the comparison need every cell; a time-boxed job is not a failure.
+        // Figures and the comparison need every cell; a time-boxed or --only job is not a
+        // failure.
         println!(
-            "stopped at the time limit before every cell finished; rerun `msym reproduce {}` with the same options to continue (the runs' metrics.csv hold the epochs so far)",
+            "not every cell is finished, so no figure yet; rerun `msym reproduce {}` to continue (the runs' metrics.csv hold the epochs so far)",
             c.figure
         );
         return Ok(());

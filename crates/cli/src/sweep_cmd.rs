@@ -17,6 +17,7 @@ use crate::backend::{self, DeviceArg};
 use crate::devices::Devices;
 use crate::error::CliError;
 use crate::phase;
+use crate::schedule::Scheduling;
 use crate::sweep_pool::{self, Stop};
 
 #[derive(Args)]
@@ -56,6 +57,8 @@ pub struct SweepCommand {
     /// Start over: delete what --out holds.
     #[arg(long)]
     pub(crate) force: bool,
+    #[command(flatten)]
+    pub(crate) scheduling: Scheduling,
 }
 
 const PLAN: &str = "sweep.json";
@@ -130,6 +133,7 @@ pub fn sweep(c: SweepCommand) -> Result<bool, CliError> {
             .collect(),
         None => all,
     };
+    c.scheduling.check(&cells)?;
     let plan: Vec<serde_json::Value> = cells
         .iter()
         .map(|cell| serde_json::json!({"id": cell.id, "sets": cell.sets}))
@@ -161,8 +165,16 @@ pub fn sweep(c: SweepCommand) -> Result<bool, CliError> {
         cells.len() - pending.len(),
         pending.len()
     );
+    let selected: Vec<&Cell> = pending
+        .iter()
+        .copied()
+        .filter(|cell| c.scheduling.selects(cell))
+        .collect();
+    if selected.len() < pending.len() {
+        println!("--only selects {} of them", selected.len());
+    }
     let limit = c.time_limit.map(|m| Duration::from_secs_f64(m * 60.0));
-    let mut groups = groups(&pending);
+    let mut groups = c.scheduling.cut(groups(&selected));
     if devices.len() > 1 {
         // Longest first, so that no worker starts a long group when the others are done.
         groups.sort_by_key(|g| std::cmp::Reverse(cost(g)));
@@ -185,6 +197,16 @@ pub fn sweep(c: SweepCommand) -> Result<bool, CliError> {
             )));
         }
         None => {}
+    }
+    let left = cells
+        .iter()
+        .filter(|cell| !finished(&out.join("cells").join(&cell.id)))
+        .count();
+    if left > 0 {
+        println!(
+            "{left} cell(s) outside --only are still to train; run without --only (or with other values) to train them"
+        );
+        return Ok(false);
     }
     Ok(true)
 }
