@@ -42,6 +42,10 @@ job_command() { # the msym arguments of job $1 with time limit $2 (minutes), GPU
     fig7-tf-lr) echo train configs/fig7.toml $(one "$3") --set "'$TF'" --seeds 1,2,3 --lrs 2.5e-4,5e-4,1e-3 --set $E5 --time-limit $t --out runs/fig7-tf-lr ;;
     fig7-respe-learned) echo train configs/fig7.toml $(one "$3") --set model.residual_around_conv=true --set model.pos_encoding=learned --seeds 1,2,3 --set $E5 --time-limit $t --out runs/fig7-respe-learned ;;
     fig7-respe-gamma) echo train configs/fig7.toml $(one "$3") --set model.residual_around_conv=true --set model.pos_encoding=sinusoidal --seeds 1,2,3 --gammas 0.5,1.0 --set $E5 --time-limit $t --out runs/fig7-respe-gamma ;;
+    fig3-d* | fig6-d*) # one phase diagram's depths (fig3-d2,3), each depth cut into runs of
+        # at most 9 replicas over the given GPUs; every call grows the same directory
+        local f=${1%%-d*}
+        echo reproduce $f $(dev "$3" 0,1,2,3) --max-replicas 9 --only model.depth=${1#*-d} --time-limit $t --out runs/$f ;;
     *) echo "unknown job $1" >&2; return 1 ;;
     esac
 }
