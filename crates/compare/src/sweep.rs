@@ -12,8 +12,10 @@ use crate::results::{CellResult, json, read_cell, read_run};
 
 const PLAN: &str = "sweep.json";
 
+/// A sweep has `cells/` or its plan: git keeps no empty folder, so a committed sweep whose
+/// runs all stopped before finishing has only sweep.json and `runs/`.
 pub(crate) fn is_sweep(p: &Path) -> bool {
-    p.join("cells").is_dir()
+    p.join("cells").is_dir() || p.join(PLAN).is_file()
 }
 
 fn subdirs(dir: &Path) -> Result<Vec<PathBuf>, CompareError> {
@@ -68,7 +70,12 @@ fn runs_in_progress(path: &Path) -> Result<Vec<CellResult>, CompareError> {
 pub(crate) fn read_sweep(path: &Path) -> Result<(Vec<CellResult>, usize), CompareError> {
     let mut cells = Vec::new();
     let mut without_summary = 0;
-    for d in subdirs(&path.join("cells"))? {
+    let finished = if path.join("cells").is_dir() {
+        subdirs(&path.join("cells"))?
+    } else {
+        Vec::new()
+    };
+    for d in finished {
         if d.join("summary.json").is_file() {
             cells.push(read_cell(&d)?);
         } else {

@@ -152,6 +152,30 @@ fn fig5c_rows_are_exact_per_variant_and_encoding_kind() {
 }
 
 #[test]
+fn a_sweep_without_cells_folder_is_read_from_its_plan_and_unfinished_runs() {
+    // As git checks out a committed sweep whose runs all stopped: no empty cells/.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    common::plan(dir, &["sin1", "sin2"]);
+    std::fs::remove_dir_all(dir.join("cells")).ok();
+    let running: Vec<(String, Vec<(&str, f64)>)> = [(1, 0.6, 0.7), (2, 0.4, 0.9)]
+        .into_iter()
+        .map(|(seed, c, s)| {
+            (
+                common::figure_config("fig5c", 2, 0.5, seed, 210, &[SINUSOIDAL]),
+                vec![("composite_test", c), ("symmetric_test", s)],
+            )
+        })
+        .collect();
+    common::running_run(&dir.join("runs/aaaa"), &running, 205);
+    let sets = read_results(dir).unwrap();
+    assert_eq!(
+        (sets[0].cells.len(), sets[0].in_progress.len(), sets[0].pending),
+        (0, 2, 0)
+    );
+}
+
+#[test]
 fn cells_still_training_are_compared_at_their_last_epoch_and_never_final() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
