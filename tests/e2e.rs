@@ -970,7 +970,8 @@ fn reproduce_stopped_by_its_time_limit_exits_0_and_says_how_to_continue() {
     let o = msym(&[&args[..], &[configs.to_str().unwrap(), "--out", out.to_str().unwrap()]].concat());
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
-    assert!(text.contains("stopped at the time limit"), "{text}");
+    assert!(text.contains("time limit reached"), "{text}");
+    assert!(text.contains("not every cell is finished, so no figure yet"), "{text}");
     assert!(!text.contains("[3/4]"), "drew figures of an unfinished sweep: {text}");
 }
 
