@@ -47,13 +47,14 @@ impl std::str::FromStr for Only {
     }
 }
 
+/// A cell's sweep sets as (field, value).
+fn sets(cell: &Cell) -> impl Iterator<Item = (&str, &str)> {
+    cell.sets.iter().filter_map(|s| s.split_once('='))
+}
+
 /// The value a cell's sweep sets give FIELD, if the sweep varies it.
 fn value_of<'a>(cell: &'a Cell, field: &str) -> Option<&'a str> {
-    cell.sets
-        .iter()
-        .filter_map(|s| s.split_once('='))
-        .find(|(f, _)| *f == field)
-        .map(|(_, v)| v)
+    sets(cell).find(|(f, _)| *f == field).map(|(_, v)| v)
 }
 
 /// Equal as numbers where both are numbers (`1` matches `1.0`), else as text.
@@ -78,10 +79,7 @@ impl Scheduling {
                 }
             }
             if seen.is_empty() {
-                let mut fields: Vec<&str> = all
-                    .iter()
-                    .flat_map(|c| c.sets.iter().filter_map(|s| s.split_once('=').map(|(f, _)| f)))
-                    .collect();
+                let mut fields: Vec<&str> = all.iter().flat_map(|c| sets(c).map(|(f, _)| f)).collect();
                 fields.sort();
                 fields.dedup();
                 return Err(CliError::input(format!(

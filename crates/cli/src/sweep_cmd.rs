@@ -198,10 +198,8 @@ pub fn sweep(c: SweepCommand) -> Result<bool, CliError> {
         }
         None => {}
     }
-    let left = cells
-        .iter()
-        .filter(|cell| !finished(&out.join("cells").join(&cell.id)))
-        .count();
+    // Every selected group finished, so what is left is what --only left out.
+    let left = pending.len() - selected.len();
     if left > 0 {
         println!(
             "{left} cell(s) outside --only are still to train; run without --only (or with other values) to train them"

@@ -18,7 +18,12 @@ pub(crate) fn is_sweep(p: &Path) -> bool {
     p.join("cells").is_dir() || p.join(PLAN).is_file()
 }
 
+/// The folders in `dir`, sorted; none where `dir` does not exist (a sweep before its first
+/// finished cell or run).
 fn subdirs(dir: &Path) -> Result<Vec<PathBuf>, CompareError> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
     let entries = std::fs::read_dir(dir).map_err(|source| CompareError::Read {
         path: dir.to_path_buf(),
         source,
@@ -47,12 +52,8 @@ fn plan(path: &Path) -> Result<Option<Vec<String>>, CompareError> {
 
 /// The replicas of the group runs that have not finished.
 fn runs_in_progress(path: &Path) -> Result<Vec<CellResult>, CompareError> {
-    let runs = path.join("runs");
-    if !runs.is_dir() {
-        return Ok(Vec::new());
-    }
     let mut out = Vec::new();
-    for run in subdirs(&runs)? {
+    for run in subdirs(&path.join("runs"))? {
         let summary = run.join("summary.json");
         // A run killed before its first summary has nothing a resume would keep.
         if !summary.is_file() || !run.join("cells.json").is_file() {
@@ -70,12 +71,7 @@ fn runs_in_progress(path: &Path) -> Result<Vec<CellResult>, CompareError> {
 pub(crate) fn read_sweep(path: &Path) -> Result<(Vec<CellResult>, usize), CompareError> {
     let mut cells = Vec::new();
     let mut without_summary = 0;
-    let finished = if path.join("cells").is_dir() {
-        subdirs(&path.join("cells"))?
-    } else {
-        Vec::new()
-    };
-    for d in finished {
+    for d in subdirs(&path.join("cells"))? {
         if d.join("summary.json").is_file() {
             cells.push(read_cell(&d)?);
         } else {
