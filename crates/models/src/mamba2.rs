@@ -142,16 +142,10 @@ impl<B: Backend> Mamba2Block<B> {
     ) -> (Tensor<B, 4>, Option<LayerRecord<B>>) {
         let [r, bsz, l, _] = h.dims();
         let (e, n, c) = (self.dims.d_inner(), self.dims.d_state, self.dims.conv_dim());
-        let u = rms_norm(h.clone(), self.norm.val(), NORM_EPS); // [R, B, L, D]
-        // in_proj = [z | xBC | dt] rows of one weight, applied as three products on row
-        // slices of it rather than one product whose output is sliced: the gradient of a
-        // sliced [R, B, L, 2E+2N+1] output is assembled from zeros in full size (three fills,
-        // two adds and a copy, 4.5 ms a layer at R = 36, B = 2048 on an H200), that of a
-        // sliced weight only in the weight's size.
-        let w = self.in_proj.val(); // [R, 2E+2N+1, D]
-        let z = linear(u.clone(), w.clone().narrow(1, 0, e)); // [R, B, L, E]
-        let xbc = linear(u.clone(), w.clone().narrow(1, e, c)); // [R, B, L, E+2N]
-        let dt_raw = linear(u, w.narrow(1, e + c, 1)).reshape([r, bsz, l]); // [R, B, L]
+        let zxbcdt = linear(rms_norm(h.clone(), self.norm.val(), NORM_EPS), self.in_proj.val()); // [R, B, L, 2E+2N+1]
+        let z = zxbcdt.clone().narrow(3, 0, e); // [R, B, L, E]
+        let xbc = zxbcdt.clone().narrow(3, e, c); // [R, B, L, E+2N]
+        let dt_raw = zxbcdt.narrow(3, e + c, 1).reshape([r, bsz, l]); // [R, B, L]
 
         let mut post = conv_silu(xbc.clone(), self.conv_weight.val(), self.conv_bias.val()); // [R, B, L, C]
         if let Some(sub) = probe.and_then(|p| p.substitution.as_ref()) {
