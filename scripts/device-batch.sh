@@ -3,10 +3,16 @@
 # across several time-boxed device calls on the same warm machine. The GPU machine has no
 # Rust: the CUDA binary travels xz-compressed in bin-xz/ (git-ignored, named in `carry`).
 #
+#   scripts/device-batch.sh stage              # move carry/<name> to runs/<name> where the
+#                                              # machine holds no runs/<name> yet
+#   scripts/device-batch.sh preflight [CONFIG] # two training steps on cuda:0 (R = 1 and 2);
+#                                              # exit 1, before any job starts, if they fail
 #   scripts/device-batch.sh measure            # workers vs processes vs MPS, on supp (short)
 #   scripts/device-batch.sh start MIN JOB...   # start JOBs in the background (setsid), each
 #                                              # stopping cleanly before MIN minutes; JOB@L
 #                                              # runs it on GPUs L (e.g. fig5b@0,1)
+#   scripts/device-batch.sh queue END GPU JOB...    # run JOBs one after another on GPU,
+#                                              # each stopping cleanly before END (epoch s)
 #   T0=$(date +%s) scripts/device-batch.sh wait S   # sleep until S seconds after T0 (the
 #                                              # call's start), or until no job is left
 #   scripts/device-batch.sh pack [full]        # logs and results (full: with checkpoints)
@@ -16,12 +22,20 @@
 # run as separate processes (setsid: a command's leftover processes are killed when it
 # returns, a new session's are not), each with worker threads where its figure has several
 # shape groups; MPS, if `measure` found that it pays, is left running for them.
+#
+# Resume state goes to the machine in carry/, never as `runs` in the device call's `carry`
+# list: a carried path replaces the machine's copy, and replacing runs/ under live jobs
+# kills them and loses their checkpoints (2026-11-26, a fig3 row at epoch 144). `stage`
+# moves carry/<name> into runs/ only where the machine has no runs/<name>.
 set -u
 cd "$(dirname "$0")/.."
 export CUBECL_AUTOTUNE_LEVEL=minimal
 M=/tmp/bin/msym
-if [ ! -x $M ]; then
-    mkdir -p /tmp/bin && xz -dc bin-xz/msym.xz >$M && chmod +x $M
+# A warm machine keeps /tmp/bin from the last call: unpack again when the carried binary
+# differs from the one unpacked there.
+sum=$(sha1sum bin-xz/msym.xz | cut -c1-40)
+if [ ! -x $M ] || [ "$(cat $M.sha1 2>/dev/null)" != "$sum" ]; then
+    mkdir -p /tmp/bin && xz -dc bin-xz/msym.xz >$M && chmod +x $M && echo "$sum" >$M.sha1
 fi
 mkdir -p runs/logs
 TF='model={kind="transformer",depth=2,d_model=128,d_k=128,d_v=256,d_ff=128,activation="silu"}'
@@ -42,6 +56,10 @@ job_command() { # the msym arguments of job $1 with time limit $2 (minutes), GPU
     fig7-tf-lr) echo train configs/fig7.toml $(one "$3") --set "'$TF'" --seeds 1,2,3 --lrs 2.5e-4,5e-4,1e-3 --set $E5 --time-limit $t --out runs/fig7-tf-lr ;;
     fig7-respe-learned) echo train configs/fig7.toml $(one "$3") --set model.residual_around_conv=true --set model.pos_encoding=learned --seeds 1,2,3 --set $E5 --time-limit $t --out runs/fig7-respe-learned ;;
     fig7-respe-gamma) echo train configs/fig7.toml $(one "$3") --set model.residual_around_conv=true --set model.pos_encoding=sinusoidal --seeds 1,2,3 --gammas 0.5,1.0 --set $E5 --time-limit $t --out runs/fig7-respe-gamma ;;
+    fig3-d*-s* | fig6-d*-s*) # one depth and seed of a phase diagram (12 gammas: one run of
+        # 12 replicas on one GPU) in its own directory; `msym collect` merges them
+        local f=${1%%-d*} ds=${1#*-d}
+        echo reproduce $f $(one "$3") --only model.depth=${ds%%-s*} --only seed=${ds#*-s} --time-limit $t --out runs/$1 ;;
     fig3-d* | fig6-d*) # one phase diagram's depths (fig3-d2,3), each depth cut into runs of
         # at most 9 replicas over the given GPUs; every call grows the same directory
         local f=${1%%-d*}
@@ -101,6 +119,27 @@ EOF
 }
 
 case ${1:-} in
+stage)
+    for d in carry/*/; do
+        [ -d "$d" ] || continue
+        n=$(basename $d)
+        if [ -e runs/$n ]; then
+            echo "kept the machine's runs/$n (carry/$n not staged: the machine's copy may be newer)"
+        else
+            mv $d runs/$n && echo "staged runs/$n"
+        fi
+    done
+    ;;
+preflight)
+    # The CUDA path is untested by CI (no GPU there): two real steps before any job, so a
+    # kernel that fails to launch costs seconds, not a call.
+    timeout 300 $M bench --no-torch --device cuda:0 --config ${2:-configs/composite.toml} --depths 2 \
+        --replicas 2 --sweep-depth 2 --precisions f32 --steps 2 --warmup 1 --out /tmp/preflight \
+        >runs/logs/preflight.log 2>&1
+    rc=$?
+    grep -E "ms/step|error" runs/logs/preflight.log
+    [ $rc -eq 0 ] && echo "preflight passed" || { echo "preflight FAILED (rc $rc): see runs/logs/preflight.log"; exit 1; }
+    ;;
 measure) measure ;;
 start)
     t=$2
@@ -121,6 +160,18 @@ start)
         fi
     done
     [ -n "$chain" ] && setsid nohup bash -c "$chain" >/dev/null 2>&1 </dev/null &
+    ;;
+queue)
+    end=$2 g=$3
+    shift 3
+    for j in "$@"; do
+        t=$(python3 -c "print(round(($end - $(date +%s)) / 60, 2))")
+        python3 -c "import sys; sys.exit(0 if $t > 1 else 1)" || break
+        cmd=$(job_command $j $t $g) || exit 2
+        cmd="$cmd $(resume_flag $j)"
+        echo "$(date -u +%FT%TZ) $M $cmd" | tee -a runs/logs/$j.log
+        eval "$M $cmd" >>runs/logs/$j.log 2>&1 </dev/null
+    done
     ;;
 wait)
     end=$((${T0:-$(date +%s)} + $2))
