@@ -30,6 +30,11 @@ pub struct CompareCommand {
     /// compared value is not final yet (its run still training).
     #[arg(long)]
     strict: bool,
+    /// Put cells still training into the phase diagrams at their last evaluation, marked
+    /// not final (a sweep grown over several sessions, looked at on the way; --strict then
+    /// fails on them). Without it a phase diagram compares final cells only.
+    #[arg(long)]
+    in_progress: bool,
     /// Where compare.csv, report.md and compare-figures/ go (default: RESULTS; for two
     /// runs, RUN_A/vs-<name of RUN_B>).
     #[arg(long, value_name = "DIR")]
@@ -39,9 +44,9 @@ pub struct CompareCommand {
 pub fn run(c: CompareCommand) -> Result<(), CliError> {
     let read = |p: &Path| msym_compare::read_results(p).map_err(|e| CliError::input(e.to_string()));
     if let [a, b] = &c.paths[..] {
-        if c.strict {
+        if c.strict || c.in_progress {
             return Err(CliError::input(
-                "--strict checks tolerances against the paper; it does not apply to RUN_A RUN_B",
+                "--strict and --in-progress are about the comparison with the paper; they do not apply to RUN_A RUN_B",
             ));
         }
         // Run vs run takes cells still training too: both sides are ours, and their epochs show.
@@ -68,7 +73,10 @@ pub fn run(c: CompareCommand) -> Result<(), CliError> {
     };
     let reference = reference.map_err(|e| CliError::input(e.to_string()))?;
     let sets = read(results)?;
-    let cmp = msym_compare::compare_to_paper(results, &sets, &reference, &reference_path)
+    let opts = msym_compare::PaperOptions {
+        phase_in_progress: c.in_progress,
+    };
+    let cmp = msym_compare::compare_to_paper_with(results, &sets, &reference, &reference_path, opts)
         .map_err(|e| CliError::input(e.to_string()))?;
     let out = c.out.clone().unwrap_or_else(|| results.clone());
     for h in cmp.figures.iter().flat_map(|f| &f.heatmaps) {
@@ -126,7 +134,8 @@ fn draw(dir: &Path, h: &Heatmap) -> Result<(), CliError> {
             diverged: false,
         })
         .collect();
-    for (file, cells, who) in [(ours, ours_cells, "ours"), (paper, paper_cells, "paper")] {
+    let who = if h.ours_final { "ours" } else { "ours, not final" };
+    for (file, cells, who) in [(ours, ours_cells, who), (paper, paper_cells, "paper")] {
         let svg = plots::heatmap_svg(&cells, &format!("{who}: {}", h.title));
         write(dir, &file, &plots::png(&svg).map_err(CliError::failed)?)?;
     }

@@ -30,6 +30,8 @@ pub struct Heatmap {
     pub paper: Vec<(u64, f64, f64)>,
     /// (depth, gamma, value, any seed diverged)
     pub ours: Vec<(u64, f64, f64, bool)>,
+    /// No cell of ours is still training (its title says so otherwise).
+    pub ours_final: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -42,8 +44,11 @@ pub struct FigureComparison {
     /// Our cells compared (a phase diagram compares only final ones).
     pub cells: usize,
     /// Cells still training: compared at their last evaluation in a value table, left out
-    /// of a phase diagram.
+    /// of a phase diagram unless [`PaperOptions::phase_in_progress`].
     pub in_progress: usize,
+    /// Cells still training that are in the phase table (0 unless opted in): its values
+    /// are not final.
+    pub interim: usize,
     pub rows: Vec<PhaseRow>,
     /// None when the reference has no phase diagram for the figure.
     pub table: Option<CellTable>,
@@ -72,6 +77,17 @@ pub struct PaperComparison {
     pub pending: usize,
     /// Cells still training (their results are from their last evaluation so far).
     pub in_progress: usize,
+    /// Whether phase diagrams took the cells still training in ([`PaperOptions`]).
+    pub phase_in_progress: bool,
+}
+
+/// How cells still training enter a phase diagram.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PaperOptions {
+    /// Put cells still training into the phase tables at their last evaluation, marked not
+    /// final (a sweep grown over several time-boxed sessions, looked at on the way). Off: a
+    /// phase diagram compares final values only.
+    pub phase_in_progress: bool,
 }
 
 impl PaperComparison {
@@ -83,6 +99,12 @@ impl PaperComparison {
             let id = &f.figure.id;
             if let Some(t) = &f.table {
                 out.extend(t.tolerance_failures().into_iter().map(|s| format!("{id}: {s}")));
+                if f.interim > 0 {
+                    out.push(format!(
+                        "{id}: {} cells of the phase table are not final (their runs are still training)",
+                        f.interim
+                    ));
+                }
             }
             for (settings, check, ours, _) in &f.verdicts {
                 if ours.holds == Some(false) {
@@ -124,13 +146,24 @@ impl Group {
     }
 }
 
-/// Compares every figure found in `sets` with `reference`. Fails when a fig4 result set
-/// lacks the analysis files its comparison needs.
+/// Compares every figure found in `sets` with `reference`, phase diagrams on final cells
+/// only. Fails when a fig4 result set lacks the analysis files its comparison needs.
 pub fn compare_to_paper(
     results: &Path,
     sets: &[ResultSet],
     reference: &Reference,
     reference_path: &Path,
+) -> Result<PaperComparison, CompareError> {
+    compare_to_paper_with(results, sets, reference, reference_path, PaperOptions::default())
+}
+
+/// [`compare_to_paper`] with the choice of how cells still training enter phase diagrams.
+pub fn compare_to_paper_with(
+    results: &Path,
+    sets: &[ResultSet],
+    reference: &Reference,
+    reference_path: &Path,
+    opts: PaperOptions,
 ) -> Result<PaperComparison, CompareError> {
     let mut groups: BTreeMap<String, Group> = BTreeMap::new();
     let mut unmatched = 0;
@@ -155,10 +188,14 @@ pub fn compare_to_paper(
         citation: reference.citation.clone(),
         reference: reference_path.to_path_buf(),
         results: results.to_path_buf(),
-        figures: groups.into_values().map(|g| compare_figure(g, reference)).collect(),
+        figures: groups
+            .into_values()
+            .map(|g| compare_figure(g, reference, opts))
+            .collect(),
         unmatched,
         pending: sets.iter().map(|s| s.pending).sum(),
         in_progress: sets.iter().map(|s| s.in_progress.len()).sum(),
+        phase_in_progress: opts.phase_in_progress,
     })
 }
 
@@ -204,13 +241,14 @@ fn add_analysis(set: &ResultSet, groups: &mut BTreeMap<String, Group>) -> Result
     Ok(())
 }
 
-fn compare_figure(g: Group, reference: &Reference) -> FigureComparison {
+fn compare_figure(g: Group, reference: &Reference, opts: PaperOptions) -> FigureComparison {
     let all: Vec<&CellResult> = g.finals.iter().chain(&g.running).collect();
     let mut out = FigureComparison {
         description: String::new(),
         sources: g.sources.into_iter().collect(),
         cells: all.len(),
         in_progress: g.running.len(),
+        interim: 0,
         rows: aggregate(&g.finals),
         table: None,
         values: None,
@@ -224,17 +262,37 @@ fn compare_figure(g: Group, reference: &Reference) -> FigureComparison {
     };
     let id = out.figure.id.clone();
     if let Some(fig) = reference.phase_figure(&id) {
-        let finals: Vec<&CellResult> = g.finals.iter().collect();
+        let interim = opts.phase_in_progress && !g.running.is_empty();
+        let used: Vec<CellResult> = if interim {
+            g.finals.iter().chain(&g.running).cloned().collect()
+        } else {
+            g.finals.clone()
+        };
+        out.rows = aggregate(&used);
+        let used: Vec<&CellResult> = used.iter().collect();
         let mut paper_setup = reference.training_setup.clone();
         paper_setup.extend(fig.setup.clone());
         let seeds: Vec<usize> = out.rows.iter().map(|r| r.seeds).collect();
-        out.setup = setup_diff(&paper_setup, &finals, fig.seeds, &seeds);
+        out.setup = setup_diff(&paper_setup, &used, fig.seeds, &seeds);
         out.description = fig.description.clone();
-        out.cells = finals.len();
+        out.cells = used.len();
         out.table = Some(CellTable::build(fig, &out.rows));
         out.verdicts = verdicts(fig, &out.rows);
         out.heatmaps = heatmaps(fig, &out.rows);
-        if out.in_progress > 0 {
+        if interim {
+            out.interim = g.running.len();
+            let epochs: Vec<u64> = g.running.iter().filter_map(|c| c.epoch).collect();
+            let (lo, hi) = (epochs.iter().min(), epochs.iter().max());
+            let at = match (lo, hi, g.running[0].planned_epochs()) {
+                (Some(lo), Some(hi), Some(of)) if lo == hi => format!(" (epoch {lo} of {of})"),
+                (Some(lo), Some(hi), Some(of)) => format!(" (epochs {lo}-{hi} of {of})"),
+                _ => String::new(),
+            };
+            out.note = Some(format!(
+                "{} cells still training are in this table at their last evaluation{at}: these values are not final",
+                out.interim
+            ));
+        } else if out.in_progress > 0 {
             out.note = Some(format!(
                 "{} cells still training are left out: a phase diagram compares final values only",
                 out.in_progress

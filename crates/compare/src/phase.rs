@@ -26,6 +26,9 @@ pub struct PhaseRow {
     pub composite_max: f64,
     pub symmetric_max: f64,
     pub diverged: usize,
+    /// Seeds still training (a phase table takes them only when asked to): the row's
+    /// values are final when this is 0.
+    pub not_final: usize,
 }
 
 /// A cell's setting: its config without the fields in [`NOT_A_SETTING`].
@@ -86,6 +89,7 @@ pub fn aggregate(cells: &[CellResult]) -> Vec<PhaseRow> {
                 composite_max: mean_std(&col(&max("composite_test"))).0,
                 symmetric_max: mean_std(&col(&max("symmetric_test"))).0,
                 diverged: seeds.iter().filter(|c| c.status == "diverged").count(),
+                not_final: seeds.iter().filter(|c| !c.is_final()).count(),
             }
         })
         .collect();

@@ -76,6 +76,7 @@ pub(crate) fn heatmaps(fig: &PhaseFigure, rows: &[PhaseRow]) -> Vec<Heatmap> {
                 title: format!("{} {metric} accuracy on pair 43{at}", fig.id),
                 paper,
                 ours,
+                ours_final: rows.iter().filter(|r| &r.settings == s).all(|r| r.not_final == 0),
             });
         }
     }

@@ -2,7 +2,8 @@
 //! its final / max scores per seed. A sweep directory has `cells/<id>/{summary.json,
 //! config.resolved.toml}` (one such cell directory is a result set too; sweep.rs reads the
 //! rest of a sweep); a run directory has `summary.json` (one replica per cell) and
-//! `cells.json` (their resolved configs, in replica order). Beside any of them,
+//! `cells.json` (their resolved configs, in replica order), or, killed before its first
+//! summary, `metrics.csv` in place of the summary (run_metrics.rs). Beside any of them,
 //! `analysis/` may hold the fig4 analyses' CSVs (analysis.rs).
 
 use std::collections::BTreeMap;
@@ -13,6 +14,7 @@ use serde_json::Value;
 use crate::analysis::{Analysis, read_analysis};
 use crate::error::{CompareError, read};
 use crate::flat::{Flat, flatten};
+use crate::run_metrics;
 use crate::sweep::{is_sweep, read_sweep};
 
 /// One trained cell (one seed of one setting).
@@ -70,7 +72,7 @@ impl ResultSet {
 }
 
 fn is_run(p: &Path) -> bool {
-    p.join("summary.json").is_file() && p.join("cells.json").is_file()
+    p.join("cells.json").is_file() && (p.join("summary.json").is_file() || p.join("metrics.csv").is_file())
 }
 
 /// One cell of a sweep (`cells/<id>/`).
@@ -105,7 +107,7 @@ pub fn read_results(path: &Path) -> Result<Vec<ResultSet>, CompareError> {
     if dirs.is_empty() {
         return Err(CompareError::NoResults {
             path: path.to_path_buf(),
-            message: "holds no results: expected a sweep directory (cells/<id>/summary.json), one sweep cell (summary.json and config.resolved.toml), a run directory (summary.json and cells.json), an analysis folder (block.csv, substitute.csv) or a folder of those".into(),
+            message: "holds no results: expected a sweep directory (cells/<id>/summary.json), one sweep cell (summary.json and config.resolved.toml), a run directory (cells.json with summary.json or metrics.csv), an analysis folder (block.csv, substitute.csv) or a folder of those".into(),
         });
     }
     dirs.iter().map(|d| read_set(d)).collect()
@@ -157,11 +159,17 @@ pub(crate) fn read_cell(d: &Path) -> Result<CellResult, CompareError> {
     cell(d.display().to_string(), config, &summary["summary"], d)
 }
 
-/// Every replica of a run directory, final or not.
+/// Every replica of a run directory, final or not: from summary.json, or from metrics.csv
+/// where a killed run left no summary.
 pub(crate) fn read_run(path: &Path) -> Result<Vec<CellResult>, CompareError> {
-    let summary = json(&path.join("summary.json"))?;
+    let summary_path = path.join("summary.json");
+    let replicas = if summary_path.is_file() {
+        json(&summary_path)?["replicas"].as_array().cloned()
+    } else {
+        Some(run_metrics::replicas(&path.join("metrics.csv"))?)
+    };
     let configs = json(&path.join("cells.json"))?;
-    let (Some(replicas), Some(configs)) = (summary["replicas"].as_array(), configs.as_array()) else {
+    let (Some(replicas), Some(configs)) = (replicas, configs.as_array()) else {
         return Err(CompareError::format(
             path,
             "summary.json needs a replicas list and cells.json a list of configs",
@@ -171,7 +179,7 @@ pub(crate) fn read_run(path: &Path) -> Result<Vec<CellResult>, CompareError> {
         return Err(CompareError::format(
             path,
             format!(
-                "summary.json has {} replicas but cells.json {} configs",
+                "the run has {} replicas but cells.json {} configs",
                 replicas.len(),
                 configs.len()
             ),

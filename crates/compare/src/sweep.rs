@@ -3,7 +3,8 @@
 //! copies its replicas into `cells/` only when it finishes, so a sweep stopped by its time
 //! limit has cells that exist only in a run whose summary.json says `finished: false`:
 //! those are read from the run, as cells in progress with the epoch of their last
-//! evaluation, rather than left out or taken for final.
+//! evaluation, rather than left out or taken for final. A run killed before it wrote any
+//! summary is read from its metrics.csv.
 
 use std::path::{Path, PathBuf};
 
@@ -55,11 +56,17 @@ fn runs_in_progress(path: &Path) -> Result<Vec<CellResult>, CompareError> {
     let mut out = Vec::new();
     for run in subdirs(&path.join("runs"))? {
         let summary = run.join("summary.json");
-        // A run killed before its first summary has nothing a resume would keep.
-        if !summary.is_file() || !run.join("cells.json").is_file() {
+        if !run.join("cells.json").is_file() {
             continue;
         }
-        if json(&summary)?["finished"].as_bool() == Some(false) {
+        // A run killed before its first summary (binaries before 2026-11-26 wrote it only
+        // when a session ended) is read from its metrics.csv, if it evaluated at all.
+        let running = if summary.is_file() {
+            json(&summary)?["finished"].as_bool() == Some(false)
+        } else {
+            run.join("metrics.csv").is_file()
+        };
+        if running {
             out.extend(read_run(&run)?);
         }
     }

@@ -19,6 +19,9 @@ pub struct CellDiff {
     pub seeds: usize,
     /// ours - paper (NaN when ours is: a diverged or unscored cell).
     pub diff: f64,
+    /// Every seed's training is over (false for a cell still training in a table that
+    /// takes those in).
+    pub is_final: bool,
 }
 
 impl CellDiff {
@@ -58,6 +61,7 @@ impl CellTable {
                     ours_std: std,
                     seeds: r.seeds,
                     diff: ours - paper,
+                    is_final: r.not_final == 0,
                 });
             }
         }

@@ -1,12 +1,17 @@
 //! The single-value comparisons on the project's own committed results and reference: the
 //! finished fig5c sweep gives its README's values at epoch 210 and all four checks hold
 //! (values from runs still training are covered by tests/values.rs); the fig4 analyses of
-//! the trained fig3 cell give the shares its README reports; every value figure of the
+//! the trained fig3 cell give the shares its README reports; the fig3 depth-2 row killed at
+//! epoch 144 (metrics only) is read, taken into the phase table only with the option, and
+//! agrees with the independent snapshot.py of its folder; every value figure of the
 //! reference has the tolerances its checks need.
 
 use std::path::{Path, PathBuf};
 
-use msym_compare::{Bound, Outcome, PaperComparison, Reference, VALUE_FIGURES, compare_to_paper, read_results};
+use msym_compare::{
+    Bound, Outcome, PaperComparison, PaperOptions, Reference, VALUE_FIGURES, compare_to_paper, compare_to_paper_with,
+    read_results,
+};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -114,4 +119,54 @@ fn every_value_figure_of_the_reference_has_the_tolerances_its_checks_need() {
         }
     }
     assert_eq!(r.value_figure("fig4").unwrap().tolerance.unwrap().bound, Some(0.0));
+}
+
+#[test]
+fn the_killed_fig3_depth_2_row_is_compared_at_epoch_144_only_when_asked_and_matches_its_snapshot() {
+    let dir = repo().join("results/fig3-d2-epoch144");
+    let sets = read_results(&dir).unwrap();
+    assert_eq!(
+        (sets[0].cells.len(), sets[0].in_progress.len(), sets[0].pending),
+        (0, 36, 180)
+    );
+    let r = Reference::load(&repo().join("references/paper_results.toml")).unwrap();
+    let left_out = compare_to_paper(&dir, &sets, &r, Path::new("ref")).unwrap();
+    assert!(left_out.figures[0].table.as_ref().unwrap().diffs.is_empty());
+    let opts = PaperOptions {
+        phase_in_progress: true,
+    };
+    let c = compare_to_paper_with(&dir, &sets, &r, Path::new("ref"), opts).unwrap();
+    let t = c.figures[0].table.as_ref().unwrap();
+    assert_eq!(t.diffs.len(), 24);
+    assert!(t.diffs.iter().all(|d| d.depth == 2 && !d.is_final && d.seeds == 3));
+    // snapshot.py (Python, its own CSV reading) wrote each replica's epoch-144 accuracies.
+    let snapshot = std::fs::read_to_string(dir.join("snapshot.csv")).unwrap();
+    for d in &t.diffs {
+        let col = if d.metric == "composite" { 3 } else { 4 };
+        let values: Vec<f64> = snapshot
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .filter(|f| f[0].parse::<f64>().unwrap() == d.gamma && f[2] == "144")
+            .map(|f| f[col].parse().unwrap())
+            .collect();
+        assert_eq!(values.len(), 3, "gamma {}", d.gamma);
+        let mean = values.iter().sum::<f64>() / 3.0;
+        assert!(
+            (d.ours - mean).abs() < 1e-4,
+            "gamma {} {}: {} vs {mean}",
+            d.gamma,
+            d.metric,
+            d.ours
+        );
+    }
+    // The README's mean absolute errors against the paper's depth-2 row.
+    let mae = |m: &str| {
+        let v: Vec<f64> = t.diffs.iter().filter(|d| d.metric == m).map(|d| d.diff.abs()).collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    assert_eq!(
+        ((mae("composite") * 100.0).round(), (mae("symmetric") * 100.0).round()),
+        (16.0, 17.0)
+    );
 }

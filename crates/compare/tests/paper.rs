@@ -213,7 +213,7 @@ fn csv_and_report_carry_the_table() {
 fn a_folder_without_results_is_one_sentence() {
     let tmp = tempfile::tempdir().unwrap();
     let err = read_results(tmp.path()).unwrap_err().to_string();
-    assert!(err.ends_with("holds no results: expected a sweep directory (cells/<id>/summary.json), one sweep cell (summary.json and config.resolved.toml), a run directory (summary.json and cells.json), an analysis folder (block.csv, substitute.csv) or a folder of those"), "{err}");
+    assert!(err.ends_with("holds no results: expected a sweep directory (cells/<id>/summary.json), one sweep cell (summary.json and config.resolved.toml), a run directory (cells.json with summary.json or metrics.csv), an analysis folder (block.csv, substitute.csv) or a folder of those"), "{err}");
     assert!(!err.contains('\n'));
     let bad = Reference::parse("[fig3_x]\ngamma = [1.0]\ndepth = [2]\ncomposite = [[0.1, 0.2]]\nsymmetric = [[0.1]]\n[source]\npaper = \"p\"\n", Path::new("r.toml"))
         .unwrap_err()

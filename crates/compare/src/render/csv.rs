@@ -32,9 +32,8 @@ pub fn paper_csv(c: &PaperComparison) -> String {
                 let check = t
                     .tolerance
                     .map_or(String::new(), |tol| format!("|ours - paper| <= {}", tol.cell));
-                // Phase tables hold final cells only.
                 out.push(format!(
-                    "{},{},{},{},{},{},{},{},{},{},{within},{},,{},,,true",
+                    "{},{},{},{},{},{},{},{},{},{},{within},{},,{},,,{}",
                     field(&f.figure.id),
                     field(&d.settings),
                     d.depth,
@@ -47,6 +46,7 @@ pub fn paper_csv(c: &PaperComparison) -> String {
                     num(d.diff),
                     d.metric,
                     field(&check),
+                    d.is_final,
                 ));
             }
         }

@@ -2,7 +2,7 @@
 //! whole, with our heatmaps and the paper's side by side.
 
 use super::values::values_markdown;
-use super::{count, d2, heatmap_files, v2};
+use super::{count, d2, heatmap_files, phases, v2};
 use crate::paper::{FigureComparison, PaperComparison};
 use crate::runs::RunComparison;
 
@@ -26,8 +26,9 @@ pub fn paper_markdown(c: &PaperComparison, images: Option<&str>) -> String {
     }
     if c.in_progress > 0 {
         s.push_str(&format!(
-            "\n{} cells were still training: their values are from their last evaluation and are marked not final (phase diagrams leave them out).\n",
-            c.in_progress
+            "\n{} cells were still training: their values are from their last evaluation and are marked not final ({}).\n",
+            c.in_progress,
+            phases(c)
         ));
     }
     if c.unmatched > 0 {

@@ -34,6 +34,15 @@ pub(crate) fn count(v: &crate::Verdict) -> String {
     }
 }
 
+/// Where the cells still training went in the phase diagrams.
+pub(crate) fn phases(c: &crate::PaperComparison) -> &'static str {
+    if c.phase_in_progress {
+        "phase diagrams include them, --in-progress"
+    } else {
+        "phase diagrams leave them out"
+    }
+}
+
 /// "6 cells from DIR (6 still training)", or "from DIR" for analyses alone; `quote` puts
 /// the paths in backticks (Markdown).
 pub(crate) fn provenance(f: &crate::FigureComparison, quote: bool) -> String {
@@ -41,7 +50,8 @@ pub(crate) fn provenance(f: &crate::FigureComparison, quote: bool) -> String {
     let sources: Vec<String> = f.sources.iter().map(|p| format!("{q}{}{q}", p.display())).collect();
     let running = match (f.in_progress, f.table.is_some()) {
         (0, _) => String::new(),
-        (n, true) => format!(" ({n} still training, left out)"),
+        (n, true) if f.interim == 0 => format!(" ({n} still training, left out)"),
+        (n, true) => format!(" ({n} still training, not final)"),
         (n, false) => format!(" ({n} still training)"),
     };
     if f.cells == 0 {

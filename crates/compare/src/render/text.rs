@@ -2,7 +2,7 @@
 //! the error summary, the claim verdicts, the setup diff and the project's defaults.
 
 use super::values::values_text;
-use super::{count, d2, v2};
+use super::{count, d2, phases, v2};
 use crate::paper::{FigureComparison, PaperComparison};
 use crate::runs::RunComparison;
 
@@ -21,8 +21,9 @@ pub fn paper_text(c: &PaperComparison) -> String {
     }
     if c.in_progress > 0 {
         s.push_str(&format!(
-            "{} cells are still training: values from their last evaluation, marked not final (phase diagrams leave them out)\n",
-            c.in_progress
+            "{} cells are still training: values from their last evaluation, marked not final ({})\n",
+            c.in_progress,
+            phases(c)
         ));
     }
     if c.unmatched > 0 {
