@@ -3,7 +3,8 @@
 //! wrote it only when a session ended: a run of theirs killed mid-session (not stopped by
 //! its time limit) has its evaluations in metrics.csv and nothing else that says what it
 //! measured. Columns (trainer::metrics): epoch, step, replica, seed, gamma, lr_peak, lr,
-//! train_loss, status, then one per metric, "nan" where a metric had no value.
+//! train_loss, status, then one per metric, "nan" where a metric had no value. They are
+//! found by name: epoch, replica and status, and the metrics are the columns after status.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,18 +12,6 @@ use std::path::Path;
 use serde_json::{Map, Value, json};
 
 use crate::error::{CompareError, read};
-
-const FIXED: [&str; 9] = [
-    "epoch",
-    "step",
-    "replica",
-    "seed",
-    "gamma",
-    "lr_peak",
-    "lr",
-    "train_loss",
-    "status",
-];
 
 /// One replica's evaluations so far: the last row and the maximum of each metric.
 struct Replica {
@@ -42,13 +31,14 @@ pub(crate) fn replicas(path: &Path) -> Result<Vec<Value>, CompareError> {
     let complete = text.rfind('\n').map_or("", |i| &text[..=i]);
     let mut lines = complete.lines();
     let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
-    if header.len() < FIXED.len() || header[..FIXED.len()] != FIXED {
+    let at = |name: &str| header.iter().position(|h| *h == name);
+    let (Some(epoch_at), Some(replica_at), Some(status_at)) = (at("epoch"), at("replica"), at("status")) else {
         return Err(CompareError::format(
             path,
-            format!("the header must start with {}", FIXED.join(",")),
+            "the header must name the columns epoch, replica and status, then the metrics",
         ));
-    }
-    let metrics = &header[FIXED.len()..];
+    };
+    let metrics = &header[status_at + 1..];
     let mut by: BTreeMap<usize, Replica> = BTreeMap::new();
     for (n, line) in lines.enumerate().filter(|(_, l)| !l.is_empty()) {
         let f: Vec<&str> = line.split(',').collect();
@@ -56,10 +46,10 @@ pub(crate) fn replicas(path: &Path) -> Result<Vec<Value>, CompareError> {
         if f.len() != header.len() {
             return Err(bad(&format!("{} fields, the header has {}", f.len(), header.len())));
         }
-        let (Ok(epoch), Ok(replica)) = (f[0].parse::<u64>(), f[2].parse::<usize>()) else {
+        let (Ok(epoch), Ok(replica)) = (f[epoch_at].parse::<u64>(), f[replica_at].parse::<usize>()) else {
             return Err(bad("epoch and replica must be whole numbers"));
         };
-        let values = f[FIXED.len()..]
+        let values = f[status_at + 1..]
             .iter()
             .map(|v| v.parse::<f64>().map_err(|_| bad(&format!("{v} is not a number"))))
             .collect::<Result<Vec<f64>, _>>()?;
@@ -74,7 +64,7 @@ pub(crate) fn replicas(path: &Path) -> Result<Vec<Value>, CompareError> {
                 *m = *v;
             }
         }
-        (r.epoch, r.status, r.last) = (epoch, f[8].to_string(), values);
+        (r.epoch, r.status, r.last) = (epoch, f[status_at].to_string(), values);
     }
     if by.keys().copied().ne(0..by.len()) {
         return Err(CompareError::format(

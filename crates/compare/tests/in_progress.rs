@@ -81,8 +81,8 @@ fn a_killed_runs_malformed_metrics_are_one_sentence_naming_the_file() {
     let run = tmp.path().join("run");
     for (metrics, says) in [
         (
-            "epoch,replica,status\n1,0,training\n",
-            "the header must start with epoch,step,replica",
+            "epoch,replica,state\n1,0,training\n",
+            "the header must name the columns epoch, replica and status",
         ),
         (
             &*format!("{HEADER}\n1,123,0,1,1,0.00025,0.00003,4.1,training,0.10,high,0.50\n"),
