@@ -965,6 +965,53 @@ fn compare_reports_the_committed_fig3_cell_against_the_paper() {
 }
 
 #[test]
+fn compare_takes_a_killed_rows_cells_into_the_phase_diagram_only_with_in_progress() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let row = "results/fig3-d2-epoch144";
+    let o = msym(&["compare", row, "--out", out]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("36 cells still training are left out: a phase diagram compares final values only"),
+        "{}",
+        stdout(&o)
+    );
+    let o = msym(&["compare", row, "--out", out, "--in-progress"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("at their last evaluation (epoch 144 of 210): these values are not final"),
+        "{text}"
+    );
+    assert!(
+        text.contains("mean absolute error 0.166 (composite 0.158, symmetric 0.174)"),
+        "{text}"
+    );
+    let csv = std::fs::read_to_string(tmp.path().join("compare.csv")).unwrap();
+    assert_eq!(
+        csv.lines()
+            .filter(|l| l.starts_with("fig3,") && l.ends_with(",false"))
+            .count(),
+        24,
+        "{csv}"
+    );
+    let o = msym(&["compare", row, "--out", out, "--in-progress", "--strict"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("36 cells of the phase table are not final"),
+        "{}",
+        stderr(&o)
+    );
+    let o = msym(&["compare", row, row, "--in-progress"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("they do not apply to RUN_A RUN_B"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn reproduce_stopped_by_its_time_limit_exits_0_and_says_how_to_continue() {
     let dir = tempfile::tempdir().unwrap();
     let configs = dir.path().join("configs");
