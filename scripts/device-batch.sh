@@ -13,7 +13,6 @@
 #                                              # runs it on GPUs L (e.g. fig5b@0,1)
 #   scripts/device-batch.sh queue END GPU JOB...    # run JOBs one after another on GPU,
 #                                              # each stopping cleanly before END (epoch s);
-#                                              # fig3-dD-sS: one depth and seed of fig3;
 #                                              # fig3c-{seq9,fanin,tied,lr2e-4}: one unstated
 #                                              # choice on the depth-2 cells that miss most
 #   T0=$(date +%s) scripts/device-batch.sh wait S   # sleep until S seconds after T0 (the
@@ -70,10 +69,6 @@ job_command() { # the msym arguments of job $1 with time limit $2 (minutes), GPU
         *) echo "unknown job $1" >&2; return 1 ;;
         esac
         echo sweep configs/fig3.toml $(one "$3") --set $set --only model.depth=2 --only init.gamma=0.8,0.9,1.0,1.5 --time-limit $t --out runs/$1 ;;
-    fig3-d*-s* | fig6-d*-s*) # one depth and seed of a phase diagram (12 gammas: one run of
-        # 12 replicas on one GPU) in its own directory; `msym collect` merges them
-        local f=${1%%-d*} ds=${1#*-d}
-        echo reproduce $f $(one "$3") --only model.depth=${ds%%-s*} --only seed=${ds#*-s} --time-limit $t --out runs/$1 ;;
     fig3-d* | fig6-d*) # one phase diagram's depths (fig3-d2,3), each depth cut into runs of
         # at most 9 replicas over the given GPUs; every call grows the same directory
         local f=${1%%-d*}
@@ -84,6 +79,12 @@ job_command() { # the msym arguments of job $1 with time limit $2 (minutes), GPU
 
 resume_flag() { # a `train` job whose directory already holds a run continues it
     case $1 in fig7-*) [ -f runs/$1/cells.json ] && echo --resume ;; esac
+}
+
+full_command() { # job_command's arguments, with --resume where the job continues a run
+    local c
+    c=$(job_command "$@") || return 1
+    echo "$c $(resume_flag $1)"
 }
 
 measure() { # one short supp (2 groups of 3 replicas, depth 2): how to share one GPU
@@ -165,12 +166,12 @@ start)
         j=${jd%%@*}
         d=""
         [ "$j" != "$jd" ] && d=${jd#*@}
-        cmd=$(job_command $j $t "$d") || exit 2
-        echo "$(date -u +%FT%TZ) $M $cmd $(resume_flag $j)" | tee -a runs/logs/$j.log
+        cmd=$(full_command $j $t "$d") || exit 2
+        echo "$(date -u +%FT%TZ) $M $cmd" | tee -a runs/logs/$j.log
         if grep -q "processes serialize" runs/concurrency/result.txt 2>/dev/null; then
-            chain="$chain $M $cmd $(resume_flag $j) >>runs/logs/$j.log 2>&1;"
+            chain="$chain $M $cmd >>runs/logs/$j.log 2>&1;"
         else
-            eval "setsid nohup $M $cmd $(resume_flag $j) >>runs/logs/$j.log 2>&1 < /dev/null &"
+            eval "setsid nohup $M $cmd >>runs/logs/$j.log 2>&1 < /dev/null &"
         fi
     done
     [ -n "$chain" ] && setsid nohup bash -c "$chain" >/dev/null 2>&1 </dev/null &
@@ -179,10 +180,10 @@ queue)
     end=$2 g=$3
     shift 3
     for j in "$@"; do
-        t=$(python3 -c "print(round(($end - $(date +%s)) / 60, 2))")
-        python3 -c "import sys; sys.exit(0 if $t > 1 else 1)" || break
-        cmd=$(job_command $j $t $g) || exit 2
-        cmd="$cmd $(resume_flag $j)"
+        left=$((end - $(date +%s)))
+        [ $left -gt 60 ] || break # a job needs at least a minute
+        t=$(awk -v s=$left 'BEGIN { printf "%.2f", s / 60 }')
+        cmd=$(full_command $j $t $g) || exit 2
         echo "$(date -u +%FT%TZ) $M $cmd" | tee -a runs/logs/$j.log
         eval "$M $cmd" >>runs/logs/$j.log 2>&1 </dev/null
     done

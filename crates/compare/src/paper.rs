@@ -46,9 +46,6 @@ pub struct FigureComparison {
     /// Cells still training: compared at their last evaluation in a value table, left out
     /// of a phase diagram unless [`PaperOptions::phase_in_progress`].
     pub in_progress: usize,
-    /// Cells still training that are in the phase table (0 unless opted in): its values
-    /// are not final.
-    pub interim: usize,
     pub rows: Vec<PhaseRow>,
     /// None when the reference has no phase diagram for the figure.
     pub table: Option<CellTable>,
@@ -90,6 +87,14 @@ pub struct PaperOptions {
     pub phase_in_progress: bool,
 }
 
+impl FigureComparison {
+    /// Cells still training that are in the phase table (0 unless opted in): its values
+    /// are not final.
+    pub fn interim(&self) -> usize {
+        self.rows.iter().map(|r| r.not_final).sum()
+    }
+}
+
 impl PaperComparison {
     /// Every failed tolerance, failed claim and value not final yet, one sentence each (what
     /// --strict acts on).
@@ -99,10 +104,10 @@ impl PaperComparison {
             let id = &f.figure.id;
             if let Some(t) = &f.table {
                 out.extend(t.tolerance_failures().into_iter().map(|s| format!("{id}: {s}")));
-                if f.interim > 0 {
+                if f.interim() > 0 {
                     out.push(format!(
                         "{id}: {} cells of the phase table are not final (their runs are still training)",
-                        f.interim
+                        f.interim()
                     ));
                 }
             }
@@ -243,13 +248,13 @@ fn add_analysis(set: &ResultSet, groups: &mut BTreeMap<String, Group>) -> Result
 
 fn compare_figure(g: Group, reference: &Reference, opts: PaperOptions) -> FigureComparison {
     let all: Vec<&CellResult> = g.finals.iter().chain(&g.running).collect();
+    let finals: Vec<&CellResult> = g.finals.iter().collect();
     let mut out = FigureComparison {
         description: String::new(),
         sources: g.sources.into_iter().collect(),
         cells: all.len(),
         in_progress: g.running.len(),
-        interim: 0,
-        rows: aggregate(&g.finals),
+        rows: aggregate(&finals),
         table: None,
         values: None,
         verdicts: Vec::new(),
@@ -263,24 +268,20 @@ fn compare_figure(g: Group, reference: &Reference, opts: PaperOptions) -> Figure
     let id = out.figure.id.clone();
     if let Some(fig) = reference.phase_figure(&id) {
         let interim = opts.phase_in_progress && !g.running.is_empty();
-        let used: Vec<CellResult> = if interim {
-            g.finals.iter().chain(&g.running).cloned().collect()
-        } else {
-            g.finals.clone()
-        };
-        out.rows = aggregate(&used);
-        let used: Vec<&CellResult> = used.iter().collect();
+        let used = if interim { &all } else { &finals };
+        if interim {
+            out.rows = aggregate(used);
+        }
         let mut paper_setup = reference.training_setup.clone();
         paper_setup.extend(fig.setup.clone());
         let seeds: Vec<usize> = out.rows.iter().map(|r| r.seeds).collect();
-        out.setup = setup_diff(&paper_setup, &used, fig.seeds, &seeds);
+        out.setup = setup_diff(&paper_setup, used, fig.seeds, &seeds);
         out.description = fig.description.clone();
         out.cells = used.len();
         out.table = Some(CellTable::build(fig, &out.rows));
         out.verdicts = verdicts(fig, &out.rows);
         out.heatmaps = heatmaps(fig, &out.rows);
         if interim {
-            out.interim = g.running.len();
             let epochs: Vec<u64> = g.running.iter().filter_map(|c| c.epoch).collect();
             let (lo, hi) = (epochs.iter().min(), epochs.iter().max());
             let at = match (lo, hi, g.running[0].planned_epochs()) {
@@ -290,7 +291,7 @@ fn compare_figure(g: Group, reference: &Reference, opts: PaperOptions) -> Figure
             };
             out.note = Some(format!(
                 "{} cells still training are in this table at their last evaluation{at}: these values are not final",
-                out.interim
+                g.running.len()
             ));
         } else if out.in_progress > 0 {
             out.note = Some(format!(

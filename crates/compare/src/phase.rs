@@ -58,14 +58,13 @@ pub(crate) fn varying(cells: &[&CellResult]) -> Vec<String> {
 }
 
 /// Groups `cells` over seeds, sorted by settings, depth and gamma.
-pub fn aggregate(cells: &[CellResult]) -> Vec<PhaseRow> {
-    let all: Vec<&CellResult> = cells.iter().collect();
-    let label_fields: Vec<String> = varying(&all)
+pub fn aggregate(cells: &[&CellResult]) -> Vec<PhaseRow> {
+    let label_fields: Vec<String> = varying(cells)
         .into_iter()
         .filter(|k| k != "model.depth" && k != "init.gamma")
         .collect();
     let mut groups: BTreeMap<String, Vec<&CellResult>> = BTreeMap::new();
-    for c in cells {
+    for &c in cells {
         groups.entry(setting_key(c)).or_default().push(c);
     }
     let mut rows: Vec<PhaseRow> = groups

@@ -71,7 +71,8 @@ impl ResultSet {
     }
 }
 
-fn is_run(p: &Path) -> bool {
+/// A run directory: its replicas' configs, and a summary or (killed before one) metrics.
+pub(crate) fn is_run(p: &Path) -> bool {
     p.join("cells.json").is_file() && (p.join("summary.json").is_file() || p.join("metrics.csv").is_file())
 }
 

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::CompareError;
-use crate::results::{CellResult, json, read_cell, read_run};
+use crate::results::{CellResult, is_run, json, read_cell, read_run};
 
 const PLAN: &str = "sweep.json";
 
@@ -55,18 +55,13 @@ fn plan(path: &Path) -> Result<Option<Vec<String>>, CompareError> {
 fn runs_in_progress(path: &Path) -> Result<Vec<CellResult>, CompareError> {
     let mut out = Vec::new();
     for run in subdirs(&path.join("runs"))? {
-        let summary = run.join("summary.json");
-        if !run.join("cells.json").is_file() {
+        if !is_run(&run) {
             continue;
         }
         // A run killed before its first summary (binaries before 2026-11-26 wrote it only
-        // when a session ended) is read from its metrics.csv, if it evaluated at all.
-        let running = if summary.is_file() {
-            json(&summary)?["finished"].as_bool() == Some(false)
-        } else {
-            run.join("metrics.csv").is_file()
-        };
-        if running {
+        // when a session ended) is read from its metrics.csv: it has not finished either.
+        let summary = run.join("summary.json");
+        if !summary.is_file() || json(&summary)?["finished"].as_bool() == Some(false) {
             out.extend(read_run(&run)?);
         }
     }

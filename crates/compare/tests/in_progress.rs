@@ -142,7 +142,7 @@ fn a_phase_diagram_takes_cells_still_training_only_when_asked_and_marks_them() {
 
     let finals_only = cmp(false);
     let f = &finals_only.figures[0];
-    assert_eq!((f.cells, f.in_progress, f.interim), (2, 2, 0));
+    assert_eq!((f.cells, f.in_progress, f.interim()), (2, 2, 0));
     assert_eq!(
         cells(&finals_only),
         [(3, "composite", 0.8, true), (3, "symmetric", 0.1, true)]
@@ -153,7 +153,7 @@ fn a_phase_diagram_takes_cells_still_training_only_when_asked_and_marks_them() {
 
     let with_running = cmp(true);
     let f = &with_running.figures[0];
-    assert_eq!((f.cells, f.in_progress, f.interim), (4, 2, 2));
+    assert_eq!((f.cells, f.in_progress, f.interim()), (4, 2, 2));
     assert_eq!(
         cells(&with_running),
         [

@@ -235,12 +235,14 @@ pub fn train<B: AutodiffBackend>(
             let per_epoch = session.elapsed().as_secs_f64() / (state.epoch as f64).max(1.0);
             session.elapsed().as_secs_f64() + per_epoch > limit.as_secs_f64()
         });
-        if last || out_of_time || state.epoch.is_multiple_of(opts.checkpoint_every) {
+        let stopping = last || out_of_time;
+        if stopping || state.epoch.is_multiple_of(opts.checkpoint_every) {
             checkpoint::save::<B>(&opts.out, &s.model, &s.opt, &s.guard, &state).map_err(|e| e.to_string())?;
             // The summary follows every checkpoint, not only the end of a session: a run
-            // killed between them (not stopped by its time limit) still says how far it got
-            // and what it measured, and `msym compare` reads it as a run in progress.
-            if !last && !state.rows.is_empty() {
+            // killed between them still says how far it got and what it measured, and
+            // `msym compare` reads it as a run in progress. A session that stops writes it
+            // once, after the loop.
+            if !stopping {
                 let so_far = metrics::summarize(&state.rows, &s.guard.report());
                 write_summary(&opts.out, false, state.epoch, spe, state.train_seconds, &so_far)?;
             }

@@ -50,7 +50,7 @@ pub(crate) fn provenance(f: &crate::FigureComparison, quote: bool) -> String {
     let sources: Vec<String> = f.sources.iter().map(|p| format!("{q}{}{q}", p.display())).collect();
     let running = match (f.in_progress, f.table.is_some()) {
         (0, _) => String::new(),
-        (n, true) if f.interim == 0 => format!(" ({n} still training, left out)"),
+        (n, true) if f.interim() == 0 => format!(" ({n} still training, left out)"),
         (n, true) => format!(" ({n} still training, not final)"),
         (n, false) => format!(" ({n} still training)"),
     };
