@@ -11,7 +11,7 @@
 #   scripts/device-batch.sh start MIN JOB...   # start JOBs in the background (setsid), each
 #                                              # stopping cleanly before MIN minutes; JOB@L
 #                                              # runs it on GPUs L (e.g. fig5b@0,1)
-#   scripts/device-batch.sh queue END GPU JOB...    # run JOBs one after another on GPU,
+#   scripts/device-batch.sh queue END GPU JOB[@L]...  # run JOBs one after another on GPU,
 #                                              # each stopping cleanly before END (epoch s);
 #                                              # fig3c-{seq9,fanin,tied,lr2e-4}: one unstated
 #                                              # choice on the depth-2 cells that miss most
@@ -53,6 +53,9 @@ job_command() { # the msym arguments of job $1 with time limit $2 (minutes), GPU
     fig5a) echo reproduce fig5a $(dev "$3" 0,0,0,0,0) --set $E5 --time-limit $t --out runs/fig5a ;;
     fig7_depth) echo reproduce fig7_depth $(dev "$3" 0,0,0,0) --set $E5 --time-limit $t --out runs/fig7_depth ;;
     fig5c_d128) echo reproduce fig5c $(dev "$3" 0,0) --set model.d_model=128 --set $E5 --time-limit $t --out runs/fig5c_d128 ;;
+    fig7-g05) # issue 9: the whole fig7 at gamma 0.5, which fixed the Transformer's test
+        # accuracy in results/fig7-tests (one GPU per variant)
+        echo reproduce fig7 $(dev "$3" 0,1,2) --set init.gamma=0.5 --set $E5 --time-limit $t --out runs/fig7-g05 ;;
     fig7-tf-gamma) echo train configs/fig7.toml $(one "$3") --set "'$TF'" --seeds 1,2,3 --gammas 0.5,0.75,1.0 --set $E5 --time-limit $t --out runs/fig7-tf-gamma ;;
     fig7-tf-firstdim) echo train configs/fig7.toml $(one "$3") --set "'$TF'" --set init.rule=first_dim --seeds 1,2,3 --set $E5 --time-limit $t --out runs/fig7-tf-firstdim ;;
     fig7-tf-lr) echo train configs/fig7.toml $(one "$3") --set "'$TF'" --seeds 1,2,3 --lrs 2.5e-4,5e-4,1e-3 --set $E5 --time-limit $t --out runs/fig7-tf-lr ;;
@@ -68,7 +71,9 @@ job_command() { # the msym arguments of job $1 with time limit $2 (minutes), GPU
         lr2e-4) set="train.lr_peak=2e-4" ;; # the other peak learning rate in the papers
         *) echo "unknown job $1" >&2; return 1 ;;
         esac
-        echo sweep configs/fig3.toml $(one "$3") --set $set --only model.depth=2 --only init.gamma=0.8,0.9,1.0,1.5 --time-limit $t --out runs/$1 ;;
+        # evaluated every 5 epochs, as supp's gamma-1.0 cell, whose values matched the
+        # row's (evaluated every epoch) at every shared epoch
+        echo sweep configs/fig3.toml $(one "$3") --set $set --set $E5 --only model.depth=2 --only init.gamma=0.8,0.9,1.0,1.5 --time-limit $t --out runs/$1 ;;
     fig3-d* | fig6-d*) # one phase diagram's depths (fig3-d2,3), each depth cut into runs of
         # at most 9 replicas over the given GPUs; every call grows the same directory
         local f=${1%%-d*}
@@ -78,7 +83,7 @@ job_command() { # the msym arguments of job $1 with time limit $2 (minutes), GPU
 }
 
 resume_flag() { # a `train` job whose directory already holds a run continues it
-    case $1 in fig7-*) [ -f runs/$1/cells.json ] && echo --resume ;; esac
+    case $1 in fig7-g05) ;; fig7-*) [ -f runs/$1/cells.json ] && echo --resume ;; esac
 }
 
 full_command() { # job_command's arguments, with --resume where the job continues a run
@@ -179,18 +184,23 @@ start)
 queue)
     end=$2 g=$3
     shift 3
-    for j in "$@"; do
+    for jd in "$@"; do # JOB@L runs JOB on GPUs L instead of GPU
+        j=${jd%%@*} d=$g
+        [ "$j" != "$jd" ] && d=${jd#*@}
         left=$((end - $(date +%s)))
         [ $left -gt 60 ] || break # a job needs at least a minute
         t=$(awk -v s=$left 'BEGIN { printf "%.2f", s / 60 }')
-        cmd=$(full_command $j $t $g) || exit 2
+        cmd=$(full_command $j $t $d) || exit 2
         echo "$(date -u +%FT%TZ) $M $cmd" | tee -a runs/logs/$j.log
         eval "$M $cmd" >>runs/logs/$j.log 2>&1 </dev/null
     done
     ;;
 wait)
     end=$((${T0:-$(date +%s)} + $2))
-    while [ $(date +%s) -lt $end ] && pgrep -x msym >/dev/null; do sleep 10; done
+    # a queue between two of its jobs has no msym process for a moment: count queues too
+    while [ $(date +%s) -lt $end ] && { pgrep -x msym || pgrep -f "device-batch.sh queue"; } >/dev/null; do
+        sleep 10
+    done
     pgrep -a msym | cut -c1-160
     ;;
 pack)
