@@ -30,6 +30,16 @@ pub struct LoopState {
     pub rows: Vec<Row>,
     /// Seconds spent training before this checkpoint (summed over resumed sessions).
     pub train_seconds: f64,
+    /// Each replica's training loss summed over the steps since the last evaluation, and
+    /// how many steps that is. A checkpoint falls between two evaluations when they are
+    /// several epochs apart: without these, a resumed run's next train_loss would be the
+    /// mean over the resumed session's steps only (seen 2026-11-26 at epochs 95 and 180 of
+    /// results/fig4). The device's sums are exact in f64, so a resumed run goes on
+    /// summing from the same value. Empty in checkpoints written before them.
+    #[serde(default)]
+    pub pending_loss: Vec<f64>,
+    #[serde(default)]
+    pub pending_steps: usize,
 }
 
 fn host<B: Backend, const D: usize>(t: Tensor<B, D>) -> (Vec<usize>, Vec<u8>) {
@@ -184,4 +194,22 @@ pub fn load<B: AutodiffBackend>(
     guard.bad_lr = tensor(&st, "guard/bad_lr", device)?;
     guard.bad_norms = tensor(&st, "guard/bad_norms", device)?;
     Ok(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LoopState;
+
+    #[test]
+    fn a_loop_state_written_before_the_pending_losses_still_loads() {
+        // checkpoint.json as the binaries before 2026-11-26 (session 4) wrote it.
+        let old = r#"{"epoch": 92, "step": 11316, "rows": [], "train_seconds": 150.5}"#;
+        let s: LoopState = serde_json::from_str(old).unwrap();
+        assert_eq!((s.epoch, s.step, s.pending_steps), (92, 11316, 0));
+        assert!(s.pending_loss.is_empty());
+        let new = r#"{"epoch": 3, "step": 57, "rows": [], "train_seconds": 1.0,
+                      "pending_loss": [9.75, 10.5], "pending_steps": 19}"#;
+        let s: LoopState = serde_json::from_str(new).unwrap();
+        assert_eq!((s.pending_loss, s.pending_steps), (vec![9.75, 10.5], 19));
+    }
 }

@@ -176,6 +176,8 @@ pub fn train<B: AutodiffBackend>(
         step: 0,
         rows: Vec::new(),
         train_seconds: 0.0,
+        pending_loss: Vec::new(),
+        pending_steps: 0,
     };
     match start {
         Start::AlreadyFinished => {
@@ -190,6 +192,7 @@ pub fn train<B: AutodiffBackend>(
         }
         Start::FromCheckpoint => {
             state = checkpoint::load::<B>(&opts.out, &mut s.model, &mut s.opt, &mut s.guard, device)?;
+            s.restore_pending_losses(&state.pending_loss, state.pending_steps);
             metrics::truncate(&metrics_path, state.rows.len()).map_err(|e| e.to_string())?;
         }
         Start::Fresh => {
@@ -237,6 +240,7 @@ pub fn train<B: AutodiffBackend>(
         });
         let stopping = last || out_of_time;
         if stopping || state.epoch.is_multiple_of(opts.checkpoint_every) {
+            (state.pending_loss, state.pending_steps) = s.pending_losses();
             checkpoint::save::<B>(&opts.out, &s.model, &s.opt, &s.guard, &state).map_err(|e| e.to_string())?;
             // The summary follows every checkpoint, not only the end of a session: a run
             // killed between them still says how far it got and what it measured, and

@@ -66,6 +66,33 @@ impl<B: AutodiffBackend> StepState<B> {
 }
 
 impl<B: AutodiffBackend> StepState<B> {
+    /// Each replica's summed training loss since the last evaluation and the number of
+    /// steps summed, for a checkpoint (read back to the host; the sums keep running).
+    pub fn pending_losses(&self) -> (Vec<f64>, usize) {
+        let sums = self
+            .loss_sum
+            .clone()
+            .into_data()
+            .convert::<f64>()
+            .to_vec::<f64>()
+            .expect("float data");
+        (sums, self.loss_steps)
+    }
+
+    /// Continues the loss sums of a checkpoint (`pending_losses` of the session that wrote
+    /// it). Sums of another replica count (a checkpoint from before they were saved) leave
+    /// the sums at 0: the next mean then covers this session's steps only, as before.
+    pub fn restore_pending_losses(&mut self, sums: &[f64], steps: usize) {
+        let [r, _] = self.loss_sum.dims();
+        if sums.len() != r {
+            return;
+        }
+        let device = self.loss_sum.device();
+        // Converted to the backend's float type: exact for sums it wrote.
+        self.loss_sum = Tensor::from_data(TensorData::new(sums.to_vec(), [r, 1]), &device);
+        self.loss_steps = steps;
+    }
+
     /// Each replica's mean training loss over the steps since the last call (NaN after no
     /// step), read back to the host, which waits for the device; the sums start again at 0.
     pub fn take_mean_losses(&mut self) -> Vec<f64> {
