@@ -56,6 +56,9 @@ job_command() { # the msym arguments of job $1 with time limit $2 (minutes), GPU
     fig7-g05) # issue 9: the whole fig7 at gamma 0.5, which fixed the Transformer's test
         # accuracy in results/fig7-tests (one GPU per variant)
         echo reproduce fig7 $(dev "$3" 0,1,2) --set init.gamma=0.5 --set $E5 --time-limit $t --out runs/fig7-g05 ;;
+    fig4-seeds) # issue 9: the fig4 model in 3 seeds, keeping the checkpoints around the
+        # composite peak (epoch 60 in seed 1) for the analyses, which run on the CPU here
+        echo train configs/fig4.toml $(one "$3") --seeds 1,2,3 --snapshots 30,45,60,75,90,120,150,180 --set $E5 --time-limit $t --out runs/fig4-seeds ;;
     fig7-tf-gamma) echo train configs/fig7.toml $(one "$3") --set "'$TF'" --seeds 1,2,3 --gammas 0.5,0.75,1.0 --set $E5 --time-limit $t --out runs/fig7-tf-gamma ;;
     fig7-tf-firstdim) echo train configs/fig7.toml $(one "$3") --set "'$TF'" --set init.rule=first_dim --seeds 1,2,3 --set $E5 --time-limit $t --out runs/fig7-tf-firstdim ;;
     fig7-tf-lr) echo train configs/fig7.toml $(one "$3") --set "'$TF'" --seeds 1,2,3 --lrs 2.5e-4,5e-4,1e-3 --set $E5 --time-limit $t --out runs/fig7-tf-lr ;;
@@ -83,7 +86,7 @@ job_command() { # the msym arguments of job $1 with time limit $2 (minutes), GPU
 }
 
 resume_flag() { # a `train` job whose directory already holds a run continues it
-    case $1 in fig7-g05) ;; fig7-*) [ -f runs/$1/cells.json ] && echo --resume ;; esac
+    case $1 in fig7-g05) ;; fig7-* | fig4-seeds) [ -f runs/$1/cells.json ] && echo --resume ;; esac
 }
 
 full_command() { # job_command's arguments, with --resume where the job continues a run

@@ -404,6 +404,55 @@ fn a_killed_run_resumes_to_the_same_metrics_as_an_uninterrupted_one() {
 }
 
 #[test]
+fn snapshots_keep_the_named_epochs_for_the_analyses_and_bad_epochs_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = train(&out, &["--snapshots", "2,4"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let snap = |e: &str| out.join("snapshots").join(format!("epoch-00{e}"));
+    let state = |d: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(d.join("checkpoint.json")).unwrap()).unwrap()
+    };
+    assert_eq!(state(&snap("2"))["epoch"], 2);
+    let bytes = |d: &Path| std::fs::read(d.join("checkpoint.safetensors")).unwrap();
+    // The last epoch's snapshot is the run's final checkpoint; epoch 2's weights differ.
+    assert_eq!(bytes(&snap("4")), bytes(&out));
+    assert_ne!(bytes(&snap("2")), bytes(&out));
+    assert_eq!(
+        std::fs::read(snap("2").join("cells.json")).unwrap(),
+        std::fs::read(out.join("cells.json")).unwrap()
+    );
+    let s = snap("2");
+    let a = msym(&["analyze", "flow", s.to_str().unwrap()]);
+    assert!(a.status.success(), "{}", stderr(&a));
+    assert!(
+        stdout(&a).contains("replica 0 (mamba2, seed 1, gamma 1), epoch 2"),
+        "{}",
+        stdout(&a)
+    );
+    // A session that stopped right after a snapshot epoch's checkpoint, before its copy
+    // (here: stopped at epoch 1 by the time limit, without --snapshots), copies it on resume.
+    let cut = dir.path().join("cut");
+    assert!(train(&cut, &["--time-limit", "0.0001"]).status.success());
+    assert_eq!(state(&cut)["epoch"], 1);
+    let o = train(&cut, &["--resume", "--snapshots", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let first = cut.join("snapshots/epoch-001");
+    assert_eq!(state(&first)["epoch"], 1);
+    assert_ne!(bytes(&first), bytes(&cut));
+    // An epoch the run never reaches: one sentence, exit 2, no directory.
+    let bad = dir.path().join("bad");
+    let o = train(&bad, &["--snapshots", "2,9"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--snapshots: epoch 9 is not one the run trains; give epochs from 1 to 4"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!bad.exists());
+}
+
+#[test]
 fn a_diverging_replica_is_reported_and_its_siblings_finish() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
@@ -686,11 +735,13 @@ fn the_slurm_script_runs_by_hand_with_an_array_task_id() {
         script.to_str().unwrap(),
         "--shards",
         "2",
+        "--snapshots",
+        "1",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = std::fs::read_to_string(&script).unwrap();
     assert!(
-        text.contains("#SBATCH --array=0-1") && text.contains("--shard \"$SLURM_ARRAY_TASK_ID/2\""),
+        text.contains("#SBATCH --array=0-1") && text.contains("--snapshots 1 --shard \"$SLURM_ARRAY_TASK_ID/2\""),
         "{text}"
     );
     for task in ["0", "1"] {
@@ -709,6 +760,19 @@ fn the_slurm_script_runs_by_hand_with_an_array_task_id() {
         .collect();
     let o = msym(&["collect", &shards[0], &shards[1], "--out", out.to_str().unwrap()]);
     assert!(stdout(&o).contains("collected 8 finished cells of 8"), "{}", stdout(&o));
+    // Every group run of both shards kept its epoch-1 snapshot.
+    for shard in &shards {
+        let runs: Vec<_> = std::fs::read_dir(Path::new(shard).join("runs")).unwrap().collect();
+        assert!(!runs.is_empty());
+        for run in runs {
+            let run = run.unwrap().path();
+            assert!(
+                run.join("snapshots/epoch-001/checkpoint.json").is_file(),
+                "{}",
+                run.display()
+            );
+        }
+    }
 }
 
 #[test]
@@ -1170,12 +1234,31 @@ fn reproduce_fig4_compares_its_analyses_with_the_paper() {
         "--quick",
         "--configs",
         configs.to_str().unwrap(),
+        "--snapshots",
+        "1",
         "--out",
     ];
     let o = msym(&[&args[..], &[out.to_str().unwrap()]].concat());
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
     assert!(text.contains("[4/4] msym compare"), "{text}");
+    // --snapshots reaches the sweep's group run, and the snapshot is what `analyze` reads.
+    let run = std::fs::read_dir(out.join("runs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let snap = run.join("snapshots/epoch-001");
+    let a = msym(&[
+        "analyze",
+        "flow",
+        snap.to_str().unwrap(),
+        "--out",
+        dir.path().join("a").to_str().unwrap(),
+    ]);
+    assert!(a.status.success(), "{}", stderr(&a));
+    assert!(stdout(&a).contains("), epoch 1\n"), "{}", stdout(&a));
     assert!(text.contains("== fig4:"), "{text}");
     for key in ["blocking_agreement_min", "substitution_collapse_min"] {
         assert!(text.contains(&format!("\n{key}   ")), "{key}: {text}");

@@ -46,6 +46,11 @@ pub struct ReproduceCommand {
     /// Override a field of the figure's config (repeatable), as in `msym sweep`.
     #[arg(long = "set", value_name = "SECTION.FIELD=VALUE")]
     set: Vec<String>,
+    /// Also keep the checkpoints of these epochs, e.g. 60,210: each in the training runs'
+    /// snapshots/epoch-NNN/, which `msym analyze` reads (a run otherwise keeps only its
+    /// latest checkpoint).
+    #[arg(long, value_name = "EPOCHS", value_delimiter = ',')]
+    snapshots: Vec<usize>,
     #[command(flatten)]
     scheduling: Scheduling,
 }
@@ -82,6 +87,7 @@ pub fn run(c: ReproduceCommand) -> Result<(), CliError> {
         shards: None,
         time_limit: c.time_limit,
         force: false,
+        snapshots: c.snapshots.clone(),
         scheduling: c.scheduling.clone(),
     })?;
     if !complete {

@@ -57,6 +57,11 @@ pub struct SweepCommand {
     /// Start over: delete what --out holds.
     #[arg(long)]
     pub(crate) force: bool,
+    /// Also keep the checkpoints of these epochs, e.g. 60,210: each in the group run's
+    /// snapshots/epoch-NNN/, which `msym analyze` reads (a run otherwise keeps only its
+    /// latest checkpoint).
+    #[arg(long, value_name = "EPOCHS", value_delimiter = ',')]
+    pub(crate) snapshots: Vec<usize>,
     #[command(flatten)]
     pub(crate) scheduling: Scheduling,
 }
@@ -174,12 +179,16 @@ pub fn sweep(c: SweepCommand) -> Result<bool, CliError> {
         println!("--only selects {} of them", selected.len());
     }
     let limit = c.time_limit.map(|m| Duration::from_secs_f64(m * 60.0));
+    // Refused before any group trains, not when a group that cannot take them starts.
+    for cell in &selected {
+        trainer::check_snapshots(&c.snapshots, cell.config.train.epochs).map_err(CliError::input)?;
+    }
     let mut groups = c.scheduling.cut(groups(&selected));
     if devices.len() > 1 {
         // Longest first, so that no worker starts a long group when the others are done.
         groups.sort_by_key(|g| std::cmp::Reverse(cost(g)));
     }
-    let stop = sweep_pool::run(&out, groups, &devices, limit, c.fail_fast)?;
+    let stop = sweep_pool::run(&out, groups, &devices, limit, c.fail_fast, &c.snapshots)?;
     let rows = phase::write(&out).map_err(CliError::failed)?;
     println!("phase.csv: {rows} rows in {}", out.display());
     match stop {
@@ -240,6 +249,12 @@ fn emit_slurm(c: &SweepCommand, script: &Path, out: &Path) -> Result<(), CliErro
     };
     let fail_fast = if c.fail_fast { " --fail-fast" } else { "" };
     let limit = c.time_limit.map_or(String::new(), |m| format!(" --time-limit {m}"));
+    let snapshots = if c.snapshots.is_empty() {
+        String::new()
+    } else {
+        let list: Vec<String> = c.snapshots.iter().map(usize::to_string).collect();
+        format!(" --snapshots {}", list.join(","))
+    };
     let text = format!(
         "#!/usr/bin/env bash\n\
          # Written by `msym sweep --emit-slurm`: {n} array tasks, one shard of the sweep each.\n\
@@ -249,7 +264,7 @@ fn emit_slurm(c: &SweepCommand, script: &Path, out: &Path) -> Result<(), CliErro
          set -euo pipefail\n\
          : \"${{SLURM_ARRAY_TASK_ID:?run under sbatch, or set it by hand}}\"\n\
          MSYM=\"${{MSYM:-msym}}\"\n\
-         \"$MSYM\" sweep '{config}'{sets} {device}{limit}{fail_fast} --shard \"$SLURM_ARRAY_TASK_ID/{n}\" --out '{out}/shard-'\"$SLURM_ARRAY_TASK_ID\"\n",
+         \"$MSYM\" sweep '{config}'{sets} {device}{limit}{snapshots}{fail_fast} --shard \"$SLURM_ARRAY_TASK_ID/{n}\" --out '{out}/shard-'\"$SLURM_ARRAY_TASK_ID\"\n",
         last = n - 1,
         script = script.display(),
         out = out.display(),

@@ -37,6 +37,7 @@ pub fn run(
     devices: &[DeviceArg],
     limit: Option<Duration>,
     fail_fast: bool,
+    snapshots: &[usize],
 ) -> Result<Option<Stop>, CliError> {
     let started = Instant::now();
     let queue = Mutex::new(VecDeque::from(groups));
@@ -52,7 +53,7 @@ pub fn run(
         let result = if left.is_some_and(|l| l.is_zero()) {
             Ok(Some(Stop::TimeLimit))
         } else {
-            train_group(out, &group, device, left, fail_fast)
+            train_group(out, &group, device, left, fail_fast, snapshots)
         };
         let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
         match result {
@@ -87,6 +88,7 @@ fn train_group(
     device: DeviceArg,
     left: Option<Duration>,
     fail_fast: bool,
+    snapshots: &[usize],
 ) -> Result<Option<Stop>, CliError> {
     let configs: Vec<_> = group.iter().map(|cell| cell.config.clone()).collect();
     let ids: Vec<&str> = group.iter().map(|cell| cell.id.as_str()).collect();
@@ -102,6 +104,7 @@ fn train_group(
         out: run_dir.clone(),
         mode,
         time_limit: left,
+        snapshot_epochs: snapshots.to_vec(),
         ..RunOptions::default()
     };
     println!(

@@ -50,6 +50,11 @@ pub struct TrainCommand {
     /// Samples scored per trained group at each evaluation.
     #[arg(long, default_value_t = 2048)]
     eval_train_cap: usize,
+    /// Also keep the checkpoints of these epochs, e.g. 60,210: each in the run's
+    /// snapshots/epoch-NNN/, which `msym analyze` reads (a run otherwise keeps only its
+    /// latest checkpoint).
+    #[arg(long, value_name = "EPOCHS", value_delimiter = ',')]
+    snapshots: Vec<usize>,
 }
 
 impl TrainCommand {
@@ -116,6 +121,7 @@ pub fn run(c: TrainCommand) -> Result<(), CliError> {
         checkpoint_every: c.checkpoint_every.max(1),
         time_limit: c.time_limit.map(|m| Duration::from_secs_f64(m * 60.0)),
         eval_train_cap: c.eval_train_cap,
+        snapshot_epochs: c.snapshots.clone(),
         ..RunOptions::default()
     };
     let started = Instant::now();

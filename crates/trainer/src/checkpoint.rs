@@ -19,6 +19,31 @@ use crate::metrics::Row;
 
 pub const TENSORS: &str = "checkpoint.safetensors";
 pub const STATE: &str = "checkpoint.json";
+/// Where a run keeps the checkpoints of its snapshot epochs.
+pub const SNAPSHOTS: &str = "snapshots";
+
+/// The snapshot folder of `epoch` in run `dir`.
+pub fn snapshot_dir(dir: &Path, epoch: usize) -> std::path::PathBuf {
+    dir.join(SNAPSHOTS).join(format!("epoch-{epoch:03}"))
+}
+
+/// Whether run `dir` holds a complete snapshot of `epoch`.
+pub fn has_snapshot(dir: &Path, epoch: usize) -> bool {
+    snapshot_dir(dir, epoch).join(STATE).is_file()
+}
+
+/// Copies the checkpoint just written in run `dir`, with the replica configs that its
+/// tensors are stacked by, to snapshots/epoch-NNN/. That folder is a run directory of its
+/// own as far as `msym analyze` is concerned (checkpoint + cells.json). checkpoint.json is
+/// copied last, as `save` writes it last: a folder without it is an unfinished copy.
+pub fn snapshot(dir: &Path, epoch: usize) -> std::io::Result<std::path::PathBuf> {
+    let to = snapshot_dir(dir, epoch);
+    std::fs::create_dir_all(&to)?;
+    for name in [TENSORS, crate::rundir::CELLS, STATE] {
+        std::fs::copy(dir.join(name), to.join(name))?;
+    }
+    Ok(to)
+}
 
 /// The loop's position and what it has produced so far.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

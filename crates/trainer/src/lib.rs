@@ -23,5 +23,5 @@ pub mod step;
 
 pub use guard::Divergence;
 pub use metrics::{ReplicaSummary, Row};
-pub use run::{Event, Outcome, RunOptions, check_cells, shape_of, train};
+pub use run::{Event, Outcome, RunOptions, check_cells, check_snapshots, shape_of, train};
 pub use rundir::DirMode;

@@ -36,6 +36,10 @@ pub struct RunOptions {
     pub eval_chunk: usize,
     /// Samples scored per trained group (test groups and untrained groups are scored whole).
     pub eval_train_cap: usize,
+    /// Also keep the checkpoint of these epochs, each in snapshots/epoch-NNN/ (see
+    /// checkpoint::snapshot): a run keeps only its latest checkpoint otherwise, and the
+    /// analyses of a model at its best epoch need that epoch's weights.
+    pub snapshot_epochs: Vec<usize>,
 }
 
 impl Default for RunOptions {
@@ -47,6 +51,7 @@ impl Default for RunOptions {
             time_limit: None,
             eval_chunk: 4096,
             eval_train_cap: 2048,
+            snapshot_epochs: Vec::new(),
         }
     }
 }
@@ -110,6 +115,16 @@ pub fn compute_dtype<B: AutodiffBackend>(precision: Precision, device: &B::Devic
     }
 }
 
+/// Checks that every snapshot epoch is one that a run of `epochs` epochs trains.
+pub fn check_snapshots(snapshots: &[usize], epochs: usize) -> Result<(), String> {
+    match snapshots.iter().find(|&&e| e == 0 || e > epochs) {
+        Some(e) => Err(format!(
+            "--snapshots: epoch {e} is not one the run trains; give epochs from 1 to {epochs} (train.epochs; epoch 0 needs no snapshot, the seed rebuilds it)"
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Checks that `cells` can train as replicas of one model.
 pub fn check_cells(cells: &[ExperimentConfig]) -> Result<(), String> {
     let first = cells.first().ok_or("no cells to train")?;
@@ -145,6 +160,7 @@ pub fn train<B: AutodiffBackend>(
     check_cells(cells)?;
     // Before anything is written, so a refused run leaves no directory behind.
     let compute = compute_dtype::<B>(cells[0].train.precision, device)?;
+    check_snapshots(&opts.snapshot_epochs, cells[0].train.epochs)?;
     let start = rundir::prepare(&opts.out, opts.mode, cells)?;
     let cfg = &cells[0];
     let t = &cfg.train;
@@ -193,6 +209,11 @@ pub fn train<B: AutodiffBackend>(
         Start::FromCheckpoint => {
             state = checkpoint::load::<B>(&opts.out, &mut s.model, &mut s.opt, &mut s.guard, device)?;
             s.restore_pending_losses(&state.pending_loss, state.pending_steps);
+            // A session killed between a snapshot epoch's checkpoint and its copy resumes
+            // from that checkpoint: copy it now, or the snapshot would never be written.
+            if opts.snapshot_epochs.contains(&state.epoch) && !checkpoint::has_snapshot(&opts.out, state.epoch) {
+                checkpoint::snapshot(&opts.out, state.epoch).map_err(|e| e.to_string())?;
+            }
             metrics::truncate(&metrics_path, state.rows.len()).map_err(|e| e.to_string())?;
         }
         Start::Fresh => {
@@ -239,9 +260,13 @@ pub fn train<B: AutodiffBackend>(
             session.elapsed().as_secs_f64() + per_epoch > limit.as_secs_f64()
         });
         let stopping = last || out_of_time;
-        if stopping || state.epoch.is_multiple_of(opts.checkpoint_every) {
+        let snapshot = opts.snapshot_epochs.contains(&state.epoch);
+        if stopping || snapshot || state.epoch.is_multiple_of(opts.checkpoint_every) {
             (state.pending_loss, state.pending_steps) = s.pending_losses();
             checkpoint::save::<B>(&opts.out, &s.model, &s.opt, &s.guard, &state).map_err(|e| e.to_string())?;
+            if snapshot {
+                checkpoint::snapshot(&opts.out, state.epoch).map_err(|e| e.to_string())?;
+            }
             // The summary follows every checkpoint, not only the end of a session: a run
             // killed between them still says how far it got and what it measured, and
             // `msym compare` reads it as a run in progress. A session that stops writes it
