@@ -430,6 +430,22 @@ fn snapshots_keep_the_named_epochs_for_the_analyses_and_bad_epochs_are_refused()
         "{}",
         stdout(&a)
     );
+    // The answer tally of that snapshot: every pair's offsets count each sequence once.
+    let a = msym(&["analyze", "answers", s.to_str().unwrap()]);
+    assert!(a.status.success(), "{}", stderr(&a));
+    assert!(stdout(&a).contains("pair 43: key"), "{}", stdout(&a));
+    let csv = std::fs::read_to_string(s.join("analysis/answers.csv")).unwrap();
+    assert!(csv.starts_with("pair,trained,n,offset,count,share,rules\n"), "{csv}");
+    let mut per_pair: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+    for line in csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let e = per_pair.entry(f[0].to_string()).or_default();
+        e.0 = f[2].parse().unwrap();
+        e.1 += f[4].parse::<usize>().unwrap();
+    }
+    assert_eq!(per_pair.len(), 16);
+    assert!(per_pair.values().all(|(n, sum)| n == sum && *n > 0), "{per_pair:?}");
+    assert!(s.join("analysis/answers.png").is_file());
     // A session that stopped right after a snapshot epoch's checkpoint, before its copy
     // (here: stopped at epoch 1 by the time limit, without --snapshots), copies it on resume.
     let cut = dir.path().join("cut");

@@ -1,4 +1,4 @@
-//! `msym analyze {flow,block,substitute,conv-similarity} DIR [--out D]`: the analyses of a
+//! `msym analyze {flow,block,substitute,conv-similarity,answers} DIR [--out D]`: the analyses of a
 //! trained run (a `msym train` run, a sweep cell, or a one-cell sweep; conv-similarity
 //! takes every cell of a sweep). Each writes its CSV and figure (SVG + PNG) to --out
 //! (default DIR/analysis). Subcommands rather than one `--figure` switch, because each has
@@ -11,7 +11,7 @@ use std::time::Instant;
 use clap::{Args, Subcommand};
 
 use crate::analysis::trained::{self, Trained};
-use crate::analysis::{blocking, conv_similarity, flow, report, sequences, substitution};
+use crate::analysis::{answers, blocking, conv_similarity, flow, report, sequences, substitution};
 use crate::error::CliError;
 
 /// The paper's number of sequences per anchor pair (Fig. 4a, 4b).
@@ -27,6 +27,9 @@ pub enum AnalyzeCommand {
     Substitute(SubstituteArgs),
     /// Supplementary: cosine similarity of the conv kernel taps at epoch 0 and the last epoch.
     ConvSimilarity(Common),
+    /// What the model answers on each pair, as offsets from the key, named by the rules that
+    /// give them (label, symmetric, another pair's rule, one anchor alone).
+    Answers(PairArgs),
 }
 
 #[derive(Args, Clone)]
@@ -91,6 +94,7 @@ pub fn run(c: AnalyzeCommand) -> Result<(), CliError> {
         AnalyzeCommand::Block(a) => block_cmd(&a)?,
         AnalyzeCommand::Substitute(a) => substitute_cmd(&a)?,
         AnalyzeCommand::ConvSimilarity(a) => conv_cmd(&a)?,
+        AnalyzeCommand::Answers(a) => answers_cmd(&a)?,
     };
     for p in written {
         println!("wrote {}", p.display());
@@ -249,6 +253,38 @@ fn substitute_cmd(b: &SubstituteArgs) -> Result<Vec<PathBuf>, CliError> {
     );
     let mut files = vec![(format!("{stem}.csv"), report::substitute_csv(&rows).into_bytes())];
     files.extend(report::figure(stem, svg)?);
+    report::write(&out_dir(&a.common), &files)
+}
+
+fn answers_cmd(a: &PairArgs) -> Result<Vec<PathBuf>, CliError> {
+    let t = load(&a.common)?;
+    let ds = trained::dataset(&t.at.config)?;
+    let device = Default::default();
+    let pairs = sequences::per_pair(&ds, a.per_pair)?;
+    // Printed and drawn: the unseen pair, where the answers tell the solutions apart.
+    let target = ds.unseen_pair.unwrap_or(pairs[0].pair);
+    let rows: Vec<_> = pairs
+        .iter()
+        .flat_map(|p| answers::answers_pair(&t.model, &ds, p, &device))
+        .collect();
+    for r in rows.iter().filter(|r| r.pair == target).take(5) {
+        let rules = if r.rules.is_empty() {
+            "no rule of the task".to_string()
+        } else {
+            r.rules.join(", ")
+        };
+        println!(
+            "pair {}{}: key{:+} in {} of {} ({:.3}): {rules}",
+            r.pair[0],
+            r.pair[1],
+            r.offset,
+            r.count,
+            r.n,
+            r.count as f64 / r.n.max(1) as f64
+        );
+    }
+    let mut files = vec![("answers.csv".to_string(), report::answers_csv(&rows).into_bytes())];
+    files.extend(report::figure("answers", report::answers_svg(&rows, target, 8))?);
     report::write(&out_dir(&a.common), &files)
 }
 

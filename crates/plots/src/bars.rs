@@ -18,7 +18,7 @@ const TOP: f64 = 50.0;
 const PLOT_H: f64 = 240.0;
 
 /// The bars as an SVG document; `reference` draws a dashed level with its label.
-pub fn bars_svg(bars: &[Bar], title: &str, y_label: &str, reference: Option<(f64, &str)>) -> String {
+pub fn bars_svg(bars: &[Bar], title: &str, x_label: &str, y_label: &str, reference: Option<(f64, &str)>) -> String {
     let w = (LEFT + BAR * bars.len() as f64 + 30.0).max(8.0 * title.chars().count() as f64 + 40.0);
     let h = TOP + PLOT_H + 70.0;
     let y_of = |v: f64| TOP + PLOT_H * (1.0 - v.clamp(0.0, 1.0));
@@ -74,12 +74,13 @@ pub fn bars_svg(bars: &[Bar], title: &str, y_label: &str, reference: Option<(f64
     }
     s.push_str(&format!(
         "<text x=\"16\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 16 {})\">{}</text>\n\
-         <text x=\"{}\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\">anchor pair</text>\n</svg>\n",
+         <text x=\"{}\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\">{}</text>\n</svg>\n",
         TOP + PLOT_H / 2.0,
         TOP + PLOT_H / 2.0,
         xml_escape(y_label),
         LEFT + BAR * bars.len() as f64 / 2.0,
-        TOP + PLOT_H + 44.0
+        TOP + PLOT_H + 44.0,
+        xml_escape(x_label)
     ));
     s
 }
@@ -108,7 +109,13 @@ mod tests {
                 highlight: false,
             },
         ];
-        let svg = bars_svg(&bars, "blocking", "share unchanged", Some((0.98, "paper >= 0.98")));
+        let svg = bars_svg(
+            &bars,
+            "blocking",
+            "anchor pair",
+            "share unchanged",
+            Some((0.98, "paper >= 0.98")),
+        );
         assert_eq!(svg.matches("<rect x=").count(), 2, "NaN draws no bar");
         assert!(svg.contains(">0.99<") && svg.contains(">0.50<") && svg.contains("#d7301f"));
         assert!(svg.contains("stroke-dasharray") && svg.contains("paper &gt;= 0.98"));

@@ -3,6 +3,7 @@
 //! the supplementary conv-kernel tap similarity. They run on the CPU, one replica at a time;
 //! the probes of the models crate do the reading and editing.
 
+pub mod answers;
 pub mod blocking;
 pub mod conv_similarity;
 pub mod flow;

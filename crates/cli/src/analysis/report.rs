@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use plots::{Bar, MatrixPanel};
 
+use crate::analysis::answers::AnswerRow;
 use crate::analysis::blocking::BlockRow;
 use crate::analysis::conv_similarity::{KINDS, TapSimilarity, tap_labels};
 use crate::analysis::flow::Flow;
@@ -43,6 +44,49 @@ pub fn block_csv(rows: &[BlockRow]) -> String {
         ));
     }
     s
+}
+
+/// One row per pair and answered offset; rules joined by `; ` (quoted: they hold none).
+pub fn answers_csv(rows: &[AnswerRow]) -> String {
+    let mut s = String::from("pair,trained,n,offset,count,share,rules\n");
+    for r in rows {
+        s.push_str(&format!(
+            "{},{},{},{},{},{},{}\n",
+            pair_name(r.pair),
+            r.trained,
+            r.n,
+            r.offset,
+            r.count,
+            share(r.count, r.n),
+            r.rules.join("; ")
+        ));
+    }
+    s
+}
+
+/// The `top` most frequent offsets answered on `pair`, as bars labelled "key-10 (label)".
+pub fn answers_svg(rows: &[AnswerRow], pair: [u32; 2], top: usize) -> String {
+    let bars: Vec<Bar> = rows
+        .iter()
+        .filter(|r| r.pair == pair)
+        .take(top)
+        .map(|r| Bar {
+            label: format!("{:+}", r.offset),
+            value: share_f(r.count, r.n),
+            highlight: r.rules.iter().any(|x| x == "label" || x == "symmetric"),
+        })
+        .collect();
+    let title = format!(
+        "Answers on pair {} (red: its label or the symmetric one)",
+        pair_name(pair)
+    );
+    plots::bars_svg(
+        &bars,
+        &title,
+        "output - key (answers.csv names the rules)",
+        "share of the pair's sequences",
+        None,
+    )
 }
 
 pub fn substitute_csv(rows: &[SubstituteRow]) -> String {
@@ -181,7 +225,13 @@ pub fn shares_svg(bars: Vec<(String, f64, bool)>, title: &str, y_label: &str, pa
             highlight,
         })
         .collect();
-    plots::bars_svg(&bars, title, y_label, Some((paper, &format!("paper >= {paper}"))))
+    plots::bars_svg(
+        &bars,
+        title,
+        "anchor pair",
+        y_label,
+        Some((paper, &format!("paper >= {paper}"))),
+    )
 }
 
 pub fn block_bars(rows: &[BlockRow], unseen: [u32; 2]) -> Vec<(String, f64, bool)> {

@@ -1,7 +1,7 @@
 //! The analyses on a tiny model trained for a few seconds (configs/smoke.toml at depth 2,
 //! two replicas): the checkpoint loader picks the right replica, epoch 0 is the seeded
 //! initialization, and neutral interventions (blocking nothing, substituting a sequence's
-//! own states) leave every output as it was.
+//! own states) leave every output as it was; the answer tally agrees with the labels.
 
 use std::path::Path;
 
@@ -10,7 +10,7 @@ use models::{ReplicaInit, build_model, read_params};
 use msym_config::ExperimentConfig;
 
 use super::sequences::{argmax, key_position, per_pair, token_batch};
-use super::{blocking, substitution, trained};
+use super::{answers, blocking, substitution, trained};
 use crate::backend::CpuBackend;
 use crate::error::CliError;
 
@@ -113,4 +113,46 @@ fn blocking_nothing_and_substituting_own_states_change_no_output() {
         "{} unchanged, {ends} sequences end with their anchors",
         after.unchanged
     );
+}
+
+#[test]
+fn answers_name_each_offset_by_the_rules_that_give_it_and_count_every_sequence() {
+    let run = trained_run();
+    let t = ok(trained::load(ok(trained::locate_one(run.path(), None))));
+    let ds = ok(trained::dataset(&t.at.config));
+    // The paper's shifts (5, 1, -2, -8 for anchors 1-4; pair 34 overridden to -6), by hand:
+    // 43's label is -10 and its reverse's -6; -7 is the rule of 24 and of 42.
+    let rules = |pair: [u32; 2], offset: i64| answers::rules_for(&ds, pair, offset);
+    assert_eq!(rules([4, 3], -10), ["label"]);
+    assert_eq!(rules([4, 3], -6), ["symmetric"]);
+    assert_eq!(rules([4, 3], -8), ["anchor 4 alone"]);
+    assert_eq!(rules([4, 3], -2), ["anchor 3 alone"]);
+    assert_eq!(rules([4, 3], -7), ["rule of 24", "rule of 42"]);
+    assert_eq!(rules([1, 2], 6), ["label", "symmetric"]);
+    assert_eq!(rules([3, 4], -6), ["label"]);
+    assert!(rules([4, 3], 0).is_empty());
+    let device = Default::default();
+    let unseen = ds.unseen_pair.unwrap();
+    for p in ok(per_pair(&ds, 64))
+        .iter()
+        .filter(|p| p.pair == unseen || p.pair == [1, 3])
+    {
+        let rows = answers::answers_pair(&t.model, &ds, p, &device);
+        assert_eq!(rows.iter().map(|r| r.count).sum::<usize>(), p.indices.len());
+        assert!(rows.windows(2).all(|w| w[0].count >= w[1].count));
+        // The offsets named `label` are exactly the outputs equal to the stored label, and
+        // `symmetric` those equal to the reversed pair's label.
+        let seqs: Vec<Vec<u32>> = p.indices.iter().map(|&i| ds.sample(i).tokens.to_vec()).collect();
+        let out = argmax(t.model.forward(token_batch(&seqs, &device)));
+        let tally = |rule: &str| {
+            rows.iter()
+                .filter(|r| r.rules.iter().any(|x| x == rule))
+                .map(|r| r.count)
+                .sum::<usize>()
+        };
+        let is =
+            |f: &dyn Fn(usize) -> Option<u32>| (0..seqs.len()).filter(|&k| Some(out[k]) == f(p.indices[k])).count();
+        assert_eq!(tally("label"), is(&|i| Some(ds.labels[i])), "pair {:?}", p.pair);
+        assert_eq!(tally("symmetric"), is(&|i| ds.symmetric_label(i)), "pair {:?}", p.pair);
+    }
 }
