@@ -35,18 +35,30 @@ pub struct CompareCommand {
     /// fails on them). Without it a phase diagram compares final cells only.
     #[arg(long)]
     in_progress: bool,
+    /// Which accuracy of a cell a phase diagram compares: `final` (the last epoch, as the
+    /// paper reports) or `max` (each seed's best epoch; a diagnostic for runs that learn a
+    /// solution and lose it; heatmaps get a `_max` suffix).
+    #[arg(long, value_enum, default_value = "final")]
+    value: Value,
     /// Where compare.csv, report.md and compare-figures/ go (default: RESULTS; for two
     /// runs, RUN_A/vs-<name of RUN_B>).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
 }
 
+/// `--value`: which accuracy of a cell a phase diagram compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Value {
+    Final,
+    Max,
+}
+
 pub fn run(c: CompareCommand) -> Result<(), CliError> {
     let read = |p: &Path| msym_compare::read_results(p).map_err(|e| CliError::input(e.to_string()));
     if let [a, b] = &c.paths[..] {
-        if c.strict || c.in_progress {
+        if c.strict || c.in_progress || c.value != Value::Final {
             return Err(CliError::input(
-                "--strict and --in-progress are about the comparison with the paper; they do not apply to RUN_A RUN_B",
+                "--strict, --in-progress and --value are about the comparison with the paper; they do not apply to RUN_A RUN_B",
             ));
         }
         // Run vs run takes cells still training too: both sides are ours, and their epochs show.
@@ -75,6 +87,10 @@ pub fn run(c: CompareCommand) -> Result<(), CliError> {
     let sets = read(results)?;
     let opts = msym_compare::PaperOptions {
         phase_in_progress: c.in_progress,
+        phase_value: match c.value {
+            Value::Final => msym_compare::PhaseValue::Final,
+            Value::Max => msym_compare::PhaseValue::Max,
+        },
     };
     let cmp = msym_compare::compare_to_paper_with(results, &sets, &reference, &reference_path, opts)
         .map_err(|e| CliError::input(e.to_string()))?;

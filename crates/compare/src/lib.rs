@@ -40,7 +40,9 @@ pub use claims::{Check, Lhs, Op, Quantifier, Rhs, Verdict, evaluate};
 pub use error::CompareError;
 pub use figure::{FigureId, identify};
 pub use flat::{Flat, flatten, same_value, show};
-pub use paper::{FigureComparison, Heatmap, PaperComparison, PaperOptions, compare_to_paper, compare_to_paper_with};
+pub use paper::{
+    FigureComparison, Heatmap, PaperComparison, PaperOptions, PhaseValue, compare_to_paper, compare_to_paper_with,
+};
 pub use phase::{PhaseRow, aggregate};
 pub use reference::{PhaseFigure, Reference, Tolerance};
 pub use reference_values::{ValueFigure, ValueTolerance};

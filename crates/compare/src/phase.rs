@@ -23,8 +23,9 @@ pub struct PhaseRow {
     /// (mean, std) of the final composite accuracy.
     pub composite: (f64, f64),
     pub symmetric: (f64, f64),
-    pub composite_max: f64,
-    pub symmetric_max: f64,
+    /// (mean, std) over seeds of each seed's max over its evaluated epochs.
+    pub composite_max: (f64, f64),
+    pub symmetric_max: (f64, f64),
     pub diverged: usize,
     /// Seeds still training (a phase table takes them only when asked to): the row's
     /// values are final when this is 0.
@@ -85,8 +86,8 @@ pub fn aggregate(cells: &[&CellResult]) -> Vec<PhaseRow> {
                 seeds: seeds.len(),
                 composite: mean_std(&col(&fin("composite_test"))),
                 symmetric: mean_std(&col(&fin("symmetric_test"))),
-                composite_max: mean_std(&col(&max("composite_test"))).0,
-                symmetric_max: mean_std(&col(&max("symmetric_test"))).0,
+                composite_max: mean_std(&col(&max("composite_test"))),
+                symmetric_max: mean_std(&col(&max("symmetric_test"))),
                 diverged: seeds.iter().filter(|c| c.status == "diverged").count(),
                 not_final: seeds.iter().filter(|c| !c.is_final()).count(),
             }

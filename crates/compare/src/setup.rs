@@ -98,6 +98,16 @@ const SILENT: [(&str, Option<&str>, &str); 8] = [
     ),
 ];
 
+/// Records which value stood for a heatmap cell, where it is not the default final epoch.
+pub fn mark_value(defaults: &mut [ProjectDefault], value: &str) {
+    for d in defaults
+        .iter_mut()
+        .filter(|d| d.what == "value compared with a heatmap cell")
+    {
+        d.ours = vec![value.to_string()];
+    }
+}
+
 /// The project's defaults where the paper is silent, with the values `cells` used; fields
 /// that none of the cells has (e.g. the full-symmetry shift for the composite task) are left out.
 pub fn project_defaults(cells: &[&CellResult]) -> Vec<ProjectDefault> {

@@ -134,6 +134,7 @@ fn the_killed_fig3_depth_2_row_is_compared_at_epoch_144_only_when_asked_and_matc
     assert!(left_out.figures[0].table.as_ref().unwrap().diffs.is_empty());
     let opts = PaperOptions {
         phase_in_progress: true,
+        ..PaperOptions::default()
     };
     let c = compare_to_paper_with(&dir, &sets, &r, Path::new("ref"), opts).unwrap();
     let t = c.figures[0].table.as_ref().unwrap();
@@ -169,4 +170,71 @@ fn the_killed_fig3_depth_2_row_is_compared_at_epoch_144_only_when_asked_and_matc
         ((mae("composite") * 100.0).round(), (mae("symmetric") * 100.0).round()),
         (16.0, 17.0)
     );
+}
+
+/// `--value max` on the committed fig3-choices sweeps: every phase cell is the mean of its
+/// seeds' maxima, which results/fig3-choices/choices.py computed independently into
+/// choices.csv (composite_max, symmetric_max, 4 decimals); the table, the heatmaps and the
+/// report say which value they hold.
+#[test]
+fn value_max_compares_each_cells_best_epoch_as_choices_py_computed_it() {
+    let r = Reference::load(&repo().join("references/paper_results.toml")).unwrap();
+    let csv = std::fs::read_to_string(repo().join("results/fig3-choices/choices.csv")).unwrap();
+    let head: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = |name: &str| head.iter().position(|h| *h == name).unwrap();
+    for choice in ["seq9", "fanin", "tied", "lr2e-4"] {
+        let dir = repo().join("results/fig3-choices").join(choice);
+        let sets = read_results(&dir).unwrap();
+        let opts = PaperOptions {
+            phase_value: msym_compare::PhaseValue::Max,
+            ..PaperOptions::default()
+        };
+        let c = compare_to_paper_with(&dir, &sets, &r, Path::new("ref"), opts).unwrap();
+        let f = &c.figures[0];
+        assert_eq!(f.rows.len(), 4, "{choice}");
+        for row in csv.lines().skip(1).map(|l| l.split(',').collect::<Vec<&str>>()) {
+            if row[col("choice")] != choice {
+                continue;
+            }
+            let gamma: f64 = row[col("gamma")].parse().unwrap();
+            let ours = f.rows.iter().find(|p| p.depth == 2 && p.gamma == gamma).unwrap();
+            for (value, name) in [(ours.composite.0, "composite_max"), (ours.symmetric.0, "symmetric_max")] {
+                let want: f64 = row[col(name)].parse().unwrap();
+                assert!(
+                    (value - want).abs() < 5e-5,
+                    "{choice} gamma {gamma} {name}: {value} vs {want}"
+                );
+            }
+        }
+        assert!(
+            f.heatmaps
+                .iter()
+                .all(|h| h.name.ends_with("_max") && h.title.ends_with("max over epochs"))
+        );
+        assert!(
+            f.note.as_deref().unwrap().starts_with("ours are each seed's max"),
+            "{:?}",
+            f.note
+        );
+        let value = f
+            .defaults
+            .iter()
+            .find(|d| d.what == "value compared with a heatmap cell")
+            .unwrap();
+        assert_eq!(
+            value.ours,
+            ["max over the evaluated epochs, mean over seeds (--value max)"]
+        );
+        // The default compares the final epoch, as before (choices.csv's composite_final).
+        let fin = compare_to_paper(&dir, &sets, &r, Path::new("ref")).unwrap();
+        for row in csv.lines().skip(1).map(|l| l.split(',').collect::<Vec<&str>>()) {
+            if row[col("choice")] == choice {
+                let gamma: f64 = row[col("gamma")].parse().unwrap();
+                let p = fin.figures[0].rows.iter().find(|p| p.gamma == gamma).unwrap();
+                let want: f64 = row[col("composite_final")].parse().unwrap();
+                assert!((p.composite.0 - want).abs() < 5e-5, "{choice} gamma {gamma} final");
+            }
+        }
+        assert!(fin.figures[0].note.is_none());
+    }
 }

@@ -128,7 +128,10 @@ fn a_phase_diagram_takes_cells_still_training_only_when_asked_and_marks_them() {
             &sets,
             &reference,
             Path::new("ref"),
-            PaperOptions { phase_in_progress },
+            PaperOptions {
+                phase_in_progress,
+                ..PaperOptions::default()
+            },
         )
         .unwrap()
     };
