@@ -96,14 +96,8 @@ impl<B: AutodiffBackend> StepState<B> {
     /// Each replica's mean training loss over the steps since the last call (NaN after no
     /// step), read back to the host, which waits for the device; the sums start again at 0.
     pub fn take_mean_losses(&mut self) -> Vec<f64> {
-        let sums = self
-            .loss_sum
-            .clone()
-            .into_data()
-            .convert::<f64>()
-            .to_vec::<f64>()
-            .expect("float data");
-        let steps = self.loss_steps as f64;
+        let (sums, steps) = self.pending_losses();
+        let steps = steps as f64;
         self.loss_sum = self.loss_sum.clone().zeros_like();
         self.loss_steps = 0;
         sums.into_iter()

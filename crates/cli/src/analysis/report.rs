@@ -29,42 +29,52 @@ fn pair_name(p: [u32; 2]) -> String {
     format!("{}{}", p[0], p[1])
 }
 
+/// A CSV document: the header line, then one line per row of already formatted fields.
+fn csv(header: &str, rows: impl Iterator<Item = Vec<String>>) -> String {
+    let mut s = format!("{header}\n");
+    for fields in rows {
+        s.push_str(&fields.join(","));
+        s.push('\n');
+    }
+    s
+}
+
 pub fn block_csv(rows: &[BlockRow]) -> String {
-    let mut s = String::from("pair,trained,n,unchanged,share_unchanged,acc_plain,acc_blocked\n");
-    for r in rows {
-        s.push_str(&format!(
-            "{},{},{},{},{},{},{}\n",
-            pair_name(r.pair),
-            r.trained,
-            r.n,
-            r.unchanged,
-            share(r.unchanged, r.n),
-            share(r.correct_plain, r.n),
-            share(r.correct_blocked, r.n)
-        ));
-    }
-    s
+    csv(
+        "pair,trained,n,unchanged,share_unchanged,acc_plain,acc_blocked",
+        rows.iter().map(|r| {
+            vec![
+                pair_name(r.pair),
+                r.trained.to_string(),
+                r.n.to_string(),
+                r.unchanged.to_string(),
+                share(r.unchanged, r.n),
+                share(r.correct_plain, r.n),
+                share(r.correct_blocked, r.n),
+            ]
+        }),
+    )
 }
 
-/// One row per pair and answered offset; rules joined by `; ` (quoted: they hold none).
+/// One row per pair and answered offset; rules joined by `; ` (no quoting: they hold no comma).
 pub fn answers_csv(rows: &[AnswerRow]) -> String {
-    let mut s = String::from("pair,trained,n,offset,count,share,rules\n");
-    for r in rows {
-        s.push_str(&format!(
-            "{},{},{},{},{},{},{}\n",
-            pair_name(r.pair),
-            r.trained,
-            r.n,
-            r.offset,
-            r.count,
-            share(r.count, r.n),
-            r.rules.join("; ")
-        ));
-    }
-    s
+    csv(
+        "pair,trained,n,offset,count,share,rules",
+        rows.iter().map(|r| {
+            vec![
+                pair_name(r.pair),
+                r.trained.to_string(),
+                r.n.to_string(),
+                r.offset.to_string(),
+                r.count.to_string(),
+                share(r.count, r.n),
+                r.rules.join("; "),
+            ]
+        }),
+    )
 }
 
-/// The `top` most frequent offsets answered on `pair`, as bars labelled "key-10 (label)".
+/// The `top` most frequent offsets answered on `pair`, as bars labelled by the offset.
 pub fn answers_svg(rows: &[AnswerRow], pair: [u32; 2], top: usize) -> String {
     let bars: Vec<Bar> = rows
         .iter()
@@ -90,25 +100,23 @@ pub fn answers_svg(rows: &[AnswerRow], pair: [u32; 2], top: usize) -> String {
 }
 
 pub fn substitute_csv(rows: &[SubstituteRow]) -> String {
-    let mut s = String::from(
-        "pair,trained,n,skipped,collapsed,share_collapsed,unchanged,share_unchanged,same_before,share_same_before\n",
-    );
-    for r in rows {
-        s.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{}\n",
-            pair_name(r.pair),
-            r.trained,
-            r.n,
-            r.skipped,
-            r.collapsed,
-            share(r.collapsed, r.n),
-            r.unchanged,
-            share(r.unchanged, r.n),
-            r.same_before,
-            share(r.same_before, r.n)
-        ));
-    }
-    s
+    csv(
+        "pair,trained,n,skipped,collapsed,share_collapsed,unchanged,share_unchanged,same_before,share_same_before",
+        rows.iter().map(|r| {
+            vec![
+                pair_name(r.pair),
+                r.trained.to_string(),
+                r.n.to_string(),
+                r.skipped.to_string(),
+                r.collapsed.to_string(),
+                share(r.collapsed, r.n),
+                r.unchanged.to_string(),
+                share(r.unchanged, r.n),
+                r.same_before.to_string(),
+                share(r.same_before, r.n),
+            ]
+        }),
+    )
 }
 
 pub fn flow_csvs(f: &Flow) -> (String, String) {
