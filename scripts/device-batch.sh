@@ -13,8 +13,8 @@
 #                                              # runs it on GPUs L (e.g. fig5b@0,1)
 #   scripts/device-batch.sh queue END GPU JOB[@L]...  # run JOBs one after another on GPU,
 #                                              # each stopping cleanly before END (epoch s);
-#                                              # fig3c-{seq9,fanin,tied,lr2e-4}: one unstated
-#                                              # choice on the depth-2 cells that miss most
+#                                              # fig3c-{seq9,fanin,tied,lr2e-4,wd0}[+..]: unstated
+#                                              # choices on the depth-2 cells that miss most
 #   T0=$(date +%s) scripts/device-batch.sh wait S   # sleep until S seconds after T0 (the
 #                                              # call's start), or until no job is left
 #   scripts/device-batch.sh pack [full]        # logs and results (full: with checkpoints)
@@ -64,19 +64,23 @@ job_command() { # the msym arguments of job $1 with time limit $2 (minutes), GPU
     fig7-tf-lr) echo train configs/fig7.toml $(one "$3") --set "'$TF'" --seeds 1,2,3 --lrs 2.5e-4,5e-4,1e-3 --set $E5 --time-limit $t --out runs/fig7-tf-lr ;;
     fig7-respe-learned) echo train configs/fig7.toml $(one "$3") --set model.residual_around_conv=true --set model.pos_encoding=learned --seeds 1,2,3 --set $E5 --time-limit $t --out runs/fig7-respe-learned ;;
     fig7-respe-gamma) echo train configs/fig7.toml $(one "$3") --set model.residual_around_conv=true --set model.pos_encoding=sinusoidal --seeds 1,2,3 --gammas 0.5,1.0 --set $E5 --time-limit $t --out runs/fig7-respe-gamma ;;
-    fig3c-*) # issue 10 item 3: one unstated choice changed on the fig3 depth-2 cells that
-        # miss the paper most (gamma 0.8, 0.9, 1.0, 1.5; 3 seeds: one run of 12 replicas)
-        local set
-        case ${1#fig3c-} in
-        seq9) set="task.seq_len=9" ;;       # the 2024 paper's length
-        fanin) set="init.rule=fan_in" ;;    # d1 = fan-in instead of the first dimension
-        tied) set="init.tied_head=true" ;;  # head tied to the embedding
-        lr2e-4) set="train.lr_peak=2e-4" ;; # the other peak learning rate in the papers
-        *) echo "unknown job $1" >&2; return 1 ;;
-        esac
+    fig3c-*) # issue 10 item 3: unstated choices changed on the fig3 depth-2 cells that
+        # miss the paper most (gamma 0.8, 0.9, 1.0, 1.5; 3 seeds: one run of 12 replicas);
+        # fig3c-A+B changes A and B together
+        local sets="" c
+        for c in $(echo ${1#fig3c-} | tr + ' '); do
+            case $c in
+            seq9) sets="$sets --set task.seq_len=9" ;;       # the 2024 paper's length
+            fanin) sets="$sets --set init.rule=fan_in" ;;    # d1 = fan-in, not the first dimension
+            tied) sets="$sets --set init.tied_head=true" ;;  # head tied to the embedding
+            lr2e-4) sets="$sets --set train.lr_peak=2e-4" ;; # the other peak lr in the papers
+            wd0) sets="$sets --set train.weight_decay=0" ;;  # does weight decay drive the late drift?
+            *) echo "unknown job $1" >&2; return 1 ;;
+            esac
+        done
         # evaluated every 5 epochs, as supp's gamma-1.0 cell, whose values matched the
-        # row's (evaluated every epoch) at every shared epoch
-        echo sweep configs/fig3.toml $(one "$3") --set $set --set $E5 --only model.depth=2 --only init.gamma=0.8,0.9,1.0,1.5 --time-limit $t --out runs/$1 ;;
+        # row's (evaluated every epoch) at every shared epoch; snapshots for `analyze answers`
+        echo sweep configs/fig3.toml $(one "$3")$sets --set $E5 --snapshots 30,60,90,120,150,180 --only model.depth=2 --only init.gamma=0.8,0.9,1.0,1.5 --time-limit $t --out runs/$1 ;;
     fig3-d* | fig6-d*) # one phase diagram's depths (fig3-d2,3), each depth cut into runs of
         # at most 9 replicas over the given GPUs; every call grows the same directory
         local f=${1%%-d*}
