@@ -341,10 +341,16 @@ pub fn after_reproduce(figure: &str, sweep: &Path) -> Result<(), CliError> {
             }),
             AnalyzeCommand::Substitute(SubstituteArgs {
                 pair: PairArgs {
-                    common,
+                    common: common.clone(),
                     per_pair: PER_PAIR,
                 },
                 layers: substitution::Layers::All,
+            }),
+            // Not a panel of the paper: what the model answers where it is neither
+            // composite nor symmetric, which the interventions' shares do not say.
+            AnalyzeCommand::Answers(PairArgs {
+                common,
+                per_pair: PER_PAIR,
             }),
         ],
         "supp" => vec![AnalyzeCommand::ConvSimilarity(common)],
