@@ -127,10 +127,14 @@ impl Dataset {
             .collect()
     }
 
+    /// The label shift of pair `pair` (label = key + shift; None if the pair is not in the task).
+    pub fn pair_shift(&self, pair: [u32; 2]) -> Option<i32> {
+        self.pair_shifts.iter().find(|(p, _)| *p == pair).map(|&(_, s)| s)
+    }
+
     /// The label that pair `pair` gives for `key` (None if the pair is not in the task).
     pub fn label_for(&self, pair: [u32; 2], key: u32) -> Option<u32> {
-        let shift = self.pair_shifts.iter().find(|(p, _)| *p == pair)?.1;
-        u32::try_from(i64::from(key) + i64::from(shift)).ok()
+        u32::try_from(i64::from(key) + i64::from(self.pair_shift(pair)?)).ok()
     }
 
     /// For an anchor-pair sample: the label of the reversed pair with the same key (the

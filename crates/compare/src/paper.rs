@@ -259,6 +259,25 @@ fn add_analysis(set: &ResultSet, groups: &mut BTreeMap<String, Group>) -> Result
     Ok(())
 }
 
+/// Says wherever a phase comparison shows it that its rows hold best epochs (`--value max`):
+/// the project's defaults, the note, and the heatmaps, which are named to go beside, not
+/// over, the final-epoch figures of the same results.
+fn mark_max(out: &mut FigureComparison) {
+    crate::setup::mark_value(
+        &mut out.defaults,
+        "max over the evaluated epochs, mean over seeds (--value max)",
+    );
+    for h in &mut out.heatmaps {
+        h.name.push_str("_max");
+        h.title.push_str(", max over epochs");
+    }
+    let max = "ours are each seed's max over its evaluated epochs (--value max), not the final epoch that the paper reports: a diagnostic, not a reproduction";
+    out.note = Some(match out.note.take() {
+        Some(n) => format!("{max}; {n}"),
+        None => max.to_string(),
+    });
+}
+
 fn compare_figure(g: Group, reference: &Reference, opts: PaperOptions) -> FigureComparison {
     let all: Vec<&CellResult> = g.finals.iter().chain(&g.running).collect();
     let finals: Vec<&CellResult> = g.finals.iter().collect();
@@ -295,21 +314,10 @@ fn compare_figure(g: Group, reference: &Reference, opts: PaperOptions) -> Figure
             for r in &mut out.rows {
                 (r.composite, r.symmetric) = (r.composite_max, r.symmetric_max);
             }
-            crate::setup::mark_value(
-                &mut out.defaults,
-                "max over the evaluated epochs, mean over seeds (--value max)",
-            );
         }
         out.table = Some(CellTable::build(fig, &out.rows));
         out.verdicts = verdicts(fig, &out.rows);
         out.heatmaps = heatmaps(fig, &out.rows);
-        if opts.phase_value == PhaseValue::Max {
-            // Beside, not over, the final-epoch figures of the same results.
-            for h in &mut out.heatmaps {
-                h.name.push_str("_max");
-                h.title.push_str(", max over epochs");
-            }
-        }
         if interim {
             let epochs: Vec<u64> = g.running.iter().filter_map(|c| c.epoch).collect();
             let (lo, hi) = (epochs.iter().min(), epochs.iter().max());
@@ -329,11 +337,7 @@ fn compare_figure(g: Group, reference: &Reference, opts: PaperOptions) -> Figure
             ));
         }
         if opts.phase_value == PhaseValue::Max {
-            let max = "ours are each seed's max over its evaluated epochs (--value max), not the final epoch that the paper reports: a diagnostic, not a reproduction";
-            out.note = Some(match out.note.take() {
-                Some(n) => format!("{max}; {n}"),
-                None => max.to_string(),
-            });
+            mark_max(&mut out);
         }
     } else if let Some(fig) = reference.value_figure(&id) {
         let mut paper_setup = reference.training_setup.clone();

@@ -31,7 +31,7 @@ pub struct AnswerRow {
 
 /// The rules of `ds` that give `offset` on `pair`, in the order of the module doc.
 pub fn rules_for(ds: &Dataset, pair: [u32; 2], offset: i64) -> Vec<String> {
-    let shift = |p: [u32; 2]| ds.pair_shifts.iter().find(|(q, _)| *q == p).map(|(_, s)| i64::from(*s));
+    let shift = |p: [u32; 2]| ds.pair_shift(p).map(i64::from);
     let mut rules = Vec::new();
     if shift(pair) == Some(offset) {
         rules.push("label".to_string());
