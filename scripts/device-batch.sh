@@ -3,8 +3,8 @@
 # across several time-boxed device calls on the same warm machine. The GPU machine has no
 # Rust: the CUDA binary travels xz-compressed in bin-xz/ (git-ignored, named in `carry`).
 #
-#   scripts/device-batch.sh stage              # move carry/<name> to runs/<name> where the
-#                                              # machine holds no runs/<name> yet
+#   scripts/device-batch.sh stage              # move carry/<name> to runs/<name>; where the
+#                                              # machine has runs/<name>, add what it lacks
 #   scripts/device-batch.sh preflight [CONFIG] # two training steps on cuda:0 (R = 1 and 2);
 #                                              # exit 1, before any job starts, if they fail
 #   scripts/device-batch.sh measure            # workers vs processes vs MPS, on supp (short)
@@ -35,9 +35,15 @@ export CUBECL_AUTOTUNE_LEVEL=minimal
 M=/tmp/bin/msym
 # A warm machine keeps /tmp/bin from the last call: unpack again when the carried binary
 # differs from the one unpacked there.
-sum=$(sha1sum bin-xz/msym.xz | cut -c1-40)
-if [ ! -x $M ] || [ "$(cat $M.sha1 2>/dev/null)" != "$sum" ]; then
-    mkdir -p /tmp/bin && xz -dc bin-xz/msym.xz >$M && chmod +x $M && echo "$sum" >$M.sha1
+# A call that does not carry bin-xz (to leave room for resume state) uses the unpacked one.
+if [ -f bin-xz/msym.xz ]; then
+    sum=$(sha1sum bin-xz/msym.xz | cut -c1-40)
+    if [ ! -x $M ] || [ "$(cat $M.sha1 2>/dev/null)" != "$sum" ]; then
+        mkdir -p /tmp/bin && xz -dc bin-xz/msym.xz >$M && chmod +x $M && echo "$sum" >$M.sha1
+    fi
+elif [ ! -x $M ]; then
+    echo "no binary: carry bin-xz (bin-xz/msym.xz) in this call" >&2
+    exit 2
 fi
 mkdir -p runs/logs
 TF='model={kind="transformer",depth=2,d_model=128,d_k=128,d_v=256,d_ff=128,activation="silu"}'
@@ -145,13 +151,30 @@ EOF
     fi
 }
 
+# Copies into DST what DST lacks from SRC: a missing file, or a missing folder whole; what
+# the machine has is kept (it may be newer). So resume state too large for one call's carry
+# arrives in parts, e.g. a sweep's runs/<id> folders over several calls, all staged before
+# the job starts (a job started on a part would train the missing groups from scratch).
+merge_missing() {
+    local e
+    for e in "$1"/* ; do
+        [ -e "$e" ] || continue
+        local t=$2/$(basename "$e")
+        if [ ! -e "$t" ]; then
+            cp -r "$e" "$t" && echo "staged $t"
+        elif [ -d "$e" ] && [ -d "$t" ] && [ "$(basename "$(dirname "$t")")" != runs ]; then
+            merge_missing "$e" "$t" # a run folder (runs/<id>) is one unit: never mixed
+        fi
+    done
+}
+
 case ${1:-} in
 stage)
     for d in carry/*/; do
         [ -d "$d" ] || continue
         n=$(basename $d)
         if [ -e runs/$n ]; then
-            echo "kept the machine's runs/$n (carry/$n not staged: the machine's copy may be newer)"
+            merge_missing $d runs/$n
         else
             mv $d runs/$n && echo "staged runs/$n"
         fi
