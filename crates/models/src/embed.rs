@@ -2,7 +2,7 @@
 
 use burn::tensor::{Int, Tensor, backend::Backend};
 
-use crate::grouped::{groups, linear_tokens, per_channel};
+use crate::grouped::{groups_within, linear_tokens, per_channel};
 use crate::precision::to_dtype;
 
 /// Looks up tokens in each replica's table as a product with their one-hot codes, whose
@@ -12,7 +12,7 @@ pub fn embed<B: Backend>(weight: Tensor<B, 3>, tokens: Tensor<B, 3, Int>) -> Ten
     let [r, v, d] = weight.dims();
     let [_, b, l] = tokens.dims();
     let m = b * l;
-    let g = groups(m);
+    let g = groups_within(m, r * v * d);
     let device = tokens.device();
     let ids = Tensor::<B, 1, Int>::arange(0..v as i64, &device)
         .reshape([1, 1, 1, v])

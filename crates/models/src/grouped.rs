@@ -20,7 +20,26 @@ use burn::tensor::{Tensor, backend::Backend};
 /// The number of groups for n tokens: the largest divisor of n not above sqrt(n), so
 /// that the per-group sum and the sum over groups are about equally long (1 for a prime n).
 pub fn groups(n: usize) -> usize {
-    (1..=n.isqrt()).rev().find(|g| n.is_multiple_of(*g)).unwrap_or(1)
+    groups_within(n, 0)
+}
+
+/// The most elements a grouped product may hold as its per-group gradient (G x R x out x in):
+/// 2^26, 256 MiB in f32. A wide weight needs no grouping to fill the GPU: its gradient
+/// already has R x out x in outputs. Grouped anyway, the Transformer's 400 x 1200 FFN weight at
+/// R = 36 and G = 128 made 2.2e9 elements (8.8 GB) per weight: the card filled at depth 5 and
+/// depth 7 trained NaN on an H200 (results/bench/NOTES.md, 2026-11-26). Every weight of the
+/// fig3 models (d_model 32) stays under the cap up to R = 36, so their G, and their numbers,
+/// are those of the uncapped rule.
+pub const MAX_GROUPED: usize = 1 << 26;
+
+/// `groups(n)`, lowered (to a divisor of n) until G x `per_group` <= MAX_GROUPED; at
+/// least 1. per_group: the elements of one group's gradient (0: no cap).
+pub fn groups_within(n: usize, per_group: usize) -> usize {
+    let cap = MAX_GROUPED.checked_div(per_group).unwrap_or(usize::MAX);
+    (1..=n.isqrt().min(cap))
+        .rev()
+        .find(|g| n.is_multiple_of(*g))
+        .unwrap_or(1)
 }
 
 /// Linear map without bias. x: [R, B, L, in], w: [R, out, in] (PyTorch layout) -> [R, B, L, out].
@@ -34,7 +53,7 @@ pub fn linear<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 3>) -> Tensor<B, 4> {
 pub fn linear_tokens<B: Backend>(x: Tensor<B, 3>, w: Tensor<B, 3>) -> Tensor<B, 3> {
     let [r, m, d_in] = x.dims();
     let out = w.dims()[1];
-    let g = groups(m);
+    let g = groups_within(m, r * out * d_in);
     x.reshape([r, g, m / g, d_in])
         .matmul(w.transpose().unsqueeze_dim::<4>(1)) // [R, 1, in, out], broadcast over G
         .reshape([r, m, out])
@@ -93,6 +112,21 @@ mod tests {
         assert_eq!(groups(12), 3);
         assert_eq!(groups(13), 1);
         assert_eq!(groups(1), 1);
+    }
+
+    #[test]
+    fn wide_weights_get_fewer_groups_and_the_fig3_weights_keep_theirs() {
+        let tokens = 2048 * 8; // a composite batch
+        // The Transformer's FFN weight (400 x 1200) at R = 36: 17.3e6 elements a group.
+        assert_eq!(groups_within(tokens, 36 * 400 * 1200), 2);
+        assert!(groups_within(tokens, 36 * 400 * 1200) * 36 * 400 * 1200 <= MAX_GROUPED);
+        assert_eq!(groups_within(tokens, 1 * 400 * 1200), 128); // 6.1e7 <= 2^26
+        // fig3's widest weight, the Mamba2 in_proj (d_model 32: 2 x 64 + 2 x 128 + 1 heads out),
+        // at R = 36: uncapped.
+        assert_eq!(groups_within(tokens, 36 * 385 * 32), groups(tokens));
+        // Larger than the cap on its own: one group.
+        assert_eq!(groups_within(tokens, MAX_GROUPED + 1), 1);
+        assert_eq!(groups_within(13, 1), 1);
     }
 
     fn random<const D: usize>(shape: [usize; D]) -> Tensor<B, D> {
