@@ -476,6 +476,16 @@ fn a_diverging_replica_is_reported_and_its_siblings_finish() {
     assert!(o.status.success(), "{}", stderr(&o));
     let (out_text, err_text) = (stdout(&o), stderr(&o));
     assert!(err_text.contains("replica 1 diverged at step"), "{err_text}");
+    assert!(!out_text.contains("note: all"), "one of two diverged: {out_text}");
+    // The evaluation before the first step has no loss to show: "-", not NaN.
+    assert!(err_text.contains("lr 1.0e3): loss - composite"), "{err_text}");
+    assert!(
+        err_text
+            .lines()
+            .filter(|l| l.starts_with("epoch    0"))
+            .all(|l| !l.contains("NaN")),
+        "{err_text}"
+    );
     assert!(
         err_text.contains("learning rate") && err_text.contains("gradient norm of"),
         "{err_text}"
@@ -493,6 +503,14 @@ fn a_diverging_replica_is_reported_and_its_siblings_finish() {
     assert_eq!(summary["replicas"][1]["status"], "diverged");
     assert!(summary["replicas"][1]["divergence"]["step"].as_u64().is_some());
     assert!(summary["replicas"][0]["final_train_loss"].as_f64().unwrap().is_finite());
+    // Every replica diverging at one step gets a note on what that can mean.
+    let o = train(&dir.path().join("both"), &["--seeds", "1,2", "--lrs", "1e3"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("note: all 2 replicas diverged at step 9. Either the settings they share diverge"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]

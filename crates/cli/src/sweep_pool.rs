@@ -117,6 +117,9 @@ fn train_group(
         return Ok(Some(Stop::TimeLimit));
     }
     split(&run_dir, out, group, &outcome)?;
+    if let Some(step) = trainer::metrics::diverged_together(&outcome.summaries) {
+        println!("{}", crate::train_cmd::together_note(group.len(), step));
+    }
     let diverged = outcome
         .summaries
         .iter()

@@ -184,9 +184,16 @@ fn go(device: DeviceArg, cells: &[ExperimentConfig], opts: &RunOptions) -> Resul
                         get("acc_ood")
                     )
                 };
+                // The evaluation before the first step has no training loss: "-", not NaN,
+                // which reads as a divergence.
+                let loss = if r.step == 0 {
+                    "-".into()
+                } else {
+                    format!("{:.4}", r.train_loss)
+                };
                 say(format!(
-                    "epoch {epoch:>4} replica {} (seed {} gamma {} lr {:.1e}): loss {:.4} {head} [{}]",
-                    r.replica, r.seed, r.gamma, r.lr_peak, r.train_loss, r.status
+                    "epoch {epoch:>4} replica {} (seed {} gamma {} lr {:.1e}): loss {loss} {head} [{}]",
+                    r.replica, r.seed, r.gamma, r.lr_peak, r.status
                 ));
             }
         }
@@ -265,4 +272,17 @@ fn print_summary(o: &Outcome, out: &std::path::Path) {
             s.divergence.as_ref().map_or(String::new(), |d| format!("; {d}"))
         );
     }
+    if let Some(step) = trainer::metrics::diverged_together(&o.summaries) {
+        println!("{}", together_note(o.summaries.len(), step));
+    }
+}
+
+/// What a run whose replicas all diverged at one step tells (trainer::metrics::diverged_together).
+pub fn together_note(replicas: usize, step: usize) -> String {
+    format!(
+        "note: all {replicas} replicas diverged at step {step}. Either the settings they share diverge \
+         (one cell trained alone diverges too), or the batched step failed at this size (device \
+         memory full, an index too large), and fewer replicas (`--max-replicas N` for a sweep) \
+         train finite"
+    )
 }

@@ -151,6 +151,19 @@ pub struct ReplicaSummary {
     pub final_train_loss: f64,
 }
 
+/// The step at which every replica of a run diverged, where there are several and all
+/// diverged at that same step. Replicas of one run share no numbers, only their settings and
+/// the batched step that computes them, so either the shared settings diverge or the step
+/// failed at this size: on an H200 the plain Transformer at depth 7 and R = 36 trained NaN
+/// while R = 24 and R = 1 did not (results/bench/NOTES.md).
+pub fn diverged_together(summaries: &[ReplicaSummary]) -> Option<usize> {
+    let steps: Vec<usize> = summaries
+        .iter()
+        .map(|s| s.divergence.as_ref().map(|d| d.step))
+        .collect::<Option<_>>()?;
+    (steps.len() >= 2 && steps.iter().all(|&s| s == steps[0])).then(|| steps[0])
+}
+
 /// Builds the summary of each replica from all rows written so far.
 pub fn summarize(rows: &[Row], divergence: &[Option<Divergence>]) -> Vec<ReplicaSummary> {
     let mut by: BTreeMap<usize, Vec<&Row>> = BTreeMap::new();
@@ -183,4 +196,43 @@ pub fn summarize(rows: &[Row], divergence: &[Option<Divergence>]) -> Vec<Replica
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(replica: usize, diverged_at: Option<usize>) -> ReplicaSummary {
+        ReplicaSummary {
+            replica,
+            seed: replica as u64 + 1,
+            gamma: 1.0,
+            lr_peak: 2.5e-4,
+            status: if diverged_at.is_some() { "diverged" } else { "finished" }.into(),
+            divergence: diverged_at.map(|step| Divergence {
+                step,
+                loss: f64::NAN,
+                lr: 1e-5,
+                param: "embedding.weight".into(),
+                grad_norm: f64::NAN,
+            }),
+            epochs: 1,
+            final_scores: Scores::new(),
+            max_scores: Scores::new(),
+            final_train_loss: f64::NAN,
+        }
+    }
+
+    #[test]
+    fn only_every_replica_diverging_at_one_step_counts_as_together() {
+        let run = |steps: &[Option<usize>]| {
+            let s: Vec<_> = steps.iter().enumerate().map(|(r, d)| summary(r, *d)).collect();
+            diverged_together(&s)
+        };
+        assert_eq!(run(&[Some(3), Some(3), Some(3)]), Some(3));
+        assert_eq!(run(&[Some(3), Some(4), Some(3)]), None, "different steps");
+        assert_eq!(run(&[Some(3), None, Some(3)]), None, "one replica trained on");
+        assert_eq!(run(&[Some(3)]), None, "one replica: nothing to compare");
+        assert_eq!(run(&[None, None]), None);
+    }
 }
