@@ -120,7 +120,7 @@ mod tests {
         // The Transformer's FFN weight (400 x 1200) at R = 36: 17.3e6 elements a group.
         assert_eq!(groups_within(tokens, 36 * 400 * 1200), 2);
         assert!(groups_within(tokens, 36 * 400 * 1200) * 36 * 400 * 1200 <= MAX_GROUPED);
-        assert_eq!(groups_within(tokens, 1 * 400 * 1200), 128); // 6.1e7 <= 2^26
+        assert_eq!(groups_within(tokens, 400 * 1200), 128); // R = 1: 128 x 480 000 = 6.1e7 <= 2^26
         // fig3's widest weight, the Mamba2 in_proj (d_model 32: 2 x 64 + 2 x 128 + 1 heads out),
         // at R = 36: uncapped.
         assert_eq!(groups_within(tokens, 36 * 385 * 32), groups(tokens));
