@@ -14,7 +14,8 @@
 #   scripts/device-batch.sh queue END GPU JOB[@L]...  # run JOBs one after another on GPU,
 #                                              # each stopping cleanly before END (epoch s);
 #                                              # fig3c-{seq9,fanin,tied,lr2e-4,wd0}[+..]: unstated
-#                                              # choices on the depth-2 cells that miss most
+#                                              # choices on the depth-2 cells that miss most;
+#                                              # torch-fig4[@G1,G2,G3]: the fig4 cell in PyTorch
 #   T0=$(date +%s) scripts/device-batch.sh wait S   # sleep until S seconds after T0 (the
 #                                              # call's start), or until no job is left
 #   scripts/device-batch.sh pack [full]        # logs and results (full: with checkpoints)
@@ -93,6 +94,27 @@ job_command() { # the msym arguments of job $1 with time limit $2 (minutes), GPU
         echo reproduce $f $(dev "$3" 0,1,2,3) --max-replicas 9 --only model.depth=${1#*-d} --time-limit $t --out runs/$f ;;
     *) echo "unknown job $1" >&2; return 1 ;;
     esac
+}
+
+torch_fig4() { # issue 10: the fig4 cell (fig3 depth 3, gamma 1.0) in seeds 1-3 trained by
+    # scripts/torch_train.py from msym's own initial weights and data: does PyTorch lose the
+    # composite answer late in training as msym does (results/fig4-seeds)? $1: the GPUs of
+    # seeds 1, 2, 3 (default all on 0). No resume: about 5 minutes a seed on an H200.
+    local gpus=(${1//,/ }) r=runs/torch-fig4 s g i=0
+    mkdir -p $r
+    for s in 1 2 3; do
+        g=${gpus[$i]:-${gpus[0]:-0}}
+        i=$((i + 1))
+        mkdir -p $r/seed-$s
+        {
+            $M data export configs/fig4.toml --set seed=$s --out $r/data-$s --force &&
+                $M export configs/fig4.toml --seed $s --out $r/seed-$s/weights --force &&
+                CUDA_VISIBLE_DEVICES=$g python3 scripts/torch_train.py --data $r/data-$s \
+                    --weights $r/seed-$s/weights --out $r/seed-$s/metrics.csv --device cuda
+        } >$r/seed-$s/torch.log 2>&1 &
+    done
+    wait
+    rm -rf $r/data-* # 15 MB each, and the first command above writes them again
 }
 
 resume_flag() { # a `train` job whose directory already holds a run continues it
@@ -219,6 +241,11 @@ queue)
         [ "$j" != "$jd" ] && d=${jd#*@}
         left=$((end - $(date +%s)))
         [ $left -gt 60 ] || break # a job needs at least a minute
+        if [ "$j" = torch-fig4 ]; then
+            echo "$(date -u +%FT%TZ) torch-fig4 on GPUs ${d:-0}" | tee -a runs/logs/$j.log
+            torch_fig4 "$d" >>runs/logs/$j.log 2>&1
+            continue
+        fi
         t=$(awk -v s=$left 'BEGIN { printf "%.2f", s / 60 }')
         cmd=$(full_command $j $t $d) || exit 2
         echo "$(date -u +%FT%TZ) $M $cmd" | tee -a runs/logs/$j.log

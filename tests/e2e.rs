@@ -287,6 +287,13 @@ fn export_writes_weights_inputs_and_logits() {
         assert!(header.contains(name), "{name} missing from {header}");
     }
     assert!(!header.contains("backbone.layers.2."), "depth 2 has two layers");
+    // The resolved config names the seed of the weights, and the data follow it, as for
+    // the seed-3 replica of `msym train --seeds 1,2,3`.
+    let resolved = std::fs::read_to_string(out.join("config.resolved.toml")).unwrap();
+    assert!(
+        resolved.contains("\nseed = 3\n") && resolved.contains("\ndata_seed = 3\n"),
+        "{resolved}"
+    );
 }
 
 const SMOKE: &str = "configs/smoke.toml";

@@ -26,7 +26,9 @@ pub struct ExportCommand {
     config: ConfigArgs,
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// Replica seed (default: the config's seed).
+    /// Replica seed (default: the config's seed). As `--set seed=S`: the resolved config
+    /// says S, and the data follow it unless the config fixes `data_seed`, as a replica of
+    /// `msym train --seeds ..,S,..` draws them.
     #[arg(long)]
     seed: Option<u64>,
     /// Replace DIR if it exists.
@@ -34,10 +36,16 @@ pub struct ExportCommand {
     force: bool,
 }
 
-pub fn run(c: ExportCommand) -> Result<(), CliError> {
+pub fn run(mut c: ExportCommand) -> Result<(), CliError> {
+    // Applied as an override, not to the weights alone: with the seed, a replica of a run
+    // also draws its dataset (data_seed defaults to the seed), and config.resolved.toml
+    // must name the seed and data of the weights it travels with.
+    if let Some(seed) = c.seed {
+        c.config.set.push(format!("seed={seed}"));
+    }
     let (cfg, ds) = dataset(&c.config)?;
     let replica = ReplicaInit {
-        seed: c.seed.unwrap_or(cfg.seed),
+        seed: cfg.seed,
         gamma: cfg.init.gamma,
     };
     let device = Default::default();

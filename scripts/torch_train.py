@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+"""A PyTorch trainer of one fig3 cell, written apart from the Rust code, to tell whether the
+harness's late drift of the composite answer (learned near epoch 60, lost by epoch 210) is a
+property of the task and recipe or of msym's implementation (issue 10). It starts from msym's
+own initial weights and dataset, so only the implementation and the batch order differ:
+
+  msym data export CONFIG --set seed=S --out DATA    # samples.csv: tokens, label, pair, split
+  msym export CONFIG --seed S --out WEIGHTS          # model.safetensors (mamba_ssm names),
+                                                     # config.resolved.toml, inputs/logits.json
+  python3 scripts/torch_train.py --data DATA --weights WEIGHTS --out seed-S.csv [--device cuda]
+          [--epochs N] [--eval-every 5] [--shuffle-seed S]
+
+The model is SPEC 2.1's single-head Mamba2 LM (RMSNorm, in_proj, causal depthwise conv1d +
+SiLU, the SSD in its quadratic form, gated RMSNorm, out_proj, residual; final RMSNorm, head on
+the last position), f32 with TF32 off. Before training it checks its logits on msym's 16
+exported sequences against msym's (relative error 1e-4), so a model that differs from msym's
+stops here. Training is SPEC 3: AdamW (the config's betas, eps and weight decay on every
+parameter), clip_grad_norm_ at the config's grad_clip, the warm-up + cosine learning rate per
+step, cross-entropy on the last position, full batches of the training rows (split train of
+the trained pairs) reshuffled every epoch by torch's generator (msym shuffles with its own
+streams, so the batch order differs: compare seeds as distributions, not step by step).
+
+Writes a CSV with msym's metrics.csv column names for the shared columns (epoch, step,
+replica, seed, gamma, lr_peak, lr, train_loss, status, composite_test, symmetric_test,
+seen_test), so `msym plot --curves` draws it beside msym's runs. Only composite-task configs
+with the plain Mamba2 block are accepted.
+"""
+import argparse
+import csv
+import json
+import math
+import struct
+import sys
+import time
+import tomllib
+
+import torch
+import torch.nn.functional as F
+
+EPS = 1e-5
+
+
+def load_safetensors(path):
+    """name -> float32 tensor; the format is an 8-byte header length, a JSON header, the data."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8 : 8 + n])
+    data = raw[8 + n :]
+    out = {}
+    for name, meta in header.items():
+        if name == "__metadata__":
+            continue
+        if meta["dtype"] != "F32":
+            sys.exit(f"{path}: tensor {name} is {meta['dtype']}; only F32 exports are read")
+        start, end = meta["data_offsets"]
+        t = torch.frombuffer(bytearray(data[start:end]), dtype=torch.float32)
+        out[name] = t.reshape(meta["shape"]).clone()
+    return out
+
+
+def rmsnorm(x, w):
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + EPS) * w
+
+
+class Lm(torch.nn.Module):
+    """msym's exported weights as parameters (names with '.' replaced by '/')."""
+
+    def __init__(self, weights, model_cfg):
+        super().__init__()
+        self.p = torch.nn.ParameterDict({k.replace(".", "/"): torch.nn.Parameter(v) for k, v in weights.items()})
+        self.d = model_cfg["d_model"]
+        self.n = model_cfg["d_state"]
+        self.e = model_cfg["expand"] * self.d
+        self.k = model_cfg["d_conv"]
+        self.depth = model_cfg["depth"]
+
+    def w(self, name):
+        return self.p[name.replace(".", "/")]
+
+    def block(self, h, i):
+        """h: [B, L, D] -> [B, L, D]"""
+        pre = f"backbone.layers.{i}."
+        length = h.shape[1]
+        e, n = self.e, self.n
+        zxbcdt = rmsnorm(h, self.w(pre + "norm.weight")) @ self.w(pre + "mixer.in_proj.weight").T
+        z, xbc, dt = torch.split(zxbcdt, [e, e + 2 * n, 1], dim=-1)
+        cw = self.w(pre + "mixer.conv1d.weight")  # [C, 1, K]
+        conv = F.conv1d(xbc.transpose(1, 2), cw, self.w(pre + "mixer.conv1d.bias"), padding=self.k - 1, groups=cw.shape[0])
+        xbc = F.silu(conv[..., :length].transpose(1, 2))
+        x, b, c = torch.split(xbc, [e, n, n], dim=-1)
+        dt = F.softplus(dt + self.w(pre + "mixer.dt_bias"))  # [B, L, 1]
+        cs = torch.cumsum(dt * -torch.exp(self.w(pre + "mixer.A_log")), dim=1)  # [B, L, 1]
+        seg = cs - cs.transpose(1, 2)  # [B, L, L]: the decay from s to t
+        future = torch.ones(length, length, dtype=torch.bool, device=h.device).triu(1)
+        s = (c @ b.transpose(1, 2)) * torch.exp(seg.masked_fill(future, -math.inf))
+        y = s @ (dt * x) + self.w(pre + "mixer.D") * x
+        y = rmsnorm(y * F.silu(z), self.w(pre + "mixer.norm.weight"))
+        return h + y @ self.w(pre + "mixer.out_proj.weight").T
+
+    def forward(self, tokens):
+        """tokens: [B, L] -> last-position logits [B, V]"""
+        emb = self.w("backbone.embedding.weight")
+        h = emb[tokens]
+        for i in range(self.depth):
+            h = self.block(h, i)
+        h = rmsnorm(h[:, -1], self.w("backbone.norm_f.weight"))
+        head = self.w("lm_head.weight") if "lm_head/weight" in self.p else emb
+        return h @ head.T
+
+
+def lr_at(step, spe, t):
+    """msym's schedule (crates/trainer/src/schedule.rs), per step."""
+    warm, cos = t["warmup_epochs"] * spe, t["cosine_epochs"] * spe
+    if step < warm:
+        return t["lr_start"] + (t["lr_peak"] - t["lr_start"]) * step / warm
+    if step < warm + cos:
+        progress = (step - warm) / cos
+        return t["lr_end"] + (t["lr_peak"] - t["lr_end"]) * 0.5 * (1 + math.cos(math.pi * progress))
+    return t["lr_end"]
+
+
+def shift_of(pair, task):
+    for o in task.get("pair_overrides", []):
+        if list(o["pair"]) == list(pair):
+            return o["shift"]
+    return sum(task["shifts"][task["anchors"].index(a)] for a in pair)
+
+
+def read_data(path, task, device):
+    """Training rows, pair-43 test rows (with composite and symmetric labels), seen test rows."""
+    unseen = "".join(str(a) for a in task["unseen_pair"])
+    sym_shift = shift_of(list(reversed(task["unseen_pair"])), task)
+    train, unseen_test, seen_test = ([], []), ([], [], []), ([], [])
+    with open(path) as f:
+        for row in csv.DictReader(f):
+            toks = [int(t) for t in row["tokens"].split()]
+            label = int(row["label"])
+            if row["split"] == "train" and row["trained"] == "true":
+                train[0].append(toks)
+                train[1].append(label)
+            elif row["split"] == "test" and row["pair"] == unseen:
+                unseen_test[0].append(toks)
+                unseen_test[1].append(label)
+                unseen_test[2].append(int(row["key"]) + sym_shift)
+            elif row["split"] == "test" and row["pair"] not in ("", unseen):
+                seen_test[0].append(toks)
+                seen_test[1].append(label)
+    as_t = lambda v: torch.tensor(v, dtype=torch.long, device=device)  # noqa: E731
+    return tuple(as_t(v) for v in train), tuple(as_t(v) for v in unseen_test), tuple(as_t(v) for v in seen_test)
+
+
+@torch.no_grad()
+def accuracy(model, tokens, *labels, chunk=8192):
+    preds = torch.cat([model(tokens[i : i + chunk]).argmax(-1) for i in range(0, len(tokens), chunk)])
+    return [(preds == y).double().mean().item() for y in labels]
+
+
+def check_logits(model, weights_dir, device):
+    tokens = torch.tensor(json.load(open(f"{weights_dir}/inputs.json")), device=device)
+    ours = torch.tensor(json.load(open(f"{weights_dir}/logits.json")), device=device)
+    with torch.no_grad():
+        ref = model(tokens)
+    err = (ours - ref).abs().max().item()
+    scale = max(ref.abs().max().item(), 1.0)
+    print(f"init check: {tokens.shape[0]} sequences, max |msym - torch| = {err:.3e} (logits up to {scale:.3e})")
+    if err > 1e-4 * scale:
+        sys.exit("the PyTorch model's logits differ from msym's at initialization; not training")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", required=True, help="`msym data export` directory")
+    p.add_argument("--weights", required=True, help="`msym export` directory")
+    p.add_argument("--out", required=True, help="CSV to write")
+    p.add_argument("--device", default="cuda")
+    p.add_argument("--epochs", type=int, help="default: the config's")
+    p.add_argument("--eval-every", type=int, default=5)
+    p.add_argument("--shuffle-seed", type=int, help="default: the exported replica's seed")
+    a = p.parse_args()
+
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    cfg = tomllib.load(open(f"{a.weights}/config.resolved.toml", "rb"))
+    task, model_cfg, t = cfg["task"], cfg["model"], cfg["train"]
+    if task["kind"] != "composite" or model_cfg["kind"] != "mamba2":
+        sys.exit(f"task.kind {task['kind']} / model.kind {model_cfg['kind']}: only composite + mamba2 are written here")
+    for k, plain in [("conv", "learned"), ("pos_encoding", "none"), ("residual_around_conv", False), ("gated_residual", False)]:
+        if model_cfg.get(k, plain) != plain:
+            sys.exit(f"model.{k} = {model_cfg[k]}: only the plain block ({k} = {plain}) is written here")
+    if t.get("micro_batches", 1) != 1 or t.get("precision", "f32") != "f32":
+        sys.exit("only micro_batches = 1 and precision f32 are written here")
+    weights = load_safetensors(f"{a.weights}/model.safetensors")
+    data_seed = json.load(open(f"{a.data}/dataset.json"))["data_seed"]
+    want = cfg.get("data_seed", cfg["seed"])
+    if data_seed != want:
+        sys.exit(f"{a.data} holds the data of data_seed {data_seed}, the weights' config uses {want}: "
+                 f"export the data with the same config and --set seed=S as the weights")
+    seed = a.shuffle_seed if a.shuffle_seed is not None else cfg["seed"]
+    device = torch.device(a.device)
+    model = Lm(weights, model_cfg).to(device)
+    check_logits(model, a.weights, device)
+
+    (xtr, ytr), (x43, y43, s43), (xseen, yseen) = read_data(f"{a.data}/samples.csv", task, device)
+    b = t["batch_size"]
+    spe = len(xtr) // b
+    epochs = a.epochs or t["epochs"]
+    print(f"{len(xtr)} training rows: {spe} batches of {b} per epoch; {len(x43)} unseen-pair test rows; {epochs} epochs")
+    opt = torch.optim.AdamW(
+        model.parameters(), lr=t["lr_start"], betas=(t["beta1"], t["beta2"]), eps=t["eps"], weight_decay=t["weight_decay"]
+    )
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    cols = ["epoch", "step", "replica", "seed", "gamma", "lr_peak", "lr", "train_loss", "status",
+            "composite_test", "symmetric_test", "seen_test"]
+    out = open(a.out, "w", newline="")
+    w = csv.writer(out)
+    w.writerow(cols)
+    loss_sum, loss_n, step, t0 = torch.zeros((), device=device), 0, 0, time.time()
+
+    def evaluate(epoch):
+        nonlocal loss_sum, loss_n
+        comp, sym = accuracy(model, x43, y43, s43)
+        (seen,) = accuracy(model, xseen, yseen)
+        mean_loss = (loss_sum / loss_n).item() if loss_n else float("nan")
+        if not math.isfinite(mean_loss) and loss_n:
+            status = "diverged"
+        else:
+            status = "finished" if epoch == epochs else "training"
+        w.writerow([epoch, step, 0, seed, cfg["init"]["gamma"], t["lr_peak"], lr_at(step, spe, t), mean_loss, status,
+                    comp, sym, seen])
+        out.flush()
+        print(f"epoch {epoch:4d} ({time.time() - t0:6.0f} s): loss {mean_loss:.4f} composite {comp:.3f} "
+              f"symmetric {sym:.3f} seen-test {seen:.3f}", flush=True)
+        loss_sum, loss_n = torch.zeros((), device=device), 0
+
+    evaluate(0)
+    for epoch in range(1, epochs + 1):
+        order = torch.randperm(len(xtr), generator=gen).to(device)
+        for k in range(spe):
+            idx = order[k * b : (k + 1) * b]
+            for g in opt.param_groups:
+                g["lr"] = lr_at(step, spe, t)
+            loss = F.cross_entropy(model(xtr[idx]), ytr[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), t["grad_clip"])
+            opt.step()
+            loss_sum += loss.detach()
+            loss_n += 1
+            step += 1
+        if epoch % a.eval_every == 0 or epoch == epochs:
+            evaluate(epoch)
+    out.close()
+
+
+if __name__ == "__main__":
+    main()
