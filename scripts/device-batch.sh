@@ -115,6 +115,29 @@ torch_fig4() { # issue 10: the fig4 cell (fig3 depth 3, gamma 1.0) in seeds 1-3 
     done
     wait
     rm -rf $r/data-* # 15 MB each, and the first command above writes them again
+    # The three seeds as one run (replicas 0-2), for `msym compare results/fig4-seeds/run
+    # runs/torch-fig4/run` (seed against seed, both sides' means).
+    python3 - $r <<'PY'
+import csv, json, os, sys
+r = sys.argv[1]
+os.makedirs(f"{r}/run", exist_ok=True)
+cells, rows, cols = [], [], None
+for i, s in enumerate((1, 2, 3)):
+    d = f"{r}/seed-{s}"
+    if not os.path.exists(f"{d}/metrics.csv"):
+        continue
+    cells += json.load(open(f"{d}/cells.json"))
+    for row in csv.DictReader(open(f"{d}/metrics.csv")):
+        cols = cols or list(row)
+        row["replica"] = str(len(cells) - 1)
+        rows.append(row)
+rows.sort(key=lambda x: (int(x["epoch"]), int(x["replica"])))
+json.dump(cells, open(f"{r}/run/cells.json", "w"))
+with open(f"{r}/run/metrics.csv", "w", newline="") as f:
+    w = csv.DictWriter(f, cols)
+    w.writeheader()
+    w.writerows(rows)
+PY
 }
 
 resume_flag() { # a `train` job whose directory already holds a run continues it

@@ -22,7 +22,8 @@ streams, so the batch order differs: compare seeds as distributions, not step by
 
 Writes a CSV with msym's metrics.csv column names for the shared columns (epoch, step,
 replica, seed, gamma, lr_peak, lr, train_loss, status, composite_test, symmetric_test,
-seen_test), so `msym plot --curves` draws it beside msym's runs. Only composite-task configs
+seen_test), and cells.json (the config) beside it: name the CSV DIR/metrics.csv and DIR reads
+as a run, for `msym plot --curves` and `msym compare MSYM_RUN DIR`. Only composite-task configs
 with the plain Mamba2 block are accepted.
 """
 import argparse
@@ -210,6 +211,11 @@ def main():
         model.parameters(), lr=t["lr_start"], betas=(t["beta1"], t["beta2"]), eps=t["eps"], weight_decay=t["weight_decay"]
     )
     gen = torch.Generator(device="cpu").manual_seed(seed)
+    # The run's config as msym's cells.json holds it, so that `msym compare MSYM_RUN THIS_DIR`
+    # and `msym plot --curves` read this directory as a run.
+    cfg["train"]["epochs"], cfg.setdefault("eval", {})["every_epochs"] = epochs, a.eval_every
+    with open(f"{a.out.rsplit('/', 1)[0] if '/' in a.out else '.'}/cells.json", "w") as f:
+        json.dump([cfg], f)
     cols = ["epoch", "step", "replica", "seed", "gamma", "lr_peak", "lr", "train_loss", "status",
             "composite_test", "symmetric_test", "seen_test"]
     out = open(a.out, "w", newline="")
