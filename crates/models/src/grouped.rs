@@ -26,8 +26,9 @@ pub fn groups(n: usize) -> usize {
 /// The most elements a grouped product may hold as its per-group gradient (G x R x out x in):
 /// 2^26, 256 MiB in f32. A wide weight needs no grouping to fill the GPU: its gradient
 /// already has R x out x in outputs. Grouped anyway, the Transformer's 400 x 1200 FFN weight at
-/// R = 36 and G = 128 made 2.2e9 elements (8.8 GB) per weight: the card filled at depth 5 and
-/// depth 7 trained NaN on an H200 (results/bench/NOTES.md, 2026-11-26). Every weight of the
+/// R = 36 and G = 128 made 2.2e9 elements (8.8 GB) per weight, more than an i32 index
+/// reaches. On an H200 that model filled the card from depth 5 on and trained NaN at depth 7,
+/// with these gradients the suspects (results/bench/NOTES.md, 2026-11-26). Every weight of the
 /// fig3 models (d_model 32) stays under the cap up to R = 36, so their G, and their numbers,
 /// are those of the uncapped rule.
 pub const MAX_GROUPED: usize = 1 << 26;
