@@ -30,6 +30,7 @@ import argparse
 import csv
 import json
 import math
+import os
 import struct
 import sys
 import time
@@ -214,7 +215,9 @@ def main():
     # The run's config as msym's cells.json holds it, so that `msym compare MSYM_RUN THIS_DIR`
     # and `msym plot --curves` read this directory as a run.
     cfg["train"]["epochs"], cfg.setdefault("eval", {})["every_epochs"] = epochs, a.eval_every
-    with open(f"{a.out.rsplit('/', 1)[0] if '/' in a.out else '.'}/cells.json", "w") as f:
+    out_dir = os.path.dirname(a.out) or "."
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "cells.json"), "w") as f:
         json.dump([cfg], f)
     cols = ["epoch", "step", "replica", "seed", "gamma", "lr_peak", "lr", "train_loss", "status",
             "composite_test", "symmetric_test", "seen_test"]
