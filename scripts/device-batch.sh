@@ -18,6 +18,8 @@
 #                                              # torch-fig4[@G1,G2,G3]: the fig4 cell in PyTorch
 #   T0=$(date +%s) scripts/device-batch.sh wait S   # sleep until S seconds after T0 (the
 #                                              # call's start), or until no job is left
+#   scripts/device-batch.sh split DIR MIB OUT  # (here) resume state DIR in carry parts of at
+#                                              # most MIB MiB: OUT/1/NAME, OUT/2/NAME, ..
 #   scripts/device-batch.sh pack [full]        # logs and results (full: with checkpoints)
 #                                              # into $OUT as .tgz parts of 12 MB
 #
@@ -37,7 +39,10 @@ M=/tmp/bin/msym
 # A warm machine keeps /tmp/bin from the last call: unpack again when the carried binary
 # differs from the one unpacked there.
 # A call that does not carry bin-xz (to leave room for resume state) uses the unpacked one.
-if [ -f bin-xz/msym.xz ]; then
+# `split` runs here, before a call, and needs no binary.
+if [ "${1:-}" = split ]; then
+    :
+elif [ -f bin-xz/msym.xz ]; then
     sum=$(sha1sum bin-xz/msym.xz | cut -c1-40)
     if [ ! -x $M ] || [ "$(cat $M.sha1 2>/dev/null)" != "$sum" ]; then
         mkdir -p /tmp/bin && xz -dc bin-xz/msym.xz >$M && chmod +x $M && echo "$sum" >$M.sha1
@@ -239,6 +244,57 @@ preflight)
     rc=$?
     grep -E "ms/step|error" runs/logs/preflight.log
     [ $rc -eq 0 ] && echo "preflight passed" || { echo "preflight FAILED (rc $rc): see runs/logs/preflight.log"; exit 1; }
+    ;;
+split) # here, not on the machine: split-carry the resume state DIR (a sweep or reproduce
+    # directory) into OUT/1/NAME, OUT/2/NAME, .. of at most MIB MiB each, NAME = DIR's name.
+    # Part 1 holds the top-level files, cells/ and the finished runs without checkpoints (a
+    # finished run is not resumed); the unfinished runs/<id> go whole into parts, largest
+    # first. Send part k as carry/NAME in call k and `stage` each: stage merges them.
+    python3 - "${2:?DIR}" "${3:?MIB}" "${4:?OUT}" <<'PY'
+import json, os, shutil, sys
+src, mib, out = sys.argv[1].rstrip("/"), float(sys.argv[2]), sys.argv[3]
+name, cap = os.path.basename(src), mib * 2**20
+if os.path.exists(out):
+    sys.exit(f"{out} exists; split writes a new folder")
+def size(p):
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(p) for f in fs) if os.path.isdir(p) else os.path.getsize(p)
+def finished(run):
+    try:
+        return json.load(open(os.path.join(run, "summary.json"))).get("finished", False)
+    except OSError:
+        return False
+runs = os.path.join(src, "runs")
+ids = sorted(os.listdir(runs)) if os.path.isdir(runs) else []
+parts = [[]]  # part 1: everything but the unfinished runs
+for e in sorted(os.listdir(src)):
+    if e != "runs":
+        parts[0].append((os.path.join(src, e), os.path.join(e), None))
+for i in ids:
+    if finished(os.path.join(runs, i)):
+        parts[0].append((os.path.join(runs, i), os.path.join("runs", i), ".safetensors"))
+used = [sum(size(p) for p, _, skip in parts[0] if skip is None) + sum(
+    size(os.path.join(p, f)) for p, _, skip in parts[0] if skip for f in os.listdir(p) if not f.endswith(skip))]
+for i in sorted((i for i in ids if not finished(os.path.join(runs, i))), key=lambda i: -size(os.path.join(runs, i))):
+    n = size(os.path.join(runs, i))
+    if n > cap:
+        sys.exit(f"runs/{i} alone is {n / 2**20:.1f} MiB, more than {mib} MiB: no part can carry it")
+    k = next((k for k in range(len(parts)) if used[k] + n <= cap), None)
+    if k is None:
+        parts.append([]), used.append(0)
+        k = len(parts) - 1
+    parts[k].append((os.path.join(runs, i), os.path.join("runs", i), None))
+    used[k] += n
+for k, part in enumerate(parts, 1):
+    for path, rel, skip in part:
+        dst = os.path.join(out, str(k), name, rel)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        if os.path.isdir(path):
+            shutil.copytree(path, dst, ignore=shutil.ignore_patterns("*" + skip) if skip else None)
+        else:
+            shutil.copy2(path, dst)
+    print(f"part {k}: {used[k - 1] / 2**20:.1f} MiB in {os.path.join(out, str(k), name)}: " +
+          ", ".join(rel for _, rel, _ in part))
+PY
     ;;
 measure) measure ;;
 start)
