@@ -39,8 +39,8 @@ M=/tmp/bin/msym
 # A warm machine keeps /tmp/bin from the last call: unpack again when the carried binary
 # differs from the one unpacked there.
 # A call that does not carry bin-xz (to leave room for resume state) uses the unpacked one.
-# `split` runs here, before a call, and needs no binary.
-if [ "${1:-}" = split ]; then
+# `split` (here, before a call) and `stage` need no binary.
+if [ "${1:-}" = split ] || [ "${1:-}" = stage ]; then
     :
 elif [ -f bin-xz/msym.xz ]; then
     sum=$(sha1sum bin-xz/msym.xz | cut -c1-40)

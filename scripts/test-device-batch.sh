@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Tests of scripts/device-batch.sh's local parts, on a mock tree in a temporary folder (no
+# GPU, no binary): `stage` must never replace what the machine has, must add what it lacks
+# with run folders whole, and `split` must put every run in exactly one part of at most
+# the given size. A replaced runs/ folder cost a fig3 row at epoch 144 (2026-11-26), so
+# these are run by CI (.ci/run). Exits 1 at the first failed check, naming it.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+t=$(mktemp -d)
+trap 'rm -rf "$t"' EXIT
+fail() { echo "test-device-batch: FAIL: $1" >&2; exit 1; }
+mkdir -p "$t/repo/scripts"
+cp "$here/scripts/device-batch.sh" "$t/repo/scripts/"
+cd "$t/repo"
+run() { bash scripts/device-batch.sh "$@"; }
+
+# stage, first call: the machine has nothing, the carried folder moves in whole.
+mkdir -p carry/s/runs/a carry/s/cells/c1
+echo plan >carry/s/sweep.json
+echo a-ckpt >carry/s/runs/a/checkpoint.safetensors
+echo c1 >carry/s/cells/c1/summary.json
+run stage >/dev/null
+[ "$(cat runs/s/runs/a/checkpoint.safetensors)" = a-ckpt ] || fail "first stage moves the folder in"
+[ ! -e carry/s ] || fail "first stage moves, not copies"
+
+# The machine trains on: its run a is newer than anything carried later.
+echo a-newer >runs/s/runs/a/checkpoint.safetensors
+
+# stage, second call: a second part adds run b and cell c2, never touches run a.
+mkdir -p carry/s/runs/a carry/s/runs/b carry/s/cells/c2
+echo a-old >carry/s/runs/a/checkpoint.safetensors
+echo a-stray >carry/s/runs/a/extra.json
+echo b-ckpt >carry/s/runs/b/checkpoint.safetensors
+echo c2 >carry/s/cells/c2/summary.json
+echo other-plan >carry/s/sweep.json
+run stage >/dev/null
+[ "$(cat runs/s/runs/a/checkpoint.safetensors)" = a-newer ] || fail "stage replaced a run the machine has"
+[ ! -e runs/s/runs/a/extra.json ] || fail "stage mixed files into a run folder the machine has"
+[ "$(cat runs/s/runs/b/checkpoint.safetensors)" = b-ckpt ] || fail "stage did not add the missing run"
+[ "$(cat runs/s/cells/c2/summary.json)" = c2 ] || fail "stage did not add the missing cell"
+[ "$(cat runs/s/sweep.json)" = plan ] || fail "stage replaced a file the machine has"
+
+# split: three unfinished runs of 3, 2 and 2 MiB and one finished run in parts of 4 MiB.
+src=$t/state/fig
+mkdir -p "$src/cells/c" "$src/runs/big" "$src/runs/mid" "$src/runs/mid2" "$src/runs/done"
+echo '{}' >"$src/sweep.json"
+echo '{"finished": false}' | tee "$src/runs/big/summary.json" "$src/runs/mid/summary.json" \
+    >"$src/runs/mid2/summary.json"
+echo '{"finished": true}' >"$src/runs/done/summary.json"
+head -c $((3 << 20)) /dev/zero >"$src/runs/big/checkpoint.safetensors"
+head -c $((2 << 20)) /dev/zero >"$src/runs/mid/checkpoint.safetensors"
+head -c $((2 << 20)) /dev/zero >"$src/runs/mid2/checkpoint.safetensors"
+head -c $((2 << 20)) /dev/zero >"$src/runs/done/checkpoint.safetensors"
+run split "$src" 4 "$t/parts" >/dev/null
+for r in big mid mid2 done; do
+    n=$(ls -d "$t"/parts/*/fig/runs/$r 2>/dev/null | wc -l)
+    [ "$n" = 1 ] || fail "split put run $r in $n parts"
+done
+[ ! -e "$t/parts/1/fig/runs/done/checkpoint.safetensors" ] || fail "split carried a finished run's checkpoint"
+[ -e "$t/parts/1/fig/sweep.json" ] || fail "split left the top level out of part 1"
+for p in "$t"/parts/*; do
+    [ "$(du -sb "$p" | cut -f1)" -le $((4 << 20)) ] || fail "split made $p larger than 4 MiB"
+done
+run split "$src" 2.5 "$t/parts2" >/dev/null 2>&1 && fail "split accepted a run larger than a part"
+[ ! -e "$t/parts2" ] || fail "a refused split wrote something"
+run split "$src" 4 "$t/parts" >/dev/null 2>&1 && fail "split wrote over an existing folder"
+echo "test-device-batch: stage and split pass"
