@@ -117,8 +117,8 @@ fn train_group(
         return Ok(Some(Stop::TimeLimit));
     }
     split(&run_dir, out, group, &outcome)?;
-    if let Some(step) = trainer::metrics::diverged_together(&outcome.summaries) {
-        println!("{}", crate::train_cmd::together_note(group.len(), step));
+    if let Some(note) = crate::train_cmd::together_note(&outcome.summaries) {
+        println!("{note}");
     }
     let diverged = outcome
         .summaries

@@ -272,17 +272,20 @@ fn print_summary(o: &Outcome, out: &std::path::Path) {
             s.divergence.as_ref().map_or(String::new(), |d| format!("; {d}"))
         );
     }
-    if let Some(step) = trainer::metrics::diverged_together(&o.summaries) {
-        println!("{}", together_note(o.summaries.len(), step));
+    if let Some(note) = together_note(&o.summaries) {
+        println!("{note}");
     }
 }
 
-/// What a run whose replicas all diverged at one step tells (trainer::metrics::diverged_together).
-pub fn together_note(replicas: usize, step: usize) -> String {
-    format!(
-        "note: all {replicas} replicas diverged at step {step}. Either the settings they share diverge \
+/// What a run tells when all its replicas diverged at one step
+/// (trainer::metrics::diverged_together); None otherwise.
+pub fn together_note(summaries: &[trainer::ReplicaSummary]) -> Option<String> {
+    let step = trainer::metrics::diverged_together(summaries)?;
+    Some(format!(
+        "note: all {} replicas diverged at step {step}. Either the settings they share diverge \
          (one cell trained alone diverges too), or the batched step failed at this size (device \
          memory full, an index too large), and fewer replicas (`--max-replicas N` for a sweep) \
-         train finite"
-    )
+         train finite",
+        summaries.len()
+    ))
 }
