@@ -16,6 +16,7 @@
 #                                              # fig3c-{seq9,fanin,tied,lr2e-4,wd0}[+..]: unstated
 #                                              # choices on the depth-2 cells that miss most;
 #                                              # torch-fig4[@G1,G2,G3]: the fig4 cell in PyTorch
+#   scripts/device-batch.sh torch-fig4 [G1,G2,G3]  # that job itself (seeds 1-3 on those GPUs)
 #   T0=$(date +%s) scripts/device-batch.sh wait S   # sleep until S seconds after T0 (the
 #                                              # call's start), or until no job is left
 #   scripts/device-batch.sh split DIR MIB OUT  # (here) resume state DIR in carry parts of at
@@ -55,27 +56,27 @@ mkdir -p runs/logs
 TF='model={kind="transformer",depth=2,d_model=128,d_k=128,d_v=256,d_ff=128,activation="silu"}'
 E5='eval.every_epochs=5'
 
-job_command() { # the msym arguments of job $1 with time limit $2 (minutes), GPUs $3
+job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs $3
     local t=$2
     dev() { echo "--devices ${1:-$2}"; } # a figure's workers: the given GPUs or the default
     one() { echo "--device cuda${1:+:$1}"; } # a single run
     case $1 in
-    supp) echo reproduce supp $(dev "$3" 0,0) --set $E5 --time-limit $t --out runs/supp ;;
-    fig5b) echo reproduce fig5b $(dev "$3" 0,0) --set $E5 --time-limit $t --out runs/fig5b ;;
-    fig5a) echo reproduce fig5a $(dev "$3" 0,0,0,0,0) --set $E5 --time-limit $t --out runs/fig5a ;;
-    fig7_depth) echo reproduce fig7_depth $(dev "$3" 0,0,0,0) --set $E5 --time-limit $t --out runs/fig7_depth ;;
-    fig5c_d128) echo reproduce fig5c $(dev "$3" 0,0) --set model.d_model=128 --set $E5 --time-limit $t --out runs/fig5c_d128 ;;
+    supp) echo $M reproduce supp $(dev "$3" 0,0) --set $E5 --time-limit $t --out runs/supp ;;
+    fig5b) echo $M reproduce fig5b $(dev "$3" 0,0) --set $E5 --time-limit $t --out runs/fig5b ;;
+    fig5a) echo $M reproduce fig5a $(dev "$3" 0,0,0,0,0) --set $E5 --time-limit $t --out runs/fig5a ;;
+    fig7_depth) echo $M reproduce fig7_depth $(dev "$3" 0,0,0,0) --set $E5 --time-limit $t --out runs/fig7_depth ;;
+    fig5c_d128) echo $M reproduce fig5c $(dev "$3" 0,0) --set model.d_model=128 --set $E5 --time-limit $t --out runs/fig5c_d128 ;;
     fig7-g05) # issue 9: the whole fig7 at gamma 0.5, which fixed the Transformer's test
         # accuracy in results/fig7-tests (one GPU per variant)
-        echo reproduce fig7 $(dev "$3" 0,1,2) --set init.gamma=0.5 --set $E5 --time-limit $t --out runs/fig7-g05 ;;
+        echo $M reproduce fig7 $(dev "$3" 0,1,2) --set init.gamma=0.5 --set $E5 --time-limit $t --out runs/fig7-g05 ;;
     fig4-seeds) # issue 9: the fig4 model in 3 seeds, keeping the checkpoints around the
         # composite peak (epoch 60 in seed 1) for the analyses, which run on the CPU here
-        echo train configs/fig4.toml $(one "$3") --seeds 1,2,3 --snapshots 30,45,60,75,90,120,150,180 --set $E5 --time-limit $t --out runs/fig4-seeds ;;
-    fig7-tf-gamma) echo train configs/fig7.toml $(one "$3") --set "'$TF'" --seeds 1,2,3 --gammas 0.5,0.75,1.0 --set $E5 --time-limit $t --out runs/fig7-tf-gamma ;;
-    fig7-tf-firstdim) echo train configs/fig7.toml $(one "$3") --set "'$TF'" --set init.rule=first_dim --seeds 1,2,3 --set $E5 --time-limit $t --out runs/fig7-tf-firstdim ;;
-    fig7-tf-lr) echo train configs/fig7.toml $(one "$3") --set "'$TF'" --seeds 1,2,3 --lrs 2.5e-4,5e-4,1e-3 --set $E5 --time-limit $t --out runs/fig7-tf-lr ;;
-    fig7-respe-learned) echo train configs/fig7.toml $(one "$3") --set model.residual_around_conv=true --set model.pos_encoding=learned --seeds 1,2,3 --set $E5 --time-limit $t --out runs/fig7-respe-learned ;;
-    fig7-respe-gamma) echo train configs/fig7.toml $(one "$3") --set model.residual_around_conv=true --set model.pos_encoding=sinusoidal --seeds 1,2,3 --gammas 0.5,1.0 --set $E5 --time-limit $t --out runs/fig7-respe-gamma ;;
+        echo $M train configs/fig4.toml $(one "$3") --seeds 1,2,3 --snapshots 30,45,60,75,90,120,150,180 --set $E5 --time-limit $t --out runs/fig4-seeds ;;
+    fig7-tf-gamma) echo $M train configs/fig7.toml $(one "$3") --set "'$TF'" --seeds 1,2,3 --gammas 0.5,0.75,1.0 --set $E5 --time-limit $t --out runs/fig7-tf-gamma ;;
+    fig7-tf-firstdim) echo $M train configs/fig7.toml $(one "$3") --set "'$TF'" --set init.rule=first_dim --seeds 1,2,3 --set $E5 --time-limit $t --out runs/fig7-tf-firstdim ;;
+    fig7-tf-lr) echo $M train configs/fig7.toml $(one "$3") --set "'$TF'" --seeds 1,2,3 --lrs 2.5e-4,5e-4,1e-3 --set $E5 --time-limit $t --out runs/fig7-tf-lr ;;
+    fig7-respe-learned) echo $M train configs/fig7.toml $(one "$3") --set model.residual_around_conv=true --set model.pos_encoding=learned --seeds 1,2,3 --set $E5 --time-limit $t --out runs/fig7-respe-learned ;;
+    fig7-respe-gamma) echo $M train configs/fig7.toml $(one "$3") --set model.residual_around_conv=true --set model.pos_encoding=sinusoidal --seeds 1,2,3 --gammas 0.5,1.0 --set $E5 --time-limit $t --out runs/fig7-respe-gamma ;;
     fig3c-*) # issue 10 item 3: unstated choices changed on the fig3 depth-2 cells that
         # miss the paper most (gamma 0.8, 0.9, 1.0, 1.5; 3 seeds: one run of 12 replicas);
         # fig3c-A+B changes A and B together
@@ -92,16 +93,19 @@ job_command() { # the msym arguments of job $1 with time limit $2 (minutes), GPU
         done
         # evaluated every 5 epochs, as supp's gamma-1.0 cell, whose values matched the
         # row's (evaluated every epoch) at every shared epoch; snapshots for `analyze answers`
-        echo sweep configs/fig3.toml $(one "$3")$sets --set $E5 --snapshots 30,60,90,120,150,180 --only model.depth=2 --only init.gamma=0.8,0.9,1.0,1.5 --time-limit $t --out runs/$1 ;;
+        echo $M sweep configs/fig3.toml $(one "$3")$sets --set $E5 --snapshots 30,60,90,120,150,180 --only model.depth=2 --only init.gamma=0.8,0.9,1.0,1.5 --time-limit $t --out runs/$1 ;;
     fig3-d* | fig6-d*) # one phase diagram's depths (fig3-d2,3), each depth cut into runs of
         # at most 9 replicas over the given GPUs; every call grows the same directory.
-        # Evaluated every 5 epochs: every epoch cost the lost depth-2 row about 15% (295
-        # replica-steps/s per H200 against 337-360 for the step alone, results/bench), and
-        # supp's depth-2 gamma-1.0 cells matched that row's at every shared epoch. The paper
-        # reports epoch 210, which is evaluated. Keep it for every depth of one directory: it
-        # is part of each cell's id.
+        # Evaluated every 5 epochs, to spend less time scoring: the lost depth-2 row, scored
+        # every epoch, trained about 295 replica-steps/s per H200 (from its log), where a bench
+        # of the step alone gave 337-360 (results/bench; not one side-by-side measurement, and
+        # the gap includes checkpoints). supp's depth-2 gamma-1.0 cells, scored every 5 epochs,
+        # matched that row's at every shared epoch. The paper reports epoch 210, which is
+        # scored. Keep it for every depth of one directory: it is part of each cell's id.
         local f=${1%%-d*}
-        echo reproduce $f $(dev "$3" 0,1,2,3) --max-replicas 9 --set $E5 --only model.depth=${1#*-d} --time-limit $t --out runs/$f ;;
+        echo $M reproduce $f $(dev "$3" 0,1,2,3) --max-replicas 9 --set $E5 --only model.depth=${1#*-d} --time-limit $t --out runs/$f ;;
+    torch-fig4) # issue 10: the fig4 cell in PyTorch (torch_fig4 below); no time limit, no resume
+        echo bash scripts/device-batch.sh torch-fig4 ${3:-0} ;;
     *) echo "unknown job $1" >&2; return 1 ;;
     esac
 }
@@ -109,7 +113,8 @@ job_command() { # the msym arguments of job $1 with time limit $2 (minutes), GPU
 torch_fig4() { # issue 10: the fig4 cell (fig3 depth 3, gamma 1.0) in seeds 1-3 trained by
     # scripts/torch_train.py from msym's own initial weights and data: does PyTorch lose the
     # composite answer late in training as msym does (results/fig4-seeds)? $1: the GPUs of
-    # seeds 1, 2, 3 (default all on 0). No resume: about 5 minutes a seed on an H200.
+    # seeds 1, 2, 3 (default all on 0). No resume; not yet timed (torch_train.py runs
+    # mamba2_reference's recurrence, estimated 5-10 minutes a seed on an H200).
     local gpus=(${1//,/ }) r=runs/torch-fig4 s g i=0
     mkdir -p $r
     for s in 1 2 3; do
@@ -141,6 +146,8 @@ for i, s in enumerate((1, 2, 3)):
         cols = cols or list(row)
         row["replica"] = str(len(cells) - 1)
         rows.append(row)
+if not cells:
+    sys.exit(f"torch-fig4: no seed wrote metrics.csv; see {r}/seed-*/torch.log")
 rows.sort(key=lambda x: (int(x["epoch"]), int(x["replica"])))
 json.dump(cells, open(f"{r}/run/cells.json", "w"))
 with open(f"{r}/run/metrics.csv", "w", newline="") as f:
@@ -154,7 +161,7 @@ resume_flag() { # a `train` job whose directory already holds a run continues it
     case $1 in fig7-g05) ;; fig7-* | fig4-seeds) [ -f runs/$1/cells.json ] && echo --resume ;; esac
 }
 
-full_command() { # job_command's arguments, with --resume where the job continues a run
+full_command() { # job_command's line, with --resume where the job continues a run
     local c
     c=$(job_command "$@") || return 1
     echo "$c $(resume_flag $1)"
@@ -296,6 +303,7 @@ for k, part in enumerate(parts, 1):
           ", ".join(rel for _, rel, _ in part))
 PY
     ;;
+torch-fig4) torch_fig4 "${2:-0}" ;;
 measure) measure ;;
 start)
     t=$2
@@ -308,11 +316,11 @@ start)
         d=""
         [ "$j" != "$jd" ] && d=${jd#*@}
         cmd=$(full_command $j $t "$d") || exit 2
-        echo "$(date -u +%FT%TZ) $M $cmd" | tee -a runs/logs/$j.log
+        echo "$(date -u +%FT%TZ) $cmd" | tee -a runs/logs/$j.log
         if grep -q "processes serialize" runs/concurrency/result.txt 2>/dev/null; then
-            chain="$chain $M $cmd >>runs/logs/$j.log 2>&1;"
+            chain="$chain $cmd >>runs/logs/$j.log 2>&1;"
         else
-            eval "setsid nohup $M $cmd >>runs/logs/$j.log 2>&1 < /dev/null &"
+            eval "setsid nohup $cmd >>runs/logs/$j.log 2>&1 < /dev/null &"
         fi
     done
     [ -n "$chain" ] && setsid nohup bash -c "$chain" >/dev/null 2>&1 </dev/null &
@@ -325,15 +333,10 @@ queue)
         [ "$j" != "$jd" ] && d=${jd#*@}
         left=$((end - $(date +%s)))
         [ $left -gt 60 ] || break # a job needs at least a minute
-        if [ "$j" = torch-fig4 ]; then
-            echo "$(date -u +%FT%TZ) torch-fig4 on GPUs ${d:-0}" | tee -a runs/logs/$j.log
-            torch_fig4 "$d" >>runs/logs/$j.log 2>&1
-            continue
-        fi
         t=$(awk -v s=$left 'BEGIN { printf "%.2f", s / 60 }')
         cmd=$(full_command $j $t $d) || exit 2
-        echo "$(date -u +%FT%TZ) $M $cmd" | tee -a runs/logs/$j.log
-        eval "$M $cmd" >>runs/logs/$j.log 2>&1 </dev/null
+        echo "$(date -u +%FT%TZ) $cmd" | tee -a runs/logs/$j.log
+        eval "$cmd" >>runs/logs/$j.log 2>&1 </dev/null
     done
     ;;
 wait)
