@@ -7,7 +7,8 @@ model uses the quadratic form) and the convolution is torch's own conv1d.
   python3 scripts/mamba2_reference.py golden      print the golden block outputs that
                                                   crates/models/tests/golden.rs quotes
 
-Everything runs in float64 on the CPU.
+Run as a script, everything runs in float64 on the CPU. Imported (scripts/torch_train.py),
+`lm_logits` runs in the dtype and on the device of the weights it is given.
 """
 import json
 import math
@@ -17,7 +18,6 @@ import tomllib
 import torch
 import torch.nn.functional as F
 
-torch.set_default_dtype(torch.float64)
 EPS = 1e-5
 
 
@@ -42,7 +42,7 @@ def block(h, p, pre, cfg):
     x, b, c = torch.split(post, [e, n, n], dim=-1)
     dt = F.softplus(dt + p[pre + "mixer.dt_bias"])  # [B, L, 1]
     a = -torch.exp(p[pre + "mixer.A_log"])  # [1]
-    state = torch.zeros(h.shape[0], n, e)
+    state = torch.zeros(h.shape[0], n, e, dtype=h.dtype, device=h.device)
     ys = []
     for t in range(h.shape[1]):
         state = torch.exp(dt[:, t] * a)[:, :, None] * state + dt[:, t, :, None] * b[:, t, :, None] * x[:, t, None, :]
@@ -60,7 +60,7 @@ def lm_logits(tokens, p, cfg):
         h = h + p["backbone.pos_embedding.weight"][: tokens.shape[1]]
     elif pos == "sinusoidal":
         length, d = tokens.shape[1], h.shape[-1]
-        pe = torch.zeros(length, d)
+        pe = torch.zeros(length, d, dtype=h.dtype, device=h.device)
         for q in range(length):
             for j in range(d):
                 angle = q * 10000.0 ** (-(j - j % 2) / d)
@@ -125,6 +125,9 @@ def golden():
 
 
 if __name__ == "__main__":
+    # The golden numbers and the export check are f64 (formula() and the JSON logits take
+    # the default dtype); set here, not on import, so an importer keeps its own default.
+    torch.set_default_dtype(torch.float64)
     if sys.argv[1:2] == ["golden"]:
         golden()
     elif sys.argv[1:2] == ["check"]:

@@ -10,11 +10,11 @@ own initial weights and dataset, so only the implementation and the batch order 
   python3 scripts/torch_train.py --data DATA --weights WEIGHTS --out seed-S.csv [--device cuda]
           [--epochs N] [--eval-every 5] [--shuffle-seed S]
 
-The model is SPEC 2.1's single-head Mamba2 LM (RMSNorm, in_proj, causal depthwise conv1d +
-SiLU, the SSD in its quadratic form, gated RMSNorm, out_proj, residual; final RMSNorm, head on
-the last position), f32 with TF32 off. Before training it checks its logits on msym's 16
-exported sequences against msym's (relative error 1e-4), so a model that differs from msym's
-stops here. Training is SPEC 3: AdamW (the config's betas, eps and weight decay on every
+The model is scripts/mamba2_reference.py's `lm_logits`: SPEC 2.1's single-head Mamba2 LM
+written apart from msym, with the SSM as its step-by-step recurrence (msym uses the quadratic
+form), here in f32 with TF32 off. Before training, mamba2_reference's `check` compares its
+logits on msym's 16 exported sequences with msym's (in f64, relative error 1e-4), so a model
+that differs from msym's stops here. Training is SPEC 3: AdamW (the config's betas, eps and weight decay on every
 parameter), clip_grad_norm_ at the config's grad_clip, the warm-up + cosine learning rate per
 step, cross-entropy on the last position, full batches of the training rows (split train of
 the trained pairs) reshuffled every epoch by torch's generator (msym shuffles with its own
@@ -31,7 +31,6 @@ import csv
 import json
 import math
 import os
-import struct
 import sys
 import time
 import tomllib
@@ -39,76 +38,8 @@ import tomllib
 import torch
 import torch.nn.functional as F
 
-EPS = 1e-5
-
-
-def load_safetensors(path):
-    """name -> float32 tensor; the format is an 8-byte header length, a JSON header, the data."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8 : 8 + n])
-    data = raw[8 + n :]
-    out = {}
-    for name, meta in header.items():
-        if name == "__metadata__":
-            continue
-        if meta["dtype"] != "F32":
-            sys.exit(f"{path}: tensor {name} is {meta['dtype']}; only F32 exports are read")
-        start, end = meta["data_offsets"]
-        t = torch.frombuffer(bytearray(data[start:end]), dtype=torch.float32)
-        out[name] = t.reshape(meta["shape"]).clone()
-    return out
-
-
-def rmsnorm(x, w):
-    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + EPS) * w
-
-
-class Lm(torch.nn.Module):
-    """msym's exported weights as parameters (names with '.' replaced by '/')."""
-
-    def __init__(self, weights, model_cfg):
-        super().__init__()
-        self.p = torch.nn.ParameterDict({k.replace(".", "/"): torch.nn.Parameter(v) for k, v in weights.items()})
-        self.d = model_cfg["d_model"]
-        self.n = model_cfg["d_state"]
-        self.e = model_cfg["expand"] * self.d
-        self.k = model_cfg["d_conv"]
-        self.depth = model_cfg["depth"]
-
-    def w(self, name):
-        return self.p[name.replace(".", "/")]
-
-    def block(self, h, i):
-        """h: [B, L, D] -> [B, L, D]"""
-        pre = f"backbone.layers.{i}."
-        length = h.shape[1]
-        e, n = self.e, self.n
-        zxbcdt = rmsnorm(h, self.w(pre + "norm.weight")) @ self.w(pre + "mixer.in_proj.weight").T
-        z, xbc, dt = torch.split(zxbcdt, [e, e + 2 * n, 1], dim=-1)
-        cw = self.w(pre + "mixer.conv1d.weight")  # [C, 1, K]
-        conv = F.conv1d(xbc.transpose(1, 2), cw, self.w(pre + "mixer.conv1d.bias"), padding=self.k - 1, groups=cw.shape[0])
-        xbc = F.silu(conv[..., :length].transpose(1, 2))
-        x, b, c = torch.split(xbc, [e, n, n], dim=-1)
-        dt = F.softplus(dt + self.w(pre + "mixer.dt_bias"))  # [B, L, 1]
-        cs = torch.cumsum(dt * -torch.exp(self.w(pre + "mixer.A_log")), dim=1)  # [B, L, 1]
-        seg = cs - cs.transpose(1, 2)  # [B, L, L]: the decay from s to t
-        future = torch.ones(length, length, dtype=torch.bool, device=h.device).triu(1)
-        s = (c @ b.transpose(1, 2)) * torch.exp(seg.masked_fill(future, -math.inf))
-        y = s @ (dt * x) + self.w(pre + "mixer.D") * x
-        y = rmsnorm(y * F.silu(z), self.w(pre + "mixer.norm.weight"))
-        return h + y @ self.w(pre + "mixer.out_proj.weight").T
-
-    def forward(self, tokens):
-        """tokens: [B, L] -> last-position logits [B, V]"""
-        emb = self.w("backbone.embedding.weight")
-        h = emb[tokens]
-        for i in range(self.depth):
-            h = self.block(h, i)
-        h = rmsnorm(h[:, -1], self.w("backbone.norm_f.weight"))
-        head = self.w("lm_head.weight") if "lm_head/weight" in self.p else emb
-        return h @ head.T
+import mamba2_reference  # beside this script: python puts the script's folder on sys.path
+from safetensors.torch import load_file
 
 
 def lr_at(step, spe, t):
@@ -158,18 +89,6 @@ def accuracy(model, tokens, *labels, chunk=8192):
     return [(preds == y).double().mean().item() for y in labels]
 
 
-def check_logits(model, weights_dir, device):
-    tokens = torch.tensor(json.load(open(f"{weights_dir}/inputs.json")), device=device)
-    ours = torch.tensor(json.load(open(f"{weights_dir}/logits.json")), device=device)
-    with torch.no_grad():
-        ref = model(tokens)
-    err = (ours - ref).abs().max().item()
-    scale = max(ref.abs().max().item(), 1.0)
-    print(f"init check: {tokens.shape[0]} sequences, max |msym - torch| = {err:.3e} (logits up to {scale:.3e})")
-    if err > 1e-4 * scale:
-        sys.exit("the PyTorch model's logits differ from msym's at initialization; not training")
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", required=True, help="`msym data export` directory")
@@ -192,16 +111,21 @@ def main():
             sys.exit(f"model.{k} = {model_cfg[k]}: only the plain block ({k} = {plain}) is written here")
     if t.get("micro_batches", 1) != 1 or t.get("precision", "f32") != "f32":
         sys.exit("only micro_batches = 1 and precision f32 are written here")
-    weights = load_safetensors(f"{a.weights}/model.safetensors")
     data_seed = json.load(open(f"{a.data}/dataset.json"))["data_seed"]
     want = cfg.get("data_seed", cfg["seed"])
     if data_seed != want:
         sys.exit(f"{a.data} holds the data of data_seed {data_seed}, the weights' config uses {want}: "
                  f"export the data with the same config and --set seed=S as the weights")
     seed = a.shuffle_seed if a.shuffle_seed is not None else cfg["seed"]
+    if not mamba2_reference.check(a.weights):
+        sys.exit("the PyTorch model's logits differ from msym's at initialization; not training")
     device = torch.device(a.device)
-    model = Lm(weights, model_cfg).to(device)
-    check_logits(model, a.weights, device)
+    # msym's initial weights as the trained leaves, by mamba_ssm name.
+    params = {k: v.float().to(device).requires_grad_() for k, v in load_file(f"{a.weights}/model.safetensors").items()}
+
+    def model(tokens):
+        """tokens: [B, L] -> last-position logits [B, V]"""
+        return mamba2_reference.lm_logits(tokens, params, model_cfg)
 
     (xtr, ytr), (x43, y43, s43), (xseen, yseen) = read_data(f"{a.data}/samples.csv", task, device)
     b = t["batch_size"]
@@ -209,7 +133,7 @@ def main():
     epochs = a.epochs or t["epochs"]
     print(f"{len(xtr)} training rows: {spe} batches of {b} per epoch; {len(x43)} unseen-pair test rows; {epochs} epochs")
     opt = torch.optim.AdamW(
-        model.parameters(), lr=t["lr_start"], betas=(t["beta1"], t["beta2"]), eps=t["eps"], weight_decay=t["weight_decay"]
+        params.values(), lr=t["lr_start"], betas=(t["beta1"], t["beta2"]), eps=t["eps"], weight_decay=t["weight_decay"]
     )
     gen = torch.Generator(device="cpu").manual_seed(seed)
     # The run's config as msym's cells.json holds it, so that `msym compare MSYM_RUN THIS_DIR`
@@ -252,7 +176,7 @@ def main():
             loss = F.cross_entropy(model(xtr[idx]), ytr[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), t["grad_clip"])
+            torch.nn.utils.clip_grad_norm_(params.values(), t["grad_clip"])
             opt.step()
             loss_sum += loss.detach()
             loss_n += 1
