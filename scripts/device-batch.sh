@@ -17,6 +17,7 @@
 #                                              # choices on the depth-2 cells that miss most;
 #                                              # torch-fig4[@G1,G2,G3]: the fig4 cell in PyTorch
 #   scripts/device-batch.sh torch-fig4 [G1,G2,G3]  # that job itself (seeds 1-3 on those GPUs)
+#   scripts/device-batch.sh torch-merge DIR    # (also here) its seeds in DIR as one run, DIR/run
 #   T0=$(date +%s) scripts/device-batch.sh wait S   # sleep until S seconds after T0 (the
 #                                              # call's start), or until no job is left
 #   scripts/device-batch.sh split DIR MIB OUT  # (here) resume state DIR in carry parts of at
@@ -41,7 +42,7 @@ M=/tmp/bin/msym
 # differs from the one unpacked there.
 # A call that does not carry bin-xz (to leave room for resume state) uses the unpacked one.
 # `split` (here, before a call) and `stage` need no binary.
-if [ "${1:-}" = split ] || [ "${1:-}" = stage ]; then
+if [ "${1:-}" = split ] || [ "${1:-}" = stage ] || [ "${1:-}" = torch-merge ]; then
     :
 elif [ -f bin-xz/msym.xz ]; then
     sum=$(sha1sum bin-xz/msym.xz | cut -c1-40)
@@ -113,8 +114,9 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
 torch_fig4() { # issue 10: the fig4 cell (fig3 depth 3, gamma 1.0) in seeds 1-3 trained by
     # scripts/torch_train.py from msym's own initial weights and data: does PyTorch lose the
     # composite answer late in training as msym does (results/fig4-seeds)? $1: the GPUs of
-    # seeds 1, 2, 3 (default all on 0). No resume; not yet timed (torch_train.py runs
-    # mamba2_reference's recurrence, estimated 5-10 minutes a seed on an H200).
+    # seeds 1, 2, 3 (default all on 0). No resume: each seed's metrics.csv grows every 5
+    # epochs, and torch-merge joins what a cut-short call brought back. Timed: 210 epochs in
+    # 953 s on an H200 that also trained a fig5a group (results/fig4-torch).
     local gpus=(${1//,/ }) r=runs/torch-fig4 s g i=0
     mkdir -p $r
     for s in 1 2 3; do
@@ -130,8 +132,14 @@ torch_fig4() { # issue 10: the fig4 cell (fig3 depth 3, gamma 1.0) in seeds 1-3 
     done
     wait
     rm -rf $r/data-* # 15 MB each, and the first command above writes them again
-    # The three seeds as one run (replicas 0-2), for `msym compare results/fig4-seeds/run
-    # runs/torch-fig4/run` (seed against seed, both sides' means).
+    torch_merge $r
+}
+
+torch_merge() { # $1: torch-fig4's directory. The seeds that wrote metrics as one run,
+    # $1/run (replica i = the i-th such seed), for `msym compare results/fig4-seeds/run
+    # $1/run` (seed against seed, both sides' means); also here, on what a call brought back
+    # from seeds the call's end cut short.
+    local r=$1
     python3 - $r <<'PY'
 import csv, json, os, sys
 r = sys.argv[1]
@@ -304,6 +312,7 @@ for k, part in enumerate(parts, 1):
 PY
     ;;
 torch-fig4) torch_fig4 "${2:-0}" ;;
+torch-merge) torch_merge "${2:?DIR}" ;;
 measure) measure ;;
 start)
     t=$2

@@ -129,14 +129,14 @@ pub fn curves(
         .map(|d| curve_sources::read(d))
         .collect::<Result<Vec<_>, _>>()?;
     let several = sources.len() > 1;
+    let names = distinct_names(dirs);
     let mut groups = Vec::new();
-    for (dir, source) in dirs.iter().zip(&sources) {
+    for (name, source) in names.iter().zip(&sources) {
         for g in source.groups() {
             let mut g = g;
             if several {
-                let name = dir.file_name().unwrap_or_default().to_string_lossy();
                 g.label = if g.label.is_empty() {
-                    name.into_owned()
+                    name.clone()
                 } else {
                     format!("{name} {}", g.label)
                 };
@@ -152,4 +152,49 @@ pub fn curves(
         ))
     })?;
     write_figure(out, stem, &plots::curves_svg(&curves, title, "accuracy"))
+}
+
+/// The legend name of each directory: its last path components, as few as tell them apart
+/// (`results/fig4-seeds/run` and `results/fig4-torch/run` are `fig4-seeds/run` and
+/// `fig4-torch/run`, where the folder name alone would call both `run`).
+fn distinct_names(dirs: &[PathBuf]) -> Vec<String> {
+    let parts: Vec<Vec<String>> = dirs
+        .iter()
+        .map(|d| {
+            d.components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect()
+        })
+        .collect();
+    let longest = parts.iter().map(Vec::len).max().unwrap_or(0);
+    let tail = |p: &Vec<String>, k: usize| p[p.len().saturating_sub(k)..].join("/");
+    let k = (1..=longest)
+        .find(|&k| {
+            let names: Vec<String> = parts.iter().map(|p| tail(p, k)).collect();
+            names.iter().enumerate().all(|(i, n)| !names[..i].contains(n))
+        })
+        .unwrap_or(longest);
+    parts.iter().map(|p| tail(p, k)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::distinct_names;
+    use std::path::PathBuf;
+
+    fn names(dirs: &[&str]) -> Vec<String> {
+        distinct_names(&dirs.iter().map(PathBuf::from).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn legend_names_grow_until_the_directories_differ() {
+        assert_eq!(names(&["runs/a", "runs/b"]), ["a", "b"]);
+        assert_eq!(
+            names(&["results/fig4-seeds/run", "results/fig4-torch/run"]),
+            ["fig4-seeds/run", "fig4-torch/run"]
+        );
+        assert_eq!(names(&["x/run", "y/z/run"]), ["x/run", "z/run"]);
+        // the same directory twice stays as it was given
+        assert_eq!(names(&["a/run", "a/run"]), ["a/run", "a/run"]);
+    }
 }

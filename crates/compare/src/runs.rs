@@ -41,6 +41,9 @@ pub struct RunComparison {
     /// Settings trained on one side only.
     pub only_a: usize,
     pub only_b: usize,
+    /// The cells still training on either side, as "B: run#1 (seed 2) at epoch 185 of
+    /// 210": their "final" values are their last evaluation's and can still move.
+    pub not_final: Vec<String>,
 }
 
 const FINAL: [&str; 5] = [
@@ -149,7 +152,19 @@ pub fn compare_runs(a: &[CellResult], b: &[CellResult]) -> RunComparison {
         metrics,
         only_a: ga.keys().filter(|k| !gb.contains_key(*k)).count(),
         only_b: gb.keys().filter(|k| !ga.contains_key(*k)).count(),
+        not_final: still_training("A", a).chain(still_training("B", b)).collect(),
     }
+}
+
+fn still_training<'a>(side: &'a str, cells: &'a [CellResult]) -> impl Iterator<Item = String> + 'a {
+    cells.iter().filter(|c| !c.is_final()).map(move |c| {
+        let at = match (c.epoch, c.planned_epochs()) {
+            (Some(e), Some(p)) => format!("at epoch {e} of {p}"),
+            (Some(e), None) => format!("at epoch {e}"),
+            _ => "at an unrecorded epoch".to_string(),
+        };
+        format!("{side}: {} (seed {}) {at}", c.origin, c.seed)
+    })
 }
 
 fn metric_diff(

@@ -9,6 +9,15 @@ fn cells(dir: &std::path::Path) -> Vec<msym_compare::CellResult> {
     read_results(dir).unwrap().into_iter().flat_map(|s| s.cells).collect()
 }
 
+/// As `msym compare RUN_A RUN_B` reads a side: with the cells still training.
+fn all_cells(dir: &std::path::Path) -> Vec<msym_compare::CellResult> {
+    read_results(dir)
+        .unwrap()
+        .iter()
+        .flat_map(|s| s.all_cells().cloned())
+        .collect()
+}
+
 #[test]
 fn two_runs_differing_in_gamma_and_seed_show_exactly_those_fields() {
     let tmp = tempfile::tempdir().unwrap();
@@ -132,4 +141,39 @@ fn one_sweep_cell_is_a_result_set() {
     let comp = c.metrics.iter().find(|m| m.metric == "composite_test").unwrap();
     assert!((comp.diff_mean - 0.2).abs() < 1e-12);
     assert_eq!(comp.diff_std, Some(0.0), "one seed each, the same seed: paired");
+}
+
+#[test]
+fn cells_still_training_are_named_with_their_epoch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let replicas = [
+        (common::config(3, 1.0, 1, 210), 0.5, 0.0),
+        (common::config(3, 1.0, 2, 210), 0.7, 0.0),
+    ];
+    common::run_dir(&a, &replicas);
+    common::run_dir(&b, &replicas);
+    // B's seed 2 stopped at epoch 185 of 210 (a call's end cut it short).
+    let training = common::scores_summary(&[("composite_test", 0.6), ("symmetric_test", 0.0)], "training", 185);
+    let finished = common::summary(0.5, 0.0, "finished");
+    std::fs::write(
+        b.join("summary.json"),
+        serde_json::json!({"replicas": [finished, training]}).to_string(),
+    )
+    .unwrap();
+    let c = compare_runs(&all_cells(&a), &all_cells(&b));
+    assert_eq!(c.not_final.len(), 1, "{:?}", c.not_final);
+    assert!(
+        c.not_final[0].starts_with("B: ") && c.not_final[0].ends_with("(seed 2) at epoch 185 of 210"),
+        "{:?}",
+        c.not_final
+    );
+    let comp = c.metrics.iter().find(|m| m.metric == "composite_test").unwrap();
+    assert!(
+        (comp.diff_mean + 0.05).abs() < 1e-12,
+        "the last evaluation still counts: (0 - 0.1) / 2"
+    );
+    assert!(render::runs_markdown(&c, "a", "b").contains("(seed 2) at epoch 185 of 210"));
+    assert!(render::runs_text(&c, "a", "b").contains("still training"));
+    assert!(compare_runs(&all_cells(&a), &all_cells(&a)).not_final.is_empty());
 }

@@ -234,5 +234,11 @@ pub fn runs_markdown(c: &RunComparison, a: &str, b: &str) -> String {
             c.only_a, c.only_b
         ));
     }
+    if !c.not_final.is_empty() {
+        s.push_str("\nStill training (their values are the last evaluation's, not final):\n\n");
+        for n in &c.not_final {
+            s.push_str(&format!("- {n}\n"));
+        }
+    }
     s
 }

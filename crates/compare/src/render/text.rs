@@ -206,5 +206,11 @@ pub fn runs_text(c: &RunComparison, a: &str, b: &str) -> String {
             c.only_a, c.only_b
         ));
     }
+    if !c.not_final.is_empty() {
+        s.push_str("\nstill training (values from the last evaluation, not final):\n");
+        for n in &c.not_final {
+            s.push_str(&format!("  {n}\n"));
+        }
+    }
     s
 }
