@@ -3,8 +3,9 @@
 # across several time-boxed device calls on the same warm machine. The GPU machine has no
 # Rust: the CUDA binary travels xz-compressed in bin-xz/ (git-ignored, named in `carry`).
 #
-#   scripts/device-batch.sh stage              # move carry/<name> to runs/<name>; where the
-#                                              # machine has runs/<name>, add what it lacks
+#   scripts/device-batch.sh stage              # move carry/<name> (or carryK/<name>) to
+#                                              # runs/<name>; where the machine has
+#                                              # runs/<name>, add what it lacks
 #   scripts/device-batch.sh preflight [CONFIG] # two training steps on cuda:0 (R = 1 and 2);
 #                                              # exit 1, before any job starts, if they fail
 #   scripts/device-batch.sh measure            # workers vs processes vs MPS, on supp (short)
@@ -240,7 +241,10 @@ merge_missing() {
 
 case ${1:-} in
 stage)
-    for d in carry/*/; do
+    # carry/NAME, or the parts of one resume state prepared as carry1/NAME, carry2/NAME, ..
+    # (each call's carry list names its own folder, so every call is ready before the
+    # first: a warm machine waits 30 s between calls, not the minutes a part takes to make)
+    for d in carry/*/ carry[0-9]*/*/; do
         [ -d "$d" ] || continue
         n=$(basename $d)
         if [ -e runs/$n ]; then

@@ -40,6 +40,13 @@ run stage >/dev/null
 [ "$(cat runs/s/cells/c2/summary.json)" = c2 ] || fail "stage did not add the missing cell"
 [ "$(cat runs/s/sweep.json)" = plan ] || fail "stage replaced a file the machine has"
 
+# stage, a part prepared as carry2/: merged like carry/.
+mkdir -p carry2/s/runs/c
+echo c-ckpt >carry2/s/runs/c/checkpoint.safetensors
+run stage >/dev/null
+[ "$(cat runs/s/runs/c/checkpoint.safetensors)" = c-ckpt ] || fail "stage did not take the part in carry2/"
+[ "$(cat runs/s/runs/a/checkpoint.safetensors)" = a-newer ] || fail "stage of carry2/ replaced a run"
+
 # split: three unfinished runs of 3, 2 and 2 MiB and one finished run in parts of 4 MiB.
 src=$t/state/fig
 mkdir -p "$src/cells/c" "$src/runs/big" "$src/runs/mid" "$src/runs/mid2" "$src/runs/done"
