@@ -19,6 +19,7 @@
 #                                              # torch-fig4[@G1,G2,G3]: the fig4 cell in PyTorch
 #   scripts/device-batch.sh torch-fig4 [G1,G2,G3]  # that job itself (seeds 1-3 on those GPUs)
 #   scripts/device-batch.sh torch-merge DIR    # (also here) its seeds in DIR as one run, DIR/run
+#   scripts/device-batch.sh torch-order [G]    # fig4's seed 1 in PyTorch on msym's batches, 20 epochs
 #   T0=$(date +%s) scripts/device-batch.sh wait S   # sleep until S seconds after T0 (the
 #                                              # call's start), or until no job is left
 #   scripts/device-batch.sh split DIR MIB OUT  # (here) resume state DIR in carry parts of at
@@ -108,6 +109,8 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         echo $M reproduce $f $(dev "$3" 0,1,2,3) --max-replicas 9 --set $E5 --only model.depth=${1#*-d} --time-limit $t --out runs/$f ;;
     torch-fig4) # issue 10: the fig4 cell in PyTorch (torch_fig4 below); no time limit, no resume
         echo bash scripts/device-batch.sh torch-fig4 ${3:-0} ;;
+    torch-order) # the fig4 cell's seed 1 in PyTorch on msym's own batches (torch_order below)
+        echo bash scripts/device-batch.sh torch-order ${3:-0} ;;
     *) echo "unknown job $1" >&2; return 1 ;;
     esac
 }
@@ -134,6 +137,22 @@ torch_fig4() { # issue 10: the fig4 cell (fig3 depth 3, gamma 1.0) in seeds 1-3 
     wait
     rm -rf $r/data-* # 15 MB each, and the first command above writes them again
     torch_merge $r
+}
+
+torch_order() { # the fig4 cell, seed 1, trained by scripts/torch_train.py on msym's own batch
+    # order for 20 epochs (about 2 minutes on an H200): the two trainers then share weights,
+    # data and batches and differ only in arithmetic, so their losses at epochs 5..20 should
+    # agree far more closely than two shuffles do. The msym side is results/fig4-seeds/run
+    # (seed 1 = replica 0, the same run as results/fig4). $1: the GPU.
+    local r=runs/torch-order
+    mkdir -p $r
+    {
+        $M data export configs/fig4.toml --set seed=1 --orders 20 --out $r/data --force &&
+            $M export configs/fig4.toml --seed 1 --out $r/weights --force &&
+            CUDA_VISIBLE_DEVICES=${1:-0} python3 scripts/torch_train.py --data $r/data \
+                --weights $r/weights --out $r/run/metrics.csv --device cuda --epochs 20 --msym-order
+    } >$r/torch.log 2>&1
+    rm -rf $r/data # 35 MB, written again by the first command
 }
 
 torch_merge() { # $1: torch-fig4's directory. The seeds that wrote metrics as one run,
@@ -317,6 +336,7 @@ PY
     ;;
 torch-fig4) torch_fig4 "${2:-0}" ;;
 torch-merge) torch_merge "${2:?DIR}" ;;
+torch-order) torch_order "${2:-0}" ;;
 measure) measure ;;
 start)
     t=$2

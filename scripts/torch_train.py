@@ -8,7 +8,7 @@ own initial weights and dataset, so only the implementation and the batch order 
   msym export CONFIG --seed S --out WEIGHTS          # model.safetensors (mamba_ssm names),
                                                      # config.resolved.toml, inputs/logits.json
   python3 scripts/torch_train.py --data DATA --weights WEIGHTS --out seed-S.csv [--device cuda]
-          [--epochs N] [--eval-every 5] [--shuffle-seed S]
+          [--epochs N] [--eval-every 5] [--shuffle-seed S | --msym-order]
 
 The model is scripts/mamba2_reference.py's `lm_logits`: SPEC 2.1's single-head Mamba2 LM
 written apart from msym, with the SSM as its step-by-step recurrence (msym uses the quadratic
@@ -19,6 +19,9 @@ parameter), clip_grad_norm_ at the config's grad_clip, the warm-up + cosine lear
 step, cross-entropy on the last position, full batches of the training rows (split train of
 the trained pairs) reshuffled every epoch by torch's generator (msym shuffles with its own
 streams, so the batch order differs: compare seeds as distributions, not step by step).
+With --msym-order it takes msym's own batches instead (`msym data export ... --orders N`
+writes DATA/orders/epoch-EEE.u32), so the two trainers differ only in their arithmetic: their
+losses should agree closely for the first steps and part later.
 
 Writes a CSV with msym's metrics.csv column names for the shared columns (epoch, step,
 replica, seed, gamma, lr_peak, lr, train_loss, status, composite_test, symmetric_test,
@@ -98,6 +101,8 @@ def main():
     p.add_argument("--epochs", type=int, help="default: the config's")
     p.add_argument("--eval-every", type=int, default=5)
     p.add_argument("--shuffle-seed", type=int, help="default: the exported replica's seed")
+    p.add_argument("--msym-order", action="store_true",
+                   help="visit the batches in msym's order (DATA/orders/, from `msym data export --orders N`)")
     a = p.parse_args()
 
     torch.backends.cuda.matmul.allow_tf32 = False
@@ -111,12 +116,17 @@ def main():
             sys.exit(f"model.{k} = {model_cfg[k]}: only the plain block ({k} = {plain}) is written here")
     if t.get("micro_batches", 1) != 1 or t.get("precision", "f32") != "f32":
         sys.exit("only micro_batches = 1 and precision f32 are written here")
-    data_seed = json.load(open(f"{a.data}/dataset.json"))["data_seed"]
+    meta = json.load(open(f"{a.data}/dataset.json"))
+    data_seed = meta["data_seed"]
     want = cfg.get("data_seed", cfg["seed"])
     if data_seed != want:
         sys.exit(f"{a.data} holds the data of data_seed {data_seed}, the weights' config uses {want}: "
                  f"export the data with the same config and --set seed=S as the weights")
     seed = a.shuffle_seed if a.shuffle_seed is not None else cfg["seed"]
+    if a.msym_order and a.shuffle_seed is not None:
+        sys.exit("--msym-order and --shuffle-seed: pick one batch order")
+    if a.msym_order and meta.get("run_seed") != cfg["seed"]:
+        sys.exit(f"{a.data}'s orders are for run seed {meta.get('run_seed')}, the weights' config has seed {cfg['seed']}")
     if not mamba2_reference.check(a.weights):
         sys.exit("the PyTorch model's logits differ from msym's at initialization; not training")
     device = torch.device(a.device)
@@ -132,6 +142,22 @@ def main():
     spe = len(xtr) // b
     epochs = a.epochs or t["epochs"]
     print(f"{len(xtr)} training rows: {spe} batches of {b} per epoch; {len(x43)} unseen-pair test rows; {epochs} epochs")
+    if len(xtr) != meta["training_rows"]:
+        sys.exit(f"read {len(xtr)} training rows, dataset.json says {meta['training_rows']}: the row selection differs from msym's")
+
+    def msym_order(epoch):
+        """msym's batch order of 1-based `epoch`: positions in the training rows -> [n_train] long"""
+        path = f"{a.data}/orders/epoch-{epoch - 1:03d}.u32"
+        try:
+            raw = open(path, "rb").read()
+        except OSError:
+            sys.exit(f"--msym-order: {path} is missing; export the data with --orders {epochs}")
+        order = torch.frombuffer(bytearray(raw), dtype=torch.int32).long()
+        if len(order) != len(xtr):
+            sys.exit(f"{path} holds {len(order)} positions, there are {len(xtr)} training rows")
+        return order.to(device)
+
+    print("batch order: " + ("msym's (DATA/orders)" if a.msym_order else f"torch's generator, seed {seed}"))
     opt = torch.optim.AdamW(
         params.values(), lr=t["lr_start"], betas=(t["beta1"], t["beta2"]), eps=t["eps"], weight_decay=t["weight_decay"]
     )
@@ -168,7 +194,7 @@ def main():
 
     evaluate(0)
     for epoch in range(1, epochs + 1):
-        order = torch.randperm(len(xtr), generator=gen).to(device)
+        order = msym_order(epoch) if a.msym_order else torch.randperm(len(xtr), generator=gen).to(device)
         for k in range(spe):
             idx = order[k * b : (k + 1) * b]
             for g in opt.param_groups:

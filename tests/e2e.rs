@@ -199,6 +199,50 @@ fn data_export_writes_a_complete_directory_and_never_overwrites_silently() {
 }
 
 #[test]
+fn data_export_orders_are_the_batch_order_of_each_epoch_over_the_training_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("export");
+    let o = msym(&[
+        "data",
+        "export",
+        COMPOSITE,
+        "--set",
+        "task.n_samples=1000",
+        "--set",
+        "seed=2",
+        "--orders",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("dataset.json")).unwrap()).unwrap();
+    assert_eq!(meta["run_seed"], 2);
+    let n_train = meta["training_rows"].as_u64().unwrap() as usize;
+    let csv = std::fs::read_to_string(out.join("samples.csv")).unwrap();
+    let trained = csv.lines().skip(1).filter(|l| l.ends_with(",true")).count();
+    assert_eq!(trained, n_train, "positions index samples.csv's trained rows");
+    let read = |e: usize| -> Vec<u32> {
+        let bytes = std::fs::read(out.join(format!("orders/epoch-{e:03}.u32"))).unwrap();
+        bytes
+            .chunks(4)
+            .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+            .collect()
+    };
+    let (e0, e1) = (read(0), read(1));
+    let mut sorted = e0.clone();
+    sorted.sort_unstable();
+    assert_eq!(
+        sorted,
+        (0..n_train as u32).collect::<Vec<_>>(),
+        "a permutation of the training rows"
+    );
+    assert_ne!(e0, e1, "each epoch has its own order");
+    assert!(!out.join("orders/epoch-002.u32").exists());
+}
+
+#[test]
 fn every_bad_config_exits_2_with_one_sentence() {
     let dir = repo().join("tests/bad-configs");
     let mut n = 0;
@@ -333,6 +377,8 @@ fn train_writes_a_complete_run_directory_and_refuses_to_overwrite_it() {
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["replicas"].as_array().unwrap().len(), 2);
+    // e2e builds the default binary: CPU only (a CUDA or fusion build says so here)
+    assert_eq!(manifest["build_features"], "cpu");
     assert!(
         manifest["replicas"][0]["data_digest"]
             .as_str()
@@ -851,6 +897,7 @@ fn bench_times_steps_on_the_cpu_and_writes_its_report() {
         .expect("cpu-<date>.json");
     let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join(json)).unwrap()).unwrap();
     assert_eq!(r["card"], "cpu");
+    assert_eq!(r["build_features"], "cpu");
     for k in ["msym_d1", "msym_d2"] {
         assert!(r["ms_per_step"][k].as_f64().unwrap() > 0.0, "{k}: {r}");
     }

@@ -57,6 +57,13 @@ pub struct ExportArgs {
     /// Replace DIR if it exists.
     #[arg(long)]
     force: bool,
+    /// Also write the batch order in which `msym train` visits the training rows in its
+    /// first N epochs, for the config's run seed: `orders/epoch-EEE.u32` (E from 0), each
+    /// the positions in the training rows (samples.csv's trained rows, in file order) as
+    /// little-endian u32; batch k of an epoch is entries k*b..(k+1)*b. An independent
+    /// trainer given them sees msym's batches (scripts/torch_train.py --msym-order).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    orders: usize,
 }
 
 pub fn run(c: DataCommand) -> Result<(), CliError> {
@@ -206,9 +213,37 @@ fn check(args: &ConfigArgs) -> Result<(), CliError> {
 
 fn export(a: ExportArgs) -> Result<(), CliError> {
     let (cfg, ds) = dataset(&a.config)?;
-    write_dir(&a.out, a.force, |dir| write_export(dir, &cfg, &ds, &a.config))?;
+    write_dir(&a.out, a.force, |dir| {
+        write_export(dir, &cfg, &ds, &a.config)?;
+        for epoch in 0..a.orders {
+            let bytes: Vec<u8> = training_order(&ds, cfg.seed, epoch)
+                .into_iter()
+                .flat_map(|p| (p as u32).to_le_bytes())
+                .collect();
+            dir.write(&format!("orders/epoch-{epoch:03}.u32"), &bytes)?;
+        }
+        Ok(())
+    })?;
     println!("wrote {} samples to {} ({})", ds.len(), a.out.display(), ds.digest());
+    if a.orders > 0 {
+        println!(
+            "wrote the batch order of epochs 0..{} for run seed {}",
+            a.orders - 1,
+            cfg.seed
+        );
+    }
     Ok(())
+}
+
+/// The training rows of `epoch` in the order `msym train` visits them for run seed `seed`,
+/// as positions in the training rows (dataset order), not dataset indices.
+fn training_order(ds: &Dataset, seed: u64, epoch: usize) -> Vec<usize> {
+    let rows = ds.training_indices();
+    let position: std::collections::HashMap<usize, usize> = rows.iter().enumerate().map(|(p, &i)| (i, p)).collect();
+    trainer::data::epoch_rows(&rows, seed, epoch)
+        .into_iter()
+        .map(|i| position[&i])
+        .collect()
 }
 
 fn write_export(dir: &Staging, cfg: &ExperimentConfig, ds: &Dataset, args: &ConfigArgs) -> Result<(), CliError> {
@@ -239,9 +274,49 @@ fn write_export(dir: &Staging, cfg: &ExperimentConfig, ds: &Dataset, args: &Conf
         "digest": ds.digest(),
         "groups": ds.groups,
         "training_rows": ds.training_indices().len(),
+        "run_seed": cfg.seed,
     });
     dir.write(
         "dataset.json",
         serde_json::to_string_pretty(&meta).expect("json").as_bytes(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::training_order;
+
+    #[test]
+    fn the_exported_order_is_the_trainers_in_positions_of_the_training_rows() {
+        let cfg = msym_config::load(std::path::Path::new("../../configs/smoke.toml"), &[]).unwrap();
+        let ds = anchor_data::generate(&cfg.task, cfg.data_seed()).unwrap();
+        let rows = ds.training_indices();
+        assert!(
+            rows.len() < ds.len(),
+            "the smoke task has untrained rows, so positions differ from indices"
+        );
+        for epoch in [0, 1] {
+            let order = training_order(&ds, 3, epoch);
+            // position p stands for dataset row rows[p]: the trainer's own order, mapped
+            let trainer = trainer::data::epoch_rows(&rows, 3, epoch);
+            assert_eq!(order.iter().map(|&p| rows[p]).collect::<Vec<_>>(), trainer);
+            let mut sorted = order.clone();
+            sorted.sort_unstable();
+            assert_eq!(
+                sorted,
+                (0..rows.len()).collect::<Vec<_>>(),
+                "a permutation of the positions"
+            );
+        }
+        assert_ne!(
+            training_order(&ds, 3, 0),
+            training_order(&ds, 3, 1),
+            "each epoch its own order"
+        );
+        assert_ne!(
+            training_order(&ds, 3, 0),
+            training_order(&ds, 4, 0),
+            "each seed its own order"
+        );
+    }
 }

@@ -13,8 +13,13 @@ pub struct Staging {
 }
 
 impl Staging {
+    /// Writes `name` (a path relative to the directory; its folders are made as needed).
     pub fn write(&self, name: &str, bytes: &[u8]) -> Result<(), CliError> {
         let p = self.dir.join(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| CliError::failed(format!("cannot make '{}': {e}", parent.display())))?;
+        }
         msym_config::write_atomic(&p, bytes)
             .map_err(|e| CliError::failed(format!("cannot write '{}': {e}", p.display())))
     }
