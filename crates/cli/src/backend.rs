@@ -48,6 +48,16 @@ impl std::fmt::Display for DeviceArg {
 /// Whether this binary was built with the CUDA backend.
 pub const CUDA_BUILT: bool = cfg!(feature = "cuda");
 
+/// The backends this binary was built with, for bench reports and run manifests: an A/B
+/// of builds (burn's operation fusion against plain CUDA) must say which side is which.
+pub const BUILD_FEATURES: &str = if cfg!(feature = "fusion") {
+    "cpu,cuda,fusion"
+} else if cfg!(feature = "cuda") {
+    "cpu,cuda"
+} else {
+    "cpu"
+};
+
 /// Refuses `cuda` in a binary built without it, with the command that fixes that.
 pub fn require_available(d: DeviceArg) -> Result<(), CliError> {
     if matches!(d, DeviceArg::Cuda(_)) && !CUDA_BUILT {

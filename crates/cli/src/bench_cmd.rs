@@ -285,6 +285,7 @@ pub fn run(c: BenchCommand) -> Result<(), CliError> {
         "date": today(),
         "device": c.device.to_string(),
         "build_commit": env!("MSYM_BUILD_COMMIT"),
+        "build_features": crate::backend::BUILD_FEATURES,
         "config": c.config.display().to_string(),
         "set": c.set,
         "batch": timings.first().map(|t| t.batch),
@@ -322,11 +323,12 @@ fn cell(v: Option<f64>, digits: usize) -> String {
 fn markdown(r: &Value, c: &BenchCommand) -> String {
     let ms = |k: &str| r["ms_per_step"][k].as_f64();
     let mut s = format!(
-        "# msym bench: {} ({}), {}\n\nBuilt from {}; config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
+        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
         r["card"].as_str().unwrap_or("?"),
         r["device"].as_str().unwrap_or("?"),
         r["date"].as_str().unwrap_or("?"),
         r["build_commit"].as_str().unwrap_or("?"),
+        r["build_features"].as_str().unwrap_or("?"),
         r["config"].as_str().unwrap_or("?"),
         r["batch"],
         c.steps,

@@ -34,6 +34,7 @@ pub fn start(device: &str, replicas: Value) -> Value {
         // "unknown" there while this still names the source).
         "build_commit": env!("MSYM_BUILD_COMMIT"),
         "build_dirty": env!("MSYM_BUILD_DIRTY"),
+        "build_features": crate::backend::BUILD_FEATURES,
         "device": device,
         "command": std::env::args().collect::<Vec<_>>(),
         "started_unix": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
