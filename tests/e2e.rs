@@ -1193,6 +1193,18 @@ fn compare_takes_a_killed_rows_cells_into_the_phase_diagram_only_with_in_progres
     assert!(figures.join("ours_fig3_composite.png").is_file());
     let o = msym(&["compare", row, row, "--value", "max"]);
     assert_eq!(o.status.code(), Some(2));
+    // Both sides at one epoch, read from each cell's metrics.csv: the row against itself
+    // at epoch 100 differs by nothing, and every cell was evaluated there.
+    let o = msym(&["compare", row, row, "--epoch", "100", "--out", out]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("at epoch 100 (max: up to epoch 100)"), "{text}");
+    assert!(
+        text.contains("+0.00 (0.00)") && !text.contains("not evaluated"),
+        "{text}"
+    );
+    let o = msym(&["compare", row, "--epoch", "100"]);
+    assert_eq!(o.status.code(), Some(2), "--epoch is for RUN_A RUN_B");
 }
 
 #[test]

@@ -40,6 +40,10 @@ pub struct CompareCommand {
     /// solution and lose it; heatmaps get a `_max` suffix).
     #[arg(long, value_enum, default_value = "final")]
     value: Value,
+    /// RUN_A RUN_B only: compare both sides as they stood at this epoch (each replica's
+    /// evaluation there, read from metrics.csv; max: up to it) instead of at their last.
+    #[arg(long, value_name = "E")]
+    epoch: Option<u64>,
     /// Where compare.csv, report.md and compare-figures/ go (default: RESULTS; for two
     /// runs, RUN_A/vs-<name of RUN_B>).
     #[arg(long, value_name = "DIR")]
@@ -64,8 +68,15 @@ pub fn run(c: CompareCommand) -> Result<(), CliError> {
         // Run vs run takes cells still training too: both sides are ours, and their epochs show.
         let cells =
             |sets: Vec<msym_compare::ResultSet>| sets.iter().flat_map(|s| s.all_cells().cloned()).collect::<Vec<_>>();
-        let (ca, cb) = (cells(read(a)?), cells(read(b)?));
-        let cmp = msym_compare::compare_runs(&ca, &cb);
+        let (mut ca, mut cb) = (cells(read(a)?), cells(read(b)?));
+        if let Some(e) = c.epoch {
+            let at = |cells: &[msym_compare::CellResult]| {
+                msym_compare::at_epoch(cells, e).map_err(|err| CliError::input(format!("--epoch {e}: {err}")))
+            };
+            (ca, cb) = (at(&ca)?, at(&cb)?);
+        }
+        let mut cmp = msym_compare::compare_runs(&ca, &cb);
+        cmp.epoch = c.epoch;
         let (na, nb) = (a.display().to_string(), b.display().to_string());
         let name = b.file_name().map_or("b".into(), |n| n.to_string_lossy().into_owned());
         let out = c.out.clone().unwrap_or_else(|| a.join(format!("vs-{name}")));
@@ -74,6 +85,11 @@ pub fn run(c: CompareCommand) -> Result<(), CliError> {
         write(&out, "report.md", render::runs_markdown(&cmp, &na, &nb).as_bytes())?;
         println!("\nwrote {0}/compare.csv and {0}/report.md", out.display());
         return Ok(());
+    }
+    if c.epoch.is_some() {
+        return Err(CliError::input(
+            "--epoch compares two runs at one epoch (RUN_A RUN_B); against the paper, use --value final or max",
+        ));
     }
     let results = &c.paths[0];
     let (reference, reference_path) = match &c.reference {

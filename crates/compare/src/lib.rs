@@ -46,7 +46,7 @@ pub use paper::{
 pub use phase::{PhaseRow, aggregate};
 pub use reference::{PhaseFigure, Reference, Tolerance};
 pub use reference_values::{ValueFigure, ValueTolerance};
-pub use results::{CellResult, ResultSet, read_results};
+pub use results::{CellResult, ResultSet, at_epoch, read_results};
 pub use runs::{FieldDiff, MetricDiff, RunComparison, compare_runs};
 pub use setup::{ProjectDefault, SetupDiff, project_defaults, setup_diff};
 pub use stats::mean_std;

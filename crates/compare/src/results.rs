@@ -35,6 +35,9 @@ pub struct CellResult {
     pub final_scores: BTreeMap<String, f64>,
     /// Metric -> maximum over evaluations.
     pub max_scores: BTreeMap<String, f64>,
+    /// Where its evaluations are row by row, for [`at_epoch`]: a metrics.csv and the cell's
+    /// replica in it (None: the file is this cell's alone). None where there is no file.
+    pub history: Option<(PathBuf, Option<usize>)>,
 }
 
 impl CellResult {
@@ -157,7 +160,9 @@ pub(crate) fn read_cell(d: &Path) -> Result<CellResult, CompareError> {
     let table: toml::Table =
         toml::from_str(&read(&cfg_path)?).map_err(|e| CompareError::format(&cfg_path, e.message()))?;
     let config = flatten(&serde_json::to_value(table).expect("toml is json"));
-    cell(d.display().to_string(), config, &summary["summary"], d)
+    let mut c = cell(d.display().to_string(), config, &summary["summary"], d)?;
+    c.history = history(d, None);
+    Ok(c)
 }
 
 /// Every replica of a run directory, final or not: from summary.json, or from metrics.csv
@@ -190,7 +195,42 @@ pub(crate) fn read_run(path: &Path) -> Result<Vec<CellResult>, CompareError> {
         .iter()
         .zip(configs)
         .enumerate()
-        .map(|(i, (r, c))| cell(format!("{}#{i}", path.display()), flatten(c), r, path))
+        .map(|(i, (r, c))| {
+            let mut c = cell(format!("{}#{i}", path.display()), flatten(c), r, path)?;
+            c.history = history(path, Some(i));
+            Ok(c)
+        })
+        .collect()
+}
+
+fn history(dir: &Path, replica: Option<usize>) -> Option<(PathBuf, Option<usize>)> {
+    let m = dir.join("metrics.csv");
+    m.is_file().then_some((m, replica))
+}
+
+/// The cells as they stood at `epoch`: each one's last evaluation at or before it and its
+/// maxima up to it, read from its metrics.csv ("finished" where it was evaluated at
+/// `epoch`, "training" where its evaluations stop before). For comparing two runs at an
+/// epoch other than their last, such as the composite peak of a run that loses it later.
+pub fn at_epoch(cells: &[CellResult], epoch: u64) -> Result<Vec<CellResult>, CompareError> {
+    cells
+        .iter()
+        .map(|c| {
+            let Some((path, replica)) = &c.history else {
+                return Err(CompareError::format(
+                    Path::new(&c.origin),
+                    format!("has no metrics.csv, so its values at epoch {epoch} are unknown"),
+                ));
+            };
+            let s = run_metrics::replica_at(path, *replica, epoch)?;
+            Ok(CellResult {
+                status: s["status"].as_str().unwrap_or("unknown").to_string(),
+                epoch: s["epochs"].as_u64(),
+                final_scores: scores(&s["final_scores"]),
+                max_scores: scores(&s["max_scores"]),
+                ..c.clone()
+            })
+        })
         .collect()
 }
 
@@ -221,5 +261,6 @@ fn cell(origin: String, config: Flat, summary: &Value, path: &Path) -> Result<Ce
         final_scores: scores(&summary["final_scores"]),
         max_scores: scores(&summary["max_scores"]),
         config,
+        history: None,
     })
 }

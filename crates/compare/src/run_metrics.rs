@@ -6,7 +6,6 @@
 //! train_loss, status, then one per metric, "nan" where a metric had no value. They are
 //! found by name: epoch, replica and status, and the metrics are the columns after status.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::{Map, Value, json};
@@ -21,10 +20,13 @@ struct Replica {
     max: Vec<f64>,
 }
 
-/// The replicas of metrics.csv in replica order, each as summary.json's "replicas" entries
-/// are: status, epochs (of the last evaluation), final_scores, max_scores. A maximum skips
-/// nan, as the trainer's summary does; a metric never evaluated is null (NaN when read).
-pub(crate) fn replicas(path: &Path) -> Result<Vec<Value>, CompareError> {
+/// metrics.csv's rows: (replica, epoch, status, the metrics' values), in file order.
+struct Rows {
+    metrics: Vec<String>,
+    rows: Vec<(usize, u64, String, Vec<f64>)>,
+}
+
+fn parse(path: &Path) -> Result<Rows, CompareError> {
     let text = read(path)?;
     // The trainer ends every append with a newline: a last line without one was being
     // written when the run was killed, and is left out.
@@ -38,8 +40,7 @@ pub(crate) fn replicas(path: &Path) -> Result<Vec<Value>, CompareError> {
             "the header must name the columns epoch, replica and status, then the metrics",
         ));
     };
-    let metrics = &header[status_at + 1..];
-    let mut by: BTreeMap<usize, Replica> = BTreeMap::new();
+    let mut rows = Vec::new();
     for (n, line) in lines.enumerate().filter(|(_, l)| !l.is_empty()) {
         let f: Vec<&str> = line.split(',').collect();
         let bad = |what: &str| CompareError::format(path, format!("row {}: {what}", n + 2));
@@ -53,25 +54,38 @@ pub(crate) fn replicas(path: &Path) -> Result<Vec<Value>, CompareError> {
             .iter()
             .map(|v| v.parse::<f64>().map_err(|_| bad(&format!("{v} is not a number"))))
             .collect::<Result<Vec<f64>, _>>()?;
-        let r = by.entry(replica).or_insert_with(|| Replica {
-            epoch,
+        rows.push((replica, epoch, f[status_at].to_string(), values));
+    }
+    Ok(Rows {
+        metrics: header[status_at + 1..].iter().map(|m| m.to_string()).collect(),
+        rows,
+    })
+}
+
+/// The rows of one replica folded into its last row and maxima (None without rows).
+fn fold<'a>(rows: impl Iterator<Item = &'a (usize, u64, String, Vec<f64>)>, n_metrics: usize) -> Option<Replica> {
+    let mut r: Option<Replica> = None;
+    for (_, epoch, status, values) in rows {
+        let r = r.get_or_insert_with(|| Replica {
+            epoch: *epoch,
             status: String::new(),
             last: Vec::new(),
-            max: vec![f64::NEG_INFINITY; metrics.len()],
+            max: vec![f64::NEG_INFINITY; n_metrics],
         });
-        for (m, v) in r.max.iter_mut().zip(&values) {
+        for (m, v) in r.max.iter_mut().zip(values) {
             if *v > *m {
                 *m = *v;
             }
         }
-        (r.epoch, r.status, r.last) = (epoch, f[status_at].to_string(), values);
+        (r.epoch, r.status, r.last) = (*epoch, status.clone(), values.clone());
     }
-    if by.keys().copied().ne(0..by.len()) {
-        return Err(CompareError::format(
-            path,
-            "the replicas must be numbered 0, 1, .. without gaps",
-        ));
-    }
+    r
+}
+
+/// A replica as summary.json's "replicas" entries are: status, epochs (of the last
+/// evaluation), final_scores, max_scores. A maximum skips nan, as the trainer's summary
+/// does; a metric never evaluated is null (NaN when read).
+fn summary(r: &Replica, metrics: &[String]) -> Value {
     let scores = |v: &[f64]| -> Map<String, Value> {
         metrics
             .iter()
@@ -80,8 +94,40 @@ pub(crate) fn replicas(path: &Path) -> Result<Vec<Value>, CompareError> {
             .map(|(k, x)| (k.to_string(), json!(x)))
             .collect()
     };
-    Ok(by
-        .into_values()
-        .map(|r| json!({"status": r.status, "epochs": r.epoch, "final_scores": scores(&r.last), "max_scores": scores(&r.max)}))
-        .collect())
+    json!({"status": r.status, "epochs": r.epoch, "final_scores": scores(&r.last), "max_scores": scores(&r.max)})
+}
+
+/// The replicas of metrics.csv in replica order, as summary.json's "replicas" entries.
+pub(crate) fn replicas(path: &Path) -> Result<Vec<Value>, CompareError> {
+    let Rows { metrics, rows } = parse(path)?;
+    let count = rows.iter().map(|r| r.0 + 1).max().unwrap_or(0);
+    let folded: Vec<Option<Replica>> = (0..count)
+        .map(|i| fold(rows.iter().filter(|r| r.0 == i), metrics.len()))
+        .collect();
+    if folded.iter().any(Option::is_none) {
+        return Err(CompareError::format(
+            path,
+            "the replicas must be numbered 0, 1, .. without gaps",
+        ));
+    }
+    Ok(folded.iter().flatten().map(|r| summary(r, &metrics)).collect())
+}
+
+/// One replica (None: every row, for a file of one cell) as it stood at `epoch`: its last
+/// evaluation at or before it, and the maxima up to it. The status is the row's where the
+/// replica diverged, else "finished" when it was evaluated at `epoch` and "training" when
+/// its evaluations stop before (the summary's "epochs" says where).
+pub(crate) fn replica_at(path: &Path, replica: Option<usize>, epoch: u64) -> Result<Value, CompareError> {
+    let Rows { metrics, rows } = parse(path)?;
+    let mine = rows.iter().filter(|r| replica.is_none_or(|i| r.0 == i) && r.1 <= epoch);
+    let Some(mut r) = fold(mine, metrics.len()) else {
+        return Err(CompareError::format(
+            path,
+            format!("no evaluation at or before epoch {epoch}"),
+        ));
+    };
+    if r.status != "diverged" {
+        r.status = if r.epoch == epoch { "finished" } else { "training" }.to_string();
+    }
+    Ok(summary(&r, &metrics))
 }

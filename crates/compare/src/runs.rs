@@ -44,6 +44,8 @@ pub struct RunComparison {
     /// The cells still training on either side, as "B: run#1 (seed 2) at epoch 185 of
     /// 210": their "final" values are their last evaluation's and can still move.
     pub not_final: Vec<String>,
+    /// The epoch both sides were read at (`msym compare A B --epoch E`), None: their last.
+    pub epoch: Option<u64>,
 }
 
 const FINAL: [&str; 5] = [
@@ -153,6 +155,7 @@ pub fn compare_runs(a: &[CellResult], b: &[CellResult]) -> RunComparison {
         only_a: ga.keys().filter(|k| !gb.contains_key(*k)).count(),
         only_b: gb.keys().filter(|k| !ga.contains_key(*k)).count(),
         not_final: still_training("A", a).chain(still_training("B", b)).collect(),
+        epoch: None,
     }
 }
 

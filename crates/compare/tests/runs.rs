@@ -177,3 +177,93 @@ fn cells_still_training_are_named_with_their_epoch() {
     assert!(render::runs_text(&c, "a", "b").contains("still training"));
     assert!(compare_runs(&all_cells(&a), &all_cells(&a)).not_final.is_empty());
 }
+
+/// metrics.csv of a run: (replica, epoch, status, composite) rows.
+fn write_metrics(dir: &std::path::Path, rows: &[(usize, u64, &str, f64)]) {
+    let mut text =
+        String::from("epoch,step,replica,seed,gamma,lr_peak,lr,train_loss,status,composite_test,symmetric_test\n");
+    for (r, e, status, comp) in rows {
+        text.push_str(&format!(
+            "{e},{},{r},{},1.0,0.00025,0.0001,0.5,{status},{comp},0.01\n",
+            e * 10,
+            r + 1
+        ));
+    }
+    std::fs::write(dir.join("metrics.csv"), text).unwrap();
+}
+
+#[test]
+fn at_an_epoch_each_cell_is_its_evaluation_there_and_its_maxima_up_to_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    let replicas = [
+        (common::config(3, 1.0, 1, 20), 0.3, 0.0),
+        (common::config(3, 1.0, 2, 20), 0.0, 0.0),
+    ];
+    common::run_dir(&a, &replicas);
+    // seed 1 peaks at epoch 10 and drifts; seed 2 diverges at epoch 10
+    write_metrics(
+        &a,
+        &[
+            (0, 0, "training", 0.0),
+            (1, 0, "training", 0.0),
+            (0, 5, "training", 0.6),
+            (1, 5, "training", 0.2),
+            (0, 10, "training", 0.9),
+            (1, 10, "diverged", 0.0),
+            (0, 15, "training", 0.5),
+            (0, 20, "finished", 0.3),
+        ],
+    );
+    let run = all_cells(&a);
+    let comp = |c: &msym_compare::CellResult| (c.final_scores["composite_test"], c.max_scores["composite_test"]);
+
+    let at5 = msym_compare::at_epoch(&run, 5).unwrap();
+    assert_eq!(
+        (comp(&at5[0]), at5[0].status.as_str(), at5[0].epoch),
+        ((0.6, 0.6), "finished", Some(5))
+    );
+    assert_eq!((comp(&at5[1]), at5[1].status.as_str()), ((0.2, 0.2), "finished"));
+
+    let at15 = msym_compare::at_epoch(&run, 15).unwrap();
+    assert_eq!(comp(&at15[0]), (0.5, 0.9), "the evaluation at 15, the peak before it");
+    assert_eq!(
+        (at15[1].status.as_str(), at15[1].epoch),
+        ("diverged", Some(10)),
+        "a divergence stays one"
+    );
+
+    // between evaluations: the last one before, and the cell says it was not evaluated there
+    let at12 = msym_compare::at_epoch(&run, 12).unwrap();
+    assert_eq!(
+        (comp(&at12[0]), at12[0].status.as_str(), at12[0].epoch),
+        ((0.9, 0.9), "training", Some(10))
+    );
+
+    // compared with itself at two epochs: seed 1's 0.5 at 15 against its 0.6 at 5
+    let mut c = compare_runs(&at5, &at15);
+    c.epoch = Some(15);
+    let m = c.metrics.iter().find(|m| m.metric == "composite_test").unwrap();
+    assert!((m.b.0 - 0.25).abs() < 1e-12, "(0.5 + 0.0) / 2: {m:?}");
+    assert!(render::runs_markdown(&c, "a", "a").contains("at epoch 15, max: up to epoch 15"));
+
+    // one sweep cell with its own metrics.csv (replica 0 only)
+    common::sweep_cell(tmp.path(), "x", &common::config(2, 1.0, 1, 20), 0.3, 0.0);
+    let cell_dir = tmp.path().join("cells/x");
+    write_metrics(
+        &cell_dir,
+        &[
+            (0, 0, "training", 0.1),
+            (0, 10, "training", 0.7),
+            (0, 20, "finished", 0.3),
+        ],
+    );
+    let at10 = msym_compare::at_epoch(&cells(&cell_dir), 10).unwrap();
+    assert_eq!(comp(&at10[0]), (0.7, 0.7));
+
+    // without metrics.csv the values at an epoch are unknown: said, not guessed
+    let b = tmp.path().join("b");
+    common::run_dir(&b, &replicas[..1]);
+    let err = msym_compare::at_epoch(&all_cells(&b), 5).unwrap_err().to_string();
+    assert!(err.contains("has no metrics.csv"), "{err}");
+}

@@ -209,10 +209,14 @@ pub fn runs_markdown(c: &RunComparison, a: &str, b: &str) -> String {
             ));
         }
     }
-    s.push_str(
-        "\n## Metrics (final unless marked max; mean (std) over seeds; B - A paired by seed where both ran the same seeds)\n\n\
-         | setting | metric | A | B | B - A |\n|---|---|---:|---:|---:|\n",
-    );
+    let when = match c.epoch {
+        Some(e) => format!("at epoch {e}, max: up to epoch {e}"),
+        None => "final unless marked max".to_string(),
+    };
+    s.push_str(&format!(
+        "\n## Metrics ({when}; mean (std) over seeds; B - A paired by seed where both ran the same seeds)\n\n\
+         | setting | metric | A | B | B - A |\n|---|---|---:|---:|---:|\n"
+    ));
     for m in &c.metrics {
         s.push_str(&format!(
             "| {} | {} | {} ({}), n={} | {} ({}), n={} | {} ({}) |\n",
@@ -235,7 +239,10 @@ pub fn runs_markdown(c: &RunComparison, a: &str, b: &str) -> String {
         ));
     }
     if !c.not_final.is_empty() {
-        s.push_str("\nStill training (their values are the last evaluation's, not final):\n\n");
+        s.push_str(match c.epoch {
+            Some(_) => "\nNot evaluated at that epoch (their values are from their last evaluation before it):\n\n",
+            None => "\nStill training (their values are the last evaluation's, not final):\n\n",
+        });
         for n in &c.not_final {
             s.push_str(&format!("- {n}\n"));
         }

@@ -186,6 +186,9 @@ pub fn runs_text(c: &RunComparison, a: &str, b: &str) -> String {
             f.b.join(", ")
         ));
     }
+    if let Some(e) = c.epoch {
+        s.push_str(&format!("\nat epoch {e} (max: up to epoch {e})\n"));
+    }
     s.push_str(&format!(
         "\n{:<28} {:<20} {:>18} {:>18} {:>16}\n",
         "setting", "metric", "A mean (std)", "B mean (std)", "B - A (std)"
@@ -207,7 +210,10 @@ pub fn runs_text(c: &RunComparison, a: &str, b: &str) -> String {
         ));
     }
     if !c.not_final.is_empty() {
-        s.push_str("\nstill training (values from the last evaluation, not final):\n");
+        s.push_str(match c.epoch {
+            Some(_) => "\nnot evaluated at that epoch (values from their last evaluation before it):\n",
+            None => "\nstill training (values from the last evaluation, not final):\n",
+        });
         for n in &c.not_final {
             s.push_str(&format!("  {n}\n"));
         }
