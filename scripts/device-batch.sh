@@ -25,6 +25,8 @@
 #   scripts/device-batch.sh split DIR MIB OUT  # (here) resume state DIR in carry parts of at
 #                                              # most MIB MiB: OUT/1/NAME, OUT/2/NAME, ..
 #   scripts/device-batch.sh pack [full]        # logs and results (full: with checkpoints)
+#   scripts/device-batch.sh resume NAME [FIRST]  # runs/NAME's unfinished runs with their
+#                                              # checkpoints, in parts (4 a call)
 #                                              # into $OUT as .tgz parts of 12 MB
 #
 # Each job writes runs/<job>/ and runs/logs/<job>.log; `start` prints which ran how. Jobs
@@ -44,7 +46,7 @@ M=/tmp/bin/msym
 # differs from the one unpacked there.
 # A call that does not carry bin-xz (to leave room for resume state) uses the unpacked one.
 # `split` (here, before a call) and `stage` need no binary.
-if [ "${1:-}" = split ] || [ "${1:-}" = stage ] || [ "${1:-}" = torch-merge ]; then
+if [ "${1:-}" = split ] || [ "${1:-}" = stage ] || [ "${1:-}" = torch-merge ] || [ "${1:-}" = resume ]; then
     :
 elif [ -f bin-xz/msym.xz ]; then
     sum=$(sha1sum bin-xz/msym.xz | cut -c1-40)
@@ -381,11 +383,35 @@ wait)
     pgrep -a msym | cut -c1-160
     ;;
 pack)
-    nvidia-smi --query-gpu=name,utilization.gpu,memory.used --format=csv,noheader
+    nvidia-smi --query-gpu=name,utilization.gpu,memory.used --format=csv,noheader 2>/dev/null
     for l in runs/logs/*.log; do echo "== $l"; tail -n 4 $l; done
     ex=(--exclude='*.safetensors')
     [ "${2:-}" = full ] && ex=()
-    tar czf - "${ex[@]}" runs | split -b 12m - $OUT/runs.tgz.part
+    # "0-": a call returns 8 files, taken in name order, so the logs come before any
+    # checkpoint parts of `resume` in the same $OUT (2026-11-26: they did not)
+    tar czf - "${ex[@]}" runs | split -b 12m - $OUT/0-runs.tgz.part
+    ls -la $OUT
+    ;;
+resume) # here too: the unfinished runs of runs/NAME, whole folders with their checkpoints,
+    # as one tar cut into parts of PART_MB (15) MB: NAME-resume.tar.aa, .ab, ..; only parts
+    # FIRST.. (0-based, default 0), at most 4 a call (64 MB come back). The tar is the same
+    # bytes in every call (sorted, fixed times and owners), so a second call with FIRST = 4
+    # brings the rest. Join them with `cat NAME-resume.tar.* | tar xf -`.
+    name=${2:?NAME} first=${3:-0} mb=${PART_MB:-15}
+    unfinished=()
+    for r in runs/$name/runs/*/; do
+        python3 -c "import json,sys; sys.exit(0 if json.load(open('$r/summary.json')).get('finished') else 1)" 2>/dev/null ||
+            unfinished+=("${r%/}")
+    done
+    [ ${#unfinished[@]} -gt 0 ] || { echo "runs/$name: every run finished, nothing to resume"; exit 0; }
+    tmp=$(mktemp -d)
+    tar cf - --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner "${unfinished[@]}" |
+        split -b ${mb}m - $tmp/$name-resume.tar.
+    parts=($(ls $tmp))
+    echo "${#unfinished[@]} unfinished runs of runs/$name, ${#parts[@]} parts of $mb MB: ${unfinished[*]}"
+    for ((i = first; i < ${#parts[@]} && i < first + 4; i++)); do mv $tmp/${parts[$i]} $OUT/; done
+    [ $((first + 4)) -lt ${#parts[@]} ] && echo "parts $((first + 4)).. remain: call again with FIRST = $((first + 4))"
+    rm -rf $tmp
     ls -la $OUT
     ;;
 *) sed -n 2,17p "$0"; exit 2 ;;

@@ -2,7 +2,8 @@
 # Tests of scripts/device-batch.sh's local parts, on a mock tree in a temporary folder (no
 # GPU, no binary): `stage` must never replace what the machine has, must add what it lacks
 # with run folders whole, and `split` must put every run in exactly one part of at most
-# the given size. A replaced runs/ folder cost a fig3 row at epoch 144 (2026-11-26), so
+# the given size, and `resume` must bring back exactly the unfinished runs over several calls.
+# A replaced runs/ folder cost a fig3 row at epoch 144 (2026-11-26), so
 # these are run by CI (.ci/run). Exits 1 at the first failed check, naming it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -71,4 +72,23 @@ done
 run split "$src" 2.5 "$t/parts2" >/dev/null 2>&1 && fail "split accepted a run larger than a part"
 [ ! -e "$t/parts2" ] || fail "a refused split wrote something"
 run split "$src" 4 "$t/parts" >/dev/null 2>&1 && fail "split wrote over an existing folder"
-echo "test-device-batch: stage and split pass"
+# resume: the unfinished runs of runs/fig (the split state above, staged), in 1 MB parts over
+# two calls; joined, they are those runs' folders, byte for byte, and nothing else.
+mkdir -p runs/fig && cp -r "$src/runs" runs/fig/
+head -c $((3 << 20)) /dev/urandom >runs/fig/runs/big/checkpoint.safetensors
+mkdir -p "$t/call1" "$t/call2" "$t/call3" "$t/joined"
+OUT=$t/call1 PART_MB=1 run resume fig >/dev/null
+OUT=$t/call2 PART_MB=1 run resume fig 4 >/dev/null
+OUT=$t/call3 PART_MB=1 run resume fig 8 >/dev/null
+# 7 MB of checkpoints and the tar's headers: 8 parts, 4 a call
+[ "$(ls "$t/call1" | wc -l)" = 4 ] || fail "resume returned other than 4 parts in a call"
+[ "$(ls "$t/call2" | wc -l)" = 4 ] || fail "resume's second call did not bring parts 4-7"
+[ "$(ls "$t/call3" | wc -l)" = 0 ] || fail "resume returned parts past the last"
+cat "$t"/call1/fig-resume.tar.* "$t"/call2/fig-resume.tar.* | tar xf - -C "$t/joined" ||
+    fail "the parts of two calls do not join into one tar"
+for r in big mid mid2; do
+    cmp -s runs/fig/runs/$r/checkpoint.safetensors "$t/joined/runs/fig/runs/$r/checkpoint.safetensors" ||
+        fail "resume lost run $r's checkpoint"
+done
+[ ! -e "$t/joined/runs/fig/runs/done" ] || fail "resume packed a finished run"
+echo "test-device-batch: stage, split and resume pass"
