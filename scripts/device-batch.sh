@@ -385,6 +385,9 @@ wait)
 pack)
     nvidia-smi --query-gpu=name,utilization.gpu,memory.used --format=csv,noheader 2>/dev/null
     for l in runs/logs/*.log; do echo "== $l"; tail -n 4 $l; done
+    for d in runs/*/; do # what each sweep has left, for planning the next call
+        [ -d "$d/runs" ] && $M progress "$d" 2>/dev/null | tail -n 1 | sed "s|^|$d |"
+    done
     ex=(--exclude='*.safetensors')
     [ "${2:-}" = full ] && ex=()
     # "0-": a call returns 8 files, taken in name order, so the logs come before any

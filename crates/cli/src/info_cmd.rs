@@ -23,10 +23,7 @@ pub fn run(c: InfoCommand) -> Result<(), CliError> {
         env!("MSYM_BUILD_COMMIT"),
         env!("MSYM_BUILD_DIRTY")
     );
-    println!(
-        "burn 0.21.0 (pinned), backends: cpu (ndarray){}",
-        if backend::CUDA_BUILT { ", cuda" } else { "" }
-    );
+    println!("burn 0.21.0 (pinned), backends: {}", backend::BUILD_FEATURES);
     backend::require_available(c.device)?;
     let start = Instant::now();
     let got = backend::guarded(c.device, || match c.device {

@@ -21,6 +21,7 @@ mod manifest;
 mod out_dir;
 mod phase;
 mod plot_cmd;
+mod progress_cmd;
 mod reproduce_cmd;
 mod schedule;
 mod sweep_cmd;
@@ -79,6 +80,9 @@ enum Command {
     Bench(bench_cmd::BenchCommand),
     /// Versions, backend and a numerical check that the device computes correctly.
     Info(info_cmd::InfoCommand),
+    /// How far the runs of a sweep or run directory have trained, and what is left at the
+    /// pace so far (for planning the next time-boxed session).
+    Progress(progress_cmd::ProgressCommand),
     /// Initial weights of one replica as safetensors (mamba_ssm names), with 16 test
     /// sequences and their logits, for comparison with PyTorch.
     Export(export_cmd::ExportCommand),
@@ -107,6 +111,7 @@ fn main() -> ExitCode {
         Command::Verify(c) => verify_cmd::run(c),
         Command::Doctor(c) => doctor_cmd::run(c),
         Command::Info(c) => info_cmd::run(c),
+        Command::Progress(c) => progress_cmd::run(c),
         Command::Export(c) => export_cmd::run(c),
     };
     match result {
