@@ -117,44 +117,42 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
     esac
 }
 
+torch_seed() { # S GPU DIR ORDERS [torch_train.py args..]: seed S of the fig4 cell trained by
+    # scripts/torch_train.py from msym's own initial weights and data (with the batch order of
+    # its first ORDERS epochs, 0: none) into DIR: metrics.csv, cells.json, torch.log, weights/
+    local s=$1 g=$2 d=$3 n=$4
+    shift 4
+    mkdir -p $d
+    {
+        $M data export configs/fig4.toml --set seed=$s --orders $n --out $d/data --force &&
+            $M export configs/fig4.toml --seed $s --out $d/weights --force &&
+            CUDA_VISIBLE_DEVICES=$g python3 scripts/torch_train.py --data $d/data \
+                --weights $d/weights --out $d/metrics.csv --device cuda "$@"
+    } >$d/torch.log 2>&1
+    rm -rf $d/data # 15 MB and more, and the first command above writes them again
+}
+
 torch_fig4() { # issue 10: the fig4 cell (fig3 depth 3, gamma 1.0) in seeds 1-3 trained by
-    # scripts/torch_train.py from msym's own initial weights and data: does PyTorch lose the
-    # composite answer late in training as msym does (results/fig4-seeds)? $1: the GPUs of
-    # seeds 1, 2, 3 (default all on 0). No resume: each seed's metrics.csv grows every 5
-    # epochs, and torch-merge joins what a cut-short call brought back. Timed: 210 epochs in
-    # 953 s on an H200 that also trained a fig5a group (results/fig4-torch).
-    local gpus=(${1//,/ }) r=runs/torch-fig4 s g i=0
-    mkdir -p $r
+    # torch_seed: does PyTorch lose the composite answer late in training as msym does
+    # (results/fig4-seeds)? $1: the GPUs of seeds 1, 2, 3 (default all on 0). No resume:
+    # each seed's metrics.csv grows every 5 epochs, and torch-merge joins what a cut-short
+    # call brought back. Timed: 210 epochs in 953 s on an H200 that also trained a fig5a
+    # group (results/fig4-torch).
+    local gpus=(${1//,/ }) r=runs/torch-fig4 s i=0
     for s in 1 2 3; do
-        g=${gpus[$i]:-${gpus[0]:-0}}
+        torch_seed $s ${gpus[$i]:-${gpus[0]:-0}} $r/seed-$s 0 &
         i=$((i + 1))
-        mkdir -p $r/seed-$s
-        {
-            $M data export configs/fig4.toml --set seed=$s --out $r/data-$s --force &&
-                $M export configs/fig4.toml --seed $s --out $r/seed-$s/weights --force &&
-                CUDA_VISIBLE_DEVICES=$g python3 scripts/torch_train.py --data $r/data-$s \
-                    --weights $r/seed-$s/weights --out $r/seed-$s/metrics.csv --device cuda
-        } >$r/seed-$s/torch.log 2>&1 &
     done
     wait
-    rm -rf $r/data-* # 15 MB each, and the first command above writes them again
     torch_merge $r
 }
 
-torch_order() { # the fig4 cell, seed 1, trained by scripts/torch_train.py on msym's own batch
-    # order for 20 epochs (about 2 minutes on an H200): the two trainers then share weights,
-    # data and batches and differ only in arithmetic, so their losses at epochs 5..20 should
-    # agree far more closely than two shuffles do. The msym side is results/fig4-seeds/run
-    # (seed 1 = replica 0, the same run as results/fig4). $1: the GPU.
-    local r=runs/torch-order
-    mkdir -p $r
-    {
-        $M data export configs/fig4.toml --set seed=1 --orders 20 --out $r/data --force &&
-            $M export configs/fig4.toml --seed 1 --out $r/weights --force &&
-            CUDA_VISIBLE_DEVICES=${1:-0} python3 scripts/torch_train.py --data $r/data \
-                --weights $r/weights --out $r/run/metrics.csv --device cuda --epochs 20 --msym-order
-    } >$r/torch.log 2>&1
-    rm -rf $r/data # 35 MB, written again by the first command
+torch_order() { # the fig4 cell, seed 1, trained by torch_seed on msym's own batch order for
+    # 20 epochs (about 2 minutes on an H200): the two trainers then share weights, data and
+    # batches and differ only in arithmetic, so their losses at epochs 5..20 should agree far
+    # more closely than two shuffles do. The msym side is results/fig4-seeds/run (seed 1 =
+    # replica 0, the same run as results/fig4). $1: the GPU.
+    torch_seed 1 ${1:-0} runs/torch-order/run 20 --epochs 20 --msym-order
 }
 
 torch_merge() { # $1: torch-fig4's directory. The seeds that wrote metrics as one run,

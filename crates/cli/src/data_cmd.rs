@@ -236,14 +236,11 @@ fn export(a: ExportArgs) -> Result<(), CliError> {
 }
 
 /// The training rows of `epoch` in the order `msym train` visits them for run seed `seed`,
-/// as positions in the training rows (dataset order), not dataset indices.
+/// as positions in the training rows (dataset order), not dataset indices: the trainer's
+/// shuffle of the positions themselves, since its Fisher-Yates moves entries by place alone.
 fn training_order(ds: &Dataset, seed: u64, epoch: usize) -> Vec<usize> {
-    let rows = ds.training_indices();
-    let position: std::collections::HashMap<usize, usize> = rows.iter().enumerate().map(|(p, &i)| (i, p)).collect();
-    trainer::data::epoch_rows(&rows, seed, epoch)
-        .into_iter()
-        .map(|i| position[&i])
-        .collect()
+    let positions: Vec<usize> = (0..ds.training_indices().len()).collect();
+    trainer::data::epoch_rows(&positions, seed, epoch)
 }
 
 fn write_export(dir: &Staging, cfg: &ExperimentConfig, ds: &Dataset, args: &ConfigArgs) -> Result<(), CliError> {

@@ -9,6 +9,7 @@ use clap::Args;
 use serde_json::Value;
 
 use crate::error::CliError;
+use trainer::rundir;
 
 #[derive(Args)]
 pub struct ProgressCommand {
@@ -44,34 +45,36 @@ impl RunProgress {
     }
 }
 
-fn json(path: &Path) -> Result<Value, CliError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| CliError::input(format!("cannot read {}: {e}", path.display())))?;
-    serde_json::from_str(&text).map_err(|e| CliError::input(format!("{} is not JSON: {e}", path.display())))
-}
-
 fn read_run(dir: &Path, name: String) -> Result<RunProgress, CliError> {
-    let summary = json(&dir.join("summary.json"))?;
-    let cells = json(&dir.join("cells.json"))?;
-    let planned = cells[0]["train"]["epochs"].as_u64().ok_or_else(|| {
-        CliError::input(format!(
-            "{}: cells.json's first config has no train.epochs",
-            dir.display()
-        ))
-    })?;
+    let summary = trainer::run::read_summary_file(dir).map_err(CliError::input)?;
+    // The planned epochs: the configs' own, read loosely (a run of an older schema still
+    // says how long it was meant to train).
+    let path = dir.join(rundir::CELLS);
+    let cells: Value = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .ok_or_else(|| CliError::input(format!("cannot read {} as JSON", path.display())))?;
+    let planned = cells[0]["train"]["epochs"]
+        .as_u64()
+        .ok_or_else(|| CliError::input(format!("{}: its first config has no train.epochs", path.display())))?;
     Ok(RunProgress {
         name,
-        replicas: cells.as_array().map_or(0, Vec::len),
-        done: summary["epochs_done"].as_u64().unwrap_or(0),
+        replicas: summary.replicas.len(),
+        done: summary.epochs_done as u64,
         planned,
-        finished: summary["finished"].as_bool().unwrap_or(false),
-        seconds: summary["train_seconds"].as_f64().unwrap_or(0.0),
+        finished: summary.finished,
+        seconds: summary.train_seconds,
     })
+}
+
+/// A run directory: what `msym train` writes first and rewrites with every checkpoint.
+fn is_run(dir: &Path) -> bool {
+    dir.join(rundir::SUMMARY).is_file() && dir.join(rundir::CELLS).is_file()
 }
 
 /// The runs of DIR: DIR itself when it is a run, else its runs/<id>/ in name order.
 fn runs_of(dir: &Path) -> Result<Vec<RunProgress>, CliError> {
-    if dir.join("summary.json").is_file() && dir.join("cells.json").is_file() {
+    if is_run(dir) {
         let name = dir.file_name().map_or(".".into(), |n| n.to_string_lossy().into_owned());
         return Ok(vec![read_run(dir, name)?]);
     }
@@ -79,7 +82,7 @@ fn runs_of(dir: &Path) -> Result<Vec<RunProgress>, CliError> {
     let mut ids: Vec<PathBuf> = std::fs::read_dir(&runs)
         .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
-    ids.retain(|p| p.join("summary.json").is_file() && p.join("cells.json").is_file());
+    ids.retain(|p| is_run(p));
     ids.sort();
     if ids.is_empty() {
         return Err(CliError::input(format!(

@@ -197,7 +197,7 @@ pub fn train<B: AutodiffBackend>(
     };
     match start {
         Start::AlreadyFinished => {
-            let summaries: Vec<ReplicaSummary> = read_summary(&opts.out)?;
+            let summaries: Vec<ReplicaSummary> = read_summary_file(&opts.out)?.replicas;
             return Ok(Outcome {
                 finished: true,
                 epochs_done: t.epochs,
@@ -358,13 +358,15 @@ impl<B: AutodiffBackend> Evaluator<'_, B> {
     }
 }
 
+/// summary.json of a run directory, rewritten with every checkpoint.
 #[derive(Serialize, serde::Deserialize)]
-struct SummaryFile {
-    finished: bool,
-    epochs_done: usize,
-    steps_per_epoch: usize,
-    train_seconds: f64,
-    replicas: Vec<ReplicaSummary>,
+pub struct SummaryFile {
+    pub finished: bool,
+    pub epochs_done: usize,
+    pub steps_per_epoch: usize,
+    /// Training time of all sessions so far (evaluation and checkpoints included).
+    pub train_seconds: f64,
+    pub replicas: Vec<ReplicaSummary>,
 }
 
 fn write_summary(
@@ -386,8 +388,9 @@ fn write_summary(
     msym_config::write_atomic(&dir.join(rundir::SUMMARY), json.as_bytes()).map_err(|e| e.to_string())
 }
 
-fn read_summary(dir: &std::path::Path) -> Result<Vec<ReplicaSummary>, String> {
-    let text = std::fs::read_to_string(dir.join(rundir::SUMMARY)).map_err(|e| e.to_string())?;
-    let f: SummaryFile = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-    Ok(f.replicas)
+/// The summary.json of run directory `dir`.
+pub fn read_summary_file(dir: &std::path::Path) -> Result<SummaryFile, String> {
+    let path = dir.join(rundir::SUMMARY);
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
