@@ -24,7 +24,8 @@
 #                                              # call's start), or until no job is left
 #   scripts/device-batch.sh split DIR MIB OUT  # (here) resume state DIR in carry parts of at
 #                                              # most MIB MiB: OUT/1/NAME, OUT/2/NAME, ..
-#   scripts/device-batch.sh pack [full]        # logs and results (full: with checkpoints)
+#   scripts/device-batch.sh pack [full]        # logs and results (full: with checkpoints), and
+#                                              # the unfinished runs' checkpoints where they fit
 #   scripts/device-batch.sh resume NAME [FIRST]  # runs/NAME's unfinished runs with their
 #                                              # checkpoints, in parts (4 a call)
 #                                              # into $OUT as .tgz parts of 12 MB
@@ -46,7 +47,7 @@ M=/tmp/bin/msym
 # differs from the one unpacked there.
 # A call that does not carry bin-xz (to leave room for resume state) uses the unpacked one.
 # `split` (here, before a call) and `stage` need no binary.
-if [ "${1:-}" = split ] || [ "${1:-}" = stage ] || [ "${1:-}" = torch-merge ] || [ "${1:-}" = resume ]; then
+if [ "${1:-}" = split ] || [ "${1:-}" = stage ] || [ "${1:-}" = torch-merge ] || [ "${1:-}" = resume ] || [ "${1:-}" = pack ]; then
     :
 elif [ -f bin-xz/msym.xz ]; then
     sum=$(sha1sum bin-xz/msym.xz | cut -c1-40)
@@ -258,6 +259,30 @@ merge_missing() {
     done
 }
 
+unfinished_runs() { # runs/$1's run folders whose summary.json does not say finished
+    local r
+    for r in runs/$1/runs/*/; do
+        [ -d "$r" ] || continue
+        python3 -c "import json,sys; sys.exit(0 if json.load(open('$r/summary.json')).get('finished') else 1)" 2>/dev/null ||
+            echo "${r%/}"
+    done
+}
+
+resume_parts() { # NAME FIRST MAX: parts FIRST.. (at most MAX) of runs/NAME's unfinished runs
+    # as one deterministic tar into $OUT (see `resume`)
+    local name=$1 first=$2 max=$3 mb=${PART_MB:-15} tmp parts i
+    local unfinished=($(unfinished_runs $name))
+    [ ${#unfinished[@]} -gt 0 ] || { echo "runs/$name: every run finished, nothing to resume"; return 0; }
+    tmp=$(mktemp -d)
+    tar cf - --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner "${unfinished[@]}" |
+        split -b ${mb}m - $tmp/$name-resume.tar.
+    parts=($(ls $tmp))
+    echo "${#unfinished[@]} unfinished runs of runs/$name, ${#parts[@]} parts of $mb MB: ${unfinished[*]}"
+    for ((i = first; i < ${#parts[@]} && i < first + max; i++)); do mv $tmp/${parts[$i]} $OUT/; done
+    [ $((first + max)) -lt ${#parts[@]} ] && echo "parts $((first + max)).. remain: call again with FIRST = $((first + max))"
+    rm -rf $tmp
+}
+
 case ${1:-} in
 stage)
     # carry/NAME, or the parts of one resume state prepared as carry1/NAME, carry2/NAME, ..
@@ -384,13 +409,31 @@ pack)
     nvidia-smi --query-gpu=name,utilization.gpu,memory.used --format=csv,noheader 2>/dev/null
     for l in runs/logs/*.log; do echo "== $l"; tail -n 4 $l; done
     for d in runs/*/; do # what each sweep has left, for planning the next call
-        [ -d "$d/runs" ] && $M progress "$d" 2>/dev/null | tail -n 1 | sed "s|^|$d |"
+        [ -d "$d/runs" ] && [ -x $M ] && $M progress "$d" 2>/dev/null | tail -n 1 | sed "s|^|$d |"
     done
     ex=(--exclude='*.safetensors')
     [ "${2:-}" = full ] && ex=()
     # "0-": a call returns 8 files, taken in name order, so the logs come before any
     # checkpoint parts of `resume` in the same $OUT (2026-11-26: they did not)
     tar czf - "${ex[@]}" runs | split -b 12m - $OUT/0-runs.tgz.part
+    # The unfinished runs' checkpoints too, where all of them fit in what the call has left
+    # (8 files, 60 MB): a last call that packed only the logs lost a fig3 row's 72 epochs of
+    # checkpoints when the machine went back (2026-11-26, session 7).
+    files=$((8 - $(ls $OUT | wc -l))) bytes=$((60000000 - $(du -cb $OUT/* | tail -n 1 | cut -f1)))
+    need_f=0 need_b=0 names=()
+    for d in runs/*/; do
+        n=$(basename $d) u=($(unfinished_runs $n))
+        [ ${#u[@]} -gt 0 ] || continue
+        b=$(du -cb "${u[@]}" | tail -n 1 | cut -f1)
+        names+=($n) need_b=$((need_b + b)) need_f=$((need_f + b / (${PART_MB:-15} * 1048576) + 1))
+    done
+    if [ "${2:-}" = full ]; then
+        : # the checkpoints are in the tar already
+    elif [ ${#names[@]} -gt 0 ] && [ $need_f -le $files ] && [ $need_b -le $bytes ]; then
+        for n in "${names[@]}"; do resume_parts $n 0 $files; done
+    elif [ ${#names[@]} -gt 0 ]; then
+        echo "unfinished runs in ${names[*]}: $need_b bytes in $need_f parts, more than this call has left; bring them with \`resume NAME\`"
+    fi
     ls -la $OUT
     ;;
 resume) # here too: the unfinished runs of runs/NAME, whole folders with their checkpoints,
@@ -398,21 +441,7 @@ resume) # here too: the unfinished runs of runs/NAME, whole folders with their c
     # FIRST.. (0-based, default 0), at most 4 a call (64 MB come back). The tar is the same
     # bytes in every call (sorted, fixed times and owners), so a second call with FIRST = 4
     # brings the rest. Join them with `cat NAME-resume.tar.* | tar xf -`.
-    name=${2:?NAME} first=${3:-0} mb=${PART_MB:-15}
-    unfinished=()
-    for r in runs/$name/runs/*/; do
-        python3 -c "import json,sys; sys.exit(0 if json.load(open('$r/summary.json')).get('finished') else 1)" 2>/dev/null ||
-            unfinished+=("${r%/}")
-    done
-    [ ${#unfinished[@]} -gt 0 ] || { echo "runs/$name: every run finished, nothing to resume"; exit 0; }
-    tmp=$(mktemp -d)
-    tar cf - --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner "${unfinished[@]}" |
-        split -b ${mb}m - $tmp/$name-resume.tar.
-    parts=($(ls $tmp))
-    echo "${#unfinished[@]} unfinished runs of runs/$name, ${#parts[@]} parts of $mb MB: ${unfinished[*]}"
-    for ((i = first; i < ${#parts[@]} && i < first + 4; i++)); do mv $tmp/${parts[$i]} $OUT/; done
-    [ $((first + 4)) -lt ${#parts[@]} ] && echo "parts $((first + 4)).. remain: call again with FIRST = $((first + 4))"
-    rm -rf $tmp
+    resume_parts "${2:?NAME}" "${3:-0}" 4
     ls -la $OUT
     ;;
 *) sed -n 2,17p "$0"; exit 2 ;;

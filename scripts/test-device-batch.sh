@@ -91,4 +91,19 @@ for r in big mid mid2; do
         fail "resume lost run $r's checkpoint"
 done
 [ ! -e "$t/joined/runs/fig/runs/done" ] || fail "resume packed a finished run"
-echo "test-device-batch: stage, split and resume pass"
+# pack: the logs, and the unfinished runs' checkpoints as resume parts where they fit (here
+# 7 MB in one 15 MB part); where they do not (1 MB parts: 8 files), only the logs and a note.
+mkdir -p "$t/pack1" "$t/pack2" "$t/joined2" runs/logs
+echo "a log" >runs/logs/fig.log
+OUT=$t/pack1 run pack >/dev/null
+[ -e "$t/pack1/0-runs.tgz.partaa" ] || fail "pack wrote no logs"
+[ "$(ls "$t/pack1" | grep -c fig-resume)" = 1 ] || fail "pack did not add the unfinished runs' checkpoints that fit"
+tar xzf "$t/pack1/0-runs.tgz.partaa" -O runs/logs/fig.log | grep -q "a log" || fail "pack lost a log"
+cat "$t"/pack1/fig-resume.tar.* | tar xf - -C "$t/joined2" || fail "pack's resume part is no tar"
+cmp -s runs/fig/runs/big/checkpoint.safetensors "$t/joined2/runs/fig/runs/big/checkpoint.safetensors" ||
+    fail "pack's resume part lost run big's checkpoint"
+[ ! -e "$t/joined2/runs/fig/runs/done" ] || fail "pack's resume part holds a finished run"
+OUT=$t/pack2 PART_MB=1 run pack >"$t/pack2.txt"
+[ "$(ls "$t/pack2" | grep -c resume)" = 0 ] || fail "pack added resume parts past the call's 8 files"
+grep -q "unfinished runs in fig" "$t/pack2.txt" || fail "pack did not say which unfinished runs stay behind"
+echo "test-device-batch: stage, split, resume and pack pass"

@@ -1467,17 +1467,17 @@ fn reproduce_fig5a_and_fig7_end_with_their_value_tables() {
 
 #[test]
 fn progress_says_how_far_each_run_of_a_sweep_is_and_what_is_left() {
-    // fig5a as two GPU sessions left it: depth 3 finished, the others short of 210 epochs
-    let o = msym(&["progress", "results/fig5a-in-progress"]);
+    // fig3's depth-2 row as session 7 left it: two runs finished, two at epoch 197 of 210
+    let o = msym(&["progress", "results/fig3-d2-in-progress"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
     assert!(
-        text.contains("results/fig5a-in-progress: 5 runs (15 replicas), 1 finished"),
+        text.contains("results/fig3-d2-in-progress: 4 runs (36 replicas), 2 finished"),
         "{text}"
     );
-    assert!(text.contains("runs/037eb34328ab") && text.contains("175/210"), "{text}");
+    assert!(text.contains("runs/7db7292767b8") && text.contains("197/210"), "{text}");
     assert!(text.contains("210/210") && text.contains("finished"), "{text}");
-    assert!(text.contains("left: 4 runs;"), "{text}");
+    assert!(text.contains("left: 2 runs;"), "{text}");
     let dir = tempfile::tempdir().unwrap();
     let o = msym(&["progress", dir.path().to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
