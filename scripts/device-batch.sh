@@ -20,6 +20,7 @@
 #   scripts/device-batch.sh torch-fig4 [G1,G2,G3]  # that job itself (seeds 1-3 on those GPUs)
 #   scripts/device-batch.sh torch-merge DIR    # (also here) its seeds in DIR as one run, DIR/run
 #   scripts/device-batch.sh torch-order [G]    # fig4's seed 1 in PyTorch on msym's batches, 20 epochs
+#   scripts/device-batch.sh fusion-check [G]   # plain vs fusion build: bench at R = 9-36, 5 epochs' metrics
 #   T0=$(date +%s) scripts/device-batch.sh wait S   # sleep until S seconds after T0 (the
 #                                              # call's start), or until no job is left
 #   scripts/device-batch.sh split DIR MIB OUT  # (here) resume state DIR in carry parts of at
@@ -114,6 +115,8 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         echo bash scripts/device-batch.sh torch-fig4 ${3:-0} ;;
     torch-order) # the fig4 cell's seed 1 in PyTorch on msym's own batches (torch_order below)
         echo bash scripts/device-batch.sh torch-order ${3:-0} ;;
+    fusion-check) # issue 8: may the sweeps use the fusion build? (fusion_check below)
+        echo bash scripts/device-batch.sh fusion-check ${3:-0} ;;
     *) echo "unknown job $1" >&2; return 1 ;;
     esac
 }
@@ -154,6 +157,43 @@ torch_order() { # the fig4 cell, seed 1, trained by torch_seed on msym's own bat
     # more closely than two shuffles do. The msym side is results/fig4-seeds/run (seed 1 =
     # replica 0, the same run as results/fig4). $1: the GPU.
     torch_seed 1 ${1:-0} runs/torch-order/run 20 --epochs 20 --msym-order
+}
+
+fusion_check() { # $1: the GPU. The plain build (M) against the fusion build
+    # (bin-gpu/msym-fusion.xz) at the sweeps' run sizes, then the same 5 epochs of nine fig3
+    # depth-2 cells (one run of R = 9, as `--max-replicas 9` cuts the sweep) in each build:
+    # fusion is adopted for the sweeps only if it is faster at R = 9-18 and its metrics match
+    # plain's (session 7 measured 1.24x at R = 36 and 2.1x slower at R = 1, same losses).
+    local g=${1:-0} d=runs/fusion-check F=/tmp/bf/msym b n
+    [ -f bin-gpu/msym-fusion.xz ] || { echo "fusion-check: carry bin-gpu (bin-gpu/msym-fusion.xz)" >&2; return 2; }
+    mkdir -p /tmp/bf $d && xz -dc bin-gpu/msym-fusion.xz >$F && chmod +x $F
+    n=0
+    for b in $M $F $M; do # plain again last: the card's drift
+        n=$((n + 1))
+        $b bench --no-torch --steps 10 --warmup 3 --device cuda:$g --config configs/composite.toml \
+            --depths 2 --replicas 9,18,36 --sweep-depth 2 --precisions f32 --out $d/bench-$n | grep -E "R = "
+    done
+    for b in plain fusion; do
+        [ $b = plain ] && n=$M || n=$F
+        $n sweep configs/fig3.toml --device cuda:$g --only model.depth=2 --only init.gamma=0.8,0.9,1.0 \
+            --set train.epochs=5 --set eval.every_epochs=1 --force --out $d/$b | tail -n 1
+    done
+    python3 - $d <<'PY'
+import csv, glob, sys
+d = sys.argv[1]
+def rows(side):
+    (path,) = glob.glob(f"{d}/{side}/runs/*/metrics.csv")
+    return {(r["epoch"], r["replica"]): r for r in csv.DictReader(open(path))}
+p, f = rows("plain"), rows("fusion")
+worst = {}
+for k in sorted(set(p) & set(f)):
+    for c in ("train_loss", "composite_test", "symmetric_test", "seen_test"):
+        a, b = float(p[k][c]), float(f[k][c])
+        if a == a and b == b:  # train_loss is nan at epoch 0
+            worst[c] = max(worst.get(c, 0.0), abs(a - b) / max(abs(a), 1e-12))
+print(f"fusion-check: {len(set(p) & set(f))} (epoch, replica) rows in both builds; largest relative difference:",
+      ", ".join(f"{c} {v:.1e}" for c, v in worst.items()))
+PY
 }
 
 torch_merge() { # $1: torch-fig4's directory. The seeds that wrote metrics as one run,
@@ -362,6 +402,7 @@ PY
 torch-fig4) torch_fig4 "${2:-0}" ;;
 torch-merge) torch_merge "${2:?DIR}" ;;
 torch-order) torch_order "${2:-0}" ;;
+fusion-check) fusion_check "${2:-0}" ;;
 measure) measure ;;
 start)
     t=$2
