@@ -1,0 +1,71 @@
+//! Fused CubeCL kernels for the Mamba2 block (issue 8: the step is bound by hundreds of small
+//! elementwise kernels; results/bench/NOTES.md has the profile).
+//!
+//! The first pair is the SSD of one layer, forward and backward, one cube per sequence:
+//! the sequences are 8 tokens long, so S [L, L], the decays and every reduction over L fit
+//! in shared memory, and one launch replaces the ~60 kernels of the plain-op version
+//! (`models::ssd::ssd_quadratic` and its autodiff backward).
+//!
+//! Symbols as in `models::ssd` (SPEC 2.1): x_t [E], B_t, C_t [N], dt_t > 0, A < 0 (one head,
+//! per replica), D the skip; a_t = A dt_t, cs_t = sum_{r<=t} a_r,
+//! S[t, s] = (C_t . B_s) exp(cs_t - cs_s) for s <= t, y_t = sum_{s<=t} S[t, s] dt_s x_s + D x_t.
+//!
+//! Not yet wired into the models: that needs a burn custom op (an extension of the backend
+//! trait for `CubeBackend` and `Autodiff`), and a GPU call to measure it. The tests check
+//! the kernels against the f64 recurrence of [`oracle`] and its finite differences.
+
+pub mod oracle;
+mod ssd_backward;
+mod ssd_forward;
+
+pub use ssd_backward::{SsdGrads, ssd_backward};
+pub use ssd_forward::ssd_forward;
+
+use cubecl::server::Handle;
+
+/// The sizes of one SSD launch. Arrays are contiguous, row-major: x, y [R, B, L, E];
+/// dt [R, B, L]; b, c [R, B, L, N]; a, d [R].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SsdShape {
+    pub replicas: usize,
+    pub batch: usize,
+    pub len: usize,
+    pub e: usize,
+    pub n: usize,
+}
+
+impl SsdShape {
+    /// Sequences, one cube each: R * B.
+    pub fn samples(&self) -> usize {
+        self.replicas * self.batch
+    }
+    /// Elements of x (and y, dx).
+    pub fn x_len(&self) -> usize {
+        self.samples() * self.len * self.e
+    }
+    /// Elements of b (and c, db, dc).
+    pub fn bc_len(&self) -> usize {
+        self.samples() * self.len * self.n
+    }
+    /// Elements of dt (and ddt).
+    pub fn dt_len(&self) -> usize {
+        self.samples() * self.len
+    }
+    /// Units per cube when the caller does not choose: enough for the widest loop (E, L x N
+    /// or L x L), rounded up to a warp, at most 256.
+    pub fn default_units(&self) -> u32 {
+        let widest = self.e.max(self.len * self.n).max(self.len * self.len);
+        (widest.div_ceil(32) * 32).min(256) as u32
+    }
+}
+
+/// The inputs of one SSD launch, on the device (sizes in [`SsdShape`]).
+#[derive(Debug, Clone)]
+pub struct SsdInputs {
+    pub x: Handle,
+    pub dt: Handle,
+    pub a: Handle,
+    pub b: Handle,
+    pub c: Handle,
+    pub d: Handle,
+}

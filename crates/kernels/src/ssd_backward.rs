@@ -1,0 +1,193 @@
+//! SSD backward: the gradients of sum(dy * y) with respect to x, dt, A, B, C and D, one cube
+//! per sequence. With u_s = dt_s x_s and XY[t, s] = dy_t . x_s:
+//!   dS[t, s] = dt_s XY[t, s]                       (s <= t)
+//!   dx_s     = dt_s sum_{t>=s} S[t, s] dy_t + D dy_s
+//!   dC_t     = sum_{s<=t} dS[t, s] W[t, s] B_s,    dB_s = sum_{t>=s} dS[t, s] W[t, s] C_t
+//!   dcs_k    = sum_{s<=k} P[k, s] - sum_{t>=k} P[t, k],  P = dS * S   (S = G W, W = exp(cs_t - cs_s))
+//!   d(a_r)   = sum_{t>=r} dcs_t                    (a_r = A dt_r feeds cs_t for t >= r)
+//!   ddt_r    = sum_{t>=r} S[t, r] XY[t, r] + A d(a_r),   dA = sum_r dt_r d(a_r),   dD = sum_t XY[t, t]
+//! dA and dD come out per sequence ([R * B]); the caller sums each replica's B of them.
+
+use cubecl::prelude::*;
+use cubecl::server::Handle;
+
+use crate::{SsdInputs, SsdShape};
+
+#[cube(launch)]
+fn ssd_backward_kernel<F: Float>(
+    x: &Array<F>,           // [R, B, L, E]
+    dt: &Array<F>,          // [R, B, L]
+    a: &Array<F>,           // [R]
+    b: &Array<F>,           // [R, B, L, N]
+    c: &Array<F>,           // [R, B, L, N]
+    d: &Array<F>,           // [R]
+    dy: &Array<F>,          // [R, B, L, E]
+    dx: &mut Array<F>,      // [R, B, L, E]
+    ddt: &mut Array<F>,     // [R, B, L]
+    db: &mut Array<F>,      // [R, B, L, N]
+    dc: &mut Array<F>,      // [R, B, L, N]
+    da_part: &mut Array<F>, // [R * B]
+    dd_part: &mut Array<F>, // [R * B]
+    batch: u32,
+    e_dim: u32,
+    n_dim: u32,
+    #[comptime] l: usize,
+) {
+    let p = CUBE_POS_X as usize;
+    let r = p / (batch as usize);
+    let e = e_dim as usize;
+    let n = n_dim as usize;
+    let step = CUBE_DIM_X as usize;
+    let av = a[r];
+    let mut cs = SharedMemory::<F>::new(l);
+    let mut dts = SharedMemory::<F>::new(l);
+    let mut w = SharedMemory::<F>::new(l * l); // W[t, s]
+    let mut sm = SharedMemory::<F>::new(l * l); // S[t, s]
+    let mut xy = SharedMemory::<F>::new(l * l); // XY[t, s]
+    if UNIT_POS_X == 0 {
+        let mut acc = F::new(0.0);
+        for t in 0..l {
+            let v = dt[p * l + t];
+            dts[t] = v;
+            acc += av * v;
+            cs[t] = acc;
+        }
+    }
+    sync_cube();
+    let mut i = UNIT_POS_X as usize;
+    while i < l * l {
+        let t = i / l;
+        let s = i % l;
+        let mut wv = F::new(0.0);
+        let mut sv = F::new(0.0);
+        let mut xyv = F::new(0.0);
+        if s <= t {
+            let mut g = F::new(0.0);
+            for k in 0..n {
+                g += c[(p * l + t) * n + k] * b[(p * l + s) * n + k];
+            }
+            wv = F::exp(cs[t] - cs[s]);
+            sv = g * wv;
+            for j in 0..e {
+                xyv += dy[(p * l + t) * e + j] * x[(p * l + s) * e + j];
+            }
+        }
+        w[i] = wv;
+        sm[i] = sv;
+        xy[i] = xyv;
+        i += step;
+    }
+    sync_cube();
+    let dv = d[r];
+    let mut j = UNIT_POS_X as usize;
+    while j < e {
+        for s in 0..l {
+            let mut du = F::new(0.0);
+            for t in s..l {
+                du += sm[t * l + s] * dy[(p * l + t) * e + j];
+            }
+            dx[(p * l + s) * e + j] = dts[s] * du + dv * dy[(p * l + s) * e + j];
+        }
+        j += step;
+    }
+    // unit q handles dC[t, k] and dB[s = t, k]
+    let mut q = UNIT_POS_X as usize;
+    while q < l * n {
+        let t = q / n;
+        let k = q % n;
+        let mut gc = F::new(0.0);
+        for s in 0..t + 1 {
+            gc += dts[s] * xy[t * l + s] * w[t * l + s] * b[(p * l + s) * n + k];
+        }
+        dc[(p * l + t) * n + k] = gc;
+        let mut gb = F::new(0.0);
+        for t2 in t..l {
+            gb += dts[t] * xy[t2 * l + t] * w[t2 * l + t] * c[(p * l + t2) * n + k];
+        }
+        db[(p * l + t) * n + k] = gb;
+        q += step;
+    }
+    if UNIT_POS_X == 0 {
+        // from the last position back: `rev` is the reverse cumulative sum of dcs
+        let mut rev = F::new(0.0);
+        let mut da = F::new(0.0);
+        let mut ddiag = F::new(0.0);
+        for q2 in 0..l {
+            let k = l - 1 - q2;
+            let mut dcs = F::new(0.0);
+            for s in 0..k + 1 {
+                dcs += dts[s] * xy[k * l + s] * sm[k * l + s];
+            }
+            let mut via_u = F::new(0.0);
+            for t in k..l {
+                dcs -= dts[k] * xy[t * l + k] * sm[t * l + k];
+                via_u += sm[t * l + k] * xy[t * l + k];
+            }
+            rev += dcs;
+            ddt[p * l + k] = via_u + av * rev;
+            da += dts[k] * rev;
+            ddiag += xy[k * l + k];
+        }
+        da_part[p] = da;
+        dd_part[p] = ddiag;
+    }
+}
+
+/// The gradients, on the device: dx [R, B, L, E], ddt [R, B, L], db and dc [R, B, L, N], and
+/// dA and dD per sequence [R * B] (sum each replica's B entries for [R]).
+#[derive(Debug, Clone)]
+pub struct SsdGrads {
+    pub dx: Handle,
+    pub ddt: Handle,
+    pub db: Handle,
+    pub dc: Handle,
+    pub da_part: Handle,
+    pub dd_part: Handle,
+}
+
+/// Launches the backward kernel for the upstream gradient `dy` [R, B, L, E] (units as in
+/// [`crate::ssd_forward`]).
+pub fn ssd_backward<R: Runtime, F: Float + CubeElement>(
+    client: &ComputeClient<R>,
+    shape: &SsdShape,
+    inp: &SsdInputs,
+    dy: &Handle,
+    units: Option<u32>,
+) -> SsdGrads {
+    let size = core::mem::size_of::<F>();
+    let g = SsdGrads {
+        dx: client.empty(shape.x_len() * size),
+        ddt: client.empty(shape.dt_len() * size),
+        db: client.empty(shape.bc_len() * size),
+        dc: client.empty(shape.bc_len() * size),
+        da_part: client.empty(shape.samples() * size),
+        dd_part: client.empty(shape.samples() * size),
+    };
+    let arr = |h: &Handle, len: usize| {
+        // SAFETY: as in `ssd_forward`: lengths from `shape`, bounds-checked launch.
+        unsafe { ArrayArg::from_raw_parts(h.clone(), len) }
+    };
+    ssd_backward_kernel::launch::<F, R>(
+        client,
+        CubeCount::Static(shape.samples() as u32, 1, 1),
+        CubeDim::new_1d(units.unwrap_or_else(|| shape.default_units())),
+        arr(&inp.x, shape.x_len()),
+        arr(&inp.dt, shape.dt_len()),
+        arr(&inp.a, shape.replicas),
+        arr(&inp.b, shape.bc_len()),
+        arr(&inp.c, shape.bc_len()),
+        arr(&inp.d, shape.replicas),
+        arr(dy, shape.x_len()),
+        arr(&g.dx, shape.x_len()),
+        arr(&g.ddt, shape.dt_len()),
+        arr(&g.db, shape.bc_len()),
+        arr(&g.dc, shape.bc_len()),
+        arr(&g.da_part, shape.samples()),
+        arr(&g.dd_part, shape.samples()),
+        shape.batch as u32,
+        shape.e as u32,
+        shape.n as u32,
+        shape.len,
+    );
+    g
+}

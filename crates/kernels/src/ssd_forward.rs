@@ -1,0 +1,107 @@
+//! SSD forward: y = S (dt * x) + D x for every sequence, one cube per sequence.
+
+use cubecl::prelude::*;
+use cubecl::server::Handle;
+
+use crate::{SsdInputs, SsdShape};
+
+/// One cube per sequence p = r * B + b (CUBE_POS_X); its units stride over the L x L entries
+/// of S, then over the E channels of y. `l` is comptime: it sizes the shared arrays.
+#[cube(launch)]
+fn ssd_forward_kernel<F: Float>(
+    x: &Array<F>,     // [R, B, L, E]
+    dt: &Array<F>,    // [R, B, L]
+    a: &Array<F>,     // [R]
+    b: &Array<F>,     // [R, B, L, N]
+    c: &Array<F>,     // [R, B, L, N]
+    d: &Array<F>,     // [R]
+    y: &mut Array<F>, // [R, B, L, E]
+    batch: u32,
+    e_dim: u32,
+    n_dim: u32,
+    #[comptime] l: usize,
+) {
+    let p = CUBE_POS_X as usize;
+    let r = p / (batch as usize);
+    let e = e_dim as usize;
+    let n = n_dim as usize;
+    let step = CUBE_DIM_X as usize;
+    let mut cs = SharedMemory::<F>::new(l); // cs_t = sum_{r<=t} A dt_r
+    let mut dts = SharedMemory::<F>::new(l);
+    let mut sm = SharedMemory::<F>::new(l * l); // S[t, s], zero above the diagonal
+    if UNIT_POS_X == 0 {
+        // L is 8: a serial prefix sum costs less than a barrier-separated parallel one.
+        let av = a[r];
+        let mut acc = F::new(0.0);
+        for t in 0..l {
+            let v = dt[p * l + t];
+            dts[t] = v;
+            acc += av * v;
+            cs[t] = acc;
+        }
+    }
+    sync_cube();
+    let mut i = UNIT_POS_X as usize;
+    while i < l * l {
+        let t = i / l;
+        let s = i % l;
+        let mut v = F::new(0.0);
+        if s <= t {
+            let mut g = F::new(0.0);
+            for k in 0..n {
+                g += c[(p * l + t) * n + k] * b[(p * l + s) * n + k];
+            }
+            // cs_t - cs_s <= 0 on and below the diagonal (A < 0, dt > 0): exp cannot overflow
+            v = g * F::exp(cs[t] - cs[s]);
+        }
+        sm[i] = v;
+        i += step;
+    }
+    sync_cube();
+    let dv = d[r];
+    let mut j = UNIT_POS_X as usize;
+    while j < e {
+        for t in 0..l {
+            let mut acc = dv * x[(p * l + t) * e + j];
+            for s in 0..t + 1 {
+                acc += sm[t * l + s] * dts[s] * x[(p * l + s) * e + j];
+            }
+            y[(p * l + t) * e + j] = acc;
+        }
+        j += step;
+    }
+}
+
+/// Launches the forward kernel with `units` per cube (None: [`SsdShape::default_units`]) and
+/// returns y [R, B, L, E]. The input handles must hold the sizes of `shape`; the launch is
+/// bounds-checked, so a short handle reads zeros rather than another buffer.
+pub fn ssd_forward<R: Runtime, F: Float + CubeElement>(
+    client: &ComputeClient<R>,
+    shape: &SsdShape,
+    inp: &SsdInputs,
+    units: Option<u32>,
+) -> Handle {
+    let y = client.empty(shape.x_len() * core::mem::size_of::<F>());
+    let arr = |h: &Handle, len: usize| {
+        // SAFETY: `len` is the element count `shape` gives this array, and the launch is
+        // bounds-checked (`#[cube(launch)]`, not `launch_unchecked`).
+        unsafe { ArrayArg::from_raw_parts(h.clone(), len) }
+    };
+    ssd_forward_kernel::launch::<F, R>(
+        client,
+        CubeCount::Static(shape.samples() as u32, 1, 1),
+        CubeDim::new_1d(units.unwrap_or_else(|| shape.default_units())),
+        arr(&inp.x, shape.x_len()),
+        arr(&inp.dt, shape.dt_len()),
+        arr(&inp.a, shape.replicas),
+        arr(&inp.b, shape.bc_len()),
+        arr(&inp.c, shape.bc_len()),
+        arr(&inp.d, shape.replicas),
+        arr(&y, shape.x_len()),
+        shape.batch as u32,
+        shape.e as u32,
+        shape.n as u32,
+        shape.len,
+    );
+    y
+}

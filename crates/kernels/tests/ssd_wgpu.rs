@@ -1,0 +1,173 @@
+//! The SSD kernels on the CPU through Vulkan (Mesa's lavapipe, installed by
+//! scripts/setup-vulkan.sh), against the f64 recurrence and its finite differences.
+
+use cubecl::prelude::*;
+use cubecl::wgpu::WgpuRuntime;
+use kernels::oracle::{self, Field, SsdHost};
+use kernels::{SsdInputs, SsdShape, ssd_backward, ssd_forward};
+
+type R = WgpuRuntime;
+
+fn client() -> ComputeClient<R> {
+    let icds = std::fs::read_dir("/usr/share/vulkan/icd.d")
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert!(
+        icds > 0 || std::env::var_os("VK_ICD_FILENAMES").is_some(),
+        "no Vulkan driver on this machine: run scripts/setup-vulkan.sh (installs Mesa's lavapipe, a CPU Vulkan)"
+    );
+    R::client(&Default::default())
+}
+
+/// Inputs drawn from a fixed LCG: x, B, C in [-0.5, 0.5), dt in [0.1, 1.1), A in [-1.5, -0.5),
+/// D in [0, 1); f32 values, kept as f64 for the oracle.
+fn inputs(s: &SsdShape, seed: u64) -> SsdHost {
+    let mut state = seed;
+    let mut draw = move |len: usize, lo: f64, width: f64| -> Vec<f64> {
+        (0..len)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let u = (state >> 40) as f64 / (1u64 << 24) as f64;
+                (lo + width * u) as f32 as f64
+            })
+            .collect()
+    };
+    SsdHost {
+        x: draw(s.x_len(), -0.5, 1.0),
+        dt: draw(s.dt_len(), 0.1, 1.0),
+        a: draw(s.replicas, -1.5, 1.0),
+        b: draw(s.bc_len(), -0.5, 1.0),
+        c: draw(s.bc_len(), -0.5, 1.0),
+        d: draw(s.replicas, 0.0, 1.0),
+    }
+}
+
+fn upload(c: &ComputeClient<R>, v: &[f64]) -> cubecl::server::Handle {
+    let f: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+    c.create_from_slice(f32::as_bytes(&f))
+}
+
+fn download(c: &ComputeClient<R>, h: cubecl::server::Handle) -> Vec<f64> {
+    let bytes = c.read_one(h).expect("read back a kernel output");
+    f32::from_bytes(&bytes).iter().map(|&x| x as f64).collect()
+}
+
+fn device_inputs(c: &ComputeClient<R>, h: &SsdHost) -> SsdInputs {
+    SsdInputs {
+        x: upload(c, &h.x),
+        dt: upload(c, &h.dt),
+        a: upload(c, &h.a),
+        b: upload(c, &h.b),
+        c: upload(c, &h.c),
+        d: upload(c, &h.d),
+    }
+}
+
+/// Largest |got - want| / max(1, |want|).
+fn worst(got: &[f64], want: &[f64]) -> f64 {
+    assert_eq!(got.len(), want.len());
+    got.iter()
+        .zip(want)
+        .map(|(g, w)| (g - w).abs() / w.abs().max(1.0))
+        .fold(0.0, f64::max)
+}
+
+/// (shape, units): more units than E (and L x N), and fewer than E and L x N (striding).
+const CASES: [(SsdShape, Option<u32>); 3] = [
+    (
+        SsdShape {
+            replicas: 2,
+            batch: 3,
+            len: 8,
+            e: 16,
+            n: 4,
+        },
+        Some(64),
+    ),
+    (
+        SsdShape {
+            replicas: 2,
+            batch: 2,
+            len: 8,
+            e: 64,
+            n: 16,
+        },
+        Some(32),
+    ),
+    (
+        SsdShape {
+            replicas: 3,
+            batch: 2,
+            len: 8,
+            e: 24,
+            n: 8,
+        },
+        None,
+    ),
+];
+
+#[test]
+fn forward_matches_the_f64_recurrence() {
+    let c = client();
+    for (k, (s, units)) in CASES.iter().enumerate() {
+        let h = inputs(s, 11 + k as u64);
+        let y = download(&c, ssd_forward::<R, f32>(&c, s, &device_inputs(&c, &h), *units));
+        let err = worst(&y, &oracle::recurrence(s, &h));
+        assert!(err < 2e-6, "case {k} ({s:?}, units {units:?}): max error {err:.2e}");
+    }
+}
+
+#[test]
+fn backward_matches_finite_differences_of_the_recurrence() {
+    let c = client();
+    for (k, (s, units)) in CASES.iter().enumerate() {
+        let h = inputs(s, 101 + k as u64);
+        let dy = inputs(s, 7 + k as u64).x; // an upstream gradient of y's shape
+        let g = ssd_backward::<R, f32>(&c, s, &device_inputs(&c, &h), &upload(&c, &dy), *units);
+        // dA and dD come per sequence: each replica's B of them sum to its gradient
+        let per_replica = |v: Vec<f64>| -> Vec<f64> { v.chunks(s.batch).map(|q| q.iter().sum()).collect() };
+        let got = [
+            (Field::X, download(&c, g.dx)),
+            (Field::Dt, download(&c, g.ddt)),
+            (Field::A, per_replica(download(&c, g.da_part))),
+            (Field::B, download(&c, g.db)),
+            (Field::C, download(&c, g.dc)),
+            (Field::D, per_replica(download(&c, g.dd_part))),
+        ];
+        for (field, grad) in got {
+            let fd = oracle::finite_difference(s, &h, &dy, field, 1e-6);
+            let err = worst(&grad, &fd);
+            assert!(
+                err < 2e-5,
+                "case {k} ({s:?}, units {units:?}): d{field:?} max error {err:.2e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_zero_upstream_gradient_gives_zero_gradients() {
+    // the kernel writes every output element (no stale buffer contents leak through)
+    let c = client();
+    let (s, units) = CASES[1];
+    let h = inputs(&s, 5);
+    let g = ssd_backward::<R, f32>(
+        &c,
+        &s,
+        &device_inputs(&c, &h),
+        &upload(&c, &vec![0.0; s.x_len()]),
+        units,
+    );
+    for (name, v) in [
+        ("dx", g.dx),
+        ("ddt", g.ddt),
+        ("db", g.db),
+        ("dc", g.dc),
+        ("dA", g.da_part),
+        ("dD", g.dd_part),
+    ] {
+        assert!(download(&c, v).iter().all(|&x| x == 0.0), "{name} is not all zero");
+    }
+}
