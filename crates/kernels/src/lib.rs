@@ -10,10 +10,11 @@
 //! per replica), D the skip; a_t = A dt_t, cs_t = sum_{r<=t} a_r,
 //! S[t, s] = (C_t . B_s) exp(cs_t - cs_s) for s <= t, y_t = sum_{s<=t} S[t, s] dt_s x_s + D x_t.
 //!
-//! Not yet wired into the models: that needs a burn custom op (an extension of the backend
-//! trait for `CubeBackend` and `Autodiff`), and a GPU call to measure it. The tests check
-//! the kernels against the f64 recurrence of [`oracle`] and its finite differences.
+//! [`burn_op`] makes the pair one burn operation with its own backward on the CubeCL
+//! backends. The tests check the kernels against the f64 recurrence of [`oracle`] and its
+//! finite differences, and the burn operation's gradients against the same.
 
+pub mod burn_op;
 pub mod oracle;
 mod ssd_backward;
 mod ssd_forward;
