@@ -58,6 +58,17 @@ pub const BUILD_FEATURES: &str = if cfg!(feature = "fusion") {
     "cpu"
 };
 
+/// Whether this process runs the SSD through the fused kernels (a CUDA build with
+/// MSYM_FUSED_SSD=1, on the plain CUDA backend) and how many SSD calls did so far: bench
+/// reports and run manifests carry it, so an A/B of the two paths cannot be mixed up.
+pub fn fused_ssd() -> serde_json::Value {
+    #[cfg(feature = "cuda")]
+    let (on, calls) = (models::fused_ssd::fused_ssd_on(), models::fused_ssd::fused_ssd_calls());
+    #[cfg(not(feature = "cuda"))]
+    let (on, calls) = (false, 0usize);
+    serde_json::json!({ "on": on, "calls": calls })
+}
+
 /// Refuses `cuda` in a binary built without it, with the command that fixes that.
 pub fn require_available(d: DeviceArg) -> Result<(), CliError> {
     if matches!(d, DeviceArg::Cuda(_)) && !CUDA_BUILT {

@@ -12,6 +12,8 @@ pub mod activation;
 pub mod digest;
 pub mod embed;
 pub mod export;
+#[cfg(feature = "cubecl")]
+pub mod fused_ssd;
 pub mod grouped;
 pub mod init;
 pub mod mamba2;

@@ -13,7 +13,7 @@ use crate::ops::{conv_silu, rms_norm};
 use crate::params::{ParamVisitor, VisitParams};
 use crate::precision::widen;
 use crate::probes::{LayerProbe, LayerRecord};
-use crate::ssd::{SsdInputs, ssd_quadratic};
+use crate::ssd::{SsdInputs, ssd_fused, ssd_quadratic};
 
 /// RMSNorm epsilon of mamba_ssm.
 pub const NORM_EPS: f64 = 1e-5;
@@ -166,12 +166,25 @@ impl<B: Backend> Mamba2Block<B> {
             c: ssm_in.narrow(3, e + n, n),
             d: self.d.val(),
         };
-        let (y, s) = ssd_quadratic(&inputs, probe.and_then(|p| p.mixing_mask.clone())); // y: [R, B, L, E]
+        let mask = probe.and_then(|p| p.mixing_mask.clone());
+        // the fused kernels give y alone: S is built only where it is recorded or masked
+        let fused = if record || mask.is_some() {
+            None
+        } else {
+            ssd_fused(&inputs)
+        };
+        let (y, s) = match fused {
+            Some(y) => (y, None),
+            None => {
+                let (y, s) = ssd_quadratic(&inputs, mask);
+                (y, Some(s))
+            }
+        }; // y: [R, B, L, E]
         let gated = rms_norm(y.mul(silu(z)), self.mixer_norm.val(), NORM_EPS);
         let mixer_out = linear(gated, self.out_proj.val()); // [R, B, L, D]
         let out = h.add(mixer_out.clone());
         let rec = record.then(|| LayerRecord {
-            mixing: Some(s),
+            mixing: s,
             post_conv: Some(post),
             mixer_out,
             hidden: out.clone(),

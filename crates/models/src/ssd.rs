@@ -59,6 +59,22 @@ pub fn ssd_quadratic<B: Backend>(inp: &SsdInputs<B>, mask: Option<Tensor<B, 4>>)
     (y, s)
 }
 
+/// y [R, B, L, E] through the fused kernels of crates/kernels (one launch each way) where the
+/// build, the backend, the dtypes and the switch allow them (`fused_ssd`); None otherwise,
+/// and always without the `cubecl` feature. It gives no S: callers that record or mask S run
+/// [`ssd_quadratic`].
+pub fn ssd_fused<B: Backend>(inp: &SsdInputs<B>) -> Option<Tensor<B, 4>> {
+    #[cfg(feature = "cubecl")]
+    {
+        crate::fused_ssd::try_fused(inp)
+    }
+    #[cfg(not(feature = "cubecl"))]
+    {
+        let _ = inp;
+        None
+    }
+}
+
 /// The recurrence, one step at a time (slow; the oracle for [`ssd_quadratic`]).
 /// Returns y [R, B, L, E].
 pub fn ssd_recurrent<B: Backend>(inp: &SsdInputs<B>) -> Tensor<B, 4> {
