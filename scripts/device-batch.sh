@@ -21,6 +21,7 @@
 #   scripts/device-batch.sh torch-merge DIR    # (also here) its seeds in DIR as one run, DIR/run
 #   scripts/device-batch.sh torch-order [G]    # fig4's seed 1 in PyTorch on msym's batches, 20 epochs
 #   scripts/device-batch.sh fusion-check [G]   # plain vs fusion build: bench at R = 9-36, 5 epochs' metrics
+#   scripts/device-batch.sh fused-check [G]    # plain SSD ops vs the fused kernels, the same way
 #   T0=$(date +%s) scripts/device-batch.sh wait S   # sleep until S seconds after T0 (the
 #                                              # call's start), or until no job is left
 #   scripts/device-batch.sh split DIR MIB OUT  # (here) resume state DIR in carry parts of at
@@ -117,6 +118,8 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         echo bash scripts/device-batch.sh torch-order ${3:-0} ;;
     fusion-check) # issue 8: may the sweeps use the fusion build? (fusion_check below)
         echo bash scripts/device-batch.sh fusion-check ${3:-0} ;;
+    fused-check) # issue 8: the fused SSD kernels against the plain ops (fused_check below)
+        echo bash scripts/device-batch.sh fused-check ${3:-0} ;;
     *) echo "unknown job $1" >&2; return 1 ;;
     esac
 }
@@ -159,41 +162,54 @@ torch_order() { # the fig4 cell, seed 1, trained by torch_seed on msym's own bat
     torch_seed 1 ${1:-0} runs/torch-order/run 20 --epochs 20 --msym-order
 }
 
-fusion_check() { # $1: the GPU. The plain build (M) against the fusion build
-    # (bin-gpu/msym-fusion.xz) at the sweeps' run sizes, then the same 5 epochs of nine fig3
-    # depth-2 cells (one run of R = 9, as `--max-replicas 9` cuts the sweep) in each build:
-    # fusion is adopted for the sweeps only if it is faster at R = 9-18 and its metrics match
-    # plain's (session 7 measured 1.24x at R = 36 and 2.1x slower at R = 1, same losses).
-    local g=${1:-0} d=runs/fusion-check F=/tmp/bf/msym b n
-    [ -f bin-gpu/msym-fusion.xz ] || { echo "fusion-check: carry bin-gpu (bin-gpu/msym-fusion.xz)" >&2; return 2; }
-    mkdir -p /tmp/bf $d && xz -dc bin-gpu/msym-fusion.xz >$F && chmod +x $F
-    n=0
-    for b in $M $F $M; do # plain again last: the card's drift
-        n=$((n + 1))
-        $b bench --no-torch --steps 10 --warmup 3 --device cuda:$g --config configs/composite.toml \
-            --depths 2 --replicas 9,18,36 --sweep-depth 2 --precisions f32 --out $d/bench-$n | grep -E "R = "
+ab_check() { # GPU DIR NAME_A "CMD_A" NAME_B "CMD_B": two ways of running msym (a binary, or
+    # a binary with an environment) on one GPU: the bench at R = 1 (depths 2, 4) and at the
+    # sweeps' run sizes (R = 9, 18, 36 at depth 2), A again last for the card's drift; then the
+    # same 5 epochs of nine fig3 depth-2 cells (one run of R = 9, as `--max-replicas 9` cuts
+    # the sweep) each way, and the largest relative difference of their metrics.
+    local g=$1 d=$2 na=$3 a=$4 nb=$5 b=$6 n=0 side cmd
+    mkdir -p $d
+    for side in "$na:$a" "$nb:$b" "$na:$a"; do
+        n=$((n + 1)) cmd=${side#*:}
+        echo "== $n: ${side%%:*}"
+        $cmd bench --no-torch --steps 10 --warmup 3 --device cuda:$g --config configs/composite.toml \
+            --depths 2,4 --replicas 9,18,36 --sweep-depth 2 --precisions f32 --out $d/bench-$n | grep -E "R = |fused"
     done
-    for b in plain fusion; do
-        [ $b = plain ] && n=$M || n=$F
-        $n sweep configs/fig3.toml --device cuda:$g --only model.depth=2 --only init.gamma=0.8,0.9,1.0 \
-            --set train.epochs=5 --set eval.every_epochs=1 --force --out $d/$b | tail -n 1
+    for side in "$na:$a" "$nb:$b"; do
+        cmd=${side#*:}
+        $cmd sweep configs/fig3.toml --device cuda:$g --only model.depth=2 --only init.gamma=0.8,0.9,1.0 \
+            --set train.epochs=5 --set eval.every_epochs=1 --force --out $d/${side%%:*} | tail -n 1
     done
-    python3 - $d <<'PY'
+    python3 - $d $na $nb <<'PY'
 import csv, glob, sys
-d = sys.argv[1]
+d, na, nb = sys.argv[1:]
 def rows(side):
     (path,) = glob.glob(f"{d}/{side}/runs/*/metrics.csv")
     return {(r["epoch"], r["replica"]): r for r in csv.DictReader(open(path))}
-p, f = rows("plain"), rows("fusion")
+p, f = rows(na), rows(nb)
 worst = {}
 for k in sorted(set(p) & set(f)):
     for c in ("train_loss", "composite_test", "symmetric_test", "seen_test"):
         a, b = float(p[k][c]), float(f[k][c])
         if a == a and b == b:  # train_loss is nan at epoch 0
             worst[c] = max(worst.get(c, 0.0), abs(a - b) / max(abs(a), 1e-12))
-print(f"fusion-check: {len(set(p) & set(f))} (epoch, replica) rows in both builds; largest relative difference:",
+print(f"{d}: {len(set(p) & set(f))} (epoch, replica) rows in both {na} and {nb}; largest relative difference:",
       ", ".join(f"{c} {v:.1e}" for c, v in worst.items()))
 PY
+}
+
+fusion_check() { # $1: the GPU. The plain build (M) against burn's fusion build
+    # (bin-gpu/msym-fusion.xz): adopted for the sweeps only if faster at R = 9-18 and its
+    # metrics match plain's (session 7 measured 1.24x at R = 36 and 2.1x slower at R = 1).
+    local F=/tmp/bf/msym
+    [ -f bin-gpu/msym-fusion.xz ] || { echo "fusion-check: carry bin-gpu (bin-gpu/msym-fusion.xz)" >&2; return 2; }
+    mkdir -p /tmp/bf && xz -dc bin-gpu/msym-fusion.xz >$F && chmod +x $F
+    ab_check ${1:-0} runs/fusion-check plain "$M" fusion "$F"
+}
+
+fused_check() { # $1: the GPU. The same binary with the plain SSD ops and with the fused SSD
+    # kernels of crates/kernels (MSYM_FUSED_SSD=1; tested on lavapipe, not yet on a GPU)
+    ab_check ${1:-0} runs/fused-check plain "$M" fused "env MSYM_FUSED_SSD=1 $M"
 }
 
 torch_merge() { # $1: torch-fig4's directory. The seeds that wrote metrics as one run,
@@ -345,6 +361,12 @@ preflight)
         --replicas 2 --sweep-depth 2 --precisions f32 --steps 2 --warmup 1 --out /tmp/preflight \
         >runs/logs/preflight.log 2>&1
     rc=$?
+    # the fused SSD kernels too, where the binary has them (a failure there stops only them)
+    MSYM_FUSED_SSD=1 timeout 300 $M bench --no-torch --device cuda:0 --config ${2:-configs/composite.toml} \
+        --depths 2 --replicas 2 --sweep-depth 2 --precisions f32 --steps 2 --warmup 1 \
+        --out /tmp/preflight-fused >runs/logs/preflight-fused.log 2>&1 &&
+        grep -E "ms/step|fused" runs/logs/preflight-fused.log | sed 's/^/fused SSD: /' ||
+        echo "fused SSD preflight FAILED: see runs/logs/preflight-fused.log (do not run fused-check)"
     grep -E "ms/step|error" runs/logs/preflight.log
     [ $rc -eq 0 ] && echo "preflight passed" || { echo "preflight FAILED (rc $rc): see runs/logs/preflight.log"; exit 1; }
     ;;
@@ -403,6 +425,7 @@ torch-fig4) torch_fig4 "${2:-0}" ;;
 torch-merge) torch_merge "${2:?DIR}" ;;
 torch-order) torch_order "${2:-0}" ;;
 fusion-check) fusion_check "${2:-0}" ;;
+fused-check) fused_check "${2:-0}" ;;
 measure) measure ;;
 start)
     t=$2
