@@ -17,11 +17,13 @@
 pub mod burn_op;
 pub mod oracle;
 mod ssd_backward;
+mod ssd_common;
 mod ssd_forward;
 
 pub use ssd_backward::{SsdGrads, ssd_backward};
 pub use ssd_forward::ssd_forward;
 
+use cubecl::prelude::{ArrayArg, Runtime};
 use cubecl::server::Handle;
 
 /// The sizes of one SSD launch. Arrays are contiguous, row-major: x, y [R, B, L, E];
@@ -69,4 +71,26 @@ pub struct SsdInputs {
     pub b: Handle,
     pub c: Handle,
     pub d: Handle,
+}
+
+/// `h` as a kernel argument of `len` elements.
+pub(crate) fn array_arg<R: Runtime>(h: &Handle, len: usize) -> ArrayArg<R> {
+    // SAFETY: `len` is the element count that the launch's `SsdShape` gives this array, and
+    // the launches are bounds-checked (`#[cube(launch)]`, not `launch_unchecked`), so a short
+    // handle reads zeros rather than another buffer.
+    unsafe { ArrayArg::from_raw_parts(h.clone(), len) }
+}
+
+impl SsdInputs {
+    /// x, dt, a, b, c, d as kernel arguments, in the kernels' order.
+    pub(crate) fn args<R: Runtime>(&self, s: &SsdShape) -> [ArrayArg<R>; 6] {
+        [
+            array_arg(&self.x, s.x_len()),
+            array_arg(&self.dt, s.dt_len()),
+            array_arg(&self.a, s.replicas),
+            array_arg(&self.b, s.bc_len()),
+            array_arg(&self.c, s.bc_len()),
+            array_arg(&self.d, s.replicas),
+        ]
+    }
 }

@@ -11,7 +11,8 @@
 use cubecl::prelude::*;
 use cubecl::server::Handle;
 
-use crate::{SsdInputs, SsdShape};
+use crate::ssd_common::{c_dot_b, decay_prefix};
+use crate::{SsdInputs, SsdShape, array_arg};
 
 #[cube(launch)]
 fn ssd_backward_kernel<F: Float>(
@@ -44,15 +45,7 @@ fn ssd_backward_kernel<F: Float>(
     let mut w = SharedMemory::<F>::new(l * l); // W[t, s]
     let mut sm = SharedMemory::<F>::new(l * l); // S[t, s]
     let mut xy = SharedMemory::<F>::new(l * l); // XY[t, s]
-    if UNIT_POS_X == 0 {
-        let mut acc = F::new(0.0);
-        for t in 0..l {
-            let v = dt[p * l + t];
-            dts[t] = v;
-            acc += av * v;
-            cs[t] = acc;
-        }
-    }
+    decay_prefix(dt, av, p, &mut cs, &mut dts, l);
     sync_cube();
     let mut i = UNIT_POS_X as usize;
     while i < l * l {
@@ -62,10 +55,7 @@ fn ssd_backward_kernel<F: Float>(
         let mut sv = F::new(0.0);
         let mut xyv = F::new(0.0);
         if s <= t {
-            let mut g = F::new(0.0);
-            for k in 0..n {
-                g += c[(p * l + t) * n + k] * b[(p * l + s) * n + k];
-            }
+            let g = c_dot_b(b, c, p, t, s, n, l);
             wv = F::exp(cs[t] - cs[s]);
             sv = g * wv;
             for j in 0..e {
@@ -163,27 +153,24 @@ pub fn ssd_backward<R: Runtime, F: Float + CubeElement>(
         da_part: client.empty(shape.samples() * size),
         dd_part: client.empty(shape.samples() * size),
     };
-    let arr = |h: &Handle, len: usize| {
-        // SAFETY: as in `ssd_forward`: lengths from `shape`, bounds-checked launch.
-        unsafe { ArrayArg::from_raw_parts(h.clone(), len) }
-    };
+    let [x, dt, a, b, c, d] = inp.args::<R>(shape);
     ssd_backward_kernel::launch::<F, R>(
         client,
         CubeCount::Static(shape.samples() as u32, 1, 1),
         CubeDim::new_1d(units.unwrap_or_else(|| shape.default_units())),
-        arr(&inp.x, shape.x_len()),
-        arr(&inp.dt, shape.dt_len()),
-        arr(&inp.a, shape.replicas),
-        arr(&inp.b, shape.bc_len()),
-        arr(&inp.c, shape.bc_len()),
-        arr(&inp.d, shape.replicas),
-        arr(dy, shape.x_len()),
-        arr(&g.dx, shape.x_len()),
-        arr(&g.ddt, shape.dt_len()),
-        arr(&g.db, shape.bc_len()),
-        arr(&g.dc, shape.bc_len()),
-        arr(&g.da_part, shape.samples()),
-        arr(&g.dd_part, shape.samples()),
+        x,
+        dt,
+        a,
+        b,
+        c,
+        d,
+        array_arg(dy, shape.x_len()),
+        array_arg(&g.dx, shape.x_len()),
+        array_arg(&g.ddt, shape.dt_len()),
+        array_arg(&g.db, shape.bc_len()),
+        array_arg(&g.dc, shape.bc_len()),
+        array_arg(&g.da_part, shape.samples()),
+        array_arg(&g.dd_part, shape.samples()),
         shape.batch as u32,
         shape.e as u32,
         shape.n as u32,

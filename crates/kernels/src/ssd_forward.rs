@@ -3,7 +3,8 @@
 use cubecl::prelude::*;
 use cubecl::server::Handle;
 
-use crate::{SsdInputs, SsdShape};
+use crate::ssd_common::{c_dot_b, decay_prefix};
+use crate::{SsdInputs, SsdShape, array_arg};
 
 /// One cube per sequence p = r * B + b (CUBE_POS_X); its units stride over the L x L entries
 /// of S, then over the E channels of y. `l` is comptime: it sizes the shared arrays.
@@ -29,17 +30,7 @@ fn ssd_forward_kernel<F: Float>(
     let mut cs = SharedMemory::<F>::new(l); // cs_t = sum_{r<=t} A dt_r
     let mut dts = SharedMemory::<F>::new(l);
     let mut sm = SharedMemory::<F>::new(l * l); // S[t, s], zero above the diagonal
-    if UNIT_POS_X == 0 {
-        // L is 8: a serial prefix sum costs less than a barrier-separated parallel one.
-        let av = a[r];
-        let mut acc = F::new(0.0);
-        for t in 0..l {
-            let v = dt[p * l + t];
-            dts[t] = v;
-            acc += av * v;
-            cs[t] = acc;
-        }
-    }
+    decay_prefix(dt, a[r], p, &mut cs, &mut dts, l);
     sync_cube();
     let mut i = UNIT_POS_X as usize;
     while i < l * l {
@@ -47,10 +38,7 @@ fn ssd_forward_kernel<F: Float>(
         let s = i % l;
         let mut v = F::new(0.0);
         if s <= t {
-            let mut g = F::new(0.0);
-            for k in 0..n {
-                g += c[(p * l + t) * n + k] * b[(p * l + s) * n + k];
-            }
+            let g = c_dot_b(b, c, p, t, s, n, l);
             // cs_t - cs_s <= 0 on and below the diagonal (A < 0, dt > 0): exp cannot overflow
             v = g * F::exp(cs[t] - cs[s]);
         }
@@ -82,22 +70,18 @@ pub fn ssd_forward<R: Runtime, F: Float + CubeElement>(
     units: Option<u32>,
 ) -> Handle {
     let y = client.empty(shape.x_len() * core::mem::size_of::<F>());
-    let arr = |h: &Handle, len: usize| {
-        // SAFETY: `len` is the element count `shape` gives this array, and the launch is
-        // bounds-checked (`#[cube(launch)]`, not `launch_unchecked`).
-        unsafe { ArrayArg::from_raw_parts(h.clone(), len) }
-    };
+    let [x, dt, a, b, c, d] = inp.args::<R>(shape);
     ssd_forward_kernel::launch::<F, R>(
         client,
         CubeCount::Static(shape.samples() as u32, 1, 1),
         CubeDim::new_1d(units.unwrap_or_else(|| shape.default_units())),
-        arr(&inp.x, shape.x_len()),
-        arr(&inp.dt, shape.dt_len()),
-        arr(&inp.a, shape.replicas),
-        arr(&inp.b, shape.bc_len()),
-        arr(&inp.c, shape.bc_len()),
-        arr(&inp.d, shape.replicas),
-        arr(&y, shape.x_len()),
+        x,
+        dt,
+        a,
+        b,
+        c,
+        d,
+        array_arg(&y, shape.x_len()),
         shape.batch as u32,
         shape.e as u32,
         shape.n as u32,

@@ -4,44 +4,16 @@
 use cubecl::prelude::*;
 use cubecl::wgpu::WgpuRuntime;
 use kernels::oracle::{self, Field, SsdHost};
+
+mod common;
+use common::{inputs, require_vulkan, worst};
 use kernels::{SsdInputs, SsdShape, ssd_backward, ssd_forward};
 
 type R = WgpuRuntime;
 
 fn client() -> ComputeClient<R> {
-    let icds = std::fs::read_dir("/usr/share/vulkan/icd.d")
-        .map(|d| d.count())
-        .unwrap_or(0);
-    assert!(
-        icds > 0 || std::env::var_os("VK_ICD_FILENAMES").is_some(),
-        "no Vulkan driver on this machine: run scripts/setup-vulkan.sh (installs Mesa's lavapipe, a CPU Vulkan)"
-    );
+    require_vulkan();
     R::client(&Default::default())
-}
-
-/// Inputs drawn from a fixed LCG: x, B, C in [-0.5, 0.5), dt in [0.1, 1.1), A in [-1.5, -0.5),
-/// D in [0, 1); f32 values, kept as f64 for the oracle.
-fn inputs(s: &SsdShape, seed: u64) -> SsdHost {
-    let mut state = seed;
-    let mut draw = move |len: usize, lo: f64, width: f64| -> Vec<f64> {
-        (0..len)
-            .map(|_| {
-                state = state
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                let u = (state >> 40) as f64 / (1u64 << 24) as f64;
-                (lo + width * u) as f32 as f64
-            })
-            .collect()
-    };
-    SsdHost {
-        x: draw(s.x_len(), -0.5, 1.0),
-        dt: draw(s.dt_len(), 0.1, 1.0),
-        a: draw(s.replicas, -1.5, 1.0),
-        b: draw(s.bc_len(), -0.5, 1.0),
-        c: draw(s.bc_len(), -0.5, 1.0),
-        d: draw(s.replicas, 0.0, 1.0),
-    }
 }
 
 fn upload(c: &ComputeClient<R>, v: &[f64]) -> cubecl::server::Handle {
@@ -63,15 +35,6 @@ fn device_inputs(c: &ComputeClient<R>, h: &SsdHost) -> SsdInputs {
         c: upload(c, &h.c),
         d: upload(c, &h.d),
     }
-}
-
-/// Largest |got - want| / max(1, |want|).
-fn worst(got: &[f64], want: &[f64]) -> f64 {
-    assert_eq!(got.len(), want.len());
-    got.iter()
-        .zip(want)
-        .map(|(g, w)| (g - w).abs() / w.abs().max(1.0))
-        .fold(0.0, f64::max)
 }
 
 /// (shape, units): more units than E (and L x N), and fewer than E and L x N (striding).

@@ -85,31 +85,32 @@ pub(crate) fn try_fused<B: Backend>(inp: &SsdInputs<B>) -> Option<Tensor<B, 4>> 
     y
 }
 
+/// The same inputs as tensors of backend T (B is T, checked by the caller's TypeId).
+fn cast_inputs<B: Backend, T: Backend>(i: SsdInputs<B>) -> SsdInputs<T> {
+    SsdInputs {
+        x: cast(i.x),
+        dt: cast(i.dt),
+        a: cast(i.a),
+        b: cast(i.b),
+        c: cast(i.c),
+        d: cast(i.d),
+    }
+}
+
 /// The kernels on runtime R, if B is R's autodiff or plain CubeCL backend.
 fn on<B: Backend, R: CubeRuntime, I: IntElement, BT: BoolElement>(inp: &SsdInputs<B>) -> Option<Tensor<B, 4>> {
-    type Ad<R, I, BT> = Autodiff<CubeBackend<R, f32, I, BT>>;
-    let i = inp.clone();
-    if TypeId::of::<B>() == TypeId::of::<Ad<R, I, BT>>() {
-        let y = kernels::burn_op::ssd_autodiff::<R, I, BT, _>(
-            cast::<_, Tensor<Ad<R, I, BT>, 4>>(i.x),
-            cast(i.dt),
-            cast(i.a),
-            cast(i.b),
-            cast(i.c),
-            cast(i.d),
-        );
-        return Some(cast(y));
+    type Plain<R, I, BT> = CubeBackend<R, f32, I, BT>;
+    if TypeId::of::<B>() == TypeId::of::<Autodiff<Plain<R, I, BT>>>() {
+        let i = cast_inputs::<B, Autodiff<Plain<R, I, BT>>>(inp.clone());
+        return Some(cast(kernels::burn_op::ssd_autodiff::<R, I, BT, _>(
+            i.x, i.dt, i.a, i.b, i.c, i.d,
+        )));
     }
-    if TypeId::of::<B>() == TypeId::of::<CubeBackend<R, f32, I, BT>>() {
-        let y = kernels::burn_op::ssd_inference::<R, I, BT>(
-            cast::<_, Tensor<CubeBackend<R, f32, I, BT>, 4>>(i.x),
-            cast(i.dt),
-            cast(i.a),
-            cast(i.b),
-            cast(i.c),
-            cast(i.d),
-        );
-        return Some(cast(y));
+    if TypeId::of::<B>() == TypeId::of::<Plain<R, I, BT>>() {
+        let i = cast_inputs::<B, Plain<R, I, BT>>(inp.clone());
+        return Some(cast(kernels::burn_op::ssd_inference::<R, I, BT>(
+            i.x, i.dt, i.a, i.b, i.c, i.d,
+        )));
     }
     None
 }

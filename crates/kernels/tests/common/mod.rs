@@ -1,0 +1,49 @@
+//! Helpers shared by the kernels' tests: the Vulkan check and the fixed random inputs.
+#![allow(dead_code)]
+
+use kernels::SsdShape;
+use kernels::oracle::SsdHost;
+
+/// Fails with the fix where the machine has no Vulkan driver (the tests need lavapipe).
+pub fn require_vulkan() {
+    let icds = std::fs::read_dir("/usr/share/vulkan/icd.d")
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert!(
+        icds > 0 || std::env::var_os("VK_ICD_FILENAMES").is_some(),
+        "no Vulkan driver on this machine: run scripts/setup-vulkan.sh (installs Mesa's lavapipe, a CPU Vulkan)"
+    );
+}
+
+/// Inputs drawn from a fixed LCG: x, B, C in [-0.5, 0.5), dt in [0.1, 1.1), A in [-1.5, -0.5),
+/// D in [0, 1); f32 values, kept as f64 for the oracle.
+pub fn inputs(s: &SsdShape, seed: u64) -> SsdHost {
+    let mut state = seed;
+    let mut draw = move |len: usize, lo: f64, width: f64| -> Vec<f64> {
+        (0..len)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (lo + width * ((state >> 40) as f64 / (1u64 << 24) as f64)) as f32 as f64
+            })
+            .collect()
+    };
+    SsdHost {
+        x: draw(s.x_len(), -0.5, 1.0),
+        dt: draw(s.dt_len(), 0.1, 1.0),
+        a: draw(s.replicas, -1.5, 1.0),
+        b: draw(s.bc_len(), -0.5, 1.0),
+        c: draw(s.bc_len(), -0.5, 1.0),
+        d: draw(s.replicas, 0.0, 1.0),
+    }
+}
+
+/// Largest |got - want| / max(1, |want|).
+pub fn worst(got: &[f64], want: &[f64]) -> f64 {
+    assert_eq!(got.len(), want.len());
+    got.iter()
+        .zip(want)
+        .map(|(g, w)| (g - w).abs() / w.abs().max(1.0))
+        .fold(0.0, f64::max)
+}
