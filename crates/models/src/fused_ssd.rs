@@ -59,7 +59,12 @@ fn cast<T: 'static, U: 'static>(t: T) -> U {
 /// y [R, B, L, E] through the kernels, or None where this backend, dtype or switch does not
 /// allow them (the caller then runs the plain ops).
 pub(crate) fn try_fused<B: Backend>(inp: &SsdInputs<B>) -> Option<Tensor<B, 4>> {
-    let f32s = [
+    // every layer of every step passes here: with the switch off (the default) that is one
+    // atomic load, before any tensor is looked at
+    if !fused_ssd_on() {
+        return None;
+    }
+    let dtypes = [
         inp.x.dtype(),
         inp.dt.dtype(),
         inp.a.dtype(),
@@ -67,7 +72,7 @@ pub(crate) fn try_fused<B: Backend>(inp: &SsdInputs<B>) -> Option<Tensor<B, 4>> 
         inp.c.dtype(),
         inp.d.dtype(),
     ];
-    if !fused_ssd_on() || f32s.iter().any(|d| *d != DType::F32) {
+    if dtypes.iter().any(|d| *d != DType::F32) {
         return None;
     }
     let mut y = None;
