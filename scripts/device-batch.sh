@@ -12,6 +12,7 @@
 #   scripts/device-batch.sh start MIN JOB...   # start JOBs in the background (setsid), each
 #                                              # stopping cleanly before MIN minutes; JOB@L
 #                                              # runs it on GPUs L (e.g. fig5b@0,1)
+#   scripts/device-batch.sh cmd JOB [MIN] [L]  # the command line JOB would run (a dry run)
 #   scripts/device-batch.sh queue END GPU JOB[@L]...  # run JOBs one after another on GPU,
 #                                              # each stopping cleanly before END (epoch s);
 #                                              # fig3c-{seq9,fanin,tied,lr2e-4,wd0}[+..]: unstated
@@ -21,7 +22,8 @@
 #   scripts/device-batch.sh torch-merge DIR    # (also here) its seeds in DIR as one run, DIR/run
 #   scripts/device-batch.sh torch-order [G]    # fig4's seed 1 in PyTorch on msym's batches, 20 epochs
 #   scripts/device-batch.sh fusion-check [G]   # plain vs fusion build: bench at R = 9-36, 5 epochs' metrics
-#   scripts/device-batch.sh fused-check [G]    # plain SSD ops vs the fused kernels, the same way
+#   scripts/device-batch.sh fused-check [G]    # plain SSD ops vs the fused kernels, the same way;
+#                                              # its verdict lets JOB+fused jobs use them
 #   T0=$(date +%s) scripts/device-batch.sh wait S   # sleep until S seconds after T0 (the
 #                                              # call's start), or until no job is left
 #   scripts/device-batch.sh split DIR MIB OUT  # (here) resume state DIR in carry parts of at
@@ -49,7 +51,7 @@ M=/tmp/bin/msym
 # differs from the one unpacked there.
 # A call that does not carry bin-xz (to leave room for resume state) uses the unpacked one.
 # `split` (here, before a call) and `stage` need no binary.
-if [ "${1:-}" = split ] || [ "${1:-}" = stage ] || [ "${1:-}" = torch-merge ] || [ "${1:-}" = resume ] || [ "${1:-}" = pack ]; then
+if [ "${1:-}" = split ] || [ "${1:-}" = stage ] || [ "${1:-}" = torch-merge ] || [ "${1:-}" = resume ] || [ "${1:-}" = pack ] || [ "${1:-}" = cmd ]; then
     :
 elif [ -f bin-xz/msym.xz ]; then
     sum=$(sha1sum bin-xz/msym.xz | cut -c1-40)
@@ -66,6 +68,14 @@ E5='eval.every_epochs=5'
 
 job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs $3
     local t=$2
+    case $1 in *+fused) # JOB+fused: JOB on the fused SSD kernels, if fused-check adopted them
+        if grep -q '^adopt' runs/fused-check/verdict.txt 2>/dev/null; then
+            echo "env MSYM_FUSED_SSD=1 $(job_command ${1%+fused} $2 "$3")"
+        else
+            job_command ${1%+fused} $2 "$3" # plain ops: not checked, or not faster
+        fi
+        return ;;
+    esac
     dev() { echo "--devices ${1:-$2}"; } # a figure's workers: the given GPUs or the default
     one() { echo "--device cuda${1:+:$1}"; } # a single run
     case $1 in
@@ -118,6 +128,10 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         echo bash scripts/device-batch.sh torch-order ${3:-0} ;;
     fusion-check) # issue 8: may the sweeps use the fusion build? (fusion_check below)
         echo bash scripts/device-batch.sh fusion-check ${3:-0} ;;
+    ref-bf16) # issue 9/10 planning: the d_model-400 Transformer (ref, fig6) in f32 and bf16
+        # at the sweeps' R = 36 (f32 measured 42.4 replica-steps/s at depth 4, session 5)
+        echo $M bench --no-torch --steps 5 --warmup 2 $(one "$3") --config configs/ref.toml --depths 2 \
+            --replicas 36 --sweep-depth 4 --precisions f32,bf16 --out runs/ref-bf16 ;;
     fused-check) # issue 8: the fused SSD kernels against the plain ops (fused_check below)
         echo bash scripts/device-batch.sh fused-check ${3:-0} ;;
     *) echo "unknown job $1" >&2; return 1 ;;
@@ -181,7 +195,7 @@ ab_check() { # GPU DIR NAME_A "CMD_A" NAME_B "CMD_B": two ways of running msym (
             --set train.epochs=5 --set eval.every_epochs=1 --force --out $d/${side%%:*} | tail -n 1
     done
     python3 - $d $na $nb <<'PY'
-import csv, glob, sys
+import csv, glob, json, sys
 d, na, nb = sys.argv[1:]
 def rows(side):
     (path,) = glob.glob(f"{d}/{side}/runs/*/metrics.csv")
@@ -195,6 +209,20 @@ for k in sorted(set(p) & set(f)):
             worst[c] = max(worst.get(c, 0.0), abs(a - b) / max(abs(a), 1e-12))
 print(f"{d}: {len(set(p) & set(f))} (epoch, replica) rows in both {na} and {nb}; largest relative difference:",
       ", ".join(f"{c} {v:.1e}" for c, v in worst.items()))
+# The verdict `+fused` jobs read: B is adopted when its 5-epoch losses match A's to 1e-3
+# (a reordered f32 sum drifts far less than that in 615 steps: results/fig4-torch-order
+# had 2e-7 at epoch 5) and its R = 9 throughput beats both of A's bench runs by 5%.
+def r9(n):
+    (path,) = glob.glob(f"{d}/bench-{n}/*.json")
+    b = json.load(open(path))
+    return next(t["replica_steps_per_s"] for t in b["msym_timings"] if t["replicas"] == 9 and t["depth"] == 2)
+a_best, b_r9 = max(r9(1), r9(3)), r9(2)
+same = 0.0 < len(set(p) & set(f)) and worst.get("train_loss", 1.0) <= 1e-3
+adopt = same and b_r9 >= 1.05 * a_best
+verdict = (f"{'adopt' if adopt else 'keep'} {nb}: R = 9 {b_r9:.1f} vs {na} {a_best:.1f} replica-steps/s "
+           f"({b_r9 / a_best:.2f}x), 5-epoch losses {'match' if same else 'DIFFER'}")
+print(verdict)
+open(f"{d}/verdict.txt", "w").write(verdict + "\n")
 PY
 }
 
@@ -427,6 +455,7 @@ torch-order) torch_order "${2:-0}" ;;
 fusion-check) fusion_check "${2:-0}" ;;
 fused-check) fused_check "${2:-0}" ;;
 measure) measure ;;
+cmd) full_command "${2:?JOB}" "${3:-10}" "${4:-}" ;;
 start)
     t=$2
     shift 2

@@ -2,7 +2,8 @@
 # Tests of scripts/device-batch.sh's local parts, on a mock tree in a temporary folder (no
 # GPU, no binary): `stage` must never replace what the machine has, must add what it lacks
 # with run folders whole, and `split` must put every run in exactly one part of at most
-# the given size, and `resume` must bring back exactly the unfinished runs over several calls.
+# the given size, and `resume` must bring back exactly the unfinished runs over several calls;
+# a JOB+fused job must use the fused kernels exactly when fused-check adopted them.
 # A replaced runs/ folder cost a fig3 row at epoch 144 (2026-11-26), so
 # these are run by CI (.ci/run). Exits 1 at the first failed check, naming it.
 set -euo pipefail
@@ -106,4 +107,13 @@ cmp -s runs/fig/runs/big/checkpoint.safetensors "$t/joined2/runs/fig/runs/big/ch
 OUT=$t/pack2 PART_MB=1 run pack >"$t/pack2.txt"
 [ "$(ls "$t/pack2" | grep -c resume)" = 0 ] || fail "pack added resume parts past the call's 8 files"
 grep -q "unfinished runs in fig" "$t/pack2.txt" || fail "pack did not say which unfinished runs stay behind"
-echo "test-device-batch: stage, split, resume and pack pass"
+# JOB+fused: the fused SSD kernels only where fused-check's verdict adopted them.
+run cmd fig3-d3+fused 5 0,0 | grep -q "^env MSYM_FUSED_SSD=1" && fail "+fused used the kernels with no verdict"
+run cmd fig3-d3+fused 5 0,0 | grep -q -- "--only model.depth=3 " || fail "+fused lost the job's own command"
+mkdir -p runs/fused-check
+echo "keep fused: R = 9 100.0 vs plain 101.0" >runs/fused-check/verdict.txt
+run cmd fig3-d3+fused 5 0,0 | grep -q "MSYM_FUSED_SSD" && fail "+fused used the kernels the verdict kept out"
+echo "adopt fused: R = 9 120.0 vs plain 100.0" >runs/fused-check/verdict.txt
+run cmd fig3-d3+fused 5 0,0 | grep -q "^env MSYM_FUSED_SSD=1 .*reproduce fig3 --devices 0,0 " ||
+    fail "+fused did not use the kernels the verdict adopted"
+echo "test-device-batch: stage, split, resume, pack and +fused pass"
