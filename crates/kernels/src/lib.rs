@@ -13,8 +13,14 @@
 //! [`burn_op`] makes the pair one burn operation with its own backward on the CubeCL
 //! backends. The tests check the kernels against the f64 recurrence of [`oracle`] and its
 //! finite differences, and the burn operation's gradients against the same.
+//!
+//! The second pair is the conv stage, SiLU(causal depthwise conv + bias), in [`conv_silu`]
+//! (oracle: [`conv_oracle`]; burn operation: [`burn_op_conv`]).
 
 pub mod burn_op;
+pub mod burn_op_conv;
+pub mod conv_oracle;
+pub mod conv_silu;
 pub mod oracle;
 mod ssd_backward;
 mod ssd_common;

@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 use kernels::SsdShape;
+use kernels::conv_oracle::ConvHost;
+use kernels::conv_silu::ConvShape;
 use kernels::oracle::SsdHost;
 
 /// Fails with the fix where the machine has no Vulkan driver (the tests need lavapipe).
@@ -18,8 +20,21 @@ pub fn require_vulkan() {
 /// Inputs drawn from a fixed LCG: x, B, C in [-0.5, 0.5), dt in [0.1, 1.1), A in [-1.5, -0.5),
 /// D in [0, 1); f32 values, kept as f64 for the oracle.
 pub fn inputs(s: &SsdShape, seed: u64) -> SsdHost {
+    let mut draw = lcg(seed);
+    SsdHost {
+        x: draw(s.x_len(), -0.5, 1.0),
+        dt: draw(s.dt_len(), 0.1, 1.0),
+        a: draw(s.replicas, -1.5, 1.0),
+        b: draw(s.bc_len(), -0.5, 1.0),
+        c: draw(s.bc_len(), -0.5, 1.0),
+        d: draw(s.replicas, 0.0, 1.0),
+    }
+}
+
+/// A fixed LCG: draw(len, lo, width) gives len f32 values in [lo, lo + width), as f64.
+pub fn lcg(seed: u64) -> impl FnMut(usize, f64, f64) -> Vec<f64> {
     let mut state = seed;
-    let mut draw = move |len: usize, lo: f64, width: f64| -> Vec<f64> {
+    move |len, lo, width| {
         (0..len)
             .map(|_| {
                 state = state
@@ -28,14 +43,16 @@ pub fn inputs(s: &SsdShape, seed: u64) -> SsdHost {
                 (lo + width * ((state >> 40) as f64 / (1u64 << 24) as f64)) as f32 as f64
             })
             .collect()
-    };
-    SsdHost {
-        x: draw(s.x_len(), -0.5, 1.0),
-        dt: draw(s.dt_len(), 0.1, 1.0),
-        a: draw(s.replicas, -1.5, 1.0),
-        b: draw(s.bc_len(), -0.5, 1.0),
-        c: draw(s.bc_len(), -0.5, 1.0),
-        d: draw(s.replicas, 0.0, 1.0),
+    }
+}
+
+/// Conv inputs from the same LCG: x in [-1, 1), w in [-0.5, 0.5), bias in [-0.25, 0.25).
+pub fn conv_inputs(s: &ConvShape, seed: u64) -> ConvHost {
+    let mut draw = lcg(seed);
+    ConvHost {
+        x: draw(s.x_len(), -1.0, 2.0),
+        w: draw(s.w_len(), -0.5, 1.0),
+        bias: draw(s.bias_len(), -0.25, 0.5),
     }
 }
 

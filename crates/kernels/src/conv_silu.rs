@@ -1,0 +1,276 @@
+//! The Mamba2 conv stage as two kernels: out = SiLU(causal depthwise conv(x) + bias), forward
+//! and backward, in place of the ~40 plain ops a layer (`models::ops::conv_silu`: padding,
+//! K shifted products, their sum, the bias, SiLU, and the autodiff nodes of each).
+//!
+//! Symbols as `models::ops::causal_conv`: pre[t, c] = bias[c] + sum_k w[c, k] x[t - (K-1) + k, c]
+//! with x = 0 before the sequence (tap K-1 weighs the current token), out = pre * sigma(pre).
+//! Backward, with g the upstream gradient and gp = g * SiLU'(pre),
+//! SiLU'(u) = sigma(u) (1 + u (1 - sigma(u))):
+//!   dx[t, c]   = sum_k w[c, k] gp[t + (K-1) - k, c]       (terms with t + (K-1) - k < L)
+//!   dw[c, k]   = sum over sequences and t of gp[t, c] x[t - (K-1) + k, c]
+//!   dbias[c]   = sum over sequences and t of gp[t, c]
+//! dw and dbias are sums over every token of a replica: the kernel writes one partial sum per
+//! group of sequences ([R, G, C, K] and [R, G, C]), and the caller sums over G (the same
+//! split as `models::grouped`, for the same reason: a sum into few outputs on few threads
+//! is the slow kernel of the profile).
+
+use cubecl::prelude::*;
+use cubecl::server::Handle;
+
+use crate::array_arg;
+
+/// The sizes of one conv launch. Arrays are contiguous, row-major: x, out, dx [R, B, L, C];
+/// w [R, C, K]; bias [R, C].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvShape {
+    pub replicas: usize,
+    pub batch: usize,
+    pub len: usize,
+    pub channels: usize,
+    pub taps: usize,
+}
+
+impl ConvShape {
+    /// Elements of x (and out, dx).
+    pub fn x_len(&self) -> usize {
+        self.replicas * self.batch * self.len * self.channels
+    }
+    /// Elements of w.
+    pub fn w_len(&self) -> usize {
+        self.replicas * self.channels * self.taps
+    }
+    /// Elements of bias.
+    pub fn bias_len(&self) -> usize {
+        self.replicas * self.channels
+    }
+    /// Sequence groups of the backward's partial sums: the largest divisor of B not above
+    /// sqrt(B x L), so that a unit's loop (B / G sequences of L tokens) and the sum over G
+    /// are about equally long (G = 128 for the fig3 batch of 2048 x 8).
+    pub fn groups(&self) -> usize {
+        let cap = (self.batch * self.len).isqrt().max(1);
+        (1..=cap.min(self.batch))
+            .rev()
+            .find(|g| self.batch.is_multiple_of(*g))
+            .unwrap_or(1)
+    }
+}
+
+/// Units per cube (one channel each): a warp pair; the channel blocks are the cube grid's y.
+const UNITS: usize = 64;
+
+fn channel_blocks(s: &ConvShape) -> u32 {
+    s.channels.div_ceil(UNITS) as u32
+}
+
+/// pre[t, c] of sequence p at channel c (shared by both kernels).
+#[cube]
+fn pre_activation<F: Float>(
+    x: &Array<F>,
+    w: &Array<F>,
+    bias: &Array<F>,
+    p: usize,
+    r: usize,
+    t: usize,
+    c: usize,
+    channels: usize,
+    #[comptime] l: usize,
+    #[comptime] k: usize,
+) -> F {
+    let wc = (r * channels + c) * k;
+    let mut acc = bias[r * channels + c];
+    #[unroll]
+    for kk in 0..k {
+        // the input token t - (K-1) + kk exists only when t + kk >= K - 1
+        if t + kk >= k - 1 {
+            acc += w[wc + kk] * x[(p * l + t + kk - (k - 1)) * channels + c];
+        }
+    }
+    acc
+}
+
+/// One unit per (sequence p = CUBE_POS_X, channel c); it walks the L tokens.
+#[cube(launch)]
+fn conv_silu_forward_kernel<F: Float>(
+    x: &Array<F>,       // [R, B, L, C]
+    w: &Array<F>,       // [R, C, K]
+    bias: &Array<F>,    // [R, C]
+    out: &mut Array<F>, // [R, B, L, C]
+    batch: u32,
+    channels: u32,
+    #[comptime] l: usize,
+    #[comptime] k: usize,
+) {
+    let p = CUBE_POS_X as usize;
+    let r = p / (batch as usize);
+    let ch = channels as usize;
+    let c = CUBE_POS_Y as usize * CUBE_DIM_X as usize + UNIT_POS_X as usize;
+    if c < ch {
+        for t in 0..l {
+            let pre = pre_activation(x, w, bias, p, r, t, c, ch, l, k);
+            let sig = F::new(1.0) / (F::new(1.0) + F::exp(-pre));
+            out[(p * l + t) * ch + c] = pre * sig;
+        }
+    }
+}
+
+/// One unit per (replica r and sequence group g = CUBE_POS_X, channel c): for each of the
+/// group's sequences it computes gp over the L tokens (kept in shared memory, each unit its own
+/// slice), then dx from gp, and adds to its partial sums of dw and dbias.
+#[cube(launch)]
+fn conv_silu_backward_kernel<F: Float>(
+    x: &Array<F>,           // [R, B, L, C]
+    w: &Array<F>,           // [R, C, K]
+    bias: &Array<F>,        // [R, C]
+    g: &Array<F>,           // [R, B, L, C], the upstream gradient
+    dx: &mut Array<F>,      // [R, B, L, C]
+    dw_part: &mut Array<F>, // [R, G, C, K]
+    db_part: &mut Array<F>, // [R, G, C]
+    batch: u32,
+    channels: u32,
+    groups: u32,
+    #[comptime] l: usize,
+    #[comptime] k: usize,
+    #[comptime] units: usize,
+) {
+    let rg = CUBE_POS_X as usize;
+    let gs = groups as usize;
+    let r = rg / gs;
+    let grp = rg % gs;
+    let bsz = batch as usize;
+    let per = bsz / gs;
+    let ch = channels as usize;
+    let u = UNIT_POS_X as usize;
+    let c = CUBE_POS_Y as usize * units + u;
+    let mut gp = SharedMemory::<F>::new(units * l); // gp[t] of this unit's channel: [u * L + t]
+    let mut dw = SharedMemory::<F>::new(units * k); // its partial dw[c, k]: [u * K + k]
+    if c < ch {
+        let wc = (r * ch + c) * k;
+        #[unroll]
+        for kk in 0..k {
+            dw[u * k + kk] = F::new(0.0);
+        }
+        let mut db = F::new(0.0);
+        for b in grp * per..(grp + 1) * per {
+            let p = r * bsz + b;
+            for t in 0..l {
+                let pre = pre_activation(x, w, bias, p, r, t, c, ch, l, k);
+                let sig = F::new(1.0) / (F::new(1.0) + F::exp(-pre));
+                let gpt = g[(p * l + t) * ch + c] * sig * (F::new(1.0) + pre * (F::new(1.0) - sig));
+                gp[u * l + t] = gpt;
+                db += gpt;
+                #[unroll]
+                for kk in 0..k {
+                    if t + kk >= k - 1 {
+                        dw[u * k + kk] += gpt * x[(p * l + t + kk - (k - 1)) * ch + c];
+                    }
+                }
+            }
+            for t in 0..l {
+                let mut s = F::new(0.0);
+                #[unroll]
+                for kk in 0..k {
+                    // dx[t] takes gp at t' = t + (K-1) - kk, the token whose tap kk reads t
+                    if t + (k - 1) - kk < l {
+                        s += w[wc + kk] * gp[u * l + t + (k - 1) - kk];
+                    }
+                }
+                dx[(p * l + t) * ch + c] = s;
+            }
+        }
+        let part = (r * gs + grp) * ch + c;
+        #[unroll]
+        for kk in 0..k {
+            dw_part[part * k + kk] = dw[u * k + kk];
+        }
+        db_part[part] = db;
+    }
+}
+
+/// The device arrays of one conv launch (sizes in [`ConvShape`]).
+#[derive(Debug, Clone)]
+pub struct ConvInputs {
+    pub x: Handle,
+    pub w: Handle,
+    pub bias: Handle,
+}
+
+impl ConvInputs {
+    fn args<R: Runtime>(&self, s: &ConvShape) -> [ArrayArg<R>; 3] {
+        [
+            array_arg(&self.x, s.x_len()),
+            array_arg(&self.w, s.w_len()),
+            array_arg(&self.bias, s.bias_len()),
+        ]
+    }
+}
+
+/// out = SiLU(conv(x) + bias) [R, B, L, C]. The input handles must hold the sizes of `shape`
+/// (the launch is bounds-checked: a short handle reads zeros, not another buffer).
+pub fn conv_silu_forward<R: Runtime, F: Float + CubeElement>(
+    client: &ComputeClient<R>,
+    shape: &ConvShape,
+    inp: &ConvInputs,
+) -> Handle {
+    let out = client.empty(shape.x_len() * core::mem::size_of::<F>());
+    let [x, w, bias] = inp.args::<R>(shape);
+    conv_silu_forward_kernel::launch::<F, R>(
+        client,
+        CubeCount::Static((shape.replicas * shape.batch) as u32, channel_blocks(shape), 1),
+        CubeDim::new_1d(UNITS as u32),
+        x,
+        w,
+        bias,
+        array_arg(&out, shape.x_len()),
+        shape.batch as u32,
+        shape.channels as u32,
+        shape.len,
+        shape.taps,
+    );
+    out
+}
+
+/// What [`conv_silu_backward`] returns: dx [R, B, L, C] whole, dw and dbias as partial sums
+/// over the G = [`ConvShape::groups`] sequence groups ([R, G, C, K] and [R, G, C]).
+#[derive(Debug)]
+pub struct ConvGrads {
+    pub dx: Handle,
+    pub dw_part: Handle,
+    pub db_part: Handle,
+}
+
+/// The gradients of sum(g * out) with respect to x, w and bias.
+pub fn conv_silu_backward<R: Runtime, F: Float + CubeElement>(
+    client: &ComputeClient<R>,
+    shape: &ConvShape,
+    inp: &ConvInputs,
+    g: &Handle,
+) -> ConvGrads {
+    let f = core::mem::size_of::<F>();
+    let groups = shape.groups();
+    let parts = shape.replicas * groups * shape.channels;
+    let grads = ConvGrads {
+        dx: client.empty(shape.x_len() * f),
+        dw_part: client.empty(parts * shape.taps * f),
+        db_part: client.empty(parts * f),
+    };
+    let [x, w, bias] = inp.args::<R>(shape);
+    conv_silu_backward_kernel::launch::<F, R>(
+        client,
+        CubeCount::Static((shape.replicas * groups) as u32, channel_blocks(shape), 1),
+        CubeDim::new_1d(UNITS as u32),
+        x,
+        w,
+        bias,
+        array_arg(g, shape.x_len()),
+        array_arg(&grads.dx, shape.x_len()),
+        array_arg(&grads.dw_part, parts * shape.taps),
+        array_arg(&grads.db_part, parts),
+        shape.batch as u32,
+        shape.channels as u32,
+        groups as u32,
+        shape.len,
+        shape.taps,
+        UNITS,
+    );
+    grads
+}

@@ -1,0 +1,199 @@
+//! The conv + SiLU kernels on the CPU through Vulkan (lavapipe, scripts/setup-vulkan.sh):
+//! the kernels against the f64 definition and its finite differences, then the burn
+//! operation's autodiff gradients against the same, on a strided input and a frozen kernel.
+
+use burn::backend::Autodiff;
+use burn::tensor::{Tensor, TensorData};
+use burn_cubecl::CubeBackend;
+use cubecl::prelude::*;
+use cubecl::wgpu::{WgpuDevice, WgpuRuntime};
+use kernels::burn_op_conv::{conv_silu_autodiff, conv_silu_inference};
+use kernels::conv_oracle::{self, ConvField, ConvHost};
+use kernels::conv_silu::{ConvInputs, ConvShape, conv_silu_backward, conv_silu_forward};
+
+mod common;
+use common::{conv_inputs, lcg, require_vulkan, worst};
+
+type R = WgpuRuntime;
+type Inner = CubeBackend<R, f32, i32, u32>;
+type Ad = Autodiff<Inner>;
+
+fn client() -> ComputeClient<R> {
+    require_vulkan();
+    R::client(&Default::default())
+}
+
+fn upload(c: &ComputeClient<R>, v: &[f64]) -> cubecl::server::Handle {
+    let f: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+    c.create_from_slice(f32::as_bytes(&f))
+}
+
+fn download(c: &ComputeClient<R>, h: cubecl::server::Handle) -> Vec<f64> {
+    let bytes = c.read_one(h).expect("read back a kernel output");
+    f32::from_bytes(&bytes).iter().map(|&x| x as f64).collect()
+}
+
+fn device_inputs(c: &ComputeClient<R>, h: &ConvHost) -> ConvInputs {
+    ConvInputs {
+        x: upload(c, &h.x),
+        w: upload(c, &h.w),
+        bias: upload(c, &h.bias),
+    }
+}
+
+/// Channels over two cubes of 64 units with the second one part-empty (72), sequence
+/// groups of several sequences (B = 9: G = 3), and an odd length with 3 taps.
+const CASES: [ConvShape; 3] = [
+    ConvShape {
+        replicas: 2,
+        batch: 3,
+        len: 8,
+        channels: 72,
+        taps: 4,
+    },
+    ConvShape {
+        replicas: 1,
+        batch: 9,
+        len: 8,
+        channels: 20,
+        taps: 4,
+    },
+    ConvShape {
+        replicas: 2,
+        batch: 2,
+        len: 5,
+        channels: 8,
+        taps: 3,
+    },
+];
+
+/// dw [R, C, K] and dbias [R, C] from the kernel's per-group partial sums [R, G, ..].
+fn sum_groups(v: &[f64], s: &ConvShape, inner: usize) -> Vec<f64> {
+    let g = s.groups();
+    let mut out = vec![0.0; s.replicas * inner];
+    for (i, x) in v.iter().enumerate() {
+        let r = i / (g * inner);
+        out[r * inner + i % inner] += x;
+    }
+    out
+}
+
+#[test]
+fn forward_matches_the_f64_definition() {
+    let c = client();
+    for (k, s) in CASES.iter().enumerate() {
+        let h = conv_inputs(s, 21 + k as u64);
+        let out = download(&c, conv_silu_forward::<R, f32>(&c, s, &device_inputs(&c, &h)));
+        let err = worst(&out, &conv_oracle::conv_silu(s, &h));
+        assert!(err < 2e-6, "case {k} ({s:?}): max error {err:.2e}");
+    }
+}
+
+#[test]
+fn backward_matches_finite_differences() {
+    let c = client();
+    for (k, s) in CASES.iter().enumerate() {
+        let h = conv_inputs(s, 31 + k as u64);
+        let g = lcg(41 + k as u64)(s.x_len(), -1.0, 2.0); // an upstream gradient of out's shape
+        let grads = conv_silu_backward::<R, f32>(&c, s, &device_inputs(&c, &h), &upload(&c, &g));
+        let got = [
+            (ConvField::X, download(&c, grads.dx)),
+            (
+                ConvField::W,
+                sum_groups(&download(&c, grads.dw_part), s, s.channels * s.taps),
+            ),
+            (ConvField::Bias, sum_groups(&download(&c, grads.db_part), s, s.channels)),
+        ];
+        for (field, grad) in got {
+            let err = worst(&grad, &conv_oracle::finite_difference(s, &h, &g, field, 1e-6));
+            assert!(err < 2e-5, "case {k} ({s:?}): d{field:?} max error {err:.2e}");
+        }
+    }
+}
+
+fn tensor<B: burn::tensor::backend::Backend, const D: usize>(
+    v: &[f64],
+    dims: [usize; D],
+    dev: &B::Device,
+) -> Tensor<B, D> {
+    let f: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+    Tensor::from_data(TensorData::new(f, dims), dev)
+}
+
+fn values<B: burn::tensor::backend::Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
+    t.into_data()
+        .to_vec::<f32>()
+        .unwrap()
+        .into_iter()
+        .map(f64::from)
+        .collect()
+}
+
+#[test]
+fn the_autodiff_op_on_a_strided_input_matches_the_finite_differences() {
+    // x comes narrowed out of a wider tensor, as xBC out of in_proj's output in the model,
+    // and an op before it (x * 2) checks the chain rule into the graph
+    let dev = WgpuDevice::default();
+    require_vulkan();
+    let s = CASES[0];
+    let h = conv_inputs(&s, 51);
+    let g = lcg(52)(s.x_len(), -1.0, 2.0);
+    let (r, b, l, ch, k) = (s.replicas, s.batch, s.len, s.channels, s.taps);
+    let half: Vec<f64> = h.x.iter().map(|v| v / 2.0).collect();
+    let wide = Tensor::cat(
+        vec![
+            tensor::<Ad, 4>(&vec![0.5; r * b * l * 3], [r, b, l, 3], &dev),
+            tensor::<Ad, 4>(&half, [r, b, l, ch], &dev),
+        ],
+        3,
+    )
+    .require_grad();
+    let w = tensor::<Ad, 3>(&h.w, [r, ch, k], &dev).require_grad();
+    let bias = tensor::<Ad, 2>(&h.bias, [r, ch], &dev).require_grad();
+    let x = wide.clone().mul_scalar(2.0).narrow(3, 3, ch);
+    let out = conv_silu_autodiff(x, w.clone(), bias.clone());
+    let err = worst(&values(out.clone()), &conv_oracle::conv_silu(&s, &h));
+    assert!(err < 2e-6, "forward: max error {err:.2e}");
+    let grads = out.mul(tensor::<Ad, 4>(&g, [r, b, l, ch], &dev)).sum().backward();
+    // d/d(wide) = 2 dx on the narrowed channels, 0 on the 3 in front
+    let dwide = values(wide.grad(&grads).unwrap());
+    let fd_x = conv_oracle::finite_difference(&s, &h, &g, ConvField::X, 1e-6);
+    let mut want = vec![0.0; dwide.len()];
+    for (i, v) in fd_x.iter().enumerate() {
+        let (tok, c) = (i / ch, i % ch);
+        want[tok * (ch + 3) + 3 + c] = 2.0 * v;
+    }
+    let err = worst(&dwide, &want);
+    assert!(err < 4e-5, "dx through narrow and scale: max error {err:.2e}");
+    for (field, got) in [
+        (ConvField::W, values(w.grad(&grads).unwrap())),
+        (ConvField::Bias, values(bias.grad(&grads).unwrap())),
+    ] {
+        let err = worst(&got, &conv_oracle::finite_difference(&s, &h, &g, field, 1e-6));
+        assert!(err < 2e-5, "d{field:?}: max error {err:.2e}");
+    }
+}
+
+#[test]
+fn a_frozen_kernel_gets_no_gradient_and_inference_matches() {
+    // fig5b's all-ones conv is excluded from training: its w has no gradient node
+    let dev = WgpuDevice::default();
+    require_vulkan();
+    let s = CASES[1];
+    let mut h = conv_inputs(&s, 61);
+    h.w = vec![1.0; s.w_len()];
+    let (r, b, l, ch, k) = (s.replicas, s.batch, s.len, s.channels, s.taps);
+    let x = tensor::<Ad, 4>(&h.x, [r, b, l, ch], &dev).require_grad();
+    let w = tensor::<Ad, 3>(&h.w, [r, ch, k], &dev);
+    let bias = tensor::<Ad, 2>(&h.bias, [r, ch], &dev).require_grad();
+    let grads = conv_silu_autodiff(x.clone(), w.clone(), bias).sum().backward();
+    assert!(w.grad(&grads).is_none(), "a frozen kernel got a gradient");
+    assert!(x.grad(&grads).is_some(), "x lost its gradient next to a frozen kernel");
+    let plain = conv_silu_inference(
+        tensor::<Inner, 4>(&h.x, [r, b, l, ch], &dev),
+        tensor::<Inner, 3>(&h.w, [r, ch, k], &dev),
+        tensor::<Inner, 2>(&h.bias, [r, ch], &dev),
+    );
+    let err = worst(&values(plain), &conv_oracle::conv_silu(&s, &h));
+    assert!(err < 2e-6, "inference: max error {err:.2e}");
+}
