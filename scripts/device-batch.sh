@@ -24,6 +24,9 @@
 #   scripts/device-batch.sh fusion-check [G]   # plain vs fusion build: bench at R = 9-36, 5 epochs' metrics
 #   scripts/device-batch.sh fused-check [G]    # plain SSD ops vs the fused kernels, the same way;
 #                                              # its verdict lets JOB+fused jobs use them
+#   scripts/device-batch.sh conv-check [G]     # the same for the fused conv + SiLU kernels
+#   T0=$(date +%s) scripts/device-batch.sh box S GPU JOB[@L]...  # one self-contained call:
+#                                              # stage, the queue until S seconds after T0, pack
 #   T0=$(date +%s) scripts/device-batch.sh wait S   # sleep until S seconds after T0 (the
 #                                              # call's start), or until no job is left
 #   scripts/device-batch.sh split DIR MIB OUT  # (here) resume state DIR in carry parts of at
@@ -68,12 +71,12 @@ E5='eval.every_epochs=5'
 
 job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs $3
     local t=$2
-    case $1 in *+fused) # JOB+fused: JOB on the fused SSD kernels, if fused-check adopted them
-        if grep -q '^adopt' runs/fused-check/verdict.txt 2>/dev/null; then
-            echo "env MSYM_FUSED_SSD=1 $(job_command ${1%+fused} $2 "$3")"
-        else
-            job_command ${1%+fused} $2 "$3" # plain ops: not checked, or not faster
-        fi
+    case $1 in *+fused) # JOB+fused: JOB on each pair of fused kernels that its check adopted
+        # (fused-check: the SSD, conv-check: the conv); plain ops where not checked or not faster
+        local env=""
+        grep -q '^adopt' runs/fused-check/verdict.txt 2>/dev/null && env="$env MSYM_FUSED_SSD=1"
+        grep -q '^adopt' runs/conv-check/verdict.txt 2>/dev/null && env="$env MSYM_FUSED_CONV=1"
+        echo "${env:+env$env }$(job_command ${1%+fused} $2 "$3")"
         return ;;
     esac
     dev() { echo "--devices ${1:-$2}"; } # a figure's workers: the given GPUs or the default
@@ -134,6 +137,8 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
             --replicas 36 --sweep-depth 4 --precisions f32,bf16 --out runs/ref-bf16 ;;
     fused-check) # issue 8: the fused SSD kernels against the plain ops (fused_check below)
         echo bash scripts/device-batch.sh fused-check ${3:-0} ;;
+    conv-check) # issue 8: the fused conv + SiLU kernels against the plain ops
+        echo bash scripts/device-batch.sh conv-check ${3:-0} ;;
     *) echo "unknown job $1" >&2; return 1 ;;
     esac
 }
@@ -238,6 +243,10 @@ fusion_check() { # $1: the GPU. The plain build (M) against burn's fusion build
 fused_check() { # $1: the GPU. The same binary with the plain SSD ops and with the fused SSD
     # kernels of crates/kernels (MSYM_FUSED_SSD=1; tested on lavapipe, not yet on a GPU)
     ab_check ${1:-0} runs/fused-check plain "$M" fused "env MSYM_FUSED_SSD=1 $M"
+}
+
+conv_check() { # $1: the GPU. The same with the fused conv + SiLU kernels (MSYM_FUSED_CONV=1)
+    ab_check ${1:-0} runs/conv-check plain "$M" fused "env MSYM_FUSED_CONV=1 $M"
 }
 
 torch_merge() { # $1: torch-fig4's directory. The seeds that wrote metrics as one run,
@@ -389,12 +398,13 @@ preflight)
         --replicas 2 --sweep-depth 2 --precisions f32 --steps 2 --warmup 1 --out /tmp/preflight \
         >runs/logs/preflight.log 2>&1
     rc=$?
-    # the fused SSD kernels too, where the binary has them (a failure there stops only them)
-    MSYM_FUSED_SSD=1 timeout 300 $M bench --no-torch --device cuda:0 --config ${2:-configs/composite.toml} \
+    # the fused SSD and conv kernels too, where the binary has them (a failure there stops
+    # only them)
+    MSYM_FUSED_SSD=1 MSYM_FUSED_CONV=1 timeout 300 $M bench --no-torch --device cuda:0 --config ${2:-configs/composite.toml} \
         --depths 2 --replicas 2 --sweep-depth 2 --precisions f32 --steps 2 --warmup 1 \
         --out /tmp/preflight-fused >runs/logs/preflight-fused.log 2>&1 &&
-        grep -E "ms/step|fused" runs/logs/preflight-fused.log | sed 's/^/fused SSD: /' ||
-        echo "fused SSD preflight FAILED: see runs/logs/preflight-fused.log (do not run fused-check)"
+        grep -E "ms/step|fused" runs/logs/preflight-fused.log | sed 's/^/fused kernels: /' ||
+        echo "fused kernels' preflight FAILED: see runs/logs/preflight-fused.log (do not run fused-check or conv-check)"
     grep -E "ms/step|error" runs/logs/preflight.log
     [ $rc -eq 0 ] && echo "preflight passed" || { echo "preflight FAILED (rc $rc): see runs/logs/preflight.log"; exit 1; }
     ;;
@@ -454,6 +464,19 @@ torch-merge) torch_merge "${2:?DIR}" ;;
 torch-order) torch_order "${2:-0}" ;;
 fusion-check) fusion_check "${2:-0}" ;;
 fused-check) fused_check "${2:-0}" ;;
+conv-check) conv_check "${2:-0}" ;;
+box) # One device call that depends on no other: a warm machine goes back after 30 s idle,
+    # and twice in the eighth session the reply to one call took longer than that, so the
+    # next call found a fresh machine and two fig3 runs (epochs 85 and 150) were lost. Every
+    # call therefore stages what it carries, trains until S seconds after its start (T0), and
+    # packs the logs and the unfinished runs' checkpoints itself; the next call carries them
+    # back (carry/NAME), on whatever machine it gets.
+    t0=${T0:-$(date +%s)} s=${2:?S} g=${3:?GPU}
+    shift 3
+    bash "$0" stage
+    bash "$0" queue $((t0 + s)) $g "$@"
+    bash "$0" pack
+    ;;
 measure) measure ;;
 cmd) full_command "${2:?JOB}" "${3:-10}" "${4:-}" ;;
 start)

@@ -114,6 +114,13 @@ mkdir -p runs/fused-check
 echo "keep fused: R = 9 100.0 vs plain 101.0" >runs/fused-check/verdict.txt
 run cmd fig3-d3+fused 5 0,0 | grep -q "MSYM_FUSED_SSD" && fail "+fused used the kernels the verdict kept out"
 echo "adopt fused: R = 9 120.0 vs plain 100.0" >runs/fused-check/verdict.txt
-run cmd fig3-d3+fused 5 0,0 | grep -q "^env MSYM_FUSED_SSD=1 .*reproduce fig3 --devices 0,0 " ||
+run cmd fig3-d3+fused 5 0,0 | grep -q "^env MSYM_FUSED_SSD=1 /.*reproduce fig3 --devices 0,0 " ||
     fail "+fused did not use the kernels the verdict adopted"
+mkdir -p runs/conv-check
+echo "adopt fused: R = 9 130.0 vs plain 100.0" >runs/conv-check/verdict.txt
+run cmd fig3-d3+fused 5 0,0 | grep -q "^env MSYM_FUSED_SSD=1 MSYM_FUSED_CONV=1 /.*reproduce fig3 " ||
+    fail "+fused did not use both adopted kernel pairs"
+echo "keep fused: R = 9 100.0 vs plain 101.0" >runs/fused-check/verdict.txt
+run cmd fig3-d3+fused 5 0,0 | grep -q "^env MSYM_FUSED_CONV=1 /.*reproduce fig3 " ||
+    fail "+fused did not use the conv kernels alone"
 echo "test-device-batch: stage, split, resume, pack and +fused pass"

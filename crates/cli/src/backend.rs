@@ -69,6 +69,18 @@ pub fn fused_ssd() -> serde_json::Value {
     serde_json::json!({ "on": on, "calls": calls })
 }
 
+/// The same for the conv stage's fused kernels (MSYM_FUSED_CONV=1).
+pub fn fused_conv() -> serde_json::Value {
+    #[cfg(feature = "cuda")]
+    let (on, calls) = (
+        models::fused_conv::fused_conv_on(),
+        models::fused_conv::fused_conv_calls(),
+    );
+    #[cfg(not(feature = "cuda"))]
+    let (on, calls) = (false, 0usize);
+    serde_json::json!({ "on": on, "calls": calls })
+}
+
 /// Refuses `cuda` in a binary built without it, with the command that fixes that.
 pub fn require_available(d: DeviceArg) -> Result<(), CliError> {
     if matches!(d, DeviceArg::Cuda(_)) && !CUDA_BUILT {

@@ -287,6 +287,7 @@ pub fn run(c: BenchCommand) -> Result<(), CliError> {
         "build_commit": env!("MSYM_BUILD_COMMIT"),
         "build_features": crate::backend::BUILD_FEATURES,
         "fused_ssd": crate::backend::fused_ssd(),
+        "fused_conv": crate::backend::fused_conv(),
         "config": c.config.display().to_string(),
         "set": c.set,
         "batch": timings.first().map(|t| t.batch),
@@ -323,19 +324,24 @@ fn cell(v: Option<f64>, digits: usize) -> String {
 /// and sweep throughput.
 fn markdown(r: &Value, c: &BenchCommand) -> String {
     let ms = |k: &str| r["ms_per_step"][k].as_f64();
+    let switch = |k: &str| {
+        if r[k]["on"].as_bool() == Some(true) {
+            "on"
+        } else {
+            "off"
+        }
+    };
     let mut s = format!(
-        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; fused SSD {}, {} calls); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
+        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; fused SSD {}, {} calls; fused conv {}, {} calls); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
         r["card"].as_str().unwrap_or("?"),
         r["device"].as_str().unwrap_or("?"),
         r["date"].as_str().unwrap_or("?"),
         r["build_commit"].as_str().unwrap_or("?"),
         r["build_features"].as_str().unwrap_or("?"),
-        if r["fused_ssd"]["on"].as_bool() == Some(true) {
-            "on"
-        } else {
-            "off"
-        },
+        switch("fused_ssd"),
         r["fused_ssd"]["calls"],
+        switch("fused_conv"),
+        r["fused_conv"]["calls"],
         r["config"].as_str().unwrap_or("?"),
         r["batch"],
         c.steps,

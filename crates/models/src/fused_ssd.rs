@@ -2,17 +2,12 @@
 //! `Autodiff<CubeBackend<R, f32, ..>>` for training, `CubeBackend` itself for evaluation, with
 //! R = CUDA (feature `cuda`) or wgpu (feature `wgpu`, for the tests on lavapipe).
 //!
-//! Why a TypeId dispatch: burn has no specialization, so a backend trait with a fused method
-//! would have to bound every generic model and trainer function (about 140 of them). The
-//! check here costs a few comparisons per layer call; the cast after a matching TypeId cannot
-//! fail.
-//!
 //! Off unless asked (`MSYM_FUSED_SSD=1`, or [`set_fused_ssd`]): the kernels sum in another
-//! order than the plain ops, so runs resumed from the plain path keep it until a GPU A/B has
-//! shown the fused one is faster and trains the same (results/bench/NOTES.md).
+//! order than the plain ops, so runs resumed from the plain path keep it. On an H200 they
+//! train the same (5 epochs, losses within 2.1e-7) but are no faster at R = 9 or 36
+//! (results/bench/NOTES.md, eighth session).
 
-use std::any::{Any, TypeId};
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::any::TypeId;
 
 use burn::backend::Autodiff;
 use burn::tensor::backend::Backend;
@@ -21,39 +16,24 @@ use burn_cubecl::CubeBackend;
 use burn_cubecl::CubeRuntime;
 use burn_cubecl::element::{BoolElement, IntElement};
 
+use crate::fused::{Switch, cast};
 use crate::ssd::SsdInputs;
 
-/// 0: not read yet (read MSYM_FUSED_SSD), 1: off, 2: on.
-static SWITCH: AtomicU8 = AtomicU8::new(0);
-/// How many SSD calls took the fused kernels (for tests and for `bench` to report).
-static CALLS: AtomicUsize = AtomicUsize::new(0);
+static SWITCH: Switch = Switch::new("MSYM_FUSED_SSD");
 
 /// Turns the fused SSD on or off for this process (overrides MSYM_FUSED_SSD).
 pub fn set_fused_ssd(on: bool) {
-    SWITCH.store(if on { 2 } else { 1 }, Ordering::Relaxed);
+    SWITCH.set(on);
 }
 
 /// Whether the fused SSD is on: [`set_fused_ssd`], else MSYM_FUSED_SSD=1.
 pub fn fused_ssd_on() -> bool {
-    match SWITCH.load(Ordering::Relaxed) {
-        0 => {
-            let on = std::env::var("MSYM_FUSED_SSD").is_ok_and(|v| v == "1");
-            set_fused_ssd(on);
-            on
-        }
-        s => s == 2,
-    }
+    SWITCH.on()
 }
 
 /// SSD calls that ran the fused kernels so far in this process.
 pub fn fused_ssd_calls() -> usize {
-    CALLS.load(Ordering::Relaxed)
-}
-
-fn cast<T: 'static, U: 'static>(t: T) -> U {
-    *(Box::new(t) as Box<dyn Any>)
-        .downcast::<U>()
-        .expect("cast after a matching TypeId")
+    SWITCH.calls()
 }
 
 /// y [R, B, L, E] through the kernels, or None where this backend, dtype or switch does not
@@ -85,7 +65,7 @@ pub(crate) fn try_fused<B: Backend>(inp: &SsdInputs<B>) -> Option<Tensor<B, 4>> 
         y = y.or_else(|| on::<B, cubecl::wgpu::WgpuRuntime, i32, u32>(inp));
     }
     if y.is_some() {
-        CALLS.fetch_add(1, Ordering::Relaxed);
+        SWITCH.count();
     }
     y
 }

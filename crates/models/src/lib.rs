@@ -13,6 +13,10 @@ pub mod digest;
 pub mod embed;
 pub mod export;
 #[cfg(feature = "cubecl")]
+pub mod fused;
+#[cfg(feature = "cubecl")]
+pub mod fused_conv;
+#[cfg(feature = "cubecl")]
 pub mod fused_ssd;
 pub mod grouped;
 pub mod init;

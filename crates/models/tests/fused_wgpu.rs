@@ -1,0 +1,83 @@
+//! The fused kernels inside the real Mamba2 model, on burn's CubeCL backend over wgpu
+//! (lavapipe, scripts/setup-vulkan.sh): with a switch on (the SSD's, the conv's, or both), the
+//! model's logits and every parameter's gradient equal those of the plain ops, and the kernels
+//! did run once per layer. Built with `cargo test -p models --features wgpu` (CI runs it).
+#![cfg(feature = "wgpu")]
+
+mod common;
+
+use burn::backend::Autodiff;
+use burn_cubecl::CubeBackend;
+use common::{max_abs_diff, randn, tiny_config, to_vec, tokens};
+use cubecl::wgpu::WgpuRuntime;
+use models::fused_conv::{fused_conv_calls, set_fused_conv};
+use models::fused_ssd::{fused_ssd_calls, set_fused_ssd};
+use models::{ReplicaInit, build_model, read_grads};
+
+type W = Autodiff<CubeBackend<WgpuRuntime, f32, i32, u32>>;
+
+/// Both switches are process-wide: the cases run one after another in one test.
+#[test]
+fn the_fused_kernels_give_the_plain_models_logits_and_gradients() {
+    let icds = std::fs::read_dir("/usr/share/vulkan/icd.d")
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert!(
+        icds > 0,
+        "no Vulkan driver on this machine: run scripts/setup-vulkan.sh"
+    );
+    let base = "kind = \"mamba2\"\ndepth = 2\nd_model = 8\nd_state = 4";
+    // (model, SSD fused, conv fused); the last is fig5b's frozen all-ones conv
+    let cases = [
+        (base.to_string(), true, false),
+        (base.to_string(), false, true),
+        (base.to_string(), true, true),
+        (format!("{base}\nconv = \"all_ones_frozen\""), false, true),
+    ];
+    for (model, ssd, conv) in cases {
+        let cfg = tiny_config(&model);
+        let replicas = [ReplicaInit { seed: 1, gamma: 0.5 }, ReplicaInit { seed: 2, gamma: 1.0 }];
+        let toks = tokens::<W>([2, 5, 6], 13, 3);
+        let w = randn::<W, 3>([2, 5, 13], 4);
+        let run = |ssd: bool, conv: bool| {
+            set_fused_ssd(ssd);
+            set_fused_conv(conv);
+            let model = build_model::<W>(&cfg, &replicas, &Default::default());
+            let logits = model.forward(toks.clone());
+            let grads = read_grads(&model, &logits.clone().mul(w.clone()).sum().backward());
+            (to_vec(logits), grads)
+        };
+        let what = format!("SSD fused {ssd}, conv fused {conv}, model {model:?}");
+        let (plain_logits, plain_grads) = run(false, false);
+        let before = (fused_ssd_calls(), fused_conv_calls());
+        let (fused_logits, fused_grads) = run(ssd, conv);
+        let calls = (fused_ssd_calls() - before.0, fused_conv_calls() - before.1);
+        let want = (if ssd { 2 } else { 0 }, if conv { 2 } else { 0 });
+        assert_eq!(
+            calls, want,
+            "{what}: fused calls (SSD, conv), one per layer of the forward"
+        );
+        let scale = plain_logits.iter().map(|v| v.abs()).fold(0.0, f64::max);
+        assert!(
+            max_abs_diff(&plain_logits, &fused_logits) < 1e-5 * scale.max(1.0),
+            "{what}: logits"
+        );
+        for (name, g) in plain_grads {
+            let (g, f) = match (g, &fused_grads[&name]) {
+                (Some(g), Some(f)) => (g, f),
+                (None, None) => continue, // frozen: no gradient either way
+                (g, f) => panic!(
+                    "{what}: {name} has a gradient {} the plain ops and {} the kernels",
+                    if g.is_some() { "with" } else { "without" },
+                    if f.is_some() { "with" } else { "without" }
+                ),
+            };
+            let scale = g.iter().map(|v| v.abs()).fold(0.0, f64::max);
+            let diff = max_abs_diff(&g, f);
+            assert!(
+                diff < 1e-4 * scale.max(1e-3),
+                "{what}: gradient of {name} differs by {diff:.2e} (scale {scale:.2e})"
+            );
+        }
+    }
+}
