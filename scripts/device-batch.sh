@@ -27,6 +27,8 @@
 #   scripts/device-batch.sh conv-check [G]     # the same for the fused conv + SiLU kernels
 #   T0=$(date +%s) scripts/device-batch.sh box S GPU JOB[@L]...  # one self-contained call:
 #                                              # stage, the queue until S seconds after T0, pack
+#   scripts/device-batch.sh unpack DIR NAME    # (here) a call's returned files (DIR) as
+#                                              # carry/NAME: the next call's resume state
 #   T0=$(date +%s) scripts/device-batch.sh wait S   # sleep until S seconds after T0 (the
 #                                              # call's start), or until no job is left
 #   scripts/device-batch.sh split DIR MIB OUT  # (here) resume state DIR in carry parts of at
@@ -54,7 +56,7 @@ M=/tmp/bin/msym
 # differs from the one unpacked there.
 # A call that does not carry bin-xz (to leave room for resume state) uses the unpacked one.
 # `split` (here, before a call) and `stage` need no binary.
-if [ "${1:-}" = split ] || [ "${1:-}" = stage ] || [ "${1:-}" = torch-merge ] || [ "${1:-}" = resume ] || [ "${1:-}" = pack ] || [ "${1:-}" = cmd ]; then
+if [ "${1:-}" = split ] || [ "${1:-}" = stage ] || [ "${1:-}" = torch-merge ] || [ "${1:-}" = resume ] || [ "${1:-}" = pack ] || [ "${1:-}" = cmd ] || [ "${1:-}" = unpack ]; then
     :
 elif [ -f bin-xz/msym.xz ]; then
     sum=$(sha1sum bin-xz/msym.xz | cut -c1-40)
@@ -465,6 +467,20 @@ torch-order) torch_order "${2:-0}" ;;
 fusion-check) fusion_check "${2:-0}" ;;
 fused-check) fused_check "${2:-0}" ;;
 conv-check) conv_check "${2:-0}" ;;
+unpack) # here, after a call: its `pack` (0-runs.tgz.part*, the metrics without checkpoints)
+    # and its NAME-resume.tar.* (the unfinished runs whole, with checkpoints) joined into
+    # carry/NAME, which the next call carries and stages
+    d=${2:?DIR} n=${3:?NAME}
+    [ ! -e carry/$n ] || { echo "carry/$n exists; move it away first" >&2; exit 2; }
+    tmp=$(mktemp -d)
+    cat "$d"/0-runs.tgz.part* | tar xzf - -C $tmp runs/$n || { rm -rf $tmp; echo "$d: no runs/$n in its 0-runs.tgz" >&2; exit 2; }
+    if ls "$d"/$n-resume.tar.* >/dev/null 2>&1; then
+        cat "$d"/$n-resume.tar.* | tar xf - -C $tmp || { rm -rf $tmp; echo "$d: $n-resume.tar.* do not join" >&2; exit 2; }
+    fi
+    mkdir -p carry && mv $tmp/runs/$n carry/$n && rm -rf $tmp
+    echo "carry/$n: $(du -sh carry/$n | cut -f1), unfinished runs with checkpoints:" \
+        $(cd carry/$n && ls runs/*/*.safetensors 2>/dev/null | cut -d/ -f2 | sort -u)
+    ;;
 box) # One device call that depends on no other: a warm machine goes back after 30 s idle,
     # and twice in the eighth session the reply to one call took longer than that, so the
     # next call found a fresh machine and two fig3 runs (epochs 85 and 150) were lost. Every

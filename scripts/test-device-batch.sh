@@ -104,6 +104,14 @@ cat "$t"/pack1/fig-resume.tar.* | tar xf - -C "$t/joined2" || fail "pack's resum
 cmp -s runs/fig/runs/big/checkpoint.safetensors "$t/joined2/runs/fig/runs/big/checkpoint.safetensors" ||
     fail "pack's resume part lost run big's checkpoint"
 [ ! -e "$t/joined2/runs/fig/runs/done" ] || fail "pack's resume part holds a finished run"
+# unpack: what pack returned becomes the next call's carry/fig, checkpoints included
+run unpack "$t/pack1" fig >/dev/null || fail "unpack failed on pack's own files"
+cmp -s runs/fig/runs/big/checkpoint.safetensors carry/fig/runs/big/checkpoint.safetensors ||
+    fail "unpack lost run big's checkpoint"
+[ -e carry/fig/runs/done/summary.json ] || fail "unpack lost the finished run's metrics"
+[ ! -e carry/fig/logs ] && [ ! -e carry/logs ] || fail "unpack mixed the logs into carry"
+run unpack "$t/pack1" fig >/dev/null 2>&1 && fail "unpack wrote over an existing carry/fig"
+rm -rf carry/fig
 OUT=$t/pack2 PART_MB=1 run pack >"$t/pack2.txt"
 [ "$(ls "$t/pack2" | grep -c resume)" = 0 ] || fail "pack added resume parts past the call's 8 files"
 grep -q "unfinished runs in fig" "$t/pack2.txt" || fail "pack did not say which unfinished runs stay behind"
@@ -123,4 +131,4 @@ run cmd fig3-d3+fused 5 0,0 | grep -q "^env MSYM_FUSED_SSD=1 MSYM_FUSED_CONV=1 /
 echo "keep fused: R = 9 100.0 vs plain 101.0" >runs/fused-check/verdict.txt
 run cmd fig3-d3+fused 5 0,0 | grep -q "^env MSYM_FUSED_CONV=1 /.*reproduce fig3 " ||
     fail "+fused did not use the conv kernels alone"
-echo "test-device-batch: stage, split, resume, pack and +fused pass"
+echo "test-device-batch: stage, split, resume, pack, unpack and +fused pass"
