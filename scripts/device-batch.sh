@@ -49,9 +49,10 @@
 # kills them and loses their checkpoints (2026-11-26, a fig3 row at epoch 144). `stage`
 # moves carry/<name> into runs/ only where the machine has no runs/<name>.
 set -u
+self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0") # for `box`, which runs three of its own steps
 cd "$(dirname "$0")/.."
 export CUBECL_AUTOTUNE_LEVEL=minimal
-M=/tmp/bin/msym
+M=${MSYM_BIN:-/tmp/bin/msym} # MSYM_BIN: another binary (the tests use a mock)
 # A warm machine keeps /tmp/bin from the last call: unpack again when the carried binary
 # differs from the one unpacked there.
 # A call that does not carry bin-xz (to leave room for resume state) uses the unpacked one.
@@ -489,9 +490,9 @@ box) # One device call that depends on no other: a warm machine goes back after 
     # back (carry/NAME), on whatever machine it gets.
     t0=${T0:-$(date +%s)} s=${2:?S} g=${3:?GPU}
     shift 3
-    bash "$0" stage
-    bash "$0" queue $((t0 + s)) $g "$@"
-    bash "$0" pack
+    bash "$self" stage
+    bash "$self" queue $((t0 + s)) $g "$@"
+    bash "$self" pack
     ;;
 measure) measure ;;
 cmd) full_command "${2:?JOB}" "${3:-10}" "${4:-}" ;;

@@ -115,6 +115,40 @@ rm -rf carry/fig
 OUT=$t/pack2 PART_MB=1 run pack >"$t/pack2.txt"
 [ "$(ls "$t/pack2" | grep -c resume)" = 0 ] || fail "pack added resume parts past the call's 8 files"
 grep -q "unfinished runs in fig" "$t/pack2.txt" || fail "pack did not say which unfinished runs stay behind"
+# box: one call alone stages what it carries, trains, and returns the logs and the unfinished
+# runs' checkpoints; unpack makes them the next call's carry. A mock msym stands in for the
+# binary: `reproduce` leaves one finished and one unfinished run (with a checkpoint).
+mkdir -p "$t/bin" "$t/box"
+cat >"$t/bin/msym" <<'MOCK'
+#!/usr/bin/env bash
+echo "$*" >>"$MOCK_LOG"
+case $1 in
+reproduce)
+    out=${@: -1}
+    mkdir -p $out/runs/done $out/runs/open
+    echo '{"finished": true}' >$out/runs/done/summary.json
+    echo '{"finished": false}' >$out/runs/open/summary.json
+    head -c 4096 /dev/urandom >$out/runs/open/checkpoint.safetensors
+    echo "time limit reached; rerun the same command to continue" ;;
+progress) echo "1 of 2 runs finished" ;;
+esac
+MOCK
+chmod +x "$t/bin/msym"
+rm -rf runs carry carry2
+mkdir -p carry/fig3 && echo plan >carry/fig3/sweep.json
+MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log OUT=$t/box T0=$(date +%s) run box 300 0 fig3-d2@0,1 >"$t/box.txt" 2>&1 ||
+    fail "box failed: $(tail -n 3 "$t/box.txt")"
+grep -q "^reproduce fig3 --devices 0,1 .*--only model.depth=2 --time-limit [45]\.[0-9]* --out runs/fig3" "$t/mock.log" ||
+    fail "box did not run the job until its deadline: $(cat "$t/mock.log")"
+[ "$(cat runs/fig3/sweep.json)" = plan ] || fail "box did not stage the carried state"
+ls "$t/box"/fig3-resume.tar.* >/dev/null 2>&1 || fail "box did not return the unfinished run's checkpoint"
+run unpack "$t/box" fig3 >/dev/null || fail "unpack refused box's files"
+cmp -s runs/fig3/runs/open/checkpoint.safetensors carry/fig3/runs/open/checkpoint.safetensors ||
+    fail "box and unpack lost the unfinished run's checkpoint"
+[ "$(cat carry/fig3/sweep.json)" = plan ] || fail "unpack lost the sweep's top level"
+rm -rf carry runs
+mkdir -p runs
+
 # JOB+fused: the fused SSD kernels only where fused-check's verdict adopted them.
 run cmd fig3-d3+fused 5 0,0 | grep -q "^env MSYM_FUSED_SSD=1" && fail "+fused used the kernels with no verdict"
 run cmd fig3-d3+fused 5 0,0 | grep -q -- "--only model.depth=3 " || fail "+fused lost the job's own command"
@@ -131,4 +165,4 @@ run cmd fig3-d3+fused 5 0,0 | grep -q "^env MSYM_FUSED_SSD=1 MSYM_FUSED_CONV=1 /
 echo "keep fused: R = 9 100.0 vs plain 101.0" >runs/fused-check/verdict.txt
 run cmd fig3-d3+fused 5 0,0 | grep -q "^env MSYM_FUSED_CONV=1 /.*reproduce fig3 " ||
     fail "+fused did not use the conv kernels alone"
-echo "test-device-batch: stage, split, resume, pack, unpack and +fused pass"
+echo "test-device-batch: stage, split, resume, pack, unpack, box and +fused pass"
