@@ -25,6 +25,7 @@
 #   scripts/device-batch.sh fused-check [G]    # plain SSD ops vs the fused kernels, the same way;
 #                                              # its verdict lets JOB+fused jobs use them
 #   scripts/device-batch.sh conv-check [G]     # the same for the fused conv + SiLU kernels
+#   scripts/device-batch.sh split-check [G]    # the same for the split in_proj (three products)
 #   T0=$(date +%s) scripts/device-batch.sh box S GPU JOB[@L]...  # one self-contained call:
 #                                              # stage, the queue until S seconds after T0, pack
 #   scripts/device-batch.sh unpack DIR NAME    # (here) a call's returned files (DIR) as
@@ -74,11 +75,13 @@ E5='eval.every_epochs=5'
 
 job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs $3
     local t=$2
-    case $1 in *+fused) # JOB+fused: JOB on each pair of fused kernels that its check adopted
-        # (fused-check: the SSD, conv-check: the conv); plain ops where not checked or not faster
+    case $1 in *+fused) # JOB+fused: JOB on each speed path that its check adopted (fused-check:
+        # the SSD kernels, conv-check: the conv kernels, split-check: the split in_proj); the
+        # plain ops where not checked or not faster
         local env=""
         grep -q '^adopt' runs/fused-check/verdict.txt 2>/dev/null && env="$env MSYM_FUSED_SSD=1"
         grep -q '^adopt' runs/conv-check/verdict.txt 2>/dev/null && env="$env MSYM_FUSED_CONV=1"
+        grep -q '^adopt' runs/split-check/verdict.txt 2>/dev/null && env="$env MSYM_SPLIT_IN_PROJ=1"
         echo "${env:+env$env }$(job_command ${1%+fused} $2 "$3")"
         return ;;
     esac
@@ -142,6 +145,8 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         echo bash scripts/device-batch.sh fused-check ${3:-0} ;;
     conv-check) # issue 8: the fused conv + SiLU kernels against the plain ops
         echo bash scripts/device-batch.sh conv-check ${3:-0} ;;
+    split-check) # issue 8: the split in_proj against the one product
+        echo bash scripts/device-batch.sh split-check ${3:-0} ;;
     *) echo "unknown job $1" >&2; return 1 ;;
     esac
 }
@@ -250,6 +255,10 @@ fused_check() { # $1: the GPU. The same binary with the plain SSD ops and with t
 
 conv_check() { # $1: the GPU. The same with the fused conv + SiLU kernels (MSYM_FUSED_CONV=1)
     ab_check ${1:-0} runs/conv-check plain "$M" fused "env MSYM_FUSED_CONV=1 $M"
+}
+
+split_check() { # $1: the GPU. The same with in_proj as three products (MSYM_SPLIT_IN_PROJ=1)
+    ab_check ${1:-0} runs/split-check plain "$M" split "env MSYM_SPLIT_IN_PROJ=1 $M"
 }
 
 torch_merge() { # $1: torch-fig4's directory. The seeds that wrote metrics as one run,
@@ -401,13 +410,13 @@ preflight)
         --replicas 2 --sweep-depth 2 --precisions f32 --steps 2 --warmup 1 --out /tmp/preflight \
         >runs/logs/preflight.log 2>&1
     rc=$?
-    # the fused SSD and conv kernels too, where the binary has them (a failure there stops
-    # only them)
-    MSYM_FUSED_SSD=1 MSYM_FUSED_CONV=1 timeout 300 $M bench --no-torch --device cuda:0 --config ${2:-configs/composite.toml} \
+    # the fused SSD and conv kernels and the split in_proj too, where the binary has them (a
+    # failure there stops only them)
+    MSYM_FUSED_SSD=1 MSYM_FUSED_CONV=1 MSYM_SPLIT_IN_PROJ=1 timeout 300 $M bench --no-torch --device cuda:0 --config ${2:-configs/composite.toml} \
         --depths 2 --replicas 2 --sweep-depth 2 --precisions f32 --steps 2 --warmup 1 \
         --out /tmp/preflight-fused >runs/logs/preflight-fused.log 2>&1 &&
-        grep -E "ms/step|fused" runs/logs/preflight-fused.log | sed 's/^/fused kernels: /' ||
-        echo "fused kernels' preflight FAILED: see runs/logs/preflight-fused.log (do not run fused-check or conv-check)"
+        grep -E "ms/step|fused" runs/logs/preflight-fused.log | sed 's/^/speed paths: /' ||
+        echo "speed paths' preflight FAILED: see runs/logs/preflight-fused.log (do not run fused-check, conv-check or split-check)"
     grep -E "ms/step|error" runs/logs/preflight.log
     [ $rc -eq 0 ] && echo "preflight passed" || { echo "preflight FAILED (rc $rc): see runs/logs/preflight.log"; exit 1; }
     ;;
@@ -468,6 +477,7 @@ torch-order) torch_order "${2:-0}" ;;
 fusion-check) fusion_check "${2:-0}" ;;
 fused-check) fused_check "${2:-0}" ;;
 conv-check) conv_check "${2:-0}" ;;
+split-check) split_check "${2:-0}" ;;
 unpack) # here, after a call: its `pack` (0-runs.tgz.part*, the metrics without checkpoints)
     # and its NAME-resume.tar.* (the unfinished runs whole, with checkpoints) joined into
     # carry/NAME, which the next call carries and stages

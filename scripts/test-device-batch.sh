@@ -165,4 +165,8 @@ run cmd fig3-d3+fused 5 0,0 | grep -q "^env MSYM_FUSED_SSD=1 MSYM_FUSED_CONV=1 /
 echo "keep fused: R = 9 100.0 vs plain 101.0" >runs/fused-check/verdict.txt
 run cmd fig3-d3+fused 5 0,0 | grep -q "^env MSYM_FUSED_CONV=1 /.*reproduce fig3 " ||
     fail "+fused did not use the conv kernels alone"
+mkdir -p runs/split-check
+echo "adopt split: R = 9 120.0 vs plain 100.0" >runs/split-check/verdict.txt
+run cmd fig3-d3+fused 5 0,0 | grep -q "^env MSYM_FUSED_CONV=1 MSYM_SPLIT_IN_PROJ=1 /.*reproduce fig3 " ||
+    fail "+fused did not use the adopted split in_proj"
 echo "test-device-batch: stage, split, resume, pack, unpack, box and +fused pass"

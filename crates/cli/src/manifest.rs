@@ -38,6 +38,7 @@ pub fn start(device: &str, replicas: Value) -> Value {
         // the switch as the run starts (its calls count from here)
         "fused_ssd": crate::backend::fused_ssd()["on"],
         "fused_conv": crate::backend::fused_conv()["on"],
+        "split_in_proj": models::mamba2::split_in_proj_on(),
         "device": device,
         "command": std::env::args().collect::<Vec<_>>(),
         "started_unix": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),

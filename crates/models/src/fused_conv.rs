@@ -15,7 +15,8 @@ use burn_cubecl::CubeBackend;
 use burn_cubecl::CubeRuntime;
 use burn_cubecl::element::{BoolElement, IntElement};
 
-use crate::fused::{Switch, cast};
+use crate::fused::cast;
+use crate::switch::Switch;
 
 static SWITCH: Switch = Switch::new("MSYM_FUSED_CONV");
 

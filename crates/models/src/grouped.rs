@@ -17,6 +17,8 @@
 
 use burn::tensor::{Tensor, backend::Backend};
 
+use crate::precision::widen;
+
 /// The number of groups for n tokens: the largest divisor of n not above sqrt(n), so
 /// that the per-group sum and the sum over groups are about equally long (1 for a prime n).
 pub fn groups(n: usize) -> usize {
@@ -58,6 +60,22 @@ pub fn linear_tokens<B: Backend>(x: Tensor<B, 3>, w: Tensor<B, 3>) -> Tensor<B, 
     x.reshape([r, g, m / g, d_in])
         .matmul(w.transpose().unsqueeze_dim::<4>(1)) // [R, 1, in, out], broadcast over G
         .reshape([r, m, out])
+}
+
+/// The product of each token with one weight row: x: [R, B, L, D], w: [R, D] -> [R, B, L].
+/// An elementwise product and a sum over D, in f32 (the master precision), not a matmul:
+/// CubeCL's matmul refuses a one-column right-hand side in the layout a one-row weight slice
+/// gives it ("invalid or non-contiguous matrix layout [R, 1, 32, 1]", results/bench/NOTES.md).
+/// The tokens are grouped, as everywhere here, so that w's gradient is a sum per group first.
+pub fn row_product<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 2>) -> Tensor<B, 3> {
+    let [r, b, l, d] = x.dims();
+    let m = b * l;
+    let g = groups(m);
+    widen(x)
+        .reshape([r, g, m / g, d])
+        .mul(widen(w).reshape([r, 1, 1, d]))
+        .sum_dim(3)
+        .reshape([r, b, l])
 }
 
 /// `op(x, v)` with a per-replica vector broadcast over the tokens.

@@ -7,16 +7,31 @@ use burn::module::{Module, Param};
 use burn::tensor::{Tensor, backend::Backend};
 use msym_config::{ConvKind, Mamba2Config};
 
-use crate::grouped::{linear, shift_scalar};
+use crate::grouped::{linear, row_product, shift_scalar};
 use crate::init::Initializer;
 use crate::ops::{conv_silu, rms_norm};
 use crate::params::{ParamVisitor, VisitParams};
 use crate::precision::widen;
 use crate::probes::{LayerProbe, LayerRecord};
 use crate::ssd::{SsdInputs, ssd_fused, ssd_quadratic};
+use crate::switch::Switch;
 
 /// RMSNorm epsilon of mamba_ssm.
 pub const NORM_EPS: f64 = 1e-5;
+
+static SPLIT_IN_PROJ: Switch = Switch::new("MSYM_SPLIT_IN_PROJ");
+
+/// Turns the split in_proj on or off for this process (overrides MSYM_SPLIT_IN_PROJ=1): z,
+/// xBC and dt as three products on row slices of the in_proj weight instead of slices of one
+/// product. The same function; other summation orders; off until a GPU A/B adopts it.
+pub fn set_split_in_proj(on: bool) {
+    SPLIT_IN_PROJ.set(on);
+}
+
+/// Whether the split in_proj is on ([`set_split_in_proj`], else MSYM_SPLIT_IN_PROJ=1).
+pub fn split_in_proj_on() -> bool {
+    SPLIT_IN_PROJ.on()
+}
 
 /// What the SSM reads after the conv (SPEC 2.1 variants).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,10 +157,27 @@ impl<B: Backend> Mamba2Block<B> {
     ) -> (Tensor<B, 4>, Option<LayerRecord<B>>) {
         let [r, bsz, l, _] = h.dims();
         let (e, n, c) = (self.dims.d_inner(), self.dims.d_state, self.dims.conv_dim());
-        let zxbcdt = linear(rms_norm(h.clone(), self.norm.val(), NORM_EPS), self.in_proj.val()); // [R, B, L, 2E+2N+1]
-        let z = zxbcdt.clone().narrow(3, 0, e); // [R, B, L, E]
-        let xbc = zxbcdt.clone().narrow(3, e, c); // [R, B, L, E+2N]
-        let dt_raw = zxbcdt.narrow(3, e + c, 1).reshape([r, bsz, l]); // [R, B, L]
+        let u = rms_norm(h.clone(), self.norm.val(), NORM_EPS); // [R, B, L, D]
+        let w = self.in_proj.val(); // [R, 2E+2N+1, D]: the rows of z, xBC, dt
+        let (z, xbc, dt_raw) = if split_in_proj_on() {
+            // three products on row slices of the weight: the gradient of a sliced
+            // [R, B, L, 2E+2N+1] output is assembled from zeros in full size (three fills, two
+            // adds and a copy: 4.5 ms a layer at R = 36 on an H200), a sliced weight's only in
+            // the weight's size. dt's row is a row_product (CubeCL's matmul refuses it).
+            let d = w.dims()[2];
+            (
+                linear(u.clone(), w.clone().narrow(1, 0, e)),
+                linear(u.clone(), w.clone().narrow(1, e, c)),
+                row_product(u, w.narrow(1, e + c, 1).reshape([r, d])),
+            )
+        } else {
+            let zxbcdt = linear(u, w); // [R, B, L, 2E+2N+1]
+            (
+                zxbcdt.clone().narrow(3, 0, e),
+                zxbcdt.clone().narrow(3, e, c),
+                zxbcdt.narrow(3, e + c, 1).reshape([r, bsz, l]),
+            )
+        }; // z [R, B, L, E], xbc [R, B, L, E+2N], dt_raw [R, B, L]
 
         let mut post = conv_silu(xbc.clone(), self.conv_weight.val(), self.conv_bias.val()); // [R, B, L, C]
         if let Some(sub) = probe.and_then(|p| p.substitution.as_ref()) {

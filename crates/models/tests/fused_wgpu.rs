@@ -1,7 +1,9 @@
-//! The fused kernels inside the real Mamba2 model, on burn's CubeCL backend over wgpu
-//! (lavapipe, scripts/setup-vulkan.sh): with a switch on (the SSD's, the conv's, or both), the
-//! model's logits and every parameter's gradient equal those of the plain ops, and the kernels
-//! did run once per layer. Built with `cargo test -p models --features wgpu` (CI runs it).
+//! The speed paths inside the real Mamba2 model, on burn's CubeCL backend over wgpu (lavapipe,
+//! scripts/setup-vulkan.sh): with a switch on (the fused SSD's, the fused conv's, the split
+//! in_proj's, or several), the model's logits and every parameter's gradient equal those of
+//! the plain ops, and the kernels did run once per layer. CubeCL's own matmul and kernels run
+//! here as on CUDA, so a layout they refuse fails here (the split in_proj's first form failed
+//! only on the GPU). Built with `cargo test -p models --features wgpu` (CI runs it).
 #![cfg(feature = "wgpu")]
 
 mod common;
@@ -12,13 +14,14 @@ use common::{max_abs_diff, randn, tiny_config, to_vec, tokens};
 use cubecl::wgpu::WgpuRuntime;
 use models::fused_conv::{fused_conv_calls, set_fused_conv};
 use models::fused_ssd::{fused_ssd_calls, set_fused_ssd};
+use models::mamba2::set_split_in_proj;
 use models::{ReplicaInit, build_model, read_grads};
 
 type W = Autodiff<CubeBackend<WgpuRuntime, f32, i32, u32>>;
 
-/// Both switches are process-wide: the cases run one after another in one test.
+/// The switches are process-wide: the cases run one after another in one test.
 #[test]
-fn the_fused_kernels_give_the_plain_models_logits_and_gradients() {
+fn the_speed_paths_give_the_plain_models_logits_and_gradients() {
     let icds = std::fs::read_dir("/usr/share/vulkan/icd.d")
         .map(|d| d.count())
         .unwrap_or(0);
@@ -27,30 +30,32 @@ fn the_fused_kernels_give_the_plain_models_logits_and_gradients() {
         "no Vulkan driver on this machine: run scripts/setup-vulkan.sh"
     );
     let base = "kind = \"mamba2\"\ndepth = 2\nd_model = 8\nd_state = 4";
-    // (model, SSD fused, conv fused); the last is fig5b's frozen all-ones conv
+    // (model, SSD fused, conv fused, split in_proj); fig5b's frozen all-ones conv last
     let cases = [
-        (base.to_string(), true, false),
-        (base.to_string(), false, true),
-        (base.to_string(), true, true),
-        (format!("{base}\nconv = \"all_ones_frozen\""), false, true),
+        (base.to_string(), true, false, false),
+        (base.to_string(), false, true, false),
+        (base.to_string(), false, false, true),
+        (base.to_string(), true, true, true),
+        (format!("{base}\nconv = \"all_ones_frozen\""), false, true, false),
     ];
-    for (model, ssd, conv) in cases {
+    for (model, ssd, conv, split) in cases {
         let cfg = tiny_config(&model);
         let replicas = [ReplicaInit { seed: 1, gamma: 0.5 }, ReplicaInit { seed: 2, gamma: 1.0 }];
         let toks = tokens::<W>([2, 5, 6], 13, 3);
         let w = randn::<W, 3>([2, 5, 13], 4);
-        let run = |ssd: bool, conv: bool| {
+        let run = |ssd: bool, conv: bool, split: bool| {
             set_fused_ssd(ssd);
             set_fused_conv(conv);
+            set_split_in_proj(split);
             let model = build_model::<W>(&cfg, &replicas, &Default::default());
             let logits = model.forward(toks.clone());
             let grads = read_grads(&model, &logits.clone().mul(w.clone()).sum().backward());
             (to_vec(logits), grads)
         };
-        let what = format!("SSD fused {ssd}, conv fused {conv}, model {model:?}");
-        let (plain_logits, plain_grads) = run(false, false);
+        let what = format!("SSD fused {ssd}, conv fused {conv}, split in_proj {split}, model {model:?}");
+        let (plain_logits, plain_grads) = run(false, false, false);
         let before = (fused_ssd_calls(), fused_conv_calls());
-        let (fused_logits, fused_grads) = run(ssd, conv);
+        let (fused_logits, fused_grads) = run(ssd, conv, split);
         let calls = (fused_ssd_calls() - before.0, fused_conv_calls() - before.1);
         let want = (if ssd { 2 } else { 0 }, if conv { 2 } else { 0 });
         assert_eq!(
