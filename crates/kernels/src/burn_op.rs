@@ -9,11 +9,13 @@ use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::tensor::ops::FloatTensorOps;
-use burn::tensor::{DType, Shape, Tensor, TensorPrimitive};
+use burn::tensor::{Tensor, TensorPrimitive};
 use burn_cubecl::element::{BoolElement, IntElement};
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::{CubeBackend, CubeRuntime};
+
+use crate::burn_common::{f32_tensor, register_grads};
 
 use crate::{SsdInputs, SsdShape, ssd_backward, ssd_forward};
 
@@ -45,13 +47,7 @@ impl<R: CubeRuntime> Saved<R> {
     }
 
     fn new_tensor(&self, dims: Vec<usize>, handle: cubecl::server::Handle) -> CubeTensor<R> {
-        CubeTensor::new_contiguous(
-            self.x.client.clone(),
-            self.x.device.clone(),
-            Shape::from(dims),
-            handle,
-            DType::F32,
-        )
+        f32_tensor(&self.x, dims, handle)
     }
 
     /// y [R, B, L, E]
@@ -110,11 +106,7 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> Backward<Cube<R, I, BT>, 6>
             st.new_tensor(vec![s.replicas, s.batch, s.len, s.n], g.dc),
             per_replica(g.dd_part),
         ];
-        for (parent, grad) in ops.parents.into_iter().zip(out) {
-            if let Some(node) = parent {
-                grads.register::<Cube<R, I, BT>>(node.id, grad);
-            }
-        }
+        register_grads::<Cube<R, I, BT>, _>(ops.parents.map(|p| p.map(|n| n.id)), out, grads);
     }
 }
 

@@ -7,11 +7,13 @@ use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::tensor::ops::FloatTensorOps;
-use burn::tensor::{DType, Shape, Tensor, TensorPrimitive};
+use burn::tensor::{Shape, Tensor, TensorPrimitive};
 use burn_cubecl::element::{BoolElement, IntElement};
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::{CubeBackend, CubeRuntime};
+
+use crate::burn_common::{f32_tensor, register_grads};
 
 use crate::conv_silu::{ConvInputs, ConvShape, conv_silu_backward, conv_silu_forward};
 
@@ -54,13 +56,7 @@ impl<R: CubeRuntime> Saved<R> {
     }
 
     fn new_tensor(&self, dims: Vec<usize>, handle: cubecl::server::Handle) -> CubeTensor<R> {
-        CubeTensor::new_contiguous(
-            self.x.client.clone(),
-            self.x.device.clone(),
-            Shape::from(dims),
-            handle,
-            DType::F32,
-        )
+        f32_tensor(&self.x, dims, handle)
     }
 
     /// out [R, B, L, C]
@@ -94,11 +90,7 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> Backward<Cube<R, I, BT>, 3>
             Cube::<R, I, BT>::float_reshape(dw, Shape::from(vec![s.replicas, s.channels, s.taps])),
             Cube::<R, I, BT>::float_reshape(db, Shape::from(vec![s.replicas, s.channels])),
         ];
-        for (parent, grad) in ops.parents.into_iter().zip(out) {
-            if let Some(node) = parent {
-                grads.register::<Cube<R, I, BT>>(node.id, grad);
-            }
-        }
+        register_grads::<Cube<R, I, BT>, _>(ops.parents.map(|p| p.map(|n| n.id)), out, grads);
     }
 }
 

@@ -17,6 +17,7 @@
 //! The second pair is the conv stage, SiLU(causal depthwise conv + bias), in [`conv_silu`]
 //! (oracle: [`conv_oracle`]; burn operation: [`burn_op_conv`]).
 
+mod burn_common;
 pub mod burn_op;
 pub mod burn_op_conv;
 pub mod conv_oracle;

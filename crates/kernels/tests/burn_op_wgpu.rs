@@ -3,7 +3,6 @@
 //! its own backward against finite differences of the recurrence.
 
 use burn::backend::Autodiff;
-use burn::tensor::{Tensor, TensorData};
 use burn_cubecl::CubeBackend;
 use cubecl::wgpu::{WgpuDevice, WgpuRuntime};
 use kernels::SsdShape;
@@ -11,7 +10,7 @@ use kernels::burn_op::{ssd_autodiff, ssd_inference};
 use kernels::oracle::{self, Field};
 
 mod common;
-use common::{inputs, require_vulkan, worst};
+use common::{inputs, require_vulkan, tensor, values, worst};
 
 type Inner = CubeBackend<WgpuRuntime, f32, i32, u32>;
 type Ad = Autodiff<Inner>;
@@ -19,24 +18,6 @@ type Ad = Autodiff<Inner>;
 fn device() -> WgpuDevice {
     require_vulkan();
     WgpuDevice::default()
-}
-
-fn tensor<B: burn::tensor::backend::Backend, const D: usize>(
-    v: &[f64],
-    dims: [usize; D],
-    dev: &B::Device,
-) -> Tensor<B, D> {
-    let f: Vec<f32> = v.iter().map(|&x| x as f32).collect();
-    Tensor::from_data(TensorData::new(f, dims), dev)
-}
-
-fn values<B: burn::tensor::backend::Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
-    t.into_data()
-        .to_vec::<f32>()
-        .unwrap()
-        .into_iter()
-        .map(f64::from)
-        .collect()
 }
 
 const SHAPE: SsdShape = SsdShape {

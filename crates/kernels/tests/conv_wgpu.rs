@@ -3,7 +3,7 @@
 //! operation's autodiff gradients against the same, on a strided input and a frozen kernel.
 
 use burn::backend::Autodiff;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::Tensor;
 use burn_cubecl::CubeBackend;
 use cubecl::prelude::*;
 use cubecl::wgpu::{WgpuDevice, WgpuRuntime};
@@ -12,26 +12,11 @@ use kernels::conv_oracle::{self, ConvField, ConvHost};
 use kernels::conv_silu::{ConvInputs, ConvShape, conv_silu_backward, conv_silu_forward};
 
 mod common;
-use common::{conv_inputs, lcg, require_vulkan, worst};
+use common::{client, conv_inputs, download, lcg, require_vulkan, tensor, upload, values, worst};
 
 type R = WgpuRuntime;
 type Inner = CubeBackend<R, f32, i32, u32>;
 type Ad = Autodiff<Inner>;
-
-fn client() -> ComputeClient<R> {
-    require_vulkan();
-    R::client(&Default::default())
-}
-
-fn upload(c: &ComputeClient<R>, v: &[f64]) -> cubecl::server::Handle {
-    let f: Vec<f32> = v.iter().map(|&x| x as f32).collect();
-    c.create_from_slice(f32::as_bytes(&f))
-}
-
-fn download(c: &ComputeClient<R>, h: cubecl::server::Handle) -> Vec<f64> {
-    let bytes = c.read_one(h).expect("read back a kernel output");
-    f32::from_bytes(&bytes).iter().map(|&x| x as f64).collect()
-}
 
 fn device_inputs(c: &ComputeClient<R>, h: &ConvHost) -> ConvInputs {
     ConvInputs {
@@ -109,24 +94,6 @@ fn backward_matches_finite_differences() {
             assert!(err < 2e-5, "case {k} ({s:?}): d{field:?} max error {err:.2e}");
         }
     }
-}
-
-fn tensor<B: burn::tensor::backend::Backend, const D: usize>(
-    v: &[f64],
-    dims: [usize; D],
-    dev: &B::Device,
-) -> Tensor<B, D> {
-    let f: Vec<f32> = v.iter().map(|&x| x as f32).collect();
-    Tensor::from_data(TensorData::new(f, dims), dev)
-}
-
-fn values<B: burn::tensor::backend::Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
-    t.into_data()
-        .to_vec::<f32>()
-        .unwrap()
-        .into_iter()
-        .map(f64::from)
-        .collect()
 }
 
 #[test]

@@ -6,25 +6,10 @@ use cubecl::wgpu::WgpuRuntime;
 use kernels::oracle::{self, Field, SsdHost};
 
 mod common;
-use common::{inputs, require_vulkan, worst};
+use common::{client, download, inputs, upload, worst};
 use kernels::{SsdInputs, SsdShape, ssd_backward, ssd_forward};
 
 type R = WgpuRuntime;
-
-fn client() -> ComputeClient<R> {
-    require_vulkan();
-    R::client(&Default::default())
-}
-
-fn upload(c: &ComputeClient<R>, v: &[f64]) -> cubecl::server::Handle {
-    let f: Vec<f32> = v.iter().map(|&x| x as f32).collect();
-    c.create_from_slice(f32::as_bytes(&f))
-}
-
-fn download(c: &ComputeClient<R>, h: cubecl::server::Handle) -> Vec<f64> {
-    let bytes = c.read_one(h).expect("read back a kernel output");
-    f32::from_bytes(&bytes).iter().map(|&x| x as f64).collect()
-}
 
 fn device_inputs(c: &ComputeClient<R>, h: &SsdHost) -> SsdInputs {
     SsdInputs {

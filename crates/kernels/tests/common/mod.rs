@@ -1,6 +1,10 @@
 //! Helpers shared by the kernels' tests: the Vulkan check and the fixed random inputs.
 #![allow(dead_code)]
 
+use burn::tensor::{Tensor, TensorData, backend::Backend};
+use cubecl::prelude::*;
+use cubecl::server::Handle;
+use cubecl::wgpu::WgpuRuntime;
 use kernels::SsdShape;
 use kernels::conv_oracle::ConvHost;
 use kernels::conv_silu::ConvShape;
@@ -63,4 +67,38 @@ pub fn worst(got: &[f64], want: &[f64]) -> f64 {
         .zip(want)
         .map(|(g, w)| (g - w).abs() / w.abs().max(1.0))
         .fold(0.0, f64::max)
+}
+
+/// The wgpu (lavapipe) compute client, after the Vulkan check.
+pub fn client() -> ComputeClient<WgpuRuntime> {
+    require_vulkan();
+    WgpuRuntime::client(&Default::default())
+}
+
+/// v as f32 on the device.
+pub fn upload(c: &ComputeClient<WgpuRuntime>, v: &[f64]) -> Handle {
+    let f: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+    c.create_from_slice(f32::as_bytes(&f))
+}
+
+/// A kernel's f32 output, read back as f64.
+pub fn download(c: &ComputeClient<WgpuRuntime>, h: Handle) -> Vec<f64> {
+    let bytes = c.read_one(h).expect("read back a kernel output");
+    f32::from_bytes(&bytes).iter().map(|&x| x as f64).collect()
+}
+
+/// v as an f32 burn tensor of `dims`.
+pub fn tensor<B: Backend, const D: usize>(v: &[f64], dims: [usize; D], dev: &B::Device) -> Tensor<B, D> {
+    let f: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+    Tensor::from_data(TensorData::new(f, dims), dev)
+}
+
+/// A burn tensor's f32 values as f64.
+pub fn values<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
+    t.into_data()
+        .to_vec::<f32>()
+        .unwrap()
+        .into_iter()
+        .map(f64::from)
+        .collect()
 }
