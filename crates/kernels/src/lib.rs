@@ -6,8 +6,8 @@
 //! in shared memory, and one launch replaces the ~60 kernels of the plain-op version
 //! (`models::ssd::ssd_quadratic` and its autodiff backward).
 //!
-//! Symbols as in `models::ssd` (SPEC 2.1): x_t [E], B_t, C_t [N], dt_t > 0, A < 0 (one head,
-//! per replica), D the skip; a_t = A dt_t, cs_t = sum_{r<=t} a_r,
+//! Symbols as in `models::ssd` (SPEC 2.1): x_t [E], B_t, C_t [N] (read from one row of xbc,
+//! the block's post-conv tensor), dt_t > 0, A < 0 (one head, per replica), D the skip; a_t = A dt_t, cs_t = sum_{r<=t} a_r,
 //! S[t, s] = (C_t . B_s) exp(cs_t - cs_s) for s <= t, y_t = sum_{s<=t} S[t, s] dt_s x_s + D x_t.
 //!
 //! [`burn_op`] makes the pair one burn operation with its own backward on the CubeCL
@@ -33,8 +33,10 @@ pub use ssd_forward::ssd_forward;
 use cubecl::prelude::{ArrayArg, Runtime};
 use cubecl::server::Handle;
 
-/// The sizes of one SSD launch. Arrays are contiguous, row-major: x, y [R, B, L, E];
-/// dt [R, B, L]; b, c [R, B, L, N]; a, d [R].
+/// The sizes of one SSD launch. Arrays are contiguous, row-major: xbc [R, B, L, E + 2N], the
+/// SSM's input as the block makes it (x in columns 0..E, B in E..E+N, C in E+N..E+2N; read in
+/// place, so neither the three slices nor their gradients are ever copied apart); y [R, B, L, E];
+/// dt [R, B, L]; a, d [R].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SsdShape {
     pub replicas: usize,
@@ -49,13 +51,21 @@ impl SsdShape {
     pub fn samples(&self) -> usize {
         self.replicas * self.batch
     }
-    /// Elements of x (and y, dx).
+    /// Elements of y (and dy; x's share of xbc).
     pub fn x_len(&self) -> usize {
         self.samples() * self.len * self.e
     }
-    /// Elements of b (and c, db, dc).
+    /// Elements of b (and of c: each one's share of xbc).
     pub fn bc_len(&self) -> usize {
         self.samples() * self.len * self.n
+    }
+    /// A row of xbc: E + 2N.
+    pub fn row(&self) -> usize {
+        self.e + 2 * self.n
+    }
+    /// Elements of xbc (and dxbc).
+    pub fn xbc_len(&self) -> usize {
+        self.samples() * self.len * self.row()
     }
     /// Elements of dt (and ddt).
     pub fn dt_len(&self) -> usize {
@@ -72,11 +82,9 @@ impl SsdShape {
 /// The inputs of one SSD launch, on the device (sizes in [`SsdShape`]).
 #[derive(Debug, Clone)]
 pub struct SsdInputs {
-    pub x: Handle,
+    pub xbc: Handle,
     pub dt: Handle,
     pub a: Handle,
-    pub b: Handle,
-    pub c: Handle,
     pub d: Handle,
 }
 
@@ -89,14 +97,12 @@ pub(crate) fn array_arg<R: Runtime>(h: &Handle, len: usize) -> ArrayArg<R> {
 }
 
 impl SsdInputs {
-    /// x, dt, a, b, c, d as kernel arguments, in the kernels' order.
-    pub(crate) fn args<R: Runtime>(&self, s: &SsdShape) -> [ArrayArg<R>; 6] {
+    /// xbc, dt, a, d as kernel arguments, in the kernels' order.
+    pub(crate) fn args<R: Runtime>(&self, s: &SsdShape) -> [ArrayArg<R>; 4] {
         [
-            array_arg(&self.x, s.x_len()),
+            array_arg(&self.xbc, s.xbc_len()),
             array_arg(&self.dt, s.dt_len()),
             array_arg(&self.a, s.replicas),
-            array_arg(&self.b, s.bc_len()),
-            array_arg(&self.c, s.bc_len()),
             array_arg(&self.d, s.replicas),
         ]
     }

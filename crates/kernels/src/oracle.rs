@@ -38,6 +38,31 @@ impl SsdHost {
     }
 }
 
+impl SsdHost {
+    /// x, B and C side by side as the kernels read them: xbc [R, B, L, E + 2N].
+    pub fn xbc(&self, s: &SsdShape) -> Vec<f64> {
+        let mut v = Vec::with_capacity(s.xbc_len());
+        for row in 0..s.samples() * s.len {
+            v.extend_from_slice(&self.x[row * s.e..(row + 1) * s.e]);
+            v.extend_from_slice(&self.b[row * s.n..(row + 1) * s.n]);
+            v.extend_from_slice(&self.c[row * s.n..(row + 1) * s.n]);
+        }
+        v
+    }
+}
+
+/// An [R, B, L, E + 2N] array (as dxbc) cut into its x, B and C parts.
+pub fn split_xbc(s: &SsdShape, v: &[f64]) -> [Vec<f64>; 3] {
+    let (e, n) = (s.e, s.n);
+    let mut out = [Vec::new(), Vec::new(), Vec::new()];
+    for r in v.chunks(s.row()) {
+        out[0].extend_from_slice(&r[..e]);
+        out[1].extend_from_slice(&r[e..e + n]);
+        out[2].extend_from_slice(&r[e + n..]);
+    }
+    out
+}
+
 /// y [R, B, L, E] by h_t = exp(A dt_t) h_{t-1} + dt_t B_t x_t^T, y_t = C_t^T h_t + D x_t.
 pub fn recurrence(s: &SsdShape, inp: &SsdHost) -> Vec<f64> {
     let (l, e, n) = (s.len, s.e, s.n);

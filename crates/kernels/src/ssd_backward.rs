@@ -16,17 +16,13 @@ use crate::{SsdInputs, SsdShape, array_arg};
 
 #[cube(launch)]
 fn ssd_backward_kernel<F: Float>(
-    x: &Array<F>,           // [R, B, L, E]
+    xbc: &Array<F>,         // [R, B, L, E + 2N]
     dt: &Array<F>,          // [R, B, L]
     a: &Array<F>,           // [R]
-    b: &Array<F>,           // [R, B, L, N]
-    c: &Array<F>,           // [R, B, L, N]
     d: &Array<F>,           // [R]
     dy: &Array<F>,          // [R, B, L, E]
-    dx: &mut Array<F>,      // [R, B, L, E]
+    dxbc: &mut Array<F>,    // [R, B, L, E + 2N]: dx | dB | dC
     ddt: &mut Array<F>,     // [R, B, L]
-    db: &mut Array<F>,      // [R, B, L, N]
-    dc: &mut Array<F>,      // [R, B, L, N]
     da_part: &mut Array<F>, // [R * B]
     dd_part: &mut Array<F>, // [R * B]
     batch: u32,
@@ -38,6 +34,7 @@ fn ssd_backward_kernel<F: Float>(
     let r = p / (batch as usize);
     let e = e_dim as usize;
     let n = n_dim as usize;
+    let row = e + 2 * n;
     let step = CUBE_DIM_X as usize;
     let av = a[r];
     let mut cs = SharedMemory::<F>::new(l);
@@ -55,11 +52,11 @@ fn ssd_backward_kernel<F: Float>(
         let mut sv = F::new(0.0);
         let mut xyv = F::new(0.0);
         if s <= t {
-            let g = c_dot_b(b, c, p, t, s, n, l);
+            let g = c_dot_b(xbc, p, t, s, e, n, l);
             wv = F::exp(cs[t] - cs[s]);
             sv = g * wv;
             for j in 0..e {
-                xyv += dy[(p * l + t) * e + j] * x[(p * l + s) * e + j];
+                xyv += dy[(p * l + t) * e + j] * xbc[(p * l + s) * row + j];
             }
         }
         w[i] = wv;
@@ -76,7 +73,7 @@ fn ssd_backward_kernel<F: Float>(
             for t in s..l {
                 du += sm[t * l + s] * dy[(p * l + t) * e + j];
             }
-            dx[(p * l + s) * e + j] = dts[s] * du + dv * dy[(p * l + s) * e + j];
+            dxbc[(p * l + s) * row + j] = dts[s] * du + dv * dy[(p * l + s) * e + j];
         }
         j += step;
     }
@@ -87,14 +84,14 @@ fn ssd_backward_kernel<F: Float>(
         let k = q % n;
         let mut gc = F::new(0.0);
         for s in 0..t + 1 {
-            gc += dts[s] * xy[t * l + s] * w[t * l + s] * b[(p * l + s) * n + k];
+            gc += dts[s] * xy[t * l + s] * w[t * l + s] * xbc[(p * l + s) * row + e + k];
         }
-        dc[(p * l + t) * n + k] = gc;
+        dxbc[(p * l + t) * row + e + n + k] = gc;
         let mut gb = F::new(0.0);
         for t2 in t..l {
-            gb += dts[t] * xy[t2 * l + t] * w[t2 * l + t] * c[(p * l + t2) * n + k];
+            gb += dts[t] * xy[t2 * l + t] * w[t2 * l + t] * xbc[(p * l + t2) * row + e + n + k];
         }
-        db[(p * l + t) * n + k] = gb;
+        dxbc[(p * l + t) * row + e + k] = gb;
         q += step;
     }
     if UNIT_POS_X == 0 {
@@ -123,14 +120,12 @@ fn ssd_backward_kernel<F: Float>(
     }
 }
 
-/// The gradients, on the device: dx [R, B, L, E], ddt [R, B, L], db and dc [R, B, L, N], and
-/// dA and dD per sequence [R * B] (sum each replica's B entries for [R]).
+/// The gradients, on the device: dxbc [R, B, L, E + 2N] (dx | dB | dC, xbc's layout), ddt
+/// [R, B, L], and dA and dD per sequence [R * B] (sum each replica's B entries for [R]).
 #[derive(Debug, Clone)]
 pub struct SsdGrads {
-    pub dx: Handle,
+    pub dxbc: Handle,
     pub ddt: Handle,
-    pub db: Handle,
-    pub dc: Handle,
     pub da_part: Handle,
     pub dd_part: Handle,
 }
@@ -146,29 +141,23 @@ pub fn ssd_backward<R: Runtime, F: Float + CubeElement>(
 ) -> SsdGrads {
     let size = core::mem::size_of::<F>();
     let g = SsdGrads {
-        dx: client.empty(shape.x_len() * size),
+        dxbc: client.empty(shape.xbc_len() * size),
         ddt: client.empty(shape.dt_len() * size),
-        db: client.empty(shape.bc_len() * size),
-        dc: client.empty(shape.bc_len() * size),
         da_part: client.empty(shape.samples() * size),
         dd_part: client.empty(shape.samples() * size),
     };
-    let [x, dt, a, b, c, d] = inp.args::<R>(shape);
+    let [xbc, dt, a, d] = inp.args::<R>(shape);
     ssd_backward_kernel::launch::<F, R>(
         client,
         CubeCount::Static(shape.samples() as u32, 1, 1),
         CubeDim::new_1d(units.unwrap_or_else(|| shape.default_units())),
-        x,
+        xbc,
         dt,
         a,
-        b,
-        c,
         d,
         array_arg(dy, shape.x_len()),
-        array_arg(&g.dx, shape.x_len()),
+        array_arg(&g.dxbc, shape.xbc_len()),
         array_arg(&g.ddt, shape.dt_len()),
-        array_arg(&g.db, shape.bc_len()),
-        array_arg(&g.dc, shape.bc_len()),
         array_arg(&g.da_part, shape.samples()),
         array_arg(&g.dd_part, shape.samples()),
         shape.batch as u32,

@@ -25,20 +25,21 @@ pub(crate) fn decay_prefix<F: Float>(
     }
 }
 
-/// C_t . B_s of sequence p (rows of N in [R, B, L, N]).
+/// C_t . B_s of sequence p, from its rows of xbc [R, B, L, E + 2N].
 #[cube]
 pub(crate) fn c_dot_b<F: Float>(
-    b: &Array<F>,
-    c: &Array<F>,
+    xbc: &Array<F>,
     p: usize,
     t: usize,
     s: usize,
+    e: usize,
     n: usize,
     #[comptime] l: usize,
 ) -> F {
+    let row = e + 2 * n;
     let mut g = F::new(0.0);
     for k in 0..n {
-        g += c[(p * l + t) * n + k] * b[(p * l + s) * n + k];
+        g += xbc[(p * l + t) * row + e + n + k] * xbc[(p * l + s) * row + e + k];
     }
     g
 }

@@ -10,11 +10,9 @@ use crate::{SsdInputs, SsdShape, array_arg};
 /// of S, then over the E channels of y. `l` is comptime: it sizes the shared arrays.
 #[cube(launch)]
 fn ssd_forward_kernel<F: Float>(
-    x: &Array<F>,     // [R, B, L, E]
+    xbc: &Array<F>,   // [R, B, L, E + 2N]
     dt: &Array<F>,    // [R, B, L]
     a: &Array<F>,     // [R]
-    b: &Array<F>,     // [R, B, L, N]
-    c: &Array<F>,     // [R, B, L, N]
     d: &Array<F>,     // [R]
     y: &mut Array<F>, // [R, B, L, E]
     batch: u32,
@@ -26,6 +24,7 @@ fn ssd_forward_kernel<F: Float>(
     let r = p / (batch as usize);
     let e = e_dim as usize;
     let n = n_dim as usize;
+    let row = e + 2 * n;
     let step = CUBE_DIM_X as usize;
     let mut cs = SharedMemory::<F>::new(l); // cs_t = sum_{r<=t} A dt_r
     let mut dts = SharedMemory::<F>::new(l);
@@ -38,7 +37,7 @@ fn ssd_forward_kernel<F: Float>(
         let s = i % l;
         let mut v = F::new(0.0);
         if s <= t {
-            let g = c_dot_b(b, c, p, t, s, n, l);
+            let g = c_dot_b(xbc, p, t, s, e, n, l);
             // cs_t - cs_s <= 0 on and below the diagonal (A < 0, dt > 0): exp cannot overflow
             v = g * F::exp(cs[t] - cs[s]);
         }
@@ -50,9 +49,9 @@ fn ssd_forward_kernel<F: Float>(
     let mut j = UNIT_POS_X as usize;
     while j < e {
         for t in 0..l {
-            let mut acc = dv * x[(p * l + t) * e + j];
+            let mut acc = dv * xbc[(p * l + t) * row + j];
             for s in 0..t + 1 {
-                acc += sm[t * l + s] * dts[s] * x[(p * l + s) * e + j];
+                acc += sm[t * l + s] * dts[s] * xbc[(p * l + s) * row + j];
             }
             y[(p * l + t) * e + j] = acc;
         }
@@ -70,16 +69,14 @@ pub fn ssd_forward<R: Runtime, F: Float + CubeElement>(
     units: Option<u32>,
 ) -> Handle {
     let y = client.empty(shape.x_len() * core::mem::size_of::<F>());
-    let [x, dt, a, b, c, d] = inp.args::<R>(shape);
+    let [xbc, dt, a, d] = inp.args::<R>(shape);
     ssd_forward_kernel::launch::<F, R>(
         client,
         CubeCount::Static(shape.samples() as u32, 1, 1),
         CubeDim::new_1d(units.unwrap_or_else(|| shape.default_units())),
-        x,
+        xbc,
         dt,
         a,
-        b,
-        c,
         d,
         array_arg(&y, shape.x_len()),
         shape.batch as u32,

@@ -38,32 +38,28 @@ pub fn fused_ssd_calls() -> usize {
 }
 
 /// y [R, B, L, E] through the kernels, or None where this backend, dtype or switch does not
-/// allow them (the caller then runs the plain ops).
-pub(crate) fn try_fused<B: Backend>(inp: &SsdInputs<B>) -> Option<Tensor<B, 4>> {
+/// allow them (the caller then runs the plain ops). The kernels read x, B and C in place from
+/// `xbc` [R, B, L, E + 2N], the tensor `inp.x`, `inp.b` and `inp.c` were sliced from; of `inp`
+/// they take dt, A and D (and E from x's shape).
+pub(crate) fn try_fused<B: Backend>(xbc: &Tensor<B, 4>, inp: &SsdInputs<B>) -> Option<Tensor<B, 4>> {
     // every layer of every step passes here: with the switch off (the default) that is one
     // atomic load, before any tensor is looked at
     if !fused_ssd_on() {
         return None;
     }
-    let dtypes = [
-        inp.x.dtype(),
-        inp.dt.dtype(),
-        inp.a.dtype(),
-        inp.b.dtype(),
-        inp.c.dtype(),
-        inp.d.dtype(),
-    ];
+    let dtypes = [xbc.dtype(), inp.dt.dtype(), inp.a.dtype(), inp.d.dtype()];
     if dtypes.iter().any(|d| *d != DType::F32) {
         return None;
     }
+    let e = inp.x.dims()[3];
     let mut y = None;
     #[cfg(feature = "cuda")]
     {
-        y = y.or_else(|| on::<B, cubecl::cuda::CudaRuntime, i32, u8>(inp));
+        y = y.or_else(|| on::<B, cubecl::cuda::CudaRuntime, i32, u8>(xbc, inp, e));
     }
     #[cfg(feature = "wgpu")]
     {
-        y = y.or_else(|| on::<B, cubecl::wgpu::WgpuRuntime, i32, u32>(inp));
+        y = y.or_else(|| on::<B, cubecl::wgpu::WgpuRuntime, i32, u32>(xbc, inp, e));
     }
     if y.is_some() {
         SWITCH.count();
@@ -71,31 +67,30 @@ pub(crate) fn try_fused<B: Backend>(inp: &SsdInputs<B>) -> Option<Tensor<B, 4>> 
     y
 }
 
-/// The same inputs as tensors of backend T (B is T, checked by the caller's TypeId).
-fn cast_inputs<B: Backend, T: Backend>(i: SsdInputs<B>) -> SsdInputs<T> {
-    SsdInputs {
-        x: cast(i.x),
-        dt: cast(i.dt),
-        a: cast(i.a),
-        b: cast(i.b),
-        c: cast(i.c),
-        d: cast(i.d),
-    }
-}
-
 /// The kernels on runtime R, if B is R's autodiff or plain CubeCL backend.
-fn on<B: Backend, R: CubeRuntime, I: IntElement, BT: BoolElement>(inp: &SsdInputs<B>) -> Option<Tensor<B, 4>> {
+fn on<B: Backend, R: CubeRuntime, I: IntElement, BT: BoolElement>(
+    xbc: &Tensor<B, 4>,
+    inp: &SsdInputs<B>,
+    e: usize,
+) -> Option<Tensor<B, 4>> {
     type Plain<R, I, BT> = CubeBackend<R, f32, I, BT>;
-    if TypeId::of::<B>() == TypeId::of::<Autodiff<Plain<R, I, BT>>>() {
-        let i = cast_inputs::<B, Autodiff<Plain<R, I, BT>>>(inp.clone());
+    type Ad<R, I, BT> = Autodiff<Plain<R, I, BT>>;
+    if TypeId::of::<B>() == TypeId::of::<Ad<R, I, BT>>() {
         return Some(cast(kernels::burn_op::ssd_autodiff::<R, I, BT, _>(
-            i.x, i.dt, i.a, i.b, i.c, i.d,
+            cast::<_, Tensor<Ad<R, I, BT>, 4>>(xbc.clone()),
+            cast(inp.dt.clone()),
+            cast(inp.a.clone()),
+            cast(inp.d.clone()),
+            e,
         )));
     }
     if TypeId::of::<B>() == TypeId::of::<Plain<R, I, BT>>() {
-        let i = cast_inputs::<B, Plain<R, I, BT>>(inp.clone());
         return Some(cast(kernels::burn_op::ssd_inference::<R, I, BT>(
-            i.x, i.dt, i.a, i.b, i.c, i.d,
+            cast::<_, Tensor<Plain<R, I, BT>, 4>>(xbc.clone()),
+            cast(inp.dt.clone()),
+            cast(inp.a.clone()),
+            cast(inp.d.clone()),
+            e,
         )));
     }
     None

@@ -195,7 +195,7 @@ impl<B: Backend> Mamba2Block<B> {
             dt: softplus(shift_scalar(widen(dt_raw), widen(self.dt_bias.val()))),
             a: widen(self.a_log.val()).exp().neg(),
             b: ssm_in.clone().narrow(3, e, n),
-            c: ssm_in.narrow(3, e + n, n),
+            c: ssm_in.clone().narrow(3, e + n, n),
             d: self.d.val(),
         };
         let mask = probe.and_then(|p| p.mixing_mask.clone());
@@ -203,7 +203,7 @@ impl<B: Backend> Mamba2Block<B> {
         let fused = if record || mask.is_some() {
             None
         } else {
-            ssd_fused(&inputs)
+            ssd_fused(&ssm_in, &inputs)
         };
         let (y, s) = match fused {
             Some(y) => (y, None),

@@ -61,16 +61,17 @@ pub fn ssd_quadratic<B: Backend>(inp: &SsdInputs<B>, mask: Option<Tensor<B, 4>>)
 
 /// y [R, B, L, E] through the fused kernels of crates/kernels (one launch each way) where the
 /// build, the backend, the dtypes and the switch allow them (`fused_ssd`); None otherwise,
-/// and always without the `cubecl` feature. It gives no S: callers that record or mask S run
-/// [`ssd_quadratic`].
-pub fn ssd_fused<B: Backend>(inp: &SsdInputs<B>) -> Option<Tensor<B, 4>> {
+/// and always without the `cubecl` feature. `xbc` [R, B, L, E + 2N] is the tensor that
+/// `inp.x`, `inp.b` and `inp.c` are slices of (the kernels read it in place). It gives no S:
+/// callers that record or mask S run [`ssd_quadratic`].
+pub fn ssd_fused<B: Backend>(xbc: &Tensor<B, 4>, inp: &SsdInputs<B>) -> Option<Tensor<B, 4>> {
     #[cfg(feature = "cubecl")]
     {
-        crate::fused_ssd::try_fused(inp)
+        crate::fused_ssd::try_fused(xbc, inp)
     }
     #[cfg(not(feature = "cubecl"))]
     {
-        let _ = inp;
+        let _ = (xbc, inp);
         None
     }
 }
