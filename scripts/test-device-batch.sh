@@ -149,6 +149,25 @@ cmp -s runs/fig3/runs/open/checkpoint.safetensors carry/fig3/runs/open/checkpoin
 rm -rf carry runs
 mkdir -p runs
 
+# prepare-device (here, before a session): a committed results folder becomes carry/NAME with
+# its finished runs and its checkpointed unfinished ones; an unfinished run without a
+# checkpoint and the compare outputs stay out.
+src=$t/results/row
+mkdir -p "$src/runs/done" "$src/runs/ckpt" "$src/runs/bare" "$src/cells/c"
+echo '{"finished": true}' >"$src/runs/done/summary.json"
+echo '{"finished": false}' | tee "$src/runs/ckpt/summary.json" >"$src/runs/bare/summary.json"
+echo w >"$src/runs/ckpt/checkpoint.safetensors"
+echo plan >"$src/sweep.json"
+echo r >"$src/README.md"
+cp "$here/scripts/prepare-device.sh" scripts/
+bash scripts/prepare-device.sh --no-build "$src" row >/dev/null || fail "prepare-device failed"
+[ -e carry/row/runs/done/summary.json ] && [ -e carry/row/runs/ckpt/checkpoint.safetensors ] ||
+    fail "prepare-device left out a finished or a checkpointed run"
+[ ! -e carry/row/runs/bare ] || fail "prepare-device carried an unfinished run without a checkpoint"
+[ ! -e carry/row/README.md ] && [ -e carry/row/sweep.json ] || fail "prepare-device carried the wrong top-level files"
+bash scripts/prepare-device.sh --no-build "$src" row >/dev/null 2>&1 && fail "prepare-device wrote over carry/row"
+rm -rf carry
+
 # JOB+fused: the fused SSD kernels only where fused-check's verdict adopted them.
 run cmd fig3-d3+fused 5 0,0 | grep -q "^env MSYM_FUSED_SSD=1" && fail "+fused used the kernels with no verdict"
 run cmd fig3-d3+fused 5 0,0 | grep -q -- "--only model.depth=3 " || fail "+fused lost the job's own command"
@@ -169,4 +188,4 @@ mkdir -p runs/split-check
 echo "adopt split: R = 9 120.0 vs plain 100.0" >runs/split-check/verdict.txt
 run cmd fig3-d3+fused 5 0,0 | grep -q "^env MSYM_FUSED_CONV=1 MSYM_SPLIT_IN_PROJ=1 /.*reproduce fig3 " ||
     fail "+fused did not use the adopted split in_proj"
-echo "test-device-batch: stage, split, resume, pack, unpack, box and +fused pass"
+echo "test-device-batch: stage, split, resume, pack, unpack, box, prepare-device and +fused pass"
