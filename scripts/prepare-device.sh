@@ -47,5 +47,5 @@ if [ $build = 1 ]; then
     cargo build --release -p msym --features cuda
     mkdir -p bin-xz
     xz -T2 -3 -c "$CARGO_TARGET_DIR/release/msym" >bin-xz/msym.xz.tmp && mv bin-xz/msym.xz.tmp bin-xz/msym.xz
-    echo "bin-xz/msym.xz: $(du -h bin-xz/msym.xz | cut -f1), $("$CARGO_TARGET_DIR/release/msym" --version 2>&1 | tail -n 1)"
+    echo "bin-xz/msym.xz: $(du -h bin-xz/msym.xz | cut -f1), $("$CARGO_TARGET_DIR/release/msym" info 2>&1 | head -n 1)"
 fi
