@@ -70,6 +70,9 @@ elif [ ! -x $M ]; then
     exit 2
 fi
 mkdir -p runs/logs
+# The speed paths that stay off until their A/B adopts them: CHECK:SWITCH (the job that
+# measures one, and the environment variable that turns it on in msym)
+SWITCH_CHECKS="fused-check:MSYM_FUSED_SSD conv-check:MSYM_FUSED_CONV split-check:MSYM_SPLIT_IN_PROJ"
 TF='model={kind="transformer",depth=2,d_model=128,d_k=128,d_v=256,d_ff=128,activation="silu"}'
 E5='eval.every_epochs=5'
 
@@ -78,10 +81,10 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
     case $1 in *+fused) # JOB+fused: JOB on each speed path that its check adopted (fused-check:
         # the SSD kernels, conv-check: the conv kernels, split-check: the split in_proj); the
         # plain ops where not checked or not faster
-        local env=""
-        grep -q '^adopt' runs/fused-check/verdict.txt 2>/dev/null && env="$env MSYM_FUSED_SSD=1"
-        grep -q '^adopt' runs/conv-check/verdict.txt 2>/dev/null && env="$env MSYM_FUSED_CONV=1"
-        grep -q '^adopt' runs/split-check/verdict.txt 2>/dev/null && env="$env MSYM_SPLIT_IN_PROJ=1"
+        local env="" c
+        for c in $SWITCH_CHECKS; do
+            grep -q '^adopt' runs/${c%%:*}/verdict.txt 2>/dev/null && env="$env ${c#*:}=1"
+        done
         echo "${env:+env$env }$(job_command ${1%+fused} $2 "$3")"
         return ;;
     esac
@@ -141,12 +144,9 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         # at the sweeps' R = 36 (f32 measured 42.4 replica-steps/s at depth 4, session 5)
         echo $M bench --no-torch --steps 5 --warmup 2 $(one "$3") --config configs/ref.toml --depths 2 \
             --replicas 36 --sweep-depth 4 --precisions f32,bf16 --out runs/ref-bf16 ;;
-    fused-check) # issue 8: the fused SSD kernels against the plain ops (fused_check below)
-        echo bash scripts/device-batch.sh fused-check ${3:-0} ;;
-    conv-check) # issue 8: the fused conv + SiLU kernels against the plain ops
-        echo bash scripts/device-batch.sh conv-check ${3:-0} ;;
-    split-check) # issue 8: the split in_proj against the one product
-        echo bash scripts/device-batch.sh split-check ${3:-0} ;;
+    fused-check | conv-check | split-check) # issue 8: a speed path against the plain ops
+        # (switch_check below)
+        echo bash scripts/device-batch.sh $1 ${3:-0} ;;
     *) echo "unknown job $1" >&2; return 1 ;;
     esac
 }
@@ -248,17 +248,12 @@ fusion_check() { # $1: the GPU. The plain build (M) against burn's fusion build
     ab_check ${1:-0} runs/fusion-check plain "$M" fusion "$F"
 }
 
-fused_check() { # $1: the GPU. The same binary with the plain SSD ops and with the fused SSD
-    # kernels of crates/kernels (MSYM_FUSED_SSD=1; tested on lavapipe, not yet on a GPU)
-    ab_check ${1:-0} runs/fused-check plain "$M" fused "env MSYM_FUSED_SSD=1 $M"
-}
-
-conv_check() { # $1: the GPU. The same with the fused conv + SiLU kernels (MSYM_FUSED_CONV=1)
-    ab_check ${1:-0} runs/conv-check plain "$M" fused "env MSYM_FUSED_CONV=1 $M"
-}
-
-split_check() { # $1: the GPU. The same with in_proj as three products (MSYM_SPLIT_IN_PROJ=1)
-    ab_check ${1:-0} runs/split-check plain "$M" split "env MSYM_SPLIT_IN_PROJ=1 $M"
+switch_check() { # CHECK GPU: the same binary with the plain ops and with the speed path that
+    # CHECK's switch turns on (SWITCH_CHECKS), into runs/CHECK with its verdict
+    local c
+    for c in $SWITCH_CHECKS; do
+        [ "${c%%:*}" = "$1" ] && ab_check ${2:-0} runs/$1 plain "$M" ${1%-check} "env ${c#*:}=1 $M"
+    done
 }
 
 torch_merge() { # $1: torch-fig4's directory. The seeds that wrote metrics as one run,
@@ -412,7 +407,7 @@ preflight)
     rc=$?
     # the fused SSD and conv kernels and the split in_proj too, where the binary has them (a
     # failure there stops only them)
-    MSYM_FUSED_SSD=1 MSYM_FUSED_CONV=1 MSYM_SPLIT_IN_PROJ=1 timeout 300 $M bench --no-torch --device cuda:0 --config ${2:-configs/composite.toml} \
+    env $(for c in $SWITCH_CHECKS; do echo ${c#*:}=1; done) timeout 300 $M bench --no-torch --device cuda:0 --config ${2:-configs/composite.toml} \
         --depths 2 --replicas 2 --sweep-depth 2 --precisions f32 --steps 2 --warmup 1 \
         --out /tmp/preflight-fused >runs/logs/preflight-fused.log 2>&1 &&
         grep -E "ms/step|fused" runs/logs/preflight-fused.log | sed 's/^/speed paths: /' ||
@@ -475,9 +470,7 @@ torch-fig4) torch_fig4 "${2:-0}" ;;
 torch-merge) torch_merge "${2:?DIR}" ;;
 torch-order) torch_order "${2:-0}" ;;
 fusion-check) fusion_check "${2:-0}" ;;
-fused-check) fused_check "${2:-0}" ;;
-conv-check) conv_check "${2:-0}" ;;
-split-check) split_check "${2:-0}" ;;
+fused-check | conv-check | split-check) switch_check $1 "${2:-0}" ;;
 unpack) # here, after a call: its `pack` (0-runs.tgz.part*, the metrics without checkpoints)
     # and its NAME-resume.tar.* (the unfinished runs whole, with checkpoints) joined into
     # carry/NAME, which the next call carries and stages

@@ -1,12 +1,68 @@
-//! What the fused-kernel dispatches share ([`crate::fused_ssd`], [`crate::fused_conv`]): the
-//! cast from a generic backend's tensor to the concrete one its TypeId matched (their
-//! switches are [`crate::switch::Switch`]es).
+//! The dispatch that the fused-kernel paths share ([`crate::fused_ssd`], [`crate::fused_conv`]):
+//! the switch, the f32 check, the runtimes the build has, the TypeId match of the backend,
+//! the cast, and the count of calls that ran the kernels.
 //!
 //! Why a TypeId dispatch: burn has no specialization, so a backend trait with fused methods
 //! would have to bound every generic model and trainer function (about 140 of them). The
 //! check costs a few comparisons per layer call; the cast after a matching TypeId cannot fail.
 
-use std::any::Any;
+use std::any::{Any, TypeId};
+
+use burn::backend::Autodiff;
+use burn::tensor::backend::Backend;
+use burn::tensor::{DType, Tensor};
+use burn_cubecl::element::{BoolElement, IntElement};
+use burn_cubecl::{CubeBackend, CubeRuntime};
+
+use crate::switch::Switch;
+
+/// CubeCL's own f32 backend on runtime R, as the kernels take it.
+pub(crate) type Plain<R, I, BT> = CubeBackend<R, f32, I, BT>;
+/// Its autodiff form (training).
+pub(crate) type Ad<R, I, BT> = Autodiff<Plain<R, I, BT>>;
+
+/// One fused operation with output [R, B, L, *], over inputs of backend B.
+pub(crate) trait FusedOp<B: Backend> {
+    /// The dtypes of the inputs (the kernels take f32 only).
+    fn dtypes(&self) -> Vec<DType>;
+    /// The operation with its own backward; B is `Ad<R, I, BT>` (checked by the caller).
+    fn autodiff<R: CubeRuntime, I: IntElement, BT: BoolElement>(&self) -> Tensor<Ad<R, I, BT>, 4>;
+    /// The forward alone; B is `Plain<R, I, BT>` (checked by the caller).
+    fn inference<R: CubeRuntime, I: IntElement, BT: BoolElement>(&self) -> Tensor<Plain<R, I, BT>, 4>;
+}
+
+/// `op` through its kernels, or None where the switch, the dtypes or the backend do not
+/// allow them (the caller then runs the plain ops). Every layer of every step passes here:
+/// with the switch off (the default) that is one atomic load, before any tensor is looked at.
+pub(crate) fn dispatch<B: Backend, Op: FusedOp<B>>(switch: &Switch, op: &Op) -> Option<Tensor<B, 4>> {
+    if !switch.on() || op.dtypes().iter().any(|d| *d != DType::F32) {
+        return None;
+    }
+    let mut y = None;
+    #[cfg(feature = "cuda")]
+    {
+        y = y.or_else(|| on::<B, cubecl::cuda::CudaRuntime, i32, u8, Op>(op));
+    }
+    #[cfg(feature = "wgpu")]
+    {
+        y = y.or_else(|| on::<B, cubecl::wgpu::WgpuRuntime, i32, u32, Op>(op));
+    }
+    if y.is_some() {
+        switch.count();
+    }
+    y
+}
+
+/// `op` on runtime R, if B is R's autodiff or plain CubeCL backend.
+fn on<B: Backend, R: CubeRuntime, I: IntElement, BT: BoolElement, Op: FusedOp<B>>(op: &Op) -> Option<Tensor<B, 4>> {
+    if TypeId::of::<B>() == TypeId::of::<Ad<R, I, BT>>() {
+        return Some(cast(op.autodiff::<R, I, BT>()));
+    }
+    if TypeId::of::<B>() == TypeId::of::<Plain<R, I, BT>>() {
+        return Some(cast(op.inference::<R, I, BT>()));
+    }
+    None
+}
 
 /// t as type U, which the caller's TypeId check says it is.
 pub(crate) fn cast<T: 'static, U: 'static>(t: T) -> U {

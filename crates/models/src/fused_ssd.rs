@@ -1,23 +1,20 @@
 //! The SSD through the fused kernels of crates/kernels, where the backend is one they run on:
 //! `Autodiff<CubeBackend<R, f32, ..>>` for training, `CubeBackend` itself for evaluation, with
-//! R = CUDA (feature `cuda`) or wgpu (feature `wgpu`, for the tests on lavapipe).
+//! R = CUDA (feature `cuda`) or wgpu (feature `wgpu`, for the tests on lavapipe);
+//! [`crate::fused`] dispatches.
 //!
 //! Off unless asked (`MSYM_FUSED_SSD=1`, or [`set_fused_ssd`]): the kernels sum in another
-//! order than the plain ops, so runs resumed from the plain path keep it. On an H200 they
-//! train the same (5 epochs, losses within 2.1e-7) but are no faster at R = 9 or 36
-//! (results/bench/NOTES.md, eighth session).
+//! order than the plain ops, so runs resumed from the plain path keep it. On an H200 their
+//! first form (x, B and C sliced out and copied) trained the same (5 epochs, losses within
+//! 2.1e-7) and was no faster at R = 9 or 36; the form that reads them in place is not yet
+//! measured (results/bench/NOTES.md, eighth session).
 
-use std::any::TypeId;
-
-use burn::backend::Autodiff;
 use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor};
-use burn_cubecl::CubeBackend;
 use burn_cubecl::CubeRuntime;
 use burn_cubecl::element::{BoolElement, IntElement};
 
-use crate::fused::cast;
-use crate::ssd::SsdInputs;
+use crate::fused::{Ad, FusedOp, Plain, cast, dispatch};
 use crate::switch::Switch;
 
 static SWITCH: Switch = Switch::new("MSYM_FUSED_SSD");
@@ -37,61 +34,50 @@ pub fn fused_ssd_calls() -> usize {
     SWITCH.calls()
 }
 
-/// y [R, B, L, E] through the kernels, or None where this backend, dtype or switch does not
-/// allow them (the caller then runs the plain ops). The kernels read x, B and C in place from
-/// `xbc` [R, B, L, E + 2N], the tensor `inp.x`, `inp.b` and `inp.c` were sliced from; of `inp`
-/// they take dt, A and D (and E from x's shape).
-pub(crate) fn try_fused<B: Backend>(xbc: &Tensor<B, 4>, inp: &SsdInputs<B>) -> Option<Tensor<B, 4>> {
-    // every layer of every step passes here: with the switch off (the default) that is one
-    // atomic load, before any tensor is looked at
-    if !fused_ssd_on() {
-        return None;
-    }
-    let dtypes = [xbc.dtype(), inp.dt.dtype(), inp.a.dtype(), inp.d.dtype()];
-    if dtypes.iter().any(|d| *d != DType::F32) {
-        return None;
-    }
-    let e = inp.x.dims()[3];
-    let mut y = None;
-    #[cfg(feature = "cuda")]
-    {
-        y = y.or_else(|| on::<B, cubecl::cuda::CudaRuntime, i32, u8>(xbc, inp, e));
-    }
-    #[cfg(feature = "wgpu")]
-    {
-        y = y.or_else(|| on::<B, cubecl::wgpu::WgpuRuntime, i32, u32>(xbc, inp, e));
-    }
-    if y.is_some() {
-        SWITCH.count();
-    }
-    y
+/// xbc [R, B, L, E + 2N] (x its first E columns, then B, then C), dt [R, B, L], a, d [R, 1].
+struct Ssd<'a, B: Backend> {
+    xbc: &'a Tensor<B, 4>,
+    e: usize,
+    dt: &'a Tensor<B, 3>,
+    a: &'a Tensor<B, 2>,
+    d: &'a Tensor<B, 2>,
 }
 
-/// The kernels on runtime R, if B is R's autodiff or plain CubeCL backend.
-fn on<B: Backend, R: CubeRuntime, I: IntElement, BT: BoolElement>(
+impl<B: Backend> FusedOp<B> for Ssd<'_, B> {
+    fn dtypes(&self) -> Vec<DType> {
+        vec![self.xbc.dtype(), self.dt.dtype(), self.a.dtype(), self.d.dtype()]
+    }
+
+    fn autodiff<R: CubeRuntime, I: IntElement, BT: BoolElement>(&self) -> Tensor<Ad<R, I, BT>, 4> {
+        kernels::burn_op::ssd_autodiff::<R, I, BT, _>(
+            cast(self.xbc.clone()),
+            cast(self.dt.clone()),
+            cast(self.a.clone()),
+            cast(self.d.clone()),
+            self.e,
+        )
+    }
+
+    fn inference<R: CubeRuntime, I: IntElement, BT: BoolElement>(&self) -> Tensor<Plain<R, I, BT>, 4> {
+        kernels::burn_op::ssd_inference::<R, I, BT>(
+            cast(self.xbc.clone()),
+            cast(self.dt.clone()),
+            cast(self.a.clone()),
+            cast(self.d.clone()),
+            self.e,
+        )
+    }
+}
+
+/// y [R, B, L, E] through the kernels, or None where this backend, dtype or switch does not
+/// allow them (the caller then runs the plain ops). The kernels read x, B and C in place from
+/// `xbc` [R, B, L, E + 2N]; dt [R, B, L], a and d [R, 1].
+pub(crate) fn try_fused<B: Backend>(
     xbc: &Tensor<B, 4>,
-    inp: &SsdInputs<B>,
     e: usize,
+    dt: &Tensor<B, 3>,
+    a: &Tensor<B, 2>,
+    d: &Tensor<B, 2>,
 ) -> Option<Tensor<B, 4>> {
-    type Plain<R, I, BT> = CubeBackend<R, f32, I, BT>;
-    type Ad<R, I, BT> = Autodiff<Plain<R, I, BT>>;
-    if TypeId::of::<B>() == TypeId::of::<Ad<R, I, BT>>() {
-        return Some(cast(kernels::burn_op::ssd_autodiff::<R, I, BT, _>(
-            cast::<_, Tensor<Ad<R, I, BT>, 4>>(xbc.clone()),
-            cast(inp.dt.clone()),
-            cast(inp.a.clone()),
-            cast(inp.d.clone()),
-            e,
-        )));
-    }
-    if TypeId::of::<B>() == TypeId::of::<Plain<R, I, BT>>() {
-        return Some(cast(kernels::burn_op::ssd_inference::<R, I, BT>(
-            cast::<_, Tensor<Plain<R, I, BT>, 4>>(xbc.clone()),
-            cast(inp.dt.clone()),
-            cast(inp.a.clone()),
-            cast(inp.d.clone()),
-            e,
-        )));
-    }
-    None
+    dispatch(&SWITCH, &Ssd { xbc, e, dt, a, d })
 }

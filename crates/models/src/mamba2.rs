@@ -189,25 +189,29 @@ impl<B: Backend> Mamba2Block<B> {
             SsmInput::ResidualAroundConv => post.clone().add(xbc),
             SsmInput::GatedResidual => post.clone().mul(xbc),
         };
-        let inputs = SsdInputs {
-            x: ssm_in.clone().narrow(3, 0, e),
-            // dt and A stay in the master precision: they feed exp(cumsum(A dt)).
-            dt: softplus(shift_scalar(widen(dt_raw), widen(self.dt_bias.val()))),
-            a: widen(self.a_log.val()).exp().neg(),
-            b: ssm_in.clone().narrow(3, e, n),
-            c: ssm_in.clone().narrow(3, e + n, n),
-            d: self.d.val(),
-        };
+        // dt and A stay in the master precision: they feed exp(cumsum(A dt)).
+        let dt = softplus(shift_scalar(widen(dt_raw), widen(self.dt_bias.val()))); // [R, B, L]
+        let a = widen(self.a_log.val()).exp().neg(); // [R, 1]
+        let d = self.d.val(); // [R, 1]
         let mask = probe.and_then(|p| p.mixing_mask.clone());
         // the fused kernels give y alone: S is built only where it is recorded or masked
         let fused = if record || mask.is_some() {
             None
         } else {
-            ssd_fused(&ssm_in, &inputs)
+            ssd_fused(&ssm_in, e, &dt, &a, &d)
         };
         let (y, s) = match fused {
             Some(y) => (y, None),
             None => {
+                // the plain ops take x, B and C as slices of ssm_in
+                let inputs = SsdInputs {
+                    x: ssm_in.clone().narrow(3, 0, e),
+                    dt,
+                    a,
+                    b: ssm_in.clone().narrow(3, e, n),
+                    c: ssm_in.narrow(3, e + n, n),
+                    d,
+                };
                 let (y, s) = ssd_quadratic(&inputs, mask);
                 (y, Some(s))
             }

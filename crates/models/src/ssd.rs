@@ -61,17 +61,24 @@ pub fn ssd_quadratic<B: Backend>(inp: &SsdInputs<B>, mask: Option<Tensor<B, 4>>)
 
 /// y [R, B, L, E] through the fused kernels of crates/kernels (one launch each way) where the
 /// build, the backend, the dtypes and the switch allow them (`fused_ssd`); None otherwise,
-/// and always without the `cubecl` feature. `xbc` [R, B, L, E + 2N] is the tensor that
-/// `inp.x`, `inp.b` and `inp.c` are slices of (the kernels read it in place). It gives no S:
-/// callers that record or mask S run [`ssd_quadratic`].
-pub fn ssd_fused<B: Backend>(xbc: &Tensor<B, 4>, inp: &SsdInputs<B>) -> Option<Tensor<B, 4>> {
+/// and always without the `cubecl` feature. The kernels read x, B and C in place from `xbc`
+/// [R, B, L, E + 2N] (x its first `e` columns, then B, then C), so the caller slices them only
+/// for the plain ops. dt [R, B, L], a and d [R, 1]. It gives no S: callers that record or mask
+/// S run [`ssd_quadratic`].
+pub fn ssd_fused<B: Backend>(
+    xbc: &Tensor<B, 4>,
+    e: usize,
+    dt: &Tensor<B, 3>,
+    a: &Tensor<B, 2>,
+    d: &Tensor<B, 2>,
+) -> Option<Tensor<B, 4>> {
     #[cfg(feature = "cubecl")]
     {
-        crate::fused_ssd::try_fused(xbc, inp)
+        crate::fused_ssd::try_fused(xbc, e, dt, a, d)
     }
     #[cfg(not(feature = "cubecl"))]
     {
-        let _ = (xbc, inp);
+        let _ = (xbc, e, dt, a, d);
         None
     }
 }
