@@ -23,7 +23,8 @@
 #   scripts/device-batch.sh torch-order [G]    # fig4's seed 1 in PyTorch on msym's batches, 20 epochs
 #   scripts/device-batch.sh fusion-check [G]   # plain vs fusion build: bench at R = 9-36, 5 epochs' metrics
 #   scripts/device-batch.sh fused-check [G]    # plain SSD ops vs the fused kernels, the same way;
-#                                              # its verdict lets JOB+fused jobs use them
+#                                              # its verdict decides for JOB+fused jobs
+#                                              # (JOB+plain: every speed path off)
 #   scripts/device-batch.sh conv-check [G]     # the same for the fused conv + SiLU kernels
 #   scripts/device-batch.sh split-check [G]    # the same for the split in_proj (three products)
 #   T0=$(date +%s) scripts/device-batch.sh box S GPU JOB[@L]...  # one self-contained call:
@@ -73,19 +74,26 @@ mkdir -p runs/logs
 # The speed paths that stay off until their A/B adopts them: CHECK:SWITCH (the job that
 # measures one, and the environment variable that turns it on in msym)
 SWITCH_CHECKS="fused-check:MSYM_FUSED_SSD conv-check:MSYM_FUSED_CONV split-check:MSYM_SPLIT_IN_PROJ"
+PLAIN=$(for c in $SWITCH_CHECKS; do printf '%s=0 ' ${c#*:}; done) # every speed path off
 TF='model={kind="transformer",depth=2,d_model=128,d_k=128,d_v=256,d_ff=128,activation="silu"}'
 E5='eval.every_epochs=5'
 
 job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs $3
     local t=$2
-    case $1 in *+fused) # JOB+fused: JOB on each speed path that its check adopted (fused-check:
-        # the SSD kernels, conv-check: the conv kernels, split-check: the split in_proj); the
-        # plain ops where not checked or not faster
+    case $1 in *+fused) # JOB+fused: JOB with each speed path as its check decided (fused-check:
+        # the SSD kernels, conv-check: the conv kernels, split-check: the split in_proj):
+        # on where adopted, off where kept out; unchecked ones keep the binary's default (on
+        # since the 2026-11-26 checks; an older binary's default is off)
         local env="" c
         for c in $SWITCH_CHECKS; do
             grep -q '^adopt' runs/${c%%:*}/verdict.txt 2>/dev/null && env="$env ${c#*:}=1"
+            grep -q '^keep' runs/${c%%:*}/verdict.txt 2>/dev/null && env="$env ${c#*:}=0"
         done
         echo "${env:+env$env }$(job_command ${1%+fused} $2 "$3")"
+        return ;;
+    *+plain) # JOB+plain: JOB on the plain ops (every speed path off), e.g. a row resumed on
+        # the path its first runs took
+        echo "env $PLAIN$(job_command ${1%+plain} $2 "$3")"
         return ;;
     esac
     dev() { echo "--devices ${1:-$2}"; } # a figure's workers: the given GPUs or the default
@@ -245,14 +253,15 @@ fusion_check() { # $1: the GPU. The plain build (M) against burn's fusion build
     local F=/tmp/bf/msym
     [ -f bin-gpu/msym-fusion.xz ] || { echo "fusion-check: carry bin-gpu (bin-gpu/msym-fusion.xz)" >&2; return 2; }
     mkdir -p /tmp/bf && xz -dc bin-gpu/msym-fusion.xz >$F && chmod +x $F
-    ab_check ${1:-0} runs/fusion-check plain "$M" fusion "$F"
+    ab_check ${1:-0} runs/fusion-check plain "env $PLAIN$M" fusion "$F"
 }
 
-switch_check() { # CHECK GPU: the same binary with the plain ops and with the speed path that
-    # CHECK's switch turns on (SWITCH_CHECKS), into runs/CHECK with its verdict
+switch_check() { # CHECK GPU: the same binary with the plain ops (every switch 0) and with
+    # only the speed path that CHECK's switch turns on (SWITCH_CHECKS), into runs/CHECK with
+    # its verdict
     local c
     for c in $SWITCH_CHECKS; do
-        [ "${c%%:*}" = "$1" ] && ab_check ${2:-0} runs/$1 plain "$M" ${1%-check} "env ${c#*:}=1 $M"
+        [ "${c%%:*}" = "$1" ] && ab_check ${2:-0} runs/$1 plain "env $PLAIN$M" ${1%-check} "env $PLAIN${c#*:}=1 $M"
     done
 }
 
@@ -401,7 +410,7 @@ stage)
 preflight)
     # The CUDA path is untested by CI (no GPU there): two real steps before any job, so a
     # kernel that fails to launch costs seconds, not a call.
-    timeout 300 $M bench --no-torch --device cuda:0 --config ${2:-configs/composite.toml} --depths 2 \
+    env $PLAIN timeout 300 $M bench --no-torch --device cuda:0 --config ${2:-configs/composite.toml} --depths 2 \
         --replicas 2 --sweep-depth 2 --precisions f32 --steps 2 --warmup 1 --out /tmp/preflight \
         >runs/logs/preflight.log 2>&1
     rc=$?

@@ -3,7 +3,7 @@
 # GPU, no binary): `stage` must never replace what the machine has, must add what it lacks
 # with run folders whole, and `split` must put every run in exactly one part of at most
 # the given size, and `resume` must bring back exactly the unfinished runs over several calls;
-# a JOB+fused job must use the fused kernels exactly when fused-check adopted them.
+# a JOB+fused job must set each speed path as its check decided, JOB+plain turn all off.
 # A replaced runs/ folder cost a fig3 row at epoch 144 (2026-11-26), so
 # these are run by CI (.ci/run). Exits 1 at the first failed check, naming it.
 set -euo pipefail
@@ -168,12 +168,14 @@ bash scripts/prepare-device.sh --no-build "$src" row >/dev/null || fail "prepare
 bash scripts/prepare-device.sh --no-build "$src" row >/dev/null 2>&1 && fail "prepare-device wrote over carry/row"
 rm -rf carry
 
-# JOB+fused: the fused SSD kernels only where fused-check's verdict adopted them.
-run cmd fig3-d3+fused 5 0,0 | grep -q "^env MSYM_FUSED_SSD=1" && fail "+fused used the kernels with no verdict"
+# JOB+fused: each speed path as its check decided (=1 adopted, =0 kept out), the binary's
+# default where unchecked; JOB+plain: every path off.
+run cmd fig3-d3+fused 5 0,0 | grep -q "MSYM_" && fail "+fused set a switch with no verdict"
 run cmd fig3-d3+fused 5 0,0 | grep -q -- "--only model.depth=3 " || fail "+fused lost the job's own command"
 mkdir -p runs/fused-check
 echo "keep fused: R = 9 100.0 vs plain 101.0" >runs/fused-check/verdict.txt
-run cmd fig3-d3+fused 5 0,0 | grep -q "MSYM_FUSED_SSD" && fail "+fused used the kernels the verdict kept out"
+run cmd fig3-d3+fused 5 0,0 | grep -q "^env MSYM_FUSED_SSD=0 /.*reproduce fig3 " ||
+    fail "+fused did not turn off the kernels the verdict kept out"
 echo "adopt fused: R = 9 120.0 vs plain 100.0" >runs/fused-check/verdict.txt
 run cmd fig3-d3+fused 5 0,0 | grep -q "^env MSYM_FUSED_SSD=1 /.*reproduce fig3 --devices 0,0 " ||
     fail "+fused did not use the kernels the verdict adopted"
@@ -182,10 +184,12 @@ echo "adopt fused: R = 9 130.0 vs plain 100.0" >runs/conv-check/verdict.txt
 run cmd fig3-d3+fused 5 0,0 | grep -q "^env MSYM_FUSED_SSD=1 MSYM_FUSED_CONV=1 /.*reproduce fig3 " ||
     fail "+fused did not use both adopted kernel pairs"
 echo "keep fused: R = 9 100.0 vs plain 101.0" >runs/fused-check/verdict.txt
-run cmd fig3-d3+fused 5 0,0 | grep -q "^env MSYM_FUSED_CONV=1 /.*reproduce fig3 " ||
+run cmd fig3-d3+fused 5 0,0 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=1 /.*reproduce fig3 " ||
     fail "+fused did not use the conv kernels alone"
 mkdir -p runs/split-check
 echo "adopt split: R = 9 120.0 vs plain 100.0" >runs/split-check/verdict.txt
-run cmd fig3-d3+fused 5 0,0 | grep -q "^env MSYM_FUSED_CONV=1 MSYM_SPLIT_IN_PROJ=1 /.*reproduce fig3 " ||
+run cmd fig3-d3+fused 5 0,0 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=1 MSYM_SPLIT_IN_PROJ=1 /.*reproduce fig3 " ||
     fail "+fused did not use the adopted split in_proj"
-echo "test-device-batch: stage, split, resume, pack, unpack, box, prepare-device and +fused pass"
+run cmd fig3-d2+plain 5 0,0 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 /.*reproduce fig3 .*--only model.depth=2 " ||
+    fail "+plain did not turn every speed path off"
+echo "test-device-batch: stage, split, resume, pack, unpack, box, prepare-device, +fused and +plain pass"

@@ -379,8 +379,11 @@ fn train_writes_a_complete_run_directory_and_refuses_to_overwrite_it() {
     assert_eq!(manifest["replicas"].as_array().unwrap().len(), 2);
     // e2e builds the default binary: CPU only (a CUDA or fusion build says so here)
     assert_eq!(manifest["build_features"], "cpu");
-    // the fused SSD kernels are a CUDA build's (MSYM_FUSED_SSD=1): off on the CPU
-    assert_eq!(manifest["fused_ssd"], false);
+    // the speed paths are on by default but run only on a CUDA backend in f32: none of their
+    // calls on the CPU (the fused kernels are not even built in here)
+    assert_eq!(manifest["fused_ssd"], serde_json::json!({ "on": false, "calls": 0 }));
+    assert_eq!(manifest["fused_conv"], serde_json::json!({ "on": false, "calls": 0 }));
+    assert_eq!(manifest["split_in_proj"], serde_json::json!({ "on": true, "calls": 0 }));
     assert!(
         manifest["replicas"][0]["data_digest"]
             .as_str()
@@ -901,6 +904,8 @@ fn bench_times_steps_on_the_cpu_and_writes_its_report() {
     assert_eq!(r["card"], "cpu");
     assert_eq!(r["build_features"], "cpu");
     assert_eq!(r["fused_ssd"], serde_json::json!({ "on": false, "calls": 0 }), "{r}");
+    // on by default, but the CPU backend keeps the one product
+    assert_eq!(r["split_in_proj"], serde_json::json!({ "on": true, "calls": 0 }), "{r}");
     for k in ["msym_d1", "msym_d2"] {
         assert!(r["ms_per_step"][k].as_f64().unwrap() > 0.0, "{k}: {r}");
     }

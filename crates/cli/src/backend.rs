@@ -58,8 +58,8 @@ pub const BUILD_FEATURES: &str = if cfg!(feature = "fusion") {
     "cpu"
 };
 
-/// Whether this process runs the SSD through the fused kernels (a CUDA build with
-/// MSYM_FUSED_SSD=1, on the plain CUDA backend) and how many SSD calls did so far: bench
+/// Whether this process allows the SSD's fused kernels (on unless MSYM_FUSED_SSD=0; a CUDA
+/// build) and how many SSD calls ran them so far (none on the CPU backend or in bf16): bench
 /// reports and run manifests carry it, so an A/B of the two paths cannot be mixed up.
 pub fn fused_ssd() -> serde_json::Value {
     #[cfg(feature = "cuda")]
@@ -69,7 +69,7 @@ pub fn fused_ssd() -> serde_json::Value {
     serde_json::json!({ "on": on, "calls": calls })
 }
 
-/// The same for the conv stage's fused kernels (MSYM_FUSED_CONV=1).
+/// The same for the conv stage's fused kernels (MSYM_FUSED_CONV).
 pub fn fused_conv() -> serde_json::Value {
     #[cfg(feature = "cuda")]
     let (on, calls) = (
@@ -79,6 +79,15 @@ pub fn fused_conv() -> serde_json::Value {
     #[cfg(not(feature = "cuda"))]
     let (on, calls) = (false, 0usize);
     serde_json::json!({ "on": on, "calls": calls })
+}
+
+/// The same for the split in_proj (MSYM_SPLIT_IN_PROJ; left to its default it runs only on
+/// the CUDA backend in f32, so "calls" says whether it ran).
+pub fn split_in_proj() -> serde_json::Value {
+    serde_json::json!({
+        "on": models::mamba2::split_in_proj_on(),
+        "calls": models::mamba2::split_in_proj_calls(),
+    })
 }
 
 /// Refuses `cuda` in a binary built without it, with the command that fixes that.

@@ -288,7 +288,7 @@ pub fn run(c: BenchCommand) -> Result<(), CliError> {
         "build_features": crate::backend::BUILD_FEATURES,
         "fused_ssd": crate::backend::fused_ssd(),
         "fused_conv": crate::backend::fused_conv(),
-        "split_in_proj": models::mamba2::split_in_proj_on(),
+        "split_in_proj": crate::backend::split_in_proj(),
         "config": c.config.display().to_string(),
         "set": c.set,
         "batch": timings.first().map(|t| t.batch),
@@ -333,7 +333,7 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
         }
     };
     let mut s = format!(
-        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; fused SSD {}, {} calls; fused conv {}, {} calls; split in_proj {}); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
+        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; fused SSD {}, {} calls; fused conv {}, {} calls; split in_proj {}, {} calls); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
         r["card"].as_str().unwrap_or("?"),
         r["device"].as_str().unwrap_or("?"),
         r["date"].as_str().unwrap_or("?"),
@@ -343,11 +343,8 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
         r["fused_ssd"]["calls"],
         switch("fused_conv"),
         r["fused_conv"]["calls"],
-        if r["split_in_proj"].as_bool() == Some(true) {
-            "on"
-        } else {
-            "off"
-        },
+        switch("split_in_proj"),
+        r["split_in_proj"]["calls"],
         r["config"].as_str().unwrap_or("?"),
         r["batch"],
         c.steps,

@@ -35,10 +35,12 @@ pub fn start(device: &str, replicas: Value) -> Value {
         "build_commit": env!("MSYM_BUILD_COMMIT"),
         "build_dirty": env!("MSYM_BUILD_DIRTY"),
         "build_features": crate::backend::BUILD_FEATURES,
-        // the switch as the run starts (its calls count from here)
-        "fused_ssd": crate::backend::fused_ssd()["on"],
-        "fused_conv": crate::backend::fused_conv()["on"],
-        "split_in_proj": models::mamba2::split_in_proj_on(),
+        // each speed path's switch and the layer calls that took it in this process so far
+        // (the manifest is written after training): calls 0 where the backend or dtype keeps
+        // the plain ops (the CPU, bf16) whatever the switch says
+        "fused_ssd": crate::backend::fused_ssd(),
+        "fused_conv": crate::backend::fused_conv(),
+        "split_in_proj": crate::backend::split_in_proj(),
         "device": device,
         "command": std::env::args().collect::<Vec<_>>(),
         "started_unix": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),

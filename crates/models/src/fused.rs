@@ -33,7 +33,7 @@ pub(crate) trait FusedOp<B: Backend> {
 
 /// `op` through its kernels, or None where the switch, the dtypes or the backend do not
 /// allow them (the caller then runs the plain ops). Every layer of every step passes here:
-/// with the switch off (the default) that is one atomic load, before any tensor is looked at.
+/// with the switch off that is one atomic load, before any tensor is looked at.
 pub(crate) fn dispatch<B: Backend, Op: FusedOp<B>>(switch: &Switch, op: &Op) -> Option<Tensor<B, 4>> {
     if !switch.on() || op.dtypes().iter().any(|d| *d != DType::F32) {
         return None;
@@ -51,6 +51,25 @@ pub(crate) fn dispatch<B: Backend, Op: FusedOp<B>>(switch: &Switch, op: &Op) -> 
         switch.count();
     }
     y
+}
+
+/// Whether B is CubeCL's own backend (with or without autodiff) on a runtime of this build:
+/// where the speed paths were measured, so where their default (on) applies.
+pub(crate) fn cubecl_backend<B: Backend>() -> bool {
+    fn is<B: Backend, R: CubeRuntime, I: IntElement, BT: BoolElement>() -> bool {
+        let b = TypeId::of::<B>();
+        b == TypeId::of::<Ad<R, I, BT>>() || b == TypeId::of::<Plain<R, I, BT>>()
+    }
+    let mut yes = false;
+    #[cfg(feature = "cuda")]
+    {
+        yes |= is::<B, cubecl::cuda::CudaRuntime, i32, u8>();
+    }
+    #[cfg(feature = "wgpu")]
+    {
+        yes |= is::<B, cubecl::wgpu::WgpuRuntime, i32, u32>();
+    }
+    yes
 }
 
 /// `op` on runtime R, if B is R's autodiff or plain CubeCL backend.

@@ -4,7 +4,7 @@
 
 use crate::activation::{silu, softplus};
 use burn::module::{Module, Param};
-use burn::tensor::{Tensor, backend::Backend};
+use burn::tensor::{DType, Tensor, backend::Backend};
 use msym_config::{ConvKind, Mamba2Config};
 
 use crate::grouped::{linear, row_product, shift_scalar};
@@ -21,16 +21,48 @@ pub const NORM_EPS: f64 = 1e-5;
 
 static SPLIT_IN_PROJ: Switch = Switch::new("MSYM_SPLIT_IN_PROJ");
 
-/// Turns the split in_proj on or off for this process (overrides MSYM_SPLIT_IN_PROJ=1): z,
-/// xBC and dt as three products on row slices of the in_proj weight instead of slices of one
-/// product. The same function; other summation orders; off until a GPU A/B adopts it.
+/// Turns the split in_proj on or off for this process, on any backend (overrides
+/// MSYM_SPLIT_IN_PROJ): z, xBC and dt as three products on row slices of the in_proj weight
+/// instead of slices of one product. The same function, other summation orders.
 pub fn set_split_in_proj(on: bool) {
     SPLIT_IN_PROJ.set(on);
 }
 
-/// Whether the split in_proj is on ([`set_split_in_proj`], else MSYM_SPLIT_IN_PROJ=1).
+/// Whether the split in_proj is allowed: [`set_split_in_proj`], else MSYM_SPLIT_IN_PROJ, else
+/// on. Left to the default it runs only in f32 on a CubeCL backend, where the H200 A/B
+/// measured it (1.07x at R = 9, 1.09x at R = 36, results/bench/checks-h200-2026-11-26); the
+/// CPU backend keeps the one product, whose speed there is the README's.
 pub fn split_in_proj_on() -> bool {
     SPLIT_IN_PROJ.on()
+}
+
+/// Layer calls that took the split in_proj so far in this process.
+pub fn split_in_proj_calls() -> usize {
+    SPLIT_IN_PROJ.calls()
+}
+
+/// Whether this layer call splits the in_proj (u: the normed input, whose dtype it reads).
+fn split_here<B: Backend>(u: &Tensor<B, 4>) -> bool {
+    let on = match SPLIT_IN_PROJ.setting() {
+        Some(on) => on,
+        None => u.dtype() == DType::F32 && gpu_backend::<B>(),
+    };
+    if on {
+        SPLIT_IN_PROJ.count();
+    }
+    on
+}
+
+/// Whether B is one of the CubeCL backends of this build (the split's default holds there).
+fn gpu_backend<B: Backend>() -> bool {
+    #[cfg(feature = "cubecl")]
+    {
+        crate::fused::cubecl_backend::<B>()
+    }
+    #[cfg(not(feature = "cubecl"))]
+    {
+        false
+    }
 }
 
 /// What the SSM reads after the conv (SPEC 2.1 variants).
@@ -159,7 +191,7 @@ impl<B: Backend> Mamba2Block<B> {
         let (e, n, c) = (self.dims.d_inner(), self.dims.d_state, self.dims.conv_dim());
         let u = rms_norm(h.clone(), self.norm.val(), NORM_EPS); // [R, B, L, D]
         let w = self.in_proj.val(); // [R, 2E+2N+1, D]: the rows of z, xBC, dt
-        let (z, xbc, dt_raw) = if split_in_proj_on() {
+        let (z, xbc, dt_raw) = if split_here(&u) {
             // three products on row slices of the weight: the gradient of a sliced
             // [R, B, L, 2E+2N+1] output is assembled from zeros in full size (three fills, two
             // adds and a copy: 4.5 ms a layer at R = 36 on an H200), a sliced weight's only in

@@ -1,7 +1,7 @@
 //! The speed paths inside the real Mamba2 model, on burn's CubeCL backend over wgpu (lavapipe,
 //! scripts/setup-vulkan.sh): with a switch on (the fused SSD's, the fused conv's, the split
 //! in_proj's, or several), the model's logits and every parameter's gradient equal those of
-//! the plain ops, and the kernels did run once per layer. CubeCL's own matmul and kernels run
+//! the plain ops, and the kernels did run once per layer. Left unset, all three are on here. CubeCL's own matmul and kernels run
 //! here as on CUDA, so a layout they refuse fails here (the split in_proj's first form failed
 //! only on the GPU). Built with `cargo test -p models --features wgpu` (CI runs it).
 #![cfg(feature = "wgpu")]
@@ -14,7 +14,7 @@ use common::{max_abs_diff, randn, tiny_config, to_vec, tokens};
 use cubecl::wgpu::WgpuRuntime;
 use models::fused_conv::{fused_conv_calls, set_fused_conv};
 use models::fused_ssd::{fused_ssd_calls, set_fused_ssd};
-use models::mamba2::set_split_in_proj;
+use models::mamba2::{set_split_in_proj, split_in_proj_calls};
 use models::{ReplicaInit, build_model, read_grads};
 
 type W = Autodiff<CubeBackend<WgpuRuntime, f32, i32, u32>>;
@@ -30,6 +30,16 @@ fn the_speed_paths_give_the_plain_models_logits_and_gradients() {
         "no Vulkan driver on this machine: run scripts/setup-vulkan.sh"
     );
     let base = "kind = \"mamba2\"\ndepth = 2\nd_model = 8\nd_state = 4";
+    // Nothing set yet (and no MSYM_* variable in the environment): the defaults put all three
+    // paths on here, f32 on a CubeCL backend, once per layer of the forward.
+    let cfg = tiny_config(base);
+    let model = build_model::<W>(&cfg, &[ReplicaInit { seed: 1, gamma: 0.5 }], &Default::default());
+    let _ = model.forward(tokens::<W>([1, 2, 6], 13, 3)).sum().backward();
+    assert_eq!(
+        (fused_ssd_calls(), fused_conv_calls(), split_in_proj_calls()),
+        (2, 2, 2),
+        "the speed paths' defaults on wgpu f32 (SSD, conv, split calls)"
+    );
     // (model, SSD fused, conv fused, split in_proj); fig5b's frozen all-ones conv last
     let cases = [
         (base.to_string(), true, false, false),
