@@ -10,7 +10,7 @@
 #                    without one is left out (the job trains it again from scratch), as are
 #                    README.md and the compare outputs, which the job writes anew
 # Usage: scripts/prepare-device.sh [--no-build] [SRC NAME]...
-#   e.g. scripts/prepare-device.sh results/fig3-d2-in-progress fig3
+#   e.g. scripts/prepare-device.sh results/fig3 fig3
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=1
