@@ -29,8 +29,9 @@
 #   scripts/device-batch.sh split-check [G]    # the same for the split in_proj (three products)
 #   T0=$(date +%s) scripts/device-batch.sh box S GPU JOB[@L]...  # one self-contained call:
 #                                              # stage, the queue until S seconds after T0, pack
-#   scripts/device-batch.sh unpack DIR NAME    # (here) a call's returned files (DIR) as
-#                                              # carry/NAME: the next call's resume state
+#   scripts/device-batch.sh unpack DIR NAME [RESULTS]  # (here) a call's returned files (DIR)
+#                                              # as carry/NAME, the next call's resume state;
+#                                              # or into the results folder RESULTS (no copy)
 #   T0=$(date +%s) scripts/device-batch.sh wait S   # sleep until S seconds after T0 (the
 #                                              # call's start), or until no job is left
 #   scripts/device-batch.sh split DIR MIB OUT  # (here) resume state DIR in carry parts of at
@@ -482,13 +483,30 @@ fusion-check) fusion_check "${2:-0}" ;;
 fused-check | conv-check | split-check) switch_check $1 "${2:-0}" ;;
 unpack) # here, after a call: its `pack` (0-runs.tgz.part*, the metrics without checkpoints)
     # and its NAME-resume.tar.* (the unfinished runs whole, with checkpoints) joined into
-    # carry/NAME, which the next call carries and stages
-    d=${2:?DIR} n=${3:?NAME}
+    # carry/NAME, which the next call carries and stages.
+    # With RESULTS (a results folder of the repository, e.g. results/fig3): the call's state
+    # then replaces RESULTS' runs/, cells/, phase.csv and sweep.json (its README, device.log
+    # and compare outputs stay), and no carry/NAME is left: the working tree travels to the
+    # next call with one copy of the checkpoints, not two (64 MiB in all), and that call
+    # stages it with `scripts/prepare-device.sh --no-build RESULTS NAME` first.
+    d=${2:?DIR} n=${3:?NAME} into=${4:-}
+    [ -z "$into" ] || [ -d "$into" ] || { echo "unpack: $into is not a folder" >&2; exit 2; }
     [ ! -e carry/$n ] || { echo "carry/$n exists; move it away first" >&2; exit 2; }
     tmp=$(mktemp -d)
     cat "$d"/0-runs.tgz.part* | tar xzf - -C $tmp runs/$n || { rm -rf $tmp; echo "$d: no runs/$n in its 0-runs.tgz" >&2; exit 2; }
     if ls "$d"/$n-resume.tar.* >/dev/null 2>&1; then
         cat "$d"/$n-resume.tar.* | tar xf - -C $tmp || { rm -rf $tmp; echo "$d: $n-resume.tar.* do not join" >&2; exit 2; }
+    fi
+    if [ -n "$into" ]; then
+        [ -d $tmp/runs/$n/runs ] || { rm -rf $tmp; echo "$d: runs/$n holds no runs/" >&2; exit 2; }
+        rm -rf "$into/runs" "$into/cells" "$into/phase.csv" "$into/sweep.json"
+        for f in runs cells phase.csv sweep.json; do
+            [ ! -e $tmp/runs/$n/$f ] || mv $tmp/runs/$n/$f "$into/$f"
+        done
+        rm -rf $tmp
+        echo "$into: $(du -sh "$into" | cut -f1), unfinished runs with checkpoints:" \
+            $(cd "$into" && ls runs/*/*.safetensors 2>/dev/null | cut -d/ -f2 | sort -u)
+        exit 0
     fi
     mkdir -p carry && mv $tmp/runs/$n carry/$n && rm -rf $tmp
     echo "carry/$n: $(du -sh carry/$n | cut -f1), unfinished runs with checkpoints:" \

@@ -146,6 +146,17 @@ run unpack "$t/box" fig3 >/dev/null || fail "unpack refused box's files"
 cmp -s runs/fig3/runs/open/checkpoint.safetensors carry/fig3/runs/open/checkpoint.safetensors ||
     fail "box and unpack lost the unfinished run's checkpoint"
 [ "$(cat carry/fig3/sweep.json)" = plan ] || fail "unpack lost the sweep's top level"
+# unpack into a results folder: the call's state replaces its runs, its README stays, and
+# no carry copy is left
+res=$t/results/fig3
+mkdir -p "$res/runs/stale" && echo readme >"$res/README.md" && rm -rf carry
+run unpack "$t/box" fig3 "$res" >/dev/null || fail "unpack into a results folder failed"
+cmp -s runs/fig3/runs/open/checkpoint.safetensors "$res/runs/open/checkpoint.safetensors" ||
+    fail "unpack into a results folder lost the checkpoint"
+[ ! -e "$res/runs/stale" ] && [ "$(cat "$res/README.md")" = readme ] && [ "$(cat "$res/sweep.json")" = plan ] ||
+    fail "unpack into a results folder kept stale runs or lost its README or plan"
+[ ! -e carry/fig3 ] || fail "unpack into a results folder left a carry copy"
+run unpack "$t/box" fig3 "$t/nowhere" >/dev/null 2>&1 && fail "unpack into a missing folder did not refuse"
 rm -rf carry runs
 mkdir -p runs
 
