@@ -27,6 +27,7 @@
 #                                              # (JOB+plain: every speed path off)
 #   scripts/device-batch.sh conv-check [G]     # the same for the fused conv + SiLU kernels
 #   scripts/device-batch.sh split-check [G]    # the same for the split in_proj (three products)
+#   scripts/device-batch.sh profile [G]        # ncu: the kernel time of one step (d2, R = 36) by name
 #   T0=$(date +%s) scripts/device-batch.sh box S GPU JOB[@L]...  # one self-contained call:
 #                                              # stage, the queue until S seconds after T0, pack
 #   scripts/device-batch.sh unpack DIR NAME [RESULTS]  # (here) a call's returned files (DIR)
@@ -480,6 +481,18 @@ torch-fig4) torch_fig4 "${2:-0}" ;;
 torch-merge) torch_merge "${2:?DIR}" ;;
 torch-order) torch_order "${2:-0}" ;;
 fusion-check) fusion_check "${2:-0}" ;;
+profile) # issue 8: where one training step's kernel time goes now, with the binary's
+    # defaults (the speed paths on): ncu's duration of every kernel of `msym bench` at depth
+    # 2, R = 1 and 36 (as the profiles in results/bench/ncu-*), then the last step's kernels
+    # by name (scripts/ncu_summary.py). About 2 minutes; runs/profile comes back with `pack`.
+    g=${2:-0}
+    mkdir -p runs/profile
+    $(command -v ncu || echo /usr/local/cuda/bin/ncu) --clock-control none --metrics gpu__time_duration.sum --csv \
+        $M bench --no-torch --device cuda:$g --config configs/composite.toml --depths 2 --replicas 36 \
+        --sweep-depth 2 --precisions f32 --steps 2 --warmup 1 --out runs/profile/bench \
+        >runs/profile/ncu.csv 2>runs/profile/ncu.log
+    xz -f -T4 runs/profile/ncu.csv && python3 scripts/ncu_summary.py runs/profile/ncu.csv.xz 30 | tee runs/profile/summary.txt
+    ;;
 fused-check | conv-check | split-check) switch_check $1 "${2:-0}" ;;
 unpack) # here, after a call: its `pack` (0-runs.tgz.part*, the metrics without checkpoints)
     # and its NAME-resume.tar.* (the unfinished runs whole, with checkpoints) joined into

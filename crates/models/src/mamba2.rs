@@ -54,6 +54,7 @@ fn split_here<B: Backend>(u: &Tensor<B, 4>) -> bool {
 }
 
 /// Whether B is one of the CubeCL backends of this build (the split's default holds there).
+#[cfg_attr(not(feature = "cubecl"), allow(clippy::extra_unused_type_parameters))] // no CubeCL: never
 fn gpu_backend<B: Backend>() -> bool {
     #[cfg(feature = "cubecl")]
     {

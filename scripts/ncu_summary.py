@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""Kernel time of the last training step in an ncu CSV, by kernel name.
+
+ncu (`--csv --metrics gpu__time_duration.sum`) over `msym bench` lists every kernel of the
+process; the last training step is found as the period of the kernel names at the end (the
+smallest p with the last p names equal to the p before them: the last two timed steps launch
+the same kernels), so no marker is needed in the binary.
+
+Usage: scripts/ncu_summary.py NCU.csv[.xz] [TOP]
+Prints the step's kernel count and time, then the TOP (default 25) kernel names by time.
+Checked on the committed profiles (results/bench/NOTES.md): ncu-h200-7d29825-d2-r1-r36.csv.xz
+gives 1166 kernels, 297.3 ms (NOTES: 1166 kernels, 297 ms at R = 36), and
+ncu-h200-2b84a37-d2-r1-r36.csv.xz 1214 kernels, 99.9 ms (NOTES: "297 -> 100 ms per step").
+Periods shorter than 50 kernels are not taken: the tail of one step (say, two identical
+layers' updates) may repeat itself.
+"""
+import collections
+import csv
+import lzma
+import sys
+
+
+def rows(path):
+    opener = lzma.open if path.endswith(".xz") else open
+    with opener(path, "rt") as f:
+        lines = [line for line in f if line.startswith('"')]
+    return [r for r in csv.DictReader(lines) if r["Metric Name"] == "gpu__time_duration.sum"]
+
+
+def period(names, shortest=50, longest=20000):
+    """The smallest p (at least `shortest`) such that the last p names repeat the p before them."""
+    for p in range(shortest, min(longest, len(names) // 2) + 1):
+        if names[-p:] == names[-2 * p:-p]:
+            return p
+    return None
+
+
+def main():
+    path = sys.argv[1]
+    top = int(sys.argv[2]) if len(sys.argv) > 2 else 25
+    rs = rows(path)
+    names = [r["Kernel Name"] for r in rs]
+    p = period(names)
+    if p is None:
+        sys.exit(f"{path}: the last kernels do not repeat; is it a run of at least two steps?")
+    step = rs[-p:]
+    ns = [float(r["Metric Value"].replace(",", "")) for r in step]
+    print(f"{path}: last step {p} kernels, {sum(ns) / 1e6:.1f} ms of kernel time")
+    t, n = collections.Counter(), collections.Counter()
+    for r, v in zip(step, ns):
+        k = r["Kernel Name"].split("<")[0][:70]
+        t[k] += v / 1e6
+        n[k] += 1
+    for k, v in t.most_common(top):
+        print(f"{v:8.2f} ms {n[k]:5d}x  {k}")
+
+
+if __name__ == "__main__":
+    main()
