@@ -28,6 +28,7 @@
 #   scripts/device-batch.sh conv-check [G]     # the same for the fused conv + SiLU kernels
 #   scripts/device-batch.sh split-check [G]    # the same for the split in_proj (three products)
 #   scripts/device-batch.sh profile [G]        # ncu: the kernel time of one step (d2, R = 36) by name
+#   scripts/device-batch.sh paths-check [G]    # all three speed paths (the defaults) vs none
 #   T0=$(date +%s) scripts/device-batch.sh box S GPU JOB[@L]...  # one self-contained call:
 #                                              # stage, the queue until S seconds after T0, pack
 #   scripts/device-batch.sh unpack DIR NAME [RESULTS]  # (here) a call's returned files (DIR)
@@ -157,6 +158,12 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
     fused-check | conv-check | split-check) # issue 8: a speed path against the plain ops
         # (switch_check below)
         echo bash scripts/device-batch.sh $1 ${3:-0} ;;
+    bench-full) # issue 8's table: the bench with its defaults (depths 2, 4, 7; R = 1, 12,
+        # 36; f32 and bf16) and the PyTorch baseline, eager and compiled, in the same call
+        echo $M bench $(one "$3") --out runs/bench-full ;;
+    paths-check) # issue 8: the three speed paths together (the binary's defaults) against
+        # every path off, as the checks ran each alone (switch_check below)
+        echo bash scripts/device-batch.sh paths-check ${3:-0} ;;
     *) echo "unknown job $1" >&2; return 1 ;;
     esac
 }
@@ -265,6 +272,10 @@ switch_check() { # CHECK GPU: the same binary with the plain ops (every switch 0
     for c in $SWITCH_CHECKS; do
         [ "${c%%:*}" = "$1" ] && ab_check ${2:-0} runs/$1 plain "env $PLAIN$M" ${1%-check} "env $PLAIN${c#*:}=1 $M"
     done
+}
+
+paths_check() { # GPU: every speed path off against the binary's defaults (all three on)
+    ab_check ${1:-0} runs/paths-check plain "env $PLAIN$M" paths "$M"
 }
 
 torch_merge() { # $1: torch-fig4's directory. The seeds that wrote metrics as one run,
@@ -481,6 +492,7 @@ torch-fig4) torch_fig4 "${2:-0}" ;;
 torch-merge) torch_merge "${2:?DIR}" ;;
 torch-order) torch_order "${2:-0}" ;;
 fusion-check) fusion_check "${2:-0}" ;;
+paths-check) paths_check "${2:-0}" ;;
 profile) # issue 8: where one training step's kernel time goes now, with the binary's
     # defaults (the speed paths on): ncu's duration of every kernel of `msym bench` at depth
     # 2, R = 1 and 36 (as the profiles in results/bench/ncu-*), then the last step's kernels
