@@ -74,8 +74,9 @@ elif [ ! -x $M ]; then
     exit 2
 fi
 mkdir -p runs/logs
-# The speed paths that stay off until their A/B adopts them: CHECK:SWITCH (the job that
-# measures one, and the environment variable that turns it on in msym)
+# The speed paths: CHECK:SWITCH (the job that measures one against the plain ops, and the
+# environment variable that turns it on (1) or off (0) in msym; unset, the binary's default:
+# on since 20967e6, off before)
 SWITCH_CHECKS="fused-check:MSYM_FUSED_SSD conv-check:MSYM_FUSED_CONV split-check:MSYM_SPLIT_IN_PROJ"
 PLAIN=$(for c in $SWITCH_CHECKS; do printf '%s=0 ' ${c#*:}; done) # every speed path off
 TF='model={kind="transformer",depth=2,d_model=128,d_k=128,d_v=256,d_ff=128,activation="silu"}'
@@ -516,7 +517,7 @@ unpack) # here, after a call: its `pack` (0-runs.tgz.part*, the metrics without 
     # stages it with `scripts/prepare-device.sh --no-build RESULTS NAME` first.
     d=${2:?DIR} n=${3:?NAME} into=${4:-}
     [ -z "$into" ] || [ -d "$into" ] || { echo "unpack: $into is not a folder" >&2; exit 2; }
-    [ ! -e carry/$n ] || { echo "carry/$n exists; move it away first" >&2; exit 2; }
+    [ -n "$into" ] || [ ! -e carry/$n ] || { echo "carry/$n exists; move it away first" >&2; exit 2; }
     tmp=$(mktemp -d)
     cat "$d"/0-runs.tgz.part* | tar xzf - -C $tmp runs/$n || { rm -rf $tmp; echo "$d: no runs/$n in its 0-runs.tgz" >&2; exit 2; }
     if ls "$d"/$n-resume.tar.* >/dev/null 2>&1; then
