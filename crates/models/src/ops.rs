@@ -50,7 +50,7 @@ pub fn causal_conv<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 3>, bias: Tensor<B,
 
 /// Causal conv followed by SiLU (the Mamba2 conv stage). Shapes as [`causal_conv`].
 /// Through the fused kernels of crates/kernels where the build, the backend, the dtypes and
-/// the switch allow them (`fused_conv`, off by default); the plain ops otherwise.
+/// the switch allow them (`fused_conv`, on by default); the plain ops otherwise.
 pub fn conv_silu<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 3>, bias: Tensor<B, 2>) -> Tensor<B, 4> {
     #[cfg(feature = "cubecl")]
     if let Some(out) = crate::fused_conv::try_fused(&x, &w, &bias) {
