@@ -100,28 +100,17 @@ fn runs_of(dir: &Path) -> Result<Vec<RunProgress>, CliError> {
         .collect()
 }
 
-/// For a sweep directory with a plan (sweep.json, a list of cells with ids): how many planned
-/// cells are in no run yet (neither finished, as cells/<id>/summary.json, nor a replica of
-/// an unfinished run), and how many are planned. None without a plan.
-fn not_started(dir: &Path, runs: &[RunProgress]) -> Result<Option<(usize, usize)>, CliError> {
-    let path = dir.join("sweep.json");
-    if !path.is_file() {
+/// For a sweep directory with a plan (sweep.json): how many planned cells are in no run yet,
+/// and how many are planned, counted as `msym compare` counts them (its `pending`, beside
+/// the final cells and those still training). None without a plan.
+fn not_started(dir: &Path) -> Result<Option<(usize, usize)>, CliError> {
+    if !dir.join("sweep.json").is_file() {
         return Ok(None);
     }
-    let plan: Value = std::fs::read_to_string(&path)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .ok_or_else(|| CliError::input(format!("cannot read {} as JSON", path.display())))?;
-    let ids: Vec<&str> = plan
-        .as_array()
-        .and_then(|cells| cells.iter().map(|c| c["id"].as_str()).collect())
-        .ok_or_else(|| CliError::input(format!("{}: must be a list of cells, each with an id", path.display())))?;
-    let finished = ids
-        .iter()
-        .filter(|id| dir.join("cells").join(id).join(rundir::SUMMARY).is_file())
-        .count();
-    let training: usize = runs.iter().filter(|r| !r.finished).map(|r| r.replicas).sum();
-    Ok(Some((ids.len().saturating_sub(finished + training), ids.len())))
+    let sets = msym_compare::read_results(dir).map_err(|e| CliError::input(e.to_string()))?;
+    Ok(sets
+        .first()
+        .map(|s| (s.pending, s.cells.len() + s.in_progress.len() + s.pending)))
 }
 
 fn minutes(s: f64) -> String {
@@ -179,9 +168,8 @@ fn report(dir: &Path, runs: &[RunProgress]) -> String {
 
 pub fn run(c: ProgressCommand) -> Result<(), CliError> {
     for dir in &c.dirs {
-        let runs = runs_of(dir)?;
-        print!("{}", report(dir, &runs));
-        if let Some((n, planned)) = not_started(dir, &runs)? {
+        print!("{}", report(dir, &runs_of(dir)?));
+        if let Some((n, planned)) = not_started(dir)? {
             // the sweep's other cells, which no time above includes
             println!("not started: {n} of the {planned} planned cells (sweep.json) are in no run yet");
         }
@@ -191,7 +179,7 @@ pub fn run(c: ProgressCommand) -> Result<(), CliError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{RunProgress, not_started, report};
+    use super::{RunProgress, report};
     use std::path::Path;
 
     fn run(name: &str, done: u64, finished: bool, seconds: f64) -> RunProgress {
@@ -224,26 +212,5 @@ mod tests {
         );
         let done = report(Path::new("x"), &[run("c", 210, true, 1.0)]);
         assert!(done.ends_with("nothing left\n"), "{done}");
-    }
-
-    #[test]
-    fn planned_cells_in_no_run_are_counted_apart_from_finished_and_training_ones() {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        assert_eq!(not_started(d, &[]).ok(), Some(None), "no plan, no count");
-        let ids = ["a", "b", "c", "d", "e", "f"];
-        let plan: Vec<_> = ids.iter().map(|id| serde_json::json!({ "id": id })).collect();
-        std::fs::write(d.join("sweep.json"), serde_json::to_string(&plan).unwrap()).unwrap();
-        for id in ["a", "b"] {
-            std::fs::create_dir_all(d.join("cells").join(id)).unwrap();
-            std::fs::write(d.join("cells").join(id).join("summary.json"), "{}").unwrap();
-        }
-        std::fs::create_dir_all(d.join("cells/c")).unwrap(); // a cell folder without a summary
-        // 3 replicas training in one run, 3 finished in another (their cells are a and b's
-        // kind: counted once, through cells/)
-        let runs = [run("x", 50, false, 10.0), run("y", 210, true, 10.0)];
-        assert_eq!(not_started(d, &runs).ok(), Some(Some((1, 6))));
-        std::fs::write(d.join("sweep.json"), "[{\"no id\": 1}]").unwrap();
-        assert!(not_started(d, &runs).is_err(), "a plan without ids is refused");
     }
 }

@@ -61,7 +61,7 @@ pub struct ResultSet {
     /// Cells still training (a run or sweep stopped by its time limit): their scores are
     /// those of the last evaluation so far, `epoch` says which.
     pub in_progress: Vec<CellResult>,
-    /// Planned sweep cells without a final result (the ones in progress included).
+    /// Planned sweep cells without any result yet (neither final nor in progress).
     pub pending: usize,
     /// The fig4 analyses found beside the results (`analysis/`), or the folder itself.
     pub analysis: Option<Analysis>,

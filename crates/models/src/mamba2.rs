@@ -13,7 +13,7 @@ use crate::ops::{conv_silu, rms_norm};
 use crate::params::{ParamVisitor, VisitParams};
 use crate::precision::widen;
 use crate::probes::{LayerProbe, LayerRecord};
-use crate::ssd::{SsdInputs, ssd_fused, ssd_quadratic};
+use crate::ssd::ssd_of_xbc;
 use crate::switch::Switch;
 
 /// RMSNorm epsilon of mamba_ssm.
@@ -189,7 +189,7 @@ impl<B: Backend> Mamba2Block<B> {
         record: bool,
     ) -> (Tensor<B, 4>, Option<LayerRecord<B>>) {
         let [r, bsz, l, _] = h.dims();
-        let (e, n, c) = (self.dims.d_inner(), self.dims.d_state, self.dims.conv_dim());
+        let (e, c) = (self.dims.d_inner(), self.dims.conv_dim());
         let u = rms_norm(h.clone(), self.norm.val(), NORM_EPS); // [R, B, L, D]
         let w = self.in_proj.val(); // [R, 2E+2N+1, D]: the rows of z, xBC, dt
         let (z, xbc, dt_raw) = if split_here(&u) {
@@ -227,28 +227,7 @@ impl<B: Backend> Mamba2Block<B> {
         let a = widen(self.a_log.val()).exp().neg(); // [R, 1]
         let d = self.d.val(); // [R, 1]
         let mask = probe.and_then(|p| p.mixing_mask.clone());
-        // the fused kernels give y alone: S is built only where it is recorded or masked
-        let fused = if record || mask.is_some() {
-            None
-        } else {
-            ssd_fused(&ssm_in, e, &dt, &a, &d)
-        };
-        let (y, s) = match fused {
-            Some(y) => (y, None),
-            None => {
-                // the plain ops take x, B and C as slices of ssm_in
-                let inputs = SsdInputs {
-                    x: ssm_in.clone().narrow(3, 0, e),
-                    dt,
-                    a,
-                    b: ssm_in.clone().narrow(3, e, n),
-                    c: ssm_in.narrow(3, e + n, n),
-                    d,
-                };
-                let (y, s) = ssd_quadratic(&inputs, mask);
-                (y, Some(s))
-            }
-        }; // y: [R, B, L, E]
+        let (y, s) = ssd_of_xbc(ssm_in, e, dt, a, d, record, mask); // y: [R, B, L, E]
         let gated = rms_norm(y.mul(silu(z)), self.mixer_norm.val(), NORM_EPS);
         let mixer_out = linear(gated, self.out_proj.val()); // [R, B, L, D]
         let out = h.add(mixer_out.clone());

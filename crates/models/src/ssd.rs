@@ -59,28 +59,39 @@ pub fn ssd_quadratic<B: Backend>(inp: &SsdInputs<B>, mask: Option<Tensor<B, 4>>)
     (y, s)
 }
 
-/// y [R, B, L, E] through the fused kernels of crates/kernels (one launch each way) where the
-/// build, the backend, the dtypes and the switch allow them (`fused_ssd`); None otherwise,
-/// and always without the `cubecl` feature. The kernels read x, B and C in place from `xbc`
-/// [R, B, L, E + 2N] (x its first `e` columns, then B, then C), so the caller slices them only
-/// for the plain ops. dt [R, B, L], a and d [R, 1]. It gives no S: callers that record or mask
-/// S run [`ssd_quadratic`].
-pub fn ssd_fused<B: Backend>(
-    xbc: &Tensor<B, 4>,
+/// The SSD of one Mamba2 layer, from its input xbc [R, B, L, E + 2N] (x its first `e` columns,
+/// then B, then C), dt [R, B, L], a and d [R, 1]: y [R, B, L, E], and S [R, B, L, L] where
+/// `with_s`. Through the fused kernels of crates/kernels (one launch each way, reading x, B
+/// and C in place) where the build, the backend, the dtypes and the switch (`fused_ssd`) allow
+/// them and S is neither wanted nor masked (the kernels build no S); the plain ops
+/// ([`ssd_quadratic`] on slices of xbc) otherwise.
+pub fn ssd_of_xbc<B: Backend>(
+    xbc: Tensor<B, 4>,
     e: usize,
-    dt: &Tensor<B, 3>,
-    a: &Tensor<B, 2>,
-    d: &Tensor<B, 2>,
-) -> Option<Tensor<B, 4>> {
+    dt: Tensor<B, 3>,
+    a: Tensor<B, 2>,
+    d: Tensor<B, 2>,
+    with_s: bool,
+    mask: Option<Tensor<B, 4>>,
+) -> (Tensor<B, 4>, Option<Tensor<B, 4>>) {
     #[cfg(feature = "cubecl")]
+    if !with_s
+        && mask.is_none()
+        && let Some(y) = crate::fused_ssd::try_fused(&xbc, e, &dt, &a, &d)
     {
-        crate::fused_ssd::try_fused(xbc, e, dt, a, d)
+        return (y, None);
     }
-    #[cfg(not(feature = "cubecl"))]
-    {
-        let _ = (xbc, e, dt, a, d);
-        None
-    }
+    let n = (xbc.dims()[3] - e) / 2;
+    let inputs = SsdInputs {
+        x: xbc.clone().narrow(3, 0, e),
+        dt,
+        a,
+        b: xbc.clone().narrow(3, e, n),
+        c: xbc.narrow(3, e + n, n),
+        d,
+    };
+    let (y, s) = ssd_quadratic(&inputs, mask);
+    (y, with_s.then_some(s))
 }
 
 /// The recurrence, one step at a time (slow; the oracle for [`ssd_quadratic`]).
