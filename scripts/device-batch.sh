@@ -29,8 +29,9 @@
 #   scripts/device-batch.sh split-check [G]    # the same for the split in_proj (three products)
 #   scripts/device-batch.sh profile [G]        # ncu: the kernel time of one step (d2, R = 36) by name
 #   scripts/device-batch.sh paths-check [G]    # all three speed paths (the defaults) vs none
-#   T0=$(date +%s) scripts/device-batch.sh box S GPU JOB[@L]...  # one self-contained call:
-#                                              # stage, the queue until S seconds after T0, pack
+#   T0=$(date +%s) scripts/device-batch.sh box S GPU JOB[@L]... [--side G JOB...]  # one
+#                                              # self-contained call: stage, the queue (and a
+#                                              # side queue on GPU G) until S s after T0, pack
 #   scripts/device-batch.sh unpack DIR NAME [RESULTS]  # (here) a call's returned files (DIR)
 #                                              # as carry/NAME, the next call's resume state;
 #                                              # or into the results folder RESULTS (no copy)
@@ -162,6 +163,8 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
     bench-full) # issue 8's table: the bench with its defaults (depths 2, 4, 7; R = 1, 12,
         # 36; f32 and bf16) and the PyTorch baseline, eager and compiled, in the same call
         echo $M bench $(one "$3") --out runs/bench-full ;;
+    profile) # issue 8: ncu over one step (the `profile` command below), as a queued job
+        echo bash scripts/device-batch.sh profile ${3:-0} ;;
     paths-check) # issue 8: the three speed paths together (the binary's defaults) against
         # every path off, as the checks ran each alone (switch_check below)
         echo bash scripts/device-batch.sh paths-check ${3:-0} ;;
@@ -544,10 +547,24 @@ box) # One device call that depends on no other: a warm machine goes back after 
     # call therefore stages what it carries, trains until S seconds after its start (T0), and
     # packs the logs and the unfinished runs' checkpoints itself; the next call carries them
     # back (carry/NAME), on whatever machine it gets.
+    # `--side G JOB...` after the jobs: a second queue on GPU G beside the first (the speed
+    # jobs on a spare GPU), under the same deadline, which `pack` waits for. Started by box
+    # itself, after this script has unpacked the binary: a side job started in the
+    # background beside `box` ran before the binary was there (2026-11-27: "/tmp/bin/msym:
+    # Permission denied", the bench-full table lost).
     t0=${T0:-$(date +%s)} s=${2:?S} g=${3:?GPU}
     shift 3
+    main=() side=()
+    while [ $# -gt 0 ] && [ "$1" != --side ]; do main+=("$1"); shift; done
+    [ $# -eq 0 ] || { side=("${@:2}"); [ ${#side[@]} -ge 2 ] || { echo "box: --side needs a GPU and a job" >&2; exit 2; }; }
     bash "$self" stage
-    bash "$self" queue $((t0 + s)) $g "$@"
+    pid=""
+    if [ ${#side[@]} -gt 0 ]; then
+        bash "$self" queue $((t0 + s)) "${side[@]}" >>runs/logs/side.log 2>&1 </dev/null &
+        pid=$!
+    fi
+    bash "$self" queue $((t0 + s)) $g "${main[@]}"
+    while [ -n "$pid" ] && kill -0 $pid 2>/dev/null && [ $(date +%s) -lt $((t0 + s)) ]; do sleep 5; done
     bash "$self" pack
     ;;
 measure) measure ;;

@@ -131,13 +131,18 @@ reproduce)
     head -c 4096 /dev/urandom >$out/runs/open/checkpoint.safetensors
     echo "time limit reached; rerun the same command to continue" ;;
 progress) echo "1 of 2 runs finished" ;;
+bench) sleep 2; mkdir -p ${@: -1}; echo table >${@: -1}/bench.md ;;
 esac
 MOCK
 chmod +x "$t/bin/msym"
 rm -rf runs carry carry2
 mkdir -p carry/fig3 && echo plan >carry/fig3/sweep.json
-MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log OUT=$t/box T0=$(date +%s) run box 300 0 fig3-d2@0,1 >"$t/box.txt" 2>&1 ||
+MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log OUT=$t/box T0=$(date +%s) run box 300 0 fig3-d2@0,1 --side 3 bench-full >"$t/box.txt" 2>&1 ||
     fail "box failed: $(tail -n 3 "$t/box.txt")"
+# the side queue ran its job on its GPU, and pack waited for it (the mock bench takes 2 s)
+grep -q "^bench --device cuda:3 --out runs/bench-full" "$t/mock.log" || fail "box --side did not run its job on GPU 3: $(cat "$t/mock.log")"
+tar xzf "$t/box/0-runs.tgz.partaa" -O runs/bench-full/bench.md 2>/dev/null | grep -q table ||
+    fail "box packed before its side job finished"
 grep -q "^reproduce fig3 --devices 0,1 .*--only model.depth=2 --time-limit [45]\.[0-9]* --out runs/fig3" "$t/mock.log" ||
     fail "box did not run the job until its deadline: $(cat "$t/mock.log")"
 [ "$(cat runs/fig3/sweep.json)" = plan ] || fail "box did not stage the carried state"
@@ -203,4 +208,4 @@ run cmd fig3-d3+fused 5 0,0 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=1 M
     fail "+fused did not use the adopted split in_proj"
 run cmd fig3-d2+plain 5 0,0 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 /.*reproduce fig3 .*--only model.depth=2 " ||
     fail "+plain did not turn every speed path off"
-echo "test-device-batch: stage, split, resume, pack, unpack, box, prepare-device, +fused and +plain pass"
+echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side), prepare-device, +fused and +plain pass"

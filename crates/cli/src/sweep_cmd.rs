@@ -183,11 +183,22 @@ pub fn sweep(c: SweepCommand) -> Result<bool, CliError> {
     for cell in &selected {
         trainer::check_snapshots(&c.snapshots, cell.config.train.epochs).map_err(CliError::input)?;
     }
-    let mut groups = c.scheduling.cut(groups(&selected));
-    if devices.len() > 1 {
-        // Longest first, so that no worker starts a long group when the others are done.
-        groups.sort_by_key(|g| std::cmp::Reverse(cost(g)));
-    }
+    let groups = c.scheduling.cut(groups(&selected));
+    let work: Vec<Work> = groups
+        .iter()
+        .map(|g| {
+            let done = sweep_pool::epochs_done(&sweep_pool::run_dir(&out, g));
+            Work {
+                started: done > 0,
+                left: cost(g, done),
+            }
+        })
+        .collect();
+    let mut slots: Vec<Option<Vec<&Cell>>> = groups.into_iter().map(Some).collect();
+    let groups: Vec<Vec<&Cell>> = queue_order(&work, limit.is_some())
+        .into_iter()
+        .filter_map(|i| slots[i].take())
+        .collect();
     let stop = sweep_pool::run(&out, groups, &devices, limit, c.fail_fast, &c.snapshots)?;
     let rows = phase::write(&out).map_err(CliError::failed)?;
     println!("phase.csv: {rows} rows in {}", out.display());
@@ -231,11 +242,34 @@ fn groups<'a>(cells: &[&'a Cell]) -> Vec<Vec<&'a Cell>> {
     groups
 }
 
-/// A group's training work, roughly: replicas x layers x epochs (the cells of one sweep
-/// share their task, so the steps per epoch rarely differ).
-fn cost(group: &[&Cell]) -> usize {
+/// A group's training work still to do, roughly: replicas x layers x epochs left after the
+/// `done` of its checkpoint (the cells of one sweep share their task, so the steps per epoch
+/// rarely differ).
+fn cost(group: &[&Cell], done: usize) -> usize {
     let c = &group[0].config;
-    group.len() * c.model.depth() * c.train.epochs
+    group.len() * c.model.depth() * c.train.epochs.saturating_sub(done)
+}
+
+/// What the queue order needs to know of a group.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Work {
+    /// It has a checkpoint to resume from.
+    started: bool,
+    /// Its cost still to do.
+    left: usize,
+}
+
+/// The order the workers take the groups in, as indices into `work`.
+/// Longest left first, so that no worker starts a long group when the others are done. Under
+/// a time limit, the started groups go before the others: they finish in the call, where
+/// fresh groups taken first would leave them, and the new ones, waiting on their checkpoints
+/// for the next call (2026-11-27: two depth-3 runs at epochs 36 and 56 sat untouched through
+/// a 9-minute call on three GPUs, while three fresh depth-4 runs started, so five unfinished
+/// runs, 40 MB of checkpoints, came back instead of three).
+fn queue_order(work: &[Work], limited: bool) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..work.len()).collect();
+    order.sort_by_key(|&i| (!(limited && work[i].started), std::cmp::Reverse(work[i].left)));
+    order
 }
 
 /// A Slurm array script: task i runs `msym sweep ... --shard i/N --out OUT/shard-i`;
@@ -274,4 +308,31 @@ fn emit_slurm(c: &SweepCommand, script: &Path, out: &Path) -> Result<(), CliErro
         .map_err(|e| CliError::failed(format!("cannot write {}: {e}", script.display())))?;
     println!("wrote {} ({n} array tasks)", script.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(started: bool, left: usize) -> Work {
+        Work { started, left }
+    }
+
+    #[test]
+    fn longest_left_first_without_a_time_limit() {
+        let work = [w(true, 10), w(false, 30), w(false, 20), w(true, 25)];
+        assert_eq!(queue_order(&work, false), vec![1, 3, 2, 0]);
+    }
+
+    #[test]
+    fn under_a_time_limit_started_groups_go_first_longest_left_first() {
+        let work = [w(true, 10), w(false, 30), w(false, 20), w(true, 25)];
+        assert_eq!(queue_order(&work, true), vec![3, 0, 1, 2]);
+    }
+
+    #[test]
+    fn ties_keep_the_plan_order() {
+        let work = [w(false, 5), w(false, 5), w(false, 5)];
+        assert_eq!(queue_order(&work, true), vec![0, 1, 2]);
+    }
 }

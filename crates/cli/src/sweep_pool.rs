@@ -5,7 +5,7 @@
 //! groups in flight finish (a time-limited one at its last checkpoint).
 
 use std::collections::VecDeque;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -81,6 +81,26 @@ pub fn run(
     }
 }
 
+/// The run directory of a group: named by its cells, so a rerun finds it again.
+pub fn run_dir(out: &Path, group: &[&Cell]) -> PathBuf {
+    let ids: Vec<&str> = group.iter().map(|cell| cell.id.as_str()).collect();
+    out.join("runs")
+        .join(&blake3::hash(ids.join(",").as_bytes()).to_hex()[..12])
+}
+
+/// Epochs a group's run has behind it: its checkpoint's, or 0 where it has none (not
+/// started, or started by a binary that left no readable checkpoint.json).
+pub fn epochs_done(run_dir: &Path) -> usize {
+    #[derive(serde::Deserialize)]
+    struct Done {
+        epoch: usize,
+    }
+    std::fs::read_to_string(run_dir.join(trainer::checkpoint::STATE))
+        .ok()
+        .and_then(|text| serde_json::from_str::<Done>(&text).ok())
+        .map_or(0, |d| d.epoch)
+}
+
 /// Trains one shape group on `device` and splits its results into the cell directories.
 fn train_group(
     out: &Path,
@@ -92,9 +112,7 @@ fn train_group(
 ) -> Result<Option<Stop>, CliError> {
     let configs: Vec<_> = group.iter().map(|cell| cell.config.clone()).collect();
     let ids: Vec<&str> = group.iter().map(|cell| cell.id.as_str()).collect();
-    let run_dir = out
-        .join("runs")
-        .join(&blake3::hash(ids.join(",").as_bytes()).to_hex()[..12]);
+    let run_dir = run_dir(out, group);
     let mode = if run_dir.join("cells.json").exists() {
         DirMode::Resume
     } else {
@@ -161,4 +179,22 @@ fn split(run_dir: &Path, out: &Path, group: &[&Cell], outcome: &trainer::Outcome
         msym_config::write_atomic(&dir.join("summary.json"), text.as_bytes()).map_err(io)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epochs_done_reads_the_checkpoint_and_is_zero_without_one() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(epochs_done(dir.path()), 0);
+        // The fields of a real checkpoint.json (results/fig3), rows shortened.
+        let state =
+            r#"{"epoch":174,"step":21402,"rows":[],"train_seconds":457.1,"pending_loss":[1.5],"pending_steps":492}"#;
+        std::fs::write(dir.path().join(trainer::checkpoint::STATE), state).unwrap();
+        assert_eq!(epochs_done(dir.path()), 174);
+        std::fs::write(dir.path().join(trainer::checkpoint::STATE), "{\"epo").unwrap();
+        assert_eq!(epochs_done(dir.path()), 0);
+    }
 }
