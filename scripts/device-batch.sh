@@ -147,6 +147,12 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         # scored. Keep it for every depth of one directory: it is part of each cell's id.
         local f=${1%%-d*}
         echo $M reproduce $f $(dev "$3" 0,1,2,3) --max-replicas 9 --set $E5 --only model.depth=${1#*-d} --time-limit $t --out runs/$f ;;
+    fig3-spot) # issue 8's spot check: four fig3 cells (depths 2-3 x gamma 1.0, 1.5, seed 1)
+        # trained one at a time (R = 1, one GPU each) on the plain ops (every speed path off),
+        # the cells' own ids (same config and --set as the fig3 job), for `msym compare
+        # runs/fig3-spot results/fig3`: each R = 1 value against the batched row's 3 seeds
+        echo env $PLAIN$M sweep configs/fig3.toml $(dev "$3" 0,1,2,3) --max-replicas 1 --set $E5 \
+            --only model.depth=2,3 --only init.gamma=1.0,1.5 --only seed=1 --time-limit $t --out runs/fig3-spot ;;
     torch-fig4) # issue 10: the fig4 cell in PyTorch (torch_fig4 below); no time limit, no resume
         echo bash scripts/device-batch.sh torch-fig4 ${3:-0} ;;
     torch-order) # the fig4 cell's seed 1 in PyTorch on msym's own batches (torch_order below)
