@@ -539,6 +539,15 @@ unpack) # here, after a call: its `pack` (0-runs.tgz.part*, the metrics without 
             [ ! -e $tmp/runs/$n/$f ] || mv $tmp/runs/$n/$f "$into/$f"
         done
         rm -rf $tmp
+        # A finished run's checkpoint.json (its loop state, every metric row again: about
+        # 600 KB a run of 9 replicas) resumes nothing without its tensors, which `pack`
+        # leaves out; the working tree travels with every call (64 MiB in all), and fig3's
+        # 12 such files were 7 MB of it (2026-11-27).
+        for r in "$into"/runs/*/; do
+            [ -e "$r/checkpoint.safetensors" ] && continue
+            python3 -c "import json,sys; sys.exit(0 if json.load(open('$r/summary.json')).get('finished') else 1)" 2>/dev/null &&
+                rm -f "$r/checkpoint.json"
+        done
         echo "$into: $(du -sh "$into" | cut -f1), unfinished runs with checkpoints:" \
             $(cd "$into" && ls runs/*/*.safetensors 2>/dev/null | cut -d/ -f2 | sort -u)
         exit 0

@@ -127,6 +127,8 @@ reproduce)
     out=${@: -1}
     mkdir -p $out/runs/done $out/runs/open
     echo '{"finished": true}' >$out/runs/done/summary.json
+    echo '{"epoch": 210}' >$out/runs/done/checkpoint.json
+    echo '{"epoch": 5}' >$out/runs/open/checkpoint.json
     echo '{"finished": false}' >$out/runs/open/summary.json
     head -c 4096 /dev/urandom >$out/runs/open/checkpoint.safetensors
     echo "time limit reached; rerun the same command to continue" ;;
@@ -161,6 +163,8 @@ cmp -s runs/fig3/runs/open/checkpoint.safetensors "$res/runs/open/checkpoint.saf
 [ ! -e "$res/runs/stale" ] && [ "$(cat "$res/README.md")" = readme ] && [ "$(cat "$res/sweep.json")" = plan ] ||
     fail "unpack into a results folder kept stale runs or lost its README or plan"
 [ ! -e carry/fig3 ] || fail "unpack into a results folder left a carry copy"
+[ ! -e "$res/runs/done/checkpoint.json" ] && [ -e "$res/runs/open/checkpoint.json" ] ||
+    fail "unpack into a results folder kept a finished run's checkpoint.json or lost an unfinished one's"
 run unpack "$t/box" fig3 "$t/nowhere" >/dev/null 2>&1 && fail "unpack into a missing folder did not refuse"
 rm -rf carry runs
 mkdir -p runs
