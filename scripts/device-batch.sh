@@ -85,7 +85,12 @@ E5='eval.every_epochs=5'
 
 job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs $3
     local t=$2
-    case $1 in *+fused) # JOB+fused: JOB with each speed path as its check decided (fused-check:
+    case $1 in *+finish) # JOB+finish: JOB resuming only the runs it has checkpoints of, and
+        # starting none (`--started-only`): a session's last call, so that at most the runs
+        # in flight are left to commit and carry to the next session
+        echo "$(job_command ${1%+finish} $2 "$3") --started-only"
+        return ;;
+    *+fused) # JOB+fused: JOB with each speed path as its check decided (fused-check:
         # the SSD kernels, conv-check: the conv kernels, split-check: the split in_proj):
         # on where adopted, off where kept out; unchecked ones keep the binary's default (on
         # since the 2026-11-26 checks; an older binary's default is off)

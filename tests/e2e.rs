@@ -804,8 +804,25 @@ fn a_time_limited_sweep_moved_elsewhere_resumes_to_the_same_results() {
     // "Pack, move, unpack": the directory is all there is to carry.
     copy_tree(&dir.path().join("first"), &dir.path().join("moved"));
     std::fs::remove_dir_all(dir.path().join("first")).unwrap();
+    // --started-only finishes the run the limit cut (depth 2, the longest, went first) and
+    // starts no other: a session's last call, leaving few checkpoints to carry.
+    let o = msym(&[
+        "sweep",
+        cfg.to_str().unwrap(),
+        "--resume",
+        &path("moved"),
+        "--started-only",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("--started-only: 1 of the 2 runs to train have a checkpoint")
+            && text.contains("1 run(s) wait for a call without --started-only"),
+        "{text}"
+    );
     let o = msym(&["sweep", cfg.to_str().unwrap(), "--resume", &path("moved")]);
     assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("8 cells, 4 finished, 4 to train"), "{}", stdout(&o));
     let read = |n: &str| std::fs::read_to_string(dir.path().join(n).join("phase.csv")).unwrap();
     assert_eq!(read("moved"), read("whole"));
     let err = msym(&["sweep", cfg.to_str().unwrap(), "--resume", &path("nowhere")]);

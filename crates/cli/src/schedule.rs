@@ -21,6 +21,11 @@ pub struct Scheduling {
     /// when resuming: a run's checkpoint belongs to its exact set of cells.
     #[arg(long, value_name = "N")]
     pub max_replicas: Option<usize>,
+    /// Train only the runs that have a checkpoint to resume: finish what earlier calls
+    /// started and start no new run (a time-boxed session's last call, so that few
+    /// unfinished runs' checkpoints are left to carry to the next session).
+    #[arg(long)]
+    pub started_only: bool,
 }
 
 /// One `--only FIELD=V,..`.
@@ -149,6 +154,7 @@ mod tests {
         let s = Scheduling {
             only: vec!["model.depth=3".parse().unwrap(), "init.gamma=1".parse().unwrap()],
             max_replicas: None,
+            started_only: false,
         };
         assert!(s.check(&all).is_ok());
         let picked: Vec<&Cell> = all.iter().filter(|c| s.selects(c)).collect();
@@ -164,6 +170,7 @@ mod tests {
         let s = |o: &str| Scheduling {
             only: vec![o.parse().unwrap()],
             max_replicas: None,
+            started_only: false,
         };
         let e = s("model.d_model=32").check(&all).err().unwrap().message;
         assert!(
@@ -178,6 +185,7 @@ mod tests {
         let zero = Scheduling {
             only: vec![],
             max_replicas: Some(0),
+            started_only: false,
         };
         assert!(zero.check(&all).is_err());
     }
@@ -190,6 +198,7 @@ mod tests {
             let s = Scheduling {
                 only: vec![],
                 max_replicas: Some(max),
+                started_only: false,
             };
             let runs = s.cut(vec![group.clone()]);
             assert_eq!(runs.iter().map(Vec::len).collect::<Vec<_>>(), sizes, "max {max}");

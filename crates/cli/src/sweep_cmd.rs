@@ -195,10 +195,16 @@ pub fn sweep(c: SweepCommand) -> Result<bool, CliError> {
         })
         .collect();
     let mut slots: Vec<Option<Vec<&Cell>>> = groups.into_iter().map(Some).collect();
-    let groups: Vec<Vec<&Cell>> = queue_order(&work, limit.is_some())
-        .into_iter()
-        .filter_map(|i| slots[i].take())
-        .collect();
+    let order = queue_order(&work, limit.is_some(), c.scheduling.started_only);
+    let waiting = work.len() - order.len();
+    if c.scheduling.started_only {
+        println!(
+            "--started-only: {} of the {} runs to train have a checkpoint; the rest wait for a later call",
+            order.len(),
+            work.len()
+        );
+    }
+    let groups: Vec<Vec<&Cell>> = order.into_iter().filter_map(|i| slots[i].take()).collect();
     let stop = sweep_pool::run(&out, groups, &devices, limit, c.fail_fast, &c.snapshots)?;
     let rows = phase::write(&out).map_err(CliError::failed)?;
     println!("phase.csv: {rows} rows in {}", out.display());
@@ -218,7 +224,12 @@ pub fn sweep(c: SweepCommand) -> Result<bool, CliError> {
         }
         None => {}
     }
-    // Every selected group finished, so what is left is what --only left out.
+    // Every queued group finished, so what is left is what --started-only held back and
+    // what --only left out.
+    if waiting > 0 {
+        println!("{waiting} run(s) wait for a call without --started-only");
+        return Ok(false);
+    }
     let left = pending.len() - selected.len();
     if left > 0 {
         println!(
@@ -259,15 +270,16 @@ struct Work {
     left: usize,
 }
 
-/// The order the workers take the groups in, as indices into `work`.
+/// The order the workers take the groups in, as indices into `work`; with `started_only`,
+/// the started groups alone.
 /// Longest left first, so that no worker starts a long group when the others are done. Under
 /// a time limit, the started groups go before the others: they finish in the call, where
 /// fresh groups taken first would leave them, and the new ones, waiting on their checkpoints
 /// for the next call (2026-11-27: two depth-3 runs at epochs 36 and 56 sat untouched through
 /// a 9-minute call on three GPUs, while three fresh depth-4 runs started, so five unfinished
 /// runs, 40 MB of checkpoints, came back instead of three).
-fn queue_order(work: &[Work], limited: bool) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..work.len()).collect();
+fn queue_order(work: &[Work], limited: bool, started_only: bool) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..work.len()).filter(|&i| work[i].started || !started_only).collect();
     order.sort_by_key(|&i| (!(limited && work[i].started), std::cmp::Reverse(work[i].left)));
     order
 }
@@ -321,18 +333,26 @@ mod tests {
     #[test]
     fn longest_left_first_without_a_time_limit() {
         let work = [w(true, 10), w(false, 30), w(false, 20), w(true, 25)];
-        assert_eq!(queue_order(&work, false), vec![1, 3, 2, 0]);
+        assert_eq!(queue_order(&work, false, false), vec![1, 3, 2, 0]);
     }
 
     #[test]
     fn under_a_time_limit_started_groups_go_first_longest_left_first() {
         let work = [w(true, 10), w(false, 30), w(false, 20), w(true, 25)];
-        assert_eq!(queue_order(&work, true), vec![3, 0, 1, 2]);
+        assert_eq!(queue_order(&work, true, false), vec![3, 0, 1, 2]);
+    }
+
+    #[test]
+    fn started_only_leaves_the_fresh_groups_out() {
+        let work = [w(true, 10), w(false, 30), w(false, 20), w(true, 25)];
+        assert_eq!(queue_order(&work, true, true), vec![3, 0]);
+        assert_eq!(queue_order(&work, false, true), vec![3, 0]);
+        assert!(queue_order(&[w(false, 1)], true, true).is_empty());
     }
 
     #[test]
     fn ties_keep_the_plan_order() {
         let work = [w(false, 5), w(false, 5), w(false, 5)];
-        assert_eq!(queue_order(&work, true), vec![0, 1, 2]);
+        assert_eq!(queue_order(&work, true, false), vec![0, 1, 2]);
     }
 }
