@@ -396,12 +396,15 @@ merge_missing() {
     done
 }
 
+finished_run() { # whether run folder $1's summary.json says finished
+    python3 -c "import json,sys; sys.exit(0 if json.load(open('$1/summary.json')).get('finished') else 1)" 2>/dev/null
+}
+
 unfinished_runs() { # runs/$1's run folders whose summary.json does not say finished
     local r
     for r in runs/$1/runs/*/; do
         [ -d "$r" ] || continue
-        python3 -c "import json,sys; sys.exit(0 if json.load(open('$r/summary.json')).get('finished') else 1)" 2>/dev/null ||
-            echo "${r%/}"
+        finished_run "$r" || echo "${r%/}"
     done
 }
 
@@ -550,8 +553,7 @@ unpack) # here, after a call: its `pack` (0-runs.tgz.part*, the metrics without 
         # 12 such files were 7 MB of it (2026-11-27).
         for r in "$into"/runs/*/; do
             [ -e "$r/checkpoint.safetensors" ] && continue
-            python3 -c "import json,sys; sys.exit(0 if json.load(open('$r/summary.json')).get('finished') else 1)" 2>/dev/null &&
-                rm -f "$r/checkpoint.json"
+            finished_run "$r" && rm -f "$r/checkpoint.json"
         done
         echo "$into: $(du -sh "$into" | cut -f1), unfinished runs with checkpoints:" \
             $(cd "$into" && ls runs/*/*.safetensors 2>/dev/null | cut -d/ -f2 | sort -u)
