@@ -7,7 +7,12 @@ smallest p with the last p names equal to the p before them: the last two timed 
 the same kernels), so no marker is needed in the binary.
 
 Usage: scripts/ncu_summary.py NCU.csv[.xz] [TOP]
-Prints the step's kernel count and time, then the TOP (default 25) kernel names by time.
+       scripts/ncu_summary.py NCU.csv[.xz] --sequence
+Prints the step's kernel count and time, then the TOP (default 25) kernel names by time;
+with --sequence, every kernel of the step in launch order with its time and grid, which is
+how a kernel is tied to the op that launched it (the names do not say: the ops' order in
+the model's forward, then the backward in reverse, does; e.g. the two 1.2-1.4 ms copies of
+each layer's forward in results/bench/paths-h200-2026-11-27).
 Checked on the committed profiles (results/bench/NOTES.md): ncu-h200-7d29825-d2-r1-r36.csv.xz
 gives 1166 kernels, 297.3 ms (NOTES: 1166 kernels, 297 ms at R = 36), and
 ncu-h200-2b84a37-d2-r1-r36.csv.xz 1214 kernels, 99.9 ms (NOTES: "297 -> 100 ms per step").
@@ -37,7 +42,7 @@ def period(names, shortest=50, longest=20000):
 
 def main():
     path = sys.argv[1]
-    top = int(sys.argv[2]) if len(sys.argv) > 2 else 25
+    top = int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2] != "--sequence" else 25
     rs = rows(path)
     names = [r["Kernel Name"] for r in rs]
     p = period(names)
@@ -46,6 +51,11 @@ def main():
     step = rs[-p:]
     ns = [float(r["Metric Value"].replace(",", "")) for r in step]
     print(f"{path}: last step {p} kernels, {sum(ns) / 1e6:.1f} ms of kernel time")
+    if len(sys.argv) > 2 and sys.argv[2] == "--sequence":
+        for i, (r, v) in enumerate(zip(step, ns)):
+            k = r["Kernel Name"].split("<")[0][:60]
+            print(f"{i:4d} {v / 1e3:9.1f} us  {k}  grid {r['Grid Size']} block {r['Block Size']}")
+        return
     t, n = collections.Counter(), collections.Counter()
     for r, v in zip(step, ns):
         k = r["Kernel Name"].split("<")[0][:70]
