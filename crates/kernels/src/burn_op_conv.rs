@@ -20,18 +20,28 @@ use crate::conv_silu::{ConvInputs, ConvShape, conv_silu_backward, conv_silu_forw
 /// The inner (non-autodiff) backend.
 type Cube<R, I, BT> = CubeBackend<R, f32, I, BT>;
 
-/// The three inputs, contiguous; also the backward's saved state.
+/// The three inputs: w and bias contiguous, x contiguous or in padded token rows
+/// ([`token_rows`]); also the backward's saved state.
 #[derive(Debug, Clone)]
 struct Saved<R: CubeRuntime> {
     shape: ConvShape,
-    x: CubeTensor<R>,    // [R, B, L, C]
+    x: CubeTensor<R>, // [R, B, L, C] or [R, A, T, C] with A T = B L, token rows x_row apart
+    x_row: usize,
+    x_dims: [usize; 4],  // x's own shape, which its gradient takes
     w: CubeTensor<R>,    // [R, C, K]
     bias: CubeTensor<R>, // [R, C]
 }
 
 impl<R: CubeRuntime> Saved<R> {
-    fn new(x: CubeTensor<R>, w: CubeTensor<R>, bias: CubeTensor<R>) -> Self {
-        let [replicas, batch, len, channels] = x.meta.shape.dims();
+    /// `len` tokens a sequence: x [R, A, T, C] holds B = A T / len sequences.
+    fn new(x: CubeTensor<R>, len: usize, w: CubeTensor<R>, bias: CubeTensor<R>) -> Self {
+        let x_dims: [usize; 4] = x.meta.shape.dims();
+        let [replicas, a, t, channels] = x_dims;
+        assert!(
+            len > 0 && (a * t).is_multiple_of(len),
+            "conv: {a} x {t} tokens a replica are not whole sequences of {len}"
+        );
+        let batch = a * t / len;
         let shape = ConvShape {
             replicas,
             batch,
@@ -39,9 +49,15 @@ impl<R: CubeRuntime> Saved<R> {
             channels,
             taps: w.meta.shape.dims::<3>()[2],
         };
+        let (x, x_row) = match token_rows(x_dims, x.meta.strides()) {
+            Some(row) => (x, row),
+            None => (into_contiguous(x), channels),
+        };
         Self {
             shape,
-            x: into_contiguous(x),
+            x,
+            x_row,
+            x_dims,
             w: into_contiguous(w),
             bias: into_contiguous(bias),
         }
@@ -52,6 +68,7 @@ impl<R: CubeRuntime> Saved<R> {
             x: self.x.handle.clone(),
             w: self.w.handle.clone(),
             bias: self.bias.handle.clone(),
+            x_row: self.x_row,
         }
     }
 
@@ -65,6 +82,16 @@ impl<R: CubeRuntime> Saved<R> {
         let out = conv_silu_forward::<R, f32>(&self.x.client, &s, &self.handles());
         self.new_tensor(vec![s.replicas, s.batch, s.len, s.channels], out)
     }
+}
+
+/// The distance between x's token rows where the kernels can read x as it lies: channels
+/// at unit stride and the tokens (x's first three dims) as one run of rows `row >= C` apart
+/// (contiguous, CUDA's pitched rows, or channels narrowed out of a wider tensor); None
+/// otherwise.
+fn token_rows(dims: [usize; 4], strides: &[usize]) -> Option<usize> {
+    let [_, b, l, c] = dims;
+    let row = strides[2];
+    (strides[3] == 1 && row >= c && strides[1] == l * row && strides[0] == b * l * row).then_some(row)
 }
 
 #[derive(Debug)]
@@ -86,7 +113,7 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> Backward<Cube<R, I, BT>, 3>
         );
         let db = Cube::<R, I, BT>::float_sum_dim(st.new_tensor(vec![s.replicas, groups, s.channels], k.db_part), 1);
         let out = [
-            st.new_tensor(vec![s.replicas, s.batch, s.len, s.channels], k.dx),
+            st.new_tensor(st.x_dims.to_vec(), k.dx), // x's own shape, the same token order
             Cube::<R, I, BT>::float_reshape(dw, Shape::from(vec![s.replicas, s.channels, s.taps])),
             Cube::<R, I, BT>::float_reshape(db, Shape::from(vec![s.replicas, s.channels])),
         ];
@@ -95,10 +122,14 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> Backward<Cube<R, I, BT>, 3>
 }
 
 /// SiLU(causal depthwise conv(x) + bias) [R, B, L, C] on an autodiff CubeCL backend, through
-/// the fused kernels. f32 inputs (the caller checks). Shapes: x [R, B, L, C], w [R, C, K],
+/// the fused kernels. f32 inputs (the caller checks). Shapes: x [R, B, L, C], or any
+/// [R, A, T, C] holding the same tokens in the same order (A T = B L, sequences of `len`
+/// tokens), such as a grouped product [R, G, M/G, C] that a reshape to [R, B, L, C] would
+/// copy on CUDA (it pitches the product's rows); x's gradient takes x's shape. w [R, C, K],
 /// bias [R, C]. A frozen w (fig5b's all-ones kernel) gets no gradient, as with the plain ops.
 pub fn conv_silu_autodiff<R: CubeRuntime, I: IntElement, BT: BoolElement, C: CheckpointStrategy>(
     x: Tensor<Autodiff<Cube<R, I, BT>, C>, 4>,
+    len: usize,
     w: Tensor<Autodiff<Cube<R, I, BT>, C>, 3>,
     bias: Tensor<Autodiff<Cube<R, I, BT>, C>, 2>,
 ) -> Tensor<Autodiff<Cube<R, I, BT>, C>, 4> {
@@ -108,7 +139,7 @@ pub fn conv_silu_autodiff<R: CubeRuntime, I: IntElement, BT: BoolElement, C: Che
         bias.into_primitive().tensor(),
     );
     let nodes = [&x, &w, &bias].map(|t| t.node.clone());
-    let st = Saved::new(x.primitive, w.primitive, bias.primitive);
+    let st = Saved::new(x.primitive, len, w.primitive, bias.primitive);
     let out = st.forward();
     let out = match ConvBackward.prepare::<C>(nodes).compute_bound().stateful() {
         OpsKind::Tracked(prep) => prep.finish(st, out),
@@ -117,13 +148,36 @@ pub fn conv_silu_autodiff<R: CubeRuntime, I: IntElement, BT: BoolElement, C: Che
     Tensor::from_primitive(TensorPrimitive::Float(out))
 }
 
-/// The same forward on the plain (non-autodiff) backend, for evaluation.
+/// The same forward on the plain (non-autodiff) backend, for evaluation (shapes as there).
 pub fn conv_silu_inference<R: CubeRuntime, I: IntElement, BT: BoolElement>(
     x: Tensor<Cube<R, I, BT>, 4>,
+    len: usize,
     w: Tensor<Cube<R, I, BT>, 3>,
     bias: Tensor<Cube<R, I, BT>, 2>,
 ) -> Tensor<Cube<R, I, BT>, 4> {
     let p = |t: TensorPrimitive<Cube<R, I, BT>>| t.tensor();
-    let st = Saved::new(p(x.into_primitive()), p(w.into_primitive()), p(bias.into_primitive()));
+    let st = Saved::new(
+        p(x.into_primitive()),
+        len,
+        p(w.into_primitive()),
+        p(bias.into_primitive()),
+    );
     Tensor::from_primitive(TensorPrimitive::Float(st.forward()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::token_rows;
+
+    #[test]
+    fn token_rows_takes_contiguous_padded_and_narrowed_rows_only() {
+        // [R, B, L, C] = [2, 3, 4, 5]
+        assert_eq!(token_rows([2, 3, 4, 5], &[60, 20, 5, 1]), Some(5));
+        // CUDA's pitched rows: 5 floats padded to 8
+        assert_eq!(token_rows([2, 3, 4, 5], &[96, 32, 8, 1]), Some(8));
+        // rows shorter than C overlap; channels not at unit stride; a permuted batch
+        assert_eq!(token_rows([2, 3, 4, 5], &[48, 16, 4, 1]), None);
+        assert_eq!(token_rows([2, 3, 4, 5], &[120, 40, 10, 2]), None);
+        assert_eq!(token_rows([2, 3, 4, 5], &[60, 5, 15, 1]), None);
+    }
 }

@@ -19,8 +19,8 @@ use cubecl::server::Handle;
 
 use crate::array_arg;
 
-/// The sizes of one conv launch. Arrays are contiguous, row-major: x, out, dx [R, B, L, C];
-/// w [R, C, K]; bias [R, C].
+/// The sizes of one conv launch. Arrays are row-major: x, out, dx [R, B, L, C] (x's token
+/// rows may be longer than C: [`ConvInputs::x_row`]); w [R, C, K]; bias [R, C].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConvShape {
     pub replicas: usize,
@@ -62,7 +62,8 @@ fn channel_blocks(s: &ConvShape) -> u32 {
     s.channels.div_ceil(UNITS) as u32
 }
 
-/// pre[t, c] of sequence p at channel c (shared by both kernels).
+/// pre[t, c] of sequence p at channel c (shared by both kernels); x's token rows are `row`
+/// elements apart.
 #[cube]
 fn pre_activation<F: Float>(
     x: &Array<F>,
@@ -73,6 +74,7 @@ fn pre_activation<F: Float>(
     t: usize,
     c: usize,
     channels: usize,
+    row: usize,
     #[comptime] l: usize,
     #[comptime] k: usize,
 ) -> F {
@@ -82,7 +84,7 @@ fn pre_activation<F: Float>(
     for kk in 0..k {
         // the input token t - (K-1) + kk exists only when t + kk >= K - 1
         if t + kk >= k - 1 {
-            acc += w[wc + kk] * x[(p * l + t + kk - (k - 1)) * channels + c];
+            acc += w[wc + kk] * x[(p * l + t + kk - (k - 1)) * row + c];
         }
     }
     acc
@@ -91,12 +93,13 @@ fn pre_activation<F: Float>(
 /// One unit per (sequence p = CUBE_POS_X, channel c); it walks the L tokens.
 #[cube(launch)]
 fn conv_silu_forward_kernel<F: Float>(
-    x: &Array<F>,       // [R, B, L, C]
+    x: &Array<F>,       // [R, B, L, C], token rows `row` apart
     w: &Array<F>,       // [R, C, K]
     bias: &Array<F>,    // [R, C]
     out: &mut Array<F>, // [R, B, L, C]
     batch: u32,
     channels: u32,
+    row: u32,
     #[comptime] l: usize,
     #[comptime] k: usize,
 ) {
@@ -106,7 +109,7 @@ fn conv_silu_forward_kernel<F: Float>(
     let c = CUBE_POS_Y as usize * CUBE_DIM_X as usize + UNIT_POS_X as usize;
     if c < ch {
         for t in 0..l {
-            let pre = pre_activation(x, w, bias, p, r, t, c, ch, l, k);
+            let pre = pre_activation(x, w, bias, p, r, t, c, ch, row as usize, l, k);
             let sig = F::new(1.0) / (F::new(1.0) + F::exp(-pre));
             out[(p * l + t) * ch + c] = pre * sig;
         }
@@ -118,7 +121,7 @@ fn conv_silu_forward_kernel<F: Float>(
 /// slice), then dx from gp, and adds to its partial sums of dw and dbias.
 #[cube(launch)]
 fn conv_silu_backward_kernel<F: Float>(
-    x: &Array<F>,           // [R, B, L, C]
+    x: &Array<F>,           // [R, B, L, C], token rows `row` apart
     w: &Array<F>,           // [R, C, K]
     bias: &Array<F>,        // [R, C]
     g: &Array<F>,           // [R, B, L, C], the upstream gradient
@@ -127,6 +130,7 @@ fn conv_silu_backward_kernel<F: Float>(
     db_part: &mut Array<F>, // [R, G, C]
     batch: u32,
     channels: u32,
+    row: u32,
     groups: u32,
     #[comptime] l: usize,
     #[comptime] k: usize,
@@ -139,6 +143,7 @@ fn conv_silu_backward_kernel<F: Float>(
     let bsz = batch as usize;
     let per = bsz / gs;
     let ch = channels as usize;
+    let xr = row as usize;
     let u = UNIT_POS_X as usize;
     let c = CUBE_POS_Y as usize * units + u;
     let mut gp = SharedMemory::<F>::new(units * l); // gp[t] of this unit's channel: [u * L + t]
@@ -153,7 +158,7 @@ fn conv_silu_backward_kernel<F: Float>(
         for b in grp * per..(grp + 1) * per {
             let p = r * bsz + b;
             for t in 0..l {
-                let pre = pre_activation(x, w, bias, p, r, t, c, ch, l, k);
+                let pre = pre_activation(x, w, bias, p, r, t, c, ch, xr, l, k);
                 let sig = F::new(1.0) / (F::new(1.0) + F::exp(-pre));
                 let gpt = g[(p * l + t) * ch + c] * sig * (F::new(1.0) + pre * (F::new(1.0) - sig));
                 gp[u * l + t] = gpt;
@@ -161,7 +166,7 @@ fn conv_silu_backward_kernel<F: Float>(
                 #[unroll]
                 for kk in 0..k {
                     if t + kk >= k - 1 {
-                        dw[u * k + kk] += gpt * x[(p * l + t + kk - (k - 1)) * ch + c];
+                        dw[u * k + kk] += gpt * x[(p * l + t + kk - (k - 1)) * xr + c];
                     }
                 }
             }
@@ -192,12 +197,23 @@ pub struct ConvInputs {
     pub x: Handle,
     pub w: Handle,
     pub bias: Handle,
+    /// Elements from one token's row of x to the next: C for a contiguous x, more where
+    /// the rows are padded. Why: on CUDA a new tensor's rows are pitched (cubecl-runtime
+    /// 0.10 pads xBC's 320 floats to 384), so a contiguous copy of xBC for this kernel cost
+    /// 1.4 ms a layer at R = 36 (results/bench/paths-h200-2026-11-27).
+    pub x_row: usize,
 }
 
 impl ConvInputs {
+    /// Elements of x the kernels may read: the last token's row ends at its C-th element.
+    fn x_extent(&self, s: &ConvShape) -> usize {
+        let tokens = s.replicas * s.batch * s.len;
+        tokens.saturating_sub(1) * self.x_row + s.channels
+    }
+
     fn args<R: Runtime>(&self, s: &ConvShape) -> [ArrayArg<R>; 3] {
         [
-            array_arg(&self.x, s.x_len()),
+            array_arg(&self.x, self.x_extent(s)),
             array_arg(&self.w, s.w_len()),
             array_arg(&self.bias, s.bias_len()),
         ]
@@ -223,6 +239,7 @@ pub fn conv_silu_forward<R: Runtime, F: Float + CubeElement>(
         array_arg(&out, shape.x_len()),
         shape.batch as u32,
         shape.channels as u32,
+        inp.x_row as u32,
         shape.len,
         shape.taps,
     );
@@ -267,6 +284,7 @@ pub fn conv_silu_backward<R: Runtime, F: Float + CubeElement>(
         array_arg(&grads.db_part, parts),
         shape.batch as u32,
         shape.channels as u32,
+        inp.x_row as u32,
         groups as u32,
         shape.len,
         shape.taps,

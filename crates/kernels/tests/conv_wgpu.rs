@@ -18,11 +18,26 @@ type R = WgpuRuntime;
 type Inner = CubeBackend<R, f32, i32, u32>;
 type Ad = Autodiff<Inner>;
 
-fn device_inputs(c: &ComputeClient<R>, h: &ConvHost) -> ConvInputs {
+fn device_inputs(c: &ComputeClient<R>, s: &ConvShape, h: &ConvHost) -> ConvInputs {
     ConvInputs {
         x: upload(c, &h.x),
         w: upload(c, &h.w),
         bias: upload(c, &h.bias),
+        x_row: s.channels,
+    }
+}
+
+/// x with each token's row padded from C to C + `pad` elements of junk (1e3), as CUDA pitches
+/// xBC's rows: the kernels must read the same values through `x_row`.
+fn padded_inputs(c: &ComputeClient<R>, s: &ConvShape, h: &ConvHost, pad: usize) -> ConvInputs {
+    let x: Vec<f64> =
+        h.x.chunks(s.channels)
+            .flat_map(|row| row.iter().copied().chain(std::iter::repeat_n(1e3, pad)))
+            .collect();
+    ConvInputs {
+        x: upload(c, &x),
+        x_row: s.channels + pad,
+        ..device_inputs(c, s, h)
     }
 }
 
@@ -68,7 +83,7 @@ fn forward_matches_the_f64_definition() {
     let c = client();
     for (k, s) in CASES.iter().enumerate() {
         let h = conv_inputs(s, 21 + k as u64);
-        let out = download(&c, conv_silu_forward::<R, f32>(&c, s, &device_inputs(&c, &h)));
+        let out = download(&c, conv_silu_forward::<R, f32>(&c, s, &device_inputs(&c, s, &h)));
         let err = worst(&out, &conv_oracle::conv_silu(s, &h));
         assert!(err < 2e-6, "case {k} ({s:?}): max error {err:.2e}");
     }
@@ -80,7 +95,7 @@ fn backward_matches_finite_differences() {
     for (k, s) in CASES.iter().enumerate() {
         let h = conv_inputs(s, 31 + k as u64);
         let g = lcg(41 + k as u64)(s.x_len(), -1.0, 2.0); // an upstream gradient of out's shape
-        let grads = conv_silu_backward::<R, f32>(&c, s, &device_inputs(&c, &h), &upload(&c, &g));
+        let grads = conv_silu_backward::<R, f32>(&c, s, &device_inputs(&c, s, &h), &upload(&c, &g));
         let got = [
             (ConvField::X, download(&c, grads.dx)),
             (
@@ -97,9 +112,28 @@ fn backward_matches_finite_differences() {
 }
 
 #[test]
+fn padded_token_rows_give_the_contiguous_results() {
+    let c = client();
+    for (k, s) in CASES.iter().enumerate() {
+        let h = conv_inputs(s, 61 + k as u64);
+        let g = upload(&c, &lcg(71 + k as u64)(s.x_len(), -1.0, 2.0));
+        let (plain, padded) = (device_inputs(&c, s, &h), padded_inputs(&c, s, &h, 3));
+        let out = |i: &ConvInputs| download(&c, conv_silu_forward::<R, f32>(&c, s, i));
+        assert_eq!(out(&padded), out(&plain), "case {k}: forward");
+        let back = |i: &ConvInputs| {
+            let gr = conv_silu_backward::<R, f32>(&c, s, i, &g);
+            [download(&c, gr.dx), download(&c, gr.dw_part), download(&c, gr.db_part)]
+        };
+        assert_eq!(back(&padded), back(&plain), "case {k}: backward");
+    }
+}
+
+#[test]
 fn the_autodiff_op_on_a_strided_input_matches_the_finite_differences() {
     // x comes narrowed out of a wider tensor, as xBC out of in_proj's output in the model,
-    // and an op before it (x * 2) checks the chain rule into the graph
+    // and an op before it (x * 2) checks the chain rule into the graph; its tokens come as
+    // [R, B L, 1, C], not [R, B, L, C], as the block hands over a grouped product [R, G,
+    // M/G, C] (a reshape would copy it on CUDA), and its gradient must come back that way
     let dev = WgpuDevice::default();
     require_vulkan();
     let s = CASES[0];
@@ -117,8 +151,13 @@ fn the_autodiff_op_on_a_strided_input_matches_the_finite_differences() {
     .require_grad();
     let w = tensor::<Ad, 3>(&h.w, [r, ch, k], &dev).require_grad();
     let bias = tensor::<Ad, 2>(&h.bias, [r, ch], &dev).require_grad();
-    let x = wide.clone().mul_scalar(2.0).narrow(3, 3, ch);
-    let out = conv_silu_autodiff(x, w.clone(), bias.clone());
+    let x = wide
+        .clone()
+        .mul_scalar(2.0)
+        .reshape([r, b * l, 1, ch + 3])
+        .narrow(3, 3, ch);
+    let out = conv_silu_autodiff(x, l, w.clone(), bias.clone());
+    assert_eq!(out.dims(), [r, b, l, ch]);
     let err = worst(&values(out.clone()), &conv_oracle::conv_silu(&s, &h));
     assert!(err < 2e-6, "forward: max error {err:.2e}");
     let grads = out.mul(tensor::<Ad, 4>(&g, [r, b, l, ch], &dev)).sum().backward();
@@ -153,11 +192,12 @@ fn a_frozen_kernel_gets_no_gradient_and_inference_matches() {
     let x = tensor::<Ad, 4>(&h.x, [r, b, l, ch], &dev).require_grad();
     let w = tensor::<Ad, 3>(&h.w, [r, ch, k], &dev);
     let bias = tensor::<Ad, 2>(&h.bias, [r, ch], &dev).require_grad();
-    let grads = conv_silu_autodiff(x.clone(), w.clone(), bias).sum().backward();
+    let grads = conv_silu_autodiff(x.clone(), l, w.clone(), bias).sum().backward();
     assert!(w.grad(&grads).is_none(), "a frozen kernel got a gradient");
     assert!(x.grad(&grads).is_some(), "x lost its gradient next to a frozen kernel");
     let plain = conv_silu_inference(
         tensor::<Inner, 4>(&h.x, [r, b, l, ch], &dev),
+        l,
         tensor::<Inner, 3>(&h.w, [r, ch, k], &dev),
         tensor::<Inner, 2>(&h.bias, [r, ch], &dev),
     );

@@ -32,9 +32,11 @@ pub fn fused_conv_calls() -> usize {
     SWITCH.calls()
 }
 
-/// x: [R, B, L, C], w: [R, C, K], bias: [R, C].
+/// x: [R, B, L, C] or the same tokens as [R, A, T, C] (sequences of `len`), w: [R, C, K],
+/// bias: [R, C].
 struct ConvSilu<'a, B: Backend> {
     x: &'a Tensor<B, 4>,
+    len: usize,
     w: &'a Tensor<B, 3>,
     bias: &'a Tensor<B, 2>,
 }
@@ -47,6 +49,7 @@ impl<B: Backend> FusedOp<B> for ConvSilu<'_, B> {
     fn autodiff<R: CubeRuntime, I: IntElement, BT: BoolElement>(&self) -> Tensor<Ad<R, I, BT>, 4> {
         kernels::burn_op_conv::conv_silu_autodiff::<R, I, BT, _>(
             cast(self.x.clone()),
+            self.len,
             cast(self.w.clone()),
             cast(self.bias.clone()),
         )
@@ -55,6 +58,7 @@ impl<B: Backend> FusedOp<B> for ConvSilu<'_, B> {
     fn inference<R: CubeRuntime, I: IntElement, BT: BoolElement>(&self) -> Tensor<Plain<R, I, BT>, 4> {
         kernels::burn_op_conv::conv_silu_inference::<R, I, BT>(
             cast(self.x.clone()),
+            self.len,
             cast(self.w.clone()),
             cast(self.bias.clone()),
         )
@@ -63,7 +67,13 @@ impl<B: Backend> FusedOp<B> for ConvSilu<'_, B> {
 
 /// SiLU(conv(x) + bias) [R, B, L, C] through the kernels, or None where this backend, dtype or
 /// switch does not allow them (the caller then runs the plain ops).
-/// x: [R, B, L, C], w: [R, C, K], bias: [R, C].
-pub(crate) fn try_fused<B: Backend>(x: &Tensor<B, 4>, w: &Tensor<B, 3>, bias: &Tensor<B, 2>) -> Option<Tensor<B, 4>> {
-    dispatch(&SWITCH, &ConvSilu { x, w, bias })
+/// x: [R, B, L, C] or the same tokens as [R, A, T, C] (sequences of `len` tokens),
+/// w: [R, C, K], bias: [R, C].
+pub(crate) fn try_fused<B: Backend>(
+    x: &Tensor<B, 4>,
+    len: usize,
+    w: &Tensor<B, 3>,
+    bias: &Tensor<B, 2>,
+) -> Option<Tensor<B, 4>> {
+    dispatch(&SWITCH, &ConvSilu { x, len, w, bias })
 }

@@ -54,12 +54,23 @@ pub fn linear<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 3>) -> Tensor<B, 4> {
 
 /// Linear map on tokens. x: [R, M, in], w: [R, out, in] -> [R, M, out].
 pub fn linear_tokens<B: Backend>(x: Tensor<B, 3>, w: Tensor<B, 3>) -> Tensor<B, 3> {
+    let [r, m, _] = x.dims();
+    let out = w.dims()[1];
+    linear_grouped(x, w).reshape([r, m, out])
+}
+
+/// [`linear_tokens`] before its last reshape: the product as [R, G, M/G, out], the M tokens
+/// in order. Why: on CUDA the product's rows are pitched when out x 4 bytes is not a
+/// multiple of the pitch (xBC's 320 floats become 384), and a reshape that drops a rank then
+/// copies it (1.2 ms a layer at R = 36, results/bench/paths-h200-2026-11-27); a consumer that
+/// takes the tokens in this shape ([`crate::ops::conv_silu_rows`]) avoids the copy.
+/// x: [R, M, in], w: [R, out, in] -> [R, G, M/G, out].
+pub fn linear_grouped<B: Backend>(x: Tensor<B, 3>, w: Tensor<B, 3>) -> Tensor<B, 4> {
     let [r, m, d_in] = x.dims();
     let out = w.dims()[1];
     let g = groups_within(m, r * out * d_in);
     x.reshape([r, g, m / g, d_in])
         .matmul(w.transpose().unsqueeze_dim::<4>(1)) // [R, 1, in, out], broadcast over G
-        .reshape([r, m, out])
 }
 
 /// The product of each token with one weight row: x: [R, B, L, D], w: [R, D] -> [R, B, L].

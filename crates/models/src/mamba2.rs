@@ -7,9 +7,9 @@ use burn::module::{Module, Param};
 use burn::tensor::{DType, Tensor, backend::Backend};
 use msym_config::{ConvKind, Mamba2Config};
 
-use crate::grouped::{linear, row_product, shift_scalar};
+use crate::grouped::{linear, linear_grouped, row_product, shift_scalar};
 use crate::init::Initializer;
-use crate::ops::{conv_silu, rms_norm};
+use crate::ops::{conv_silu_rows, rms_norm};
 use crate::params::{ParamVisitor, VisitParams};
 use crate::precision::widen;
 use crate::probes::{LayerProbe, LayerRecord};
@@ -200,7 +200,10 @@ impl<B: Backend> Mamba2Block<B> {
             let d = w.dims()[2];
             (
                 linear(u.clone(), w.clone().narrow(1, 0, e)),
-                linear(u.clone(), w.clone().narrow(1, e, c)),
+                // xbc left grouped [R, G, M/G, C], as conv_silu_rows reads it: on CUDA its
+                // rows are pitched (320 floats padded to 384), and a reshape to [R, B, L, C]
+                // copies it (1.2 ms a layer at R = 36, results/bench/paths-h200-2026-11-27)
+                linear_grouped(u.clone().reshape([r, bsz * l, d]), w.clone().narrow(1, e, c)),
                 row_product(u, w.narrow(1, e + c, 1).reshape([r, d])),
             )
         } else {
@@ -210,17 +213,17 @@ impl<B: Backend> Mamba2Block<B> {
                 zxbcdt.clone().narrow(3, e, c),
                 zxbcdt.narrow(3, e + c, 1).reshape([r, bsz, l]),
             )
-        }; // z [R, B, L, E], xbc [R, B, L, E+2N], dt_raw [R, B, L]
+        }; // z [R, B, L, E], xbc [R, B, L, E+2N] or grouped [R, G, M/G, E+2N], dt_raw [R, B, L]
 
-        let mut post = conv_silu(xbc.clone(), self.conv_weight.val(), self.conv_bias.val()); // [R, B, L, C]
+        let mut post = conv_silu_rows(xbc.clone(), l, self.conv_weight.val(), self.conv_bias.val()); // [R, B, L, C]
         if let Some(sub) = probe.and_then(|p| p.substitution.as_ref()) {
             let keep = sub.mask.clone().neg().add_scalar(1.0);
             post = post.mul(keep).add(sub.states.clone().mul(sub.mask.clone()));
         }
         let ssm_in = match self.dims.ssm_input {
             SsmInput::PostConv => post.clone(),
-            SsmInput::ResidualAroundConv => post.clone().add(xbc),
-            SsmInput::GatedResidual => post.clone().mul(xbc),
+            SsmInput::ResidualAroundConv => post.clone().add(xbc.reshape([r, bsz, l, c])),
+            SsmInput::GatedResidual => post.clone().mul(xbc.reshape([r, bsz, l, c])),
         };
         // dt and A stay in the master precision: they feed exp(cumsum(A dt)).
         let dt = softplus(shift_scalar(widen(dt_raw), widen(self.dt_bias.val()))); // [R, B, L]

@@ -52,11 +52,22 @@ pub fn causal_conv<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 3>, bias: Tensor<B,
 /// Through the fused kernels of crates/kernels where the build, the backend, the dtypes and
 /// the switch allow them (`fused_conv`, on by default); the plain ops otherwise.
 pub fn conv_silu<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 3>, bias: Tensor<B, 2>) -> Tensor<B, 4> {
+    let l = x.dims()[2];
+    conv_silu_rows(x, l, w, bias)
+}
+
+/// [`conv_silu`] of tokens given as [R, A, T, C] in [R, B, L, C]'s order (A T = B L,
+/// sequences of `len` tokens), e.g. a grouped product [R, G, M/G, C] from
+/// [`crate::grouped::linear_grouped`]: the fused kernels read it as it lies, where a
+/// reshape to [R, B, L, C] would copy it on CUDA (its rows are pitched; 1.2 ms a layer at
+/// R = 36, results/bench/paths-h200-2026-11-27). -> [R, B, L, C].
+pub fn conv_silu_rows<B: Backend>(x: Tensor<B, 4>, len: usize, w: Tensor<B, 3>, bias: Tensor<B, 2>) -> Tensor<B, 4> {
     #[cfg(feature = "cubecl")]
-    if let Some(out) = crate::fused_conv::try_fused(&x, &w, &bias) {
+    if let Some(out) = crate::fused_conv::try_fused(&x, len, &w, &bias) {
         return out;
     }
-    silu(causal_conv(x, w, bias))
+    let [r, a, t, c] = x.dims();
+    silu(causal_conv(x.reshape([r, a * t / len, len, c]), w, bias))
 }
 
 /// Sinusoidal position encoding [L, D]: pe[p, 2i] = sin(p / 10000^(2i/D)), pe[p, 2i+1] = cos(..).

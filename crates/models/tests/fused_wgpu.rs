@@ -40,13 +40,16 @@ fn the_speed_paths_give_the_plain_models_logits_and_gradients() {
         (2, 2, 2),
         "the speed paths' defaults on wgpu f32 (SSD, conv, split calls)"
     );
-    // (model, SSD fused, conv fused, split in_proj); fig5b's frozen all-ones conv last
+    // (model, SSD fused, conv fused, split in_proj); fig5b's frozen all-ones conv, then the
+    // residual around the conv (fig7's variant)
     let cases = [
         (base.to_string(), true, false, false),
         (base.to_string(), false, true, false),
         (base.to_string(), false, false, true),
         (base.to_string(), true, true, true),
         (format!("{base}\nconv = \"all_ones_frozen\""), false, true, false),
+        // the split's xbc comes grouped [R, G, M/G, C]; the residual around the conv adds it
+        (format!("{base}\nresidual_around_conv = true"), true, true, true),
     ];
     for (model, ssd, conv, split) in cases {
         let cfg = tiny_config(&model);
