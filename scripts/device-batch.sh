@@ -158,27 +158,21 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         # runs/fig3-spot results/fig3`: each R = 1 value against the batched row's 3 seeds
         echo env $PLAIN$M sweep configs/fig3.toml $(dev "$3" 0,1,2,3) --max-replicas 1 --set $E5 \
             --only model.depth=2,3 --only init.gamma=1.0,1.5 --only seed=1 --time-limit $t --out runs/fig3-spot ;;
-    torch-fig4) # issue 10: the fig4 cell in PyTorch (torch_fig4 below); no time limit, no resume
-        echo bash scripts/device-batch.sh torch-fig4 ${3:-0} ;;
-    torch-order) # the fig4 cell's seed 1 in PyTorch on msym's own batches (torch_order below)
-        echo bash scripts/device-batch.sh torch-order ${3:-0} ;;
-    fusion-check) # issue 8: may the sweeps use the fusion build? (fusion_check below)
-        echo bash scripts/device-batch.sh fusion-check ${3:-0} ;;
+    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | paths-check | profile)
+        # this script's own commands on one GPU, as queued jobs: torch-fig4 (issue 10: the
+        # fig4 cell in PyTorch; no time limit, no resume), torch-order (fig4's seed 1 in
+        # PyTorch on msym's own batches), fusion-check (issue 8: may the sweeps use the
+        # fusion build?), fused-, conv- and split-check (issue 8: one speed path against the
+        # plain ops, switch_check), paths-check (the three together against none), profile
+        # (ncu over one step); each below
+        echo bash scripts/device-batch.sh $1 ${3:-0} ;;
     ref-bf16) # issue 9/10 planning: the d_model-400 Transformer (ref, fig6) in f32 and bf16
         # at the sweeps' R = 36 (f32 measured 42.4 replica-steps/s at depth 4, session 5)
         echo $M bench --no-torch --steps 5 --warmup 2 $(one "$3") --config configs/ref.toml --depths 2 \
             --replicas 36 --sweep-depth 4 --precisions f32,bf16 --out runs/ref-bf16 ;;
-    fused-check | conv-check | split-check) # issue 8: a speed path against the plain ops
-        # (switch_check below)
-        echo bash scripts/device-batch.sh $1 ${3:-0} ;;
     bench-full) # issue 8's table: the bench with its defaults (depths 2, 4, 7; R = 1, 12,
         # 36; f32 and bf16) and the PyTorch baseline, eager and compiled, in the same call
         echo $M bench $(one "$3") --out runs/bench-full ;;
-    profile) # issue 8: ncu over one step (the `profile` command below), as a queued job
-        echo bash scripts/device-batch.sh profile ${3:-0} ;;
-    paths-check) # issue 8: the three speed paths together (the binary's defaults) against
-        # every path off, as the checks ran each alone (switch_check below)
-        echo bash scripts/device-batch.sh paths-check ${3:-0} ;;
     *) echo "unknown job $1" >&2; return 1 ;;
     esac
 }

@@ -194,7 +194,6 @@ pub fn sweep(c: SweepCommand) -> Result<bool, CliError> {
             }
         })
         .collect();
-    let mut slots: Vec<Option<Vec<&Cell>>> = groups.into_iter().map(Some).collect();
     let order = queue_order(&work, limit.is_some(), c.scheduling.started_only);
     let waiting = work.len() - order.len();
     if c.scheduling.started_only {
@@ -204,7 +203,7 @@ pub fn sweep(c: SweepCommand) -> Result<bool, CliError> {
             work.len()
         );
     }
-    let groups: Vec<Vec<&Cell>> = order.into_iter().filter_map(|i| slots[i].take()).collect();
+    let groups: Vec<Vec<&Cell>> = order.iter().map(|&i| groups[i].clone()).collect();
     let stop = sweep_pool::run(&out, groups, &devices, limit, c.fail_fast, &c.snapshots)?;
     let rows = phase::write(&out).map_err(CliError::failed)?;
     println!("phase.csv: {rows} rows in {}", out.display());

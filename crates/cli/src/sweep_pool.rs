@@ -88,17 +88,10 @@ pub fn run_dir(out: &Path, group: &[&Cell]) -> PathBuf {
         .join(&blake3::hash(ids.join(",").as_bytes()).to_hex()[..12])
 }
 
-/// Epochs a group's run has behind it: its checkpoint's, or 0 where it has none (not
-/// started, or started by a binary that left no readable checkpoint.json).
+/// Epochs a group's run has behind it, as its summary.json says (rewritten with every
+/// checkpoint, and read as `msym progress` reads it); 0 where it has none (not started).
 pub fn epochs_done(run_dir: &Path) -> usize {
-    #[derive(serde::Deserialize)]
-    struct Done {
-        epoch: usize,
-    }
-    std::fs::read_to_string(run_dir.join(trainer::checkpoint::STATE))
-        .ok()
-        .and_then(|text| serde_json::from_str::<Done>(&text).ok())
-        .map_or(0, |d| d.epoch)
+    trainer::run::read_summary_file(run_dir).map_or(0, |s| s.epochs_done)
 }
 
 /// Trains one shape group on `device` and splits its results into the cell directories.
@@ -186,15 +179,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn epochs_done_reads_the_checkpoint_and_is_zero_without_one() {
+    fn epochs_done_reads_the_summary_and_is_zero_without_one() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(epochs_done(dir.path()), 0);
-        // The fields of a real checkpoint.json (results/fig3), rows shortened.
-        let state =
-            r#"{"epoch":174,"step":21402,"rows":[],"train_seconds":457.1,"pending_loss":[1.5],"pending_steps":492}"#;
-        std::fs::write(dir.path().join(trainer::checkpoint::STATE), state).unwrap();
+        // The fields of a real summary.json (results/fig3), replicas left out.
+        let state = r#"{"finished":false,"epochs_done":174,"steps_per_epoch":124,"train_seconds":457.1,"replicas":[]}"#;
+        std::fs::write(dir.path().join("summary.json"), state).unwrap();
         assert_eq!(epochs_done(dir.path()), 174);
-        std::fs::write(dir.path().join(trainer::checkpoint::STATE), "{\"epo").unwrap();
+        std::fs::write(dir.path().join("summary.json"), "{\"epo").unwrap();
         assert_eq!(epochs_done(dir.path()), 0);
     }
 }
