@@ -1,6 +1,7 @@
 //! Run vs run (or sweep vs sweep): the config fields whose values differ between the two
 //! sides, and for every setting both sides trained, each metric's difference B - A as a
-//! mean and std over seeds (paired by seed when both sides ran the same seeds).
+//! mean and std over seeds, paired on the seeds both sides ran (a one-seed spot check of
+//! a three-seed sweep: B - A on that seed, next to B's spread over its three).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -29,9 +30,12 @@ pub struct MetricDiff {
     /// (mean, std, seeds) on each side.
     pub a: (f64, f64, usize),
     pub b: (f64, f64, usize),
-    /// Mean of B - A, and its std over seeds when paired by seed (else None).
+    /// Mean of B - A, and its std over seeds when paired by seed (else None): over the
+    /// seeds in `paired` when there are any, else the difference of the sides' means.
     pub diff_mean: f64,
     pub diff_std: Option<f64>,
+    /// The seeds both sides ran (each once a side), which B - A is paired on.
+    pub paired: Vec<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -181,18 +185,25 @@ fn metric_diff(
 ) -> MetricDiff {
     let (ma, sa) = mean_std(va);
     let (mb, sb) = mean_std(vb);
-    let seeds = |c: &[&CellResult]| c.iter().map(|c| c.seed).collect::<Vec<_>>();
-    let (mut sa_seeds, mut sb_seeds) = (seeds(ca), seeds(cb));
-    sa_seeds.sort();
-    sb_seeds.sort();
-    let unique = sa_seeds.windows(2).all(|w| w[0] != w[1]);
-    let (diff_mean, diff_std) = if sa_seeds == sb_seeds && unique {
-        let by_seed: BTreeMap<u64, f64> = cb.iter().map(|c| c.seed).zip(vb.iter().copied()).collect();
-        let d: Vec<f64> = ca.iter().zip(va).map(|(c, x)| by_seed[&c.seed] - x).collect();
+    let once = |c: &[&CellResult]| {
+        let s: BTreeSet<u64> = c.iter().map(|c| c.seed).collect();
+        (s.len() == c.len()).then_some(s)
+    };
+    // A seed that a side ran twice (two runs of one setting) pairs with neither.
+    let paired: Vec<u64> = match (once(ca), once(cb)) {
+        (Some(sa), Some(sb)) => sa.intersection(&sb).copied().collect(),
+        _ => Vec::new(),
+    };
+    let (diff_mean, diff_std) = if paired.is_empty() {
+        (mb - ma, None)
+    } else {
+        let by_seed = |c: &[&CellResult], v: &[f64]| -> BTreeMap<u64, f64> {
+            c.iter().map(|c| c.seed).zip(v.iter().copied()).collect()
+        };
+        let (a, b) = (by_seed(ca, va), by_seed(cb, vb));
+        let d: Vec<f64> = paired.iter().map(|s| b[s] - a[s]).collect();
         let (dm, ds) = mean_std(&d);
         (dm, Some(ds))
-    } else {
-        (mb - ma, None)
     };
     MetricDiff {
         group: group.to_string(),
@@ -201,5 +212,6 @@ fn metric_diff(
         b: (mb, sb, vb.len()),
         diff_mean,
         diff_std,
+        paired,
     }
 }

@@ -3,8 +3,9 @@
 //! (values from runs still training are covered by tests/values.rs); the fig4 analyses of
 //! the trained fig3 cell give the shares its README reports; the fig3 depth-2 row killed at
 //! epoch 144 (metrics only) is read, taken into the phase table only with the option, and
-//! agrees with the independent snapshot.py of its folder; every value figure of the
-//! reference has the tolerances its checks need.
+//! agrees with the independent snapshot.py of its folder; the fig3 spot check pairs on seed
+//! 1 and finds depth 2 the same bits; every value figure of the reference has the
+//! tolerances its checks need.
 
 use std::path::{Path, PathBuf};
 
@@ -237,4 +238,41 @@ fn value_max_compares_each_cells_best_epoch_as_choices_py_computed_it() {
         }
         assert!(fin.figures[0].note.is_none());
     }
+}
+
+/// results/fig3-spot/README.md: the four cells trained alone (R = 1, plain ops) against the
+/// sweep, paired on seed 1. Depth 2 (batched on the plain ops too) is the same bits, so
+/// every difference is zero; depth 3 (batched with the speed paths) parts after epoch 5, and
+/// the README's gamma-1.0 miss is B - A = 0.583 - 0.336 on that seed.
+#[test]
+fn the_fig3_spot_check_pairs_on_seed_1_and_depth_2_is_the_same_bits() {
+    let cells = |d: &str| -> Vec<msym_compare::CellResult> {
+        read_results(&repo().join(d))
+            .unwrap()
+            .into_iter()
+            .flat_map(|s| s.cells)
+            .collect()
+    };
+    let c = msym_compare::compare_runs(&cells("results/fig3-spot"), &cells("results/fig3"));
+    let of = |group: &str, metric: &str| {
+        c.metrics
+            .iter()
+            .find(|m| m.group == group && m.metric == metric)
+            .unwrap_or_else(|| panic!("{group} {metric}"))
+    };
+    let depth2: Vec<_> = c
+        .metrics
+        .iter()
+        .filter(|m| m.group.ends_with("model.depth=2"))
+        .collect();
+    assert_eq!(depth2.len(), 14, "two cells x seven metrics");
+    for m in depth2 {
+        assert_eq!((m.paired.as_slice(), m.diff_mean), (&[1u64][..], 0.0), "{m:?}");
+    }
+    let miss = of("init.gamma=1.0;model.depth=3", "composite_test");
+    assert_eq!((miss.a.2, miss.b.2, miss.paired.as_slice()), (1, 3, &[1u64][..]));
+    assert!((miss.a.0 - 0.336).abs() < 1e-9, "{miss:?}");
+    assert!((miss.diff_mean - (0.5834666666666667 - 0.336)).abs() < 1e-9, "{miss:?}");
+    let agree = of("init.gamma=1.5;model.depth=3", "composite_test");
+    assert!(agree.diff_mean.abs() < agree.b.1, "within the seeds' std: {agree:?}");
 }

@@ -267,3 +267,38 @@ fn at_an_epoch_each_cell_is_its_evaluation_there_and_its_maxima_up_to_it() {
     let err = msym_compare::at_epoch(&all_cells(&b), 5).unwrap_err().to_string();
     assert!(err.contains("has no metrics.csv"), "{err}");
 }
+
+#[test]
+fn a_one_seed_spot_check_pairs_on_the_seed_both_ran() {
+    // issue 8's spot check: seed 1 trained alone (A) against the sweep's seeds 1-3 (B).
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    common::sweep_cell(&a, "s1", &common::config(3, 1.0, 1, 210), 0.34, 0.0);
+    for (seed, comp) in [(1, 0.58), (2, 0.80), (3, 0.51)] {
+        common::sweep_cell(&b, &format!("s{seed}"), &common::config(3, 1.0, seed, 210), comp, 0.0);
+    }
+    let c = compare_runs(&cells(&a), &cells(&b));
+    let comp = c.metrics.iter().find(|m| m.metric == "composite_test").unwrap();
+    assert_eq!(comp.paired, [1]);
+    assert!(
+        (comp.diff_mean - 0.24).abs() < 1e-12,
+        "B's seed 1 - A, not B's mean - A"
+    );
+    assert!(
+        (comp.b.0 - (0.58 + 0.80 + 0.51) / 3.0).abs() < 1e-12,
+        "B's column keeps its three seeds"
+    );
+    assert!(render::runs_text(&c, "a", "b").contains("+0.24 (seed 1 only)"));
+    assert!(render::runs_markdown(&c, "a", "b").contains("| +0.24 (seed 1 only) |"));
+    assert!(
+        render::runs_csv(&c).contains(",0.2400,0.0000,1\n"),
+        "{}",
+        render::runs_csv(&c)
+    );
+
+    // A seed run twice on one side pairs with nothing there.
+    common::sweep_cell(&a, "s1again", &common::config(3, 1.0, 1, 210), 0.30, 0.0);
+    let c = compare_runs(&cells(&a), &cells(&b));
+    let comp = c.metrics.iter().find(|m| m.metric == "composite_test").unwrap();
+    assert_eq!((comp.paired.len(), comp.diff_std), (0, None));
+}

@@ -74,14 +74,14 @@ pub fn paper_csv(c: &PaperComparison) -> String {
     out.join("\n") + "\n"
 }
 
-pub const RUNS_HEADER: &str = "group,metric,a_mean,a_std,a_seeds,b_mean,b_std,b_seeds,diff_mean,diff_std";
+pub const RUNS_HEADER: &str = "group,metric,a_mean,a_std,a_seeds,b_mean,b_std,b_seeds,diff_mean,diff_std,paired_seeds";
 
 /// One row per (setting, metric) trained on both sides; diff = B - A.
 pub fn runs_csv(c: &RunComparison) -> String {
     let mut out = vec![RUNS_HEADER.to_string()];
     for m in &c.metrics {
         out.push(format!(
-            "{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{}",
             field(&m.group),
             field(&m.metric),
             num(m.a.0),
@@ -92,6 +92,7 @@ pub fn runs_csv(c: &RunComparison) -> String {
             m.b.2,
             num(m.diff_mean),
             m.diff_std.map_or(String::new(), num),
+            m.paired.iter().map(u64::to_string).collect::<Vec<_>>().join(" "),
         ));
     }
     out.join("\n") + "\n"

@@ -2,7 +2,7 @@
 //! whole, with our heatmaps and the paper's side by side.
 
 use super::values::values_markdown;
-use super::{count, d2, heatmap_files, phases, v2};
+use super::{count, d2, diff_note, heatmap_files, phases, v2};
 use crate::paper::{FigureComparison, PaperComparison};
 use crate::runs::RunComparison;
 
@@ -214,7 +214,7 @@ pub fn runs_markdown(c: &RunComparison, a: &str, b: &str) -> String {
         None => "final unless marked max".to_string(),
     };
     s.push_str(&format!(
-        "\n## Metrics ({when}; mean (std) over seeds; B - A paired by seed where both ran the same seeds)\n\n\
+        "\n## Metrics ({when}; mean (std) over seeds; B - A paired on the seeds both sides ran)\n\n\
          | setting | metric | A | B | B - A |\n|---|---|---:|---:|---:|\n"
     ));
     for m in &c.metrics {
@@ -229,7 +229,7 @@ pub fn runs_markdown(c: &RunComparison, a: &str, b: &str) -> String {
             v2(m.b.1),
             m.b.2,
             d2(m.diff_mean),
-            m.diff_std.map_or("unpaired".into(), v2)
+            diff_note(m)
         ));
     }
     if c.only_a + c.only_b > 0 {

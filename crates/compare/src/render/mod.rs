@@ -25,6 +25,24 @@ pub(crate) fn d2(x: f64) -> String {
     if x.is_nan() { "-".into() } else { format!("{x:+.2}") }
 }
 
+/// What goes in brackets after a run comparison's B - A: its std over the paired seeds,
+/// the seeds when only some of each side's are paired (so a one-seed spot check is not read
+/// as a mean over the sweep's seeds), or "unpaired".
+pub(crate) fn diff_note(m: &crate::MetricDiff) -> String {
+    let Some(sd) = m.diff_std else {
+        return "unpaired".into();
+    };
+    let k = m.paired.len();
+    if k == m.a.2 && k == m.b.2 {
+        return v2(sd);
+    }
+    let seeds = m.paired.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+    match k {
+        1 => format!("seed {seeds} only"),
+        _ => format!("{}; seeds {seeds} only", v2(sd)),
+    }
+}
+
 /// Which cells a verdict is about, e.g. "3/3 cells" or "no cell in range".
 pub(crate) fn count(v: &crate::Verdict) -> String {
     if v.cells == 0 {

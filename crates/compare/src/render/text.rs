@@ -2,7 +2,7 @@
 //! the error summary, the claim verdicts, the setup diff and the project's defaults.
 
 use super::values::values_text;
-use super::{count, d2, phases, v2};
+use super::{count, d2, diff_note, phases, v2};
 use crate::paper::{FigureComparison, PaperComparison};
 use crate::runs::RunComparison;
 
@@ -200,7 +200,7 @@ pub fn runs_text(c: &RunComparison, a: &str, b: &str) -> String {
             m.metric,
             format!("{} ({}) n{}", v2(m.a.0), v2(m.a.1), m.a.2),
             format!("{} ({}) n{}", v2(m.b.0), v2(m.b.1), m.b.2),
-            format!("{} ({})", d2(m.diff_mean), m.diff_std.map_or("unpaired".into(), v2)),
+            format!("{} ({})", d2(m.diff_mean), diff_note(m)),
         ));
     }
     if c.only_a + c.only_b > 0 {
