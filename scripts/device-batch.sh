@@ -27,6 +27,7 @@
 #                                              # (JOB+plain: every speed path off)
 #   scripts/device-batch.sh conv-check [G]     # the same for the fused conv + SiLU kernels
 #   scripts/device-batch.sh split-check [G]    # the same for the split in_proj (three products)
+#   scripts/device-batch.sh norm-check [G]     # the same for the fused gated RMSNorm (off by default)
 #   scripts/device-batch.sh profile [G]        # ncu: the kernel time of one step (d2, R = 36) by name
 #   scripts/device-batch.sh paths-check [G]    # all three speed paths (the defaults) vs none
 #   T0=$(date +%s) scripts/device-batch.sh box S GPU JOB[@L]... [--side G JOB...]  # one
@@ -77,8 +78,8 @@ fi
 mkdir -p runs/logs
 # The speed paths: CHECK:SWITCH (the job that measures one against the plain ops, and the
 # environment variable that turns it on (1) or off (0) in msym; unset, the binary's default:
-# on since 20967e6, off before)
-SWITCH_CHECKS="fused-check:MSYM_FUSED_SSD conv-check:MSYM_FUSED_CONV split-check:MSYM_SPLIT_IN_PROJ"
+# on since 20967e6, off before; the fused gated norm off until its check adopts it)
+SWITCH_CHECKS="fused-check:MSYM_FUSED_SSD conv-check:MSYM_FUSED_CONV split-check:MSYM_SPLIT_IN_PROJ norm-check:MSYM_FUSED_NORM"
 PLAIN=$(for c in $SWITCH_CHECKS; do printf '%s=0 ' ${c#*:}; done) # every speed path off
 TF='model={kind="transformer",depth=2,d_model=128,d_k=128,d_v=256,d_ff=128,activation="silu"}'
 E5='eval.every_epochs=5'
@@ -158,7 +159,7 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         # runs/fig3-spot results/fig3`: each R = 1 value against the batched row's 3 seeds
         echo env $PLAIN$M sweep configs/fig3.toml $(dev "$3" 0,1,2,3) --max-replicas 1 --set $E5 \
             --only model.depth=2,3 --only init.gamma=1.0,1.5 --only seed=1 --time-limit $t --out runs/fig3-spot ;;
-    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | paths-check | profile)
+    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | paths-check | profile)
         # this script's own commands on one GPU, as queued jobs: torch-fig4 (issue 10: the
         # fig4 cell in PyTorch; no time limit, no resume), torch-order (fig4's seed 1 in
         # PyTorch on msym's own batches), fusion-check (issue 8: may the sweeps use the
@@ -445,7 +446,7 @@ preflight)
         --depths 2 --replicas 2 --sweep-depth 2 --precisions f32 --steps 2 --warmup 1 \
         --out /tmp/preflight-fused >runs/logs/preflight-fused.log 2>&1 &&
         grep -E "ms/step|fused" runs/logs/preflight-fused.log | sed 's/^/speed paths: /' ||
-        echo "speed paths' preflight FAILED: see runs/logs/preflight-fused.log (do not run fused-check, conv-check or split-check)"
+        echo "speed paths' preflight FAILED: see runs/logs/preflight-fused.log (do not run fused-check, conv-check, split-check or norm-check)"
     grep -E "ms/step|error" runs/logs/preflight.log
     [ $rc -eq 0 ] && echo "preflight passed" || { echo "preflight FAILED (rc $rc): see runs/logs/preflight.log"; exit 1; }
     ;;
@@ -517,7 +518,7 @@ profile) # issue 8: where one training step's kernel time goes now, with the bin
         >runs/profile/ncu.csv 2>runs/profile/ncu.log
     xz -f -T4 runs/profile/ncu.csv && python3 scripts/ncu_summary.py runs/profile/ncu.csv.xz 30 | tee runs/profile/summary.txt
     ;;
-fused-check | conv-check | split-check) switch_check $1 "${2:-0}" ;;
+fused-check | conv-check | split-check | norm-check) switch_check $1 "${2:-0}" ;;
 unpack) # here, after a call: its `pack` (0-runs.tgz.part*, the metrics without checkpoints)
     # and its NAME-resume.tar.* (the unfinished runs whole, with checkpoints) joined into
     # carry/NAME, which the next call carries and stages.

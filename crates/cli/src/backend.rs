@@ -81,6 +81,19 @@ pub fn fused_conv() -> serde_json::Value {
     serde_json::json!({ "on": on, "calls": calls })
 }
 
+/// The same for the gated norm's fused kernels (MSYM_FUSED_NORM; off by default until a GPU
+/// A/B adopts them).
+pub fn fused_norm() -> serde_json::Value {
+    #[cfg(feature = "cuda")]
+    let (on, calls) = (
+        models::fused_norm::fused_norm_on(),
+        models::fused_norm::fused_norm_calls(),
+    );
+    #[cfg(not(feature = "cuda"))]
+    let (on, calls) = (false, 0usize);
+    serde_json::json!({ "on": on, "calls": calls })
+}
+
 /// The same for the split in_proj (MSYM_SPLIT_IN_PROJ; left to its default it runs only on
 /// the CUDA backend in f32, so "calls" says whether it ran).
 pub fn split_in_proj() -> serde_json::Value {

@@ -40,6 +40,7 @@ pub fn start(device: &str, replicas: Value) -> Value {
         // the plain ops (the CPU, bf16) whatever the switch says
         "fused_ssd": crate::backend::fused_ssd(),
         "fused_conv": crate::backend::fused_conv(),
+        "fused_norm": crate::backend::fused_norm(),
         "split_in_proj": crate::backend::split_in_proj(),
         "device": device,
         "command": std::env::args().collect::<Vec<_>>(),

@@ -16,12 +16,18 @@
 //!
 //! The second pair is the conv stage, SiLU(causal depthwise conv + bias), in [`conv_silu`]
 //! (oracle: [`conv_oracle`]; burn operation: [`burn_op_conv`]).
+//!
+//! The third is the gated RMSNorm after the SSD, RMSNorm(y * SiLU(z)) * w, in [`gated_norm`]
+//! (oracle: [`gated_norm_oracle`]; burn operation: [`burn_op_norm`]).
 
 mod burn_common;
 pub mod burn_op;
 pub mod burn_op_conv;
+pub mod burn_op_norm;
 pub mod conv_oracle;
 pub mod conv_silu;
+pub mod gated_norm;
+pub mod gated_norm_oracle;
 pub mod oracle;
 mod ssd_backward;
 mod ssd_common;

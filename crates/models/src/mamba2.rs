@@ -2,14 +2,14 @@
 //! h + out_proj(GatedRMSNorm(SSD(SiLU(conv(xBC))), z)) with u = RMSNorm(h) and
 //! [z | xBC | dt] = in_proj(u).
 
-use crate::activation::{silu, softplus};
+use crate::activation::softplus;
 use burn::module::{Module, Param};
 use burn::tensor::{DType, Tensor, backend::Backend};
 use msym_config::{ConvKind, Mamba2Config};
 
 use crate::grouped::{linear, linear_grouped, row_product, shift_scalar};
 use crate::init::Initializer;
-use crate::ops::{conv_silu_rows, rms_norm};
+use crate::ops::{conv_silu_rows, gated_rms_norm, rms_norm};
 use crate::params::{ParamVisitor, VisitParams};
 use crate::precision::widen;
 use crate::probes::{LayerProbe, LayerRecord};
@@ -231,7 +231,7 @@ impl<B: Backend> Mamba2Block<B> {
         let d = self.d.val(); // [R, 1]
         let mask = probe.and_then(|p| p.mixing_mask.clone());
         let (y, s) = ssd_of_xbc(ssm_in, e, dt, a, d, record, mask); // y: [R, B, L, E]
-        let gated = rms_norm(y.mul(silu(z)), self.mixer_norm.val(), NORM_EPS);
+        let gated = gated_rms_norm(y, z, self.mixer_norm.val(), NORM_EPS); // [R, B, L, E]
         let mixer_out = linear(gated, self.out_proj.val()); // [R, B, L, D]
         let out = h.add(mixer_out.clone());
         let rec = record.then(|| LayerRecord {

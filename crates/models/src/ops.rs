@@ -15,6 +15,17 @@ pub fn rms_norm<B: Backend>(x: Tensor<B, 4>, weight: Tensor<B, 2>, eps: f64) -> 
     scale(x.div(to_dtype(rms, dtype)), weight)
 }
 
+/// RMSNorm(y * SiLU(z)) * weight, the Mamba2 block's gated norm after the SSD: through the
+/// fused kernels where the backend, dtype and switch allow them (`fused_norm`, off by
+/// default), the plain ops otherwise. y, z: [R, B, L, E], weight: [R, E] -> [R, B, L, E].
+pub fn gated_rms_norm<B: Backend>(y: Tensor<B, 4>, z: Tensor<B, 4>, weight: Tensor<B, 2>, eps: f64) -> Tensor<B, 4> {
+    #[cfg(feature = "cubecl")]
+    if let Some(out) = crate::fused_norm::try_fused(&y, &z, &weight, eps) {
+        return out;
+    }
+    rms_norm(y.mul(silu(z)), weight, eps)
+}
+
 /// LayerNorm over the last dim (biased variance, as PyTorch). x: [R, B, L, D] -> same.
 /// Computed in the master precision and returned in x's.
 pub fn layer_norm<B: Backend>(x: Tensor<B, 4>, weight: Tensor<B, 2>, bias: Tensor<B, 2>, eps: f64) -> Tensor<B, 4> {

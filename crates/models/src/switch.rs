@@ -1,12 +1,14 @@
-//! Process-wide switches for the speed paths: the fused kernels (`fused_ssd`, `fused_conv`)
-//! and the split in_proj (`mamba2::split_in_proj`). Each is read once from its environment
+//! Process-wide switches for the speed paths: the fused kernels (`fused_ssd`, `fused_conv`,
+//! `fused_norm`) and the split in_proj (`mamba2::split_in_proj`). Each is read once from its environment
 //! variable: "1" turns it on, "0" off, and unset leaves it to the default.
 //!
 //! The default is on since the H200 A/B of 2026-11-26 (results/bench/checks-h200-2026-11-26):
 //! each path was faster at R = 9-36 and its 5-epoch losses matched the plain ops' to 2.1e-7.
 //! They take effect only where they were measured, f32 on a CubeCL backend (CUDA, or wgpu in
 //! the tests); the CPU backend and bf16 keep the plain ops whatever the switch says, except
-//! the split in_proj, which a test may force on any backend with `set`.
+//! the split in_proj, which a test may force on any backend with `set`. A path not yet
+//! measured on a GPU (`fused_norm`) is off by default ([`Switch::off_by_default`]) until its
+//! A/B adopts it.
 
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
@@ -18,14 +20,26 @@ pub struct Switch {
     /// 0: not read yet (read `env`), 1: off, 2: on, 3: left to the default.
     state: AtomicU8,
     calls: AtomicUsize,
+    /// What "left to the default" means.
+    default: bool,
 }
 
 impl Switch {
+    /// A switch that is on unless set off.
     pub const fn new(env: &'static str) -> Self {
         Self {
             env,
             state: AtomicU8::new(0),
             calls: AtomicUsize::new(0),
+            default: true,
+        }
+    }
+
+    /// A switch that is off unless set on: a path not yet measured on a GPU.
+    pub const fn off_by_default(env: &'static str) -> Self {
+        Self {
+            default: false,
+            ..Self::new(env)
         }
     }
 
@@ -54,10 +68,10 @@ impl Switch {
         }
     }
 
-    /// Whether the path is allowed: its setting, else on (the default). The caller still
+    /// Whether the path is allowed: its setting, else its default. The caller still
     /// checks that the backend and dtypes are ones the path runs on.
     pub fn on(&self) -> bool {
-        self.setting().unwrap_or(true)
+        self.setting().unwrap_or(self.default)
     }
 
     /// Calls that took the path so far in this process.
@@ -94,5 +108,9 @@ mod tests {
             s.set(false);
             assert_eq!((s.setting(), s.on()), (Some(false), false), "set overrides {env}");
         }
+        let off = Switch::off_by_default("MSYM_SWITCH_TEST_UNSET_OFF");
+        assert_eq!((off.setting(), off.on()), (None, false));
+        off.set(true);
+        assert!(off.on(), "set overrides the default");
     }
 }

@@ -1,0 +1,127 @@
+//! The gated-RMSNorm kernels as one burn operation on the CubeCL backends, with its own
+//! backward (as [`crate::burn_op_conv`] is for the conv). f32 only; the caller checks.
+
+use burn::backend::Autodiff;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::tensor::ops::FloatTensorOps;
+use burn::tensor::{Shape, Tensor, TensorPrimitive};
+use burn_cubecl::element::{BoolElement, IntElement};
+use burn_cubecl::kernel::into_contiguous;
+use burn_cubecl::tensor::CubeTensor;
+use burn_cubecl::{CubeBackend, CubeRuntime};
+
+use crate::burn_common::{f32_tensor, register_grads};
+use crate::gated_norm::{NormInputs, NormShape, gated_norm_backward, gated_norm_forward};
+
+/// The inner (non-autodiff) backend.
+type Cube<R, I, BT> = CubeBackend<R, f32, I, BT>;
+
+/// The three inputs, contiguous; also the backward's saved state.
+#[derive(Debug, Clone)]
+struct Saved<R: CubeRuntime> {
+    shape: NormShape,
+    dims: [usize; 4], // y's and z's [R, B, L, E], which the output and their gradients take
+    y: CubeTensor<R>,
+    z: CubeTensor<R>,
+    w: CubeTensor<R>, // [R, E]
+    eps: f32,
+}
+
+impl<R: CubeRuntime> Saved<R> {
+    fn new(y: CubeTensor<R>, z: CubeTensor<R>, w: CubeTensor<R>, eps: f32) -> Self {
+        let dims: [usize; 4] = y.meta.shape.dims();
+        assert_eq!(dims, z.meta.shape.dims::<4>(), "gated norm: y and z differ in shape");
+        let [replicas, b, l, e] = dims;
+        Self {
+            shape: NormShape {
+                replicas,
+                tokens: b * l,
+                e,
+            },
+            dims,
+            y: into_contiguous(y),
+            z: into_contiguous(z),
+            w: into_contiguous(w),
+            eps,
+        }
+    }
+
+    fn handles(&self) -> NormInputs {
+        NormInputs {
+            y: self.y.handle.clone(),
+            z: self.z.handle.clone(),
+            w: self.w.handle.clone(),
+        }
+    }
+
+    fn new_tensor(&self, dims: Vec<usize>, handle: cubecl::server::Handle) -> CubeTensor<R> {
+        f32_tensor(&self.y, dims, handle)
+    }
+
+    /// out [R, B, L, E]
+    fn forward(&self) -> CubeTensor<R> {
+        let out = gated_norm_forward::<R, f32>(&self.y.client, &self.shape, &self.handles(), self.eps);
+        self.new_tensor(self.dims.to_vec(), out)
+    }
+}
+
+#[derive(Debug)]
+struct NormBackward;
+
+impl<R: CubeRuntime, I: IntElement, BT: BoolElement> Backward<Cube<R, I, BT>, 3> for NormBackward {
+    type State = Saved<R>;
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let st = ops.state;
+        let s = st.shape;
+        let g = into_contiguous(grads.consume::<Cube<R, I, BT>>(&ops.node)); // [R, B, L, E]
+        let k = gated_norm_backward::<R, f32>(&st.y.client, &s, &st.handles(), &g.handle, st.eps);
+        // dw comes per token group: sum over G, then drop that axis
+        let dw = Cube::<R, I, BT>::float_sum_dim(st.new_tensor(vec![s.replicas, s.groups(), s.e], k.dw_part), 1);
+        let out = [
+            st.new_tensor(st.dims.to_vec(), k.dy),
+            st.new_tensor(st.dims.to_vec(), k.dz),
+            Cube::<R, I, BT>::float_reshape(dw, Shape::from(vec![s.replicas, s.e])),
+        ];
+        register_grads::<Cube<R, I, BT>, _>(ops.parents.map(|p| p.map(|n| n.id)), out, grads);
+    }
+}
+
+/// RMSNorm(y * SiLU(z)) * w [R, B, L, E] on an autodiff CubeCL backend, through the fused
+/// kernels. f32 inputs and E in 1..=[`crate::gated_norm::MAX_E`] (the caller checks).
+/// Shapes: y, z [R, B, L, E], w [R, E].
+pub fn gated_norm_autodiff<R: CubeRuntime, I: IntElement, BT: BoolElement, C: CheckpointStrategy>(
+    y: Tensor<Autodiff<Cube<R, I, BT>, C>, 4>,
+    z: Tensor<Autodiff<Cube<R, I, BT>, C>, 4>,
+    w: Tensor<Autodiff<Cube<R, I, BT>, C>, 2>,
+    eps: f32,
+) -> Tensor<Autodiff<Cube<R, I, BT>, C>, 4> {
+    let (y, z, w) = (
+        y.into_primitive().tensor(),
+        z.into_primitive().tensor(),
+        w.into_primitive().tensor(),
+    );
+    let nodes = [&y, &z, &w].map(|t| t.node.clone());
+    let st = Saved::new(y.primitive, z.primitive, w.primitive, eps);
+    let out = st.forward();
+    let out = match NormBackward.prepare::<C>(nodes).compute_bound().stateful() {
+        OpsKind::Tracked(prep) => prep.finish(st, out),
+        OpsKind::UnTracked(prep) => prep.finish(out),
+    };
+    Tensor::from_primitive(TensorPrimitive::Float(out))
+}
+
+/// The same forward on the plain (non-autodiff) backend, for evaluation (shapes as there).
+pub fn gated_norm_inference<R: CubeRuntime, I: IntElement, BT: BoolElement>(
+    y: Tensor<Cube<R, I, BT>, 4>,
+    z: Tensor<Cube<R, I, BT>, 4>,
+    w: Tensor<Cube<R, I, BT>, 2>,
+    eps: f32,
+) -> Tensor<Cube<R, I, BT>, 4> {
+    let p = |t: TensorPrimitive<Cube<R, I, BT>>| t.tensor();
+    let st = Saved::new(p(y.into_primitive()), p(z.into_primitive()), p(w.into_primitive()), eps);
+    Tensor::from_primitive(TensorPrimitive::Float(st.forward()))
+}

@@ -1,0 +1,245 @@
+//! The Mamba2 block's gated RMSNorm as two kernels, forward and backward:
+//! out = RMSNorm(y * SiLU(z)) * w, in place of about 12 element-wise kernels forward and
+//! twice that backward a layer (`models::ops::rms_norm` of `y.mul(silu(z))`; 0.95 ms a layer
+//! forward at R = 36 on an H200, results/bench/session11-h200-2026-11-27), each a pass over
+//! [R, B, L, E] through device memory.
+//!
+//! Per token, over its E channels i, with s = sigmoid(z):
+//!   v_i = y_i z_i s_i,   inv = 1 / sqrt(mean_i v_i^2 + eps),   out_i = v_i inv w_i.
+//! Backward, with g the upstream gradient and gw_i = g_i w_i:
+//!   dv_i = inv (gw_i - v_i inv^2 mean_j(gw_j v_j)),
+//!   dy_i = dv_i z_i s_i,   dz_i = dv_i y_i s_i (1 + z_i (1 - s_i)),
+//!   dw_i = sum over the replica's tokens of g_i v_i inv.
+//! dw is a sum over every token of a replica: the kernel writes one partial sum per group of
+//! tokens ([R, G, E]) and the caller sums over G, as the conv kernels do.
+//!
+//! One cube per (replica, token group), one unit per channel: the units read a token's row
+//! together (coalesced), and each token's two means over E go through shared memory, where
+//! every unit sums the same E values in the same order (so every unit gets the same bits, and
+//! a run repeats its bits).
+
+use cubecl::prelude::*;
+use cubecl::server::Handle;
+
+use crate::array_arg;
+
+/// The sizes of one launch. Arrays are contiguous, row-major: y, z, out, dy, dz [R, T, E]
+/// (T = B L tokens a replica); w [R, E].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NormShape {
+    pub replicas: usize,
+    pub tokens: usize,
+    pub e: usize,
+}
+
+/// The widest E one cube takes (one unit a channel).
+pub const MAX_E: usize = 256;
+
+impl NormShape {
+    /// Elements of y (and z, out, dy, dz).
+    pub fn x_len(&self) -> usize {
+        self.replicas * self.tokens * self.e
+    }
+    /// Elements of w.
+    pub fn w_len(&self) -> usize {
+        self.replicas * self.e
+    }
+    /// Token groups a replica (cubes of the launch per replica): the largest divisor of T not
+    /// above sqrt(T), so that a cube's loop over its tokens and the sum of the partials over
+    /// G are about equally long (G = 128 for fig3's 2048 x 8 tokens).
+    pub fn groups(&self) -> usize {
+        let cap = self.tokens.isqrt().max(1);
+        (1..=cap).rev().find(|g| self.tokens.is_multiple_of(*g)).unwrap_or(1)
+    }
+    /// Whether one cube can take a token (E units).
+    pub fn fits(&self) -> bool {
+        self.e > 0 && self.e <= MAX_E
+    }
+}
+
+/// sum_j shared[j] for j < e, in one fixed order, after the cube has written them all.
+#[cube]
+fn shared_sum<F: Float>(shared: &SharedMemory<F>, #[comptime] e: usize) -> F {
+    let mut acc = F::new(0.0);
+    for j in 0..e {
+        acc += shared[j];
+    }
+    acc
+}
+
+/// Cube (replica r, group g) = CUBE_POS_X, unit i = UNIT_POS_X (one channel); it walks the
+/// group's tokens.
+#[cube(launch)]
+fn gated_norm_forward_kernel<F: Float>(
+    y: &Array<F>,       // [R, T, E]
+    z: &Array<F>,       // [R, T, E]
+    w: &Array<F>,       // [R, E]
+    out: &mut Array<F>, // [R, T, E]
+    tokens: u32,
+    groups: u32,
+    eps: f32,
+    #[comptime] e: usize,
+) {
+    let rg = CUBE_POS_X as usize;
+    let gs = groups as usize;
+    let r = rg / gs;
+    let per = tokens as usize / gs;
+    let i = UNIT_POS_X as usize;
+    let mut sq = SharedMemory::<F>::new(e);
+    let wi = w[r * e + i];
+    let first = r * (tokens as usize) + (rg % gs) * per;
+    for t in first..first + per {
+        let at = t * e + i;
+        let zi = z[at];
+        let v = y[at] * zi / (F::new(1.0) + F::exp(-zi));
+        sq[i] = v * v;
+        sync_cube();
+        let inv = F::new(1.0) / F::sqrt(shared_sum(&sq, e) / F::cast_from(e) + F::cast_from(eps));
+        sync_cube(); // every unit has read sq before the next token overwrites it
+        out[at] = v * inv * wi;
+    }
+}
+
+/// The same cubes: per token, the two means over E, then dy, dz and the unit's partial dw.
+#[cube(launch)]
+fn gated_norm_backward_kernel<F: Float>(
+    y: &Array<F>,           // [R, T, E]
+    z: &Array<F>,           // [R, T, E]
+    w: &Array<F>,           // [R, E]
+    g: &Array<F>,           // [R, T, E], the upstream gradient
+    dy: &mut Array<F>,      // [R, T, E]
+    dz: &mut Array<F>,      // [R, T, E]
+    dw_part: &mut Array<F>, // [R, G, E]
+    tokens: u32,
+    groups: u32,
+    eps: f32,
+    #[comptime] e: usize,
+) {
+    let rg = CUBE_POS_X as usize;
+    let gs = groups as usize;
+    let r = rg / gs;
+    let per = tokens as usize / gs;
+    let i = UNIT_POS_X as usize;
+    let mut sq = SharedMemory::<F>::new(e); // v_j^2
+    let mut gv = SharedMemory::<F>::new(e); // gw_j v_j
+    let wi = w[r * e + i];
+    let n = F::cast_from(e);
+    let mut dwi = F::new(0.0);
+    let first = r * (tokens as usize) + (rg % gs) * per;
+    for t in first..first + per {
+        let at = t * e + i;
+        let (yi, zi, gi) = (y[at], z[at], g[at]);
+        let s = F::new(1.0) / (F::new(1.0) + F::exp(-zi));
+        let v = yi * zi * s;
+        let gw = gi * wi;
+        sq[i] = v * v;
+        gv[i] = gw * v;
+        sync_cube();
+        let inv = F::new(1.0) / F::sqrt(shared_sum(&sq, e) / n + F::cast_from(eps));
+        let mean_gv = shared_sum(&gv, e) / n;
+        sync_cube();
+        let dv = inv * (gw - v * inv * inv * mean_gv);
+        dy[at] = dv * zi * s;
+        dz[at] = dv * yi * s * (F::new(1.0) + zi * (F::new(1.0) - s));
+        dwi += gi * v * inv;
+    }
+    dw_part[rg * e + i] = dwi;
+}
+
+/// The device arrays of one launch (sizes in [`NormShape`]).
+#[derive(Debug, Clone)]
+pub struct NormInputs {
+    pub y: Handle,
+    pub z: Handle,
+    pub w: Handle,
+}
+
+impl NormInputs {
+    fn args<R: Runtime>(&self, s: &NormShape) -> [ArrayArg<R>; 3] {
+        [
+            array_arg(&self.y, s.x_len()),
+            array_arg(&self.z, s.x_len()),
+            array_arg(&self.w, s.w_len()),
+        ]
+    }
+}
+
+fn launch_dims(s: &NormShape) -> (CubeCount, CubeDim) {
+    assert!(s.fits(), "gated norm: E = {} is not in 1..={MAX_E}", s.e);
+    (
+        CubeCount::Static((s.replicas * s.groups()) as u32, 1, 1),
+        CubeDim::new_1d(s.e as u32),
+    )
+}
+
+/// out = RMSNorm(y * SiLU(z)) * w [R, T, E]. The input handles must hold the sizes of
+/// `shape` (the launch is bounds-checked: a short handle reads zeros, not another buffer).
+pub fn gated_norm_forward<R: Runtime, F: Float + CubeElement>(
+    client: &ComputeClient<R>,
+    shape: &NormShape,
+    inp: &NormInputs,
+    eps: f32,
+) -> Handle {
+    let out = client.empty(shape.x_len() * core::mem::size_of::<F>());
+    let (count, dim) = launch_dims(shape);
+    let [y, z, w] = inp.args::<R>(shape);
+    gated_norm_forward_kernel::launch::<F, R>(
+        client,
+        count,
+        dim,
+        y,
+        z,
+        w,
+        array_arg(&out, shape.x_len()),
+        shape.tokens as u32,
+        shape.groups() as u32,
+        eps,
+        shape.e,
+    );
+    out
+}
+
+/// What [`gated_norm_backward`] returns: dy, dz [R, T, E] whole, dw as partial sums over the
+/// G = [`NormShape::groups`] token groups ([R, G, E]).
+#[derive(Debug)]
+pub struct NormGrads {
+    pub dy: Handle,
+    pub dz: Handle,
+    pub dw_part: Handle,
+}
+
+/// The gradients of sum(g * out) with respect to y, z and w.
+pub fn gated_norm_backward<R: Runtime, F: Float + CubeElement>(
+    client: &ComputeClient<R>,
+    shape: &NormShape,
+    inp: &NormInputs,
+    g: &Handle,
+    eps: f32,
+) -> NormGrads {
+    let f = core::mem::size_of::<F>();
+    let parts = shape.replicas * shape.groups() * shape.e;
+    let grads = NormGrads {
+        dy: client.empty(shape.x_len() * f),
+        dz: client.empty(shape.x_len() * f),
+        dw_part: client.empty(parts * f),
+    };
+    let (count, dim) = launch_dims(shape);
+    let [y, z, w] = inp.args::<R>(shape);
+    gated_norm_backward_kernel::launch::<F, R>(
+        client,
+        count,
+        dim,
+        y,
+        z,
+        w,
+        array_arg(g, shape.x_len()),
+        array_arg(&grads.dy, shape.x_len()),
+        array_arg(&grads.dz, shape.x_len()),
+        array_arg(&grads.dw_part, parts),
+        shape.tokens as u32,
+        shape.groups() as u32,
+        eps,
+        shape.e,
+    );
+    grads
+}

@@ -1,0 +1,203 @@
+//! The gated-RMSNorm kernels on the CPU through Vulkan (lavapipe, scripts/setup-vulkan.sh):
+//! the kernels against the f64 definition and its finite differences, then the burn
+//! operation's autodiff gradients against the same, through ops before and after it.
+
+use burn::backend::Autodiff;
+use burn::tensor::Tensor;
+use burn_cubecl::CubeBackend;
+use cubecl::prelude::*;
+use cubecl::wgpu::{WgpuDevice, WgpuRuntime};
+use kernels::burn_op_norm::{gated_norm_autodiff, gated_norm_inference};
+use kernels::gated_norm::{NormInputs, NormShape, gated_norm_backward, gated_norm_forward};
+use kernels::gated_norm_oracle::{self, NormField, NormHost};
+
+mod common;
+use common::{client, download, lcg, require_vulkan, tensor, upload, values, worst};
+
+type R = WgpuRuntime;
+type Inner = CubeBackend<R, f32, i32, u32>;
+type Ad = Autodiff<Inner>;
+
+/// The model's NORM_EPS.
+const EPS: f64 = 1e-5;
+
+/// fig3's E = 64 with token groups of several tokens (T = 24: G = 4), an E that is no
+/// multiple of a warp (40), and one token a group (T = 3: G = 1).
+const CASES: [NormShape; 3] = [
+    NormShape {
+        replicas: 2,
+        tokens: 24,
+        e: 64,
+    },
+    NormShape {
+        replicas: 1,
+        tokens: 16,
+        e: 40,
+    },
+    NormShape {
+        replicas: 3,
+        tokens: 3,
+        e: 8,
+    },
+];
+
+/// y in [-1, 1), z in [-3, 3) (both sides of SiLU's bend), w in [0.5, 1.5).
+fn inputs(s: &NormShape, seed: u64) -> NormHost {
+    let mut draw = lcg(seed);
+    NormHost {
+        y: draw(s.x_len(), -1.0, 2.0),
+        z: draw(s.x_len(), -3.0, 6.0),
+        w: draw(s.w_len(), 0.5, 1.0),
+    }
+}
+
+fn device_inputs(c: &ComputeClient<R>, h: &NormHost) -> NormInputs {
+    NormInputs {
+        y: upload(c, &h.y),
+        z: upload(c, &h.z),
+        w: upload(c, &h.w),
+    }
+}
+
+/// dw [R, E] from the kernel's per-group partial sums [R, G, E].
+fn sum_groups(v: &[f64], s: &NormShape) -> Vec<f64> {
+    let mut out = vec![0.0; s.w_len()];
+    for (i, x) in v.iter().enumerate() {
+        out[(i / (s.groups() * s.e)) * s.e + i % s.e] += x;
+    }
+    out
+}
+
+#[test]
+fn token_groups_divide_the_tokens() {
+    let g = |tokens| {
+        NormShape {
+            replicas: 1,
+            tokens,
+            e: 64,
+        }
+        .groups()
+    };
+    assert_eq!((g(2048 * 8), g(24), g(16), g(3), g(1)), (128, 4, 4, 1, 1));
+    assert!(
+        !NormShape {
+            replicas: 1,
+            tokens: 1,
+            e: 257
+        }
+        .fits()
+    );
+}
+
+#[test]
+fn forward_matches_the_f64_definition() {
+    let c = client();
+    for (k, s) in CASES.iter().enumerate() {
+        let h = inputs(s, 11 + k as u64);
+        let out = download(
+            &c,
+            gated_norm_forward::<R, f32>(&c, s, &device_inputs(&c, &h), EPS as f32),
+        );
+        let err = worst(&out, &gated_norm_oracle::gated_norm(s, &h, EPS));
+        assert!(err < 2e-6, "case {k} ({s:?}): max error {err:.2e}");
+    }
+}
+
+#[test]
+fn backward_matches_finite_differences() {
+    let c = client();
+    for (k, s) in CASES.iter().enumerate() {
+        let h = inputs(s, 21 + k as u64);
+        let g = lcg(31 + k as u64)(s.x_len(), -1.0, 2.0); // an upstream gradient of out's shape
+        let grads = gated_norm_backward::<R, f32>(&c, s, &device_inputs(&c, &h), &upload(&c, &g), EPS as f32);
+        let got = [
+            (NormField::Y, download(&c, grads.dy)),
+            (NormField::Z, download(&c, grads.dz)),
+            (NormField::W, sum_groups(&download(&c, grads.dw_part), s)),
+        ];
+        for (field, grad) in got {
+            let err = worst(
+                &grad,
+                &gated_norm_oracle::finite_difference(s, &h, &g, field, EPS, 1e-6),
+            );
+            assert!(err < 2e-5, "case {k} ({s:?}): d{field:?} max error {err:.2e}");
+        }
+    }
+}
+
+#[test]
+fn the_autodiff_op_matches_the_finite_differences_through_the_graph() {
+    // z comes narrowed out of a wider tensor (as from in_proj's output without the split),
+    // y through an op before it (y * 2), and a frozen w gets no gradient in the second pass
+    let dev = WgpuDevice::default();
+    require_vulkan();
+    let s = CASES[0];
+    let h = inputs(&s, 41);
+    let g = lcg(42)(s.x_len(), -1.0, 2.0);
+    let (r, e) = (s.replicas, s.e);
+    let (b, l) = (3, s.tokens / 3);
+    let half: Vec<f64> = h.y.iter().map(|v| v / 2.0).collect();
+    let y_half = tensor::<Ad, 4>(&half, [r, b, l, e], &dev).require_grad();
+    let wide = Tensor::cat(
+        vec![
+            tensor::<Ad, 4>(&h.z, [r, b, l, e], &dev),
+            tensor::<Ad, 4>(&vec![0.5; r * b * l * 5], [r, b, l, 5], &dev),
+        ],
+        3,
+    )
+    .require_grad();
+    let w = tensor::<Ad, 2>(&h.w, [r, e], &dev).require_grad();
+    let out = gated_norm_autodiff(
+        y_half.clone().mul_scalar(2.0),
+        wide.clone().narrow(3, 0, e),
+        w.clone(),
+        EPS as f32,
+    );
+    assert_eq!(out.dims(), [r, b, l, e]);
+    let err = worst(&values(out.clone()), &gated_norm_oracle::gated_norm(&s, &h, EPS));
+    assert!(err < 2e-6, "forward: max error {err:.2e}");
+    let grads = out.mul(tensor::<Ad, 4>(&g, [r, b, l, e], &dev)).sum().backward();
+    let fd = |f| gated_norm_oracle::finite_difference(&s, &h, &g, f, EPS, 1e-6);
+    // d/d(y_half) = 2 dy; d/d(wide) = dz on the first E channels, 0 on the 5 after
+    let want_y: Vec<f64> = fd(NormField::Y).iter().map(|v| 2.0 * v).collect();
+    let err = worst(&values(y_half.grad(&grads).unwrap()), &want_y);
+    assert!(err < 4e-5, "dy through the scale: max error {err:.2e}");
+    let mut want_z = vec![0.0; r * b * l * (e + 5)];
+    for (i, v) in fd(NormField::Z).iter().enumerate() {
+        want_z[(i / e) * (e + 5) + i % e] = *v;
+    }
+    let err = worst(&values(wide.grad(&grads).unwrap()), &want_z);
+    assert!(err < 2e-5, "dz through the narrow: max error {err:.2e}");
+    let err = worst(&values(w.grad(&grads).unwrap()), &fd(NormField::W));
+    assert!(err < 2e-5, "dw: max error {err:.2e}");
+
+    let frozen = tensor::<Ad, 2>(&h.w, [r, e], &dev);
+    let y = tensor::<Ad, 4>(&h.y, [r, b, l, e], &dev).require_grad();
+    let grads = gated_norm_autodiff(
+        y.clone(),
+        tensor::<Ad, 4>(&h.z, [r, b, l, e], &dev),
+        frozen.clone(),
+        EPS as f32,
+    )
+    .sum()
+    .backward();
+    assert!(frozen.grad(&grads).is_none(), "a frozen weight got a gradient");
+    assert!(y.grad(&grads).is_some(), "y lost its gradient next to a frozen weight");
+}
+
+#[test]
+fn inference_matches_the_definition() {
+    let dev = WgpuDevice::default();
+    require_vulkan();
+    let s = CASES[1];
+    let h = inputs(&s, 51);
+    let (r, e, b, l) = (s.replicas, s.e, 2, s.tokens / 2);
+    let out = gated_norm_inference(
+        tensor::<Inner, 4>(&h.y, [r, b, l, e], &dev),
+        tensor::<Inner, 4>(&h.z, [r, b, l, e], &dev),
+        tensor::<Inner, 2>(&h.w, [r, e], &dev),
+        EPS as f32,
+    );
+    let err = worst(&values(out), &gated_norm_oracle::gated_norm(&s, &h, EPS));
+    assert!(err < 2e-6, "inference: max error {err:.2e}");
+}
