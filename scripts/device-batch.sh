@@ -27,7 +27,8 @@
 #                                              # (JOB+plain: every speed path off)
 #   scripts/device-batch.sh conv-check [G]     # the same for the fused conv + SiLU kernels
 #   scripts/device-batch.sh split-check [G]    # the same for the split in_proj (three products)
-#   scripts/device-batch.sh norm-check [G]     # the same for the fused gated RMSNorm (off by default)
+#   scripts/device-batch.sh norm-check [G]     # the same for the fused gated RMSNorm (off by default;
+#                                              # JOB+norm: any job with it on, e.g. profile+norm)
 #   scripts/device-batch.sh profile [G]        # ncu: the kernel time of one step (d2, R = 36) by name
 #   scripts/device-batch.sh paths-check [G]    # all three speed paths (the defaults) vs none
 #   T0=$(date +%s) scripts/device-batch.sh box S GPU JOB[@L]... [--side G JOB...]  # one
@@ -86,7 +87,11 @@ E5='eval.every_epochs=5'
 
 job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs $3
     local t=$2
-    case $1 in *+finish) # JOB+finish: JOB resuming only the runs it has checkpoints of, and
+    case $1 in *+norm) # JOB+norm: JOB with the fused gated norm on (off by default until
+        # norm-check adopts it), e.g. profile+norm, paths-check+norm (plain stays all off)
+        echo "env MSYM_FUSED_NORM=1 $(job_command ${1%+norm} $2 "$3")"
+        return ;;
+    *+finish) # JOB+finish: JOB resuming only the runs it has checkpoints of, and
         # starting none (`--started-only`): a session's last call, so that at most the runs
         # in flight are left to commit and carry to the next session
         echo "$(job_command ${1%+finish} $2 "$3") --started-only"

@@ -210,6 +210,8 @@ mkdir -p runs/split-check
 echo "adopt split: R = 9 120.0 vs plain 100.0" >runs/split-check/verdict.txt
 run cmd fig3-d3+fused 5 0,0 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=1 MSYM_SPLIT_IN_PROJ=1 /.*reproduce fig3 " ||
     fail "+fused did not use the adopted split in_proj"
+run cmd profile+norm 5 3 | grep -q "^env MSYM_FUSED_NORM=1 bash scripts/device-batch.sh profile " ||
+    fail "+norm did not turn the fused gated norm on"
 run cmd fig3-d2+plain 5 0,0 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 /.*reproduce fig3 .*--only model.depth=2 " ||
     fail "+plain did not turn every speed path off"
 # JOB+finish: the job resuming its started runs only
@@ -218,4 +220,4 @@ run cmd fig3-d5,6+finish 5 0,1 | grep -q "^/.* reproduce fig3 --devices 0,1 .*--
 # fig3-spot: the fig3 job's cells (same config and --set), one replica a run, plain ops
 run cmd fig3-spot 5 0,1,2,3 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 /.* sweep configs/fig3.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--only seed=1 .*--out runs/fig3-spot" ||
     fail "fig3-spot is not fig3's cells at R = 1 on the plain ops: $(run cmd fig3-spot 5 0,1,2,3)"
-echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side), prepare-device, +fused and +plain pass"
+echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side), prepare-device, +fused, +plain and +norm pass"
