@@ -826,6 +826,46 @@ fn a_time_limited_sweep_moved_elsewhere_resumes_to_the_same_results() {
     assert!(stdout(&o).contains("8 cells, 4 finished, 4 to train"), "{}", stdout(&o));
     let read = |n: &str| std::fs::read_to_string(dir.path().join(n).join("phase.csv")).unwrap();
     assert_eq!(read("moved"), read("whole"));
+    // Each group run's manifest.json: its replicas once (cell ids, seeds, digests), then one
+    // segment per process that trained it. The cut run has two, cut and resumed; the other one.
+    let mut segments: Vec<Vec<(u64, u64, bool)>> = std::fs::read_dir(dir.path().join("moved/runs"))
+        .unwrap()
+        .map(|run| {
+            let m: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(run.unwrap().path().join("manifest.json")).unwrap())
+                    .unwrap();
+            let replicas = m["replicas"].as_array().unwrap();
+            assert!(!replicas.is_empty(), "{m}");
+            for r in replicas {
+                assert_eq!(r["cell"].as_str().unwrap().len(), 12, "{m}");
+                assert!(!r["data_digest"].as_str().unwrap().is_empty(), "{m}");
+                assert!(r["seed"].is_u64() && r["initial_weights_digest"].is_string(), "{m}");
+            }
+            m["segments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| {
+                    assert_eq!(s["card"], "cpu", "{m}");
+                    assert!(s["build_commit"].is_string() && s["command"].is_array(), "{m}");
+                    (
+                        s["epochs_from"].as_u64().unwrap(),
+                        s["epochs_to"].as_u64().unwrap(),
+                        s["finished"].as_bool().unwrap(),
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    segments.sort_by_key(|s| s.len());
+    assert_eq!(segments.len(), 2, "{segments:?}");
+    assert_eq!(segments[0].len(), 1, "the run trained in one go: {segments:?}");
+    let cut = &segments[1];
+    assert_eq!(cut.len(), 2, "the cut run: {segments:?}");
+    assert!(
+        cut[0].0 == 0 && !cut[0].2 && cut[1].0 == cut[0].1 && cut[1].2 && cut[1].1 > cut[0].1,
+        "the cut run's segments follow on: {segments:?}"
+    );
     let err = msym(&["sweep", cfg.to_str().unwrap(), "--resume", &path("nowhere")]);
     assert_eq!(err.status.code(), Some(2));
 }

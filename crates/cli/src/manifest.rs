@@ -1,9 +1,18 @@
 //! manifest.json of a run: where the result came from (git commit and dirty flag, burn
 //! version, device, command line, replicas and their data digests) and how long it took.
+//! A sweep's group run (`runs/<id>/`) is trained over several processes when a time limit
+//! cuts it (the GPU calls are 10 minutes): its manifest keeps the replicas once and one
+//! segment per process that trained it ([`add_segment`]), so each epoch range names its
+//! binary, speed paths and card.
 
+use std::path::Path;
 use std::process::Command;
 
+use msym_config::ExperimentConfig;
 use serde_json::{Value, json};
+
+use crate::backend::DeviceArg;
+use crate::error::CliError;
 
 /// `git rev-parse HEAD` and whether `git status --porcelain` shows changes, in the
 /// current directory; "unknown" outside a git checkout.
@@ -20,6 +29,121 @@ pub fn git_state() -> (String, Option<bool>) {
         Some(commit) => (commit, run(&["status", "--porcelain"]).map(|s| !s.is_empty())),
         None => ("unknown".into(), None),
     }
+}
+
+/// Each replica's seeds, gamma, peak lr and the digests of its data and initial weights:
+/// what `msym verify seeds` re-checks.
+pub fn replicas(cells: &[ExperimentConfig]) -> Value {
+    let entries: Vec<Value> = cells
+        .iter()
+        .map(|cell| {
+            let digest = anchor_data::generate(&cell.task, cell.data_seed()).map(|d| d.digest()).unwrap_or_default();
+            // Drawn on the host from (seed, tensor name), so the CPU build gives the digest
+            // of the weights that any device started from (`msym verify seeds` re-checks it).
+            let init = [models::ReplicaInit { seed: cell.seed, gamma: cell.init.gamma }];
+            let model = models::build_model::<crate::backend::CpuBackend>(cell, &init, &Default::default());
+            let weights = models::weights_digest(&models::read_params(&model), 0);
+            json!({"seed": cell.seed, "data_seed": cell.data_seed(), "gamma": cell.init.gamma, "lr_peak": cell.train.lr_peak, "data_digest": digest, "initial_weights_digest": weights})
+        })
+        .collect();
+    json!(entries)
+}
+
+/// The GPU's name as nvidia-smi gives it ("cpu" for the CPU; "unknown-gpu" where nvidia-smi
+/// does not answer).
+pub fn card(device: DeviceArg) -> String {
+    let DeviceArg::Cuda(i) = device else {
+        return "cpu".into();
+    };
+    Command::new("nvidia-smi")
+        .args(["--query-gpu=name", "--format=csv,noheader", &format!("--id={i}")])
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.lines().next().map(|l| l.trim().to_string()))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown-gpu".into())
+}
+
+/// What this process is: its source, build, speed paths and command line. The paths'
+/// "calls" count every layer call of the process so far (all of a sweep's workers).
+fn process(device: &str) -> Value {
+    let (commit, dirty) = git_state();
+    json!({
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "build_commit": env!("MSYM_BUILD_COMMIT"),
+        "build_dirty": env!("MSYM_BUILD_DIRTY"),
+        "build_features": crate::backend::BUILD_FEATURES,
+        "fused_ssd": crate::backend::fused_ssd(),
+        "fused_conv": crate::backend::fused_conv(),
+        "fused_norm": crate::backend::fused_norm(),
+        "split_in_proj": crate::backend::split_in_proj(),
+        "device": device,
+        "command": std::env::args().collect::<Vec<_>>(),
+    })
+}
+
+/// One process's share of a sweep's group run, for [`add_segment`].
+pub struct Segment<'a> {
+    pub device: DeviceArg,
+    /// The cells' configs and ids, in replica order.
+    pub cells: &'a [ExperimentConfig],
+    pub ids: &'a [&'a str],
+    pub epochs_from: usize,
+    pub outcome: &'a trainer::Outcome,
+    pub wall_seconds: f64,
+}
+
+/// Adds this process's segment to `run_dir/manifest.json`, writing the replicas (ids,
+/// seeds, digests) first where the file is new. An unreadable manifest is an error, not
+/// overwritten: it is the record of the segments before.
+pub fn add_segment(run_dir: &Path, seg: &Segment) -> Result<(), CliError> {
+    let path = run_dir.join("manifest.json");
+    let mut m = match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str::<Value>(&text).map_err(|e| {
+            CliError::failed(format!(
+                "{}: not a run manifest ({e}); move it away to start a new one",
+                path.display()
+            ))
+        })?,
+        Err(_) => {
+            let mut replicas = replicas(seg.cells);
+            // the cell id is the content hash of its resolved config (msym_config::cell_id)
+            for (entry, id) in replicas.as_array_mut().into_iter().flatten().zip(seg.ids) {
+                entry["cell"] = json!(id);
+            }
+            json!({
+                "msym_version": env!("CARGO_PKG_VERSION"),
+                "burn_version": "0.21.0",
+                // a run first manifested after epoch 0 was trained before manifests (its
+                // first segment's epochs_from says from where)
+                "replicas": replicas,
+                "segments": [],
+            })
+        }
+    };
+    let o = seg.outcome;
+    let mut s = process(&seg.device.to_string());
+    s["card"] = json!(card(seg.device));
+    s["started_unix"] = json!(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+            .saturating_sub(seg.wall_seconds as u64)
+    );
+    s["epochs_from"] = json!(seg.epochs_from);
+    s["epochs_to"] = json!(o.epochs_done);
+    s["finished"] = json!(o.finished);
+    s["wall_seconds"] = json!(seg.wall_seconds);
+    s["train_seconds_total"] = json!(o.train_seconds);
+    match m["segments"].as_array_mut() {
+        Some(segments) => segments.push(s),
+        None => m["segments"] = json!([s]),
+    }
+    let text = serde_json::to_string_pretty(&m).expect("json");
+    msym_config::write_atomic(&path, text.as_bytes())
+        .map_err(|e| CliError::failed(format!("cannot write {}: {e}", path.display())))
 }
 
 /// The manifest at the start of a run.
@@ -47,4 +171,57 @@ pub fn start(device: &str, replicas: Value) -> Value {
         "started_unix": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
         "replicas": replicas,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(epochs_done: usize) -> trainer::Outcome {
+        trainer::Outcome {
+            finished: false,
+            epochs_done,
+            steps_per_epoch: 3,
+            train_seconds: 1.5,
+            summaries: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn segments_append_and_an_unreadable_manifest_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let (o1, o2) = (outcome(4), outcome(9));
+        let seg = |epochs_from, outcome| Segment {
+            device: DeviceArg::Cpu,
+            cells: &[],
+            ids: &[],
+            epochs_from,
+            outcome,
+            wall_seconds: 2.0,
+        };
+        let ok = |r: Result<(), CliError>| assert!(r.is_ok(), "{:?}", r.err().map(|e| e.message));
+        ok(add_segment(dir.path(), &seg(0, &o1)));
+        ok(add_segment(dir.path(), &seg(4, &o2)));
+        let path = dir.path().join("manifest.json");
+        let m: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let spans: Vec<(u64, u64)> = m["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["epochs_from"].as_u64().unwrap(), s["epochs_to"].as_u64().unwrap()))
+            .collect();
+        assert_eq!(spans, [(0, 4), (4, 9)]);
+        assert_eq!(m["segments"][1]["card"], "cpu");
+
+        std::fs::write(&path, "{\"segm").unwrap();
+        let Err(e) = add_segment(dir.path(), &seg(9, &o2)) else {
+            panic!("an unreadable manifest was overwritten")
+        };
+        let err = e.message;
+        assert!(
+            err.contains("not a run manifest") && err.contains("move it away"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"segm", "left as it was");
+    }
 }

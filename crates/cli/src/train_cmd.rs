@@ -221,19 +221,7 @@ fn write_records(
             .map_err(|e| CliError::failed(format!("cannot write {name}: {e}")))
     };
     write("config.resolved.toml", c.config.resolved_toml(base).as_bytes())?;
-    let replicas: Vec<_> = cells
-        .iter()
-        .map(|cell| {
-            let digest = anchor_data::generate(&cell.task, cell.data_seed()).map(|d| d.digest()).unwrap_or_default();
-            // Drawn on the host from (seed, tensor name), so the CPU build gives the digest
-            // of the weights that any device started from (`msym verify seeds` re-checks it).
-            let init = [models::ReplicaInit { seed: cell.seed, gamma: cell.init.gamma }];
-            let model = models::build_model::<crate::backend::CpuBackend>(cell, &init, &Default::default());
-            let weights = models::weights_digest(&models::read_params(&model), 0);
-            json!({"seed": cell.seed, "data_seed": cell.data_seed(), "gamma": cell.init.gamma, "lr_peak": cell.train.lr_peak, "data_digest": digest, "initial_weights_digest": weights})
-        })
-        .collect();
-    let mut m = manifest::start(&c.device.to_string(), json!(replicas));
+    let mut m = manifest::start(&c.device.to_string(), manifest::replicas(cells));
     m["finished"] = json!(o.finished);
     m["epochs_done"] = json!(o.epochs_done);
     m["steps_per_epoch"] = json!(o.steps_per_epoch);
