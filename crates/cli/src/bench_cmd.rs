@@ -135,20 +135,7 @@ fn torch(c: &BenchCommand, extra: &[&str], depths: &[usize]) -> Result<Vec<Value
 }
 
 fn card_name(c: &BenchCommand) -> String {
-    if let Some(card) = &c.card {
-        return card.clone();
-    }
-    if c.device == DeviceArg::Cpu {
-        return "cpu".into();
-    }
-    Command::new("nvidia-smi")
-        .args(["--query-gpu=name", "--format=csv,noheader"])
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.lines().next().map(|l| l.trim().to_string()))
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "unknown-gpu".into())
+    c.card.clone().unwrap_or_else(|| crate::manifest::card(c.device))
 }
 
 /// YYYY-MM-DD (UTC) from the system clock.

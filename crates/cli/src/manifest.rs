@@ -66,12 +66,16 @@ pub fn card(device: DeviceArg) -> String {
 }
 
 /// What this process is: its source, build, speed paths and command line. The paths'
-/// "calls" count every layer call of the process so far (all of a sweep's workers).
+/// "calls" count every layer call of the process so far (all of a sweep's workers; the
+/// manifest is written after training): 0 where the backend or dtype keeps the plain ops
+/// (the CPU, bf16) whatever the switch says.
 fn process(device: &str) -> Value {
     let (commit, dirty) = git_state();
     json!({
         "git_commit": commit,
         "git_dirty": dirty,
+        // Where the binary was built (the GPU machine has no checkout, so git_commit can be
+        // "unknown" there while this still names the source).
         "build_commit": env!("MSYM_BUILD_COMMIT"),
         "build_dirty": env!("MSYM_BUILD_DIRTY"),
         "build_features": crate::backend::BUILD_FEATURES,
@@ -126,12 +130,7 @@ pub fn add_segment(run_dir: &Path, seg: &Segment) -> Result<(), CliError> {
     let o = seg.outcome;
     let mut s = process(&seg.device.to_string());
     s["card"] = json!(card(seg.device));
-    s["started_unix"] = json!(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-            .saturating_sub(seg.wall_seconds as u64)
-    );
+    s["started_unix"] = json!(now_unix().saturating_sub(seg.wall_seconds as u64));
     s["epochs_from"] = json!(seg.epochs_from);
     s["epochs_to"] = json!(o.epochs_done);
     s["finished"] = json!(o.finished);
@@ -146,31 +145,21 @@ pub fn add_segment(run_dir: &Path, seg: &Segment) -> Result<(), CliError> {
         .map_err(|e| CliError::failed(format!("cannot write {}: {e}", path.display())))
 }
 
+/// Seconds since the Unix epoch (0 on a clock before it).
+fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// The manifest at the start of a run.
 pub fn start(device: &str, replicas: Value) -> Value {
-    let (commit, dirty) = git_state();
-    json!({
-        "msym_version": env!("CARGO_PKG_VERSION"),
-        "burn_version": "0.21.0",
-        "git_commit": commit,
-        "git_dirty": dirty,
-        // Where the binary was built (the GPU machine has no checkout, so git_commit can be
-        // "unknown" there while this still names the source).
-        "build_commit": env!("MSYM_BUILD_COMMIT"),
-        "build_dirty": env!("MSYM_BUILD_DIRTY"),
-        "build_features": crate::backend::BUILD_FEATURES,
-        // each speed path's switch and the layer calls that took it in this process so far
-        // (the manifest is written after training): calls 0 where the backend or dtype keeps
-        // the plain ops (the CPU, bf16) whatever the switch says
-        "fused_ssd": crate::backend::fused_ssd(),
-        "fused_conv": crate::backend::fused_conv(),
-        "fused_norm": crate::backend::fused_norm(),
-        "split_in_proj": crate::backend::split_in_proj(),
-        "device": device,
-        "command": std::env::args().collect::<Vec<_>>(),
-        "started_unix": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
-        "replicas": replicas,
-    })
+    let mut m = process(device);
+    m["msym_version"] = json!(env!("CARGO_PKG_VERSION"));
+    m["burn_version"] = json!("0.21.0");
+    m["started_unix"] = json!(now_unix());
+    m["replicas"] = replicas;
+    m
 }
 
 #[cfg(test)]
