@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use msym_config::ExperimentConfig;
+use msym_config::{Cell, ExperimentConfig};
 use serde_json::{Value, json};
 
 use crate::backend::DeviceArg;
@@ -91,9 +91,8 @@ fn process(device: &str) -> Value {
 /// One process's share of a sweep's group run, for [`add_segment`].
 pub struct Segment<'a> {
     pub device: DeviceArg,
-    /// The cells' configs and ids, in replica order.
-    pub cells: &'a [ExperimentConfig],
-    pub ids: &'a [&'a str],
+    /// The run's cells, in replica order.
+    pub group: &'a [&'a Cell],
     pub epochs_from: usize,
     pub outcome: &'a trainer::Outcome,
     pub wall_seconds: f64,
@@ -111,21 +110,21 @@ pub fn add_segment(run_dir: &Path, seg: &Segment) -> Result<(), CliError> {
                 path.display()
             ))
         })?,
-        Err(_) => {
-            let mut replicas = replicas(seg.cells);
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let configs: Vec<ExperimentConfig> = seg.group.iter().map(|c| c.config.clone()).collect();
+            let mut replicas = replicas(&configs);
             // the cell id is the content hash of its resolved config (msym_config::cell_id)
-            for (entry, id) in replicas.as_array_mut().into_iter().flatten().zip(seg.ids) {
-                entry["cell"] = json!(id);
+            for (entry, cell) in replicas.as_array_mut().into_iter().flatten().zip(seg.group) {
+                entry["cell"] = json!(cell.id);
             }
-            json!({
-                "msym_version": env!("CARGO_PKG_VERSION"),
-                "burn_version": "0.21.0",
-                // a run first manifested after epoch 0 was trained before manifests (its
-                // first segment's epochs_from says from where)
-                "replicas": replicas,
-                "segments": [],
-            })
+            // a run first manifested after epoch 0 was trained before manifests (its first
+            // segment's epochs_from says from where)
+            let mut m = versions();
+            m["replicas"] = replicas;
+            m["segments"] = json!([]);
+            m
         }
+        Err(e) => return Err(CliError::failed(format!("cannot read {}: {e}", path.display()))),
     };
     let o = seg.outcome;
     let mut s = process(&seg.device.to_string());
@@ -152,11 +151,20 @@ fn now_unix() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// msym's and burn's versions, which every manifest opens with.
+fn versions() -> Value {
+    json!({
+        "msym_version": env!("CARGO_PKG_VERSION"),
+        "burn_version": "0.21.0",
+    })
+}
+
 /// The manifest at the start of a run.
 pub fn start(device: &str, replicas: Value) -> Value {
-    let mut m = process(device);
-    m["msym_version"] = json!(env!("CARGO_PKG_VERSION"));
-    m["burn_version"] = json!("0.21.0");
+    let mut m = versions();
+    for (k, v) in process(device).as_object().into_iter().flatten() {
+        m[k] = v.clone();
+    }
     m["started_unix"] = json!(now_unix());
     m["replicas"] = replicas;
     m
@@ -182,8 +190,7 @@ mod tests {
         let (o1, o2) = (outcome(4), outcome(9));
         let seg = |epochs_from, outcome| Segment {
             device: DeviceArg::Cpu,
-            cells: &[],
-            ids: &[],
+            group: &[],
             epochs_from,
             outcome,
             wall_seconds: 2.0,

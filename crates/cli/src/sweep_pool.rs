@@ -1,8 +1,9 @@
 //! Training a sweep's shape groups on one or several devices: one worker thread per device
 //! takes the next group from a shared queue, trains its cells as replicas of one run
 //! (`runs/<group>/`, checkpointed, with a manifest.json segment per process that trained it)
-//! and copies each replica's results into its cell directory. A time limit or `--fail-fast` stops the queue: no new group starts, the
-//! groups in flight finish (a time-limited one at its last checkpoint).
+//! and copies each replica's results into its cell directory. A time limit or `--fail-fast`
+//! stops the queue: no new group starts, the groups in flight finish (a time-limited one at
+//! its last checkpoint).
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -127,8 +128,7 @@ fn train_group(
     let outcome = backend::train_caught(device, &configs, &opts, &mut |_| {})?.map_err(CliError::input)?;
     let segment = crate::manifest::Segment {
         device,
-        cells: &configs,
-        ids: &ids,
+        group,
         epochs_from,
         outcome: &outcome,
         wall_seconds: started.elapsed().as_secs_f64(),

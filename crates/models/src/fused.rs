@@ -25,6 +25,10 @@ pub(crate) type Ad<R, I, BT> = Autodiff<Plain<R, I, BT>>;
 pub(crate) trait FusedOp<B: Backend> {
     /// The dtypes of the inputs (the kernels take f32 only).
     fn dtypes(&self) -> Vec<DType>;
+    /// Whether the kernels take these shapes (checked after the switch and the dtypes).
+    fn supported(&self) -> bool {
+        true
+    }
     /// The operation with its own backward; B is `Ad<R, I, BT>` (checked by the caller).
     fn autodiff<R: CubeRuntime, I: IntElement, BT: BoolElement>(&self) -> Tensor<Ad<R, I, BT>, 4>;
     /// The forward alone; B is `Plain<R, I, BT>` (checked by the caller).
@@ -35,7 +39,7 @@ pub(crate) trait FusedOp<B: Backend> {
 /// allow them (the caller then runs the plain ops). Every layer of every step passes here:
 /// with the switch off that is one atomic load, before any tensor is looked at.
 pub(crate) fn dispatch<B: Backend, Op: FusedOp<B>>(switch: &Switch, op: &Op) -> Option<Tensor<B, 4>> {
-    if !switch.on() || op.dtypes().iter().any(|d| *d != DType::F32) {
+    if !switch.on() || op.dtypes().iter().any(|d| *d != DType::F32) || !op.supported() {
         return None;
     }
     let mut y = None;

@@ -46,6 +46,11 @@ impl<B: Backend> FusedOp<B> for GatedNorm<'_, B> {
         vec![self.y.dtype(), self.z.dtype(), self.w.dtype()]
     }
 
+    /// One cube a token, one unit a channel: E up to MAX_E.
+    fn supported(&self) -> bool {
+        self.y.dims()[3] <= kernels::gated_norm::MAX_E
+    }
+
     fn autodiff<R: CubeRuntime, I: IntElement, BT: BoolElement>(&self) -> Tensor<Ad<R, I, BT>, 4> {
         kernels::burn_op_norm::gated_norm_autodiff::<R, I, BT, _>(
             cast(self.y.clone()),
@@ -74,10 +79,6 @@ pub(crate) fn try_fused<B: Backend>(
     w: &Tensor<B, 2>,
     eps: f64,
 ) -> Option<Tensor<B, 4>> {
-    // one cube a token, one unit a channel
-    if y.dims()[3] > kernels::gated_norm::MAX_E {
-        return None;
-    }
     dispatch(
         &SWITCH,
         &GatedNorm {
