@@ -22,15 +22,19 @@
 #   scripts/device-batch.sh torch-merge DIR    # (also here) its seeds in DIR as one run, DIR/run
 #   scripts/device-batch.sh torch-order [G]    # fig4's seed 1 in PyTorch on msym's batches, 20 epochs
 #   scripts/device-batch.sh fusion-check [G]   # plain vs fusion build: bench at R = 9-36, 5 epochs' metrics
-#   scripts/device-batch.sh fused-check [G]    # plain SSD ops vs the fused kernels, the same way;
-#                                              # its verdict decides for JOB+fused jobs
-#                                              # (JOB+plain: every speed path off)
+#   scripts/device-batch.sh fused-check [G]    # the fused SSD kernels off vs on (the other paths at
+#                                              # their defaults; before session 12 against the plain
+#                                              # ops), the same way; its verdict decides for
+#                                              # JOB+fused jobs (JOB+plain: every speed path off)
 #   scripts/device-batch.sh conv-check [G]     # the same for the fused conv + SiLU kernels
 #   scripts/device-batch.sh split-check [G]    # the same for the split in_proj (three products)
-#   scripts/device-batch.sh norm-check [G]     # the same for the fused gated RMSNorm (off by default;
-#                                              # JOB+norm: any job with it on, e.g. profile+norm)
+#   scripts/device-batch.sh norm-check [G]     # the same for the fused gated RMSNorm (on by default
+#                                              # since session 12; JOB+norm: any job with it on)
+#   scripts/device-batch.sh rms-check [G]      # the fused input RMSNorm (off by default) on and off,
+#                                              # the other paths at their defaults (since session 12
+#                                              # every check's baseline); JOB+rms: any job with it on
 #   scripts/device-batch.sh profile [G]        # ncu: the kernel time of one step (d2, R = 36) by name
-#   scripts/device-batch.sh paths-check [G]    # all three speed paths (the defaults) vs none
+#   scripts/device-batch.sh paths-check [G]    # the speed paths at the binary's defaults vs none
 #   T0=$(date +%s) scripts/device-batch.sh box S GPU JOB[@L]... [--side G JOB...]  # one
 #                                              # self-contained call: stage, the queue (and a
 #                                              # side queue on GPU G) until S s after T0, pack
@@ -79,17 +83,22 @@ fi
 mkdir -p runs/logs
 # The speed paths: CHECK:SWITCH (the job that measures one against the plain ops, and the
 # environment variable that turns it on (1) or off (0) in msym; unset, the binary's default:
-# on since 20967e6, off before; the fused gated norm off until its check adopts it)
-SWITCH_CHECKS="fused-check:MSYM_FUSED_SSD conv-check:MSYM_FUSED_CONV split-check:MSYM_SPLIT_IN_PROJ norm-check:MSYM_FUSED_NORM"
+# on since 20967e6, off before; the fused gated norm on since the session after its check
+# (binary fb02bc2 and older: off); the fused input RMSNorm off until its check adopts it)
+SWITCH_CHECKS="fused-check:MSYM_FUSED_SSD conv-check:MSYM_FUSED_CONV split-check:MSYM_SPLIT_IN_PROJ norm-check:MSYM_FUSED_NORM rms-check:MSYM_FUSED_RMSNORM"
 PLAIN=$(for c in $SWITCH_CHECKS; do printf '%s=0 ' ${c#*:}; done) # every speed path off
 TF='model={kind="transformer",depth=2,d_model=128,d_k=128,d_v=256,d_ff=128,activation="silu"}'
 E5='eval.every_epochs=5'
 
 job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs $3
     local t=$2
-    case $1 in *+norm) # JOB+norm: JOB with the fused gated norm on (off by default until
-        # norm-check adopts it), e.g. profile+norm, paths-check+norm (plain stays all off)
+    case $1 in *+norm) # JOB+norm: JOB with the fused gated norm on (its default since the
+        # session-12 norm-check; a binary older than that has it off), e.g. profile+norm
         echo "env MSYM_FUSED_NORM=1 $(job_command ${1%+norm} $2 "$3")"
+        return ;;
+    *+rms) # JOB+rms: JOB with the fused input RMSNorm on (off by default until rms-check
+        # adopts it), e.g. profile+rms, paths-check+rms (plain stays all off)
+        echo "env MSYM_FUSED_RMSNORM=1 $(job_command ${1%+rms} $2 "$3")"
         return ;;
     *+finish) # JOB+finish: JOB resuming only the runs it has checkpoints of, and
         # starting none (`--started-only`): a session's last call, so that at most the runs
@@ -164,7 +173,7 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         # runs/fig3-spot results/fig3`: each R = 1 value against the batched row's 3 seeds
         echo env $PLAIN$M sweep configs/fig3.toml $(dev "$3" 0,1,2,3) --max-replicas 1 --set $E5 \
             --only model.depth=2,3 --only init.gamma=1.0,1.5 --only seed=1 --time-limit $t --out runs/fig3-spot ;;
-    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | paths-check | profile)
+    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | paths-check | profile)
         # this script's own commands on one GPU, as queued jobs: torch-fig4 (issue 10: the
         # fig4 cell in PyTorch; no time limit, no resume), torch-order (fig4's seed 1 in
         # PyTorch on msym's own batches), fusion-check (issue 8: may the sweeps use the
@@ -280,12 +289,14 @@ fusion_check() { # $1: the GPU. The plain build (M) against burn's fusion build
     ab_check ${1:-0} runs/fusion-check plain "env $PLAIN$M" fusion "$F"
 }
 
-switch_check() { # CHECK GPU: the same binary with the plain ops (every switch 0) and with
-    # only the speed path that CHECK's switch turns on (SWITCH_CHECKS), into runs/CHECK with
-    # its verdict
+switch_check() { # CHECK GPU: the same binary with the binary's defaults but CHECK's speed
+    # path off ("without") and on (SWITCH_CHECKS), into runs/CHECK with its verdict.
+    # Until session 12 the baseline was the plain ops (every switch 0): that measures a path
+    # at its smallest share of the step. The gated norm gave 1.049x alone against the plain
+    # ops at R = 9 (verdict "keep"), and 1.20x with the other paths on, as fig3 runs it.
     local c
     for c in $SWITCH_CHECKS; do
-        [ "${c%%:*}" = "$1" ] && ab_check ${2:-0} runs/$1 plain "env $PLAIN$M" ${1%-check} "env $PLAIN${c#*:}=1 $M"
+        [ "${c%%:*}" = "$1" ] && ab_check ${2:-0} runs/$1 without "env ${c#*:}=0 $M" ${1%-check} "env ${c#*:}=1 $M"
     done
 }
 
@@ -423,6 +434,14 @@ resume_parts() { # NAME FIRST MAX: parts FIRST.. (at most MAX) of runs/NAME's un
     rm -rf $tmp
 }
 
+unstaged() { # job $1 (JOB[@GPUS]): prints X and succeeds where the job writes runs/X, this
+    # machine has no runs/X and the repository's results/X holds at least one committed run
+    local x
+    x=$(job_command "${1%%@*}" 1 "" 2>/dev/null | grep -o -- '--out runs/[^ ]*') || return 1
+    x=${x#--out runs/}
+    [ ! -e "runs/$x" ] && ls -d "results/$x"/runs/*/ >/dev/null 2>&1 && echo "$x"
+}
+
 case ${1:-} in
 stage)
     # carry/NAME, or the parts of one resume state prepared as carry1/NAME, carry2/NAME, ..
@@ -451,7 +470,7 @@ preflight)
         --depths 2 --replicas 2 --sweep-depth 2 --precisions f32 --steps 2 --warmup 1 \
         --out /tmp/preflight-fused >runs/logs/preflight-fused.log 2>&1 &&
         grep -E "ms/step|fused" runs/logs/preflight-fused.log | sed 's/^/speed paths: /' ||
-        echo "speed paths' preflight FAILED: see runs/logs/preflight-fused.log (do not run fused-check, conv-check, split-check or norm-check)"
+        echo "speed paths' preflight FAILED: see runs/logs/preflight-fused.log (do not run fused-check, conv-check, split-check, norm-check or rms-check)"
     grep -E "ms/step|error" runs/logs/preflight.log
     [ $rc -eq 0 ] && echo "preflight passed" || { echo "preflight FAILED (rc $rc): see runs/logs/preflight.log"; exit 1; }
     ;;
@@ -523,7 +542,7 @@ profile) # issue 8: where one training step's kernel time goes now, with the bin
         >runs/profile/ncu.csv 2>runs/profile/ncu.log
     xz -f -T4 runs/profile/ncu.csv && python3 scripts/ncu_summary.py runs/profile/ncu.csv.xz 30 | tee runs/profile/summary.txt
     ;;
-fused-check | conv-check | split-check | norm-check) switch_check $1 "${2:-0}" ;;
+fused-check | conv-check | split-check | norm-check | rms-check) switch_check $1 "${2:-0}" ;;
 unpack) # here, after a call: its `pack` (0-runs.tgz.part*, the metrics without checkpoints)
     # and its NAME-resume.tar.* (the unfinished runs whole, with checkpoints) joined into
     # carry/NAME, which the next call carries and stages.
@@ -580,6 +599,20 @@ box) # One device call that depends on no other: a warm machine goes back after 
     while [ $# -gt 0 ] && [ "$1" != --side ]; do main+=("$1"); shift; done
     [ $# -eq 0 ] || { side=("${@:2}"); [ ${#side[@]} -ge 2 ] || { echo "box: --side needs a GPU and a job" >&2; exit 2; }; }
     bash "$self" stage
+    # A figure job whose runs/X this machine lacks trains X from nothing. Where the
+    # repository's results/X holds committed runs that is a mistake (2026-11-27: the reply to
+    # call A came late, call B found a fresh machine and, carrying nothing, trained three fig3
+    # groups again from epoch 0 for its whole 555 s): refuse at once, before any training.
+    # FRESH=1 trains from nothing anyway.
+    if [ "${FRESH:-0}" != 1 ]; then
+        refused=0
+        for j in "${main[@]}" "${side[@]:1}"; do
+            x=$(unstaged "$j") || continue
+            echo "box: job $j would train runs/$x from nothing: this machine has no runs/$x (a fresh one?) and nothing staged it, while results/$x holds committed runs; carry the last call's state (device-batch.sh unpack DIR $x, then carry [\"carry\"]) or stage the committed one (scripts/prepare-device.sh --no-build results/$x $x), or set FRESH=1" >&2
+            refused=1
+        done
+        [ $refused = 0 ] || exit 2
+    fi
     pid=""
     if [ ${#side[@]} -gt 0 ]; then
         bash "$self" queue $((t0 + s)) "${side[@]}" >>runs/logs/side.log 2>&1 </dev/null &

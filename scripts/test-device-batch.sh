@@ -168,6 +168,25 @@ cmp -s runs/fig3/runs/open/checkpoint.safetensors "$res/runs/open/checkpoint.saf
 run unpack "$t/box" fig3 "$t/nowhere" >/dev/null 2>&1 && fail "unpack into a missing folder did not refuse"
 rm -rf carry runs
 mkdir -p runs
+# box on a fresh machine that carries nothing, while results/fig3 holds committed runs: it
+# refuses before training (2026-11-27, a call that trained three fig3 groups again from epoch
+# 0), names the job and the way out, and FRESH=1 trains anyway
+mkdir -p results/fig3/runs/done "$t/box-fresh" "$t/box-warm"
+: >"$t/mock.log"
+MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log OUT=$t/box-fresh T0=$(date +%s) run box 300 0 fig3-d7@0 >"$t/fresh.txt" 2>&1 &&
+    fail "box trained fig3 from nothing on a machine without its state"
+grep -q "job fig3-d7@0 would train runs/fig3 from nothing.*prepare-device.sh --no-build results/fig3 fig3" "$t/fresh.txt" ||
+    fail "box's refusal did not say why: $(cat "$t/fresh.txt")"
+[ ! -s "$t/mock.log" ] || fail "box ran msym before refusing: $(cat "$t/mock.log")"
+FRESH=1 MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log OUT=$t/box-fresh T0=$(date +%s) run box 300 0 fig3-d7@0 >"$t/fresh.txt" 2>&1 ||
+    fail "box with FRESH=1 failed: $(tail -n 3 "$t/fresh.txt")"
+grep -q "^reproduce fig3 .*--out runs/fig3" "$t/mock.log" || fail "box with FRESH=1 did not train"
+# the same box with the state staged (a warm machine's runs/fig3) trains without FRESH
+: >"$t/mock.log"
+MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log OUT=$t/box-warm T0=$(date +%s) run box 300 0 fig3-d7@0 >"$t/fresh.txt" 2>&1 ||
+    fail "box refused a machine that has runs/fig3: $(tail -n 3 "$t/fresh.txt")"
+rm -rf results runs
+mkdir -p runs
 
 # prepare-device (here, before a session): a committed results folder becomes carry/NAME with
 # its finished runs and its checkpointed unfinished ones; an unfinished run without a
@@ -212,12 +231,14 @@ run cmd fig3-d3+fused 5 0,0 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=1 M
     fail "+fused did not use the adopted split in_proj"
 run cmd profile+norm 5 3 | grep -q "^env MSYM_FUSED_NORM=1 bash scripts/device-batch.sh profile " ||
     fail "+norm did not turn the fused gated norm on"
-run cmd fig3-d2+plain 5 0,0 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 /.*reproduce fig3 .*--only model.depth=2 " ||
+run cmd paths-check+rms 5 3 | grep -q "^env MSYM_FUSED_RMSNORM=1 bash scripts/device-batch.sh paths-check " ||
+    fail "+rms did not turn the fused input RMSNorm on"
+run cmd fig3-d2+plain 5 0,0 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 MSYM_FUSED_RMSNORM=0 /.*reproduce fig3 .*--only model.depth=2 " ||
     fail "+plain did not turn every speed path off"
 # JOB+finish: the job resuming its started runs only
 run cmd fig3-d5,6+finish 5 0,1 | grep -q "^/.* reproduce fig3 --devices 0,1 .*--only model.depth=5,6 .*--out runs/fig3 --started-only *$" ||
     fail "+finish did not add --started-only to the job: $(run cmd fig3-d5,6+finish 5 0,1)"
 # fig3-spot: the fig3 job's cells (same config and --set), one replica a run, plain ops
-run cmd fig3-spot 5 0,1,2,3 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 /.* sweep configs/fig3.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--only seed=1 .*--out runs/fig3-spot" ||
+run cmd fig3-spot 5 0,1,2,3 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 MSYM_FUSED_RMSNORM=0 /.* sweep configs/fig3.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--only seed=1 .*--out runs/fig3-spot" ||
     fail "fig3-spot is not fig3's cells at R = 1 on the plain ops: $(run cmd fig3-spot 5 0,1,2,3)"
-echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side), prepare-device, +fused, +plain and +norm pass"
+echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, and its refusal to train a committed figure from nothing), prepare-device, +fused, +plain, +norm and +rms pass"

@@ -384,6 +384,10 @@ fn train_writes_a_complete_run_directory_and_refuses_to_overwrite_it() {
     assert_eq!(manifest["fused_ssd"], serde_json::json!({ "on": false, "calls": 0 }));
     assert_eq!(manifest["fused_conv"], serde_json::json!({ "on": false, "calls": 0 }));
     assert_eq!(manifest["fused_norm"], serde_json::json!({ "on": false, "calls": 0 }));
+    assert_eq!(
+        manifest["fused_rms_norm"],
+        serde_json::json!({ "on": false, "calls": 0 })
+    );
     assert_eq!(manifest["split_in_proj"], serde_json::json!({ "on": true, "calls": 0 }));
     assert!(
         manifest["replicas"][0]["data_digest"]

@@ -81,13 +81,26 @@ pub fn fused_conv() -> serde_json::Value {
     serde_json::json!({ "on": on, "calls": calls })
 }
 
-/// The same for the gated norm's fused kernels (MSYM_FUSED_NORM; off by default until a GPU
-/// A/B adopts them).
+/// The same for the gated norm's fused kernels (MSYM_FUSED_NORM; on by default since their
+/// H200 A/B of 2026-11-27).
 pub fn fused_norm() -> serde_json::Value {
     #[cfg(feature = "cuda")]
     let (on, calls) = (
         models::fused_norm::fused_norm_on(),
         models::fused_norm::fused_norm_calls(),
+    );
+    #[cfg(not(feature = "cuda"))]
+    let (on, calls) = (false, 0usize);
+    serde_json::json!({ "on": on, "calls": calls })
+}
+
+/// The same for the input RMSNorm's fused kernels (MSYM_FUSED_RMSNORM; off by default until
+/// a GPU A/B adopts them).
+pub fn fused_rms_norm() -> serde_json::Value {
+    #[cfg(feature = "cuda")]
+    let (on, calls) = (
+        models::fused_rms::fused_rms_norm_on(),
+        models::fused_rms::fused_rms_norm_calls(),
     );
     #[cfg(not(feature = "cuda"))]
     let (on, calls) = (false, 0usize);

@@ -276,6 +276,7 @@ pub fn run(c: BenchCommand) -> Result<(), CliError> {
         "fused_ssd": crate::backend::fused_ssd(),
         "fused_conv": crate::backend::fused_conv(),
         "fused_norm": crate::backend::fused_norm(),
+        "fused_rms_norm": crate::backend::fused_rms_norm(),
         "split_in_proj": crate::backend::split_in_proj(),
         "config": c.config.display().to_string(),
         "set": c.set,
@@ -321,7 +322,7 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
         }
     };
     let mut s = format!(
-        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; fused SSD {}, {} calls; fused conv {}, {} calls; fused gated norm {}, {} calls; split in_proj {}, {} calls); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
+        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; fused SSD {}, {} calls; fused conv {}, {} calls; fused gated norm {}, {} calls; fused RMSNorm {}, {} calls; split in_proj {}, {} calls); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
         r["card"].as_str().unwrap_or("?"),
         r["device"].as_str().unwrap_or("?"),
         r["date"].as_str().unwrap_or("?"),
@@ -333,6 +334,8 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
         r["fused_conv"]["calls"],
         switch("fused_norm"),
         r["fused_norm"]["calls"],
+        switch("fused_rms_norm"),
+        r["fused_rms_norm"]["calls"],
         switch("split_in_proj"),
         r["split_in_proj"]["calls"],
         r["config"].as_str().unwrap_or("?"),

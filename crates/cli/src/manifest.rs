@@ -82,6 +82,7 @@ fn process(device: &str) -> Value {
         "fused_ssd": crate::backend::fused_ssd(),
         "fused_conv": crate::backend::fused_conv(),
         "fused_norm": crate::backend::fused_norm(),
+        "fused_rms_norm": crate::backend::fused_rms_norm(),
         "split_in_proj": crate::backend::split_in_proj(),
         "device": device,
         "command": std::env::args().collect::<Vec<_>>(),

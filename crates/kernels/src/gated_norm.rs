@@ -2,13 +2,16 @@
 //! out = RMSNorm(y * SiLU(z)) * w, in place of about 12 element-wise kernels forward and
 //! twice that backward a layer (`models::ops::rms_norm` of `y.mul(silu(z))`; 0.95 ms a layer
 //! forward at R = 36 on an H200, results/bench/session11-h200-2026-11-27), each a pass over
-//! [R, B, L, E] through device memory.
+//! [R, B, L, E] through device memory. Without the gate ([`NormShape::gated`] false) the
+//! same kernels are the plain RMSNorm(y) * w, the block's input norm (about 30 kernels a
+//! layer backward, 1.1 ms at R = 36, results/bench/session12-h200-2026-11-27).
 //!
 //! Per token, over its E channels i, with s = sigmoid(z):
-//!   v_i = y_i z_i s_i,   inv = 1 / sqrt(mean_i v_i^2 + eps),   out_i = v_i inv w_i.
+//!   v_i = y_i z_i s_i (gated) or y_i (not),   inv = 1 / sqrt(mean_i v_i^2 + eps),
+//!   out_i = v_i inv w_i.
 //! Backward, with g the upstream gradient and gw_i = g_i w_i:
 //!   dv_i = inv (gw_i - v_i inv^2 mean_j(gw_j v_j)),
-//!   dy_i = dv_i z_i s_i,   dz_i = dv_i y_i s_i (1 + z_i (1 - s_i)),
+//!   gated: dy_i = dv_i z_i s_i,   dz_i = dv_i y_i s_i (1 + z_i (1 - s_i));  not: dy_i = dv_i,
 //!   dw_i = sum over the replica's tokens of g_i v_i inv.
 //! dw is a sum over every token of a replica: the kernel writes one partial sum per group of
 //! tokens ([R, G, E]) and the caller sums over G, as the conv kernels do.
@@ -30,6 +33,8 @@ pub struct NormShape {
     pub replicas: usize,
     pub tokens: usize,
     pub e: usize,
+    /// RMSNorm(y * SiLU(z)) * w where true; RMSNorm(y) * w (no z) where false.
+    pub gated: bool,
 }
 
 /// The widest E one cube takes (one unit a channel).
@@ -72,13 +77,14 @@ fn shared_sum<F: Float>(shared: &SharedMemory<F>, #[comptime] e: usize) -> F {
 #[cube(launch)]
 fn gated_norm_forward_kernel<F: Float>(
     y: &Array<F>,       // [R, T, E]
-    z: &Array<F>,       // [R, T, E]
+    z: &Array<F>,       // [R, T, E] (not read without the gate)
     w: &Array<F>,       // [R, E]
     out: &mut Array<F>, // [R, T, E]
     tokens: u32,
     groups: u32,
     eps: f32,
     #[comptime] e: usize,
+    #[comptime] gated: bool,
 ) {
     let rg = CUBE_POS_X as usize;
     let gs = groups as usize;
@@ -90,8 +96,11 @@ fn gated_norm_forward_kernel<F: Float>(
     let first = r * (tokens as usize) + (rg % gs) * per;
     for t in first..first + per {
         let at = t * e + i;
-        let zi = z[at];
-        let v = y[at] * zi / (F::new(1.0) + F::exp(-zi));
+        let mut v = y[at];
+        if gated {
+            let zi = z[at];
+            v = v * zi / (F::new(1.0) + F::exp(-zi));
+        }
         sq[i] = v * v;
         sync_cube();
         let inv = F::new(1.0) / F::sqrt(shared_sum(&sq, e) / F::cast_from(e) + F::cast_from(eps));
@@ -104,16 +113,17 @@ fn gated_norm_forward_kernel<F: Float>(
 #[cube(launch)]
 fn gated_norm_backward_kernel<F: Float>(
     y: &Array<F>,           // [R, T, E]
-    z: &Array<F>,           // [R, T, E]
+    z: &Array<F>,           // [R, T, E] (not read without the gate)
     w: &Array<F>,           // [R, E]
     g: &Array<F>,           // [R, T, E], the upstream gradient
     dy: &mut Array<F>,      // [R, T, E]
-    dz: &mut Array<F>,      // [R, T, E]
+    dz: &mut Array<F>,      // [R, T, E] (not written without the gate)
     dw_part: &mut Array<F>, // [R, G, E]
     tokens: u32,
     groups: u32,
     eps: f32,
     #[comptime] e: usize,
+    #[comptime] gated: bool,
 ) {
     let rg = CUBE_POS_X as usize;
     let gs = groups as usize;
@@ -128,9 +138,15 @@ fn gated_norm_backward_kernel<F: Float>(
     let first = r * (tokens as usize) + (rg % gs) * per;
     for t in first..first + per {
         let at = t * e + i;
-        let (yi, zi, gi) = (y[at], z[at], g[at]);
-        let s = F::new(1.0) / (F::new(1.0) + F::exp(-zi));
-        let v = yi * zi * s;
+        let (yi, gi) = (y[at], g[at]);
+        let mut zi = F::new(0.0);
+        let mut s = F::new(1.0);
+        let mut v = yi;
+        if gated {
+            zi = z[at];
+            s = F::new(1.0) / (F::new(1.0) + F::exp(-zi));
+            v = yi * zi * s;
+        }
         let gw = gi * wi;
         sq[i] = v * v;
         gv[i] = gw * v;
@@ -139,26 +155,32 @@ fn gated_norm_backward_kernel<F: Float>(
         let mean_gv = shared_sum(&gv, e) / n;
         sync_cube();
         let dv = inv * (gw - v * inv * inv * mean_gv);
-        dy[at] = dv * zi * s;
-        dz[at] = dv * yi * s * (F::new(1.0) + zi * (F::new(1.0) - s));
+        if gated {
+            dy[at] = dv * zi * s;
+            dz[at] = dv * yi * s * (F::new(1.0) + zi * (F::new(1.0) - s));
+        } else {
+            dy[at] = dv;
+        }
         dwi += gi * v * inv;
     }
     dw_part[rg * e + i] = dwi;
 }
 
-/// The device arrays of one launch (sizes in [`NormShape`]).
+/// The device arrays of one launch (sizes in [`NormShape`]); z is None without the gate.
 #[derive(Debug, Clone)]
 pub struct NormInputs {
     pub y: Handle,
-    pub z: Handle,
+    pub z: Option<Handle>,
     pub w: Handle,
 }
 
 impl NormInputs {
     fn args<R: Runtime>(&self, s: &NormShape) -> [ArrayArg<R>; 3] {
+        assert_eq!(self.z.is_some(), s.gated, "gated norm: z is given exactly when gated");
         [
             array_arg(&self.y, s.x_len()),
-            array_arg(&self.z, s.x_len()),
+            // without the gate the kernels never read z: y stands in for the argument
+            array_arg(self.z.as_ref().unwrap_or(&self.y), s.x_len()),
             array_arg(&self.w, s.w_len()),
         ]
     }
@@ -172,7 +194,7 @@ fn launch_dims(s: &NormShape) -> (CubeCount, CubeDim) {
     )
 }
 
-/// out = RMSNorm(y * SiLU(z)) * w [R, T, E]. The input handles must hold the sizes of
+/// out = RMSNorm(y * SiLU(z)) * w [R, T, E] (RMSNorm(y) * w without the gate). The input handles must hold the sizes of
 /// `shape` (the launch is bounds-checked: a short handle reads zeros, not another buffer).
 pub fn gated_norm_forward<R: Runtime, F: Float + CubeElement>(
     client: &ComputeClient<R>,
@@ -195,20 +217,21 @@ pub fn gated_norm_forward<R: Runtime, F: Float + CubeElement>(
         shape.groups() as u32,
         eps,
         shape.e,
+        shape.gated,
     );
     out
 }
 
-/// What [`gated_norm_backward`] returns: dy, dz [R, T, E] whole, dw as partial sums over the
-/// G = [`NormShape::groups`] token groups ([R, G, E]).
+/// What [`gated_norm_backward`] returns: dy, dz [R, T, E] whole (dz None without the gate),
+/// dw as partial sums over the G = [`NormShape::groups`] token groups ([R, G, E]).
 #[derive(Debug)]
 pub struct NormGrads {
     pub dy: Handle,
-    pub dz: Handle,
+    pub dz: Option<Handle>,
     pub dw_part: Handle,
 }
 
-/// The gradients of sum(g * out) with respect to y, z and w.
+/// The gradients of sum(g * out) with respect to y, z (with the gate) and w.
 pub fn gated_norm_backward<R: Runtime, F: Float + CubeElement>(
     client: &ComputeClient<R>,
     shape: &NormShape,
@@ -218,11 +241,10 @@ pub fn gated_norm_backward<R: Runtime, F: Float + CubeElement>(
 ) -> NormGrads {
     let f = core::mem::size_of::<F>();
     let parts = shape.replicas * shape.groups() * shape.e;
-    let grads = NormGrads {
-        dy: client.empty(shape.x_len() * f),
-        dz: client.empty(shape.x_len() * f),
-        dw_part: client.empty(parts * f),
-    };
+    let dy = client.empty(shape.x_len() * f);
+    // without the gate the kernel writes no dz: one element stands in for the argument
+    let dz = client.empty(if shape.gated { shape.x_len() * f } else { f });
+    let dw_part = client.empty(parts * f);
     let (count, dim) = launch_dims(shape);
     let [y, z, w] = inp.args::<R>(shape);
     gated_norm_backward_kernel::launch::<F, R>(
@@ -233,13 +255,18 @@ pub fn gated_norm_backward<R: Runtime, F: Float + CubeElement>(
         z,
         w,
         array_arg(g, shape.x_len()),
-        array_arg(&grads.dy, shape.x_len()),
-        array_arg(&grads.dz, shape.x_len()),
-        array_arg(&grads.dw_part, parts),
+        array_arg(&dy, shape.x_len()),
+        array_arg(&dz, if shape.gated { shape.x_len() } else { 1 }),
+        array_arg(&dw_part, parts),
         shape.tokens as u32,
         shape.groups() as u32,
         eps,
         shape.e,
+        shape.gated,
     );
-    grads
+    NormGrads {
+        dy,
+        dz: shape.gated.then_some(dz),
+        dw_part,
+    }
 }

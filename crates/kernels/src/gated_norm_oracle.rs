@@ -3,7 +3,7 @@
 
 use crate::gated_norm::NormShape;
 
-/// Host copies of the inputs, laid out as [`NormShape`] says.
+/// Host copies of the inputs, laid out as [`NormShape`] says (z is not read without the gate).
 #[derive(Debug, Clone)]
 pub struct NormHost {
     pub y: Vec<f64>,
@@ -19,15 +19,25 @@ pub enum NormField {
     W,
 }
 
-/// out [R, T, E] = v / sqrt(mean(v^2) + eps) * w per token, v = y * z * sigmoid(z): the
-/// definition as `models::ops::rms_norm(y.mul(silu(z)), w, eps)` computes it.
+/// out [R, T, E] = v / sqrt(mean(v^2) + eps) * w per token, v = y * z * sigmoid(z) with the
+/// gate, v = y without: the definition as `models::ops::rms_norm(y.mul(silu(z)), w, eps)`
+/// (and `rms_norm(y, w, eps)`) computes it.
 pub fn gated_norm(s: &NormShape, h: &NormHost, eps: f64) -> Vec<f64> {
     let e = s.e;
     let mut out = vec![0.0; s.x_len()];
     for tok in 0..s.replicas * s.tokens {
         let r = tok / s.tokens;
         let row = tok * e..(tok + 1) * e;
-        let v: Vec<f64> = row.clone().map(|k| h.y[k] * h.z[k] / (1.0 + (-h.z[k]).exp())).collect();
+        let v: Vec<f64> = row
+            .clone()
+            .map(|k| {
+                if s.gated {
+                    h.y[k] * h.z[k] / (1.0 + (-h.z[k]).exp())
+                } else {
+                    h.y[k]
+                }
+            })
+            .collect();
         let rms = (v.iter().map(|x| x * x).sum::<f64>() / e as f64 + eps).sqrt();
         for (i, k) in row.enumerate() {
             out[k] = v[i] / rms * h.w[r * e + i];

@@ -1,13 +1,14 @@
 //! The gated-RMSNorm kernels on the CPU through Vulkan (lavapipe, scripts/setup-vulkan.sh):
 //! the kernels against the f64 definition and its finite differences, then the burn
-//! operation's autodiff gradients against the same, through ops before and after it.
+//! operation's autodiff gradients against the same, through ops before and after it; with
+//! the gate and without (the plain RMSNorm, the block's input norm).
 
 use burn::backend::Autodiff;
 use burn::tensor::Tensor;
 use burn_cubecl::CubeBackend;
 use cubecl::prelude::*;
 use cubecl::wgpu::{WgpuDevice, WgpuRuntime};
-use kernels::burn_op_norm::{gated_norm_autodiff, gated_norm_inference};
+use kernels::burn_op_norm::{gated_norm_autodiff, gated_norm_inference, rms_norm_autodiff, rms_norm_inference};
 use kernels::gated_norm::{NormInputs, NormShape, gated_norm_backward, gated_norm_forward};
 use kernels::gated_norm_oracle::{self, NormField, NormHost};
 
@@ -22,22 +23,44 @@ type Ad = Autodiff<Inner>;
 const EPS: f64 = 1e-5;
 
 /// fig3's E = 64 with token groups of several tokens (T = 24: G = 4), an E that is no
-/// multiple of a warp (40), and one token a group (T = 3: G = 1).
-const CASES: [NormShape; 3] = [
+/// multiple of a warp (40), and one token a group (T = 3: G = 1), with the gate; then
+/// without it, fig3's d_model 32 and the same odd sizes.
+const CASES: [NormShape; 6] = [
     NormShape {
         replicas: 2,
         tokens: 24,
         e: 64,
+        gated: true,
     },
     NormShape {
         replicas: 1,
         tokens: 16,
         e: 40,
+        gated: true,
     },
     NormShape {
         replicas: 3,
         tokens: 3,
         e: 8,
+        gated: true,
+    },
+    NormShape {
+        replicas: 2,
+        tokens: 24,
+        e: 32,
+        gated: false,
+    },
+    NormShape {
+        replicas: 1,
+        tokens: 16,
+        e: 40,
+        gated: false,
+    },
+    NormShape {
+        replicas: 3,
+        tokens: 3,
+        e: 8,
+        gated: false,
     },
 ];
 
@@ -51,10 +74,10 @@ fn inputs(s: &NormShape, seed: u64) -> NormHost {
     }
 }
 
-fn device_inputs(c: &ComputeClient<R>, h: &NormHost) -> NormInputs {
+fn device_inputs(c: &ComputeClient<R>, s: &NormShape, h: &NormHost) -> NormInputs {
     NormInputs {
         y: upload(c, &h.y),
-        z: upload(c, &h.z),
+        z: s.gated.then(|| upload(c, &h.z)),
         w: upload(c, &h.w),
     }
 }
@@ -75,6 +98,7 @@ fn token_groups_divide_the_tokens() {
             replicas: 1,
             tokens,
             e: 64,
+            gated: true,
         }
         .groups()
     };
@@ -83,7 +107,8 @@ fn token_groups_divide_the_tokens() {
         !NormShape {
             replicas: 1,
             tokens: 1,
-            e: 257
+            e: 257,
+            gated: false,
         }
         .fits()
     );
@@ -96,7 +121,7 @@ fn forward_matches_the_f64_definition() {
         let h = inputs(s, 11 + k as u64);
         let out = download(
             &c,
-            gated_norm_forward::<R, f32>(&c, s, &device_inputs(&c, &h), EPS as f32),
+            gated_norm_forward::<R, f32>(&c, s, &device_inputs(&c, s, &h), EPS as f32),
         );
         let err = worst(&out, &gated_norm_oracle::gated_norm(s, &h, EPS));
         assert!(err < 2e-6, "case {k} ({s:?}): max error {err:.2e}");
@@ -109,12 +134,19 @@ fn backward_matches_finite_differences() {
     for (k, s) in CASES.iter().enumerate() {
         let h = inputs(s, 21 + k as u64);
         let g = lcg(31 + k as u64)(s.x_len(), -1.0, 2.0); // an upstream gradient of out's shape
-        let grads = gated_norm_backward::<R, f32>(&c, s, &device_inputs(&c, &h), &upload(&c, &g), EPS as f32);
-        let got = [
+        let grads = gated_norm_backward::<R, f32>(&c, s, &device_inputs(&c, s, &h), &upload(&c, &g), EPS as f32);
+        assert_eq!(
+            grads.dz.is_some(),
+            s.gated,
+            "case {k}: dz is given exactly with the gate"
+        );
+        let mut got = vec![
             (NormField::Y, download(&c, grads.dy)),
-            (NormField::Z, download(&c, grads.dz)),
             (NormField::W, sum_groups(&download(&c, grads.dw_part), s)),
         ];
+        if let Some(dz) = grads.dz {
+            got.push((NormField::Z, download(&c, dz)));
+        }
         for (field, grad) in got {
             let err = worst(
                 &grad,
@@ -199,5 +231,50 @@ fn inference_matches_the_definition() {
         EPS as f32,
     );
     let err = worst(&values(out), &gated_norm_oracle::gated_norm(&s, &h, EPS));
+    assert!(err < 2e-6, "inference: max error {err:.2e}");
+}
+
+#[test]
+fn the_plain_rms_norm_op_matches_the_finite_differences_through_the_graph() {
+    // x through an op before it (x * 2), as the block's residual stream comes; a frozen w
+    // gets no gradient; the inference form gives the same forward
+    let dev = WgpuDevice::default();
+    require_vulkan();
+    let s = CASES[3];
+    assert!(!s.gated);
+    let h = inputs(&s, 61);
+    let g = lcg(62)(s.x_len(), -1.0, 2.0);
+    let (r, e) = (s.replicas, s.e);
+    let (b, l) = (3, s.tokens / 3);
+    let half: Vec<f64> = h.y.iter().map(|v| v / 2.0).collect();
+    let x_half = tensor::<Ad, 4>(&half, [r, b, l, e], &dev).require_grad();
+    let w = tensor::<Ad, 2>(&h.w, [r, e], &dev).require_grad();
+    let out = rms_norm_autodiff(x_half.clone().mul_scalar(2.0), w.clone(), EPS as f32);
+    assert_eq!(out.dims(), [r, b, l, e]);
+    let want = gated_norm_oracle::gated_norm(&s, &h, EPS);
+    let err = worst(&values(out.clone()), &want);
+    assert!(err < 2e-6, "forward: max error {err:.2e}");
+    let grads = out.mul(tensor::<Ad, 4>(&g, [r, b, l, e], &dev)).sum().backward();
+    let fd = |f| gated_norm_oracle::finite_difference(&s, &h, &g, f, EPS, 1e-6);
+    let want_x: Vec<f64> = fd(NormField::Y).iter().map(|v| 2.0 * v).collect();
+    let err = worst(&values(x_half.grad(&grads).unwrap()), &want_x);
+    assert!(err < 4e-5, "dx through the scale: max error {err:.2e}");
+    let err = worst(&values(w.grad(&grads).unwrap()), &fd(NormField::W));
+    assert!(err < 2e-5, "dw: max error {err:.2e}");
+
+    let frozen = tensor::<Ad, 2>(&h.w, [r, e], &dev);
+    let x = tensor::<Ad, 4>(&h.y, [r, b, l, e], &dev).require_grad();
+    let grads = rms_norm_autodiff(x.clone(), frozen.clone(), EPS as f32)
+        .sum()
+        .backward();
+    assert!(frozen.grad(&grads).is_none(), "a frozen weight got a gradient");
+    assert!(x.grad(&grads).is_some(), "x lost its gradient next to a frozen weight");
+
+    let out = rms_norm_inference(
+        tensor::<Inner, 4>(&h.y, [r, b, l, e], &dev),
+        tensor::<Inner, 2>(&h.w, [r, e], &dev),
+        EPS as f32,
+    );
+    let err = worst(&values(out), &want);
     assert!(err < 2e-6, "inference: max error {err:.2e}");
 }

@@ -19,6 +19,8 @@ pub mod fused_conv;
 #[cfg(feature = "cubecl")]
 pub mod fused_norm;
 #[cfg(feature = "cubecl")]
+pub mod fused_rms;
+#[cfg(feature = "cubecl")]
 pub mod fused_ssd;
 pub mod grouped;
 pub mod init;

@@ -8,22 +8,34 @@ use crate::precision::{to_dtype, widen};
 use burn::tensor::{Bool, Tensor, TensorData, backend::Backend};
 
 /// RMSNorm over the last dim. x: [R, B, L, D], weight: [R, D] -> [R, B, L, D].
-/// The mean square is taken in the master precision (a bf16 sum over D loses digits).
+/// Through the fused kernels where the backend, dtype and switch allow them (`fused_rms`,
+/// off by default), the plain ops otherwise. In the plain ops the mean square is taken in
+/// the master precision (a bf16 sum over D loses digits).
 pub fn rms_norm<B: Backend>(x: Tensor<B, 4>, weight: Tensor<B, 2>, eps: f64) -> Tensor<B, 4> {
+    #[cfg(feature = "cubecl")]
+    if let Some(out) = crate::fused_rms::try_fused(&x, &weight, eps) {
+        return out;
+    }
+    rms_norm_plain(x, weight, eps)
+}
+
+/// [`rms_norm`] in the plain ops, whatever the switches say: also the gated norm's fallback,
+/// so that each fused path's A/B measures its own op alone.
+fn rms_norm_plain<B: Backend>(x: Tensor<B, 4>, weight: Tensor<B, 2>, eps: f64) -> Tensor<B, 4> {
     let dtype = x.dtype();
     let rms = widen(x.clone()).powi_scalar(2).mean_dim(3).add_scalar(eps).sqrt(); // [R, B, L, 1]
     scale(x.div(to_dtype(rms, dtype)), weight)
 }
 
 /// RMSNorm(y * SiLU(z)) * weight, the Mamba2 block's gated norm after the SSD: through the
-/// fused kernels where the backend, dtype and switch allow them (`fused_norm`, off by
+/// fused kernels where the backend, dtype and switch allow them (`fused_norm`, on by
 /// default), the plain ops otherwise. y, z: [R, B, L, E], weight: [R, E] -> [R, B, L, E].
 pub fn gated_rms_norm<B: Backend>(y: Tensor<B, 4>, z: Tensor<B, 4>, weight: Tensor<B, 2>, eps: f64) -> Tensor<B, 4> {
     #[cfg(feature = "cubecl")]
     if let Some(out) = crate::fused_norm::try_fused(&y, &z, &weight, eps) {
         return out;
     }
-    rms_norm(y.mul(silu(z)), weight, eps)
+    rms_norm_plain(y.mul(silu(z)), weight, eps)
 }
 
 /// LayerNorm over the last dim (biased variance, as PyTorch). x: [R, B, L, D] -> same.

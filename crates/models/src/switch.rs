@@ -7,8 +7,8 @@
 //! They take effect only where they were measured, f32 on a CubeCL backend (CUDA, or wgpu in
 //! the tests); the CPU backend and bf16 keep the plain ops whatever the switch says, except
 //! the split in_proj, which a test may force on any backend with `set`. A path not yet
-//! measured on a GPU (`fused_norm`) is off by default ([`Switch::off_by_default`]) until its
-//! A/B adopts it.
+//! measured on a GPU is off by default ([`Switch::off_by_default`]) until its A/B adopts it,
+//! as `fused_norm` was until its H200 A/B of 2026-11-27.
 
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 

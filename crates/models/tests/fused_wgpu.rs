@@ -1,8 +1,9 @@
 //! The speed paths inside the real Mamba2 model, on burn's CubeCL backend over wgpu (lavapipe,
 //! scripts/setup-vulkan.sh): with a switch on (the fused SSD's, the fused conv's, the split
-//! in_proj's, the fused gated norm's, or several), the model's logits and every parameter's
-//! gradient equal those of the plain ops, and the kernels did run once per layer. Left unset,
-//! the first three are on here and the gated norm (not yet measured on a GPU) is off. CubeCL's own matmul and kernels run
+//! in_proj's, the fused gated norm's, the fused input RMSNorm's, or several), the model's
+//! logits and every parameter's gradient equal those of the plain ops, and the kernels did
+//! run once per layer. Left unset, the first four are on here and the input RMSNorm (not yet
+//! measured on a GPU) is off. CubeCL's own matmul and kernels run
 //! here as on CUDA, so a layout they refuse fails here (the split in_proj's first form failed
 //! only on the GPU). Built with `cargo test -p models --features wgpu` (CI runs it).
 #![cfg(feature = "wgpu")]
@@ -15,6 +16,7 @@ use common::{max_abs_diff, randn, tiny_config, to_vec, tokens};
 use cubecl::wgpu::WgpuRuntime;
 use models::fused_conv::{fused_conv_calls, set_fused_conv};
 use models::fused_norm::{fused_norm_calls, set_fused_norm};
+use models::fused_rms::{fused_rms_norm_calls, set_fused_rms_norm};
 use models::fused_ssd::{fused_ssd_calls, set_fused_ssd};
 use models::mamba2::{set_split_in_proj, split_in_proj_calls};
 use models::{ReplicaInit, build_model, read_grads};
@@ -32,9 +34,9 @@ fn the_speed_paths_give_the_plain_models_logits_and_gradients() {
         "no Vulkan driver on this machine: run scripts/setup-vulkan.sh"
     );
     let base = "kind = \"mamba2\"\ndepth = 2\nd_model = 8\nd_state = 4";
-    // Nothing set yet (and no MSYM_* variable in the environment): the defaults put the first
-    // three paths on here, f32 on a CubeCL backend, once per layer of the forward, and the
-    // gated norm off.
+    // Nothing set yet (and no MSYM_* variable in the environment): the defaults put four
+    // paths on here, f32 on a CubeCL backend, once per layer of the forward (the gated norm
+    // since its H200 A/B of 2026-11-27), and the input RMSNorm off.
     let cfg = tiny_config(base);
     let model = build_model::<W>(&cfg, &[ReplicaInit { seed: 1, gamma: 0.5 }], &Default::default());
     let _ = model.forward(tokens::<W>([1, 2, 6], 13, 3)).sum().backward();
@@ -43,52 +45,85 @@ fn the_speed_paths_give_the_plain_models_logits_and_gradients() {
             fused_ssd_calls(),
             fused_conv_calls(),
             split_in_proj_calls(),
-            fused_norm_calls()
+            fused_norm_calls(),
+            fused_rms_norm_calls()
         ),
-        (2, 2, 2, 0),
+        (2, 2, 2, 2, 0),
         "the speed paths' defaults on wgpu f32 (SSD, conv, split, norm calls)"
     );
-    // (model, SSD fused, conv fused, split in_proj, gated norm fused); fig5b's frozen
-    // all-ones conv, then the residual around the conv (fig7's variant)
+    // (model, SSD fused, conv fused, split in_proj, gated norm fused, input RMSNorm fused);
+    // fig5b's frozen all-ones conv, then the residual around the conv (fig7's variant)
     let cases = [
-        (base.to_string(), true, false, false, false),
-        (base.to_string(), false, true, false, false),
-        (base.to_string(), false, false, true, false),
-        (base.to_string(), false, false, false, true),
-        (base.to_string(), true, true, true, false),
-        (base.to_string(), true, true, true, true),
-        (format!("{base}\nconv = \"all_ones_frozen\""), false, true, false, false),
+        (base.to_string(), true, false, false, false, false),
+        (base.to_string(), false, true, false, false, false),
+        (base.to_string(), false, false, true, false, false),
+        (base.to_string(), false, false, false, true, false),
+        (base.to_string(), false, false, false, false, true),
+        (base.to_string(), true, true, true, false, false),
+        (base.to_string(), true, true, true, true, false),
+        (base.to_string(), true, true, true, true, true),
+        (
+            format!("{base}\nconv = \"all_ones_frozen\""),
+            false,
+            true,
+            false,
+            false,
+            false,
+        ),
         // the split's xbc comes grouped [R, G, M/G, C]; the residual around the conv adds it
-        (format!("{base}\nresidual_around_conv = true"), true, true, true, true),
+        (
+            format!("{base}\nresidual_around_conv = true"),
+            true,
+            true,
+            true,
+            true,
+            true,
+        ),
     ];
-    for (model, ssd, conv, split, norm) in cases {
+    for (model, ssd, conv, split, norm, rms) in cases {
         let cfg = tiny_config(&model);
         let replicas = [ReplicaInit { seed: 1, gamma: 0.5 }, ReplicaInit { seed: 2, gamma: 1.0 }];
         let toks = tokens::<W>([2, 5, 6], 13, 3);
         let w = randn::<W, 3>([2, 5, 13], 4);
-        let run = |ssd: bool, conv: bool, split: bool, norm: bool| {
+        let run = |ssd: bool, conv: bool, split: bool, norm: bool, rms: bool| {
             set_fused_ssd(ssd);
             set_fused_conv(conv);
             set_split_in_proj(split);
             set_fused_norm(norm);
+            set_fused_rms_norm(rms);
             let model = build_model::<W>(&cfg, &replicas, &Default::default());
             let logits = model.forward(toks.clone());
             let grads = read_grads(&model, &logits.clone().mul(w.clone()).sum().backward());
             (to_vec(logits), grads)
         };
-        let what =
-            format!("SSD fused {ssd}, conv fused {conv}, split in_proj {split}, norm fused {norm}, model {model:?}");
-        let (plain_logits, plain_grads) = run(false, false, false, false);
-        let count = || (fused_ssd_calls(), fused_conv_calls(), fused_norm_calls());
+        let what = format!(
+            "SSD fused {ssd}, conv fused {conv}, split in_proj {split}, norm fused {norm}, RMSNorm fused {rms}, model {model:?}"
+        );
+        let (plain_logits, plain_grads) = run(false, false, false, false, false);
+        let count = || {
+            (
+                fused_ssd_calls(),
+                fused_conv_calls(),
+                fused_norm_calls(),
+                fused_rms_norm_calls(),
+            )
+        };
         let before = count();
-        let (fused_logits, fused_grads) = run(ssd, conv, split, norm);
+        let (fused_logits, fused_grads) = run(ssd, conv, split, norm, rms);
         let after = count();
-        let calls = (after.0 - before.0, after.1 - before.1, after.2 - before.2);
+        let calls = (
+            after.0 - before.0,
+            after.1 - before.1,
+            after.2 - before.2,
+            after.3 - before.3,
+        );
         let per_layer = |on: bool| if on { 2 } else { 0 };
+        // the RMSNorm: each layer's input norm and the final norm
+        let rms_calls = if rms { 3 } else { 0 };
         assert_eq!(
             calls,
-            (per_layer(ssd), per_layer(conv), per_layer(norm)),
-            "{what}: fused calls (SSD, conv, norm), one per layer of the forward"
+            (per_layer(ssd), per_layer(conv), per_layer(norm), rms_calls),
+            "{what}: fused calls (SSD, conv, norm, RMSNorm), one per layer of the forward"
         );
         let scale = plain_logits.iter().map(|v| v.abs()).fold(0.0, f64::max);
         assert!(
