@@ -233,12 +233,14 @@ run cmd profile+norm 5 3 | grep -q "^env MSYM_FUSED_NORM=1 bash scripts/device-b
     fail "+norm did not turn the fused gated norm on"
 run cmd paths-check+rms 5 3 | grep -q "^env MSYM_FUSED_RMSNORM=1 bash scripts/device-batch.sh paths-check " ||
     fail "+rms did not turn the fused input RMSNorm on"
-run cmd fig3-d2+plain 5 0,0 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 MSYM_FUSED_RMSNORM=0 /.*reproduce fig3 .*--only model.depth=2 " ||
+run cmd profile+rms+embed 5 3 | grep -q "^env MSYM_FUSED_EMBED=1 env MSYM_FUSED_RMSNORM=1 bash scripts/device-batch.sh profile " ||
+    fail "+rms+embed did not turn both on: $(run cmd profile+rms+embed 5 3)"
+run cmd fig3-d2+plain 5 0,0 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 MSYM_FUSED_RMSNORM=0 MSYM_FUSED_EMBED=0 /.*reproduce fig3 .*--only model.depth=2 " ||
     fail "+plain did not turn every speed path off"
 # JOB+finish: the job resuming its started runs only
 run cmd fig3-d5,6+finish 5 0,1 | grep -q "^/.* reproduce fig3 --devices 0,1 .*--only model.depth=5,6 .*--out runs/fig3 --started-only *$" ||
     fail "+finish did not add --started-only to the job: $(run cmd fig3-d5,6+finish 5 0,1)"
 # fig3-spot: the fig3 job's cells (same config and --set), one replica a run, plain ops
-run cmd fig3-spot 5 0,1,2,3 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 MSYM_FUSED_RMSNORM=0 /.* sweep configs/fig3.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--only seed=1 .*--out runs/fig3-spot" ||
+run cmd fig3-spot 5 0,1,2,3 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 MSYM_FUSED_RMSNORM=0 MSYM_FUSED_EMBED=0 /.* sweep configs/fig3.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--only seed=1 .*--out runs/fig3-spot" ||
     fail "fig3-spot is not fig3's cells at R = 1 on the plain ops: $(run cmd fig3-spot 5 0,1,2,3)"
-echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, and its refusal to train a committed figure from nothing), prepare-device, +fused, +plain, +norm and +rms pass"
+echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, and its refusal to train a committed figure from nothing), prepare-device, +fused, +plain, +norm, +rms and +embed pass"

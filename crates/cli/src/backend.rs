@@ -58,62 +58,53 @@ pub const BUILD_FEATURES: &str = if cfg!(feature = "fusion") {
     "cpu"
 };
 
-/// Whether this process allows the SSD's fused kernels (on unless MSYM_FUSED_SSD=0; a CUDA
-/// build) and how many SSD calls ran them so far (none on the CPU backend or in bf16): bench
-/// reports and run manifests carry it, so an A/B of the two paths cannot be mixed up.
-pub fn fused_ssd() -> serde_json::Value {
+/// Each speed path's switch and how many layer calls took it so far in this process, keyed
+/// by its name in bench reports and run manifests (so an A/B of two paths cannot be mixed
+/// up): the fused SSD, conv, gated norm (MSYM_FUSED_SSD, _CONV, _NORM: on by default), input
+/// RMSNorm and embedding (MSYM_FUSED_RMSNORM, _EMBED: off until a GPU A/B adopts them), all
+/// in a CUDA build only (none on the CPU backend or in bf16); and the split in_proj
+/// (MSYM_SPLIT_IN_PROJ; left to its default it runs only on the CUDA backend in f32, so
+/// "calls" says whether it ran).
+pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
     #[cfg(feature = "cuda")]
-    let (on, calls) = (models::fused_ssd::fused_ssd_on(), models::fused_ssd::fused_ssd_calls());
+    let fused = {
+        use models::{fused_conv, fused_embed, fused_norm, fused_rms, fused_ssd};
+        [
+            ("fused_ssd", fused_ssd::fused_ssd_on(), fused_ssd::fused_ssd_calls()),
+            (
+                "fused_conv",
+                fused_conv::fused_conv_on(),
+                fused_conv::fused_conv_calls(),
+            ),
+            (
+                "fused_norm",
+                fused_norm::fused_norm_on(),
+                fused_norm::fused_norm_calls(),
+            ),
+            (
+                "fused_rms_norm",
+                fused_rms::fused_rms_norm_on(),
+                fused_rms::fused_rms_norm_calls(),
+            ),
+            (
+                "fused_embed",
+                fused_embed::fused_embed_on(),
+                fused_embed::fused_embed_calls(),
+            ),
+        ]
+    };
     #[cfg(not(feature = "cuda"))]
-    let (on, calls) = (false, 0usize);
-    serde_json::json!({ "on": on, "calls": calls })
-}
-
-/// The same for the conv stage's fused kernels (MSYM_FUSED_CONV).
-pub fn fused_conv() -> serde_json::Value {
-    #[cfg(feature = "cuda")]
-    let (on, calls) = (
-        models::fused_conv::fused_conv_on(),
-        models::fused_conv::fused_conv_calls(),
+    let fused = ["fused_ssd", "fused_conv", "fused_norm", "fused_rms_norm", "fused_embed"].map(|k| (k, false, 0usize));
+    let split = (
+        "split_in_proj",
+        models::mamba2::split_in_proj_on(),
+        models::mamba2::split_in_proj_calls(),
     );
-    #[cfg(not(feature = "cuda"))]
-    let (on, calls) = (false, 0usize);
-    serde_json::json!({ "on": on, "calls": calls })
-}
-
-/// The same for the gated norm's fused kernels (MSYM_FUSED_NORM; on by default since their
-/// H200 A/B of 2026-11-27).
-pub fn fused_norm() -> serde_json::Value {
-    #[cfg(feature = "cuda")]
-    let (on, calls) = (
-        models::fused_norm::fused_norm_on(),
-        models::fused_norm::fused_norm_calls(),
-    );
-    #[cfg(not(feature = "cuda"))]
-    let (on, calls) = (false, 0usize);
-    serde_json::json!({ "on": on, "calls": calls })
-}
-
-/// The same for the input RMSNorm's fused kernels (MSYM_FUSED_RMSNORM; off by default until
-/// a GPU A/B adopts them).
-pub fn fused_rms_norm() -> serde_json::Value {
-    #[cfg(feature = "cuda")]
-    let (on, calls) = (
-        models::fused_rms::fused_rms_norm_on(),
-        models::fused_rms::fused_rms_norm_calls(),
-    );
-    #[cfg(not(feature = "cuda"))]
-    let (on, calls) = (false, 0usize);
-    serde_json::json!({ "on": on, "calls": calls })
-}
-
-/// The same for the split in_proj (MSYM_SPLIT_IN_PROJ; left to its default it runs only on
-/// the CUDA backend in f32, so "calls" says whether it ran).
-pub fn split_in_proj() -> serde_json::Value {
-    serde_json::json!({
-        "on": models::mamba2::split_in_proj_on(),
-        "calls": models::mamba2::split_in_proj_calls(),
-    })
+    fused
+        .into_iter()
+        .chain([split])
+        .map(|(k, on, calls)| (k.to_string(), serde_json::json!({ "on": on, "calls": calls })))
+        .collect()
 }
 
 /// Refuses `cuda` in a binary built without it, with the command that fixes that.

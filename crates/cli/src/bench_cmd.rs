@@ -267,17 +267,12 @@ pub fn run(c: BenchCommand) -> Result<(), CliError> {
         .filter(|t| t.depth == c.sweep_depth)
         .max_by(|a, b| a.replica_steps_per_s.total_cmp(&b.replica_steps_per_s));
     let estimate = best.map(|t| FIG3_RUNS * FIG3_STEPS_PER_RUN / t.replica_steps_per_s);
-    let report = json!({
+    let mut report = json!({
         "card": card,
         "date": today(),
         "device": c.device.to_string(),
         "build_commit": env!("MSYM_BUILD_COMMIT"),
         "build_features": crate::backend::BUILD_FEATURES,
-        "fused_ssd": crate::backend::fused_ssd(),
-        "fused_conv": crate::backend::fused_conv(),
-        "fused_norm": crate::backend::fused_norm(),
-        "fused_rms_norm": crate::backend::fused_rms_norm(),
-        "split_in_proj": crate::backend::split_in_proj(),
         "config": c.config.display().to_string(),
         "set": c.set,
         "batch": timings.first().map(|t| t.batch),
@@ -293,6 +288,9 @@ pub fn run(c: BenchCommand) -> Result<(), CliError> {
         "msym_timings": timings,
         "torch_timings": torch_runs,
     });
+    if let Value::Object(m) = &mut report {
+        m.extend(crate::backend::speed_paths()); // fused_ssd, .., split_in_proj
+    }
     let stem = format!("{}-{}", slug(&card), today());
     std::fs::create_dir_all(&c.out).map_err(|e| CliError::failed(format!("{}: {e}", c.out.display())))?;
     let json_path = c.out.join(format!("{stem}.json"));
@@ -322,7 +320,7 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
         }
     };
     let mut s = format!(
-        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; fused SSD {}, {} calls; fused conv {}, {} calls; fused gated norm {}, {} calls; fused RMSNorm {}, {} calls; split in_proj {}, {} calls); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
+        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; fused SSD {}, {} calls; fused conv {}, {} calls; fused gated norm {}, {} calls; fused RMSNorm {}, {} calls; fused embedding {}, {} calls; split in_proj {}, {} calls); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
         r["card"].as_str().unwrap_or("?"),
         r["device"].as_str().unwrap_or("?"),
         r["date"].as_str().unwrap_or("?"),
@@ -336,6 +334,8 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
         r["fused_norm"]["calls"],
         switch("fused_rms_norm"),
         r["fused_rms_norm"]["calls"],
+        switch("fused_embed"),
+        r["fused_embed"]["calls"],
         switch("split_in_proj"),
         r["split_in_proj"]["calls"],
         r["config"].as_str().unwrap_or("?"),

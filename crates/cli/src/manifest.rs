@@ -71,7 +71,7 @@ pub fn card(device: DeviceArg) -> String {
 /// (the CPU, bf16) whatever the switch says.
 fn process(device: &str) -> Value {
     let (commit, dirty) = git_state();
-    json!({
+    let mut record = json!({
         "git_commit": commit,
         "git_dirty": dirty,
         // Where the binary was built (the GPU machine has no checkout, so git_commit can be
@@ -79,14 +79,13 @@ fn process(device: &str) -> Value {
         "build_commit": env!("MSYM_BUILD_COMMIT"),
         "build_dirty": env!("MSYM_BUILD_DIRTY"),
         "build_features": crate::backend::BUILD_FEATURES,
-        "fused_ssd": crate::backend::fused_ssd(),
-        "fused_conv": crate::backend::fused_conv(),
-        "fused_norm": crate::backend::fused_norm(),
-        "fused_rms_norm": crate::backend::fused_rms_norm(),
-        "split_in_proj": crate::backend::split_in_proj(),
         "device": device,
         "command": std::env::args().collect::<Vec<_>>(),
-    })
+    });
+    if let Value::Object(m) = &mut record {
+        m.extend(crate::backend::speed_paths()); // fused_ssd, .., split_in_proj
+    }
+    record
 }
 
 /// One process's share of a sweep's group run, for [`add_segment`].

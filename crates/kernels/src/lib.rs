@@ -18,14 +18,20 @@
 //! (oracle: [`conv_oracle`]; burn operation: [`burn_op_conv`]).
 //!
 //! The third is the gated RMSNorm after the SSD, RMSNorm(y * SiLU(z)) * w, in [`gated_norm`]
-//! (oracle: [`gated_norm_oracle`]; burn operation: [`burn_op_norm`]).
+//! (oracle: [`gated_norm_oracle`]; burn operation: [`burn_op_norm`]); without the gate it is
+//! the plain RMSNorm.
+//!
+//! The fourth is the token embedding, a lookup and its scatter-sum gradient, in [`embed`]
+//! (burn operation: [`burn_op_embed`]; the tests' oracle is a host table lookup).
 
 mod burn_common;
 pub mod burn_op;
 pub mod burn_op_conv;
+pub mod burn_op_embed;
 pub mod burn_op_norm;
 pub mod conv_oracle;
 pub mod conv_silu;
+pub mod embed;
 pub mod gated_norm;
 pub mod gated_norm_oracle;
 pub mod oracle;

@@ -17,6 +17,8 @@ pub mod fused;
 #[cfg(feature = "cubecl")]
 pub mod fused_conv;
 #[cfg(feature = "cubecl")]
+pub mod fused_embed;
+#[cfg(feature = "cubecl")]
 pub mod fused_norm;
 #[cfg(feature = "cubecl")]
 pub mod fused_rms;

@@ -1,9 +1,9 @@
 //! The speed paths inside the real Mamba2 model, on burn's CubeCL backend over wgpu (lavapipe,
 //! scripts/setup-vulkan.sh): with a switch on (the fused SSD's, the fused conv's, the split
-//! in_proj's, the fused gated norm's, the fused input RMSNorm's, or several), the model's
-//! logits and every parameter's gradient equal those of the plain ops, and the kernels did
-//! run once per layer. Left unset, the first four are on here and the input RMSNorm (not yet
-//! measured on a GPU) is off. CubeCL's own matmul and kernels run
+//! in_proj's, the fused gated norm's, the fused input RMSNorm's, the fused embedding's, or
+//! several), the model's logits and every parameter's gradient equal those of the plain ops,
+//! and the kernels did run once per layer. Left unset, the first four are on here and the
+//! input RMSNorm and the embedding (not yet measured on a GPU) are off. CubeCL's own matmul and kernels run
 //! here as on CUDA, so a layout they refuse fails here (the split in_proj's first form failed
 //! only on the GPU). Built with `cargo test -p models --features wgpu` (CI runs it).
 #![cfg(feature = "wgpu")]
@@ -15,6 +15,7 @@ use burn_cubecl::CubeBackend;
 use common::{max_abs_diff, randn, tiny_config, to_vec, tokens};
 use cubecl::wgpu::WgpuRuntime;
 use models::fused_conv::{fused_conv_calls, set_fused_conv};
+use models::fused_embed::{fused_embed_calls, set_fused_embed};
 use models::fused_norm::{fused_norm_calls, set_fused_norm};
 use models::fused_rms::{fused_rms_norm_calls, set_fused_rms_norm};
 use models::fused_ssd::{fused_ssd_calls, set_fused_ssd};
@@ -36,7 +37,7 @@ fn the_speed_paths_give_the_plain_models_logits_and_gradients() {
     let base = "kind = \"mamba2\"\ndepth = 2\nd_model = 8\nd_state = 4";
     // Nothing set yet (and no MSYM_* variable in the environment): the defaults put four
     // paths on here, f32 on a CubeCL backend, once per layer of the forward (the gated norm
-    // since its H200 A/B of 2026-11-27), and the input RMSNorm off.
+    // since its H200 A/B of 2026-11-27), and the input RMSNorm and the embedding off.
     let cfg = tiny_config(base);
     let model = build_model::<W>(&cfg, &[ReplicaInit { seed: 1, gamma: 0.5 }], &Default::default());
     let _ = model.forward(tokens::<W>([1, 2, 6], 13, 3)).sum().backward();
@@ -46,26 +47,30 @@ fn the_speed_paths_give_the_plain_models_logits_and_gradients() {
             fused_conv_calls(),
             split_in_proj_calls(),
             fused_norm_calls(),
-            fused_rms_norm_calls()
+            fused_rms_norm_calls(),
+            fused_embed_calls()
         ),
-        (2, 2, 2, 2, 0),
+        (2, 2, 2, 2, 0, 0),
         "the speed paths' defaults on wgpu f32 (SSD, conv, split, norm calls)"
     );
-    // (model, SSD fused, conv fused, split in_proj, gated norm fused, input RMSNorm fused);
+    // (model, SSD fused, conv fused, split in_proj, gated norm fused, input RMSNorm fused,
+    // embedding fused);
     // fig5b's frozen all-ones conv, then the residual around the conv (fig7's variant)
     let cases = [
-        (base.to_string(), true, false, false, false, false),
-        (base.to_string(), false, true, false, false, false),
-        (base.to_string(), false, false, true, false, false),
-        (base.to_string(), false, false, false, true, false),
-        (base.to_string(), false, false, false, false, true),
-        (base.to_string(), true, true, true, false, false),
-        (base.to_string(), true, true, true, true, false),
-        (base.to_string(), true, true, true, true, true),
+        (base.to_string(), true, false, false, false, false, false),
+        (base.to_string(), false, true, false, false, false, false),
+        (base.to_string(), false, false, true, false, false, false),
+        (base.to_string(), false, false, false, true, false, false),
+        (base.to_string(), false, false, false, false, true, false),
+        (base.to_string(), false, false, false, false, false, true),
+        (base.to_string(), true, true, true, false, false, false),
+        (base.to_string(), true, true, true, true, false, false),
+        (base.to_string(), true, true, true, true, true, true),
         (
             format!("{base}\nconv = \"all_ones_frozen\""),
             false,
             true,
+            false,
             false,
             false,
             false,
@@ -78,52 +83,72 @@ fn the_speed_paths_give_the_plain_models_logits_and_gradients() {
             true,
             true,
             true,
+            true,
+        ),
+        // a head tied to the embedding: the table's gradient comes from both uses
+        (
+            format!("{base}\n[init]\ntied_head = true"),
+            false,
+            false,
+            false,
+            false,
+            false,
+            true,
         ),
     ];
-    for (model, ssd, conv, split, norm, rms) in cases {
+    for (model, ssd, conv, split, norm, rms, emb) in cases {
         let cfg = tiny_config(&model);
         let replicas = [ReplicaInit { seed: 1, gamma: 0.5 }, ReplicaInit { seed: 2, gamma: 1.0 }];
         let toks = tokens::<W>([2, 5, 6], 13, 3);
         let w = randn::<W, 3>([2, 5, 13], 4);
-        let run = |ssd: bool, conv: bool, split: bool, norm: bool, rms: bool| {
+        let run = |ssd: bool, conv: bool, split: bool, norm: bool, rms: bool, emb: bool| {
             set_fused_ssd(ssd);
             set_fused_conv(conv);
             set_split_in_proj(split);
             set_fused_norm(norm);
             set_fused_rms_norm(rms);
+            set_fused_embed(emb);
             let model = build_model::<W>(&cfg, &replicas, &Default::default());
             let logits = model.forward(toks.clone());
             let grads = read_grads(&model, &logits.clone().mul(w.clone()).sum().backward());
             (to_vec(logits), grads)
         };
         let what = format!(
-            "SSD fused {ssd}, conv fused {conv}, split in_proj {split}, norm fused {norm}, RMSNorm fused {rms}, model {model:?}"
+            "SSD fused {ssd}, conv fused {conv}, split in_proj {split}, norm fused {norm}, RMSNorm fused {rms}, embedding fused {emb}, model {model:?}"
         );
-        let (plain_logits, plain_grads) = run(false, false, false, false, false);
+        let (plain_logits, plain_grads) = run(false, false, false, false, false, false);
         let count = || {
             (
                 fused_ssd_calls(),
                 fused_conv_calls(),
                 fused_norm_calls(),
                 fused_rms_norm_calls(),
+                fused_embed_calls(),
             )
         };
         let before = count();
-        let (fused_logits, fused_grads) = run(ssd, conv, split, norm, rms);
+        let (fused_logits, fused_grads) = run(ssd, conv, split, norm, rms, emb);
         let after = count();
         let calls = (
             after.0 - before.0,
             after.1 - before.1,
             after.2 - before.2,
             after.3 - before.3,
+            after.4 - before.4,
         );
         let per_layer = |on: bool| if on { 2 } else { 0 };
-        // the RMSNorm: each layer's input norm and the final norm
+        // the RMSNorm: each layer's input norm and the final norm; the embedding: once
         let rms_calls = if rms { 3 } else { 0 };
         assert_eq!(
             calls,
-            (per_layer(ssd), per_layer(conv), per_layer(norm), rms_calls),
-            "{what}: fused calls (SSD, conv, norm, RMSNorm), one per layer of the forward"
+            (
+                per_layer(ssd),
+                per_layer(conv),
+                per_layer(norm),
+                rms_calls,
+                usize::from(emb)
+            ),
+            "{what}: fused calls (SSD, conv, norm, RMSNorm, embedding), one per layer of the forward"
         );
         let scale = plain_logits.iter().map(|v| v.abs()).fold(0.0, f64::max);
         assert!(
