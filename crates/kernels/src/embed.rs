@@ -45,11 +45,9 @@ impl EmbedShape {
     pub fn w_len(&self) -> usize {
         self.replicas * self.vocab * self.d
     }
-    /// Token groups a replica, as the gated norm's: the largest divisor of T not above
-    /// sqrt(T) (G = 128 for fig3's 2048 x 8 tokens).
+    /// Token groups a replica, as the gated norm's ([`crate::token_groups`]).
     pub fn groups(&self) -> usize {
-        let cap = self.tokens.isqrt().max(1);
-        (1..=cap).rev().find(|g| self.tokens.is_multiple_of(*g)).unwrap_or(1)
+        crate::token_groups(self.tokens)
     }
     /// Elements of dw_part [R, G, V, D].
     pub fn part_len(&self) -> usize {
@@ -121,10 +119,7 @@ fn embed_backward_kernel<F: Float>(
 
 fn launch_dims(s: &EmbedShape) -> (CubeCount, CubeDim) {
     assert!(s.fits(), "embed: D = {} is not in 1..={MAX_D}", s.d);
-    (
-        CubeCount::Static((s.replicas * s.groups()) as u32, 1, 1),
-        CubeDim::new_1d(s.d as u32),
-    )
+    crate::token_group_cubes(s.replicas, s.tokens, s.d)
 }
 
 /// out [R, T, D] = w[r, tokens[r, t]]. `tokens` holds i32, `w` F; the handles must hold the

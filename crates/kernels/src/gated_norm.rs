@@ -49,12 +49,9 @@ impl NormShape {
     pub fn w_len(&self) -> usize {
         self.replicas * self.e
     }
-    /// Token groups a replica (cubes of the launch per replica): the largest divisor of T not
-    /// above sqrt(T), so that a cube's loop over its tokens and the sum of the partials over
-    /// G are about equally long (G = 128 for fig3's 2048 x 8 tokens).
+    /// Token groups a replica (cubes of the launch per replica; [`crate::token_groups`]).
     pub fn groups(&self) -> usize {
-        let cap = self.tokens.isqrt().max(1);
-        (1..=cap).rev().find(|g| self.tokens.is_multiple_of(*g)).unwrap_or(1)
+        crate::token_groups(self.tokens)
     }
     /// Whether one cube can take a token (E units).
     pub fn fits(&self) -> bool {
@@ -188,10 +185,7 @@ impl NormInputs {
 
 fn launch_dims(s: &NormShape) -> (CubeCount, CubeDim) {
     assert!(s.fits(), "gated norm: E = {} is not in 1..={MAX_E}", s.e);
-    (
-        CubeCount::Static((s.replicas * s.groups()) as u32, 1, 1),
-        CubeDim::new_1d(s.e as u32),
-    )
+    crate::token_group_cubes(s.replicas, s.tokens, s.e)
 }
 
 /// out = RMSNorm(y * SiLU(z)) * w [R, T, E] (RMSNorm(y) * w without the gate). The input handles must hold the sizes of

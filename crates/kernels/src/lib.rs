@@ -100,6 +100,27 @@ pub struct SsdInputs {
     pub d: Handle,
 }
 
+/// Token groups a replica for the kernels that walk a replica's T tokens one cube a group
+/// (the gated norm's, the embedding's): the largest divisor of T not above sqrt(T), so that
+/// a cube's loop over its tokens and the caller's sum of the partials over G are about
+/// equally long (G = 128 for fig3's 2048 x 8 tokens).
+pub(crate) fn token_groups(tokens: usize) -> usize {
+    let cap = tokens.isqrt().max(1);
+    (1..=cap).rev().find(|g| tokens.is_multiple_of(*g)).unwrap_or(1)
+}
+
+/// The launch of those kernels: one cube per (replica, token group), `units` units a cube.
+pub(crate) fn token_group_cubes(
+    replicas: usize,
+    tokens: usize,
+    units: usize,
+) -> (cubecl::prelude::CubeCount, cubecl::prelude::CubeDim) {
+    (
+        cubecl::prelude::CubeCount::Static((replicas * token_groups(tokens)) as u32, 1, 1),
+        cubecl::prelude::CubeDim::new_1d(units as u32),
+    )
+}
+
 /// `h` as a kernel argument of `len` elements.
 pub(crate) fn array_arg<R: Runtime>(h: &Handle, len: usize) -> ArrayArg<R> {
     // SAFETY: `len` is the element count that the launch's `SsdShape` gives this array, and
