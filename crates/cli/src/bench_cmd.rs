@@ -312,32 +312,31 @@ fn cell(v: Option<f64>, digits: usize) -> String {
 /// and sweep throughput.
 fn markdown(r: &Value, c: &BenchCommand) -> String {
     let ms = |k: &str| r["ms_per_step"][k].as_f64();
-    let switch = |k: &str| {
-        if r[k]["on"].as_bool() == Some(true) {
+    // each speed path of backend::speed_paths as "<label> on|off, <n> calls"
+    let paths = [
+        ("fused_ssd", "fused SSD"),
+        ("fused_conv", "fused conv"),
+        ("fused_norm", "fused gated norm"),
+        ("fused_rms_norm", "fused RMSNorm"),
+        ("fused_embed", "fused embedding"),
+        ("split_in_proj", "split in_proj"),
+    ]
+    .map(|(k, label)| {
+        let on = if r[k]["on"].as_bool() == Some(true) {
             "on"
         } else {
             "off"
-        }
-    };
+        };
+        format!("{label} {on}, {} calls", r[k]["calls"])
+    })
+    .join("; ");
     let mut s = format!(
-        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; fused SSD {}, {} calls; fused conv {}, {} calls; fused gated norm {}, {} calls; fused RMSNorm {}, {} calls; fused embedding {}, {} calls; split in_proj {}, {} calls); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
+        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; {paths}); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
         r["card"].as_str().unwrap_or("?"),
         r["device"].as_str().unwrap_or("?"),
         r["date"].as_str().unwrap_or("?"),
         r["build_commit"].as_str().unwrap_or("?"),
         r["build_features"].as_str().unwrap_or("?"),
-        switch("fused_ssd"),
-        r["fused_ssd"]["calls"],
-        switch("fused_conv"),
-        r["fused_conv"]["calls"],
-        switch("fused_norm"),
-        r["fused_norm"]["calls"],
-        switch("fused_rms_norm"),
-        r["fused_rms_norm"]["calls"],
-        switch("fused_embed"),
-        r["fused_embed"]["calls"],
-        switch("split_in_proj"),
-        r["split_in_proj"]["calls"],
         r["config"].as_str().unwrap_or("?"),
         r["batch"],
         c.steps,
