@@ -60,9 +60,9 @@ pub const BUILD_FEATURES: &str = if cfg!(feature = "fusion") {
 
 /// Each speed path's switch and how many layer calls took it so far in this process, keyed
 /// by its name in bench reports and run manifests (so an A/B of two paths cannot be mixed
-/// up): the fused SSD, conv, gated norm (MSYM_FUSED_SSD, _CONV, _NORM: on by default), input
-/// RMSNorm and embedding (MSYM_FUSED_RMSNORM, _EMBED: off until a GPU A/B adopts them), all
-/// in a CUDA build only (none on the CPU backend or in bf16); and the split in_proj
+/// up): the fused SSD, conv, gated norm, input RMSNorm and embedding (MSYM_FUSED_SSD, _CONV,
+/// _NORM, _RMSNORM, _EMBED: each on by default since its GPU A/B adopted it), all in a CUDA
+/// build only (none on the CPU backend or in bf16); and the split in_proj
 /// (MSYM_SPLIT_IN_PROJ; left to its default it runs only on the CUDA backend in f32, so
 /// "calls" says whether it ran).
 pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {

@@ -6,7 +6,7 @@ use crate::grouped::{groups_within, linear_tokens, per_channel};
 use crate::precision::to_dtype;
 
 /// Looks up tokens in each replica's table: through the lookup kernels where the backend,
-/// dtype and switch allow them (`fused_embed`, off by default), else as a product with their
+/// dtype and switch allow them (`fused_embed`, on by default), else as a product with their
 /// one-hot codes, whose gradient is a grouped matmul (a `select` has a one-cube backward on
 /// CUDA, see crate::grouped). weight: [R, V, D], tokens: [R, B, L] -> [R, B, L, D].
 pub fn embed<B: Backend>(weight: Tensor<B, 3>, tokens: Tensor<B, 3, Int>) -> Tensor<B, 4> {

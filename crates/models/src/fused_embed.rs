@@ -2,13 +2,12 @@
 //! crates/kernels where the backend is one they run on ([`crate::fused`] dispatches), in
 //! place of the one-hot product of [`crate::embed::embed`].
 //!
-//! **Off by default** until a GPU A/B adopts it (`MSYM_FUSED_EMBED=1` or
-//! [`set_fused_embed`] turns it on): tested against a host table lookup and its scatter-sum
-//! on lavapipe, not yet measured on a GPU. Predicted (results/bench/NOTES.md, the twelfth
-//! session): the one-hot compare, cast and matmul forward and the matmul backward, about
-//! 1.65 ms a step at R = 36 on an H200 at any depth, become two kernels and a sum over the
-//! token groups, 22.8 -> about 21.3 ms at depth 2 there. The gradient sums each table row's
-//! tokens in another order than the one-hot matmul.
+//! **On by default** since its H200 A/B of 2026-11-27 (results/bench/session13-h200-2026-11-27:
+//! 1.05x at depth 2, R = 9 against the same binary with it off, the other paths on; the
+//! one-hot compare, cast and matmuls became two kernels, 0.19 ms of kernel time at R = 36).
+//! `MSYM_FUSED_EMBED=0` or [`set_fused_embed`] turns it off. Tested against a host table
+//! lookup and its scatter-sum on lavapipe. The gradient sums each table row's tokens in
+//! another order than the one-hot matmul.
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Int, Tensor};
@@ -18,14 +17,14 @@ use burn_cubecl::element::{BoolElement, IntElement};
 use crate::fused::{Ad, FusedOp, Plain, cast, dispatch};
 use crate::switch::Switch;
 
-static SWITCH: Switch = Switch::off_by_default("MSYM_FUSED_EMBED");
+static SWITCH: Switch = Switch::new("MSYM_FUSED_EMBED");
 
 /// Turns the fused embedding on or off for this process (overrides MSYM_FUSED_EMBED).
 pub fn set_fused_embed(on: bool) {
     SWITCH.set(on);
 }
 
-/// Whether the fused embedding is allowed: [`set_fused_embed`], else MSYM_FUSED_EMBED, else off.
+/// Whether the fused embedding is allowed: [`set_fused_embed`], else MSYM_FUSED_EMBED, else on.
 pub fn fused_embed_on() -> bool {
     SWITCH.on()
 }

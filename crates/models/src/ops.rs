@@ -9,7 +9,7 @@ use burn::tensor::{Bool, Tensor, TensorData, backend::Backend};
 
 /// RMSNorm over the last dim. x: [R, B, L, D], weight: [R, D] -> [R, B, L, D].
 /// Through the fused kernels where the backend, dtype and switch allow them (`fused_rms`,
-/// off by default), the plain ops otherwise. In the plain ops the mean square is taken in
+/// on by default), the plain ops otherwise. In the plain ops the mean square is taken in
 /// the master precision (a bf16 sum over D loses digits).
 pub fn rms_norm<B: Backend>(x: Tensor<B, 4>, weight: Tensor<B, 2>, eps: f64) -> Tensor<B, 4> {
     #[cfg(feature = "cubecl")]

@@ -2,8 +2,8 @@
 //! scripts/setup-vulkan.sh): with a switch on (the fused SSD's, the fused conv's, the split
 //! in_proj's, the fused gated norm's, the fused input RMSNorm's, the fused embedding's, or
 //! several), the model's logits and every parameter's gradient equal those of the plain ops,
-//! and the kernels did run once per layer. Left unset, the first four are on here and the
-//! input RMSNorm and the embedding (not yet measured on a GPU) are off. CubeCL's own matmul and kernels run
+//! and the kernels did run once per layer. Left unset, all six are on here (each since its
+//! GPU A/B adopted it). CubeCL's own matmul and kernels run
 //! here as on CUDA, so a layout they refuse fails here (the split in_proj's first form failed
 //! only on the GPU). Built with `cargo test -p models --features wgpu` (CI runs it).
 #![cfg(feature = "wgpu")]
@@ -35,9 +35,10 @@ fn the_speed_paths_give_the_plain_models_logits_and_gradients() {
         "no Vulkan driver on this machine: run scripts/setup-vulkan.sh"
     );
     let base = "kind = \"mamba2\"\ndepth = 2\nd_model = 8\nd_state = 4";
-    // Nothing set yet (and no MSYM_* variable in the environment): the defaults put four
-    // paths on here, f32 on a CubeCL backend, once per layer of the forward (the gated norm
-    // since its H200 A/B of 2026-11-27), and the input RMSNorm and the embedding off.
+    // Nothing set yet (and no MSYM_* variable in the environment): the defaults put all six
+    // paths on here, f32 on a CubeCL backend: once per layer of the forward, the input
+    // RMSNorm once per layer and once for the final norm, the embedding once (the gated
+    // norm, the RMSNorm and the embedding since their H200 A/Bs of 2026-11-27).
     let cfg = tiny_config(base);
     let model = build_model::<W>(&cfg, &[ReplicaInit { seed: 1, gamma: 0.5 }], &Default::default());
     let _ = model.forward(tokens::<W>([1, 2, 6], 13, 3)).sum().backward();
@@ -50,8 +51,8 @@ fn the_speed_paths_give_the_plain_models_logits_and_gradients() {
             fused_rms_norm_calls(),
             fused_embed_calls()
         ),
-        (2, 2, 2, 2, 0, 0),
-        "the speed paths' defaults on wgpu f32 (SSD, conv, split, norm calls)"
+        (2, 2, 2, 2, 3, 1),
+        "the speed paths' defaults on wgpu f32 (SSD, conv, split, gated norm, RMSNorm, embedding calls)"
     );
     // (model, SSD fused, conv fused, split in_proj, gated norm fused, input RMSNorm fused,
     // embedding fused);
