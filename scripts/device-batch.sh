@@ -134,7 +134,7 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
     supp) echo $M reproduce supp $(dev "$3" 0,0) --set $E5 --time-limit $t --out runs/supp ;;
     fig5b) echo $M reproduce fig5b $(dev "$3" 0,0) --set $E5 --time-limit $t --out runs/fig5b ;;
     fig5a) echo $M reproduce fig5a $(dev "$3" 0,0,0,0,0) --set $E5 --time-limit $t --out runs/fig5a ;;
-    fig7_depth) echo $M reproduce fig7_depth $(dev "$3" 0,0,0,0) --set $E5 --time-limit $t --out runs/fig7_depth ;;
+    fig7_depth) echo $M sweep configs/fig7_depth.toml $(dev "$3" 0,0,0,0) --set $E5 --time-limit $t --out runs/fig7_depth ;;
     fig5c_d128) echo $M reproduce fig5c $(dev "$3" 0,0) --set model.d_model=128 --set $E5 --time-limit $t --out runs/fig5c_d128 ;;
     fig7-g05) # issue 9: the whole fig7 at gamma 0.5, which fixed the Transformer's test
         # accuracy in results/fig7-tests (one GPU per variant)
