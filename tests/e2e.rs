@@ -1541,21 +1541,19 @@ fn reproduce_fig5a_and_fig7_end_with_their_value_tables() {
 
 #[test]
 fn progress_says_how_far_each_run_of_a_sweep_is_and_what_is_left() {
-    // fig3 as session 12 left it: every depth but gamma 1.0-2.0 of depths 5-7, three groups
-    // not started (update this when results/fig3 grows; runs still training are covered by
-    // progress_cmd's unit tests)
+    // fig3 finished (session 13): 216 cells in 24 runs of 9, none left and none unplanned
+    // (runs still training are covered by progress_cmd's unit tests)
     let o = msym(&["progress", "results/fig3"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
     assert!(
-        text.contains("results/fig3: 21 runs (189 replicas), 21 finished"),
+        text.contains("results/fig3: 24 runs (216 replicas), 24 finished"),
         "{text}"
     );
-    assert!(text.contains("runs/6c4677cedcc8") && text.contains("210/210"), "{text}");
+    assert!(text.contains("runs/c23476cd21c6") && text.contains("210/210"), "{text}");
     assert!(text.contains("nothing left"), "{text}");
-    // 216 planned: 189 finished, 27 (three groups of 9) in no run
     assert!(
-        text.contains("not started: 27 of the 216 planned cells (sweep.json) are in no run yet"),
+        text.contains("not started: 0 of the 216 planned cells (sweep.json) are in no run yet"),
         "{text}"
     );
     let dir = tempfile::tempdir().unwrap();
