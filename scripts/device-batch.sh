@@ -134,7 +134,15 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
     supp) echo $M reproduce supp $(dev "$3" 0,0) --set $E5 --time-limit $t --out runs/supp ;;
     fig5b) echo $M reproduce fig5b $(dev "$3" 0,0) --set $E5 --time-limit $t --out runs/fig5b ;;
     fig5a) echo $M reproduce fig5a $(dev "$3" 0,0,0,0,0) --set $E5 --time-limit $t --out runs/fig5a ;;
-    fig7_depth) echo $M sweep configs/fig7_depth.toml $(dev "$3" 0,0,0,0) --set $E5 --time-limit $t --out runs/fig7_depth ;;
+    fig7_depth) # issue 9's Mamba depth x gamma grid (72 cells, about 4 H200-hours): a sweep,
+        # since reproduce has no such figure. One replica a run: session 13's runs of 18 (one
+        # a depth) checkpointed 450 MB, about 1.8 MB a replica and layer, more than a call
+        # brings back or carries (64 MiB), so they could not resume. At R = 1 a cell takes
+        # about 2.4 (depth 2) to 8.2 minutes (depth 5) on an H200 (29.85 ms a step, 16 380
+        # steps), so most runs finish inside a call and an unfinished one is about 9 MB.
+        # The price: R = 1 trains 0.57-0.61x the replica-steps/s of R = 18 (session 13).
+        # Keep 1 when resuming: a run's checkpoint belongs to its exact set of cells.
+        echo $M sweep configs/fig7_depth.toml $(dev "$3" 0,0,0,0) --max-replicas 1 --set $E5 --time-limit $t --out runs/fig7_depth ;;
     fig5c_d128) echo $M reproduce fig5c $(dev "$3" 0,0) --set model.d_model=128 --set $E5 --time-limit $t --out runs/fig5c_d128 ;;
     fig7-g05) # issue 9: the whole fig7 at gamma 0.5, which fixed the Transformer's test
         # accuracy in results/fig7-tests (one GPU per variant)
