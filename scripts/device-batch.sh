@@ -155,23 +155,31 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
     fig7-tf-lr) echo $M train configs/fig7.toml $(one "$3") --set "'$TF'" --seeds 1,2,3 --lrs 2.5e-4,5e-4,1e-3 --set $E5 --time-limit $t --out runs/fig7-tf-lr ;;
     fig7-respe-learned) echo $M train configs/fig7.toml $(one "$3") --set model.residual_around_conv=true --set model.pos_encoding=learned --seeds 1,2,3 --set $E5 --time-limit $t --out runs/fig7-respe-learned ;;
     fig7-respe-gamma) echo $M train configs/fig7.toml $(one "$3") --set model.residual_around_conv=true --set model.pos_encoding=sinusoidal --seeds 1,2,3 --gammas 0.5,1.0 --set $E5 --time-limit $t --out runs/fig7-respe-gamma ;;
-    fig3c-*) # issue 10 item 3: unstated choices changed on the fig3 depth-2 cells that
-        # miss the paper most (gamma 0.8, 0.9, 1.0, 1.5; 3 seeds: one run of 12 replicas);
-        # fig3c-A+B changes A and B together
+    fig3c-* | fig3t-*) # issue 10 item 3: unstated choices changed on the fig3 cells that
+        # miss the paper most. fig3c: depth 2 at gamma 0.8, 0.9, 1.0, 1.5 (3 seeds: one run
+        # of 12 replicas on one GPU). fig3t: the transition, depth 7 at gamma 0.5-0.8, where
+        # the full sweep missed by 0.10-0.62 (3 seeds: two runs of 6, one a GPU, about 3 s an
+        # epoch on an H200). fig3c-A+B changes A and B together.
         local sets="" c
-        for c in $(echo ${1#fig3c-} | tr + ' '); do
+        for c in $(echo ${1#fig3?-} | tr + ' '); do
             case $c in
             seq9) sets="$sets --set task.seq_len=9" ;;       # the 2024 paper's length
             fanin) sets="$sets --set init.rule=fan_in" ;;    # d1 = fan-in, not the first dimension
             tied) sets="$sets --set init.tied_head=true" ;;  # head tied to the embedding
             lr2e-4) sets="$sets --set train.lr_peak=2e-4" ;; # the other peak lr in the papers
             wd0) sets="$sets --set train.weight_decay=0" ;;  # does weight decay drive the late drift?
+            # three more seeds of the same cells: are three seeds enough to place the
+            # transition? (depth 7's seed 3 learned at gamma 0.4-0.5, not at 0.6-0.7)
+            seeds456) sets="$sets --set 'sweep.grid.seed=[4,5,6]'" ;;
             *) echo "unknown job $1" >&2; return 1 ;;
             esac
         done
         # evaluated every 5 epochs, as supp's gamma-1.0 cell, whose values matched the
         # row's (evaluated every epoch) at every shared epoch; snapshots for `analyze answers`
-        echo $M sweep configs/fig3.toml $(one "$3")$sets --set $E5 --snapshots 30,60,90,120,150,180 --only model.depth=2 --only init.gamma=0.8,0.9,1.0,1.5 --time-limit $t --out runs/$1 ;;
+        case $1 in
+        fig3c-*) echo $M sweep configs/fig3.toml $(one "$3")$sets --set $E5 --snapshots 30,60,90,120,150,180 --only model.depth=2 --only init.gamma=0.8,0.9,1.0,1.5 --time-limit $t --out runs/$1 ;;
+        *) echo $M sweep configs/fig3.toml $(dev "$3" 0,0)$sets --set $E5 --max-replicas 6 --only model.depth=7 --only init.gamma=0.5,0.6,0.7,0.8 --time-limit $t --out runs/$1 ;;
+        esac ;;
     fig3-d* | fig6-d*) # one phase diagram's depths (fig3-d2,3), each depth cut into runs of
         # at most 9 replicas over the given GPUs; every call grows the same directory.
         # Evaluated every 5 epochs, to spend less time scoring: the lost depth-2 row, scored

@@ -243,7 +243,13 @@ run cmd fig3-d5,6+finish 5 0,1 | grep -q "^/.* reproduce fig3 --devices 0,1 .*--
 # fig3-spot: the fig3 job's cells (same config and --set), one replica a run, plain ops
 run cmd fig3-spot 5 0,1,2,3 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 MSYM_FUSED_RMSNORM=0 MSYM_FUSED_EMBED=0 /.* sweep configs/fig3.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--only seed=1 .*--out runs/fig3-spot" ||
     fail "fig3-spot is not fig3's cells at R = 1 on the plain ops: $(run cmd fig3-spot 5 0,1,2,3)"
+# fig3t-*: fig3c's choices on depth 7's transition cells, over two GPUs; seeds456 swaps the seeds
+run cmd fig3t-seeds456 5 0,1 | grep -q "^/.* sweep configs/fig3.toml --devices 0,1 --set 'sweep.grid.seed=\[4,5,6\]' --set eval.every_epochs=5 --max-replicas 6 .*--only model.depth=7 --only init.gamma=0.5,0.6,0.7,0.8 .*--out runs/fig3t-seeds456" ||
+    fail "fig3t-seeds456 is not depth 7's transition with seeds 4-6: $(run cmd fig3t-seeds456 5 0,1)"
+run cmd fig3c-tied 5 2 | grep -q "^/.* sweep configs/fig3.toml --device cuda:2 --set init.tied_head=true .*--only model.depth=2 --only init.gamma=0.8,0.9,1.0,1.5 .*--out runs/fig3c-tied" ||
+    fail "fig3c-tied changed: $(run cmd fig3c-tied 5 2)"
+run cmd fig3t-nonsense 5 0,1 2>/dev/null && fail "fig3t- took an unknown choice"
 # fig7_depth: a sweep (no such figure for reproduce), one replica a run (small enough to carry)
 run cmd fig7_depth 5 0,1,2,3 | grep -q "^/.* sweep configs/fig7_depth.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--out runs/fig7_depth" ||
     fail "fig7_depth is not the grid's sweep in runs of 1: $(run cmd fig7_depth 5 0,1,2,3)"
-echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, and its refusal to train a committed figure from nothing), prepare-device, +fused, +plain, +norm, +rms and +embed pass"
+echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, and its refusal to train a committed figure from nothing), prepare-device, +fused, +plain, +norm, +rms, +embed, fig3t-, fig3c- and fig7_depth pass"
