@@ -1,13 +1,43 @@
-//! What the two burn operations ([`crate::burn_op`], [`crate::burn_op_conv`]) share: wrapping a
-//! kernel's output handle as a tensor, and handing each input its gradient.
+//! What the burn operations of this crate (SSD, conv, gated norm and RMSNorm, embedding)
+//! share: building the output on the autodiff backend, wrapping a kernel's output handle as
+//! a tensor, and handing each input its gradient.
 
+use burn::backend::Autodiff;
 use burn::backend::autodiff::NodeId;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, OpsKind};
 use burn::tensor::backend::Backend;
-use burn::tensor::{DType, Shape};
+use burn::tensor::ops::FloatTensor;
+use burn::tensor::{DType, Shape, Tensor, TensorPrimitive};
 use burn_cubecl::CubeRuntime;
 use burn_cubecl::tensor::CubeTensor;
 use cubecl::server::Handle;
+
+/// An operation's output [D dims] on the autodiff backend. `forward` gets the inputs' inner
+/// tensors and returns the backward's saved state and the output; where any input is tracked,
+/// `op` is registered as the output's backward with that state, else the state is dropped
+/// (burn's prepare, compute_bound, stateful, finish). `inputs` are the float inputs that take
+/// gradients, in the order of `op`'s parents; an operation's other inputs (the embedding's
+/// tokens) go into `forward` by capture.
+pub(crate) fn autodiff_op<B, O, C, const N: usize, const D: usize>(
+    op: O,
+    inputs: [FloatTensor<Autodiff<B, C>>; N],
+    forward: impl FnOnce([FloatTensor<B>; N]) -> (O::State, FloatTensor<B>),
+) -> Tensor<Autodiff<B, C>, D>
+where
+    B: Backend,
+    O: Backward<B, N>,
+    C: CheckpointStrategy,
+{
+    let nodes = inputs.each_ref().map(|t| t.node.clone());
+    let (state, out) = forward(inputs.map(|t| t.primitive));
+    let out = match op.prepare::<C>(nodes).compute_bound().stateful() {
+        OpsKind::Tracked(prep) => prep.finish(state, out),
+        OpsKind::UnTracked(prep) => prep.finish(out),
+    };
+    Tensor::from_primitive(TensorPrimitive::Float(out))
+}
 
 /// A contiguous f32 tensor of `dims` over `handle`, on `like`'s client and device.
 pub(crate) fn f32_tensor<R: CubeRuntime>(like: &CubeTensor<R>, dims: Vec<usize>, handle: Handle) -> CubeTensor<R> {

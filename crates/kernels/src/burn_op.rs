@@ -8,7 +8,7 @@ use burn::backend::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::tensor::ops::FloatTensorOps;
 use burn::tensor::{Tensor, TensorPrimitive};
 use burn_cubecl::element::{BoolElement, IntElement};
@@ -16,7 +16,7 @@ use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::{CubeBackend, CubeRuntime};
 
-use crate::burn_common::{f32_tensor, register_grads};
+use crate::burn_common::{autodiff_op, f32_tensor, register_grads};
 
 use crate::{SsdInputs, SsdShape, ssd_backward, ssd_forward};
 
@@ -111,20 +111,17 @@ pub fn ssd_autodiff<R: CubeRuntime, I: IntElement, BT: BoolElement, C: Checkpoin
     d: Tensor<Autodiff<Cube<R, I, BT>, C>, 2>,
     e: usize,
 ) -> Tensor<Autodiff<Cube<R, I, BT>, C>, 4> {
-    let (xbc, dt, a, d) = (
+    let inputs = [
         xbc.into_primitive().tensor(),
         dt.into_primitive().tensor(),
         a.into_primitive().tensor(),
         d.into_primitive().tensor(),
-    );
-    let nodes = [&xbc, &dt, &a, &d].map(|t| t.node.clone());
-    let st = Saved::new(e, [xbc.primitive, dt.primitive, a.primitive, d.primitive]);
-    let y = st.forward();
-    let out = match SsdBackward.prepare::<C>(nodes).compute_bound().stateful() {
-        OpsKind::Tracked(prep) => prep.finish(st, y),
-        OpsKind::UnTracked(prep) => prep.finish(y),
-    };
-    Tensor::from_primitive(TensorPrimitive::Float(out))
+    ];
+    autodiff_op(SsdBackward, inputs, |inner| {
+        let st = Saved::new(e, inner);
+        let y = st.forward();
+        (st, y)
+    })
 }
 
 /// The same forward on the plain (non-autodiff) backend, for evaluation.

@@ -5,7 +5,7 @@ use burn::backend::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::tensor::ops::FloatTensorOps;
 use burn::tensor::{Shape, Tensor, TensorPrimitive};
 use burn_cubecl::element::{BoolElement, IntElement};
@@ -13,7 +13,7 @@ use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::{CubeBackend, CubeRuntime};
 
-use crate::burn_common::{f32_tensor, register_grads};
+use crate::burn_common::{autodiff_op, f32_tensor, register_grads};
 
 use crate::conv_silu::{ConvInputs, ConvShape, conv_silu_backward, conv_silu_forward};
 
@@ -133,19 +133,16 @@ pub fn conv_silu_autodiff<R: CubeRuntime, I: IntElement, BT: BoolElement, C: Che
     w: Tensor<Autodiff<Cube<R, I, BT>, C>, 3>,
     bias: Tensor<Autodiff<Cube<R, I, BT>, C>, 2>,
 ) -> Tensor<Autodiff<Cube<R, I, BT>, C>, 4> {
-    let (x, w, bias) = (
+    let inputs = [
         x.into_primitive().tensor(),
         w.into_primitive().tensor(),
         bias.into_primitive().tensor(),
-    );
-    let nodes = [&x, &w, &bias].map(|t| t.node.clone());
-    let st = Saved::new(x.primitive, len, w.primitive, bias.primitive);
-    let out = st.forward();
-    let out = match ConvBackward.prepare::<C>(nodes).compute_bound().stateful() {
-        OpsKind::Tracked(prep) => prep.finish(st, out),
-        OpsKind::UnTracked(prep) => prep.finish(out),
-    };
-    Tensor::from_primitive(TensorPrimitive::Float(out))
+    ];
+    autodiff_op(ConvBackward, inputs, |[x, w, bias]| {
+        let st = Saved::new(x, len, w, bias);
+        let out = st.forward();
+        (st, out)
+    })
 }
 
 /// The same forward on the plain (non-autodiff) backend, for evaluation (shapes as there).

@@ -6,7 +6,7 @@ use burn::backend::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::tensor::ops::FloatTensorOps;
 use burn::tensor::{DType, Int, Shape, Tensor, TensorPrimitive};
 use burn_cubecl::element::{BoolElement, IntElement};
@@ -14,7 +14,7 @@ use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::{CubeBackend, CubeRuntime};
 
-use crate::burn_common::{f32_tensor, register_grads};
+use crate::burn_common::{autodiff_op, f32_tensor, register_grads};
 use crate::embed::{EmbedShape, embed_backward, embed_forward};
 
 /// The inner (non-autodiff) backend.
@@ -81,14 +81,12 @@ pub fn embed_autodiff<R: CubeRuntime, I: IntElement, BT: BoolElement, C: Checkpo
     w: Tensor<Autodiff<Cube<R, I, BT>, C>, 3>,
     tokens: Tensor<Autodiff<Cube<R, I, BT>, C>, 3, Int>,
 ) -> Tensor<Autodiff<Cube<R, I, BT>, C>, 4> {
-    let w = w.into_primitive().tensor();
-    let st = Saved::new(w.primitive, tokens.into_primitive());
-    let out = st.forward();
-    let out = match EmbedBackward.prepare::<C>([w.node.clone()]).compute_bound().stateful() {
-        OpsKind::Tracked(prep) => prep.finish(st, out),
-        OpsKind::UnTracked(prep) => prep.finish(out),
-    };
-    Tensor::from_primitive(TensorPrimitive::Float(out))
+    let tokens = tokens.into_primitive();
+    autodiff_op(EmbedBackward, [w.into_primitive().tensor()], |[w]| {
+        let st = Saved::new(w, tokens);
+        let out = st.forward();
+        (st, out)
+    })
 }
 
 /// The same forward on the plain (non-autodiff) backend, for evaluation (shapes as there).

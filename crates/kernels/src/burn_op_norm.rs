@@ -6,7 +6,7 @@ use burn::backend::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::tensor::ops::FloatTensorOps;
 use burn::tensor::{Shape, Tensor, TensorPrimitive};
 use burn_cubecl::element::{BoolElement, IntElement};
@@ -14,7 +14,7 @@ use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::{CubeBackend, CubeRuntime};
 
-use crate::burn_common::{f32_tensor, register_grads};
+use crate::burn_common::{autodiff_op, f32_tensor, register_grads};
 use crate::gated_norm::{NormInputs, NormShape, gated_norm_backward, gated_norm_forward};
 
 /// The inner (non-autodiff) backend.
@@ -125,19 +125,16 @@ pub fn gated_norm_autodiff<R: CubeRuntime, I: IntElement, BT: BoolElement, C: Ch
     w: Tensor<Autodiff<Cube<R, I, BT>, C>, 2>,
     eps: f32,
 ) -> Tensor<Autodiff<Cube<R, I, BT>, C>, 4> {
-    let (y, z, w) = (
+    let inputs = [
         y.into_primitive().tensor(),
         z.into_primitive().tensor(),
         w.into_primitive().tensor(),
-    );
-    let nodes = [&y, &z, &w].map(|t| t.node.clone());
-    let st = Saved::new(y.primitive, Some(z.primitive), w.primitive, eps);
-    let out = st.forward();
-    let out = match NormBackward.prepare::<C>(nodes).compute_bound().stateful() {
-        OpsKind::Tracked(prep) => prep.finish(st, out),
-        OpsKind::UnTracked(prep) => prep.finish(out),
-    };
-    Tensor::from_primitive(TensorPrimitive::Float(out))
+    ];
+    autodiff_op(NormBackward, inputs, |[y, z, w]| {
+        let st = Saved::new(y, Some(z), w, eps);
+        let out = st.forward();
+        (st, out)
+    })
 }
 
 /// The same forward on the plain (non-autodiff) backend, for evaluation (shapes as there).
@@ -165,15 +162,12 @@ pub fn rms_norm_autodiff<R: CubeRuntime, I: IntElement, BT: BoolElement, C: Chec
     w: Tensor<Autodiff<Cube<R, I, BT>, C>, 2>,
     eps: f32,
 ) -> Tensor<Autodiff<Cube<R, I, BT>, C>, 4> {
-    let (x, w) = (x.into_primitive().tensor(), w.into_primitive().tensor());
-    let nodes = [&x, &w].map(|t| t.node.clone());
-    let st = Saved::new(x.primitive, None, w.primitive, eps);
-    let out = st.forward();
-    let out = match RmsBackward.prepare::<C>(nodes).compute_bound().stateful() {
-        OpsKind::Tracked(prep) => prep.finish(st, out),
-        OpsKind::UnTracked(prep) => prep.finish(out),
-    };
-    Tensor::from_primitive(TensorPrimitive::Float(out))
+    let inputs = [x.into_primitive().tensor(), w.into_primitive().tensor()];
+    autodiff_op(RmsBackward, inputs, |[x, w]| {
+        let st = Saved::new(x, None, w, eps);
+        let out = st.forward();
+        (st, out)
+    })
 }
 
 /// The same forward on the plain (non-autodiff) backend, for evaluation (shapes as there).
