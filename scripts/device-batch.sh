@@ -15,7 +15,7 @@
 #   scripts/device-batch.sh cmd JOB [MIN] [L]  # the command line JOB would run (a dry run)
 #   scripts/device-batch.sh queue END GPU JOB[@L]...  # run JOBs one after another on GPU,
 #                                              # each stopping cleanly before END (epoch s);
-#                                              # fig3c-{seq9,fanin,tied,lr2e-4,wd0}[+..]: unstated
+#                                              # fig3c-/fig3t-{seq9,fanin,tied,lr2e-4,wd0,wd0.1,seeds456}[+..]: unstated
 #                                              # choices on the depth-2 cells that miss most;
 #                                              # torch-fig4[@G1,G2,G3]: the fig4 cell in PyTorch
 #   scripts/device-batch.sh torch-fig4 [G1,G2,G3]  # that job itself (seeds 1-3 on those GPUs)
@@ -168,6 +168,10 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
             tied) sets="$sets --set init.tied_head=true" ;;  # head tied to the embedding
             lr2e-4) sets="$sets --set train.lr_peak=2e-4" ;; # the other peak lr in the papers
             wd0) sets="$sets --set train.weight_decay=0" ;;  # does weight decay drive the late drift?
+            # ten times the weight decay: the cells that do not compose fit their data to a
+            # loss of 1e-7 (results/fig3, "Final training loss"); does a pull on the weights
+            # that stops short of it keep the composite answer?
+            wd0.1) sets="$sets --set train.weight_decay=0.1" ;;
             # three more seeds of the same cells: are three seeds enough to place the
             # transition? (depth 7's seed 3 learned at gamma 0.4-0.5, not at 0.6-0.7)
             seeds456) sets="$sets --set 'sweep.grid.seed=[4,5,6]'" ;;

@@ -248,6 +248,8 @@ run cmd fig3t-seeds456 5 0,1 | grep -q "^/.* sweep configs/fig3.toml --devices 0
     fail "fig3t-seeds456 is not depth 7's transition with seeds 4-6: $(run cmd fig3t-seeds456 5 0,1)"
 run cmd fig3c-tied 5 2 | grep -q "^/.* sweep configs/fig3.toml --device cuda:2 --set init.tied_head=true .*--only model.depth=2 --only init.gamma=0.8,0.9,1.0,1.5 .*--out runs/fig3c-tied" ||
     fail "fig3c-tied changed: $(run cmd fig3c-tied 5 2)"
+run cmd fig3t-wd0.1 5 2,3 | grep -q "^/.* sweep configs/fig3.toml --devices 2,3 --set train.weight_decay=0.1 .*--only model.depth=7 .*--out runs/fig3t-wd0.1" ||
+    fail "fig3t-wd0.1 is not depth 7's transition with weight decay 0.1: $(run cmd fig3t-wd0.1 5 2,3)"
 run cmd fig3t-nonsense 5 0,1 2>/dev/null && fail "fig3t- took an unknown choice"
 # fig7_depth: a sweep (no such figure for reproduce), one replica a run (small enough to carry)
 run cmd fig7_depth 5 0,1,2,3 | grep -q "^/.* sweep configs/fig7_depth.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--out runs/fig7_depth" ||
