@@ -1561,3 +1561,110 @@ fn progress_says_how_far_each_run_of_a_sweep_is_and_what_is_left() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("holds no run"), "{}", stderr(&o));
 }
+
+#[test]
+fn manifest_recomputes_every_cells_digests_and_checks_them_against_the_runs_records() {
+    // fig3 as committed: 216 cells in 24 runs; the 6 runs trained since run manifests
+    // existed recorded their 54 cells' data and initial-weight digests while training
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("manifest.json");
+    let o = msym(&["manifest", "results/fig3", "--out", file.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("216 cells planned, 216 started, 216 finished, in 24 runs (18 without a run manifest)"),
+        "{text}"
+    );
+    assert!(text.contains("config ids: 216 of 216"), "{text}");
+    assert!(
+        text.contains(
+            "54 cells' data and initial weights recomputed here and compared with their run's record: 0 differ"
+        ),
+        "{text}"
+    );
+    let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(m["figures"]["fig3"], 216);
+    assert_eq!(m["totals"]["cards"], serde_json::json!(["NVIDIA H200"]));
+    // a cell its run recorded: the recomputed digests are the recorded ones
+    let run: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("results/fig3/runs/c23476cd21c6/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let first = &run["replicas"][0];
+    let cell = m["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == first["cell"])
+        .unwrap();
+    assert_eq!(cell["data_digest"], first["data_digest"]);
+    assert_eq!(cell["initial_weights_digest"], first["initial_weights_digest"]);
+    assert_eq!(cell["recorded_digests_match"], true);
+    // the old runs carry no segments, and say where their binaries are recorded
+    let old = m["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "37b92f97ce5b")
+        .unwrap();
+    assert!(old["segments"].is_null() && old["note"].as_str().unwrap().contains("device.log"));
+}
+
+#[test]
+fn manifest_fails_when_a_run_recorded_other_digests_and_refuses_a_folder_without_a_plan() {
+    // one manifested run of fig3 (its 9 cells) copied, and one recorded digest changed
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let src = repo().join("results/fig3");
+    std::fs::copy(src.join("sweep.json"), d.join("sweep.json")).unwrap();
+    let run = "c23476cd21c6";
+    std::fs::create_dir_all(d.join("runs").join(run)).unwrap();
+    for f in ["summary.json", "cells.json", "metrics.csv"] {
+        std::fs::copy(src.join("runs").join(run).join(f), d.join("runs").join(run).join(f)).unwrap();
+    }
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(src.join("runs").join(run).join("manifest.json")).unwrap())
+            .unwrap();
+    let tampered = m["replicas"][4]["cell"].as_str().unwrap().to_string();
+    m["replicas"][4]["data_digest"] = serde_json::json!("blake3:0000");
+    std::fs::write(d.join("runs").join(run).join("manifest.json"), m.to_string()).unwrap();
+    for r in m["replicas"].as_array().unwrap() {
+        let id = r["cell"].as_str().unwrap();
+        let (from, to) = (src.join("cells").join(id), d.join("cells").join(id));
+        std::fs::create_dir_all(&to).unwrap();
+        for f in ["config.resolved.toml", "summary.json"] {
+            std::fs::copy(from.join(f), to.join(f)).unwrap();
+        }
+    }
+    let o = msym(&["manifest", d.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("216 cells planned, 9 started"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(
+            "9 cells' data and initial weights recomputed here and compared with their run's record: 1 differ"
+        ),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stderr(&o).contains(&format!(
+            "cell {tampered} (run {run}): its data digest differs from today's"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    // the record of the failed check is written whole
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(written["checks"]["digest_mismatches"].as_array().unwrap().len(), 1);
+    // a folder that is no sweep: one sentence, exit 2, nothing written
+    let empty = tempfile::tempdir().unwrap();
+    let o = msym(&["manifest", empty.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("no sweep.json; give a sweep or reproduce directory"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!empty.path().join("manifest.json").exists());
+}

@@ -18,6 +18,7 @@ mod export_cmd;
 mod figures;
 mod info_cmd;
 mod manifest;
+mod manifest_cmd;
 mod out_dir;
 mod phase;
 mod plot_cmd;
@@ -83,6 +84,10 @@ enum Command {
     /// How far the runs of a sweep or run directory have trained, and what is left at the
     /// pace so far (for planning the next time-boxed session).
     Progress(progress_cmd::ProgressCommand),
+    /// A results folder's provenance in one file (DIR/manifest.json): every cell's seeds,
+    /// config id and data and initial-weight digests, recomputed and checked against what its
+    /// run recorded (exit 1 on a difference), and every run's binaries, cards and time.
+    Manifest(manifest_cmd::ManifestCommand),
     /// Initial weights of one replica as safetensors (mamba_ssm names), with 16 test
     /// sequences and their logits, for comparison with PyTorch.
     Export(export_cmd::ExportCommand),
@@ -112,6 +117,7 @@ fn main() -> ExitCode {
         Command::Doctor(c) => doctor_cmd::run(c),
         Command::Info(c) => info_cmd::run(c),
         Command::Progress(c) => progress_cmd::run(c),
+        Command::Manifest(c) => manifest_cmd::run(c),
         Command::Export(c) => export_cmd::run(c),
     };
     match result {

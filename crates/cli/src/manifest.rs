@@ -37,16 +37,31 @@ pub fn replicas(cells: &[ExperimentConfig]) -> Value {
     let entries: Vec<Value> = cells
         .iter()
         .map(|cell| {
-            let digest = anchor_data::generate(&cell.task, cell.data_seed()).map(|d| d.digest()).unwrap_or_default();
-            // Drawn on the host from (seed, tensor name), so the CPU build gives the digest
-            // of the weights that any device started from (`msym verify seeds` re-checks it).
-            let init = [models::ReplicaInit { seed: cell.seed, gamma: cell.init.gamma }];
-            let model = models::build_model::<crate::backend::CpuBackend>(cell, &init, &Default::default());
-            let weights = models::weights_digest(&models::read_params(&model), 0);
+            let digest = data_digest(cell);
+            let weights = initial_weights_digest(cell);
             json!({"seed": cell.seed, "data_seed": cell.data_seed(), "gamma": cell.init.gamma, "lr_peak": cell.train.lr_peak, "data_digest": digest, "initial_weights_digest": weights})
         })
         .collect();
     json!(entries)
+}
+
+/// The digest of the dataset a config trains on ("" where the task cannot be generated).
+pub fn data_digest(cell: &ExperimentConfig) -> String {
+    anchor_data::generate(&cell.task, cell.data_seed())
+        .map(|d| d.digest())
+        .unwrap_or_default()
+}
+
+/// The digest of a config's initial weights (one replica). Drawn on the host from (seed,
+/// tensor name), so the CPU build gives the digest of the weights that any device started
+/// from (`msym verify seeds` re-checks it).
+pub fn initial_weights_digest(cell: &ExperimentConfig) -> String {
+    let init = [models::ReplicaInit {
+        seed: cell.seed,
+        gamma: cell.init.gamma,
+    }];
+    let model = models::build_model::<crate::backend::CpuBackend>(cell, &init, &Default::default());
+    models::weights_digest(&models::read_params(&model), 0)
 }
 
 /// The GPU's name as nvidia-smi gives it ("cpu" for the CPU; "unknown-gpu" where nvidia-smi
@@ -69,7 +84,7 @@ pub fn card(device: DeviceArg) -> String {
 /// "calls" count every layer call of the process so far (all of a sweep's workers; the
 /// manifest is written after training): 0 where the backend or dtype keeps the plain ops
 /// (the CPU, bf16) whatever the switch says.
-fn process(device: &str) -> Value {
+pub fn process(device: &str) -> Value {
     let (commit, dirty) = git_state();
     let mut record = json!({
         "git_commit": commit,
@@ -152,7 +167,7 @@ fn now_unix() -> u64 {
 }
 
 /// msym's and burn's versions, which every manifest opens with.
-fn versions() -> Value {
+pub fn versions() -> Value {
     json!({
         "msym_version": env!("CARGO_PKG_VERSION"),
         "burn_version": "0.21.0",
