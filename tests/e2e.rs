@@ -1150,8 +1150,19 @@ fn reproduce_sweeps_aggregates_and_draws_a_phase_and_a_curve_figure() {
         (out, stdout(&o))
     };
     let (out, text) = run("fig3");
-    assert!(text.contains("[1/4] sweep") && text.contains("[3/4] Fig. 3"), "{text}");
-    assert!(text.contains("[4/4]"), "{text}");
+    assert!(text.contains("[1/5] sweep") && text.contains("[3/5] Fig. 3"), "{text}");
+    assert!(text.contains("[4/5]"), "{text}");
+    // the last step writes the folder's manifest: every cell's digests, checked against the
+    // run manifests written while training
+    assert!(text.contains("[5/5] msym manifest"), "{text}");
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let started = m["totals"]["cells_started"].as_u64().unwrap();
+    assert!(
+        started > 0 && m["checks"]["cells_with_recorded_digests"].as_u64() == Some(started),
+        "{m}"
+    );
+    assert_eq!(m["checks"]["digest_mismatches"], serde_json::json!([]));
     assert_eq!(
         std::fs::read_to_string(out.join("phase.csv")).unwrap().lines().count(),
         5
@@ -1294,7 +1305,7 @@ fn reproduce_stopped_by_its_time_limit_exits_0_and_says_how_to_continue() {
     let text = stdout(&o);
     assert!(text.contains("time limit reached"), "{text}");
     assert!(text.contains("not every cell is finished, so no figure yet"), "{text}");
-    assert!(!text.contains("[3/4]"), "drew figures of an unfinished sweep: {text}");
+    assert!(!text.contains("[3/5]"), "drew figures of an unfinished sweep: {text}");
 }
 
 #[test]
@@ -1433,7 +1444,7 @@ fn reproduce_fig4_compares_its_analyses_with_the_paper() {
     let o = msym(&[&args[..], &[out.to_str().unwrap()]].concat());
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
-    assert!(text.contains("[4/4] msym compare"), "{text}");
+    assert!(text.contains("[4/5] msym compare"), "{text}");
     // --snapshots reaches the sweep's group run, and the snapshot is what `analyze` reads.
     let run = std::fs::read_dir(out.join("runs"))
         .unwrap()

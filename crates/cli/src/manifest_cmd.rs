@@ -157,15 +157,21 @@ fn read_runs(dir: &Path) -> Result<(Vec<Value>, HashMap<String, Recorded>), CliE
 }
 
 pub fn run(c: ManifestCommand) -> Result<(), CliError> {
-    let plan = read_plan(&c.dir)?;
-    let (runs, recorded) = read_runs(&c.dir)?;
+    write(&c.dir, c.out)
+}
+
+/// Writes `dir`'s manifest to `out` (default dir/manifest.json) and prints what it found;
+/// also `msym reproduce`'s last step.
+pub fn write(dir: &Path, out_file: Option<PathBuf>) -> Result<(), CliError> {
+    let plan = read_plan(dir)?;
+    let (runs, recorded) = read_runs(dir)?;
     // One dataset per (task, data seed): a fig3 sweep has 216 cells and 3 datasets.
     let mut datasets: HashMap<(String, u64), String> = HashMap::new();
     let (mut cells, mut mismatches) = (Vec::new(), Vec::new());
     let (mut ids_match, mut checked, mut started) = (0usize, 0usize, 0usize);
     let mut by_figure: BTreeMap<String, usize> = BTreeMap::new();
     for (id, sets) in &plan {
-        let cell_dir = c.dir.join("cells").join(id);
+        let cell_dir = dir.join("cells").join(id);
         let config_path = cell_dir.join("config.resolved.toml");
         if !config_path.is_file() {
             cells.push(json!({"id": id, "sets": sets, "status": "not started"}));
@@ -232,7 +238,7 @@ pub fn run(c: ManifestCommand) -> Result<(), CliError> {
             .map(|k| (k.to_string(), process[*k].clone()))
             .collect::<serde_json::Map<_, _>>()
     );
-    out["directory"] = json!(c.dir.display().to_string());
+    out["directory"] = json!(dir.display().to_string());
     out["figures"] = json!(by_figure);
     out["totals"] = json!({
         "cells_planned": plan.len(),
@@ -251,13 +257,13 @@ pub fn run(c: ManifestCommand) -> Result<(), CliError> {
     });
     out["cells"] = json!(cells);
     out["runs"] = json!(runs);
-    let path = c.out.unwrap_or_else(|| c.dir.join("manifest.json"));
+    let path = out_file.unwrap_or_else(|| dir.join("manifest.json"));
     let text = serde_json::to_string_pretty(&out).expect("json") + "\n";
     msym_config::write_atomic(&path, text.as_bytes())
         .map_err(|e| CliError::failed(format!("cannot write {}: {e}", path.display())))?;
     println!(
         "{}: {} cells planned, {started} started, {finished} finished, in {} runs ({unrecorded} without a run manifest); {:.2} h of training",
-        c.dir.display(),
+        dir.display(),
         plan.len(),
         runs.len(),
         train_seconds / 3600.0

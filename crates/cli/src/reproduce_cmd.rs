@@ -70,7 +70,7 @@ pub fn run(c: ReproduceCommand) -> Result<(), CliError> {
         )));
     }
     let out = c.out.clone().unwrap_or_else(|| PathBuf::from("reproduce").join(&name));
-    println!("[1/4] sweep {} into {}", config.display(), out.display());
+    println!("[1/5] sweep {} into {}", config.display(), out.display());
     let complete = sweep_cmd::sweep(SweepCommand {
         config: ConfigArgs {
             config: Some(config),
@@ -99,8 +99,8 @@ pub fn run(c: ReproduceCommand) -> Result<(), CliError> {
         );
         return Ok(());
     }
-    println!("[2/4] aggregated {}", out.join("phase.csv").display());
-    println!("[3/4] {}", figure.title);
+    println!("[2/5] aggregated {}", out.join("phase.csv").display());
+    println!("[3/5] {}", figure.title);
     let written = match figure.drawing {
         Drawing::Phase => plot_cmd::heatmaps(&out, &out)?,
         Drawing::Curves(metrics) => {
@@ -118,7 +118,11 @@ pub fn run(c: ReproduceCommand) -> Result<(), CliError> {
     }
     // fig4 and supp are analyses of the models just trained: run them before comparing.
     crate::analyze_cmd::after_reproduce(figure.id, &out)?;
-    compare(&out)
+    compare(&out)?;
+    // Where the results came from, for publishing them: seeds, config ids, data and init
+    // digests checked against the runs' records, binaries and cards (`msym manifest`).
+    println!("[5/5] msym manifest {}", out.display());
+    crate::manifest_cmd::write(&out, None)
 }
 
 /// The last step: `msym compare OUT`, run as a child of this same binary so that its report
@@ -131,12 +135,12 @@ fn compare(out: &Path) -> Result<(), CliError> {
         .is_ok_and(|o| o.status.success());
     if !has_compare {
         println!(
-            "[4/4] skipped: this msym has no `compare` command; the results are in {}",
+            "[4/5] skipped: this msym has no `compare` command; the results are in {}",
             out.display()
         );
         return Ok(());
     }
-    println!("[4/4] msym compare {}", out.display());
+    println!("[4/5] msym compare {}", out.display());
     let status = Command::new(&exe)
         .arg("compare")
         .arg(out)
