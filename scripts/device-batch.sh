@@ -33,6 +33,8 @@
 #   scripts/device-batch.sh rms-check [G]      # the fused input RMSNorm (off by default) on and off,
 #                                              # the other paths at their defaults (since session 12
 #                                              # every check's baseline); JOB+rms: any job with it on
+#   scripts/device-batch.sh keep-check [G]     # the optimizer's kept parameter row (on by default,
+#                                              # the same bits) off and on: fewer kernels at R = 1
 #   scripts/device-batch.sh embed-check [G]    # the same for the fused embedding (off by default;
 #                                              # JOB+embed: any job with it on)
 #   scripts/device-batch.sh profile [G]        # ncu: the kernel time of one step (d2, R = 36) by name
@@ -88,7 +90,7 @@ mkdir -p runs/logs
 # on since 20967e6, off before; the fused gated norm on since the session after its check
 # (binary fb02bc2 and older: off); the fused input RMSNorm and embedding off until their
 # checks adopt them)
-SWITCH_CHECKS="fused-check:MSYM_FUSED_SSD conv-check:MSYM_FUSED_CONV split-check:MSYM_SPLIT_IN_PROJ norm-check:MSYM_FUSED_NORM rms-check:MSYM_FUSED_RMSNORM embed-check:MSYM_FUSED_EMBED"
+SWITCH_CHECKS="fused-check:MSYM_FUSED_SSD conv-check:MSYM_FUSED_CONV split-check:MSYM_SPLIT_IN_PROJ norm-check:MSYM_FUSED_NORM rms-check:MSYM_FUSED_RMSNORM embed-check:MSYM_FUSED_EMBED keep-check:MSYM_KEEP_FLAT_PARAMS"
 PLAIN=$(for c in $SWITCH_CHECKS; do printf '%s=0 ' ${c#*:}; done) # every speed path off
 TF='model={kind="transformer",depth=2,d_model=128,d_k=128,d_v=256,d_ff=128,activation="silu"}'
 E5='eval.every_epochs=5'
@@ -200,7 +202,7 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         # runs/fig3-spot results/fig3`: each R = 1 value against the batched row's 3 seeds
         echo env $PLAIN$M sweep configs/fig3.toml $(dev "$3" 0,1,2,3) --max-replicas 1 --set $E5 \
             --only model.depth=2,3 --only init.gamma=1.0,1.5 --only seed=1 --time-limit $t --out runs/fig3-spot ;;
-    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | paths-check | profile)
+    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | paths-check | profile)
         # this script's own commands on one GPU, as queued jobs: torch-fig4 (issue 10: the
         # fig4 cell in PyTorch; no time limit, no resume), torch-order (fig4's seed 1 in
         # PyTorch on msym's own batches), fusion-check (issue 8: may the sweeps use the
@@ -497,7 +499,7 @@ preflight)
         --depths 2 --replicas 2 --sweep-depth 2 --precisions f32 --steps 2 --warmup 1 \
         --out /tmp/preflight-fused >runs/logs/preflight-fused.log 2>&1 &&
         grep -E "ms/step|fused" runs/logs/preflight-fused.log | sed 's/^/speed paths: /' ||
-        echo "speed paths' preflight FAILED: see runs/logs/preflight-fused.log (do not run fused-check, conv-check, split-check, norm-check, rms-check or embed-check)"
+        echo "speed paths' preflight FAILED: see runs/logs/preflight-fused.log (do not run fused-check, conv-check, split-check, norm-check, rms-check, embed-check or keep-check)"
     grep -E "ms/step|error" runs/logs/preflight.log
     [ $rc -eq 0 ] && echo "preflight passed" || { echo "preflight FAILED (rc $rc): see runs/logs/preflight.log"; exit 1; }
     ;;
@@ -569,7 +571,7 @@ profile) # issue 8: where one training step's kernel time goes now, with the bin
         >runs/profile/ncu.csv 2>runs/profile/ncu.log
     xz -f -T4 runs/profile/ncu.csv && python3 scripts/ncu_summary.py runs/profile/ncu.csv.xz 30 | tee runs/profile/summary.txt
     ;;
-fused-check | conv-check | split-check | norm-check | rms-check | embed-check) switch_check $1 "${2:-0}" ;;
+fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check) switch_check $1 "${2:-0}" ;;
 unpack) # here, after a call: its `pack` (0-runs.tgz.part*, the metrics without checkpoints)
     # and its NAME-resume.tar.* (the unfinished runs whole, with checkpoints) joined into
     # carry/NAME, which the next call carries and stages.

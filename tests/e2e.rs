@@ -390,6 +390,12 @@ fn train_writes_a_complete_run_directory_and_refuses_to_overwrite_it() {
     );
     assert_eq!(manifest["fused_embed"], serde_json::json!({ "on": false, "calls": 0 }));
     assert_eq!(manifest["split_in_proj"], serde_json::json!({ "on": true, "calls": 0 }));
+    // the optimizer's kept parameter row runs on every backend: every step after the first
+    assert_eq!(manifest["keep_flat_params"]["on"], true);
+    assert!(
+        manifest["keep_flat_params"]["calls"].as_u64().unwrap() > 0,
+        "{manifest}"
+    );
     assert!(
         manifest["replicas"][0]["data_digest"]
             .as_str()
@@ -972,6 +978,8 @@ fn bench_times_steps_on_the_cpu_and_writes_its_report() {
     }
     // on by default, but the CPU backend keeps the one product
     assert_eq!(r["split_in_proj"], serde_json::json!({ "on": true, "calls": 0 }), "{r}");
+    assert_eq!(r["keep_flat_params"]["on"], true, "{r}");
+    assert!(r["keep_flat_params"]["calls"].as_u64().unwrap() > 0, "{r}");
     for k in ["msym_d1", "msym_d2"] {
         assert!(r["ms_per_step"][k].as_f64().unwrap() > 0.0, "{k}: {r}");
     }

@@ -64,7 +64,8 @@ pub const BUILD_FEATURES: &str = if cfg!(feature = "fusion") {
 /// _NORM, _RMSNORM, _EMBED: each on by default since its GPU A/B adopted it), all in a CUDA
 /// build only (none on the CPU backend or in bf16); and the split in_proj
 /// (MSYM_SPLIT_IN_PROJ; left to its default it runs only on the CUDA backend in f32, so
-/// "calls" says whether it ran).
+/// "calls" says whether it ran); and the optimizer's kept parameter row
+/// (MSYM_KEEP_FLAT_PARAMS, on by default on every backend; "calls" counts steps).
 pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
     #[cfg(feature = "cuda")]
     let fused = {
@@ -100,9 +101,15 @@ pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
         models::mamba2::split_in_proj_on(),
         models::mamba2::split_in_proj_calls(),
     );
+    // the optimizer's kept parameter row (trainer::step): every backend and dtype
+    let kept = (
+        "keep_flat_params",
+        trainer::step::keep_flat_params_on(),
+        trainer::step::keep_flat_params_calls(),
+    );
     fused
         .into_iter()
-        .chain([split])
+        .chain([split, kept])
         .map(|(k, on, calls)| (k.to_string(), serde_json::json!({ "on": on, "calls": calls })))
         .collect()
 }

@@ -208,6 +208,7 @@ pub fn train<B: AutodiffBackend>(
         }
         Start::FromCheckpoint => {
             state = checkpoint::load::<B>(&opts.out, &mut s.model, &mut s.opt, &mut s.guard, device)?;
+            s.model_changed();
             s.restore_pending_losses(&state.pending_loss, state.pending_steps);
             // A session killed between a snapshot epoch's checkpoint and its copy resumes
             // from that checkpoint: copy it now, or the snapshot would never be written.

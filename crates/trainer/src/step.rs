@@ -16,6 +16,27 @@ use crate::grads::{accumulate, apply, collect, values};
 use crate::guard::Guard;
 use crate::loss::cross_entropy;
 
+/// Whether a step starts from the row the last update wrote ([`StepState`]'s flat_params)
+/// instead of laying the model's parameters end to end again: MSYM_KEEP_FLAT_PARAMS, on
+/// unless "0". The weights are the same bits either way (tests/flat_params.rs); the switch
+/// is for measuring the kernels it saves on a GPU in one call.
+static KEEP_FLAT_PARAMS: models::switch::Switch = models::switch::Switch::new("MSYM_KEEP_FLAT_PARAMS");
+
+/// Turns the kept parameter row on or off for this process (overrides MSYM_KEEP_FLAT_PARAMS).
+pub fn set_keep_flat_params(on: bool) {
+    KEEP_FLAT_PARAMS.set(on);
+}
+
+/// Whether steps keep the parameter row between updates.
+pub fn keep_flat_params_on() -> bool {
+    KEEP_FLAT_PARAMS.on()
+}
+
+/// Steps that started from the kept row so far in this process.
+pub fn keep_flat_params_calls() -> usize {
+    KEEP_FLAT_PARAMS.calls()
+}
+
 /// Everything a step changes.
 pub struct StepState<B: AutodiffBackend> {
     /// The master weights (the backend's float type), which the optimizer updates.
@@ -29,6 +50,12 @@ pub struct StepState<B: AutodiffBackend> {
     pub layout: FlatLayout,
     /// layout.indicator(): sums a row per parameter.
     indicator: Tensor<B::InnerBackend, 3>,
+    /// The trainable parameters as the last update left them, laid out by `layout`
+    /// [R, layout.total], so that the next step need not lay the model's parameters end to
+    /// end again (one copy kernel per parameter tensor: about 50 of a depth-4 step's
+    /// kernels, which at R = 1 cost host time each). None until the first step and after
+    /// [`StepState::model_changed`].
+    flat_params: Option<Tensor<B::InnerBackend, 2>>,
     /// Sum of each replica's training loss since the last evaluation: [R, 1]
     pub loss_sum: Tensor<B::InnerBackend, 2>,
     pub loss_steps: usize,
@@ -59,6 +86,7 @@ impl<B: AutodiffBackend> StepState<B> {
             guard: Guard::new(r, layout.names(), device),
             indicator: layout.indicator(device),
             layout,
+            flat_params: None,
             loss_sum: Tensor::zeros([r, 1], device),
             loss_steps: 0,
         }
@@ -66,6 +94,12 @@ impl<B: AutodiffBackend> StepState<B> {
 }
 
 impl<B: AutodiffBackend> StepState<B> {
+    /// Call after changing `model`'s parameters other than through [`train_step`] (a
+    /// checkpoint loaded into it): the next step then reads them from the model again.
+    pub fn model_changed(&mut self) {
+        self.flat_params = None;
+    }
+
     /// Each replica's summed training loss since the last evaluation and the number of
     /// steps summed, for a checkpoint (read back to the host; the sums keep running).
     pub fn pending_losses(&self) -> (Vec<f64>, usize) {
@@ -146,10 +180,20 @@ pub fn train_step<B: AutodiffBackend>(
     let norm = squared.clone().sum_dim(1).sqrt(); // [R, 1]
     let active = s.guard.observe(step, loss.clone(), lr.clone(), norm.clone(), squared);
     let g = clip_row(g, &norm, t.grad_clip);
-    let p = s.layout.cat(&values(&s.model), r, &device);
+    // The model changes only here (and where model_changed says), so the row the last
+    // update wrote is the model's parameters laid end to end, bit for bit.
+    let p = match s.flat_params.take().filter(|_| KEEP_FLAT_PARAMS.on()) {
+        Some(p) => {
+            KEEP_FLAT_PARAMS.count();
+            p
+        }
+        None => s.layout.cat(&values(&s.model), r, &device),
+    };
     s.opt.begin_step();
-    let new = s.layout.split(s.opt.update_flat(&s.layout, p, g, lr, active));
+    let row = s.opt.update_flat(&s.layout, p, g, lr, active);
+    let new = s.layout.split(row.clone());
     apply(&mut s.model, &mut |name, _| new.get(name).cloned());
+    s.flat_params = Some(row);
     s.loss_sum = s.loss_sum.clone().add(loss);
     s.loss_steps += 1;
 }
