@@ -4,7 +4,7 @@
 //! data and initial weights, recomputed here from that config and checked against the
 //! digests its run recorded while training. For every run: replicas, epochs, training time,
 //! and the segments of its own manifest.json (binary, card, speed paths, epochs, wall time);
-//! runs trained before run manifests existed have none, and the manifest says so.
+//! a run without one (trained before run manifests existed) is marked so.
 //! Writes DIR/manifest.json (or --out); exit 1 when a recorded digest differs from today's,
 //! so a published folder cannot silently stop matching the code that reads its configs.
 
@@ -148,7 +148,7 @@ fn read_runs(dir: &Path) -> Result<(Vec<Value>, HashMap<String, Recorded>), CliE
         });
         if segments.is_null() {
             run["note"] = json!(
-                "trained before run manifests (msym before the eleventh session): no binary or card recorded here; see the folder's device.log"
+                "no manifest.json in this run (trained before run manifests, or not kept with it): its binary and card are not recorded here; see the folder's device.log"
             );
         }
         runs.push(run);
