@@ -97,18 +97,18 @@ E5='eval.every_epochs=5'
 
 job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs $3
     local t=$2
-    case $1 in *+norm) # JOB+norm: JOB with the fused gated norm on (its default since the
-        # session-12 norm-check; a binary older than that has it off), e.g. profile+norm
-        echo "env MSYM_FUSED_NORM=1 $(job_command ${1%+norm} $2 "$3")"
-        return ;;
-    *+rms) # JOB+rms: JOB with the fused input RMSNorm on (off by default until rms-check
-        # adopts it), e.g. profile+rms, paths-check+rms (plain stays all off)
-        echo "env MSYM_FUSED_RMSNORM=1 $(job_command ${1%+rms} $2 "$3")"
-        return ;;
-    *+embed) # JOB+embed: JOB with the fused embedding on (off by default until embed-check
-        # adopts it), e.g. profile+rms+embed
-        echo "env MSYM_FUSED_EMBED=1 $(job_command ${1%+embed} $2 "$3")"
-        return ;;
+    # JOB+PATH: JOB with the speed path of PATH-check (SWITCH_CHECKS) on, whatever the
+    # binary's default, e.g. profile+norm, paths-check+rms+embed (plain stays all off).
+    # "+fused" is not fused-check's path: it is the checks' verdicts (below).
+    local c p
+    for c in $SWITCH_CHECKS; do
+        p=${c%%-check:*}
+        if [ "$p" != fused ] && [ "${1%+$p}" != "$1" ]; then
+            echo "env ${c#*:}=1 $(job_command ${1%+$p} $2 "$3")"
+            return
+        fi
+    done
+    case $1 in
     *+finish) # JOB+finish: JOB resuming only the runs it has checkpoints of, and
         # starting none (`--started-only`): a session's last call, so that at most the runs
         # in flight are left to commit and carry to the next session

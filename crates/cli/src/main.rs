@@ -17,6 +17,7 @@ mod error;
 mod export_cmd;
 mod figures;
 mod info_cmd;
+mod json_file;
 mod manifest;
 mod manifest_cmd;
 mod out_dir;

@@ -15,6 +15,7 @@ use clap::Args;
 use serde_json::{Value, json};
 
 use crate::error::CliError;
+use crate::json_file::read_json;
 use crate::manifest;
 
 #[derive(Args)]
@@ -32,12 +33,6 @@ struct Recorded {
     run: String,
     data: String,
     init: String,
-}
-
-fn read_json(path: &Path) -> Result<Value, CliError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| CliError::input(format!("cannot read {}: {e}", path.display())))?;
-    serde_json::from_str(&text).map_err(|e| CliError::input(format!("{}: not JSON ({e})", path.display())))
 }
 
 /// sweep.json: the planned cells' ids and grid settings, in plan order.

@@ -22,11 +22,6 @@ use crate::loss::cross_entropy;
 /// is for measuring the kernels it saves on a GPU in one call.
 static KEEP_FLAT_PARAMS: models::switch::Switch = models::switch::Switch::new("MSYM_KEEP_FLAT_PARAMS");
 
-/// Turns the kept parameter row on or off for this process (overrides MSYM_KEEP_FLAT_PARAMS).
-pub fn set_keep_flat_params(on: bool) {
-    KEEP_FLAT_PARAMS.set(on);
-}
-
 /// Whether steps keep the parameter row between updates.
 pub fn keep_flat_params_on() -> bool {
     KEEP_FLAT_PARAMS.on()

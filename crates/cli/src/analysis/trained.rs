@@ -15,6 +15,7 @@ use msym_config::{ExperimentConfig, cell_id};
 
 use crate::backend::CpuBackend;
 use crate::error::CliError;
+use crate::json_file::read_json;
 
 /// Where one replica's weights live.
 #[derive(Debug, Clone)]
@@ -37,12 +38,6 @@ pub struct Trained {
     pub model: Model<CpuBackend>,
     /// Epochs completed when the checkpoint was written.
     pub epoch: usize,
-}
-
-fn read_json(path: &Path) -> Result<serde_json::Value, CliError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| CliError::input(format!("cannot read {}: {e}", path.display())))?;
-    serde_json::from_str(&text).map_err(|e| CliError::input(format!("{} is not valid JSON: {e}", path.display())))
 }
 
 fn run_cells(run_dir: &Path) -> Result<Vec<ExperimentConfig>, CliError> {
