@@ -38,6 +38,7 @@
 #   scripts/device-batch.sh embed-check [G]    # the same for the fused embedding (off by default;
 #                                              # JOB+embed: any job with it on)
 #   scripts/device-batch.sh profile [G]        # ncu: the kernel time of one step (d2, R = 36) by name
+#   scripts/device-batch.sh profile-fig6 [G]   # the same for fig6's Transformer (d4, R = 36; f32, bf16)
 #   scripts/device-batch.sh paths-check [G]    # the speed paths at the binary's defaults vs none
 #   T0=$(date +%s) scripts/device-batch.sh box S GPU JOB[@L]... [--side G JOB...]  # one
 #                                              # self-contained call: stage, the queue (and a
@@ -202,7 +203,7 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         # runs/fig3-spot results/fig3`: each R = 1 value against the batched row's 3 seeds
         echo env $PLAIN$M sweep configs/fig3.toml $(dev "$3" 0,1,2,3) --max-replicas 1 --set $E5 \
             --only model.depth=2,3 --only init.gamma=1.0,1.5 --only seed=1 --time-limit $t --out runs/fig3-spot ;;
-    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | paths-check | profile)
+    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | paths-check | profile | profile-fig6)
         # this script's own commands on one GPU, as queued jobs: torch-fig4 (issue 10: the
         # fig4 cell in PyTorch; no time limit, no resume), torch-order (fig4's seed 1 in
         # PyTorch on msym's own batches), fusion-check (issue 8: may the sweeps use the
@@ -559,6 +560,20 @@ torch-merge) torch_merge "${2:?DIR}" ;;
 torch-order) torch_order "${2:-0}" ;;
 fusion-check) fusion_check "${2:-0}" ;;
 paths-check) paths_check "${2:-0}" ;;
+profile-fig6) # issues 8 and 10: where the Transformer step's time goes (fig6 is 27-35
+    # H200-hours at 45-58 replica-steps/s, about 23 TFLOP/s at depth 4, R = 36): ncu over
+    # `msym bench` of configs/fig6.toml at depth 4, R = 36, in f32 and in bf16 (one process
+    # each), then the last step's kernels by name. About 2 minutes.
+    g=${2:-0}
+    for prec in f32 bf16; do
+        d=runs/profile-fig6/$prec
+        mkdir -p $d
+        $(command -v ncu || echo /usr/local/cuda/bin/ncu) --clock-control none --metrics gpu__time_duration.sum --csv \
+            $M bench --no-torch --device cuda:$g --config configs/fig6.toml --depths 4 --replicas 36 \
+            --sweep-depth 4 --precisions $prec --steps 2 --warmup 1 --out $d/bench >$d/ncu.csv 2>$d/ncu.log
+        xz -f -T4 $d/ncu.csv && python3 scripts/ncu_summary.py $d/ncu.csv.xz 30 | tee $d/summary.txt
+    done
+    ;;
 profile) # issue 8: where one training step's kernel time goes now, with the binary's
     # defaults (the speed paths on): ncu's duration of every kernel of `msym bench` at depth
     # 2, R = 1 and 36 (as the profiles in results/bench/ncu-*), then the last step's kernels
