@@ -22,6 +22,8 @@
 #   scripts/device-batch.sh torch-merge DIR    # (also here) its seeds in DIR as one run, DIR/run
 #   scripts/device-batch.sh torch-order [G]    # fig4's seed 1 in PyTorch on msym's batches, 20 epochs
 #   scripts/device-batch.sh fusion-check [G]   # plain vs fusion build: bench at R = 9-36, 5 epochs' metrics
+#   scripts/device-batch.sh autotune-check [G] # default vs autotune build (bin-xz/msym-autotune.xz): the
+#                                              # same, then fig6's Transformer at d4, R = 36
 #   scripts/device-batch.sh fused-check [G]    # the fused SSD kernels off vs on (the other paths at
 #                                              # their defaults; before session 12 against the plain
 #                                              # ops), the same way; its verdict decides for
@@ -203,7 +205,7 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         # runs/fig3-spot results/fig3`: each R = 1 value against the batched row's 3 seeds
         echo env $PLAIN$M sweep configs/fig3.toml $(dev "$3" 0,1,2,3) --max-replicas 1 --set $E5 \
             --only model.depth=2,3 --only init.gamma=1.0,1.5 --only seed=1 --time-limit $t --out runs/fig3-spot ;;
-    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | paths-check | profile | profile-fig6)
+    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | paths-check | profile | profile-fig6 | autotune-check)
         # this script's own commands on one GPU, as queued jobs: torch-fig4 (issue 10: the
         # fig4 cell in PyTorch; no time limit, no resume), torch-order (fig4's seed 1 in
         # PyTorch on msym's own batches), fusion-check (issue 8: may the sweeps use the
@@ -317,6 +319,22 @@ fusion_check() { # $1: the GPU. The plain build (M) against burn's fusion build
     [ -f bin-gpu/msym-fusion.xz ] || { echo "fusion-check: carry bin-gpu (bin-gpu/msym-fusion.xz)" >&2; return 2; }
     mkdir -p /tmp/bf && xz -dc bin-gpu/msym-fusion.xz >$F && chmod +x $F
     ab_check ${1:-0} runs/fusion-check plain "env $PLAIN$M" fusion "$F"
+}
+
+autotune_check() { # $1: the GPU. The default build (M: every matmul takes cubek's
+    # Strategy::Auto) against burn's autotune build (bin-xz/msym-autotune.xz, from
+    # `scripts/prepare-device.sh --autotune`): ab_check on the fig3 model, then fig6's
+    # Transformer (depth 4, R = 36, f32 and bf16: its matmuls ran at 40 / 63 TFLOP/s in session
+    # 14's ncu profile) each way. Each bench report says what its f32 matmul computed like.
+    local A=/tmp/ba/msym g=${1:-0} side
+    [ -f bin-xz/msym-autotune.xz ] || { echo "autotune-check: no bin-xz/msym-autotune.xz (scripts/prepare-device.sh --autotune)" >&2; return 2; }
+    mkdir -p /tmp/ba && xz -dc bin-xz/msym-autotune.xz >$A && chmod +x $A
+    ab_check $g runs/autotune-check default "$M" autotune "$A"
+    for side in "default:$M" "autotune:$A"; do
+        echo "== fig6 Transformer: ${side%%:*}"
+        ${side#*:} bench --no-torch --steps 5 --warmup 3 --device cuda:$g --config configs/fig6.toml --depths 4 \
+            --replicas 36 --sweep-depth 4 --precisions f32,bf16 --out runs/autotune-check/fig6-${side%%:*} | grep -E "computes like"
+    done
 }
 
 switch_check() { # CHECK GPU: the same binary with the binary's defaults but CHECK's speed
@@ -559,6 +577,7 @@ torch-fig4) torch_fig4 "${2:-0}" ;;
 torch-merge) torch_merge "${2:?DIR}" ;;
 torch-order) torch_order "${2:-0}" ;;
 fusion-check) fusion_check "${2:-0}" ;;
+autotune-check) autotune_check "${2:-0}" ;;
 paths-check) paths_check "${2:-0}" ;;
 profile-fig6) # issues 8 and 10: where the Transformer step's time goes (fig6 is 27-35
     # H200-hours at 45-58 replica-steps/s, about 23 TFLOP/s at depth 4, R = 36): ncu over

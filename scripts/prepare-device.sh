@@ -9,13 +9,18 @@
 #                    the unfinished runs that have a committed checkpoint; an unfinished run
 #                    without one is left out (the job trains it again from scratch), as are
 #                    README.md and the compare outputs, which the job writes anew
-# Usage: scripts/prepare-device.sh [--no-build] [SRC NAME]...
+#   bin-xz/msym-autotune.xz  with --autotune, also the build with burn's autotune (msym's
+#                    `autotune` feature), for device-batch's autotune-check (a few more minutes)
+# Usage: scripts/prepare-device.sh [--no-build | --autotune] [SRC NAME]...
 #   e.g. scripts/prepare-device.sh results/fig3 fig3
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=1
+build=1 autotune=0
 if [ "${1:-}" = --no-build ]; then
     build=0
+    shift
+elif [ "${1:-}" = --autotune ]; then
+    autotune=1
     shift
 fi
 while [ $# -ge 2 ]; do
@@ -48,4 +53,11 @@ if [ $build = 1 ]; then
     mkdir -p bin-xz
     xz -T2 -3 -c "$CARGO_TARGET_DIR/release/msym" >bin-xz/msym.xz.tmp && mv bin-xz/msym.xz.tmp bin-xz/msym.xz
     echo "bin-xz/msym.xz: $(du -h bin-xz/msym.xz | cut -f1), $("$CARGO_TARGET_DIR/release/msym" info 2>&1 | head -n 1)"
+    if [ $autotune = 1 ]; then
+        cargo build --release -p msym --features autotune
+        xz -T2 -3 -c "$CARGO_TARGET_DIR/release/msym" >bin-xz/msym-autotune.xz.tmp && mv bin-xz/msym-autotune.xz.tmp bin-xz/msym-autotune.xz
+        echo "bin-xz/msym-autotune.xz: $(du -h bin-xz/msym-autotune.xz | cut -f1)"
+    else
+        rm -f bin-xz/msym-autotune.xz # a stale one would be another commit's build
+    fi
 fi

@@ -237,6 +237,14 @@ run cmd profile+rms+embed 5 3 | grep -q "^env MSYM_FUSED_EMBED=1 env MSYM_FUSED_
     fail "+rms+embed did not turn both on: $(run cmd profile+rms+embed 5 3)"
 run cmd fig3-d2+plain 5 0,0 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 MSYM_FUSED_RMSNORM=0 MSYM_FUSED_EMBED=0 MSYM_KEEP_FLAT_PARAMS=0 /.*reproduce fig3 .*--only model.depth=2 " ||
     fail "+plain did not turn every speed path off"
+# autotune-check: queued as this script's own job; without its binary it refuses before any bench
+run cmd autotune-check 5 1 | grep -q "^bash scripts/device-batch.sh autotune-check 1 *$" ||
+    fail "autotune-check is not queued as this script's job: $(run cmd autotune-check 5 1)"
+: >"$t/mock.log"
+if out=$(MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log run autotune-check 1 2>&1); then fail "autotune-check ran without bin-xz/msym-autotune.xz"; fi
+[ ! -s "$t/mock.log" ] || fail "autotune-check ran msym before refusing: $(cat "$t/mock.log")"
+echo "$out" | grep -q "prepare-device.sh --autotune" || fail "autotune-check's refusal does not say how to build: $out"
+[ ! -e runs/autotune-check ] || fail "autotune-check wrote runs/autotune-check before refusing"
 # JOB+finish: the job resuming its started runs only
 run cmd fig3-d5,6+finish 5 0,1 | grep -q "^/.* reproduce fig3 --devices 0,1 .*--only model.depth=5,6 .*--out runs/fig3 --started-only *$" ||
     fail "+finish did not add --started-only to the job: $(run cmd fig3-d5,6+finish 5 0,1)"

@@ -292,6 +292,14 @@ fn info_checks_the_cpu_backend() {
         "{}",
         stdout(&o)
     );
+    // the f32 product measured as f32 on the CPU, at both probe shapes
+    for shape in ["16384x32x64", "2048x400x1200"] {
+        assert!(
+            stdout(&o).contains(&format!("device cpu: f32 matmul {shape} computes like f32 (")),
+            "{}",
+            stdout(&o)
+        );
+    }
     let o = msym(&["info", "--device", "tpu"]);
     assert_eq!(o.status.code(), Some(2));
 }
@@ -379,6 +387,13 @@ fn train_writes_a_complete_run_directory_and_refuses_to_overwrite_it() {
     assert_eq!(manifest["replicas"].as_array().unwrap().len(), 2);
     // e2e builds the default binary: CPU only (a CUDA or fusion build says so here)
     assert_eq!(manifest["build_features"], "cpu");
+    // the matmul probe measured the CPU's f32 product as f32, on both shapes
+    let probes = manifest["matmul_f32"].as_array().expect("matmul_f32 probes");
+    assert_eq!(probes.len(), 2, "{manifest}");
+    for p in probes {
+        assert_eq!(p["computes_like"], "f32", "{p}");
+        assert!(p["rel_rms_error"].as_f64().unwrap() < 1e-5, "{p}");
+    }
     // the speed paths are on by default but run only on a CUDA backend in f32: none of their
     // calls on the CPU (the fused kernels are not even built in here)
     assert_eq!(manifest["fused_ssd"], serde_json::json!({ "on": false, "calls": 0 }));
@@ -858,6 +873,7 @@ fn a_time_limited_sweep_moved_elsewhere_resumes_to_the_same_results() {
                 .iter()
                 .map(|s| {
                     assert_eq!(s["card"], "cpu", "{m}");
+                    assert_eq!(s["matmul_f32"][1]["computes_like"], "f32", "{m}");
                     assert!(s["build_commit"].is_string() && s["command"].is_array(), "{m}");
                     (
                         s["epochs_from"].as_u64().unwrap(),
@@ -972,6 +988,8 @@ fn bench_times_steps_on_the_cpu_and_writes_its_report() {
     let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join(json)).unwrap()).unwrap();
     assert_eq!(r["card"], "cpu");
     assert_eq!(r["build_features"], "cpu");
+    assert_eq!(r["matmul_f32"][0]["shape"], serde_json::json!([16384, 32, 64]), "{r}");
+    assert_eq!(r["matmul_f32"][0]["computes_like"], "f32", "{r}");
     // every fused path is reported, off in a build without CUDA
     for k in ["fused_ssd", "fused_conv", "fused_norm", "fused_rms_norm", "fused_embed"] {
         assert_eq!(r[k], serde_json::json!({ "on": false, "calls": 0 }), "{k}: {r}");

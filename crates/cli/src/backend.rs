@@ -52,6 +52,8 @@ pub const CUDA_BUILT: bool = cfg!(feature = "cuda");
 /// of builds (burn's operation fusion against plain CUDA) must say which side is which.
 pub const BUILD_FEATURES: &str = if cfg!(feature = "fusion") {
     "cpu,cuda,fusion"
+} else if cfg!(feature = "autotune") {
+    "cpu,cuda,autotune"
 } else if cfg!(feature = "cuda") {
     "cpu,cuda"
 } else {
@@ -112,6 +114,45 @@ pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
         .chain([split, kept])
         .map(|(k, on, calls)| (k.to_string(), serde_json::json!({ "on": on, "calls": calls })))
         .collect()
+}
+
+/// What the backend's f32 matmul computes like on `device` ("f32", "tf32" or "bf16", with
+/// the measured and emulated errors; models::matmul_probe), one entry per shape of
+/// `RUN_SHAPES`, for bench reports and run manifests: whether a run labelled f32 multiplied
+/// in f32 is the library's choice, so each run records what it got. A probe that fails is
+/// recorded as its error and does not stop the caller.
+pub fn matmul_f32(device: DeviceArg) -> serde_json::Value {
+    use models::matmul_probe::{RUN_SHAPES, probe_matmul};
+    let probes = caught(device, || match device {
+        DeviceArg::Cpu => RUN_SHAPES.map(|s| probe_matmul::<CpuBackend>(&Default::default(), s)),
+        #[cfg(feature = "cuda")]
+        DeviceArg::Cuda(i) => {
+            RUN_SHAPES.map(|s| probe_matmul::<CudaBackend>(&burn::backend::cuda::CudaDevice { index: i }, s))
+        }
+        #[cfg(not(feature = "cuda"))]
+        DeviceArg::Cuda(_) => unreachable!("refused by require_available"),
+    });
+    match probes {
+        Ok(p) => serde_json::to_value(p).expect("json"),
+        Err(e) => serde_json::json!({ "error": e.message }),
+    }
+}
+
+/// One probe of [`matmul_f32`] as a sentence: "f32 matmul 2048x400x1200 computes like tf32
+/// (relative RMS error .. against f64; f32 inputs would give .., TF32 .., bf16 ..)".
+pub fn describe_probe(p: &serde_json::Value) -> String {
+    let e = |k: &str| p["expected"][k].as_f64().unwrap_or(f64::NAN);
+    let shape = p["shape"].as_array().map_or("?".into(), |d| {
+        d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("x")
+    });
+    format!(
+        "f32 matmul {shape} computes like {} (relative RMS error {:.1e} against f64; f32 inputs would give {:.1e}, TF32 {:.1e}, bf16 {:.1e})",
+        p["computes_like"].as_str().unwrap_or("?"),
+        p["rel_rms_error"].as_f64().unwrap_or(f64::NAN),
+        e("f32"),
+        e("tf32"),
+        e("bf16")
+    )
 }
 
 /// Refuses `cuda` in a binary built without it, with the command that fixes that.

@@ -285,6 +285,8 @@ pub fn run(c: BenchCommand) -> Result<(), CliError> {
             t.depth, t.replicas, t.precision, t.replica_steps_per_s
         )),
         "torch_note": torch_note,
+        // which precision the f32 timings multiplied in (TF32 on tensor cores, or f32)
+        "matmul_f32": crate::backend::matmul_f32(c.device),
         "msym_timings": timings,
         "torch_timings": torch_runs,
     });
@@ -377,6 +379,18 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
     }
     if let Some(n) = r["torch_note"].as_str() {
         s += &format!("\nPyTorch baseline: {n}.\n");
+    }
+    s + &matmul_lines(&r["matmul_f32"])
+}
+
+/// The matmul probe (backend::matmul_f32) as one line per shape.
+fn matmul_lines(probes: &Value) -> String {
+    if let Some(e) = probes["error"].as_str() {
+        return format!("\nf32 matmul probe failed: {e}\n");
+    }
+    let mut s = String::from("\n");
+    for p in probes.as_array().into_iter().flatten() {
+        s += &format!("{}.\n", crate::backend::describe_probe(p));
     }
     s
 }

@@ -144,6 +144,7 @@ pub fn add_segment(run_dir: &Path, seg: &Segment) -> Result<(), CliError> {
     let o = seg.outcome;
     let mut s = process(&seg.device.to_string());
     s["card"] = json!(card(seg.device));
+    s["matmul_f32"] = crate::backend::matmul_f32(seg.device);
     s["started_unix"] = json!(now_unix().saturating_sub(seg.wall_seconds as u64));
     s["epochs_from"] = json!(seg.epochs_from);
     s["epochs_to"] = json!(o.epochs_done);

@@ -85,6 +85,14 @@ fn segment_record(seg: &Value) -> Value {
         .filter_map(|(k, v)| v.get("on").map(|on| (k.clone(), on.clone())))
         .collect();
     out.insert("speed_paths".into(), Value::Object(paths));
+    // what the f32 matmul computed like, per probed shape (segments since session 14)
+    if let Some(probes) = seg.get("matmul_f32") {
+        let like = match probes.as_array() {
+            Some(ps) => json!(ps.iter().map(|p| p["computes_like"].clone()).collect::<Vec<_>>()),
+            None => probes.clone(), // the probe's error
+        };
+        out.insert("matmul_f32".into(), like);
+    }
     Value::Object(out)
 }
 
@@ -277,5 +285,32 @@ pub fn write(dir: &Path, out_file: Option<PathBuf>) -> Result<(), CliError> {
             mismatches.len(),
             mismatches[0]
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_segment_keeps_the_matmul_verdicts_and_the_paths_on_off() {
+        let seg = json!({
+            "card": "NVIDIA H200",
+            "command": ["msym", "sweep"],
+            "fused_ssd": { "on": true, "calls": 12 },
+            "matmul_f32": [
+                { "shape": [16384, 32, 64], "computes_like": "tf32", "rel_rms_error": 2.6e-4 },
+                { "shape": [2048, 400, 1200], "computes_like": "f32", "rel_rms_error": 3e-7 }
+            ]
+        });
+        let r = segment_record(&seg);
+        assert_eq!(r["matmul_f32"], json!(["tf32", "f32"]));
+        assert_eq!(r["speed_paths"], json!({ "fused_ssd": true }));
+        assert_eq!(r["card"], "NVIDIA H200");
+        assert!(r.get("command").is_none());
+        // a failed probe is kept as its error; a segment before the probe has no field
+        let failed = segment_record(&json!({ "matmul_f32": { "error": "device cuda:0 failed" } }));
+        assert_eq!(failed["matmul_f32"]["error"], "device cuda:0 failed");
+        assert!(segment_record(&json!({ "card": "cpu" })).get("matmul_f32").is_none());
     }
 }

@@ -222,6 +222,7 @@ fn write_records(
     };
     write("config.resolved.toml", c.config.resolved_toml(base).as_bytes())?;
     let mut m = manifest::start(&c.device.to_string(), manifest::replicas(cells));
+    m["matmul_f32"] = crate::backend::matmul_f32(c.device);
     m["finished"] = json!(o.finished);
     m["epochs_done"] = json!(o.epochs_done);
     m["steps_per_epoch"] = json!(o.steps_per_epoch);

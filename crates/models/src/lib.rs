@@ -28,6 +28,7 @@ pub mod grouped;
 pub mod init;
 pub mod mamba2;
 pub mod mamba2_lm;
+pub mod matmul_probe;
 pub mod model;
 pub mod ops;
 pub mod params;
