@@ -22,6 +22,8 @@
 #   scripts/device-batch.sh torch-merge DIR    # (also here) its seeds in DIR as one run, DIR/run
 #   scripts/device-batch.sh torch-order [G]    # fig4's seed 1 in PyTorch on msym's batches, 20 epochs
 #   scripts/device-batch.sh fusion-check [G]   # plain vs fusion build: bench at R = 9-36, 5 epochs' metrics
+#   scripts/device-batch.sh lastq-check [G]    # fig6's Transformer with its last block at the last
+#                                              # position alone (MSYM_LAST_QUERY) off and on
 #   scripts/device-batch.sh autotune-check [G] # default vs autotune build (bin-xz/msym-autotune.xz): the
 #                                              # same, then fig6's Transformer at d4, R = 36
 #   scripts/device-batch.sh fused-check [G]    # the fused SSD kernels off vs on (the other paths at
@@ -93,7 +95,7 @@ mkdir -p runs/logs
 # on since 20967e6, off before; the fused gated norm on since the session after its check
 # (binary fb02bc2 and older: off); the fused input RMSNorm and embedding off until their
 # checks adopt them)
-SWITCH_CHECKS="fused-check:MSYM_FUSED_SSD conv-check:MSYM_FUSED_CONV split-check:MSYM_SPLIT_IN_PROJ norm-check:MSYM_FUSED_NORM rms-check:MSYM_FUSED_RMSNORM embed-check:MSYM_FUSED_EMBED keep-check:MSYM_KEEP_FLAT_PARAMS"
+SWITCH_CHECKS="fused-check:MSYM_FUSED_SSD conv-check:MSYM_FUSED_CONV split-check:MSYM_SPLIT_IN_PROJ norm-check:MSYM_FUSED_NORM rms-check:MSYM_FUSED_RMSNORM embed-check:MSYM_FUSED_EMBED keep-check:MSYM_KEEP_FLAT_PARAMS lastq-check:MSYM_LAST_QUERY"
 PLAIN=$(for c in $SWITCH_CHECKS; do printf '%s=0 ' ${c#*:}; done) # every speed path off
 TF='model={kind="transformer",depth=2,d_model=128,d_k=128,d_v=256,d_ff=128,activation="silu"}'
 E5='eval.every_epochs=5'
@@ -205,7 +207,7 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         # runs/fig3-spot results/fig3`: each R = 1 value against the batched row's 3 seeds
         echo env $PLAIN$M sweep configs/fig3.toml $(dev "$3" 0,1,2,3) --max-replicas 1 --set $E5 \
             --only model.depth=2,3 --only init.gamma=1.0,1.5 --only seed=1 --time-limit $t --out runs/fig3-spot ;;
-    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | paths-check | profile | profile-fig6 | autotune-check)
+    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | paths-check | profile | profile-fig6 | autotune-check | lastq-check)
         # this script's own commands on one GPU, as queued jobs: torch-fig4 (issue 10: the
         # fig4 cell in PyTorch; no time limit, no resume), torch-order (fig4's seed 1 in
         # PyTorch on msym's own batches), fusion-check (issue 8: may the sweeps use the
@@ -267,17 +269,19 @@ ab_check() { # GPU DIR NAME_A "CMD_A" NAME_B "CMD_B": two ways of running msym (
     # sweeps' run sizes (R = 9, 18, 36 at depth 2), A again last for the card's drift; then the
     # same 5 epochs of nine fig3 depth-2 cells (one run of R = 9, as `--max-replicas 9` cuts
     # the sweep) each way, and the largest relative difference of their metrics.
+    # AB_BENCH (the bench's model and sizes; it must time R = 9 at depth 2) and AB_SWEEP (the
+    # sweep's config and --only) replace those for another model (lastq-check).
     local g=$1 d=$2 na=$3 a=$4 nb=$5 b=$6 n=0 side cmd
     mkdir -p $d
     for side in "$na:$a" "$nb:$b" "$na:$a"; do
         n=$((n + 1)) cmd=${side#*:}
         echo "== $n: ${side%%:*}"
-        $cmd bench --no-torch --steps 10 --warmup 3 --device cuda:$g --config configs/composite.toml \
-            --depths 2,4 --replicas 9,18,36 --sweep-depth 2 --precisions f32 --out $d/bench-$n | grep -E "R = |fused"
+        $cmd bench --no-torch --steps 10 --warmup 3 --device cuda:$g ${AB_BENCH:---config configs/composite.toml \
+            --depths 2,4 --replicas 9,18,36 --sweep-depth 2} --precisions f32 --out $d/bench-$n | grep -E "R = |fused"
     done
     for side in "$na:$a" "$nb:$b"; do
         cmd=${side#*:}
-        $cmd sweep configs/fig3.toml --device cuda:$g --only model.depth=2 --only init.gamma=0.8,0.9,1.0 \
+        $cmd sweep ${AB_SWEEP:-configs/fig3.toml --only model.depth=2 --only init.gamma=0.8,0.9,1.0} --device cuda:$g \
             --set train.epochs=5 --set eval.every_epochs=1 --force --out $d/${side%%:*} | tail -n 1
     done
     python3 - $d $na $nb <<'PY'
@@ -335,6 +339,15 @@ autotune_check() { # $1: the GPU. The default build (M: every matmul takes cubek
         ${side#*:} bench --no-torch --steps 5 --warmup 3 --device cuda:$g --config configs/fig6.toml --depths 4 \
             --replicas 36 --sweep-depth 4 --precisions f32,bf16 --out runs/autotune-check/fig6-${side%%:*} | grep -E "computes like"
     done
+}
+
+lastq_check() { # $1: the GPU. The last block at the last position alone (MSYM_LAST_QUERY)
+    # off and on, on fig6's Transformer (the path exists only there): the bench at depths 2
+    # and 4 (R = 1) and at depth 2, R = 9 and 36, then 5 epochs of fig6's nine depth-2 cells
+    # at gamma 0.5, 1.0, 1.5, each way; the verdict as every check's.
+    AB_BENCH="--config configs/fig6.toml --depths 2,4 --replicas 9,36 --sweep-depth 2" \
+        AB_SWEEP="configs/fig6.toml --only model.depth=2 --only init.gamma=0.5,1.0,1.5" \
+        ab_check ${1:-0} runs/lastq-check without "env MSYM_LAST_QUERY=0 $M" lastq "env MSYM_LAST_QUERY=1 $M"
 }
 
 switch_check() { # CHECK GPU: the same binary with the binary's defaults but CHECK's speed
@@ -578,6 +591,7 @@ torch-merge) torch_merge "${2:?DIR}" ;;
 torch-order) torch_order "${2:-0}" ;;
 fusion-check) fusion_check "${2:-0}" ;;
 autotune-check) autotune_check "${2:-0}" ;;
+lastq-check) lastq_check "${2:-0}" ;;
 paths-check) paths_check "${2:-0}" ;;
 profile-fig6) # issues 8 and 10: where the Transformer step's time goes (fig6 is 27-35
     # H200-hours at 45-58 replica-steps/s, about 23 TFLOP/s at depth 4, R = 36): ncu over

@@ -235,7 +235,7 @@ run cmd paths-check+rms 5 3 | grep -q "^env MSYM_FUSED_RMSNORM=1 bash scripts/de
     fail "+rms did not turn the fused input RMSNorm on"
 run cmd profile+rms+embed 5 3 | grep -q "^env MSYM_FUSED_EMBED=1 env MSYM_FUSED_RMSNORM=1 bash scripts/device-batch.sh profile " ||
     fail "+rms+embed did not turn both on: $(run cmd profile+rms+embed 5 3)"
-run cmd fig3-d2+plain 5 0,0 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 MSYM_FUSED_RMSNORM=0 MSYM_FUSED_EMBED=0 MSYM_KEEP_FLAT_PARAMS=0 /.*reproduce fig3 .*--only model.depth=2 " ||
+run cmd fig3-d2+plain 5 0,0 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 MSYM_FUSED_RMSNORM=0 MSYM_FUSED_EMBED=0 MSYM_KEEP_FLAT_PARAMS=0 MSYM_LAST_QUERY=0 /.*reproduce fig3 .*--only model.depth=2 " ||
     fail "+plain did not turn every speed path off"
 # autotune-check: queued as this script's own job; without its binary it refuses before any bench
 run cmd autotune-check 5 1 | grep -q "^bash scripts/device-batch.sh autotune-check 1 *$" ||
@@ -245,11 +245,23 @@ if out=$(MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log run autotune-check 1 2>&1); t
 [ ! -s "$t/mock.log" ] || fail "autotune-check ran msym before refusing: $(cat "$t/mock.log")"
 echo "$out" | grep -q "prepare-device.sh --autotune" || fail "autotune-check's refusal does not say how to build: $out"
 [ ! -e runs/autotune-check ] || fail "autotune-check wrote runs/autotune-check before refusing"
+# lastq-check: queued as this script's job; +lastq turns the path on for any job
+run cmd lastq-check 5 2 | grep -q "^bash scripts/device-batch.sh lastq-check 2 *$" ||
+    fail "lastq-check is not queued as this script's job: $(run cmd lastq-check 5 2)"
+run cmd bench-full+lastq 5 1 | grep -q "^env MSYM_LAST_QUERY=1 /.* bench " ||
+    fail "+lastq did not turn the last query on: $(run cmd bench-full+lastq 5 1)"
+: >"$t/mock.log"
+MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log run lastq-check 2 >/dev/null 2>&1 || true # no metrics from the mock
+grep -q "^bench --no-torch --steps 10 --warmup 3 --device cuda:2 --config configs/fig6.toml --depths 2,4 --replicas 9,36 --sweep-depth 2 --precisions f32 --out runs/lastq-check/bench-3" "$t/mock.log" ||
+    fail "lastq-check did not bench fig6's Transformer three times: $(cat "$t/mock.log")"
+grep -q "^sweep configs/fig6.toml --only model.depth=2 --only init.gamma=0.5,1.0,1.5 --device cuda:2 --set train.epochs=5 .*--out runs/lastq-check/lastq" "$t/mock.log" ||
+    fail "lastq-check did not train fig6's depth-2 cells with the path on: $(cat "$t/mock.log")"
+rm -rf runs/lastq-check
 # JOB+finish: the job resuming its started runs only
 run cmd fig3-d5,6+finish 5 0,1 | grep -q "^/.* reproduce fig3 --devices 0,1 .*--only model.depth=5,6 .*--out runs/fig3 --started-only *$" ||
     fail "+finish did not add --started-only to the job: $(run cmd fig3-d5,6+finish 5 0,1)"
 # fig3-spot: the fig3 job's cells (same config and --set), one replica a run, plain ops
-run cmd fig3-spot 5 0,1,2,3 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 MSYM_FUSED_RMSNORM=0 MSYM_FUSED_EMBED=0 MSYM_KEEP_FLAT_PARAMS=0 /.* sweep configs/fig3.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--only seed=1 .*--out runs/fig3-spot" ||
+run cmd fig3-spot 5 0,1,2,3 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 MSYM_FUSED_RMSNORM=0 MSYM_FUSED_EMBED=0 MSYM_KEEP_FLAT_PARAMS=0 MSYM_LAST_QUERY=0 /.* sweep configs/fig3.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--only seed=1 .*--out runs/fig3-spot" ||
     fail "fig3-spot is not fig3's cells at R = 1 on the plain ops: $(run cmd fig3-spot 5 0,1,2,3)"
 # fig3t-*: fig3c's choices on depth 7's transition cells, over two GPUs; seeds456 swaps the seeds
 run cmd fig3t-seeds456 5 0,1 | grep -q "^/.* sweep configs/fig3.toml --devices 0,1 --set 'sweep.grid.seed=\[4,5,6\]' --set eval.every_epochs=5 --max-replicas 6 .*--only model.depth=7 --only init.gamma=0.5,0.6,0.7,0.8 .*--out runs/fig3t-seeds456" ||

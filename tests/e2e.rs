@@ -405,6 +405,8 @@ fn train_writes_a_complete_run_directory_and_refuses_to_overwrite_it() {
     );
     assert_eq!(manifest["fused_embed"], serde_json::json!({ "on": false, "calls": 0 }));
     assert_eq!(manifest["split_in_proj"], serde_json::json!({ "on": true, "calls": 0 }));
+    // the Transformer's last query: off until a GPU A/B adopts it
+    assert_eq!(manifest["last_query"], serde_json::json!({ "on": false, "calls": 0 }));
     // the optimizer's kept parameter row runs on every backend: every step after the first
     assert_eq!(manifest["keep_flat_params"]["on"], true);
     assert!(

@@ -67,7 +67,8 @@ pub const BUILD_FEATURES: &str = if cfg!(feature = "fusion") {
 /// build only (none on the CPU backend or in bf16); and the split in_proj
 /// (MSYM_SPLIT_IN_PROJ; left to its default it runs only on the CUDA backend in f32, so
 /// "calls" says whether it ran); and the optimizer's kept parameter row
-/// (MSYM_KEEP_FLAT_PARAMS, on by default on every backend; "calls" counts steps).
+/// (MSYM_KEEP_FLAT_PARAMS, on by default on every backend; "calls" counts steps); and the
+/// Transformer's last query (MSYM_LAST_QUERY, off by default; "calls" counts forwards).
 pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
     #[cfg(feature = "cuda")]
     let fused = {
@@ -109,9 +110,15 @@ pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
         trainer::step::keep_flat_params_on(),
         trainer::step::keep_flat_params_calls(),
     );
+    // the Transformer's last block at the last position alone (models::transformer)
+    let last_query = (
+        "last_query",
+        models::transformer::LAST_QUERY.on(),
+        models::transformer::LAST_QUERY.calls(),
+    );
     fused
         .into_iter()
-        .chain([split, kept])
+        .chain([split, kept, last_query])
         .map(|(k, on, calls)| (k.to_string(), serde_json::json!({ "on": on, "calls": calls })))
         .collect()
 }

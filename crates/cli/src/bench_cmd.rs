@@ -323,6 +323,7 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
         ("fused_embed", "fused embedding"),
         ("split_in_proj", "split in_proj"),
         ("keep_flat_params", "kept parameter row"),
+        ("last_query", "last query"),
     ]
     .map(|(k, label)| {
         let on = if r[k]["on"].as_bool() == Some(true) {

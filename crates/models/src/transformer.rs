@@ -16,6 +16,7 @@ use crate::ops::{conv_silu, future_mask, layer_norm};
 use crate::params::{ParamVisitor, VisitParams};
 use crate::precision::{to_dtype, widen};
 use crate::probes::{LayerProbe, LayerRecord};
+use crate::switch::Switch;
 
 /// LayerNorm epsilon (PyTorch's default).
 pub const LN_EPS: f64 = 1e-5;
@@ -74,7 +75,55 @@ pub fn init_block<B: Backend>(
     }
 }
 
+/// The last block computed for the last position only (MSYM_LAST_QUERY). Why: the loss and
+/// accuracy read the last position alone (SPEC 2), and in the last block every op but the
+/// keys and values is per position: its queries, attention output, output projection, norms
+/// and FFN at the other L - 1 positions feed nothing. At fig6's depth 4 that is about 19% of
+/// the model's FLOPs (the FFN is three quarters of a block's), 38% at depth 2. The same
+/// function; only the shapes of the products change, so the sums may run in another order.
+/// Off by default until a GPU A/B adopts it (device-batch lastq-check); `set` forces it on
+/// any backend (the tests).
+pub static LAST_QUERY: Switch = Switch::off_by_default("MSYM_LAST_QUERY");
+
 impl<B: Backend> TransformerBlock<B> {
+    /// The block's output at the last position alone, for the last block of a model whose
+    /// loss reads only that position (no probe, no record). h: [R, B, L, D] -> [R, B, 1, D].
+    pub fn forward_last(&self, h: Tensor<B, 4>) -> Tensor<B, 4> {
+        let [r, bsz, l, d] = h.dims();
+        let attn_in = match (&self.conv_weight, &self.conv_bias) {
+            (Some(w), Some(b)) => conv_silu(h.clone(), w.val(), b.val()), // [R, B, L, D]
+            _ => h.clone(),
+        };
+        let last = |x: Tensor<B, 4>| x.narrow(2, l - 1, 1); // [R, B, 1, C]
+        let q = linear(last(attn_in.clone()), self.q_proj.val()); // [R, B, 1, d_k]
+        let k = linear(attn_in.clone(), self.k_proj.val()); // [R, B, L, d_k]
+        let v = linear(attn_in, self.v_proj.val()); // [R, B, L, d_v]
+        let scores = q.matmul(k.transpose()).div_scalar((self.config.d_k as f64).sqrt()); // [R, B, 1, L]
+        // the last query sees every position: nothing to mask
+        let dtype = scores.dtype();
+        let probs = to_dtype(softmax(widen(scores), 3), dtype);
+        let mixer_out = linear(probs.matmul(v), self.o_proj.val()); // [R, B, 1, D]
+        debug_assert_eq!(mixer_out.dims(), [r, bsz, 1, d]);
+        self.ffn_half(last(h).add(mixer_out)) // [R, B, 1, D]
+    }
+
+    /// The rest of the block after the attention's residual sum x = h + mixer: LN1, the FFN
+    /// with its residual, LN2. x: [R, B, L', D] -> [R, B, L', D] (any number of positions).
+    fn ffn_half(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        let h = layer_norm(x, self.norm1_weight.val(), self.norm1_bias.val(), LN_EPS);
+        let hidden_ff = linear(h.clone(), self.w1.val()); // [R, B, L', d_ff]
+        let act = match self.config.activation {
+            Activation::Relu => relu(hidden_ff),
+            Activation::Silu => silu(hidden_ff),
+        };
+        layer_norm(
+            h.add(linear(act, self.w2.val())),
+            self.norm2_weight.val(),
+            self.norm2_bias.val(),
+            LN_EPS,
+        )
+    }
+
     /// h: [R, B, L, D] -> [R, B, L, D]; the record (attention, post-conv states) only when asked.
     pub fn forward(
         &self,
@@ -109,23 +158,7 @@ impl<B: Backend> TransformerBlock<B> {
             probs = probs.mul(m);
         }
         let mixer_out = linear(probs.clone().matmul(v), self.o_proj.val()); // [R, B, L, D]
-        let h = layer_norm(
-            h.add(mixer_out.clone()),
-            self.norm1_weight.val(),
-            self.norm1_bias.val(),
-            LN_EPS,
-        );
-        let hidden_ff = linear(h.clone(), self.w1.val()); // [R, B, L, d_ff]
-        let act = match self.config.activation {
-            Activation::Relu => relu(hidden_ff),
-            Activation::Silu => silu(hidden_ff),
-        };
-        let out = layer_norm(
-            h.add(linear(act, self.w2.val())),
-            self.norm2_weight.val(),
-            self.norm2_bias.val(),
-            LN_EPS,
-        );
+        let out = self.ffn_half(h.add(mixer_out.clone()));
         let rec = record.then(|| LayerRecord {
             mixing: Some(probs),
             post_conv,

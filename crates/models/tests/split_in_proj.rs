@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{F64, max_abs_diff, randn, tiny_config, to_vec, tokens};
+use common::{F64, assert_same_model, randn, tiny_config, to_vec, tokens};
 use models::mamba2::set_split_in_proj;
 use models::{ReplicaInit, build_model, read_grads};
 
@@ -29,23 +29,6 @@ fn the_split_in_proj_gives_the_one_products_logits_and_gradients() {
             let grads = read_grads(&model, &logits.clone().mul(w.clone()).sum().backward());
             (to_vec(logits), grads)
         };
-        let (one, one_grads) = run(false);
-        let (split, split_grads) = run(true);
-        assert!(max_abs_diff(&one, &split) < 1e-12, "{extra:?}: logits");
-        assert_eq!(one_grads.len(), split_grads.len());
-        for (name, g) in one_grads {
-            match (g, &split_grads[&name]) {
-                (Some(g), Some(s)) => {
-                    let scale = g.iter().map(|v| v.abs()).fold(1e-3, f64::max);
-                    let diff = max_abs_diff(&g, s);
-                    assert!(
-                        diff < 1e-10 * scale,
-                        "{extra:?}: gradient of {name} differs by {diff:.2e}"
-                    );
-                }
-                (None, None) => {}
-                _ => panic!("{extra:?}: {name} has a gradient on one path only"),
-            }
-        }
+        assert_same_model(extra, &run(false), &run(true), 1e-12, 1e-10);
     }
 }

@@ -64,3 +64,34 @@ pub fn tiny_config(model: &str) -> ExperimentConfig {
         .unwrap()
         .resolve()
 }
+
+/// Logits and every parameter's gradient (read_grads) of one way of computing a model.
+pub type Computed = (Vec<f64>, std::collections::BTreeMap<String, Option<Vec<f64>>>);
+
+/// Two ways of computing the same model agree: logits to `logits_tol`, each gradient to
+/// `grad_tol` times its largest entry (at least 1e-3), and the same parameters have gradients.
+pub fn assert_same_model(
+    label: &str,
+    (a, a_grads): &Computed,
+    (b, b_grads): &Computed,
+    logits_tol: f64,
+    grad_tol: f64,
+) {
+    let d = max_abs_diff(a, b);
+    assert!(d < logits_tol, "{label}: logits differ by {d:.2e}");
+    assert_eq!(a_grads.len(), b_grads.len(), "{label}: parameters");
+    for (name, g) in a_grads {
+        match (g, &b_grads[name]) {
+            (Some(g), Some(h)) => {
+                let scale = g.iter().map(|v| v.abs()).fold(1e-3, f64::max);
+                let diff = max_abs_diff(g, h);
+                assert!(
+                    diff < grad_tol * scale,
+                    "{label}: gradient of {name} differs by {diff:.2e}"
+                );
+            }
+            (None, None) => {}
+            _ => panic!("{label}: {name} has a gradient on one path only"),
+        }
+    }
+}
