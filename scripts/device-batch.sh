@@ -596,7 +596,7 @@ paths-check) paths_check "${2:-0}" ;;
 profile-fig6) # issues 8 and 10: where the Transformer step's time goes (fig6 is 27-35
     # H200-hours at 45-58 replica-steps/s, about 23 TFLOP/s at depth 4, R = 36): ncu over
     # `msym bench` of configs/fig6.toml at depth 4, R = 36, in f32 and in bf16 (one process
-    # each), then the last step's kernels by name. About 2 minutes.
+    # each), then the last step's kernels by name. About 4.5 minutes (session 14, an H200).
     g=${2:-0}
     for prec in f32 bf16; do
         d=runs/profile-fig6/$prec
