@@ -15,7 +15,7 @@
 #   scripts/device-batch.sh cmd JOB [MIN] [L]  # the command line JOB would run (a dry run)
 #   scripts/device-batch.sh queue END GPU JOB[@L]...  # run JOBs one after another on GPU,
 #                                              # each stopping cleanly before END (epoch s);
-#                                              # fig3c-/fig3t-{seq9,fanin,tied,lr2e-4,wd0,wd0.1,seeds456}[+..]: unstated
+#                                              # fig3c-/fig3t-/fig3e-{seq9,fanin,tied,lr2e-4,wd0,wd0.1,seeds456}[+..]: unstated
 #                                              # choices on the depth-2 cells that miss most;
 #                                              # torch-fig4[@G1,G2,G3]: the fig4 cell in PyTorch
 #   scripts/device-batch.sh torch-fig4 [G1,G2,G3]  # that job itself (seeds 1-3 on those GPUs)
@@ -162,13 +162,13 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
     fig7-tf-lr) echo $M train configs/fig7.toml $(one "$3") --set "'$TF'" --seeds 1,2,3 --lrs 2.5e-4,5e-4,1e-3 --set $E5 --time-limit $t --out runs/fig7-tf-lr ;;
     fig7-respe-learned) echo $M train configs/fig7.toml $(one "$3") --set model.residual_around_conv=true --set model.pos_encoding=learned --seeds 1,2,3 --set $E5 --time-limit $t --out runs/fig7-respe-learned ;;
     fig7-respe-gamma) echo $M train configs/fig7.toml $(one "$3") --set model.residual_around_conv=true --set model.pos_encoding=sinusoidal --seeds 1,2,3 --gammas 0.5,1.0 --set $E5 --time-limit $t --out runs/fig7-respe-gamma ;;
-    fig3c-* | fig3t-*) # issue 10 item 3: unstated choices changed on the fig3 cells that
+    fig3c-* | fig3t-* | fig3e-*) # issue 10 item 3: unstated choices changed on the fig3 cells that
         # miss the paper most. fig3c: depth 2 at gamma 0.8, 0.9, 1.0, 1.5 (3 seeds: one run
         # of 12 replicas on one GPU). fig3t: the transition, depth 7 at gamma 0.5-0.8, where
         # the full sweep missed by 0.10-0.62 (3 seeds: two runs of 6, one a GPU, about 3 s an
         # epoch on an H200). fig3c-A+B changes A and B together.
         local sets="" c
-        for c in $(echo ${1#fig3?-} | tr + ' '); do
+        for c in $(echo ${1#fig3?-} | tr + ' '); do # fig3c-, fig3t-, fig3e-
             case $c in
             seq9) sets="$sets --set task.seq_len=9" ;;       # the 2024 paper's length
             fanin) sets="$sets --set init.rule=fan_in" ;;    # d1 = fan-in, not the first dimension
@@ -189,6 +189,9 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         # row's (evaluated every epoch) at every shared epoch; snapshots for `analyze answers`
         case $1 in
         fig3c-*) echo $M sweep configs/fig3.toml $(one "$3")$sets --set $E5 --snapshots 30,60,90,120,150,180 --only model.depth=2 --only init.gamma=0.8,0.9,1.0,1.5 --time-limit $t --out runs/$1 ;;
+        # fig3e: the transition's other side, depths 4-6 at gamma 0.9, which turn on earlier
+        # than the paper (0.77-0.96 against 0.44-0.55): nine cells, one run on one GPU
+        fig3e-*) echo $M sweep configs/fig3.toml $(one "$3")$sets --set $E5 --max-replicas 9 --only model.depth=4,5,6 --only init.gamma=0.9 --time-limit $t --out runs/$1 ;;
         *) echo $M sweep configs/fig3.toml $(dev "$3" 0,0)$sets --set $E5 --max-replicas 6 --only model.depth=7 --only init.gamma=0.5,0.6,0.7,0.8 --time-limit $t --out runs/$1 ;;
         esac ;;
     fig3-d* | fig6-d*) # one phase diagram's depths (fig3-d2,3), each depth cut into runs of

@@ -271,7 +271,10 @@ run cmd fig3c-tied 5 2 | grep -q "^/.* sweep configs/fig3.toml --device cuda:2 -
 run cmd fig3t-wd0.1 5 2,3 | grep -q "^/.* sweep configs/fig3.toml --devices 2,3 --set train.weight_decay=0.1 .*--only model.depth=7 .*--out runs/fig3t-wd0.1" ||
     fail "fig3t-wd0.1 is not depth 7's transition with weight decay 0.1: $(run cmd fig3t-wd0.1 5 2,3)"
 run cmd fig3t-nonsense 5 0,1 2>/dev/null && fail "fig3t- took an unknown choice"
+# fig3e-*: the same choices on depths 4-6 at gamma 0.9, one run of nine on one GPU
+run cmd fig3e-tied 5 1 | grep -q "^/.* sweep configs/fig3.toml --device cuda:1 --set init.tied_head=true --set eval.every_epochs=5 --max-replicas 9 --only model.depth=4,5,6 --only init.gamma=0.9 .*--out runs/fig3e-tied" ||
+    fail "fig3e-tied is not depths 4-6 at gamma 0.9 with the tied head: $(run cmd fig3e-tied 5 1)"
 # fig7_depth: a sweep (no such figure for reproduce), one replica a run (small enough to carry)
 run cmd fig7_depth 5 0,1,2,3 | grep -q "^/.* sweep configs/fig7_depth.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--out runs/fig7_depth" ||
     fail "fig7_depth is not the grid's sweep in runs of 1: $(run cmd fig7_depth 5 0,1,2,3)"
-echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, and its refusal to train a committed figure from nothing), prepare-device, +fused, +plain, +norm, +rms, +embed, fig3t-, fig3c- and fig7_depth pass"
+echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, and its refusal to train a committed figure from nothing), prepare-device, +fused, +plain, +norm, +rms, +embed, fig3t-, fig3c-, fig3e-, autotune-check, lastq-check and fig7_depth pass"
