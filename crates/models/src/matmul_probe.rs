@@ -125,8 +125,8 @@ pub fn probe_matmul<B: Backend>(device: &B::Device, [m, k, n]: [usize; 3]) -> Ma
 }
 
 /// The shapes a run records: a projection of the fig3 model (R = 1, a batch of 2048 x 8
-/// tokens: the fused in_proj's x [16384, 32] x [32, 64]) and the fig6 Transformer's FFN
-/// ([2048 tokens, 400] x [400, 1200]).
+/// tokens: the split in_proj's z product, [16384, 32] x [32, 64]) and the fig6
+/// Transformer's FFN ([2048 tokens, 400] x [400, 1200]).
 pub const RUN_SHAPES: [[usize; 3]; 2] = [[16384, 32, 64], [2048, 400, 1200]];
 
 #[cfg(test)]

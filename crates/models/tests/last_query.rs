@@ -6,9 +6,9 @@
 
 mod common;
 
-use common::{F64, assert_same_model, randn, tiny_config, to_vec, tokens};
+use common::{F64, assert_same_model, model_outputs, tiny_config, tokens};
 use models::transformer::LAST_QUERY;
-use models::{Probes, ReplicaInit, build_model, read_grads};
+use models::{Probes, ReplicaInit, build_model};
 
 #[test]
 fn the_last_query_gives_the_full_blocks_logits_and_gradients() {
@@ -20,17 +20,12 @@ fn the_last_query_gives_the_full_blocks_logits_and_gradients() {
         "depth = 3\nactivation = \"silu\"",
     ] {
         let cfg = tiny_config(&format!("{base}\n{extra}"));
-        let replicas = [ReplicaInit { seed: 1, gamma: 0.5 }, ReplicaInit { seed: 2, gamma: 1.0 }];
-        let toks = tokens::<F64>([2, 5, 6], 13, 3);
-        let w = randn::<F64, 3>([2, 5, 13], 4);
         let run = |last: bool| {
             LAST_QUERY.set(last);
             let calls = LAST_QUERY.calls();
-            let model = build_model::<F64>(&cfg, &replicas, &Default::default());
-            let logits = model.forward(toks.clone());
+            let out = model_outputs(&cfg);
             assert_eq!(LAST_QUERY.calls() - calls, usize::from(last), "{extra:?}: calls");
-            let grads = read_grads(&model, &logits.clone().mul(w.clone()).sum().backward());
-            (to_vec(logits), grads)
+            out
         };
         let (full, last) = (run(false), run(true));
         assert_eq!(full.0.len(), 2 * 5 * 13);

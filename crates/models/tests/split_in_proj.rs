@@ -5,9 +5,8 @@
 
 mod common;
 
-use common::{F64, assert_same_model, randn, tiny_config, to_vec, tokens};
+use common::{assert_same_model, model_outputs, tiny_config};
 use models::mamba2::set_split_in_proj;
-use models::{ReplicaInit, build_model, read_grads};
 
 #[test]
 fn the_split_in_proj_gives_the_one_products_logits_and_gradients() {
@@ -19,15 +18,9 @@ fn the_split_in_proj_gives_the_one_products_logits_and_gradients() {
         "conv = \"all_ones_frozen\"",
     ] {
         let cfg = tiny_config(&format!("{base}\n{extra}"));
-        let replicas = [ReplicaInit { seed: 1, gamma: 0.5 }, ReplicaInit { seed: 2, gamma: 1.0 }];
-        let toks = tokens::<F64>([2, 5, 6], 13, 3);
-        let w = randn::<F64, 3>([2, 5, 13], 4);
         let run = |split: bool| {
             set_split_in_proj(split);
-            let model = build_model::<F64>(&cfg, &replicas, &Default::default());
-            let logits = model.forward(toks.clone());
-            let grads = read_grads(&model, &logits.clone().mul(w.clone()).sum().backward());
-            (to_vec(logits), grads)
+            model_outputs(&cfg)
         };
         assert_same_model(extra, &run(false), &run(true), 1e-12, 1e-10);
     }

@@ -68,6 +68,21 @@ pub fn tiny_config(model: &str) -> ExperimentConfig {
 /// Logits and every parameter's gradient (read_grads) of one way of computing a model.
 pub type Computed = (Vec<f64>, std::collections::BTreeMap<String, Option<Vec<f64>>>);
 
+/// The model of `cfg` with two replicas (seeds 1, 2 at gamma 0.5, 1.0) on fixed tokens
+/// [2, 5, 6] (vocab 13): its logits, and the gradients of a fixed random weighting of them.
+/// What the switch tests compare with a path off and on.
+pub fn model_outputs(cfg: &ExperimentConfig) -> Computed {
+    let replicas = [
+        models::ReplicaInit { seed: 1, gamma: 0.5 },
+        models::ReplicaInit { seed: 2, gamma: 1.0 },
+    ];
+    let model = models::build_model::<F64>(cfg, &replicas, &Default::default());
+    let logits = model.forward(tokens::<F64>([2, 5, 6], 13, 3));
+    let w = randn::<F64, 3>([2, 5, 13], 4);
+    let grads = models::read_grads(&model, &logits.clone().mul(w).sum().backward());
+    (to_vec(logits), grads)
+}
+
 /// Two ways of computing the same model agree: logits to `logits_tol`, each gradient to
 /// `grad_tol` times its largest entry (at least 1e-3), and the same parameters have gradients.
 pub fn assert_same_model(
