@@ -328,6 +328,17 @@ fusion_check() { # $1: the GPU. The plain build (M) against burn's fusion build
     ab_check ${1:-0} runs/fusion-check plain "env $PLAIN$M" fusion "$F"
 }
 
+ncu_bench() { # DIR GPU BENCH_ARGS..: ncu's duration of every kernel of two timed steps of
+    # `msym bench` into DIR/ncu.csv.xz (its log DIR/ncu.log), then the last step's kernels
+    # by name (scripts/ncu_summary.py) into DIR/summary.txt
+    local d=$1 g=$2
+    shift 2
+    mkdir -p $d
+    $(command -v ncu || echo /usr/local/cuda/bin/ncu) --clock-control none --metrics gpu__time_duration.sum --csv \
+        $M bench --no-torch --device cuda:$g "$@" --steps 2 --warmup 1 --out $d/bench >$d/ncu.csv 2>$d/ncu.log
+    xz -f -T4 $d/ncu.csv && python3 scripts/ncu_summary.py $d/ncu.csv.xz 30 | tee $d/summary.txt
+}
+
 autotune_check() { # $1: the GPU. The default build (M: every matmul takes cubek's
     # Strategy::Auto) against burn's autotune build (bin-xz/msym-autotune.xz, from
     # `scripts/prepare-device.sh --autotune`): ab_check on the fig3 model, then fig6's
@@ -600,27 +611,17 @@ profile-fig6) # issues 8 and 10: where the Transformer step's time goes (fig6 is
     # H200-hours at 45-58 replica-steps/s, about 23 TFLOP/s at depth 4, R = 36): ncu over
     # `msym bench` of configs/fig6.toml at depth 4, R = 36, in f32 and in bf16 (one process
     # each), then the last step's kernels by name. About 4.5 minutes (session 14, an H200).
-    g=${2:-0}
     for prec in f32 bf16; do
-        d=runs/profile-fig6/$prec
-        mkdir -p $d
-        $(command -v ncu || echo /usr/local/cuda/bin/ncu) --clock-control none --metrics gpu__time_duration.sum --csv \
-            $M bench --no-torch --device cuda:$g --config configs/fig6.toml --depths 4 --replicas 36 \
-            --sweep-depth 4 --precisions $prec --steps 2 --warmup 1 --out $d/bench >$d/ncu.csv 2>$d/ncu.log
-        xz -f -T4 $d/ncu.csv && python3 scripts/ncu_summary.py $d/ncu.csv.xz 30 | tee $d/summary.txt
+        ncu_bench runs/profile-fig6/$prec ${2:-0} --config configs/fig6.toml --depths 4 --replicas 36 \
+            --sweep-depth 4 --precisions $prec
     done
     ;;
 profile) # issue 8: where one training step's kernel time goes now, with the binary's
     # defaults (the speed paths on): ncu's duration of every kernel of `msym bench` at depth
     # 2, R = 1 and 36 (as the profiles in results/bench/ncu-*), then the last step's kernels
     # by name (scripts/ncu_summary.py). About 2 minutes; runs/profile comes back with `pack`.
-    g=${2:-0}
-    mkdir -p runs/profile
-    $(command -v ncu || echo /usr/local/cuda/bin/ncu) --clock-control none --metrics gpu__time_duration.sum --csv \
-        $M bench --no-torch --device cuda:$g --config configs/composite.toml --depths 2 --replicas 36 \
-        --sweep-depth 2 --precisions f32 --steps 2 --warmup 1 --out runs/profile/bench \
-        >runs/profile/ncu.csv 2>runs/profile/ncu.log
-    xz -f -T4 runs/profile/ncu.csv && python3 scripts/ncu_summary.py runs/profile/ncu.csv.xz 30 | tee runs/profile/summary.txt
+    ncu_bench runs/profile ${2:-0} --config configs/composite.toml --depths 2 --replicas 36 \
+        --sweep-depth 2 --precisions f32
     ;;
 fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check) switch_check $1 "${2:-0}" ;;
 unpack) # here, after a call: its `pack` (0-runs.tgz.part*, the metrics without checkpoints)

@@ -257,6 +257,18 @@ grep -q "^bench --no-torch --steps 10 --warmup 3 --device cuda:2 --config config
 grep -q "^sweep configs/fig6.toml --only model.depth=2 --only init.gamma=0.5,1.0,1.5 --device cuda:2 --set train.epochs=5 .*--out runs/lastq-check/lastq" "$t/mock.log" ||
     fail "lastq-check did not train fig6's depth-2 cells with the path on: $(cat "$t/mock.log")"
 rm -rf runs/lastq-check
+# profile-fig6 (ncu_bench): ncu runs the bench of fig6's Transformer once per precision; a
+# mock ncu runs the command it is given
+printf '#!/usr/bin/env bash\nwhile [ "$1" != --csv ]; do shift; done\nshift\nexec "$@"\n' >"$t/bin/ncu"
+chmod +x "$t/bin/ncu"
+: >"$t/mock.log"
+PATH=$t/bin:$PATH MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log run profile-fig6 1 >/dev/null 2>&1 || true # no kernels from the mock
+for prec in f32 bf16; do
+    grep -q "^bench --no-torch --device cuda:1 --config configs/fig6.toml --depths 4 --replicas 36 --sweep-depth 4 --precisions $prec --steps 2 --warmup 1 --out runs/profile-fig6/$prec/bench" "$t/mock.log" ||
+        fail "profile-fig6 did not profile the $prec bench: $(cat "$t/mock.log")"
+done
+[ -f runs/profile-fig6/bf16/ncu.csv.xz ] || fail "profile-fig6 did not keep ncu's csv"
+rm -rf runs/profile-fig6
 # JOB+finish: the job resuming its started runs only
 run cmd fig3-d5,6+finish 5 0,1 | grep -q "^/.* reproduce fig3 --devices 0,1 .*--only model.depth=5,6 .*--out runs/fig3 --started-only *$" ||
     fail "+finish did not add --started-only to the job: $(run cmd fig3-d5,6+finish 5 0,1)"
