@@ -54,7 +54,10 @@ for name, _, _ in CHANGES:
                     f"{mean(best):.4f}", " ".join("" if v is None else f"{v:.4f}" for v in fin)])
 
 print(f"Composite accuracy on pair 43's test group at depth {DEPTH}, mean of 3 seeds (- : not reached).\n")
-for epoch, title in [(210, "epoch 210 (the paper's value)"), (last, f"epoch {last}, which every folder reached")]:
+tables = [(210, "epoch 210 (the paper's value)")]
+if last < 210:  # a folder still training: also compare all of them where each one stands
+    tables.append((last, f"epoch {last}, which every folder reached"))
+for epoch, title in tables:
     print(f"**{title}**\n")
     print("| change | " + " | ".join(f"gamma {g}" for g in GAMMAS) + " | mean abs. error |")
     print("|---|" + "---|" * (len(GAMMAS) + 1))
