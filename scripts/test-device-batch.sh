@@ -133,7 +133,7 @@ reproduce)
     head -c 4096 /dev/urandom >$out/runs/open/checkpoint.safetensors
     echo "time limit reached; rerun the same command to continue" ;;
 progress) echo "1 of 2 runs finished" ;;
-bench) sleep 2; mkdir -p ${@: -1}; echo table >${@: -1}/bench.md ;;
+bench) sleep ${MOCK_SLEEP:-2}; mkdir -p ${@: -1}; echo table >${@: -1}/bench.md ;;
 esac
 MOCK
 chmod +x "$t/bin/msym"
@@ -187,6 +187,24 @@ MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log OUT=$t/box-warm T0=$(date +%s) run box
     fail "box refused a machine that has runs/fig3: $(tail -n 3 "$t/fresh.txt")"
 rm -rf results runs
 mkdir -p runs
+# box checks every job's command line before it runs any: a one-run job given two GPUs
+# (2026-11-27: `fig3e-tied@0,0` became `--device cuda:0,0`, refused by msym 2.5 minutes in)
+: >"$t/mock.log"
+MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log OUT=$t/box-warm T0=$(date +%s) run box 300 0 bench-full fig3e-tied@0,0 >"$t/bad.txt" 2>&1 &&
+    fail "box accepted a one-run job on two GPUs"
+grep -q "job fig3e-tied trains on one GPU" "$t/bad.txt" || fail "box's refusal of fig3e-tied@0,0 did not say why: $(cat "$t/bad.txt")"
+[ ! -s "$t/mock.log" ] || fail "box ran msym before refusing a bad job: $(cat "$t/mock.log")"
+# a job without a time limit of its own (a check, a bench) that runs past the deadline is
+# stopped there and box still packs (2026-11-27: autotune-check ran on, the call's limit
+# killed everything and its whole output was lost)
+rm -rf runs && mkdir -p runs "$t/box-late"
+start=$(date +%s)
+MOCK_SLEEP=120 MIN_JOB_S=0 KILL_GRACE_S=1 MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log OUT=$t/box-late T0=$start \
+    run box 2 0 bench-full >"$t/late.txt" 2>&1 || fail "box with a late job failed: $(tail -n 3 "$t/late.txt")"
+[ $(($(date +%s) - start)) -lt 60 ] || fail "box waited for a job past its deadline"
+grep -q "bench-full stopped at the call's deadline" runs/logs/bench-full.log || fail "the stopped job's log does not say so"
+ls "$t/box-late"/0-runs.tgz.* >/dev/null 2>&1 || fail "box did not pack after stopping a late job"
+rm -rf runs && mkdir -p runs
 
 # prepare-device (here, before a session): a committed results folder becomes carry/NAME with
 # its finished runs and its checkpointed unfinished ones; an unfinished run without a
@@ -289,4 +307,4 @@ run cmd fig3e-tied 5 1 | grep -q "^/.* sweep configs/fig3.toml --device cuda:1 -
 # fig7_depth: a sweep (no such figure for reproduce), one replica a run (small enough to carry)
 run cmd fig7_depth 5 0,1,2,3 | grep -q "^/.* sweep configs/fig7_depth.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--out runs/fig7_depth" ||
     fail "fig7_depth is not the grid's sweep in runs of 1: $(run cmd fig7_depth 5 0,1,2,3)"
-echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, and its refusal to train a committed figure from nothing), prepare-device, +fused, +plain, +norm, +rms, +embed, fig3t-, fig3c-, fig3e-, autotune-check, lastq-check and fig7_depth pass"
+echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, its refusal to train a committed figure from nothing or to run a bad job line, and its stop of a job past the deadline), prepare-device, +fused, +plain, +norm, +rms, +embed, fig3t-, fig3c-, fig3e-, autotune-check, lastq-check and fig7_depth pass"

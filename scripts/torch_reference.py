@@ -2,7 +2,7 @@
 """The PyTorch baseline of `msym bench` (issue 8): the fig3 model and training step of
 SPEC 2.1 and 3 written in plain PyTorch, one run at a time, as a researcher would.
 
-  python3 scripts/torch_reference.py bench [--depths 2,4,7] [--compile] [--bf16]
+  python3 scripts/torch_reference.py bench [--depths 2,4,7] [--compile] [--bf16] [--tf32]
           [--steps 50] [--warmup 10] [--batch 2048]
 
 prints one JSON object per depth: {"impl": "torch", "mode": "eager" | "compile",
@@ -15,7 +15,10 @@ decay 0.01), clip_grad_norm_(1.0), the warmup + cosine schedule, cross-entropy, 
 2048 of composite-task sequences (length 8, vocabulary 201) resident on the GPU and
 reshuffled every epoch. Weights are drawn N(0, d1^-2gamma) with d1 the first dimension
 (gamma 1.0). Matmuls in float32 (PyTorch's default: TF32 off); --bf16 runs the forward
-pass under torch.autocast(bfloat16) instead.
+pass under torch.autocast(bfloat16) instead; --tf32 lets the f32 matmuls (and cuDNN) round
+their inputs to TF32 on tensor cores, which is what msym's f32 matmuls do on the GPU
+(measured on an H200 in session 15: results/bench/session15-h200-2026-11-27), so that the
+bench can compare like with like.
 
 Only the timing is used; the data are drawn here with torch's generator, not with the
 harness's ChaCha streams (the step costs the same for any tokens of these shapes).
@@ -151,7 +154,7 @@ def bench_depth(depth, args, device):
     return {
         "impl": "torch",
         "mode": "compile" if args.compile else "eager",
-        "precision": "bf16" if args.bf16 else "f32",
+        "precision": "bf16" if args.bf16 else "tf32" if args.tf32 else "f32",
         "depth": depth,
         "batch": args.batch,
         "steps": args.steps,
@@ -169,13 +172,18 @@ def main():
     b.add_argument("--depths", default="2,4,7")
     b.add_argument("--compile", action="store_true")
     b.add_argument("--bf16", action="store_true")
+    b.add_argument("--tf32", action="store_true")
     b.add_argument("--steps", type=int, default=50)
     b.add_argument("--warmup", type=int, default=10)
     b.add_argument("--batch", type=int, default=2048)
     args = p.parse_args()
     if not torch.cuda.is_available():
         raise SystemExit("torch_reference.py bench needs a CUDA GPU (torch.cuda.is_available() is False)")
+    if args.bf16 and args.tf32:
+        raise SystemExit("torch_reference.py bench: --bf16 and --tf32 are two precisions; give one")
     device = torch.device("cuda")
+    torch.backends.cuda.matmul.allow_tf32 = args.tf32
+    torch.backends.cudnn.allow_tf32 = args.tf32
     for depth in (int(d) for d in args.depths.split(",")):
         print(json.dumps(bench_depth(depth, args, device)), flush=True)
 

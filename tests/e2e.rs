@@ -1012,6 +1012,84 @@ fn bench_times_steps_on_the_cpu_and_writes_its_report() {
     assert!(stdout(&o).contains("| 1 | "), "{}", stdout(&o));
 }
 
+/// The PyTorch baseline's runs, read through a stand-in for python3 that answers as
+/// scripts/torch_reference.py does: f32 at every depth, then torch.compile and the TF32
+/// runs (eager and compiled, msym's own matmul precision on tensor-core GPUs) at the sweep
+/// depth, each under its own key and column.
+#[test]
+fn bench_reads_the_torch_baseline_in_f32_and_tf32() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("python");
+    // $1 the script, $2 "bench", $3 "--depths", $4 the depths, then --steps/--warmup and
+    // the flags; the milliseconds tell the runs apart
+    std::fs::write(
+        &fake,
+        r#"#!/usr/bin/env bash
+mode=eager prec=f32 ms=10
+for a in "$@"; do
+    case $a in
+    --compile) mode=compile ms=$((ms + 1)) ;;
+    --tf32) prec=tf32 ms=$((ms + 2)) ;;
+    --bf16) prec=bf16 ms=$((ms + 4)) ;;
+    esac
+done
+for d in ${4//,/ }; do
+    echo "{\"impl\": \"torch\", \"mode\": \"$mode\", \"precision\": \"$prec\", \"depth\": $d, \"ms_per_step\": $ms.$d}"
+done
+"#,
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = dir.path().join("bench");
+    let args = [
+        "bench",
+        "--config",
+        SMOKE,
+        "--device",
+        "cpu",
+        "--depths",
+        "1,2",
+        "--replicas",
+        "1",
+        "--sweep-depth",
+        "1",
+        "--steps",
+        "1",
+        "--warmup",
+        "1",
+        "--python",
+    ];
+    let o = msym(&[&args[..], &[fake.to_str().unwrap(), "--out", out.to_str().unwrap()]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .expect("the report's json");
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let ms = &r["ms_per_step"];
+    for (k, v) in [
+        ("torch_eager_d1", 10.1),
+        ("torch_eager_d2", 10.2),
+        ("torch_compile_d1", 11.1),
+        ("torch_eager_tf32_d1", 12.1),
+        ("torch_compile_tf32_d1", 13.1),
+    ] {
+        assert_eq!(ms[k].as_f64(), Some(v), "{k}: {r}");
+    }
+    // compile and TF32 run at the sweep depth only
+    assert!(
+        ms.get("torch_compile_d2").is_none() && ms.get("torch_eager_tf32_d2").is_none(),
+        "{r}"
+    );
+    let md = std::fs::read_to_string(json.with_extension("md")).unwrap();
+    assert!(md.contains("| torch eager tf32 | torch compile tf32 |"), "{md}");
+    assert!(
+        md.contains("| 1 | ") && md.contains(" | 10.10 | 11.10 | 12.10 | 13.10 | "),
+        "{md}"
+    );
+}
+
 #[test]
 fn bench_refuses_bf16_on_the_cpu_before_timing_anything() {
     let dir = tempfile::tempdir().unwrap();

@@ -236,7 +236,14 @@ pub fn run(c: BenchCommand) -> Result<(), CliError> {
     if c.no_torch {
         torch_note = json!("skipped (--no-torch)");
     } else {
-        let mut runs: Vec<(&[&str], Vec<usize>)> = vec![(&[], c.depths.clone()), (&["--compile"], vec![c.sweep_depth])];
+        // --tf32: PyTorch with the matmul precision msym's f32 has on tensor-core GPUs
+        // (matmul_f32 below), at the sweep depth, eager and compiled, beside its f32 default
+        let mut runs: Vec<(&[&str], Vec<usize>)> = vec![
+            (&[], c.depths.clone()),
+            (&["--compile"], vec![c.sweep_depth]),
+            (&["--tf32"], vec![c.sweep_depth]),
+            (&["--compile", "--tf32"], vec![c.sweep_depth]),
+        ];
         if precisions.contains(&Precision::Bf16) {
             runs.push((&["--bf16"], vec![c.sweep_depth]));
         }
@@ -253,7 +260,11 @@ pub fn run(c: BenchCommand) -> Result<(), CliError> {
     }
     for t in &torch_runs {
         let (mode, prec, d) = (&t["mode"], &t["precision"], &t["depth"]);
-        let tag = if prec == "bf16" { "bf16_" } else { "" };
+        let tag = match prec.as_str() {
+            Some("bf16") => "bf16_",
+            Some("tf32") => "tf32_",
+            _ => "",
+        };
         let key = format!("torch_{}_{tag}d{}", mode.as_str().unwrap_or("?"), d);
         eprintln!(
             "torch {key}: {:.2} ms/step",
@@ -346,15 +357,17 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
         c.steps,
         c.warmup
     );
-    s += "## One run (R = 1), ms per step\n\n| depth | msym f32 | msym bf16 | torch eager | torch compile | torch eager bf16 | eager / msym f32 |\n|---|---|---|---|---|---|---|\n";
+    s += "## One run (R = 1), ms per step\n\n| depth | msym f32 | msym bf16 | torch eager | torch compile | torch eager tf32 | torch compile tf32 | torch eager bf16 | eager / msym f32 |\n|---|---|---|---|---|---|---|---|---|\n";
     for d in &c.depths {
         let (m, e) = (ms(&format!("msym_d{d}")), ms(&format!("torch_eager_d{d}")));
         s += &format!(
-            "| {d} | {} | {} | {} | {} | {} | {} |\n",
+            "| {d} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             cell(m, 2),
             cell(ms(&format!("msym_bf16_d{d}")), 2),
             cell(e, 2),
             cell(ms(&format!("torch_compile_d{d}")), 2),
+            cell(ms(&format!("torch_eager_tf32_d{d}")), 2),
+            cell(ms(&format!("torch_compile_tf32_d{d}")), 2),
             cell(ms(&format!("torch_eager_bf16_d{d}")), 2),
             cell(m.zip(e).map(|(m, e)| e / m), 2)
         );
@@ -372,8 +385,11 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
         );
     }
     if let Some(e) = r["fig3_sweep_estimate_s"].as_f64() {
+        // The estimate is fig3's grid (216 runs) at this config's rate: with fig6's config it
+        // is fig6's sweep, and the line must not call it fig3's.
         s += &format!(
-            "\nfig3 sweep estimate: {:.1} h ({}).\n",
+            "\nSweep estimate, fig3's grid with the model of {}: {:.1} h ({}).\n",
+            r["config"].as_str().unwrap_or("?"),
             e / 3600.0,
             r["fig3_sweep_estimate_basis"].as_str().unwrap_or("")
         );
