@@ -37,6 +37,10 @@
 #   scripts/device-batch.sh rms-check [G]      # the fused input RMSNorm (off by default) on and off,
 #                                              # the other paths at their defaults (since session 12
 #                                              # every check's baseline); JOB+rms: any job with it on
+#   scripts/device-batch.sh f32-check [G]      # every matmul in f32 (MSYM_F32_MATMUL, off by default) against
+#                                              # burn's TF32 ones: speed, and the 5-epoch losses epoch by
+#                                              # epoch (its adopt/keep verdict is about speed only);
+#                                              # JOB+f32: any job in f32, e.g. fig3-spot+f32
 #   scripts/device-batch.sh keep-check [G]     # the optimizer's kept parameter row (on by default,
 #                                              # the same bits) off and on: fewer kernels at R = 1
 #   scripts/device-batch.sh embed-check [G]    # the same for the fused embedding (off by default;
@@ -114,6 +118,10 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         fi
     done
     case $1 in
+    *+f32) # JOB+f32: JOB with every matmul in f32 (MSYM_F32_MATMUL; not a speed path, so
+        # neither +plain nor the checks' verdicts touch it), into runs/X-f32 beside its TF32 runs/X
+        echo "env MSYM_F32_MATMUL=1 $(job_command ${1%+f32} $2 "$3" | sed -E 's#--out runs/([^ ]+)#--out runs/\1-f32#')"
+        return ;;
     *+finish) # JOB+finish: JOB resuming only the runs it has checkpoints of, and
         # starting none (`--started-only`): a session's last call, so that at most the runs
         # in flight are left to commit and carry to the next session
@@ -210,7 +218,7 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         # runs/fig3-spot results/fig3`: each R = 1 value against the batched row's 3 seeds
         echo env $PLAIN$M sweep configs/fig3.toml $(dev "$3" 0,1,2,3) --max-replicas 1 --set $E5 \
             --only model.depth=2,3 --only init.gamma=1.0,1.5 --only seed=1 --time-limit $t --out runs/fig3-spot ;;
-    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | paths-check | profile | profile-fig6 | autotune-check | lastq-check)
+    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | f32-check | paths-check | profile | profile-fig6 | autotune-check | lastq-check)
         # this script's own commands on one GPU, as queued jobs: torch-fig4 (issue 10: the
         # fig4 cell in PyTorch; no time limit, no resume), torch-order (fig4's seed 1 in
         # PyTorch on msym's own batches), fusion-check (issue 8: may the sweeps use the
@@ -645,6 +653,8 @@ profile) # issue 8: where one training step's kernel time goes now, with the bin
         --sweep-depth 2 --precisions f32
     ;;
 fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check) switch_check $1 "${2:-0}" ;;
+f32-check) # TF32 (burn's matmul) against f32 (MSYM_F32_MATMUL): the bench and 5 epochs of fig3 cells
+    ab_check "${2:-0}" runs/f32-check tf32 "env MSYM_F32_MATMUL=0 $M" f32 "env MSYM_F32_MATMUL=1 $M" ;;
 unpack) # here, after a call: its `pack` (0-runs.tgz.part*, the metrics without checkpoints)
     # and its NAME-resume.tar.* (the unfinished runs whole, with checkpoints) joined into
     # carry/NAME, which the next call carries and stages.

@@ -275,6 +275,12 @@ grep -q "^bench --no-torch --steps 10 --warmup 3 --device cuda:2 --config config
 grep -q "^sweep configs/fig6.toml --only model.depth=2 --only init.gamma=0.5,1.0,1.5 --device cuda:2 --set train.epochs=5 .*--out runs/lastq-check/lastq" "$t/mock.log" ||
     fail "lastq-check did not train fig6's depth-2 cells with the path on: $(cat "$t/mock.log")"
 rm -rf runs/lastq-check
+# f32-check: the switch check of MSYM_F32_MATMUL; +f32 runs any job with every matmul in f32
+run cmd f32-check 5 1 | grep -q "^bash scripts/device-batch.sh f32-check 1 *$" ||
+    fail "f32-check is not queued as this script's job: $(run cmd f32-check 5 1)"
+run cmd fig3-spot+f32 5 0,1 | grep -q "^env MSYM_F32_MATMUL=1 env MSYM_.*sweep configs/fig3.toml .*--out runs/fig3-spot-f32 " ||
+    fail "+f32 did not turn the f32 matmul on into its own folder: $(run cmd fig3-spot+f32 5 0,1)"
+run cmd fig3-spot+f32 5 0,1 | grep -q "MSYM_F32_MATMUL=0" && fail "+f32's job turned the f32 matmul off again"
 # profile-fig6 (ncu_bench): ncu runs the bench of fig6's Transformer once per precision; a
 # mock ncu runs the command it is given
 printf '#!/usr/bin/env bash\nwhile [ "$1" != --csv ]; do shift; done\nshift\nexec "$@"\n' >"$t/bin/ncu"
@@ -307,4 +313,4 @@ run cmd fig3e-tied 5 1 | grep -q "^/.* sweep configs/fig3.toml --device cuda:1 -
 # fig7_depth: a sweep (no such figure for reproduce), one replica a run (small enough to carry)
 run cmd fig7_depth 5 0,1,2,3 | grep -q "^/.* sweep configs/fig7_depth.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--out runs/fig7_depth" ||
     fail "fig7_depth is not the grid's sweep in runs of 1: $(run cmd fig7_depth 5 0,1,2,3)"
-echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, its refusal to train a committed figure from nothing or to run a bad job line, and its stop of a job past the deadline), prepare-device, +fused, +plain, +norm, +rms, +embed, fig3t-, fig3c-, fig3e-, autotune-check, lastq-check and fig7_depth pass"
+echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, its refusal to train a committed figure from nothing or to run a bad job line, and its stop of a job past the deadline), prepare-device, +fused, +plain, +norm, +rms, +embed, fig3t-, fig3c-, fig3e-, autotune-check, lastq-check, f32-check and fig7_depth pass"

@@ -407,6 +407,7 @@ fn train_writes_a_complete_run_directory_and_refuses_to_overwrite_it() {
     assert_eq!(manifest["split_in_proj"], serde_json::json!({ "on": true, "calls": 0 }));
     // the Transformer's last query: off until a GPU A/B adopts it
     assert_eq!(manifest["last_query"], serde_json::json!({ "on": false, "calls": 0 }));
+    assert_eq!(manifest["f32_matmul"], serde_json::json!({ "on": false, "calls": 0 }));
     // the optimizer's kept parameter row runs on every backend: every step after the first
     assert_eq!(manifest["keep_flat_params"]["on"], true);
     assert!(
@@ -1010,6 +1011,39 @@ fn bench_times_steps_on_the_cpu_and_writes_its_report() {
     assert_eq!(r["msym_timings"].as_array().unwrap().len(), 3);
     assert_eq!(r["torch_note"], "skipped (--no-torch)");
     assert!(stdout(&o).contains("| 1 | "), "{}", stdout(&o));
+}
+
+/// doctor's first check after the config says what an f32 product is computed in on the
+/// device (the CPU: f32; an H200: TF32, a WARN with the way to compare like with like).
+#[test]
+fn doctor_reports_the_matmul_precision() {
+    let o = msym(&[
+        "doctor",
+        SMOKE,
+        "--device",
+        "cpu",
+        "--batch",
+        "64",
+        "--probe-batch",
+        "16",
+        "--overfit-steps",
+        "50",
+        "--nan-steps",
+        "1",
+        "--profile-steps",
+        "1",
+    ]);
+    let out = stdout(&o);
+    let line = out
+        .lines()
+        .find(|l| l.contains(" matmul "))
+        .unwrap_or_else(|| panic!("no matmul check: {out}"));
+    assert!(
+        line.starts_with("PASS  matmul") && line.contains("computes like f32"),
+        "{line}"
+    );
+    // counted with the others: config + matmul + the backend's checks
+    assert!(out.contains("doctor: "), "{out}");
 }
 
 /// The PyTorch baseline's runs, read through a stand-in for python3 that answers as

@@ -116,9 +116,16 @@ pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
         models::transformer::LAST_QUERY.on(),
         models::transformer::LAST_QUERY.calls(),
     );
+    // every matmul in f32 on the CUDA cores instead of TF32 on the tensor cores
+    // (models::f32_matmul, off by default; the probe's calls count too)
+    let f32_matmul = (
+        "f32_matmul",
+        models::f32_matmul::f32_matmul_on(),
+        models::f32_matmul::f32_matmul_calls(),
+    );
     fused
         .into_iter()
-        .chain([split, kept, last_query])
+        .chain([split, kept, last_query, f32_matmul])
         .map(|(k, on, calls)| (k.to_string(), serde_json::json!({ "on": on, "calls": calls })))
         .collect()
 }

@@ -335,6 +335,7 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
         ("split_in_proj", "split in_proj"),
         ("keep_flat_params", "kept parameter row"),
         ("last_query", "last query"),
+        ("f32_matmul", "f32 matmul"),
     ]
     .map(|(k, label)| {
         let on = if r[k]["on"].as_bool() == Some(true) {

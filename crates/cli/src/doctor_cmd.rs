@@ -98,7 +98,9 @@ pub fn run(c: DoctorCommand) -> Result<(), CliError> {
         nan_steps: c.nan_steps,
         profile_steps: c.profile_steps,
     };
-    let checks = checks_on(c.device, &cfg, &ds, &budgets)?;
+    let mut checks = vec![matmul_check(c.device)];
+    println!("{}", checks[0]);
+    checks.extend(checks_on(c.device, &cfg, &ds, &budgets)?);
     let failed: Vec<&str> = checks
         .iter()
         .filter(|k| k.status == Status::Fail)
@@ -120,6 +122,33 @@ pub fn run(c: DoctorCommand) -> Result<(), CliError> {
             if failed.len() == 1 { "" } else { "s" },
             failed.join(", ")
         )))
+    }
+}
+
+/// What an f32 product is computed in on `device` ([`backend::matmul_f32`]): PASS for f32,
+/// WARN for TF32 or bf16 inputs (cubek rounds f32 inputs to TF32 on tensor cores: measured
+/// on an H200 in session 15), FAIL where the probe itself fails. A run that disagrees with a
+/// PyTorch run, which keeps TF32 off by default, may differ by this alone.
+fn matmul_check(device: DeviceArg) -> Check {
+    let v = backend::matmul_f32(device);
+    if let Some(e) = v["error"].as_str() {
+        return Check::new("matmul", Status::Fail, format!("the f32 matmul probe failed: {e}"))
+            .hint("msym info --device D runs the same probe alone");
+    }
+    let probes = v.as_array().cloned().unwrap_or_default();
+    let summary = probes
+        .iter()
+        .map(backend::describe_probe)
+        .collect::<Vec<_>>()
+        .join("; ");
+    if !probes.is_empty() && probes.iter().all(|p| p["computes_like"] == "f32") {
+        Check::new("matmul", Status::Pass, summary)
+    } else {
+        Check::new("matmul", Status::Warn, summary).hint(
+            "this device multiplies f32 tensors with rounded inputs on its tensor cores (every GPU run of this harness does); \
+             PyTorch keeps TF32 off by default, so compare with PyTorch in TF32 (torch.backends.cuda.matmul.allow_tf32 = True, \
+             scripts/torch_reference.py --tf32) or with a run on the CPU, which multiplies in f32",
+        )
     }
 }
 

@@ -23,11 +23,15 @@
 //!
 //! The fourth is the token embedding, a lookup and its scatter-sum gradient, in [`embed`]
 //! (burn operation: [`burn_op_embed`]; the tests' oracle is a host table lookup).
+//!
+//! [`burn_op_matmul`] is no kernel of ours: it launches cubek's SimpleUnit matmul, which
+//! multiplies in f32 where burn's own matmul rounds f32 inputs to TF32 on tensor cores.
 
 mod burn_common;
 pub mod burn_op;
 pub mod burn_op_conv;
 pub mod burn_op_embed;
+pub mod burn_op_matmul;
 pub mod burn_op_norm;
 pub mod conv_oracle;
 pub mod conv_silu;

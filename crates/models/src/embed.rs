@@ -2,6 +2,7 @@
 
 use burn::tensor::{Int, Tensor, backend::Backend};
 
+use crate::f32_matmul::matmul;
 use crate::grouped::{groups_within, linear_tokens, per_channel};
 use crate::precision::to_dtype;
 
@@ -27,9 +28,8 @@ pub fn embed<B: Backend>(weight: Tensor<B, 3>, tokens: Tensor<B, 3, Int>) -> Ten
         .expand([r, g, m / g, v])
         .equal(ids)
         .float(); // [R, G, M/G, V]
-    to_dtype(one_hot, weight.dtype())
-        .matmul(weight.unsqueeze_dim::<4>(1)) // [R, 1, V, D], broadcast over G
-        .reshape([r, b, l, d])
+    // [R, G, M/G, V] x [R, 1, V, D], broadcast over G
+    matmul(to_dtype(one_hot, weight.dtype()), weight.unsqueeze_dim::<4>(1)).reshape([r, b, l, d])
 }
 
 /// Adds learned positions, each replica's table broadcast over the batch (grouped, see

@@ -69,8 +69,8 @@ pub fn linear_grouped<B: Backend>(x: Tensor<B, 3>, w: Tensor<B, 3>) -> Tensor<B,
     let [r, m, d_in] = x.dims();
     let out = w.dims()[1];
     let g = groups_within(m, r * out * d_in);
-    x.reshape([r, g, m / g, d_in])
-        .matmul(w.transpose().unsqueeze_dim::<4>(1)) // [R, 1, in, out], broadcast over G
+    // [R, G, M/G, in] x [R, 1, in, out], broadcast over G
+    crate::f32_matmul::matmul(x.reshape([r, g, m / g, d_in]), w.transpose().unsqueeze_dim::<4>(1))
 }
 
 /// The product of each token with one weight row: x: [R, B, L, D], w: [R, D] -> [R, B, L].

@@ -12,6 +12,7 @@ pub mod activation;
 pub mod digest;
 pub mod embed;
 pub mod export;
+pub mod f32_matmul;
 #[cfg(feature = "cubecl")]
 pub mod fused;
 #[cfg(feature = "cubecl")]

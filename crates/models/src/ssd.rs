@@ -8,6 +8,7 @@
 
 use burn::tensor::{Tensor, backend::Backend};
 
+use crate::f32_matmul::matmul;
 use crate::grouped::scale_scalar;
 use crate::ops::future_mask;
 use crate::precision::to_dtype;
@@ -39,7 +40,7 @@ pub fn ssm_matrix<B: Backend>(inp: &SsdInputs<B>) -> Tensor<B, 4> {
     let seg = cs.clone().unsqueeze_dim::<4>(3).sub(cs.unsqueeze_dim::<4>(2)); // [R, B, L, L]
     let device = seg.device();
     let decay = seg.mask_fill(future_mask(r, bsz, l, &device), f64::NEG_INFINITY).exp();
-    let cb = inp.c.clone().matmul(inp.b.clone().transpose()); // [R, B, L, L]: C_t . B_s
+    let cb = matmul(inp.c.clone(), inp.b.clone().transpose()); // [R, B, L, L]: C_t . B_s
     // The decay is computed in dt's precision (the master one under mixed precision) and
     // applied in the activations' own.
     let dtype = cb.dtype();
@@ -55,7 +56,7 @@ pub fn ssd_quadratic<B: Backend>(inp: &SsdInputs<B>, mask: Option<Tensor<B, 4>>)
     }
     let dt = to_dtype(inp.dt.clone(), inp.x.dtype()).unsqueeze_dim::<4>(3); // [R, B, L, 1]
     let dtx = inp.x.clone().mul(dt); // [R, B, L, E]
-    let y = s.clone().matmul(dtx).add(scale_scalar(inp.x.clone(), inp.d.clone()));
+    let y = matmul(s.clone(), dtx).add(scale_scalar(inp.x.clone(), inp.d.clone()));
     (y, s)
 }
 
@@ -107,9 +108,9 @@ pub fn ssd_recurrent<B: Backend>(inp: &SsdInputs<B>) -> Tensor<B, 4> {
         let decay = dt_i.clone().mul(inp.a.clone().reshape([r, 1, 1, 1])).exp();
         let x_i = step(&inp.x, i); // [R, B, 1, E]
         let b_i = step(&inp.b, i).swap_dims(2, 3); // [R, B, N, 1]
-        h = h.mul(decay).add(b_i.matmul(x_i.clone()).mul(dt_i)); // [R, B, N, E]
+        h = h.mul(decay).add(matmul(b_i, x_i.clone()).mul(dt_i)); // [R, B, N, E]
         let c_i = step(&inp.c, i); // [R, B, 1, N]
-        ys.push(c_i.matmul(h.clone()).add(x_i.mul(inp.d.clone().reshape([r, 1, 1, 1]))));
+        ys.push(matmul(c_i, h.clone()).add(x_i.mul(inp.d.clone().reshape([r, 1, 1, 1]))));
     }
     Tensor::cat(ys, 2)
 }

@@ -10,6 +10,7 @@ use burn::tensor::{Tensor, backend::Backend};
 use msym_config::{Activation, TransformerConfig};
 
 use crate::activation::silu;
+use crate::f32_matmul::matmul;
 use crate::grouped::linear;
 use crate::init::Initializer;
 use crate::ops::{conv_silu, future_mask, layer_norm};
@@ -98,11 +99,11 @@ impl<B: Backend> TransformerBlock<B> {
         let q = linear(last(attn_in.clone()), self.q_proj.val()); // [R, B, 1, d_k]
         let k = linear(attn_in.clone(), self.k_proj.val()); // [R, B, L, d_k]
         let v = linear(attn_in, self.v_proj.val()); // [R, B, L, d_v]
-        let scores = q.matmul(k.transpose()).div_scalar((self.config.d_k as f64).sqrt()); // [R, B, 1, L]
+        let scores = matmul(q, k.transpose()).div_scalar((self.config.d_k as f64).sqrt()); // [R, B, 1, L]
         // the last query sees every position: nothing to mask
         let dtype = scores.dtype();
         let probs = to_dtype(softmax(widen(scores), 3), dtype);
-        let mixer_out = linear(probs.matmul(v), self.o_proj.val()); // [R, B, 1, D]
+        let mixer_out = linear(matmul(probs, v), self.o_proj.val()); // [R, B, 1, D]
         self.ffn_half(last(h).add(mixer_out)) // [R, B, 1, D]
     }
 
@@ -148,7 +149,7 @@ impl<B: Backend> TransformerBlock<B> {
         let q = linear(attn_in.clone(), self.q_proj.val()); // [R, B, L, d_k]
         let k = linear(attn_in.clone(), self.k_proj.val()); // [R, B, L, d_k]
         let v = linear(attn_in, self.v_proj.val()); // [R, B, L, d_v]
-        let scores = q.matmul(k.transpose()).div_scalar((self.config.d_k as f64).sqrt()); // [R, B, L, L]
+        let scores = matmul(q, k.transpose()).div_scalar((self.config.d_k as f64).sqrt()); // [R, B, L, L]
         // The softmax runs in the master precision, the product with V in the activations'.
         let dtype = scores.dtype();
         let masked = widen(scores).mask_fill(future_mask(r, bsz, l, &h.device()), f64::NEG_INFINITY);
@@ -156,7 +157,7 @@ impl<B: Backend> TransformerBlock<B> {
         if let Some(m) = probe.and_then(|p| p.mixing_mask.clone()) {
             probs = probs.mul(m);
         }
-        let mixer_out = linear(probs.clone().matmul(v), self.o_proj.val()); // [R, B, L, D]
+        let mixer_out = linear(matmul(probs.clone(), v), self.o_proj.val()); // [R, B, L, D]
         let out = self.ffn_half(h.add(mixer_out.clone()));
         let rec = record.then(|| LayerRecord {
             mixing: Some(probs),

@@ -57,6 +57,7 @@ fn the_speed_paths_give_the_plain_models_logits_and_gradients() {
     // (model, SSD fused, conv fused, split in_proj, gated norm fused, input RMSNorm fused,
     // embedding fused);
     // fig5b's frozen all-ones conv, then the residual around the conv (fig7's variant)
+    f32_matmul_gives_burns_products_and_gradients();
     let cases = [
         (base.to_string(), true, false, false, false, false, false),
         (base.to_string(), false, true, false, false, false, false),
@@ -174,4 +175,79 @@ fn the_speed_paths_give_the_plain_models_logits_and_gradients() {
             );
         }
     }
+}
+
+/// MSYM_F32_MATMUL (models::f32_matmul): cubek's SimpleUnit kernel in place of burn's matmul.
+/// On lavapipe both multiply in f32 (no tensor cores), so they agree to summation order: the
+/// product and both gradients, with b broadcast over G and read transposed, as the models
+/// call it; then whole models, the Mamba2 (its linear layers and the optimizer's sums go
+/// through it) and the Transformer (attention too), with the switch off and on. Run inside
+/// the one test above: the switches are process-wide, and a second test thread would flip
+/// them under it.
+fn f32_matmul_gives_burns_products_and_gradients() {
+    use models::f32_matmul::{f32_matmul_calls, matmul, set_f32_matmul};
+    let close = |what: &str, a: Vec<f64>, b: Vec<f64>| {
+        let scale = a.iter().map(|v| v.abs()).fold(1e-3, f64::max);
+        let d = max_abs_diff(&a, &b);
+        assert!(
+            d < 1e-5 * scale,
+            "f32 matmul, {what}: differs by {d:.2e} (scale {scale:.2e})"
+        );
+    };
+    // a [R, G, M, K] x b [R, 1, K, N] (broadcast over G), b given transposed ([R, 1, N, K])
+    let weighting = randn::<W, 4>([2, 3, 4, 6], 7);
+    let product = |f32_path: bool| {
+        set_f32_matmul(f32_path);
+        let a = randn::<W, 4>([2, 3, 4, 5], 5).require_grad();
+        let bt = randn::<W, 4>([2, 1, 6, 5], 6).require_grad();
+        let before = f32_matmul_calls();
+        let out = matmul(a.clone(), bt.clone().swap_dims(2, 3)); // [2, 3, 4, 6]
+        let calls = f32_matmul_calls() - before;
+        let grads = out.clone().mul(weighting.clone()).sum().backward();
+        let (ga, gb) = (a.grad(&grads).unwrap(), bt.grad(&grads).unwrap());
+        assert_eq!(
+            gb.dims(),
+            [2, 1, 6, 5],
+            "the broadcast input's gradient keeps its shape"
+        );
+        (calls, to_vec(out), to_vec(ga), to_vec(gb))
+    };
+    let (calls_off, out, ga, gb) = product(false);
+    let (calls_on, out_f32, ga_f32, gb_f32) = product(true);
+    assert_eq!((calls_off, calls_on), (0, 1), "the switch decides which kernel runs");
+    close("product", out, out_f32);
+    close("gradient of a", ga, ga_f32);
+    close("gradient of b", gb, gb_f32);
+    for model in [
+        "kind = \"mamba2\"\ndepth = 2\nd_model = 8\nd_state = 4",
+        "kind = \"transformer\"\ndepth = 2\nd_model = 8\nd_k = 4\nd_v = 4\nd_ff = 8\nactivation = \"relu\"\nconv_before_qkv = true",
+    ] {
+        let cfg = tiny_config(model);
+        let replicas = [ReplicaInit { seed: 1, gamma: 0.5 }, ReplicaInit { seed: 2, gamma: 1.0 }];
+        let toks = tokens::<W>([2, 5, 6], 13, 3);
+        let w = randn::<W, 3>([2, 5, 13], 4);
+        let run = |f32_path: bool| {
+            set_f32_matmul(f32_path);
+            let before = f32_matmul_calls();
+            let model = build_model::<W>(&cfg, &replicas, &Default::default());
+            let logits = model.forward(toks.clone());
+            let grads = read_grads(&model, &logits.clone().mul(w.clone()).sum().backward());
+            (f32_matmul_calls() - before, to_vec(logits), grads)
+        };
+        let (off_calls, logits, grads) = run(false);
+        let (on_calls, logits_f32, grads_f32) = run(true);
+        assert!(
+            off_calls == 0 && on_calls > 0,
+            "{model}: f32 matmul calls {off_calls} off, {on_calls} on"
+        );
+        close(&format!("{model}: logits"), logits, logits_f32);
+        for (name, g) in grads {
+            match (g, &grads_f32[&name]) {
+                (Some(g), Some(h)) => close(&format!("{model}: gradient of {name}"), g, h.clone()),
+                (None, None) => {}
+                _ => panic!("{model}: {name} has a gradient on one path only"),
+            }
+        }
+    }
+    set_f32_matmul(false);
 }

@@ -98,9 +98,8 @@ impl FlatLayout {
         let [r, total] = row.dims();
         let [g, per, k] = indicator.dims();
         debug_assert_eq!(g * per, total);
-        row.reshape([r, g, per])
-            .swap_dims(0, 1) // [G, R, total / G]
-            .matmul(indicator) // [G, R, K]
+        // [G, R, total / G] x [G, total / G, K] -> [G, R, K]
+        models::f32_matmul::matmul3(row.reshape([r, g, per]).swap_dims(0, 1), indicator)
             .sum_dim(0)
             .reshape([r, k])
     }
