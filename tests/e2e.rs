@@ -955,11 +955,10 @@ fn the_slurm_script_runs_by_hand_with_an_array_task_id() {
     }
 }
 
-#[test]
-fn bench_times_steps_on_the_cpu_and_writes_its_report() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("bench");
-    let args = [
+/// `msym bench` of the smoke config on the CPU at depths 1 and 2 (sweep depth 1, one warm-up
+/// step), with these replica counts and timed steps; the caller adds the baseline and --out.
+fn cpu_bench(replicas: &'static str, steps: &'static str) -> [&'static str; 15] {
+    [
         "bench",
         "--config",
         SMOKE,
@@ -968,17 +967,27 @@ fn bench_times_steps_on_the_cpu_and_writes_its_report() {
         "--depths",
         "1,2",
         "--replicas",
-        "1,2",
+        replicas,
         "--sweep-depth",
         "1",
         "--steps",
-        "2",
+        steps,
         "--warmup",
         "1",
-        "--no-torch",
-        "--out",
-    ];
-    let o = msym(&[&args[..], &[out.to_str().unwrap()]].concat());
+    ]
+}
+
+#[test]
+fn bench_times_steps_on_the_cpu_and_writes_its_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bench");
+    let o = msym(
+        &[
+            &cpu_bench("1,2", "2")[..],
+            &["--no-torch", "--out", out.to_str().unwrap()],
+        ]
+        .concat(),
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let files: Vec<_> = std::fs::read_dir(&out)
         .unwrap()
@@ -1075,25 +1084,13 @@ done
     .unwrap();
     std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let out = dir.path().join("bench");
-    let args = [
-        "bench",
-        "--config",
-        SMOKE,
-        "--device",
-        "cpu",
-        "--depths",
-        "1,2",
-        "--replicas",
-        "1",
-        "--sweep-depth",
-        "1",
-        "--steps",
-        "1",
-        "--warmup",
-        "1",
-        "--python",
-    ];
-    let o = msym(&[&args[..], &[fake.to_str().unwrap(), "--out", out.to_str().unwrap()]].concat());
+    let o = msym(
+        &[
+            &cpu_bench("1", "1")[..],
+            &["--python", fake.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        ]
+        .concat(),
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let json = std::fs::read_dir(&out)
         .unwrap()
