@@ -448,6 +448,12 @@ full_command() { # job_command's line, with --resume where the job continues a r
     echo "$c $(resume_flag $1)"
 }
 
+job_at() { # GPU JOB[@L] MIN: full_command of JOB on GPUs L where given, else on GPU
+    local d=$1 j=${2%%@*}
+    [ "$j" != "$2" ] && d=${2#*@}
+    full_command $j $3 $d
+}
+
 measure() { # one short supp (2 groups of 3 replicas, depth 2): how to share one GPU
     local short="--set train.epochs=20 --set train.warmup_epochs=2 --set train.cosine_epochs=18 --set eval.every_epochs=10"
     local r=runs/concurrency
@@ -712,12 +718,13 @@ box) # One device call that depends on no other: a warm machine goes back after 
     [ $# -eq 0 ] || { side=("${@:2}"); [ ${#side[@]} -ge 2 ] || { echo "box: --side needs a GPU and a job" >&2; exit 2; }; }
     # every job's command line before anything runs: a bad job is refused now, not when
     # its queue reaches it
-    for jd in "${main[@]/#/$g:}" "${side[@]/#/${side[0]:-}:}"; do # GPU:JOB[@L]
-        [ "$jd" != "${side[0]:-}:${side[0]:-}" ] || continue # the side queue's GPU itself
-        j=${jd#*:} d=${jd%%:*}
-        [ "${j%%@*}" != "$j" ] && d=${j#*@} j=${j%%@*}
-        full_command $j 1 $d >/dev/null || { echo "box: job ${jd#*:} refused; nothing ran" >&2; exit 2; }
-    done
+    refuse_bad() { # GPU JOB[@L]...
+        local g=$1 jd
+        shift
+        for jd; do job_at $g $jd 1 >/dev/null || { echo "box: job $jd refused; nothing ran" >&2; exit 2; }; done
+    }
+    refuse_bad $g "${main[@]}"
+    [ ${#side[@]} -eq 0 ] || refuse_bad "${side[@]}"
     bash "$self" stage
     # A figure job whose runs/X this machine lacks trains X from nothing. Where the
     # repository's results/X holds committed runs that is a mistake (2026-11-27: the reply to
@@ -768,12 +775,11 @@ queue)
     end=$2 g=$3
     shift 3
     for jd in "$@"; do # JOB@L runs JOB on GPUs L instead of GPU
-        j=${jd%%@*} d=$g
-        [ "$j" != "$jd" ] && d=${jd#*@}
+        j=${jd%%@*}
         left=$((end - $(date +%s)))
         [ $left -gt ${MIN_JOB_S:-60} ] || break # a job needs at least a minute
         t=$(awk -v s=$left 'BEGIN { printf "%.2f", s / 60 }')
-        cmd=$(full_command $j $t $d) || exit 2
+        cmd=$(job_at $g $jd $t) || exit 2
         echo "$(date -u +%FT%TZ) $cmd" | tee -a runs/logs/$j.log
         # The sweeps stop before the deadline on their own (--time-limit); the checks and
         # benches do not, and one that ran past it kept box from packing until the call's

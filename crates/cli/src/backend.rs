@@ -177,9 +177,18 @@ fn probe_f32(device: DeviceArg) -> serde_json::Value {
     }
 }
 
+/// [`matmul_f32`]'s record as one sentence per shape (what `info`, `doctor` and the bench
+/// report print), or the probe's error.
+pub fn probe_sentences(v: &serde_json::Value) -> Result<Vec<String>, String> {
+    if let Some(e) = v["error"].as_str() {
+        return Err(e.to_string());
+    }
+    Ok(v.as_array().into_iter().flatten().map(describe_probe).collect())
+}
+
 /// One probe of [`matmul_f32`] as a sentence: "f32 matmul 2048x400x1200 computes like tf32
 /// (relative RMS error .. against f64; f32 inputs would give .., TF32 .., bf16 ..)".
-pub fn describe_probe(p: &serde_json::Value) -> String {
+fn describe_probe(p: &serde_json::Value) -> String {
     let e = |k: &str| p["expected"][k].as_f64().unwrap_or(f64::NAN);
     let shape = p["shape"].as_array().map_or("?".into(), |d| {
         d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("x")

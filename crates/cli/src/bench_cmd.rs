@@ -403,14 +403,10 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
 
 /// The matmul probe (backend::matmul_f32) as one line per shape.
 fn matmul_lines(probes: &Value) -> String {
-    if let Some(e) = probes["error"].as_str() {
-        return format!("\nf32 matmul probe failed: {e}\n");
+    match crate::backend::probe_sentences(probes) {
+        Ok(lines) => lines.iter().fold(String::from("\n"), |s, l| s + l + ".\n"),
+        Err(e) => format!("\nf32 matmul probe failed: {e}\n"),
     }
-    let mut s = String::from("\n");
-    for p in probes.as_array().into_iter().flatten() {
-        s += &format!("{}.\n", crate::backend::describe_probe(p));
-    }
-    s
 }
 
 #[cfg(test)]

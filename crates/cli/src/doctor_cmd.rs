@@ -131,23 +131,21 @@ pub fn run(c: DoctorCommand) -> Result<(), CliError> {
 /// PyTorch run, which keeps TF32 off by default, may differ by this alone.
 fn matmul_check(device: DeviceArg) -> Check {
     let v = backend::matmul_f32(device);
-    if let Some(e) = v["error"].as_str() {
-        return Check::new("matmul", Status::Fail, format!("the f32 matmul probe failed: {e}"))
-            .hint("msym info --device D runs the same probe alone");
-    }
+    let summary = match backend::probe_sentences(&v) {
+        Ok(lines) => lines.join("; "),
+        Err(e) => {
+            return Check::new("matmul", Status::Fail, format!("the f32 matmul probe failed: {e}"))
+                .hint("msym info --device D runs the same probe alone");
+        }
+    };
     let probes = v.as_array().cloned().unwrap_or_default();
-    let summary = probes
-        .iter()
-        .map(backend::describe_probe)
-        .collect::<Vec<_>>()
-        .join("; ");
     if !probes.is_empty() && probes.iter().all(|p| p["computes_like"] == "f32") {
         Check::new("matmul", Status::Pass, summary)
     } else {
         Check::new("matmul", Status::Warn, summary).hint(
-            "this device multiplies f32 tensors with rounded inputs on its tensor cores (every GPU run of this harness does); \
-             PyTorch keeps TF32 off by default, so compare with PyTorch in TF32 (torch.backends.cuda.matmul.allow_tf32 = True, \
-             scripts/torch_reference.py --tf32) or with a run on the CPU, which multiplies in f32",
+            "this device multiplies f32 tensors with rounded inputs on its tensor cores; MSYM_F32_MATMUL=1 sends every \
+             matmul to an f32 kernel instead (slower), and PyTorch keeps TF32 off by default, so compare like with like \
+             (scripts/torch_reference.py --tf32, or a run on the CPU, which multiplies in f32)",
         )
     }
 }

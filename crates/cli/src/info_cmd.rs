@@ -51,15 +51,10 @@ pub fn run(c: InfoCommand) -> Result<(), CliError> {
         )));
     }
     // what an f32 product is computed in (f32, or TF32 on tensor cores): the library's choice
-    let probes = backend::matmul_f32(c.device);
-    if let Some(e) = probes["error"].as_str() {
-        return Err(CliError::failed(format!(
-            "device {}: the matmul probe failed: {e}",
-            c.device
-        )));
-    }
-    for p in probes.as_array().into_iter().flatten() {
-        println!("device {}: {}", c.device, backend::describe_probe(p));
+    let sentences = backend::probe_sentences(&backend::matmul_f32(c.device))
+        .map_err(|e| CliError::failed(format!("device {}: the matmul probe failed: {e}", c.device)))?;
+    for line in sentences {
+        println!("device {}: {line}", c.device);
     }
     Ok(())
 }

@@ -3,10 +3,11 @@
 //! (kernels::burn_op_matmul, with its own backward).
 //!
 //! Why a switch: on tensor-core GPUs burn's matmul rounds f32 inputs to TF32 (measured on an
-//! H200 in session 15, results/bench/session15-h200-2026-11-27), so every GPU run of this
-//! harness multiplied in TF32 while PyTorch's default is f32. With the switch on, a run is
-//! f32 throughout, as issue 8's spot check asks of its R = 1 runs, and TF32's share in a
-//! result can be measured by training the same cells both ways. **Off by default**: slower
+//! H200 in session 15, results/bench/session15-h200-2026-11-27; by cubek's source, on every
+//! card from sm_80), so the GPU runs of this harness multiplied in TF32 while PyTorch's
+//! default is f32. With the switch on, a run is f32 throughout, as issue 8's spot check
+//! asks of its R = 1 runs, and TF32's share in a result can be measured by training the
+//! same cells both ways. **Off by default**: slower
 //! (the CUDA cores instead of the tensor cores), and not yet run on a GPU. The CPU backend
 //! multiplies in f32 anyway and ignores it. `matmul_probe` goes through here too, so run
 //! manifests and bench reports say what the products were.

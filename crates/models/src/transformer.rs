@@ -91,20 +91,34 @@ impl<B: Backend> TransformerBlock<B> {
     /// loss reads only that position (no probe, no record). h: [R, B, L, D] -> [R, B, 1, D].
     pub fn forward_last(&self, h: Tensor<B, 4>) -> Tensor<B, 4> {
         let l = h.dims()[2];
-        let attn_in = match (&self.conv_weight, &self.conv_bias) {
-            (Some(w), Some(b)) => conv_silu(h.clone(), w.val(), b.val()), // [R, B, L, D]
-            _ => h.clone(),
-        };
+        let attn_in = self.conv_in(&h).unwrap_or_else(|| h.clone());
         let last = |x: Tensor<B, 4>| x.narrow(2, l - 1, 1); // [R, B, 1, C]
-        let q = linear(last(attn_in.clone()), self.q_proj.val()); // [R, B, 1, d_k]
-        let k = linear(attn_in.clone(), self.k_proj.val()); // [R, B, L, d_k]
-        let v = linear(attn_in, self.v_proj.val()); // [R, B, L, d_v]
-        let scores = matmul(q, k.transpose()).div_scalar((self.config.d_k as f64).sqrt()); // [R, B, 1, L]
+        let (scores, v) = self.scores_and_values(last(attn_in.clone()), attn_in); // [R, B, 1, L]
         // the last query sees every position: nothing to mask
         let dtype = scores.dtype();
         let probs = to_dtype(softmax(widen(scores), 3), dtype);
         let mixer_out = linear(matmul(probs, v), self.o_proj.val()); // [R, B, 1, D]
         self.ffn_half(last(h).add(mixer_out)) // [R, B, 1, D]
+    }
+
+    /// SiLU(conv(h)), the attention's input where the block has the conv before Q, K, V.
+    /// h: [R, B, L, D] -> [R, B, L, D].
+    fn conv_in(&self, h: &Tensor<B, 4>) -> Option<Tensor<B, 4>> {
+        match (&self.conv_weight, &self.conv_bias) {
+            (Some(w), Some(b)) => Some(conv_silu(h.clone(), w.val(), b.val())),
+            _ => None,
+        }
+    }
+
+    /// The scaled scores of the queries at `q_in`'s positions against the keys at every
+    /// position of `kv_in`, and the values there, unmasked.
+    /// q_in: [R, B, Lq, D], kv_in: [R, B, L, D] -> scores [R, B, Lq, L], V [R, B, L, d_v].
+    fn scores_and_values(&self, q_in: Tensor<B, 4>, kv_in: Tensor<B, 4>) -> (Tensor<B, 4>, Tensor<B, 4>) {
+        let q = linear(q_in, self.q_proj.val()); // [R, B, Lq, d_k]
+        let k = linear(kv_in.clone(), self.k_proj.val()); // [R, B, L, d_k]
+        let v = linear(kv_in, self.v_proj.val()); // [R, B, L, d_v]
+        let scores = matmul(q, k.transpose()).div_scalar((self.config.d_k as f64).sqrt());
+        (scores, v)
     }
 
     /// The rest of the block after the attention's residual sum x = h + mixer: LN1, the FFN
@@ -133,9 +147,8 @@ impl<B: Backend> TransformerBlock<B> {
     ) -> (Tensor<B, 4>, Option<LayerRecord<B>>) {
         let [r, bsz, l, _] = h.dims();
         let mut post_conv = None;
-        let attn_in = match (&self.conv_weight, &self.conv_bias) {
-            (Some(w), Some(b)) => {
-                let mut a = conv_silu(h.clone(), w.val(), b.val()); // [R, B, L, D]
+        let attn_in = match self.conv_in(&h) {
+            Some(mut a) => {
                 if let Some(sub) = probe.and_then(|p| p.substitution.as_ref()) {
                     a = a
                         .mul(sub.mask.clone().neg().add_scalar(1.0))
@@ -144,12 +157,9 @@ impl<B: Backend> TransformerBlock<B> {
                 post_conv = Some(a.clone());
                 a
             }
-            _ => h.clone(),
+            None => h.clone(),
         };
-        let q = linear(attn_in.clone(), self.q_proj.val()); // [R, B, L, d_k]
-        let k = linear(attn_in.clone(), self.k_proj.val()); // [R, B, L, d_k]
-        let v = linear(attn_in, self.v_proj.val()); // [R, B, L, d_v]
-        let scores = matmul(q, k.transpose()).div_scalar((self.config.d_k as f64).sqrt()); // [R, B, L, L]
+        let (scores, v) = self.scores_and_values(attn_in.clone(), attn_in); // [R, B, L, L]
         // The softmax runs in the master precision, the product with V in the activations'.
         let dtype = scores.dtype();
         let masked = widen(scores).mask_fill(future_mask(r, bsz, l, &h.device()), f64::NEG_INFINITY);
