@@ -43,6 +43,9 @@
 #                                              # JOB+f32: any job in f32, e.g. fig3-spot+f32
 #   scripts/device-batch.sh keep-check [G]     # the optimizer's kept parameter row (on by default,
 #                                              # the same bits) off and on: fewer kernels at R = 1
+#   scripts/device-batch.sh adam-check [G]     # the fused optimizer tail (off by default: the gradients
+#                                              # gathered and the clipped AdamW in one kernel each);
+#                                              # JOB+adam: any job with it on
 #   scripts/device-batch.sh embed-check [G]    # the same for the fused embedding (off by default;
 #                                              # JOB+embed: any job with it on)
 #   scripts/device-batch.sh profile [G]        # ncu: the kernel time of one step (d2, R = 36) by name
@@ -99,7 +102,7 @@ mkdir -p runs/logs
 # on since 20967e6, off before; the fused gated norm on since the session after its check
 # (binary fb02bc2 and older: off); the fused input RMSNorm and embedding off until their
 # checks adopt them)
-SWITCH_CHECKS="fused-check:MSYM_FUSED_SSD conv-check:MSYM_FUSED_CONV split-check:MSYM_SPLIT_IN_PROJ norm-check:MSYM_FUSED_NORM rms-check:MSYM_FUSED_RMSNORM embed-check:MSYM_FUSED_EMBED keep-check:MSYM_KEEP_FLAT_PARAMS lastq-check:MSYM_LAST_QUERY"
+SWITCH_CHECKS="fused-check:MSYM_FUSED_SSD conv-check:MSYM_FUSED_CONV split-check:MSYM_SPLIT_IN_PROJ norm-check:MSYM_FUSED_NORM rms-check:MSYM_FUSED_RMSNORM embed-check:MSYM_FUSED_EMBED keep-check:MSYM_KEEP_FLAT_PARAMS lastq-check:MSYM_LAST_QUERY adam-check:MSYM_FUSED_ADAM"
 PLAIN=$(for c in $SWITCH_CHECKS; do printf '%s=0 ' ${c#*:}; done) # every speed path off
 TF='model={kind="transformer",depth=2,d_model=128,d_k=128,d_v=256,d_ff=128,activation="silu"}'
 E5='eval.every_epochs=5'
@@ -218,7 +221,7 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         # runs/fig3-spot results/fig3`: each R = 1 value against the batched row's 3 seeds
         echo env $PLAIN$M sweep configs/fig3.toml $(dev "$3" 0,1,2,3) --max-replicas 1 --set $E5 \
             --only model.depth=2,3 --only init.gamma=1.0,1.5 --only seed=1 --time-limit $t --out runs/fig3-spot ;;
-    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | f32-check | paths-check | profile | profile-fig6 | autotune-check | lastq-check)
+    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | f32-check | paths-check | profile | profile-fig6 | autotune-check | lastq-check)
         # this script's own commands on one GPU, as queued jobs: torch-fig4 (issue 10: the
         # fig4 cell in PyTorch; no time limit, no resume), torch-order (fig4's seed 1 in
         # PyTorch on msym's own batches), fusion-check (issue 8: may the sweeps use the
@@ -658,7 +661,7 @@ profile) # issue 8: where one training step's kernel time goes now, with the bin
     ncu_bench runs/profile ${2:-0} --config configs/composite.toml --depths 2 --replicas 36 \
         --sweep-depth 2 --precisions f32
     ;;
-fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check) switch_check $1 "${2:-0}" ;;
+fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check) switch_check $1 "${2:-0}" ;;
 f32-check) # TF32 (burn's matmul) against f32 (MSYM_F32_MATMUL): the bench and 5 epochs of fig3 cells
     ab_check "${2:-0}" runs/f32-check tf32 "env MSYM_F32_MATMUL=0 $M" f32 "env MSYM_F32_MATMUL=1 $M" ;;
 unpack) # here, after a call: its `pack` (0-runs.tgz.part*, the metrics without checkpoints)

@@ -67,7 +67,8 @@ pub const BUILD_FEATURES: &str = if cfg!(feature = "fusion") {
 /// build only (none on the CPU backend or in bf16); and the split in_proj
 /// (MSYM_SPLIT_IN_PROJ; left to its default it runs only on the CUDA backend in f32, so
 /// "calls" says whether it ran); and the optimizer's kept parameter row
-/// (MSYM_KEEP_FLAT_PARAMS, on by default on every backend; "calls" counts steps); and the
+/// (MSYM_KEEP_FLAT_PARAMS, on by default on every backend; "calls" counts steps); the fused
+/// optimizer tail (MSYM_FUSED_ADAM, off by default; "calls" counts updates); and the
 /// Transformer's last query (MSYM_LAST_QUERY, off by default; "calls" counts forwards).
 pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
     #[cfg(feature = "cuda")]
@@ -123,9 +124,16 @@ pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
         models::f32_matmul::f32_matmul_on(),
         models::f32_matmul::f32_matmul_calls(),
     );
+    // the optimizer's tail in two kernels (models::fused_adam, off by default; "calls" counts
+    // updates; it runs on the CubeCL backends in f32 only)
+    let fused_adam = (
+        "fused_adam",
+        models::fused_adam::fused_adam_on(),
+        models::fused_adam::fused_adam_calls(),
+    );
     fused
         .into_iter()
-        .chain([split, kept, last_query, f32_matmul])
+        .chain([split, kept, fused_adam, last_query, f32_matmul])
         .map(|(k, on, calls)| (k.to_string(), serde_json::json!({ "on": on, "calls": calls })))
         .collect()
 }

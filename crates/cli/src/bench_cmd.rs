@@ -334,6 +334,7 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
         ("fused_embed", "fused embedding"),
         ("split_in_proj", "split in_proj"),
         ("keep_flat_params", "kept parameter row"),
+        ("fused_adam", "fused optimizer tail"),
         ("last_query", "last query"),
         ("f32_matmul", "f32 matmul"),
     ]

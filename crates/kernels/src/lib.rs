@@ -27,8 +27,10 @@
 //! [`burn_op_matmul`] is no kernel of ours: it launches cubek's SimpleUnit matmul, which
 //! multiplies in f32 where burn's own matmul rounds f32 inputs to TF32 on tensor cores.
 
+pub mod adamw;
 mod burn_common;
 pub mod burn_op;
+pub mod burn_op_adamw;
 pub mod burn_op_conv;
 pub mod burn_op_embed;
 pub mod burn_op_matmul;

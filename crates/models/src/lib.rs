@@ -15,6 +15,7 @@ pub mod export;
 pub mod f32_matmul;
 #[cfg(feature = "cubecl")]
 pub mod fused;
+pub mod fused_adam;
 #[cfg(feature = "cubecl")]
 pub mod fused_conv;
 #[cfg(feature = "cubecl")]

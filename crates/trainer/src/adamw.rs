@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 
 use burn::tensor::{Bool, Tensor, backend::Backend};
 
+use crate::clip::clip_row;
 use crate::flat::FlatLayout;
+use models::fused_adam::{RowHyper, RowUpdate};
 
 /// The first and second moments of one parameter, [R, n] each.
 #[derive(Debug, Clone)]
@@ -32,6 +34,14 @@ pub struct AdamHyper {
 enum Store<B: Backend> {
     ByName(BTreeMap<String, Moments<B>>),
     Flat(FlatLayout, Moments<B>),
+}
+
+/// Per-replica global-norm clipping of one update: the gradient norm [R, 1] and the norm
+/// to clip to (0: off), as crate::clip takes them.
+#[derive(Debug, Clone)]
+pub struct Clip<B: Backend> {
+    pub norm: Tensor<B, 2>,
+    pub max_norm: f64,
 }
 
 /// Optimizer state: the moments and the number of updates taken.
@@ -78,8 +88,9 @@ impl<B: Backend> AdamW<B> {
         self.store = Store::ByName(moments);
     }
 
-    /// The new values of all parameters at once, laid out by `layout` (crate::flat).
-    /// p, g: [R, layout.total]; lr: [R, 1]; active: [R, 1].
+    /// The new values of all parameters at once, laid out by `layout` (crate::flat), after
+    /// clipping g per replica to `clip.max_norm` (crate::clip; 0: off).
+    /// p, g: [R, layout.total]; lr: [R, 1]; active: [R, 1]; clip.norm: [R, 1].
     pub fn update_flat(
         &mut self,
         layout: &FlatLayout,
@@ -87,6 +98,7 @@ impl<B: Backend> AdamW<B> {
         g: Tensor<B, 2>,
         lr: Tensor<B, 2>,
         active: Tensor<B, 2, Bool>,
+        clip: Clip<B>,
     ) -> Tensor<B, 2> {
         let old = match &self.store {
             Store::Flat(l, mv) if l == layout => mv.clone(),
@@ -106,7 +118,29 @@ impl<B: Backend> AdamW<B> {
                 }
             }
         };
-        let (new, moments) = self.step_math(p, g, old, lr, active);
+        let h = self.hyper;
+        let fused = RowHyper {
+            beta1: h.beta1,
+            beta2: h.beta2,
+            eps: h.eps,
+            weight_decay: h.weight_decay,
+            t: self.steps as i32,
+            max_norm: clip.max_norm,
+        };
+        let x = RowUpdate {
+            p: p.clone(),
+            g: g.clone(),
+            m: old.m.clone(),
+            v: old.v.clone(),
+            lr: lr.clone(),
+            norm: clip.norm.clone(),
+            active: active.clone().float(),
+        };
+        // one kernel where models::fused_adam applies (its switch, f32, a CubeCL backend)
+        let (new, moments) = match models::fused_adam::adamw_row(x, &fused) {
+            Some([new, m, v]) => (new, Moments { m, v }),
+            None => self.step_math(p, clip_row(g, &clip.norm, clip.max_norm), old, lr, active),
+        };
         self.store = Store::Flat(layout.clone(), moments);
         new
     }

@@ -41,7 +41,8 @@ impl FlatLayout {
     }
 
     /// One row per replica from tensors [R, n] by name; a parameter missing from `parts`
-    /// (no gradient this step) contributes zeros. -> [R, total]
+    /// (no gradient this step) contributes zeros. -> [R, total]. One kernel where
+    /// models::fused_adam's gather applies, else burn's cat (a fill and a copy a tensor).
     pub fn cat<B: Backend>(
         &self,
         parts: &BTreeMap<String, Tensor<B, 2>>,
@@ -58,6 +59,9 @@ impl FlatLayout {
                     .unwrap_or_else(|| Tensor::zeros([r, *n], device))
             })
             .collect();
+        if let Some(row) = models::fused_adam::gather_row(&pieces, self.total) {
+            return row;
+        }
         if self.total > self.used {
             pieces.push(Tensor::zeros([r, self.total - self.used], device));
         }

@@ -8,8 +8,7 @@ use burn::tensor::{DType, Tensor, TensorData};
 use models::{Model, cast_module, widen};
 use msym_config::TrainConfig;
 
-use crate::adamw::{AdamHyper, AdamW};
-use crate::clip::clip_row;
+use crate::adamw::{AdamHyper, AdamW, Clip};
 use crate::data::DeviceData;
 use crate::flat::FlatLayout;
 use crate::grads::{accumulate, apply, collect, values};
@@ -174,7 +173,6 @@ pub fn train_step<B: AutodiffBackend>(
     let squared = s.layout.per_param_sums(g.clone().powi_scalar(2), s.indicator.clone()); // [R, K]
     let norm = squared.clone().sum_dim(1).sqrt(); // [R, 1]
     let active = s.guard.observe(step, loss.clone(), lr.clone(), norm.clone(), squared);
-    let g = clip_row(g, &norm, t.grad_clip);
     // The model changes only here (and where model_changed says), so the row the last
     // update wrote is the model's parameters laid end to end, bit for bit.
     let p = match s.flat_params.take().filter(|_| KEEP_FLAT_PARAMS.on()) {
@@ -185,7 +183,11 @@ pub fn train_step<B: AutodiffBackend>(
         None => s.layout.cat(&values(&s.model), r, &device),
     };
     s.opt.begin_step();
-    let row = s.opt.update_flat(&s.layout, p, g, lr, active);
+    let clip = Clip {
+        norm,
+        max_norm: t.grad_clip,
+    };
+    let row = s.opt.update_flat(&s.layout, p, g, lr, active, clip);
     let new = s.layout.split(row.clone());
     apply(&mut s.model, &mut |name, _| new.get(name).cloned());
     s.flat_params = Some(row);

@@ -1,0 +1,184 @@
+//! The optimizer's tail through the row kernels of crates/kernels (kernels::adamw): the
+//! gradients laid end to end in one launch, and the clipping and AdamW update in one launch,
+//! where the plain ops take one fill and one slice_assign a parameter tensor and about 26
+//! elementwise kernels (issue 8: at R = 1 each kernel costs 13-18 us of host work on an H200).
+//!
+//! **Off by default** until its GPU A/B (`device-batch.sh adam-check`); `MSYM_FUSED_ADAM=1` or
+//! [`set_fused_adam`] turns it on. It runs on the plain CubeCL backends in f32 (the optimizer
+//! works outside autodiff); elsewhere the callers (trainer::flat, trainer::adamw) run the
+//! plain ops. Tested against those ops on lavapipe (tests/fused_wgpu.rs) and against AdamW in
+//! f64 (crates/kernels/tests/adamw_wgpu.rs).
+
+use burn::tensor::Tensor;
+use burn::tensor::backend::Backend;
+
+use crate::switch::Switch;
+
+static SWITCH: Switch = Switch::off_by_default("MSYM_FUSED_ADAM");
+
+/// Turns the fused optimizer tail on or off for this process (overrides MSYM_FUSED_ADAM).
+pub fn set_fused_adam(on: bool) {
+    SWITCH.set(on);
+}
+
+/// Whether the fused optimizer tail is allowed: [`set_fused_adam`], else MSYM_FUSED_ADAM, else off.
+pub fn fused_adam_on() -> bool {
+    SWITCH.on()
+}
+
+/// Updates that ran the fused kernel so far in this process.
+pub fn fused_adam_calls() -> usize {
+    SWITCH.calls()
+}
+
+/// One AdamW update's settings: PyTorch's hyperparameters, the update's number t (from 1),
+/// and the clipping norm (0: off).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RowHyper {
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+    pub t: i32,
+    pub max_norm: f64,
+}
+
+/// The inputs of one update, each replica a row: p, g (unclipped), m, v [R, P]; lr, norm (the
+/// gradient's global norm) and active (1.0 trains, 0.0 stopped) [R, 1].
+pub struct RowUpdate<B: Backend> {
+    pub p: Tensor<B, 2>,
+    pub g: Tensor<B, 2>,
+    pub m: Tensor<B, 2>,
+    pub v: Tensor<B, 2>,
+    pub lr: Tensor<B, 2>,
+    pub norm: Tensor<B, 2>,
+    pub active: Tensor<B, 2>,
+}
+
+/// `parts` [R, n_k] laid end to end, zeros after: [R, total]; None where the switch, the
+/// dtypes or the backend do not allow the kernel (the caller then concatenates).
+pub fn gather_row<B: Backend>(parts: &[Tensor<B, 2>], total: usize) -> Option<Tensor<B, 2>> {
+    #[cfg(feature = "cubecl")]
+    {
+        imp::gather(parts, total)
+    }
+    #[cfg(not(feature = "cubecl"))]
+    {
+        let _ = (parts, total);
+        None
+    }
+}
+
+/// [p, m, v] after clipping and one AdamW update (rows of stopped replicas unchanged); None
+/// where the kernel does not apply (the caller then runs the plain ops).
+pub fn adamw_row<B: Backend>(x: RowUpdate<B>, h: &RowHyper) -> Option<[Tensor<B, 2>; 3]> {
+    #[cfg(feature = "cubecl")]
+    {
+        imp::update(x, h)
+    }
+    #[cfg(not(feature = "cubecl"))]
+    {
+        let _ = (x, h);
+        None
+    }
+}
+
+#[cfg(feature = "cubecl")]
+mod imp {
+    use std::any::TypeId;
+
+    use burn::tensor::backend::Backend;
+    use burn::tensor::{DType, Tensor};
+    use burn_cubecl::CubeRuntime;
+    use burn_cubecl::element::{BoolElement, IntElement};
+    use kernels::adamw::AdamScalars;
+    use kernels::burn_op_adamw::{AdamRowTensors, adamw_row_tensors, gather_row_tensor};
+
+    use super::{RowHyper, RowUpdate, SWITCH};
+    use crate::fused::{Plain, cast};
+
+    /// Whether B is the plain CubeCL backend on runtime R.
+    fn is<B: Backend, R: CubeRuntime, I: IntElement, BT: BoolElement>() -> bool {
+        TypeId::of::<B>() == TypeId::of::<Plain<R, I, BT>>()
+    }
+
+    fn allowed<B: Backend>(tensors: &[&Tensor<B, 2>]) -> bool {
+        SWITCH.on() && !tensors.is_empty() && tensors.iter().all(|t| t.dtype() == DType::F32)
+    }
+
+    pub(super) fn gather<B: Backend>(parts: &[Tensor<B, 2>], total: usize) -> Option<Tensor<B, 2>> {
+        if !allowed(&parts.iter().collect::<Vec<_>>()) {
+            return None;
+        }
+        fn on<B: Backend, R: CubeRuntime, I: IntElement, BT: BoolElement>(
+            parts: &[Tensor<B, 2>],
+            total: usize,
+        ) -> Option<Tensor<B, 2>> {
+            is::<B, R, I, BT>().then(|| {
+                let parts = parts.iter().map(|p| cast(p.clone())).collect();
+                cast(gather_row_tensor::<R, I, BT>(parts, total))
+            })
+        }
+        let mut y = None;
+        #[cfg(feature = "cuda")]
+        {
+            y = y.or_else(|| on::<B, cubecl::cuda::CudaRuntime, i32, u8>(parts, total));
+        }
+        #[cfg(feature = "wgpu")]
+        {
+            y = y.or_else(|| on::<B, cubecl::wgpu::WgpuRuntime, i32, u32>(parts, total));
+        }
+        y
+    }
+
+    /// The kernel's scalars, each computed in f64 and rounded to f32 as the plain ops do.
+    fn scalars(h: &RowHyper) -> AdamScalars {
+        AdamScalars {
+            beta1: h.beta1 as f32,
+            one_minus_beta1: (1.0 - h.beta1) as f32,
+            beta2: h.beta2 as f32,
+            one_minus_beta2: (1.0 - h.beta2) as f32,
+            neg_weight_decay: -h.weight_decay as f32,
+            sqrt_bc2: (1.0 - h.beta2.powi(h.t)).sqrt() as f32,
+            bc1: (1.0 - h.beta1.powi(h.t)) as f32,
+            eps: h.eps as f32,
+            max_norm: h.max_norm.max(0.0) as f32,
+        }
+    }
+
+    pub(super) fn update<B: Backend>(x: RowUpdate<B>, h: &RowHyper) -> Option<[Tensor<B, 2>; 3]> {
+        if !allowed(&[&x.p, &x.g, &x.m, &x.v, &x.lr, &x.norm, &x.active]) {
+            return None;
+        }
+        fn on<B: Backend, R: CubeRuntime, I: IntElement, BT: BoolElement>(
+            x: &RowUpdate<B>,
+            h: &RowHyper,
+        ) -> Option<[Tensor<B, 2>; 3]> {
+            is::<B, R, I, BT>().then(|| {
+                let t = AdamRowTensors::<R, I, BT> {
+                    p: cast(x.p.clone()),
+                    g: cast(x.g.clone()),
+                    m: cast(x.m.clone()),
+                    v: cast(x.v.clone()),
+                    lr: cast(x.lr.clone()),
+                    norm: cast(x.norm.clone()),
+                    active: cast(x.active.clone()),
+                };
+                adamw_row_tensors(t, &scalars(h)).map(cast)
+            })
+        }
+        let mut y = None;
+        #[cfg(feature = "cuda")]
+        {
+            y = y.or_else(|| on::<B, cubecl::cuda::CudaRuntime, i32, u8>(&x, h));
+        }
+        #[cfg(feature = "wgpu")]
+        {
+            y = y.or_else(|| on::<B, cubecl::wgpu::WgpuRuntime, i32, u32>(&x, h));
+        }
+        if y.is_some() {
+            SWITCH.count();
+        }
+        y
+    }
+}
