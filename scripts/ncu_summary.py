@@ -17,7 +17,8 @@ Checked on the committed profiles (results/bench/NOTES.md): ncu-h200-7d29825-d2-
 gives 1166 kernels, 297.3 ms (NOTES: 1166 kernels, 297 ms at R = 36), and
 ncu-h200-2b84a37-d2-r1-r36.csv.xz 1214 kernels, 99.9 ms (NOTES: "297 -> 100 ms per step").
 Periods shorter than 50 kernels are not taken: the tail of one step (say, two identical
-layers' updates) may repeat itself.
+layers' updates) may repeat itself. Kernels after the last step (the bench's matmul probe,
+since session 14) are skipped: the step is the last block that repeats the one before it.
 """
 import collections
 import csv
@@ -32,11 +33,15 @@ def rows(path):
     return [r for r in csv.DictReader(lines) if r["Metric Name"] == "gpu__time_duration.sum"]
 
 
-def period(names, shortest=50, longest=20000):
-    """The smallest p (at least `shortest`) such that the last p names repeat the p before them."""
-    for p in range(shortest, min(longest, len(names) // 2) + 1):
-        if names[-p:] == names[-2 * p:-p]:
-            return p
+def period(names, shortest=50, longest=20000, trailing=500):
+    """(p, s): the smallest p (at least `shortest`) such that the p names before the last s
+    repeat the p before them, for the smallest s up to `trailing`. s > 0 where the bench
+    launches kernels after its timed steps (the matmul probe since session 14)."""
+    for s in range(0, min(trailing, len(names)) + 1):
+        end = len(names) - s
+        for p in range(shortest, min(longest, end // 2) + 1):
+            if names[end - 1] == names[end - 1 - p] and names[end - p:end] == names[end - 2 * p:end - p]:
+                return p, s
     return None
 
 
@@ -45,10 +50,11 @@ def main():
     top = int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2] != "--sequence" else 25
     rs = rows(path)
     names = [r["Kernel Name"] for r in rs]
-    p = period(names)
-    if p is None:
+    found = period(names)
+    if found is None:
         sys.exit(f"{path}: the last kernels do not repeat; is it a run of at least two steps?")
-    step = rs[-p:]
+    p, s = found
+    step = rs[len(rs) - s - p:len(rs) - s]
     ns = [float(r["Metric Value"].replace(",", "")) for r in step]
     print(f"{path}: last step {p} kernels, {sum(ns) / 1e6:.1f} ms of kernel time")
     if len(sys.argv) > 2 and sys.argv[2] == "--sequence":
