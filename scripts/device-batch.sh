@@ -46,6 +46,8 @@
 #   scripts/device-batch.sh adam-check [G]     # the fused optimizer tail (off by default: the gradients
 #                                              # gathered and the clipped AdamW in one kernel each);
 #                                              # JOB+adam: any job with it on
+#   scripts/device-batch.sh ssd-units-check [G] # the fused SSD kernels' units a cube (MSYM_SSD_UNITS)
+#                                              # against the default: the bench alone (same bits)
 #   scripts/device-batch.sh embed-check [G]    # the same for the fused embedding (off by default;
 #                                              # JOB+embed: any job with it on)
 #   scripts/device-batch.sh profile [G]        # ncu: the kernel time of one step (d2, R = 36) by name
@@ -221,7 +223,7 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         # runs/fig3-spot results/fig3`: each R = 1 value against the batched row's 3 seeds
         echo env $PLAIN$M sweep configs/fig3.toml $(dev "$3" 0,1,2,3) --max-replicas 1 --set $E5 \
             --only model.depth=2,3 --only init.gamma=1.0,1.5 --only seed=1 --time-limit $t --out runs/fig3-spot ;;
-    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | f32-check | paths-check | profile | profile-fig6 | autotune-check | lastq-check)
+    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | f32-check | paths-check | profile | profile-fig6 | autotune-check | lastq-check)
         # this script's own commands on one GPU, as queued jobs: torch-fig4 (issue 10: the
         # fig4 cell in PyTorch; no time limit, no resume), torch-order (fig4's seed 1 in
         # PyTorch on msym's own batches), fusion-check (issue 8: may the sweeps use the
@@ -388,6 +390,24 @@ lastq_check() { # $1: the GPU. The last block at the last position alone (MSYM_L
     AB_BENCH="--config configs/fig6.toml --depths 2,4 --replicas 9,36 --sweep-depth 2" \
         AB_SWEEP="configs/fig6.toml --only model.depth=2 --only init.gamma=0.5,1.0,1.5" \
         ab_check ${1:-0} runs/lastq-check without "env MSYM_LAST_QUERY=0 $M" lastq "env MSYM_LAST_QUERY=1 $M"
+}
+
+ssd_units_check() { # GPU: the fused SSD kernels' units a cube (MSYM_SSD_UNITS="FORWARD,BACKWARD")
+    # against the default (256 and 256 at fig3's sizes: the backward's L x N loop sets it; the
+    # forward's widest loop is 64 wide, so 3 of 4 units idle and 8 cubes fill an SM), by the
+    # bench at depth 2, R = 9 and 36 and depth 4, R = 36, the default first and last for the
+    # card's drift. No training: the units change no bit (crates/kernels/tests/ssd_wgpu.rs).
+    local g=${1:-0} d=runs/ssd-units-check u n=0
+    mkdir -p $d
+    for u in default 64,256 128,256 64,64 64,128 default; do
+        n=$((n + 1))
+        echo "== $n: $u"
+        if [ $u = default ]; then set -- env -u MSYM_SSD_UNITS; else set -- env MSYM_SSD_UNITS=$u; fi
+        "$@" $M bench --no-torch --steps 20 --warmup 3 --device cuda:$g --config configs/composite.toml \
+            --depths 2 --replicas 9,36 --sweep-depth 2 --precisions f32 --out $d/bench-$n | grep -E "R = "
+        "$@" $M bench --no-torch --steps 10 --warmup 3 --device cuda:$g --config configs/composite.toml \
+            --depths 4 --replicas 36 --sweep-depth 4 --precisions f32 --out $d/bench-$n-d4 | grep -E "R = 36"
+    done
 }
 
 switch_check() { # CHECK GPU: the same binary with the binary's defaults but CHECK's speed
@@ -662,6 +682,7 @@ profile) # issue 8: where one training step's kernel time goes now, with the bin
         --sweep-depth 2 --precisions f32
     ;;
 fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check) switch_check $1 "${2:-0}" ;;
+ssd-units-check) ssd_units_check "${2:-0}" ;;
 f32-check) # TF32 (burn's matmul) against f32 (MSYM_F32_MATMUL): the bench and 5 epochs of fig3 cells
     ab_check "${2:-0}" runs/f32-check tf32 "env MSYM_F32_MATMUL=0 $M" f32 "env MSYM_F32_MATMUL=1 $M" ;;
 unpack) # here, after a call: its `pack` (0-runs.tgz.part*, the metrics without checkpoints)

@@ -121,7 +121,7 @@ grep -q "unfinished runs in fig" "$t/pack2.txt" || fail "pack did not say which 
 mkdir -p "$t/bin" "$t/box"
 cat >"$t/bin/msym" <<'MOCK'
 #!/usr/bin/env bash
-echo "$*" >>"$MOCK_LOG"
+echo "${MSYM_SSD_UNITS:+units=$MSYM_SSD_UNITS }$*" >>"$MOCK_LOG"
 case $1 in
 reproduce)
     out=${@: -1}
@@ -277,6 +277,16 @@ grep -q "^bench --no-torch --steps 10 --warmup 3 --device cuda:2 --config config
 grep -q "^sweep configs/fig6.toml --only model.depth=2 --only init.gamma=0.5,1.0,1.5 --device cuda:2 --set train.epochs=5 .*--out runs/lastq-check/lastq" "$t/mock.log" ||
     fail "lastq-check did not train fig6's depth-2 cells with the path on: $(cat "$t/mock.log")"
 rm -rf runs/lastq-check
+# ssd-units-check: the bench alone under each MSYM_SSD_UNITS, the default first and last
+run cmd ssd-units-check 5 2 | grep -q "^bash scripts/device-batch.sh ssd-units-check 2 *$" ||
+    fail "ssd-units-check is not queued as this script's job: $(run cmd ssd-units-check 5 2)"
+: >"$t/mock.log"
+MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log run ssd-units-check 2 >/dev/null 2>&1 || true # the mock prints no timings
+[ "$(grep -c '^bench ' "$t/mock.log")" = 4 ] && [ "$(grep -c '^units=64,256 bench .*--device cuda:2 ' "$t/mock.log")" = 2 ] &&
+    grep -q "^units=64,128 bench .*--replicas 9,36 .*--out runs/ssd-units-check/bench-5$" "$t/mock.log" &&
+    [ "$(wc -l <"$t/mock.log")" = 12 ] ||
+    fail "ssd-units-check did not bench each setting twice, the default without the variable: $(cat "$t/mock.log")"
+rm -rf runs/ssd-units-check
 # f32-check: the switch check of MSYM_F32_MATMUL; +f32 runs any job with every matmul in f32
 run cmd f32-check 5 1 | grep -q "^bash scripts/device-batch.sh f32-check 1 *$" ||
     fail "f32-check is not queued as this script's job: $(run cmd f32-check 5 1)"
@@ -315,4 +325,4 @@ run cmd fig3e-tied 5 1 | grep -q "^/.* sweep configs/fig3.toml --device cuda:1 -
 # fig7_depth: a sweep (no such figure for reproduce), one replica a run (small enough to carry)
 run cmd fig7_depth 5 0,1,2,3 | grep -q "^/.* sweep configs/fig7_depth.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--out runs/fig7_depth" ||
     fail "fig7_depth is not the grid's sweep in runs of 1: $(run cmd fig7_depth 5 0,1,2,3)"
-echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, its refusal to train a committed figure from nothing or to run a bad job line, and its stop of a job past the deadline), prepare-device, +fused, +plain, +norm, +rms, +embed, +adam, fig3t-, fig3c-, fig3e-, autotune-check, lastq-check, f32-check and fig7_depth pass"
+echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, its refusal to train a committed figure from nothing or to run a bad job line, and its stop of a job past the deadline), prepare-device, +fused, +plain, +norm, +rms, +embed, +adam, ssd-units-check, fig3t-, fig3c-, fig3e-, autotune-check, lastq-check, f32-check and fig7_depth pass"

@@ -1002,6 +1002,10 @@ fn bench_times_steps_on_the_cpu_and_writes_its_report() {
     assert_eq!(r["build_features"], "cpu");
     assert_eq!(r["matmul_f32"][0]["shape"], serde_json::json!([16384, 32, 64]), "{r}");
     assert_eq!(r["matmul_f32"][0]["computes_like"], "f32", "{r}");
+    // the SSD kernels' units a cube: the default unless MSYM_SSD_UNITS is set
+    assert_eq!(r["ssd_units"], serde_json::Value::Null, "{r}");
+    // the fused optimizer tail is off by default and counted in updates
+    assert_eq!(r["fused_adam"], serde_json::json!({ "on": false, "calls": 0 }), "{r}");
     // every fused path is reported, off in a build without CUDA
     for k in ["fused_ssd", "fused_conv", "fused_norm", "fused_rms_norm", "fused_embed"] {
         assert_eq!(r[k], serde_json::json!({ "on": false, "calls": 0 }), "{k}: {r}");
@@ -1815,4 +1819,31 @@ fn manifest_fails_when_a_run_recorded_other_digests_and_refuses_a_folder_without
         stderr(&o)
     );
     assert!(!empty.path().join("manifest.json").exists());
+}
+
+#[test]
+fn a_malformed_msym_ssd_units_is_one_sentence_and_exit_2() {
+    for bad in ["abc", "64", "64,48", "16,64", "64,2048"] {
+        let o = Command::new(env!("CARGO_BIN_EXE_msym"))
+            .args(["config", COMPOSITE])
+            .env("MSYM_SSD_UNITS", bad)
+            .current_dir(repo())
+            .output()
+            .expect("run msym");
+        assert_eq!(o.status.code(), Some(2), "MSYM_SSD_UNITS={bad}");
+        let e = stderr(&o);
+        assert!(
+            e.contains("MSYM_SSD_UNITS") && e.contains("multiple of 32") && e.lines().count() == 1,
+            "MSYM_SSD_UNITS={bad}: {e}"
+        );
+        assert!(stdout(&o).is_empty(), "nothing else is done");
+    }
+    // a well-formed value is accepted (on the CPU build it changes nothing)
+    let o = Command::new(env!("CARGO_BIN_EXE_msym"))
+        .args(["config", COMPOSITE])
+        .env("MSYM_SSD_UNITS", "64,256")
+        .current_dir(repo())
+        .output()
+        .expect("run msym");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }

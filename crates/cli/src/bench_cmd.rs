@@ -298,6 +298,9 @@ pub fn run(c: BenchCommand) -> Result<(), CliError> {
         "torch_note": torch_note,
         // which precision the f32 timings multiplied in (TF32 on tensor cores, or f32)
         "matmul_f32": crate::backend::matmul_f32(c.device),
+        // the fused SSD kernels' units a cube (MSYM_SSD_UNITS, checked at start), or null
+        // for the kernels' default
+        "ssd_units": std::env::var("MSYM_SSD_UNITS").ok(),
         "msym_timings": timings,
         "torch_timings": torch_runs,
     });
@@ -348,12 +351,13 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
     })
     .join("; ");
     let mut s = format!(
-        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; {paths}); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
+        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; {paths}; SSD units a cube {}); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
         r["card"].as_str().unwrap_or("?"),
         r["device"].as_str().unwrap_or("?"),
         r["date"].as_str().unwrap_or("?"),
         r["build_commit"].as_str().unwrap_or("?"),
         r["build_features"].as_str().unwrap_or("?"),
+        r["ssd_units"].as_str().unwrap_or("default"),
         r["config"].as_str().unwrap_or("?"),
         r["batch"],
         c.steps,

@@ -103,6 +103,11 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse();
+    // an A/B setting of the SSD kernels' launch (models::ssd_units), checked before any command
+    if let Err(message) = models::ssd_units::apply_ssd_units_env() {
+        eprintln!("error: {message}");
+        return ExitCode::from(2);
+    }
     let result: Result<(), CliError> = match cli.command {
         Command::Train(c) => train_cmd::run(c),
         Command::Bench(c) => bench_cmd::run(c),

@@ -68,7 +68,7 @@ impl<R: CubeRuntime> Saved<R> {
     /// y [R, B, L, E]
     fn forward(&self) -> CubeTensor<R> {
         let s = self.shape;
-        let y = ssd_forward::<R, f32>(&self.xbc.client, &s, &self.handles(), None);
+        let y = ssd_forward::<R, f32>(&self.xbc.client, &s, &self.handles(), crate::ssd_units().0);
         self.new_tensor(vec![s.replicas, s.batch, s.len, s.e], y)
     }
 }
@@ -83,7 +83,7 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> Backward<Cube<R, I, BT>, 4>
         let st = ops.state;
         let s = st.shape;
         let dy = into_contiguous(grads.consume::<Cube<R, I, BT>>(&ops.node)); // [R, B, L, E]
-        let g = ssd_backward::<R, f32>(&st.xbc.client, &s, &st.handles(), &dy.handle, None);
+        let g = ssd_backward::<R, f32>(&st.xbc.client, &s, &st.handles(), &dy.handle, crate::ssd_units().1);
         // dA and dD come per sequence: sum each replica's B of them into [R, 1]
         let per_replica = |h| {
             let t = st.new_tensor(vec![s.replicas, s.batch], h);

@@ -106,6 +106,29 @@ pub struct SsdInputs {
     pub d: Handle,
 }
 
+/// Units a cube of the SSD kernels as [`burn_op`] launches them, forward and backward (0: the
+/// shape's [`SsdShape::default_units`]). For A/B runs of the launch shape alone (msym reads
+/// MSYM_SSD_UNITS): the outputs are the same bits whatever the units, since every output is
+/// summed by one unit in one order (tests/ssd_wgpu.rs checks it).
+static SSD_UNITS: [core::sync::atomic::AtomicU32; 2] = [
+    core::sync::atomic::AtomicU32::new(0),
+    core::sync::atomic::AtomicU32::new(0),
+];
+
+/// Sets the units a cube of the SSD kernels' burn operation (0: the default), for this process.
+pub fn set_ssd_units(forward: u32, backward: u32) {
+    use core::sync::atomic::Ordering::Relaxed;
+    SSD_UNITS[0].store(forward, Relaxed);
+    SSD_UNITS[1].store(backward, Relaxed);
+}
+
+/// The units set by [`set_ssd_units`]: (forward, backward), None where left to the default.
+pub fn ssd_units() -> (Option<u32>, Option<u32>) {
+    use core::sync::atomic::Ordering::Relaxed;
+    let get = |k: usize| Some(SSD_UNITS[k].load(Relaxed)).filter(|u| *u > 0);
+    (get(0), get(1))
+}
+
 /// Token groups a replica for the kernels that walk a replica's T tokens one cube a group
 /// (the gated norm's, the embedding's): the largest divisor of T not above sqrt(T), so that
 /// a cube's loop over its tokens and the caller's sum of the partials over G are about

@@ -111,3 +111,37 @@ fn a_zero_upstream_gradient_gives_zero_gradients() {
         assert!(download(&c, v).iter().all(|&x| x == 0.0), "{name} is not all zero");
     }
 }
+
+/// The units a cube change where each output is summed, not how: fig3's sizes (L = 8, E = 64,
+/// N = 128) at 32, 64 and 256 units give the same bits, forward and backward (what lets
+/// `kernels::set_ssd_units`, MSYM_SSD_UNITS, be measured on a GPU without an accuracy check).
+#[test]
+fn the_units_a_cube_do_not_change_a_bit() {
+    let c = client();
+    let s = SsdShape {
+        replicas: 2,
+        batch: 3,
+        len: 8,
+        e: 64,
+        n: 128,
+    };
+    let h = inputs(&s, 5);
+    let dy = common::lcg(9)(s.x_len(), -1.0, 2.0);
+    let run = |units| {
+        let y = download(&c, ssd_forward::<R, f32>(&c, &s, &device_inputs(&c, &s, &h), units));
+        let g = ssd_backward::<R, f32>(&c, &s, &device_inputs(&c, &s, &h), &upload(&c, &dy), units);
+        let bits = |v: Vec<f64>| v.into_iter().map(f64::to_bits).collect::<Vec<_>>();
+        [
+            y,
+            download(&c, g.dxbc),
+            download(&c, g.ddt),
+            download(&c, g.da_part),
+            download(&c, g.dd_part),
+        ]
+        .map(bits)
+    };
+    let base = run(Some(256));
+    for units in [Some(32), Some(64)] {
+        assert_eq!(run(units), base, "units {units:?} against 256");
+    }
+}

@@ -37,6 +37,7 @@ pub mod params;
 pub mod precision;
 pub mod probes;
 pub mod ssd;
+pub mod ssd_units;
 pub mod switch;
 pub mod transformer;
 pub mod transformer_lm;
