@@ -1002,6 +1002,17 @@ fn bench_times_steps_on_the_cpu_and_writes_its_report() {
     assert_eq!(r["build_features"], "cpu");
     assert_eq!(r["matmul_f32"][0]["shape"], serde_json::json!([16384, 32, 64]), "{r}");
     assert_eq!(r["matmul_f32"][0]["computes_like"], "f32", "{r}");
+    // host time by phase: on the CPU backend the ops run on the host, so the three phases
+    // make up most of the step and cannot exceed it
+    for t in r["msym_timings"].as_array().unwrap() {
+        let h: Vec<f64> = (0..3).map(|k| t["host_ms"][k].as_f64().unwrap()).collect();
+        let (sum, step) = (h.iter().sum::<f64>(), t["ms_per_step"].as_f64().unwrap());
+        assert!(h.iter().all(|v| *v > 0.0), "{t}");
+        assert!(
+            sum <= step * 1.01 && sum >= 0.5 * step,
+            "phases {h:?} against a {step} ms step"
+        );
+    }
     // the SSD kernels' units a cube: the default unless MSYM_SSD_UNITS is set
     assert_eq!(r["ssd_units"], serde_json::Value::Null, "{r}");
     // the fused optimizer tail is off by default and counted in updates

@@ -101,8 +101,17 @@ fn time_on(device: DeviceArg, cfg: &ExperimentConfig, r: usize, c: &BenchCommand
         )));
     }
     eprintln!(
-        "msym  depth {} R = {:>2} {:>4}: {:8.2} ms/step, {:8.1} replica-steps/s (warm-up {:.1} s, loss {:.3})",
-        t.depth, t.replicas, t.precision, t.ms_per_step, t.replica_steps_per_s, t.warmup_s, t.mean_loss
+        "msym  depth {} R = {:>2} {:>4}: {:8.2} ms/step, {:8.1} replica-steps/s (warm-up {:.1} s, loss {:.3}; host ms a step: forward {:.2}, backward {:.2}, optimizer {:.2})",
+        t.depth,
+        t.replicas,
+        t.precision,
+        t.ms_per_step,
+        t.replica_steps_per_s,
+        t.warmup_s,
+        t.mean_loss,
+        t.host_ms[0],
+        t.host_ms[1],
+        t.host_ms[2]
     );
     Ok(t)
 }
@@ -378,6 +387,16 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
             cell(m.zip(e).map(|(m, e)| e / m), 2)
         );
     }
+    // where the host's time goes at R = 1 (trainer::step::HostClock): the step is
+    // host-bound there, so the phases say what to make cheaper
+    s += "\nHost ms a step at R = 1 (f32), without waiting for the device: forward / backward / optimizer";
+    for t in r["msym_timings"].as_array().into_iter().flatten() {
+        if t["replicas"] == 1 && t["precision"] == "f32" {
+            let h = |k: usize| cell(t["host_ms"][k].as_f64(), 2);
+            s += &format!("; depth {}: {} / {} / {}", t["depth"], h(0), h(1), h(2));
+        }
+    }
+    s += ".\n";
     s += &format!(
         "\n## Sweep throughput at depth {}, replica-steps per second\n\n| R | f32 | bf16 |\n|---|---|---|\n",
         c.sweep_depth

@@ -31,6 +31,9 @@ pub struct StepTiming {
     pub replica_steps_per_s: f64,
     /// Mean training loss of the timed steps (finite, or the timing measured a broken run).
     pub mean_loss: f64,
+    /// Host milliseconds a timed step in each phase (crate::step::HostClock), without
+    /// waiting for the device: [forward, backward, optimizer].
+    pub host_ms: [f64; 3],
 }
 
 /// Times `steps` training steps of `cfg`'s model with R = `replicas` (seeds 1..=R, all
@@ -73,6 +76,7 @@ pub fn time_steps<B: AutodiffBackend>(
     }
     // Reading the losses back waits for every queued kernel: the only synchronisation.
     s.take_mean_losses();
+    s.host = Default::default();
     let t1 = Instant::now();
     for step in warmup..warmup + steps {
         run(&mut s, step);
@@ -91,5 +95,6 @@ pub fn time_steps<B: AutodiffBackend>(
         ms_per_step: 1000.0 * seconds / steps as f64,
         replica_steps_per_s: (replicas * steps) as f64 / seconds,
         mean_loss,
+        host_ms: [s.host.forward, s.host.backward, s.host.optimizer].map(|d| 1000.0 * d.as_secs_f64() / steps as f64),
     })
 }

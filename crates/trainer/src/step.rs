@@ -31,8 +31,22 @@ pub fn keep_flat_params_calls() -> usize {
     KEEP_FLAT_PARAMS.calls()
 }
 
+/// The host's wall time in each phase of the steps so far, without waiting for the device:
+/// what it takes to build and enqueue the forward (and loss), the backward (and gradient
+/// collection), and the optimizer's tail. On a GPU the host runs ahead of the device, so at
+/// R = 1, where the device idles, these add up to about the step (`msym bench` prints them);
+/// on the CPU backend they include the arithmetic.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct HostClock {
+    pub forward: std::time::Duration,
+    pub backward: std::time::Duration,
+    pub optimizer: std::time::Duration,
+}
+
 /// Everything a step changes.
 pub struct StepState<B: AutodiffBackend> {
+    /// Host time by phase, summed over this state's steps (reset it to start a count).
+    pub host: HostClock,
     /// The master weights (the backend's float type), which the optimizer updates.
     pub model: Model<B>,
     /// The type the forward and backward passes compute in when narrower than the masters
@@ -74,6 +88,7 @@ impl<B: AutodiffBackend> StepState<B> {
             weight_decay: t.weight_decay,
         };
         Self {
+            host: HostClock::default(),
             model,
             compute,
             opt: AdamW::new(hyper),
@@ -152,6 +167,7 @@ pub fn train_step<B: AutodiffBackend>(
     let mut grads = BTreeMap::new();
     let mut loss = Tensor::<B::InnerBackend, 2>::zeros([r, 1], &device);
     for k in 0..t.micro_batches {
+        let clock = std::time::Instant::now();
         let (tokens, labels) = data.batch(order, start + k * micro, micro);
         // The cast copy's gradients flow back to the masters through the casts. A fresh copy
         // per micro-batch: a backward pass consumes the graph, casts included, so a copy
@@ -162,11 +178,14 @@ pub fn train_step<B: AutodiffBackend>(
         };
         let logits = widen(logits); // [R, micro, V]: the loss in the master type
         let per_replica = cross_entropy(logits, labels); // [R]
+        let clock = s.host.lap_forward(clock);
         // Each micro-batch's mean enters with weight 1/k, so the sum is the full-batch mean.
         let g = per_replica.clone().sum().div_scalar(t.micro_batches as f64).backward();
         accumulate(&mut grads, collect(&mut s.model, &g));
         loss = loss.add(per_replica.inner().reshape([r, 1]).div_scalar(t.micro_batches as f64));
+        s.host.backward += clock.elapsed();
     }
+    let clock = std::time::Instant::now();
     let lr = Tensor::<B::InnerBackend, 2>::from_data(TensorData::new(lrs.to_vec(), [r, 1]), &device);
     // Everything below works on one row per replica (crate::flat says why).
     let g = s.layout.cat(&grads, r, &device); // [R, P]
@@ -193,4 +212,14 @@ pub fn train_step<B: AutodiffBackend>(
     s.flat_params = Some(row);
     s.loss_sum = s.loss_sum.clone().add(loss);
     s.loss_steps += 1;
+    s.host.optimizer += clock.elapsed();
+}
+
+impl HostClock {
+    /// Adds the time since `start` to the forward phase; returns now (the next phase's start).
+    fn lap_forward(&mut self, start: std::time::Instant) -> std::time::Instant {
+        let now = std::time::Instant::now();
+        self.forward += now - start;
+        now
+    }
 }
