@@ -12,8 +12,8 @@
 //! (crates/kernels/tests/adamw_wgpu.rs) and against the plain ops in training steps on
 //! lavapipe (crates/trainer/tests/adam_wgpu.rs).
 
-use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
+use burn::tensor::{Bool, Tensor};
 
 use crate::switch::Switch;
 
@@ -47,7 +47,7 @@ pub struct RowHyper {
 }
 
 /// The inputs of one update, each replica a row: p, g (unclipped), m, v [R, P]; lr, norm (the
-/// gradient's global norm) and active (1.0 trains, 0.0 stopped) [R, 1].
+/// gradient's global norm) and active (whether the replica trains) [R, 1].
 pub struct RowUpdate<B: Backend> {
     pub p: Tensor<B, 2>,
     pub g: Tensor<B, 2>,
@@ -55,7 +55,7 @@ pub struct RowUpdate<B: Backend> {
     pub v: Tensor<B, 2>,
     pub lr: Tensor<B, 2>,
     pub norm: Tensor<B, 2>,
-    pub active: Tensor<B, 2>,
+    pub active: Tensor<B, 2, Bool>,
 }
 
 /// `parts` [R, n_k] laid end to end, zeros after: [R, total]; None where the switch, the
@@ -150,7 +150,7 @@ mod imp {
     }
 
     pub(super) fn update<B: Backend>(x: RowUpdate<B>, h: &RowHyper) -> Option<[Tensor<B, 2>; 3]> {
-        if !allowed(&[&x.p, &x.g, &x.m, &x.v, &x.lr, &x.norm, &x.active]) {
+        if !allowed(&[&x.p, &x.g, &x.m, &x.v, &x.lr, &x.norm]) {
             return None;
         }
         fn on<B: Backend, R: CubeRuntime, I: IntElement, BT: BoolElement>(
@@ -165,7 +165,9 @@ mod imp {
                     v: cast(x.v.clone()),
                     lr: cast(x.lr.clone()),
                     norm: cast(x.norm.clone()),
-                    active: cast(x.active.clone()),
+                    // the kernel reads 1.0 / 0.0: converted here, where it runs, so that
+                    // the plain path pays no conversion
+                    active: cast(x.active.clone().float()),
                 };
                 adamw_row_tensors(t, &scalars(h)).map(cast)
             })

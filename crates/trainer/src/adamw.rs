@@ -134,7 +134,7 @@ impl<B: Backend> AdamW<B> {
             v: old.v.clone(),
             lr: lr.clone(),
             norm: clip.norm.clone(),
-            active: active.clone().float(),
+            active: active.clone(),
         };
         // one kernel where models::fused_adam applies (its switch, f32, a CubeCL backend)
         let (new, moments) = match models::fused_adam::adamw_row(x, &fused) {

@@ -178,7 +178,8 @@ pub fn train_step<B: AutodiffBackend>(
         };
         let logits = widen(logits); // [R, micro, V]: the loss in the master type
         let per_replica = cross_entropy(logits, labels); // [R]
-        let clock = s.host.lap_forward(clock);
+        s.host.forward += clock.elapsed();
+        let clock = std::time::Instant::now();
         // Each micro-batch's mean enters with weight 1/k, so the sum is the full-batch mean.
         let g = per_replica.clone().sum().div_scalar(t.micro_batches as f64).backward();
         accumulate(&mut grads, collect(&mut s.model, &g));
@@ -213,13 +214,4 @@ pub fn train_step<B: AutodiffBackend>(
     s.loss_sum = s.loss_sum.clone().add(loss);
     s.loss_steps += 1;
     s.host.optimizer += clock.elapsed();
-}
-
-impl HostClock {
-    /// Adds the time since `start` to the forward phase; returns now (the next phase's start).
-    fn lap_forward(&mut self, start: std::time::Instant) -> std::time::Instant {
-        let now = std::time::Instant::now();
-        self.forward += now - start;
-        now
-    }
 }
