@@ -44,9 +44,11 @@ pub mod oracle;
 mod ssd_backward;
 mod ssd_common;
 mod ssd_forward;
+mod ssd_staged_backward;
+mod ssd_staged_forward;
 
-pub use ssd_backward::{SsdGrads, ssd_backward};
-pub use ssd_forward::ssd_forward;
+pub use ssd_backward::{SsdGrads, ssd_backward, ssd_backward_as};
+pub use ssd_forward::{ssd_forward, ssd_forward_as};
 
 use cubecl::prelude::{ArrayArg, Runtime};
 use cubecl::server::Handle;
@@ -94,6 +96,13 @@ impl SsdShape {
     pub fn default_units(&self) -> u32 {
         let widest = self.e.max(self.len * self.n).max(self.len * self.len);
         (widest.div_ceil(32) * 32).min(256) as u32
+    }
+    /// Shared memory of a cube of the staged kernels (the backward's, the larger) for elements
+    /// of `size` bytes: the sequence's L rows of xbc and of dy, each padded by one element,
+    /// and the L x L matrices S, W and XY with dt and cs.
+    pub fn staged_bytes(&self, size: usize) -> usize {
+        let l = self.len;
+        (l * (self.row() + 1) + l * (self.e + 1) + 3 * l * l + 2 * l) * size
     }
 }
 

@@ -12,6 +12,7 @@ use cubecl::prelude::*;
 use cubecl::server::Handle;
 
 use crate::ssd_common::{c_dot_b, decay_prefix};
+use crate::ssd_staged_backward::ssd_backward_staged_kernel;
 use crate::{SsdInputs, SsdShape, array_arg};
 
 #[cube(launch)]
@@ -130,14 +131,27 @@ pub struct SsdGrads {
     pub dd_part: Handle,
 }
 
-/// Launches the backward kernel for the upstream gradient `dy` [R, B, L, E] (units as in
-/// [`crate::ssd_forward`]).
+/// Launches the backward kernel for the upstream gradient `dy` [R, B, L, E] (units, and the
+/// staged kernel where it fits, as in [`crate::ssd_forward`]).
 pub fn ssd_backward<R: Runtime, F: Float + CubeElement>(
     client: &ComputeClient<R>,
     shape: &SsdShape,
     inp: &SsdInputs,
     dy: &Handle,
     units: Option<u32>,
+) -> SsdGrads {
+    let staged = shape.staged_bytes(core::mem::size_of::<F>()) <= client.properties().hardware.max_shared_memory_size;
+    ssd_backward_as::<R, F>(client, shape, inp, dy, units, staged)
+}
+
+/// [`ssd_backward`] with the kernel chosen by the caller, as [`crate::ssd_forward_as`].
+pub fn ssd_backward_as<R: Runtime, F: Float + CubeElement>(
+    client: &ComputeClient<R>,
+    shape: &SsdShape,
+    inp: &SsdInputs,
+    dy: &Handle,
+    units: Option<u32>,
+    staged: bool,
 ) -> SsdGrads {
     let size = core::mem::size_of::<F>();
     let g = SsdGrads {
@@ -147,23 +161,53 @@ pub fn ssd_backward<R: Runtime, F: Float + CubeElement>(
         dd_part: client.empty(shape.samples() * size),
     };
     let [xbc, dt, a, d] = inp.args::<R>(shape);
-    ssd_backward_kernel::launch::<F, R>(
-        client,
-        CubeCount::Static(shape.samples() as u32, 1, 1),
-        CubeDim::new_1d(units.unwrap_or_else(|| shape.default_units())),
-        xbc,
-        dt,
-        a,
-        d,
+    let cubes = CubeCount::Static(shape.samples() as u32, 1, 1);
+    let dim = CubeDim::new_1d(units.unwrap_or_else(|| shape.default_units()));
+    let outs = (
         array_arg(dy, shape.x_len()),
         array_arg(&g.dxbc, shape.xbc_len()),
         array_arg(&g.ddt, shape.dt_len()),
         array_arg(&g.da_part, shape.samples()),
         array_arg(&g.dd_part, shape.samples()),
-        shape.batch as u32,
-        shape.e as u32,
-        shape.n as u32,
-        shape.len,
     );
+    if staged {
+        ssd_backward_staged_kernel::launch::<F, R>(
+            client,
+            cubes,
+            dim,
+            xbc,
+            dt,
+            a,
+            d,
+            outs.0,
+            outs.1,
+            outs.2,
+            outs.3,
+            outs.4,
+            shape.batch as u32,
+            shape.len,
+            shape.e,
+            shape.n,
+        );
+    } else {
+        ssd_backward_kernel::launch::<F, R>(
+            client,
+            cubes,
+            dim,
+            xbc,
+            dt,
+            a,
+            d,
+            outs.0,
+            outs.1,
+            outs.2,
+            outs.3,
+            outs.4,
+            shape.batch as u32,
+            shape.e as u32,
+            shape.n as u32,
+            shape.len,
+        );
+    }
     g
 }

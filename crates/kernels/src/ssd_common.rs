@@ -43,3 +43,40 @@ pub(crate) fn c_dot_b<F: Float>(
     }
     g
 }
+
+/// Copies `rows` rows of `width` elements, contiguous in `src` from `start`, into `dst` with
+/// rows `width + 1` apart: the cube's units read consecutive elements (coalesced), and the
+/// pad puts the same column of different rows in different shared-memory banks, where the
+/// kernels' (t, s) units read C_t and B_s at one k. The caller syncs the cube before reading.
+#[cube]
+pub(crate) fn stage_rows<F: Float>(
+    src: &Array<F>,
+    start: usize,
+    dst: &mut SharedMemory<F>,
+    #[comptime] rows: usize,
+    #[comptime] width: usize,
+) {
+    let mut i = UNIT_POS_X as usize;
+    while i < rows * width {
+        dst[(i / width) * (width + 1) + i % width] = src[start + i];
+        i += CUBE_DIM_X as usize;
+    }
+}
+
+/// C_t . B_s from a sequence staged by [`stage_rows`] (rows E + 2N + 1 apart), summed over k
+/// in the same order as [`c_dot_b`], so the staged kernels give the same bits as the others.
+#[cube]
+pub(crate) fn c_dot_b_staged<F: Float>(
+    seq: &SharedMemory<F>,
+    t: usize,
+    s: usize,
+    #[comptime] e: usize,
+    #[comptime] n: usize,
+) -> F {
+    let pitch = e + 2 * n + 1;
+    let mut g = F::new(0.0);
+    for k in 0..n {
+        g += seq[t * pitch + e + n + k] * seq[s * pitch + e + k];
+    }
+    g
+}

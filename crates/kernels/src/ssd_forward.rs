@@ -4,6 +4,7 @@ use cubecl::prelude::*;
 use cubecl::server::Handle;
 
 use crate::ssd_common::{c_dot_b, decay_prefix};
+use crate::ssd_staged_forward::ssd_forward_staged_kernel;
 use crate::{SsdInputs, SsdShape, array_arg};
 
 /// One cube per sequence p = r * B + b (CUBE_POS_X); its units stride over the L x L entries
@@ -60,29 +61,64 @@ fn ssd_forward_kernel<F: Float>(
 }
 
 /// Launches the forward kernel with `units` per cube (None: [`SsdShape::default_units`]) and
-/// returns y [R, B, L, E]. The input handles must hold the sizes of `shape`; the launch is
-/// bounds-checked, so a short handle reads zeros rather than another buffer.
+/// returns y [R, B, L, E]: the staged kernel (crate::ssd_staged_forward, the same bits) where
+/// the client's shared memory holds a staged sequence ([`SsdShape::staged_bytes`]), else this
+/// file's. The input handles must hold the sizes of `shape`; the launch is bounds-checked, so
+/// a short handle reads zeros rather than another buffer.
 pub fn ssd_forward<R: Runtime, F: Float + CubeElement>(
     client: &ComputeClient<R>,
     shape: &SsdShape,
     inp: &SsdInputs,
     units: Option<u32>,
 ) -> Handle {
+    let staged = shape.staged_bytes(core::mem::size_of::<F>()) <= client.properties().hardware.max_shared_memory_size;
+    ssd_forward_as::<R, F>(client, shape, inp, units, staged)
+}
+
+/// [`ssd_forward`] with the kernel chosen by the caller (`staged`: the staged kernel, which
+/// needs [`SsdShape::staged_bytes`] of shared memory): for the tests that compare the two.
+pub fn ssd_forward_as<R: Runtime, F: Float + CubeElement>(
+    client: &ComputeClient<R>,
+    shape: &SsdShape,
+    inp: &SsdInputs,
+    units: Option<u32>,
+    staged: bool,
+) -> Handle {
     let y = client.empty(shape.x_len() * core::mem::size_of::<F>());
     let [xbc, dt, a, d] = inp.args::<R>(shape);
-    ssd_forward_kernel::launch::<F, R>(
-        client,
-        CubeCount::Static(shape.samples() as u32, 1, 1),
-        CubeDim::new_1d(units.unwrap_or_else(|| shape.default_units())),
-        xbc,
-        dt,
-        a,
-        d,
-        array_arg(&y, shape.x_len()),
-        shape.batch as u32,
-        shape.e as u32,
-        shape.n as u32,
-        shape.len,
-    );
+    let cubes = CubeCount::Static(shape.samples() as u32, 1, 1);
+    let dim = CubeDim::new_1d(units.unwrap_or_else(|| shape.default_units()));
+    let y_arg = array_arg(&y, shape.x_len());
+    if staged {
+        ssd_forward_staged_kernel::launch::<F, R>(
+            client,
+            cubes,
+            dim,
+            xbc,
+            dt,
+            a,
+            d,
+            y_arg,
+            shape.batch as u32,
+            shape.len,
+            shape.e,
+            shape.n,
+        );
+    } else {
+        ssd_forward_kernel::launch::<F, R>(
+            client,
+            cubes,
+            dim,
+            xbc,
+            dt,
+            a,
+            d,
+            y_arg,
+            shape.batch as u32,
+            shape.e as u32,
+            shape.n as u32,
+            shape.len,
+        );
+    }
     y
 }

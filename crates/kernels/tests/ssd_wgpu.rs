@@ -7,7 +7,7 @@ use kernels::oracle::{self, Field, SsdHost};
 
 mod common;
 use common::{client, download, inputs, upload, worst};
-use kernels::{SsdInputs, SsdShape, ssd_backward, ssd_forward};
+use kernels::{SsdInputs, SsdShape, ssd_backward_as, ssd_forward_as};
 
 type R = WgpuRuntime;
 
@@ -59,19 +59,27 @@ fn forward_matches_the_f64_recurrence() {
     let c = client();
     for (k, (s, units)) in CASES.iter().enumerate() {
         let h = inputs(s, 11 + k as u64);
-        let y = download(&c, ssd_forward::<R, f32>(&c, s, &device_inputs(&c, s, &h), *units));
-        let err = worst(&y, &oracle::recurrence(s, &h));
-        assert!(err < 2e-6, "case {k} ({s:?}, units {units:?}): max error {err:.2e}");
+        for staged in [false, true] {
+            let y = download(
+                &c,
+                ssd_forward_as::<R, f32>(&c, s, &device_inputs(&c, s, &h), *units, staged),
+            );
+            let err = worst(&y, &oracle::recurrence(s, &h));
+            assert!(
+                err < 2e-6,
+                "case {k} ({s:?}, units {units:?}, staged {staged}): max error {err:.2e}"
+            );
+        }
     }
 }
 
 #[test]
 fn backward_matches_finite_differences_of_the_recurrence() {
     let c = client();
-    for (k, (s, units)) in CASES.iter().enumerate() {
+    for ((k, (s, units)), staged) in CASES.iter().enumerate().flat_map(|c| [(c, false), (c, true)]) {
         let h = inputs(s, 101 + k as u64);
         let dy = inputs(s, 7 + k as u64).x; // an upstream gradient of y's shape
-        let g = ssd_backward::<R, f32>(&c, s, &device_inputs(&c, s, &h), &upload(&c, &dy), *units);
+        let g = ssd_backward_as::<R, f32>(&c, s, &device_inputs(&c, s, &h), &upload(&c, &dy), *units, staged);
         // dA and dD come per sequence: each replica's B of them sum to its gradient
         let per_replica = |v: Vec<f64>| -> Vec<f64> { v.chunks(s.batch).map(|q| q.iter().sum()).collect() };
         let [dx, db, dc] = oracle::split_xbc(s, &download(&c, g.dxbc));
@@ -88,7 +96,7 @@ fn backward_matches_finite_differences_of_the_recurrence() {
             let err = worst(&grad, &fd);
             assert!(
                 err < 2e-5,
-                "case {k} ({s:?}, units {units:?}): d{field:?} max error {err:.2e}"
+                "case {k} ({s:?}, units {units:?}, staged {staged}): d{field:?} max error {err:.2e}"
             );
         }
     }
@@ -96,40 +104,50 @@ fn backward_matches_finite_differences_of_the_recurrence() {
 
 #[test]
 fn a_zero_upstream_gradient_gives_zero_gradients() {
-    // the kernel writes every output element (no stale buffer contents leak through)
+    // each kernel writes every output element (no stale buffer contents leak through)
     let c = client();
     let (s, units) = CASES[1];
     let h = inputs(&s, 5);
-    let g = ssd_backward::<R, f32>(
-        &c,
-        &s,
-        &device_inputs(&c, &s, &h),
-        &upload(&c, &vec![0.0; s.x_len()]),
-        units,
-    );
-    for (name, v) in [("dxbc", g.dxbc), ("ddt", g.ddt), ("dA", g.da_part), ("dD", g.dd_part)] {
-        assert!(download(&c, v).iter().all(|&x| x == 0.0), "{name} is not all zero");
+    for staged in [false, true] {
+        let g = ssd_backward_as::<R, f32>(
+            &c,
+            &s,
+            &device_inputs(&c, &s, &h),
+            &upload(&c, &vec![0.0; s.x_len()]),
+            units,
+            staged,
+        );
+        for (name, v) in [("dxbc", g.dxbc), ("ddt", g.ddt), ("dA", g.da_part), ("dD", g.dd_part)] {
+            assert!(
+                download(&c, v).iter().all(|&x| x == 0.0),
+                "{name} is not all zero (staged {staged})"
+            );
+        }
     }
 }
 
-/// The units a cube change where each output is summed, not how: fig3's sizes (L = 8, E = 64,
-/// N = 128) at 32, 64 and 256 units give the same bits, forward and backward (what lets
-/// `kernels::set_ssd_units`, MSYM_SSD_UNITS, be measured on a GPU without an accuracy check).
+/// The units a cube and the staging change where each output is summed, not how: fig3's sizes
+/// (L = 8, E = 64, N = 128) at 32, 64 and 256 units, staged or not, give the same bits,
+/// forward and backward (what lets `kernels::set_ssd_units`, MSYM_SSD_UNITS, and the staged
+/// kernels be measured on a GPU without an accuracy check). The other cases too, staged or not.
 #[test]
-fn the_units_a_cube_do_not_change_a_bit() {
+fn the_units_a_cube_and_the_staging_do_not_change_a_bit() {
     let c = client();
-    let s = SsdShape {
+    let fig3 = SsdShape {
         replicas: 2,
         batch: 3,
         len: 8,
         e: 64,
         n: 128,
     };
-    let h = inputs(&s, 5);
-    let dy = common::lcg(9)(s.x_len(), -1.0, 2.0);
-    let run = |units| {
-        let y = download(&c, ssd_forward::<R, f32>(&c, &s, &device_inputs(&c, &s, &h), units));
-        let g = ssd_backward::<R, f32>(&c, &s, &device_inputs(&c, &s, &h), &upload(&c, &dy), units);
+    let run = |s: &SsdShape, units, staged| {
+        let h = inputs(s, 5);
+        let dy = common::lcg(9)(s.x_len(), -1.0, 2.0);
+        let y = download(
+            &c,
+            ssd_forward_as::<R, f32>(&c, s, &device_inputs(&c, s, &h), units, staged),
+        );
+        let g = ssd_backward_as::<R, f32>(&c, s, &device_inputs(&c, s, &h), &upload(&c, &dy), units, staged);
         let bits = |v: Vec<f64>| v.into_iter().map(f64::to_bits).collect::<Vec<_>>();
         [
             y,
@@ -140,8 +158,25 @@ fn the_units_a_cube_do_not_change_a_bit() {
         ]
         .map(bits)
     };
-    let base = run(Some(256));
-    for units in [Some(32), Some(64)] {
-        assert_eq!(run(units), base, "units {units:?} against 256");
+    let base = run(&fig3, Some(256), false);
+    for (units, staged) in [
+        (Some(32), false),
+        (Some(64), false),
+        (Some(256), true),
+        (Some(64), true),
+        (Some(32), true),
+    ] {
+        assert_eq!(
+            run(&fig3, units, staged),
+            base,
+            "units {units:?}, staged {staged}, against 256 unstaged"
+        );
+    }
+    for (k, (s, units)) in CASES.iter().enumerate() {
+        assert_eq!(
+            run(s, *units, true),
+            run(s, *units, false),
+            "case {k} ({s:?}): staged against unstaged"
+        );
     }
 }

@@ -1,0 +1,128 @@
+//! SSD backward with the sequence and its upstream gradient staged in shared memory: the
+//! formulas and summation orders of [`crate::ssd_backward`]'s kernel (so the same bits), with
+//! every operand of the sums read from shared memory, and S, W and XY computed by different
+//! units (each entry's dot product is still one unit's chain: N steps for S, E for XY).
+
+use cubecl::prelude::*;
+
+use crate::ssd_common::{c_dot_b_staged, decay_prefix, stage_rows};
+
+/// One cube per sequence p = r * B + b (CUBE_POS_X); see ssd_backward.rs for the formulas.
+/// L, E and N are comptime: they size the shared arrays.
+#[cube(launch)]
+pub(crate) fn ssd_backward_staged_kernel<F: Float>(
+    xbc: &Array<F>,         // [R, B, L, E + 2N]
+    dt: &Array<F>,          // [R, B, L]
+    a: &Array<F>,           // [R]
+    d: &Array<F>,           // [R]
+    dy: &Array<F>,          // [R, B, L, E]
+    dxbc: &mut Array<F>,    // [R, B, L, E + 2N]: dx | dB | dC
+    ddt: &mut Array<F>,     // [R, B, L]
+    da_part: &mut Array<F>, // [R * B]
+    dd_part: &mut Array<F>, // [R * B]
+    batch: u32,
+    #[comptime] l: usize,
+    #[comptime] e: usize,
+    #[comptime] n: usize,
+) {
+    let p = CUBE_POS_X as usize;
+    let r = p / (batch as usize);
+    let step = CUBE_DIM_X as usize;
+    let row = comptime!(e + 2 * n);
+    let pitch = comptime!(e + 2 * n + 1); // a staged row of xbc
+    let dpitch = comptime!(e + 1); // a staged row of dy
+    let av = a[r];
+    let mut seq = SharedMemory::<F>::new(comptime!(l * (e + 2 * n + 1)));
+    let mut dys = SharedMemory::<F>::new(comptime!(l * (e + 1)));
+    let mut cs = SharedMemory::<F>::new(l);
+    let mut dts = SharedMemory::<F>::new(l);
+    let mut w = SharedMemory::<F>::new(comptime!(l * l)); // W[t, s]
+    let mut sm = SharedMemory::<F>::new(comptime!(l * l)); // S[t, s]
+    let mut xy = SharedMemory::<F>::new(comptime!(l * l)); // XY[t, s]
+    stage_rows(xbc, p * comptime!(l * (e + 2 * n)), &mut seq, l, row);
+    stage_rows(dy, p * comptime!(l * e), &mut dys, l, e);
+    decay_prefix(dt, av, p, &mut cs, &mut dts, l);
+    sync_cube();
+    // items 0..L^2: W and S at (t, s); items L^2..2L^2: XY at (t, s)
+    let mut i = UNIT_POS_X as usize;
+    while i < comptime!(2 * l * l) {
+        let k = i % comptime!(l * l);
+        let t = k / l;
+        let s = k % l;
+        if i < comptime!(l * l) {
+            let mut wv = F::new(0.0);
+            let mut sv = F::new(0.0);
+            if s <= t {
+                let g = c_dot_b_staged(&seq, t, s, e, n);
+                wv = F::exp(cs[t] - cs[s]);
+                sv = g * wv;
+            }
+            w[k] = wv;
+            sm[k] = sv;
+        } else {
+            let mut xyv = F::new(0.0);
+            if s <= t {
+                for j in 0..e {
+                    xyv += dys[t * dpitch + j] * seq[s * pitch + j];
+                }
+            }
+            xy[k] = xyv;
+        }
+        i += step;
+    }
+    sync_cube();
+    let dv = d[r];
+    // unit q owns dx[s, j] (q = s E + j)
+    let mut q = UNIT_POS_X as usize;
+    while q < comptime!(l * e) {
+        let s = q / e;
+        let j = q % e;
+        let mut du = F::new(0.0);
+        for t in s..l {
+            du += sm[t * l + s] * dys[t * dpitch + j];
+        }
+        dxbc[(p * l + s) * row + j] = dts[s] * du + dv * dys[s * dpitch + j];
+        q += step;
+    }
+    // unit q handles dC[t, k] and dB[s = t, k]
+    let mut q = UNIT_POS_X as usize;
+    while q < comptime!(l * n) {
+        let t = q / n;
+        let k = q % n;
+        let mut gc = F::new(0.0);
+        for s in 0..t + 1 {
+            gc += dts[s] * xy[t * l + s] * w[t * l + s] * seq[s * pitch + e + k];
+        }
+        dxbc[(p * l + t) * row + e + n + k] = gc;
+        let mut gb = F::new(0.0);
+        for t2 in t..l {
+            gb += dts[t] * xy[t2 * l + t] * w[t2 * l + t] * seq[t2 * pitch + e + n + k];
+        }
+        dxbc[(p * l + t) * row + e + k] = gb;
+        q += step;
+    }
+    if UNIT_POS_X == 0 {
+        // from the last position back: `rev` is the reverse cumulative sum of dcs
+        let mut rev = F::new(0.0);
+        let mut da = F::new(0.0);
+        let mut ddiag = F::new(0.0);
+        for q2 in 0..l {
+            let k = l - 1 - q2;
+            let mut dcs = F::new(0.0);
+            for s in 0..k + 1 {
+                dcs += dts[s] * xy[k * l + s] * sm[k * l + s];
+            }
+            let mut via_u = F::new(0.0);
+            for t in k..l {
+                dcs -= dts[k] * xy[t * l + k] * sm[t * l + k];
+                via_u += sm[t * l + k] * xy[t * l + k];
+            }
+            rev += dcs;
+            ddt[p * l + k] = via_u + av * rev;
+            da += dts[k] * rev;
+            ddiag += xy[k * l + k];
+        }
+        da_part[p] = da;
+        dd_part[p] = ddiag;
+    }
+}

@@ -1,0 +1,65 @@
+//! SSD forward with the sequence staged in shared memory: the same sums as
+//! [`crate::ssd_forward`]'s kernel in the same order (so the same bits), but every operand of
+//! the sums comes from shared memory. The unstaged kernel reads C_t and B_s from device
+//! memory (cached) in a chain of N dependent steps on the L(L+1)/2 units that own an entry of
+//! S, while the cube's other units wait: at fig3's sizes (L = 8, N = 128) 36 of 256 units.
+
+use cubecl::prelude::*;
+
+use crate::ssd_common::{c_dot_b_staged, decay_prefix, stage_rows};
+
+/// One cube per sequence p = r * B + b (CUBE_POS_X). The cube first copies the sequence's
+/// L rows of xbc (E + 2N each) into shared memory, then its units stride over the L x L
+/// entries of S and over the L x E outputs y[t, j]. L, E and N are comptime: they size the
+/// shared arrays.
+#[cube(launch)]
+pub(crate) fn ssd_forward_staged_kernel<F: Float>(
+    xbc: &Array<F>,   // [R, B, L, E + 2N]
+    dt: &Array<F>,    // [R, B, L]
+    a: &Array<F>,     // [R]
+    d: &Array<F>,     // [R]
+    y: &mut Array<F>, // [R, B, L, E]
+    batch: u32,
+    #[comptime] l: usize,
+    #[comptime] e: usize,
+    #[comptime] n: usize,
+) {
+    let p = CUBE_POS_X as usize;
+    let r = p / (batch as usize);
+    let step = CUBE_DIM_X as usize;
+    let mut seq = SharedMemory::<F>::new(comptime!(l * (e + 2 * n + 1))); // rows E + 2N + 1 apart
+    let mut cs = SharedMemory::<F>::new(l); // cs_t = sum_{r<=t} A dt_r
+    let mut dts = SharedMemory::<F>::new(l);
+    let mut sm = SharedMemory::<F>::new(comptime!(l * l)); // S[t, s], zero above the diagonal
+    stage_rows(xbc, p * comptime!(l * (e + 2 * n)), &mut seq, l, comptime!(e + 2 * n));
+    decay_prefix(dt, a[r], p, &mut cs, &mut dts, l);
+    sync_cube();
+    let mut i = UNIT_POS_X as usize;
+    while i < comptime!(l * l) {
+        let t = i / l;
+        let s = i % l;
+        let mut v = F::new(0.0);
+        if s <= t {
+            let g = c_dot_b_staged(&seq, t, s, e, n);
+            // cs_t - cs_s <= 0 on and below the diagonal (A < 0, dt > 0): exp cannot overflow
+            v = g * F::exp(cs[t] - cs[s]);
+        }
+        sm[i] = v;
+        i += step;
+    }
+    sync_cube();
+    let dv = d[r];
+    let pitch = comptime!(e + 2 * n + 1);
+    // unit q owns y[t, j] (q = t E + j): consecutive units write consecutive elements
+    let mut q = UNIT_POS_X as usize;
+    while q < comptime!(l * e) {
+        let t = q / e;
+        let j = q % e;
+        let mut acc = dv * seq[t * pitch + j];
+        for s in 0..t + 1 {
+            acc += sm[t * l + s] * dts[s] * seq[s * pitch + j];
+        }
+        y[p * comptime!(l * e) + q] = acc;
+        q += step;
+    }
+}
