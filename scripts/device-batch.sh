@@ -47,6 +47,8 @@
 #                                              # gathered and the clipped AdamW in one kernel each);
 #                                              # JOB+adam: any job with it on
 #   scripts/device-batch.sh ssd-units-check [G] # the fused SSD kernels' units a cube (MSYM_SSD_UNITS)
+#   scripts/device-batch.sh host-check [G]     # the host's time a step by phase at R = 1 (host_ms),
+#                                              # the fused optimizer tail off and on, twice each
 #   scripts/device-batch.sh base-check [G]     # this build against an earlier one (bin-xz/msym-base.xz:
 #                                              # a copy of an earlier bin-xz/msym.xz), the same way
 #                                              # against the default: the bench alone (same bits)
@@ -225,7 +227,7 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         # runs/fig3-spot results/fig3`: each R = 1 value against the batched row's 3 seeds
         echo env $PLAIN$M sweep configs/fig3.toml $(dev "$3" 0,1,2,3) --max-replicas 1 --set $E5 \
             --only model.depth=2,3 --only init.gamma=1.0,1.5 --only seed=1 --time-limit $t --out runs/fig3-spot ;;
-    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | f32-check | paths-check | profile | profile-fig6 | autotune-check | lastq-check)
+    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | host-check | f32-check | paths-check | profile | profile-fig6 | autotune-check | lastq-check)
         # this script's own commands on one GPU, as queued jobs: torch-fig4 (issue 10: the
         # fig4 cell in PyTorch; no time limit, no resume), torch-order (fig4's seed 1 in
         # PyTorch on msym's own batches), fusion-check (issue 8: may the sweeps use the
@@ -409,6 +411,20 @@ ssd_units_check() { # GPU: the fused SSD kernels' units a cube (MSYM_SSD_UNITS="
             --depths 2 --replicas 9,36 --sweep-depth 2 --precisions f32 --out $d/bench-$n | grep -E "R = "
         "$@" $M bench --no-torch --steps 10 --warmup 3 --device cuda:$g --config configs/composite.toml \
             --depths 4 --replicas 36 --sweep-depth 4 --precisions f32 --out $d/bench-$n-d4 | grep -E "R = 36"
+    done
+}
+
+host_check() { # GPU: where R = 1's step goes on the host (the bench's host_ms: forward,
+    # backward and optimizer, no device sync inside the step) at depths 2, 4 and 7, 300
+    # steps, the fused optimizer tail off and on, interleaved twice (R = 1 drifts by 10-25%
+    # between processes, results/bench/session16-h200-2026-11-27)
+    local g=${1:-0} d=runs/host-check n=0 a
+    mkdir -p $d
+    for a in 0 1 0 1; do
+        n=$((n + 1))
+        echo "== $n: MSYM_FUSED_ADAM=$a"
+        env MSYM_FUSED_ADAM=$a $M bench --no-torch --steps 300 --warmup 20 --device cuda:$g --config configs/composite.toml \
+            --depths 2,4,7 --replicas 1 --sweep-depth 4 --precisions f32 --out $d/bench-$n
     done
 }
 
@@ -697,6 +713,7 @@ profile) # issue 8: where one training step's kernel time goes now, with the bin
 fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check) switch_check $1 "${2:-0}" ;;
 ssd-units-check) ssd_units_check "${2:-0}" ;;
 base-check) base_check "${2:-0}" ;;
+host-check) host_check "${2:-0}" ;;
 f32-check) # TF32 (burn's matmul) against f32 (MSYM_F32_MATMUL): the bench and 5 epochs of fig3 cells
     ab_check "${2:-0}" runs/f32-check tf32 "env MSYM_F32_MATMUL=0 $M" f32 "env MSYM_F32_MATMUL=1 $M" ;;
 unpack) # here, after a call: its `pack` (0-runs.tgz.part*, the metrics without checkpoints)
