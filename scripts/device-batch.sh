@@ -43,12 +43,14 @@
 #                                              # JOB+f32: any job in f32, e.g. fig3-spot+f32
 #   scripts/device-batch.sh keep-check [G]     # the optimizer's kept parameter row (on by default,
 #                                              # the same bits) off and on: fewer kernels at R = 1
-#   scripts/device-batch.sh adam-check [G]     # the fused optimizer tail (off by default: the gradients
+#   scripts/device-batch.sh adam-check [G]     # the fused optimizer tail (on by default since session 17: the gradients
 #                                              # gathered and the clipped AdamW in one kernel each);
 #                                              # JOB+adam: any job with it on
 #   scripts/device-batch.sh ssd-units-check [G] # the fused SSD kernels' units a cube (MSYM_SSD_UNITS)
 #   scripts/device-batch.sh host-check [G]     # the host's time a step by phase at R = 1 (host_ms),
 #                                              # the fused optimizer tail off and on, twice each
+#   scripts/device-batch.sh host-profile [G]   # a sampling profile of the host over R = 1's timed
+#                                              # steps (MSYM_HOST_PROFILE; a host-profile build)
 #   scripts/device-batch.sh base-check [G]     # this build against an earlier one (bin-xz/msym-base.xz:
 #                                              # a copy of an earlier bin-xz/msym.xz), the same way
 #                                              # against the default: the bench alone (same bits)
@@ -227,7 +229,7 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         # runs/fig3-spot results/fig3`: each R = 1 value against the batched row's 3 seeds
         echo env $PLAIN$M sweep configs/fig3.toml $(dev "$3" 0,1,2,3) --max-replicas 1 --set $E5 \
             --only model.depth=2,3 --only init.gamma=1.0,1.5 --only seed=1 --time-limit $t --out runs/fig3-spot ;;
-    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | host-check | f32-check | paths-check | profile | profile-fig6 | autotune-check | lastq-check)
+    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | host-check | host-profile | f32-check | paths-check | profile | profile-fig6 | autotune-check | lastq-check)
         # this script's own commands on one GPU, as queued jobs: torch-fig4 (issue 10: the
         # fig4 cell in PyTorch; no time limit, no resume), torch-order (fig4's seed 1 in
         # PyTorch on msym's own batches), fusion-check (issue 8: may the sweeps use the
@@ -426,6 +428,20 @@ host_check() { # GPU: where R = 1's step goes on the host (the bench's host_ms: 
         env MSYM_FUSED_ADAM=$a $M bench --no-torch --steps 300 --warmup 20 --device cuda:$g --config configs/composite.toml \
             --depths 2,4,7 --replicas 1 --sweep-depth 4 --precisions f32 --out $d/bench-$n
     done
+}
+
+host_profile() { # GPU: the bench at R = 1, depths 2 and 4, 1000 timed steps, with the host
+    # profiler on (MSYM_HOST_PROFILE, 1000 samples a CPU second); its folded stacks and their
+    # summary (scripts/host_profile_summary.py) into runs/host-profile
+    local g=${1:-0} d=runs/host-profile f
+    mkdir -p $d
+    env MSYM_HOST_PROFILE=$d/folded $M bench --no-torch --steps 1000 --warmup 20 --device cuda:$g --config configs/composite.toml \
+        --depths 2,4 --replicas 1 --sweep-depth 4 --precisions f32 --out $d/bench
+    for f in $d/folded/*.folded; do
+        [ -f "$f" ] && python3 scripts/host_profile_summary.py $f 40 >$d/summary-$(basename $f .folded).txt
+    done
+    xz -f -T4 $d/folded/*.folded 2>/dev/null
+    head -n 40 $d/summary-*.txt
 }
 
 base_check() { # GPU: this build (M) against an earlier one (bin-xz/msym-base.xz, copied
@@ -714,6 +730,7 @@ fused-check | conv-check | split-check | norm-check | rms-check | embed-check | 
 ssd-units-check) ssd_units_check "${2:-0}" ;;
 base-check) base_check "${2:-0}" ;;
 host-check) host_check "${2:-0}" ;;
+host-profile) host_profile "${2:-0}" ;;
 f32-check) # TF32 (burn's matmul) against f32 (MSYM_F32_MATMUL): the bench and 5 epochs of fig3 cells
     ab_check "${2:-0}" runs/f32-check tf32 "env MSYM_F32_MATMUL=0 $M" f32 "env MSYM_F32_MATMUL=1 $M" ;;
 unpack) # here, after a call: its `pack` (0-runs.tgz.part*, the metrics without checkpoints)

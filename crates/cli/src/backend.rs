@@ -68,7 +68,8 @@ pub const BUILD_FEATURES: &str = if cfg!(feature = "fusion") {
 /// (MSYM_SPLIT_IN_PROJ; left to its default it runs only on the CUDA backend in f32, so
 /// "calls" says whether it ran); and the optimizer's kept parameter row
 /// (MSYM_KEEP_FLAT_PARAMS, on by default on every backend; "calls" counts steps); the fused
-/// optimizer tail (MSYM_FUSED_ADAM, off by default; "calls" counts updates); and the
+/// optimizer tail (MSYM_FUSED_ADAM, on by default since session 17, CubeCL backends in f32
+/// only; "calls" counts updates); and the
 /// Transformer's last query (MSYM_LAST_QUERY, off by default; "calls" counts forwards).
 pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
     #[cfg(feature = "cuda")]
@@ -124,7 +125,7 @@ pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
         models::f32_matmul::f32_matmul_on(),
         models::f32_matmul::f32_matmul_calls(),
     );
-    // the optimizer's tail in two kernels (models::fused_adam, off by default; "calls" counts
+    // the optimizer's tail in two kernels (models::fused_adam, on by default; "calls" counts
     // updates; it runs on the CubeCL backends in f32 only)
     let fused_adam = (
         "fused_adam",

@@ -80,8 +80,10 @@ fn configured(base: &Path, set: &[String], depth: usize, p: Precision) -> Result
 
 fn time_on(device: DeviceArg, cfg: &ExperimentConfig, r: usize, c: &BenchCommand) -> Result<StepTiming, CliError> {
     use burn::backend::Autodiff;
+    let tag = format!("d{}-r{r}-{}", cfg.model.depth(), cfg.train.precision.name());
+    let scope = || crate::host_profile::start(&tag);
     let result = backend::guarded(device, || match device {
-        DeviceArg::Cpu => time_steps::<Autodiff<CpuBackend>>(cfg, r, c.warmup, c.steps, &Default::default()),
+        DeviceArg::Cpu => time_steps::<Autodiff<CpuBackend>>(cfg, r, c.warmup, c.steps, &Default::default(), &scope),
         #[cfg(feature = "cuda")]
         DeviceArg::Cuda(i) => time_steps::<Autodiff<backend::CudaBackend>>(
             cfg,
@@ -89,6 +91,7 @@ fn time_on(device: DeviceArg, cfg: &ExperimentConfig, r: usize, c: &BenchCommand
             c.warmup,
             c.steps,
             &burn::backend::cuda::CudaDevice { index: i },
+            &scope,
         ),
         #[cfg(not(feature = "cuda"))]
         DeviceArg::Cuda(_) => unreachable!("refused by require_available"),

@@ -16,6 +16,7 @@ mod doctor_cmd;
 mod error;
 mod export_cmd;
 mod figures;
+mod host_profile;
 mod info_cmd;
 mod json_file;
 mod manifest;
@@ -104,7 +105,8 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     // an A/B setting of the SSD kernels' launch (models::ssd_units), checked before any command
-    if let Err(message) = models::ssd_units::apply_ssd_units_env() {
+    // and the bench's host profiler (host_profile), likewise
+    if let Err(message) = models::ssd_units::apply_ssd_units_env().and(host_profile::check_env()) {
         eprintln!("error: {message}");
         return ExitCode::from(2);
     }

@@ -3,11 +3,13 @@
 //! where the plain ops take one fill and one slice_assign a parameter tensor and about 26
 //! elementwise kernels (issue 8: fewer launches for the host to make at R = 1).
 //!
-//! **Off by default**: its H200 A/B (results/bench/session16-h200-2026-11-27) gave the same
-//! 5-epoch losses to 2.1e-7 and 338 -> 266 kernels a depth-2 step, but 1.02x at R = 9 (verdict
-//! "keep", below the 5% that adopts a path); at R = 1 only depth 7 gained in every pair
-//! (1.12x). `MSYM_FUSED_ADAM=1` or [`set_fused_adam`] turns it on. It runs on the plain
-//! CubeCL backends in f32 (the optimizer works outside autodiff); elsewhere the callers
+//! **On by default** since session 17: its H200 A/B (results/bench/session16-h200-2026-11-27)
+//! gave the same 5-epoch losses to 2.1e-7 and 338 -> 266 kernels a depth-2 step, 1.02x at
+//! R = 9; at R = 1 the bench's host clock (results/bench/session17-h200-2026-11-27, host-check:
+//! two interleaved pairs of 300 steps) shows the optimizer's host time halved (1.64 -> 0.91 ms
+//! at depth 2, 2.52 -> 1.34 at depth 4) and every pair faster at depths 2, 4 and 7 (1.17-1.25x),
+//! where R = 1 is bound by the host. `MSYM_FUSED_ADAM=0` or [`set_fused_adam`] turns it off.
+//! It runs on the plain CubeCL backends in f32 (the optimizer works outside autodiff); elsewhere the callers
 //! (trainer::flat, trainer::adamw) run the plain ops. Tested against AdamW in f64
 //! (crates/kernels/tests/adamw_wgpu.rs) and against the plain ops in training steps on
 //! lavapipe (crates/trainer/tests/adam_wgpu.rs).
@@ -17,14 +19,14 @@ use burn::tensor::{Bool, Tensor};
 
 use crate::switch::Switch;
 
-static SWITCH: Switch = Switch::off_by_default("MSYM_FUSED_ADAM");
+static SWITCH: Switch = Switch::new("MSYM_FUSED_ADAM");
 
 /// Turns the fused optimizer tail on or off for this process (overrides MSYM_FUSED_ADAM).
 pub fn set_fused_adam(on: bool) {
     SWITCH.set(on);
 }
 
-/// Whether the fused optimizer tail is allowed: [`set_fused_adam`], else MSYM_FUSED_ADAM, else off.
+/// Whether the fused optimizer tail is allowed: [`set_fused_adam`], else MSYM_FUSED_ADAM, else on.
 pub fn fused_adam_on() -> bool {
     SWITCH.on()
 }

@@ -36,14 +36,20 @@ pub struct StepTiming {
     pub host_ms: [f64; 3],
 }
 
+/// Called as the timed steps start; what it returns is dropped as the last of them is queued,
+/// before the host waits for the device (e.g. a host profiler, which then sees the steps'
+/// host work and not the wait).
+pub type TimedScope<'a> = &'a dyn Fn() -> Option<Box<dyn std::any::Any>>;
+
 /// Times `steps` training steps of `cfg`'s model with R = `replicas` (seeds 1..=R, all
-/// on `cfg`'s dataset) after `warmup` untimed ones.
+/// on `cfg`'s dataset) after `warmup` untimed ones, with `scope` around the timed ones.
 pub fn time_steps<B: AutodiffBackend>(
     cfg: &ExperimentConfig,
     replicas: usize,
     warmup: usize,
     steps: usize,
     device: &B::Device,
+    scope: TimedScope,
 ) -> Result<StepTiming, String> {
     let t = &cfg.train;
     let batch = t.batch_size.expect("resolved");
@@ -78,9 +84,11 @@ pub fn time_steps<B: AutodiffBackend>(
     s.take_mean_losses();
     s.host = Default::default();
     let t1 = Instant::now();
+    let guard = scope();
     for step in warmup..warmup + steps {
         run(&mut s, step);
     }
+    drop(guard);
     let losses = s.take_mean_losses();
     let seconds = t1.elapsed().as_secs_f64();
     let mean_loss = losses.iter().sum::<f64>() / replicas as f64;
