@@ -454,6 +454,14 @@ base_check() { # GPU: this build (M) against an earlier one (bin-xz/msym-base.xz
     echo "base: $($B info 2>&1 | head -n 1)"
     echo "head: $($M info 2>&1 | head -n 1)"
     ab_check ${1:-0} runs/base-check base "$B" head "$M"
+    # R = 1 drifts by 10-25% between processes: 300-step runs, base and head interleaved twice
+    local n=0 side
+    for side in "base:$B" "head:$M" "base:$B" "head:$M"; do
+        n=$((n + 1))
+        echo "== R = 1, $n: ${side%%:*}"
+        ${side#*:} bench --no-torch --steps 300 --warmup 20 --device cuda:${1:-0} --config configs/composite.toml \
+            --depths 2,4,7 --replicas 1 --sweep-depth 4 --precisions f32 --out runs/base-check/r1-$n
+    done
 }
 
 switch_check() { # CHECK GPU: the same binary with the binary's defaults but CHECK's speed

@@ -49,8 +49,10 @@ if [ $build = 1 ]; then
         exit 2
     }
     export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/msym-target}
-    # host-profile: MSYM_HOST_PROFILE's sampling profiler (idle unless the variable is set)
-    cargo build --release -p msym --features cuda,host-profile
+    # host-profile: MSYM_HOST_PROFILE's sampling profiler (idle unless the variable is set);
+    # the symbols kept (strip only the debug info) so that its stacks have names (with the
+    # workspace's strip = true every frame read "__libc_start_main", session 17)
+    CARGO_PROFILE_RELEASE_STRIP=debuginfo cargo build --release -p msym --features cuda,host-profile
     mkdir -p bin-xz
     xz -T2 -3 -c "$CARGO_TARGET_DIR/release/msym" >bin-xz/msym.xz.tmp && mv bin-xz/msym.xz.tmp bin-xz/msym.xz
     echo "bin-xz/msym.xz: $(du -h bin-xz/msym.xz | cut -f1), $("$CARGO_TARGET_DIR/release/msym" info 2>&1 | head -n 1)"

@@ -37,7 +37,12 @@ pub fn start(tag: &str) -> Option<Box<dyn Any>> {
             .blocklist(&["libc", "libgcc", "pthread", "vdso"])
             .build()
         {
-            Ok(guard) => Some(Box::new(imp::Running { guard, path })),
+            Ok(guard) => Some(Box::new(imp::Running {
+                guard,
+                path,
+                cpu0: imp::process_cpu_s(),
+                wall0: std::time::Instant::now(),
+            })),
             Err(e) => {
                 eprintln!("{VAR}: the host profiler did not start ({e}); timing without it");
                 None
@@ -59,10 +64,26 @@ mod imp {
     pub(super) struct Running {
         pub(super) guard: pprof::ProfilerGuard<'static>,
         pub(super) path: PathBuf,
+        pub(super) cpu0: f64,
+        pub(super) wall0: std::time::Instant,
+    }
+
+    /// User + system CPU seconds of the whole process (every thread) so far.
+    pub(super) fn process_cpu_s() -> f64 {
+        // SAFETY: getrusage writes one rusage into the zeroed struct it is given.
+        let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+        if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
+            return f64::NAN;
+        }
+        let s = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+        s(u.ru_utime) + s(u.ru_stime)
     }
 
     impl Drop for Running {
         fn drop(&mut self) {
+            // CPU time against wall time: a host that is busy for the whole loop uses about
+            // one CPU second a second on its main thread; much less means it waits
+            let (cpu, wall) = (process_cpu_s() - self.cpu0, self.wall0.elapsed().as_secs_f64());
             let written = self
                 .guard
                 .report()
@@ -87,7 +108,10 @@ mod imp {
                         .map_err(|e| e.to_string())
                 });
             match written {
-                Ok(()) => eprintln!("host profile: wrote {}", self.path.display()),
+                Ok(()) => eprintln!(
+                    "host profile: wrote {} (the process used {cpu:.2} s of CPU in {wall:.2} s of the timed loop)",
+                    self.path.display()
+                ),
                 Err(e) => eprintln!("host profile: {} not written: {e}", self.path.display()),
             }
         }
