@@ -44,16 +44,10 @@ impl ConvShape {
         self.replicas * self.channels
     }
     /// Sequence groups of the backward's partial sums: the largest divisor of B not above
-    /// sqrt(B x L) or [`crate::FILL_CUBES`] / R, whichever is larger, so that a unit's loop
-    /// (B / G sequences of L tokens) and the sum over G are about equally long (G = 128 for
-    /// the fig3 batch of 2048 x 8 from R = 8 on), and a launch of few replicas still has about
-    /// FILL_CUBES x channel blocks cubes (at R = 1, G = 1024: 1024 x 5 cubes, where 128 x 5
-    /// took 128 us a call; ncu, depth 4, results/bench/session17-h200-2026-11-27).
+    /// sqrt(B x L), so that a unit's loop (B / G sequences of L tokens) and the sum over G
+    /// are about equally long (G = 128 for the fig3 batch of 2048 x 8).
     pub fn groups(&self) -> usize {
-        let cap = (self.batch * self.len)
-            .isqrt()
-            .max(crate::FILL_CUBES / self.replicas.max(1))
-            .max(1);
+        let cap = (self.batch * self.len).isqrt().max(1);
         (1..=cap.min(self.batch))
             .rev()
             .find(|g| self.batch.is_multiple_of(*g))

@@ -45,10 +45,9 @@ impl EmbedShape {
     pub fn w_len(&self) -> usize {
         self.replicas * self.vocab * self.d
     }
-    /// Token groups a replica ([`crate::token_groups`]): sqrt(T), however few the replicas,
-    /// since the partials hold a whole table a group ([R, G, V, D]).
+    /// Token groups a replica, as the gated norm's ([`crate::token_groups`]).
     pub fn groups(&self) -> usize {
-        crate::token_groups(self.tokens, 0)
+        crate::token_groups(self.tokens)
     }
     /// Elements of dw_part [R, G, V, D].
     pub fn part_len(&self) -> usize {
@@ -120,7 +119,7 @@ fn embed_backward_kernel<F: Float>(
 
 fn launch_dims(s: &EmbedShape) -> (CubeCount, CubeDim) {
     assert!(s.fits(), "embed: D = {} is not in 1..={MAX_D}", s.d);
-    crate::token_group_cubes(s.replicas, s.groups(), s.d)
+    crate::token_group_cubes(s.replicas, s.tokens, s.d)
 }
 
 /// out [R, T, D] = w[r, tokens[r, t]]. `tokens` holds i32, `w` F; the handles must hold the

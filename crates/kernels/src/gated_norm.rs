@@ -49,10 +49,9 @@ impl NormShape {
     pub fn w_len(&self) -> usize {
         self.replicas * self.e
     }
-    /// Token groups a replica (cubes of the launch per replica; [`crate::token_groups`]),
-    /// at least [`crate::FILL_CUBES`] / R.
+    /// Token groups a replica (cubes of the launch per replica; [`crate::token_groups`]).
     pub fn groups(&self) -> usize {
-        crate::token_groups(self.tokens, crate::FILL_CUBES / self.replicas.max(1))
+        crate::token_groups(self.tokens)
     }
     /// Whether one cube can take a token (E units).
     pub fn fits(&self) -> bool {
@@ -186,7 +185,7 @@ impl NormInputs {
 
 fn launch_dims(s: &NormShape) -> (CubeCount, CubeDim) {
     assert!(s.fits(), "gated norm: E = {} is not in 1..={MAX_E}", s.e);
-    crate::token_group_cubes(s.replicas, s.groups(), s.e)
+    crate::token_group_cubes(s.replicas, s.tokens, s.e)
 }
 
 /// out = RMSNorm(y * SiLU(z)) * w [R, T, E] (RMSNorm(y) * w without the gate). The input handles must hold the sizes of

@@ -139,33 +139,22 @@ pub fn ssd_units() -> (Option<u32>, Option<u32>) {
 }
 
 /// Token groups a replica for the kernels that walk a replica's T tokens one cube a group
-/// (the gated norm's, the embedding's): the largest divisor of T not above sqrt(T) or
-/// `at_least`, whichever is larger. sqrt(T) makes a cube's loop over its tokens and the
-/// caller's sum of the partials over G about equally long (G = 128 for fig3's 2048 x 8
-/// tokens); `at_least` lets a launch with few replicas have more, shorter groups (see
-/// [`FILL_CUBES`]).
-pub(crate) fn token_groups(tokens: usize, at_least: usize) -> usize {
-    let cap = tokens.isqrt().max(at_least).clamp(1, tokens.max(1));
+/// (the gated norm's, the embedding's): the largest divisor of T not above sqrt(T), so that
+/// a cube's loop over its tokens and the caller's sum of the partials over G are about
+/// equally long (G = 128 for fig3's 2048 x 8 tokens).
+pub(crate) fn token_groups(tokens: usize) -> usize {
+    let cap = tokens.isqrt().max(1);
     (1..=cap).rev().find(|g| tokens.is_multiple_of(*g)).unwrap_or(1)
 }
-
-/// The cubes a launch of the grouped kernels (the gated norm's, the conv's backward) aims at,
-/// R x G, where sqrt(T) groups a replica leave fewer: their groups are then shorter, down to
-/// FILL_CUBES / R groups a replica. Why: at R = 1 the sqrt rule gave 128 cubes (about one an
-/// SM of an H200) each walking 128 tokens in turn, so the gated norm's two kernels took 87 and
-/// 108 us a call (ncu, depth 4, R = 1, results/bench/session17-h200-2026-11-27). From R = 8
-/// on (every sweep's runs: R = 9 to 36) sqrt(T) groups already make 1024 cubes, so the rule
-/// changes nothing there, not a bit.
-pub const FILL_CUBES: usize = 1024;
 
 /// The launch of those kernels: one cube per (replica, token group), `units` units a cube.
 pub(crate) fn token_group_cubes(
     replicas: usize,
-    groups: usize,
+    tokens: usize,
     units: usize,
 ) -> (cubecl::prelude::CubeCount, cubecl::prelude::CubeDim) {
     (
-        cubecl::prelude::CubeCount::Static((replicas * groups) as u32, 1, 1),
+        cubecl::prelude::CubeCount::Static((replicas * token_groups(tokens)) as u32, 1, 1),
         cubecl::prelude::CubeDim::new_1d(units as u32),
     )
 }
