@@ -11,7 +11,7 @@
 use cubecl::prelude::*;
 use cubecl::server::Handle;
 
-use crate::ssd_common::{c_dot_b, decay_prefix};
+use crate::ssd_common::{c_dot_b, decay_gradients, decay_prefix};
 use crate::ssd_staged_backward::ssd_backward_staged_kernel;
 use crate::{SsdInputs, SsdShape, array_arg};
 
@@ -96,28 +96,7 @@ fn ssd_backward_kernel<F: Float>(
         q += step;
     }
     if UNIT_POS_X == 0 {
-        // from the last position back: `rev` is the reverse cumulative sum of dcs
-        let mut rev = F::new(0.0);
-        let mut da = F::new(0.0);
-        let mut ddiag = F::new(0.0);
-        for q2 in 0..l {
-            let k = l - 1 - q2;
-            let mut dcs = F::new(0.0);
-            for s in 0..k + 1 {
-                dcs += dts[s] * xy[k * l + s] * sm[k * l + s];
-            }
-            let mut via_u = F::new(0.0);
-            for t in k..l {
-                dcs -= dts[k] * xy[t * l + k] * sm[t * l + k];
-                via_u += sm[t * l + k] * xy[t * l + k];
-            }
-            rev += dcs;
-            ddt[p * l + k] = via_u + av * rev;
-            da += dts[k] * rev;
-            ddiag += xy[k * l + k];
-        }
-        da_part[p] = da;
-        dd_part[p] = ddiag;
+        decay_gradients(&dts, &xy, &sm, av, p, ddt, da_part, dd_part, l);
     }
 }
 

@@ -80,3 +80,43 @@ pub(crate) fn c_dot_b_staged<F: Float>(
     }
     g
 }
+
+/// The backward's serial tail, for one unit of the cube (L is 8: a serial pass costs less than
+/// barrier-separated parallel ones): from the last position back, dcs_k and its reverse
+/// cumulative sum `rev` give ddt of sequence p, and its partial dA and dD (formulas in
+/// ssd_backward.rs). dts, xy and sm are the cube's dt, XY and S.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn decay_gradients<F: Float>(
+    dts: &SharedMemory<F>,
+    xy: &SharedMemory<F>,
+    sm: &SharedMemory<F>,
+    av: F,
+    p: usize,
+    ddt: &mut Array<F>,
+    da_part: &mut Array<F>,
+    dd_part: &mut Array<F>,
+    #[comptime] l: usize,
+) {
+    let mut rev = F::new(0.0);
+    let mut da = F::new(0.0);
+    let mut ddiag = F::new(0.0);
+    for q2 in 0..l {
+        let k = l - 1 - q2;
+        let mut dcs = F::new(0.0);
+        for s in 0..k + 1 {
+            dcs += dts[s] * xy[k * l + s] * sm[k * l + s];
+        }
+        let mut via_u = F::new(0.0);
+        for t in k..l {
+            dcs -= dts[k] * xy[t * l + k] * sm[t * l + k];
+            via_u += sm[t * l + k] * xy[t * l + k];
+        }
+        rev += dcs;
+        ddt[p * l + k] = via_u + av * rev;
+        da += dts[k] * rev;
+        ddiag += xy[k * l + k];
+    }
+    da_part[p] = da;
+    dd_part[p] = ddiag;
+}
