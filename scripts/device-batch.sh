@@ -47,13 +47,13 @@
 #                                              # gathered and the clipped AdamW in one kernel each);
 #                                              # JOB+adam: any job with it on
 #   scripts/device-batch.sh ssd-units-check [G] # the fused SSD kernels' units a cube (MSYM_SSD_UNITS)
+#                                              # against the default: the bench alone (same bits)
 #   scripts/device-batch.sh host-check [G]     # the host's time a step by phase at R = 1 (host_ms),
 #                                              # the fused optimizer tail off and on, twice each
 #   scripts/device-batch.sh host-profile [G]   # a sampling profile of the host over R = 1's timed
 #                                              # steps (MSYM_HOST_PROFILE; a host-profile build)
 #   scripts/device-batch.sh base-check [G]     # this build against an earlier one (bin-xz/msym-base.xz:
 #                                              # a copy of an earlier bin-xz/msym.xz), the same way
-#                                              # against the default: the bench alone (same bits)
 #   scripts/device-batch.sh embed-check [G]    # the same for the fused embedding (off by default;
 #                                              # JOB+embed: any job with it on)
 #   scripts/device-batch.sh profile [G]        # ncu: the kernel time of one step (d2, R = 36) by name
@@ -422,13 +422,19 @@ host_check() { # GPU: where R = 1's step goes on the host (the bench's host_ms: 
     # backward and optimizer, no device sync inside the step) at depths 2, 4 and 7, 300
     # steps, the fused optimizer tail off and on, interleaved twice (R = 1 drifts by 10-25%
     # between processes, results/bench/session16-h200-2026-11-27)
-    local g=${1:-0} d=runs/host-check n=0 a
-    mkdir -p $d
-    for a in 0 1 0 1; do
+    mkdir -p runs/host-check
+    r1_runs ${1:-0} runs/host-check/bench "env MSYM_FUSED_ADAM=0 $M" "env MSYM_FUSED_ADAM=1 $M"
+}
+
+r1_runs() { # GPU OUT CMD_A CMD_B: the bench at R = 1 (depths 2, 4, 7; 300 steps) with A, B,
+    # A, B into OUT-1..OUT-4: R = 1 drifts by 10-25% between processes, so a claim needs
+    # interleaved pairs, not one run each
+    local g=$1 out=$2 n=0 cmd
+    for cmd in "$3" "$4" "$3" "$4"; do
         n=$((n + 1))
-        echo "== $n: MSYM_FUSED_ADAM=$a"
-        env MSYM_FUSED_ADAM=$a $M bench --no-torch --steps 300 --warmup 20 --device cuda:$g --config configs/composite.toml \
-            --depths 2,4,7 --replicas 1 --sweep-depth 4 --precisions f32 --out $d/bench-$n
+        echo "== R = 1, $n: $cmd"
+        $cmd bench --no-torch --steps 300 --warmup 20 --device cuda:$g --config configs/composite.toml \
+            --depths 2,4,7 --replicas 1 --sweep-depth 4 --precisions f32 --out $out-$n
     done
 }
 
@@ -455,14 +461,7 @@ base_check() { # GPU: this build (M) against an earlier one (bin-xz/msym-base.xz
     echo "base: $($B info 2>&1 | head -n 1)"
     echo "head: $($M info 2>&1 | head -n 1)"
     ab_check ${1:-0} runs/base-check base "$B" head "$M"
-    # R = 1 drifts by 10-25% between processes: 300-step runs, base and head interleaved twice
-    local n=0 side
-    for side in "base:$B" "head:$M" "base:$B" "head:$M"; do
-        n=$((n + 1))
-        echo "== R = 1, $n: ${side%%:*}"
-        ${side#*:} bench --no-torch --steps 300 --warmup 20 --device cuda:${1:-0} --config configs/composite.toml \
-            --depths 2,4,7 --replicas 1 --sweep-depth 4 --precisions f32 --out runs/base-check/r1-$n
-    done
+    r1_runs ${1:-0} runs/base-check/r1 "$B" "$M"
 }
 
 switch_check() { # CHECK GPU: the same binary with the binary's defaults but CHECK's speed

@@ -988,27 +988,9 @@ fn bench_writes_a_host_profile_or_refuses_the_variable() {
     let o = Command::new(env!("CARGO_BIN_EXE_msym"))
         .current_dir(repo())
         .env("MSYM_HOST_PROFILE", &prof)
-        .args([
-            "bench",
-            "--config",
-            SMOKE,
-            "--device",
-            "cpu",
-            "--depths",
-            "1",
-            "--replicas",
-            "1",
-        ])
-        .args([
-            "--sweep-depth",
-            "1",
-            "--steps",
-            "20",
-            "--warmup",
-            "1",
-            "--no-torch",
-            "--out",
-        ])
+        // depths 1 and 2 (two files); the test reads depth 1's
+        .args(&cpu_bench("1", "20")[..])
+        .args(["--no-torch", "--out"])
         .arg(&out)
         .output()
         .unwrap();

@@ -104,6 +104,12 @@ impl SsdShape {
         let l = self.len;
         (l * (self.row() + 1) + l * (self.e + 1) + 3 * l * l + 2 * l) * size
     }
+    /// Whether `client`'s shared memory holds a cube of the staged kernels for elements of F:
+    /// where it does, [`ssd_forward`] and [`ssd_backward`] launch them (one answer for both,
+    /// from the backward's larger need).
+    pub fn stages<R: Runtime, F>(&self, client: &cubecl::prelude::ComputeClient<R>) -> bool {
+        self.staged_bytes(core::mem::size_of::<F>()) <= client.properties().hardware.max_shared_memory_size
+    }
 }
 
 /// The inputs of one SSD launch, on the device (sizes in [`SsdShape`]).

@@ -119,8 +119,7 @@ pub fn ssd_backward<R: Runtime, F: Float + CubeElement>(
     dy: &Handle,
     units: Option<u32>,
 ) -> SsdGrads {
-    let staged = shape.staged_bytes(core::mem::size_of::<F>()) <= client.properties().hardware.max_shared_memory_size;
-    ssd_backward_as::<R, F>(client, shape, inp, dy, units, staged)
+    ssd_backward_as::<R, F>(client, shape, inp, dy, units, shape.stages::<R, F>(client))
 }
 
 /// [`ssd_backward`] with the kernel chosen by the caller, as [`crate::ssd_forward_as`].

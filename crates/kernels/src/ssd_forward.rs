@@ -62,7 +62,7 @@ fn ssd_forward_kernel<F: Float>(
 
 /// Launches the forward kernel with `units` per cube (None: [`SsdShape::default_units`]) and
 /// returns y [R, B, L, E]: the staged kernel (crate::ssd_staged_forward, the same bits) where
-/// the client's shared memory holds a staged sequence ([`SsdShape::staged_bytes`]), else this
+/// the client's shared memory holds a staged sequence ([`SsdShape::stages`]), else this
 /// file's. The input handles must hold the sizes of `shape`; the launch is bounds-checked, so
 /// a short handle reads zeros rather than another buffer.
 pub fn ssd_forward<R: Runtime, F: Float + CubeElement>(
@@ -71,8 +71,7 @@ pub fn ssd_forward<R: Runtime, F: Float + CubeElement>(
     inp: &SsdInputs,
     units: Option<u32>,
 ) -> Handle {
-    let staged = shape.staged_bytes(core::mem::size_of::<F>()) <= client.properties().hardware.max_shared_memory_size;
-    ssd_forward_as::<R, F>(client, shape, inp, units, staged)
+    ssd_forward_as::<R, F>(client, shape, inp, units, shape.stages::<R, F>(client))
 }
 
 /// [`ssd_forward`] with the kernel chosen by the caller (`staged`: the staged kernel, which

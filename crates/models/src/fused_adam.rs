@@ -7,7 +7,7 @@
 //! gave the same 5-epoch losses to 2.1e-7 and 338 -> 266 kernels a depth-2 step, 1.02x at
 //! R = 9; at R = 1 the bench's host clock (results/bench/session17-h200-2026-11-27, host-check:
 //! two interleaved pairs of 300 steps) shows the optimizer's host time halved (1.64 -> 0.91 ms
-//! at depth 2, 2.52 -> 1.34 at depth 4) and every pair faster at depths 2, 4 and 7 (1.17-1.25x),
+//! at depth 2, 2.52 -> 1.34 at depth 4) and every pair faster at depths 2, 4 and 7 (1.17-1.26x),
 //! where R = 1 is bound by the host. `MSYM_FUSED_ADAM=0` or [`set_fused_adam`] turns it off.
 //! It runs on the plain CubeCL backends in f32 (the optimizer works outside autodiff); elsewhere the callers
 //! (trainer::flat, trainer::adamw) run the plain ops. Tested against AdamW in f64
