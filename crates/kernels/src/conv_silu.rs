@@ -62,10 +62,12 @@ fn channel_blocks(s: &ConvShape) -> u32 {
     s.channels.div_ceil(UNITS) as u32
 }
 
-/// pre[t, c] of sequence p at channel c (shared by both kernels); x's token rows are `row`
+/// pre[t, c] of sequence p at channel c (shared by both kernels, and by the fused conv + SSD
+/// kernels, crate::conv_ssd_forward and crate::conv_ssd_backward); x's token rows are `row`
 /// elements apart.
 #[cube]
-fn pre_activation<F: Float>(
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn pre_activation<F: Float>(
     x: &Array<F>,
     w: &Array<F>,
     bias: &Array<F>,
@@ -90,6 +92,20 @@ fn pre_activation<F: Float>(
     acc
 }
 
+/// SiLU(pre) = pre sigma(pre), written as the forward kernel writes it.
+#[cube]
+pub(crate) fn silu<F: Float>(pre: F) -> F {
+    let sig = F::new(1.0) / (F::new(1.0) + F::exp(-pre));
+    pre * sig
+}
+
+/// g SiLU'(pre) = g sigma (1 + pre (1 - sigma)), written as the backward kernel writes it.
+#[cube]
+pub(crate) fn silu_grad<F: Float>(g: F, pre: F) -> F {
+    let sig = F::new(1.0) / (F::new(1.0) + F::exp(-pre));
+    g * sig * (F::new(1.0) + pre * (F::new(1.0) - sig))
+}
+
 /// One unit per (sequence p = CUBE_POS_X, channel c); it walks the L tokens.
 #[cube(launch)]
 fn conv_silu_forward_kernel<F: Float>(
@@ -110,8 +126,7 @@ fn conv_silu_forward_kernel<F: Float>(
     if c < ch {
         for t in 0..l {
             let pre = pre_activation(x, w, bias, p, r, t, c, ch, row as usize, l, k);
-            let sig = F::new(1.0) / (F::new(1.0) + F::exp(-pre));
-            out[(p * l + t) * ch + c] = pre * sig;
+            out[(p * l + t) * ch + c] = silu::<F>(pre);
         }
     }
 }
@@ -159,8 +174,7 @@ fn conv_silu_backward_kernel<F: Float>(
             let p = r * bsz + b;
             for t in 0..l {
                 let pre = pre_activation(x, w, bias, p, r, t, c, ch, xr, l, k);
-                let sig = F::new(1.0) / (F::new(1.0) + F::exp(-pre));
-                let gpt = g[(p * l + t) * ch + c] * sig * (F::new(1.0) + pre * (F::new(1.0) - sig));
+                let gpt = silu_grad::<F>(g[(p * l + t) * ch + c], pre);
                 gp[u * l + t] = gpt;
                 db += gpt;
                 #[unroll]

@@ -21,6 +21,9 @@
 //! (oracle: [`gated_norm_oracle`]; burn operation: [`burn_op_norm`]); without the gate it is
 //! the plain RMSNorm.
 //!
+//! The conv stage and the SSD also come fused into one pair, [`conv_ssd`], which keeps the
+//! post-conv tensor and its gradient on chip (the same bits as the two pairs in turn).
+//!
 //! The fourth is the token embedding, a lookup and its scatter-sum gradient, in [`embed`]
 //! (burn operation: [`burn_op_embed`]; the tests' oracle is a host table lookup).
 //!
@@ -37,6 +40,9 @@ pub mod burn_op_matmul;
 pub mod burn_op_norm;
 pub mod conv_oracle;
 pub mod conv_silu;
+pub mod conv_ssd;
+mod conv_ssd_backward;
+mod conv_ssd_forward;
 pub mod embed;
 pub mod gated_norm;
 pub mod gated_norm_oracle;

@@ -44,21 +44,23 @@ pub(crate) fn c_dot_b<F: Float>(
     g
 }
 
-/// Copies `rows` rows of `width` elements, contiguous in `src` from `start`, into `dst` with
-/// rows `width + 1` apart: the cube's units read consecutive elements (coalesced), and the
-/// pad puts the same column of different rows in different shared-memory banks, where the
-/// kernels' (t, s) units read C_t and B_s at one k. The caller syncs the cube before reading.
+/// Copies `rows` rows of `width` elements, `src_row` apart in `src` from `start` (`width` for
+/// contiguous rows; more for CUDA's pitched rows), into `dst` with rows `width + 1` apart: the
+/// cube's units read consecutive elements (coalesced), and the pad puts the same column of
+/// different rows in different shared-memory banks, where the kernels' (t, s) units read C_t
+/// and B_s at one k. The caller syncs the cube before reading.
 #[cube]
 pub(crate) fn stage_rows<F: Float>(
     src: &Array<F>,
     start: usize,
+    src_row: usize,
     dst: &mut SharedMemory<F>,
     #[comptime] rows: usize,
     #[comptime] width: usize,
 ) {
     let mut i = UNIT_POS_X as usize;
     while i < rows * width {
-        dst[(i / width) * (width + 1) + i % width] = src[start + i];
+        dst[(i / width) * (width + 1) + i % width] = src[start + (i / width) * src_row + i % width];
         i += CUBE_DIM_X as usize;
     }
 }

@@ -2,6 +2,9 @@
 //! formulas and summation orders of [`crate::ssd_backward`]'s kernel (so the same bits), with
 //! every operand of the sums read from shared memory, and S, W and XY computed by different
 //! units (each entry's dot product is still one unit's chain: N steps for S, E for XY).
+//! The fused conv + SSD backward (crate::conv_ssd_backward) runs the same steps
+//! ([`staged_wsxy`], then [`staged_dx`], [`staged_dc`] and [`staged_db`] for each gradient
+//! element) on the sequence it convolved on chip.
 
 use cubecl::prelude::*;
 
@@ -29,8 +32,6 @@ pub(crate) fn ssd_backward_staged_kernel<F: Float>(
     let r = p / (batch as usize);
     let step = CUBE_DIM_X as usize;
     let row = comptime!(e + 2 * n);
-    let pitch = comptime!(e + 2 * n + 1); // a staged row of xbc
-    let dpitch = comptime!(e + 1); // a staged row of dy
     let av = a[r];
     let mut seq = SharedMemory::<F>::new(comptime!(l * (e + 2 * n + 1)));
     let mut dys = SharedMemory::<F>::new(comptime!(l * (e + 1)));
@@ -39,11 +40,54 @@ pub(crate) fn ssd_backward_staged_kernel<F: Float>(
     let mut w = SharedMemory::<F>::new(comptime!(l * l)); // W[t, s]
     let mut sm = SharedMemory::<F>::new(comptime!(l * l)); // S[t, s]
     let mut xy = SharedMemory::<F>::new(comptime!(l * l)); // XY[t, s]
-    stage_rows(xbc, p * comptime!(l * (e + 2 * n)), &mut seq, l, row);
-    stage_rows(dy, p * comptime!(l * e), &mut dys, l, e);
+    stage_rows(xbc, p * comptime!(l * (e + 2 * n)), row, &mut seq, l, row);
+    stage_rows(dy, p * comptime!(l * e), e, &mut dys, l, e);
     decay_prefix(dt, av, p, &mut cs, &mut dts, l);
     sync_cube();
-    // items 0..L^2: W and S at (t, s); items L^2..2L^2: XY at (t, s)
+    staged_wsxy(&seq, &dys, &cs, &mut w, &mut sm, &mut xy, l, e, n);
+    sync_cube();
+    let dv = d[r];
+    // unit q owns dx[s, j] (q = s E + j)
+    let mut q = UNIT_POS_X as usize;
+    while q < comptime!(l * e) {
+        let s = q / e;
+        let j = q % e;
+        dxbc[(p * l + s) * row + j] = staged_dx(&sm, &dys, &dts, dv, s, j, l, e);
+        q += step;
+    }
+    // unit q handles dC[t, k] and dB[s = t, k]
+    let mut q = UNIT_POS_X as usize;
+    while q < comptime!(l * n) {
+        let t = q / n;
+        let k = q % n;
+        dxbc[(p * l + t) * row + e + n + k] = staged_dc(&seq, &xy, &w, &dts, t, k, l, e, n);
+        dxbc[(p * l + t) * row + e + k] = staged_db(&seq, &xy, &w, &dts, t, k, l, e, n);
+        q += step;
+    }
+    if UNIT_POS_X == 0 {
+        decay_gradients(&dts, &xy, &sm, av, p, ddt, da_part, dd_part, l);
+    }
+}
+
+/// W[t, s] = exp(cs_t - cs_s), S[t, s] = (C_t . B_s) W[t, s] and XY[t, s] = dy_t . x_s on and
+/// below the diagonal (0 above) of a staged sequence and its staged dy (rows E + 1 apart):
+/// items 0..L^2 are W and S at (t, s), items L^2..2L^2 XY, the cube's units striding over
+/// them. The caller syncs the cube before reading.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn staged_wsxy<F: Float>(
+    seq: &SharedMemory<F>,
+    dys: &SharedMemory<F>,
+    cs: &SharedMemory<F>,
+    w: &mut SharedMemory<F>,
+    sm: &mut SharedMemory<F>,
+    xy: &mut SharedMemory<F>,
+    #[comptime] l: usize,
+    #[comptime] e: usize,
+    #[comptime] n: usize,
+) {
+    let pitch = comptime!(e + 2 * n + 1);
+    let dpitch = comptime!(e + 1);
     let mut i = UNIT_POS_X as usize;
     while i < comptime!(2 * l * l) {
         let k = i % comptime!(l * l);
@@ -53,7 +97,7 @@ pub(crate) fn ssd_backward_staged_kernel<F: Float>(
             let mut wv = F::new(0.0);
             let mut sv = F::new(0.0);
             if s <= t {
-                let g = c_dot_b_staged(&seq, t, s, e, n);
+                let g = c_dot_b_staged(seq, t, s, e, n);
                 wv = F::exp(cs[t] - cs[s]);
                 sv = g * wv;
             }
@@ -68,40 +112,71 @@ pub(crate) fn ssd_backward_staged_kernel<F: Float>(
             }
             xy[k] = xyv;
         }
-        i += step;
+        i += CUBE_DIM_X as usize;
     }
-    sync_cube();
-    let dv = d[r];
-    // unit q owns dx[s, j] (q = s E + j)
-    let mut q = UNIT_POS_X as usize;
-    while q < comptime!(l * e) {
-        let s = q / e;
-        let j = q % e;
-        let mut du = F::new(0.0);
-        for t in s..l {
-            du += sm[t * l + s] * dys[t * dpitch + j];
-        }
-        dxbc[(p * l + s) * row + j] = dts[s] * du + dv * dys[s * dpitch + j];
-        q += step;
+}
+
+/// dx[s, j] = dt_s sum_{t>=s} S[t, s] dy_t[j] + D dy_s[j].
+#[cube]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn staged_dx<F: Float>(
+    sm: &SharedMemory<F>,
+    dys: &SharedMemory<F>,
+    dts: &SharedMemory<F>,
+    dv: F,
+    s: usize,
+    j: usize,
+    #[comptime] l: usize,
+    #[comptime] e: usize,
+) -> F {
+    let dpitch = comptime!(e + 1);
+    let mut du = F::new(0.0);
+    for t in s..l {
+        du += sm[t * l + s] * dys[t * dpitch + j];
     }
-    // unit q handles dC[t, k] and dB[s = t, k]
-    let mut q = UNIT_POS_X as usize;
-    while q < comptime!(l * n) {
-        let t = q / n;
-        let k = q % n;
-        let mut gc = F::new(0.0);
-        for s in 0..t + 1 {
-            gc += dts[s] * xy[t * l + s] * w[t * l + s] * seq[s * pitch + e + k];
-        }
-        dxbc[(p * l + t) * row + e + n + k] = gc;
-        let mut gb = F::new(0.0);
-        for t2 in t..l {
-            gb += dts[t] * xy[t2 * l + t] * w[t2 * l + t] * seq[t2 * pitch + e + n + k];
-        }
-        dxbc[(p * l + t) * row + e + k] = gb;
-        q += step;
+    dts[s] * du + dv * dys[s * dpitch + j]
+}
+
+/// dC[t, k] = sum_{s<=t} dt_s XY[t, s] W[t, s] B_s[k].
+#[cube]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn staged_dc<F: Float>(
+    seq: &SharedMemory<F>,
+    xy: &SharedMemory<F>,
+    w: &SharedMemory<F>,
+    dts: &SharedMemory<F>,
+    t: usize,
+    k: usize,
+    #[comptime] l: usize,
+    #[comptime] e: usize,
+    #[comptime] n: usize,
+) -> F {
+    let pitch = comptime!(e + 2 * n + 1);
+    let mut gc = F::new(0.0);
+    for s in 0..t + 1 {
+        gc += dts[s] * xy[t * l + s] * w[t * l + s] * seq[s * pitch + e + k];
     }
-    if UNIT_POS_X == 0 {
-        decay_gradients(&dts, &xy, &sm, av, p, ddt, da_part, dd_part, l);
+    gc
+}
+
+/// dB[s, k] = sum_{t>=s} dt_s XY[t, s] W[t, s] C_t[k] (here at s = `t`).
+#[cube]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn staged_db<F: Float>(
+    seq: &SharedMemory<F>,
+    xy: &SharedMemory<F>,
+    w: &SharedMemory<F>,
+    dts: &SharedMemory<F>,
+    t: usize,
+    k: usize,
+    #[comptime] l: usize,
+    #[comptime] e: usize,
+    #[comptime] n: usize,
+) -> F {
+    let pitch = comptime!(e + 2 * n + 1);
+    let mut gb = F::new(0.0);
+    for t2 in t..l {
+        gb += dts[t] * xy[t2 * l + t] * w[t2 * l + t] * seq[t2 * pitch + e + n + k];
     }
+    gb
 }

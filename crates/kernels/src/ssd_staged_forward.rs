@@ -3,6 +3,8 @@
 //! the sums comes from shared memory. The unstaged kernel reads C_t and B_s from device
 //! memory (cached) in a chain of N dependent steps on the L(L+1)/2 units that own an entry of
 //! S, while the cube's other units wait: at fig3's sizes (L = 8, N = 128) 36 of 256 units.
+//! The fused conv + SSD forward (crate::conv_ssd_forward) runs the same two steps,
+//! [`staged_scores`] and [`staged_y`], on the sequence it convolved on chip.
 
 use cubecl::prelude::*;
 
@@ -26,31 +28,62 @@ pub(crate) fn ssd_forward_staged_kernel<F: Float>(
 ) {
     let p = CUBE_POS_X as usize;
     let r = p / (batch as usize);
-    let step = CUBE_DIM_X as usize;
+    let row = comptime!(e + 2 * n);
     let mut seq = SharedMemory::<F>::new(comptime!(l * (e + 2 * n + 1))); // rows E + 2N + 1 apart
     let mut cs = SharedMemory::<F>::new(l); // cs_t = sum_{r<=t} A dt_r
     let mut dts = SharedMemory::<F>::new(l);
     let mut sm = SharedMemory::<F>::new(comptime!(l * l)); // S[t, s], zero above the diagonal
-    stage_rows(xbc, p * comptime!(l * (e + 2 * n)), &mut seq, l, comptime!(e + 2 * n));
+    stage_rows(xbc, p * comptime!(l * (e + 2 * n)), row, &mut seq, l, row);
     decay_prefix(dt, a[r], p, &mut cs, &mut dts, l);
     sync_cube();
+    staged_scores(&seq, &cs, &mut sm, l, e, n);
+    sync_cube();
+    staged_y(&seq, &sm, &dts, d[r], y, p, l, e, n);
+}
+
+/// S[t, s] = (C_t . B_s) exp(cs_t - cs_s) below and on the diagonal, 0 above, of a staged
+/// sequence `seq` (rows E + 2N + 1 apart), the cube's units striding over the L x L entries.
+/// The caller syncs the cube before reading sm.
+#[cube]
+pub(crate) fn staged_scores<F: Float>(
+    seq: &SharedMemory<F>,
+    cs: &SharedMemory<F>,
+    sm: &mut SharedMemory<F>,
+    #[comptime] l: usize,
+    #[comptime] e: usize,
+    #[comptime] n: usize,
+) {
     let mut i = UNIT_POS_X as usize;
     while i < comptime!(l * l) {
         let t = i / l;
         let s = i % l;
         let mut v = F::new(0.0);
         if s <= t {
-            let g = c_dot_b_staged(&seq, t, s, e, n);
+            let g = c_dot_b_staged(seq, t, s, e, n);
             // cs_t - cs_s <= 0 on and below the diagonal (A < 0, dt > 0): exp cannot overflow
             v = g * F::exp(cs[t] - cs[s]);
         }
         sm[i] = v;
-        i += step;
+        i += CUBE_DIM_X as usize;
     }
-    sync_cube();
-    let dv = d[r];
+}
+
+/// y_t[j] = D x_t[j] + sum_{s<=t} S[t, s] dt_s x_s[j] of sequence p into y [R, B, L, E]:
+/// unit q owns y[t, j] (q = t E + j), so consecutive units write consecutive elements.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn staged_y<F: Float>(
+    seq: &SharedMemory<F>,
+    sm: &SharedMemory<F>,
+    dts: &SharedMemory<F>,
+    dv: F,
+    y: &mut Array<F>,
+    p: usize,
+    #[comptime] l: usize,
+    #[comptime] e: usize,
+    #[comptime] n: usize,
+) {
     let pitch = comptime!(e + 2 * n + 1);
-    // unit q owns y[t, j] (q = t E + j): consecutive units write consecutive elements
     let mut q = UNIT_POS_X as usize;
     while q < comptime!(l * e) {
         let t = q / e;
@@ -60,6 +93,6 @@ pub(crate) fn ssd_forward_staged_kernel<F: Float>(
             acc += sm[t * l + s] * dts[s] * seq[s * pitch + j];
         }
         y[p * comptime!(l * e) + q] = acc;
-        q += step;
+        q += CUBE_DIM_X as usize;
     }
 }

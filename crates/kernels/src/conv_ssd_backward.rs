@@ -1,0 +1,145 @@
+//! The fused conv + SSD backward kernel: per sequence it recomputes the conv on chip (as the
+//! forward), runs the staged SSD backward into a shared gradient of the SSD's input, and takes
+//! that through SiLU' and the conv's transpose, writing only the conv input's gradient, the
+//! per-sequence ddt, dA and dD of the SSD, and per-group partial sums of the conv's dw and
+//! dbias. Formulas: ssd_backward.rs and conv_silu.rs. The same sums in the same order as the
+//! staged SSD backward followed by the conv backward (with the conv's sequence groups), so
+//! the same bits.
+
+use cubecl::prelude::*;
+
+use crate::conv_silu::{pre_activation, silu_grad};
+use crate::conv_ssd_forward::post_conv;
+use crate::ssd_common::{decay_gradients, decay_prefix, stage_rows};
+use crate::ssd_staged_backward::{staged_db, staged_dc, staged_dx, staged_wsxy};
+
+/// One cube per (replica r, sequence group g) = CUBE_POS_X, walking the group's B / G
+/// sequences in order; its units own the channels c = UNIT_POS_X + i CUBE_DIM_X in the conv's
+/// steps, and add into their channels' partial dw and dbias in shared memory.
+#[cube(launch)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv_ssd_backward_kernel<F: Float>(
+    x: &Array<F>,           // [R, B, L, C], C = E + 2N, token rows `row` apart
+    w: &Array<F>,           // [R, C, K]
+    bias: &Array<F>,        // [R, C]
+    dt: &Array<F>,          // [R, B, L]
+    a: &Array<F>,           // [R]
+    d: &Array<F>,           // [R]
+    dy: &Array<F>,          // [R, B, L, E]
+    dx: &mut Array<F>,      // [R, B, L, C], contiguous
+    ddt: &mut Array<F>,     // [R, B, L]
+    da_part: &mut Array<F>, // [R * B]
+    dd_part: &mut Array<F>, // [R * B]
+    dw_part: &mut Array<F>, // [R, G, C, K]
+    db_part: &mut Array<F>, // [R, G, C]
+    batch: u32,
+    row: u32,
+    groups: u32,
+    #[comptime] l: usize,
+    #[comptime] e: usize,
+    #[comptime] n: usize,
+    #[comptime] k: usize,
+) {
+    let rg = CUBE_POS_X as usize;
+    let gs = groups as usize;
+    let r = rg / gs;
+    let grp = rg % gs;
+    let bsz = batch as usize;
+    let per = bsz / gs;
+    let xr = row as usize;
+    let step = CUBE_DIM_X as usize;
+    let ch = comptime!(e + 2 * n);
+    let pitch = comptime!(e + 2 * n + 1);
+    let av = a[r];
+    let dv = d[r];
+    let mut seq = SharedMemory::<F>::new(comptime!(l * (e + 2 * n + 1))); // SiLU(conv(x))
+    let mut dseq = SharedMemory::<F>::new(comptime!(l * (e + 2 * n + 1))); // its gradient
+    let mut dys = SharedMemory::<F>::new(comptime!(l * (e + 1)));
+    let mut cs = SharedMemory::<F>::new(l);
+    let mut dts = SharedMemory::<F>::new(l);
+    let mut wm = SharedMemory::<F>::new(comptime!(l * l)); // W[t, s]
+    let mut sm = SharedMemory::<F>::new(comptime!(l * l)); // S[t, s]
+    let mut xy = SharedMemory::<F>::new(comptime!(l * l)); // XY[t, s]
+    let mut dw = SharedMemory::<F>::new(comptime!((e + 2 * n) * k)); // partial dw[c, k]
+    let mut db = SharedMemory::<F>::new(comptime!(e + 2 * n)); // partial dbias[c]
+    let mut c = UNIT_POS_X as usize;
+    while c < ch {
+        db[c] = F::new(0.0);
+        #[unroll]
+        for kk in 0..k {
+            dw[c * k + kk] = F::new(0.0);
+        }
+        c += step;
+    }
+    for b in grp * per..(grp + 1) * per {
+        let p = r * bsz + b;
+        stage_rows(dy, p * comptime!(l * e), e, &mut dys, l, e);
+        decay_prefix(dt, av, p, &mut cs, &mut dts, l);
+        sync_cube();
+        post_conv(x, xr, w, bias, p, r, &mut seq, l, ch, k);
+        sync_cube();
+        staged_wsxy(&seq, &dys, &cs, &mut wm, &mut sm, &mut xy, l, e, n);
+        sync_cube();
+        // the SSD input's gradient into dseq: dx | dB | dC, as the staged backward writes dxbc
+        let mut q = UNIT_POS_X as usize;
+        while q < comptime!(l * e) {
+            let s = q / e;
+            let j = q % e;
+            dseq[s * pitch + j] = staged_dx(&sm, &dys, &dts, dv, s, j, l, e);
+            q += step;
+        }
+        let mut q = UNIT_POS_X as usize;
+        while q < comptime!(l * n) {
+            let t = q / n;
+            let kn = q % n;
+            dseq[t * pitch + e + n + kn] = staged_dc(&seq, &xy, &wm, &dts, t, kn, l, e, n);
+            dseq[t * pitch + e + kn] = staged_db(&seq, &xy, &wm, &dts, t, kn, l, e, n);
+            q += step;
+        }
+        if UNIT_POS_X == 0 {
+            decay_gradients(&dts, &xy, &sm, av, p, ddt, da_part, dd_part, l);
+        }
+        sync_cube();
+        // the conv's backward, a unit per channel: gp = g SiLU'(pre) over the L tokens (in
+        // place of g: the unit owns its column), its partial dw and dbias, then dx from gp
+        let mut c = UNIT_POS_X as usize;
+        while c < ch {
+            let wc = (r * ch + c) * k;
+            for t in 0..l {
+                let pre = pre_activation(x, w, bias, p, r, t, c, ch, xr, l, k);
+                let gpt = silu_grad::<F>(dseq[t * pitch + c], pre);
+                dseq[t * pitch + c] = gpt;
+                db[c] += gpt;
+                #[unroll]
+                for kk in 0..k {
+                    if t + kk >= k - 1 {
+                        dw[c * k + kk] += gpt * x[(p * l + t + kk - (k - 1)) * xr + c];
+                    }
+                }
+            }
+            for t in 0..l {
+                let mut s = F::new(0.0);
+                #[unroll]
+                for kk in 0..k {
+                    // dx[t] takes gp at t' = t + (K-1) - kk, the token whose tap kk reads t
+                    if t + (k - 1) - kk < l {
+                        s += w[wc + kk] * dseq[(t + (k - 1) - kk) * pitch + c];
+                    }
+                }
+                dx[(p * l + t) * ch + c] = s;
+            }
+            c += step;
+        }
+        sync_cube(); // the next sequence overwrites the shared arrays
+    }
+    let part = (r * gs + grp) * ch;
+    let mut c = UNIT_POS_X as usize;
+    while c < ch {
+        db_part[part + c] = db[c];
+        #[unroll]
+        for kk in 0..k {
+            dw_part[(part + c) * k + kk] = dw[c * k + kk];
+        }
+        c += step;
+    }
+}
