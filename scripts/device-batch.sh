@@ -46,6 +46,9 @@
 #   scripts/device-batch.sh adam-check [G]     # the fused optimizer tail (on by default since session 17: the gradients
 #                                              # gathered and the clipped AdamW in one kernel each);
 #                                              # JOB+adam: any job with it on
+#   scripts/device-batch.sh convssd-check [G]  # the fused conv + SSD (off by default) off and on: the
+#                                              # A/B of the checks, then interleaved R = 1 runs;
+#                                              # JOB+convssd: any job with it on
 #   scripts/device-batch.sh ssd-units-check [G] # the fused SSD kernels' units a cube (MSYM_SSD_UNITS)
 #                                              # against the default: the bench alone (same bits)
 #   scripts/device-batch.sh host-check [G]     # the host's time a step by phase at R = 1 (host_ms),
@@ -111,8 +114,8 @@ mkdir -p runs/logs
 # environment variable that turns it on (1) or off (0) in msym; unset, the binary's default:
 # on since 20967e6, off before; the fused gated norm on since the session after its check
 # (binary fb02bc2 and older: off); the fused input RMSNorm and embedding off until their
-# checks adopt them)
-SWITCH_CHECKS="fused-check:MSYM_FUSED_SSD conv-check:MSYM_FUSED_CONV split-check:MSYM_SPLIT_IN_PROJ norm-check:MSYM_FUSED_NORM rms-check:MSYM_FUSED_RMSNORM embed-check:MSYM_FUSED_EMBED keep-check:MSYM_KEEP_FLAT_PARAMS lastq-check:MSYM_LAST_QUERY adam-check:MSYM_FUSED_ADAM"
+# checks adopt them; the fused conv + SSD off until its check, session 18)
+SWITCH_CHECKS="fused-check:MSYM_FUSED_SSD conv-check:MSYM_FUSED_CONV split-check:MSYM_SPLIT_IN_PROJ norm-check:MSYM_FUSED_NORM rms-check:MSYM_FUSED_RMSNORM embed-check:MSYM_FUSED_EMBED keep-check:MSYM_KEEP_FLAT_PARAMS lastq-check:MSYM_LAST_QUERY adam-check:MSYM_FUSED_ADAM convssd-check:MSYM_FUSED_CONV_SSD"
 PLAIN=$(for c in $SWITCH_CHECKS; do printf '%s=0 ' ${c#*:}; done) # every speed path off
 TF='model={kind="transformer",depth=2,d_model=128,d_k=128,d_v=256,d_ff=128,activation="silu"}'
 E5='eval.every_epochs=5'
@@ -231,7 +234,7 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         # runs/fig3-spot results/fig3`: each R = 1 value against the batched row's 3 seeds
         echo env $PLAIN$M sweep configs/fig3.toml $(dev "$3" 0,1,2,3) --max-replicas 1 --set $E5 \
             --only model.depth=2,3 --only init.gamma=1.0,1.5 --only seed=1 --time-limit $t --out runs/fig3-spot ;;
-    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | host-check | host-profile | f32-check | paths-check | profile | profile-r1 | profile-d4 | profile-fig6 | autotune-check | lastq-check)
+    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | host-check | host-profile | f32-check | paths-check | profile | profile-r1 | profile-d4 | profile-fig6 | autotune-check | lastq-check | convssd-check)
         # this script's own commands on one GPU, as queued jobs: torch-fig4 (issue 10: the
         # fig4 cell in PyTorch; no time limit, no resume), torch-order (fig4's seed 1 in
         # PyTorch on msym's own batches), fusion-check (issue 8: may the sweeps use the
@@ -745,6 +748,11 @@ profile-d4) # the same at the sweep estimate's size: depth 4, R = 36
         --sweep-depth 4 --precisions f32
     ;;
 fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check) switch_check $1 "${2:-0}" ;;
+convssd-check) # the fused conv + SSD (the same bits as the conv and SSD kernels in turn) off
+    # and on: the sweep sizes and 5 epochs of fig3 cells (switch_check), then interleaved
+    # R = 1 runs, where it removes launches from the host's step
+    switch_check $1 "${2:-0}"
+    r1_runs "${2:-0}" runs/convssd-check/r1 "env MSYM_FUSED_CONV_SSD=0 $M" "env MSYM_FUSED_CONV_SSD=1 $M" ;;
 ssd-units-check) ssd_units_check "${2:-0}" ;;
 base-check) base_check "${2:-0}" ;;
 host-check) host_check "${2:-0}" ;;

@@ -398,6 +398,10 @@ fn train_writes_a_complete_run_directory_and_refuses_to_overwrite_it() {
     // calls on the CPU (the fused kernels are not even built in here)
     assert_eq!(manifest["fused_ssd"], serde_json::json!({ "on": false, "calls": 0 }));
     assert_eq!(manifest["fused_conv"], serde_json::json!({ "on": false, "calls": 0 }));
+    assert_eq!(
+        manifest["fused_conv_ssd"],
+        serde_json::json!({ "on": false, "calls": 0 })
+    );
     assert_eq!(manifest["fused_norm"], serde_json::json!({ "on": false, "calls": 0 }));
     assert_eq!(
         manifest["fused_rms_norm"],
@@ -1071,7 +1075,14 @@ fn bench_times_steps_on_the_cpu_and_writes_its_report() {
     // keeps the plain ops
     assert_eq!(r["fused_adam"], serde_json::json!({ "on": true, "calls": 0 }), "{r}");
     // every fused path is reported, off in a build without CUDA
-    for k in ["fused_ssd", "fused_conv", "fused_norm", "fused_rms_norm", "fused_embed"] {
+    for k in [
+        "fused_ssd",
+        "fused_conv",
+        "fused_conv_ssd",
+        "fused_norm",
+        "fused_rms_norm",
+        "fused_embed",
+    ] {
         assert_eq!(r[k], serde_json::json!({ "on": false, "calls": 0 }), "{k}: {r}");
     }
     // on by default, but the CPU backend keeps the one product

@@ -63,8 +63,9 @@ pub const BUILD_FEATURES: &str = if cfg!(feature = "fusion") {
 /// Each speed path's switch and how many layer calls took it so far in this process, keyed
 /// by its name in bench reports and run manifests (so an A/B of two paths cannot be mixed
 /// up): the fused SSD, conv, gated norm, input RMSNorm and embedding (MSYM_FUSED_SSD, _CONV,
-/// _NORM, _RMSNORM, _EMBED: each on by default since its GPU A/B adopted it), all in a CUDA
-/// build only (none on the CPU backend or in bf16); and the split in_proj
+/// _NORM, _RMSNORM, _EMBED: each on by default since its GPU A/B adopted it) and the fused
+/// conv + SSD (MSYM_FUSED_CONV_SSD, off until its A/B), all in a CUDA build only (none on
+/// the CPU backend or in bf16); and the split in_proj
 /// (MSYM_SPLIT_IN_PROJ; left to its default it runs only on the CUDA backend in f32, so
 /// "calls" says whether it ran); and the optimizer's kept parameter row
 /// (MSYM_KEEP_FLAT_PARAMS, on by default on every backend; "calls" counts steps); the fused
@@ -74,13 +75,18 @@ pub const BUILD_FEATURES: &str = if cfg!(feature = "fusion") {
 pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
     #[cfg(feature = "cuda")]
     let fused = {
-        use models::{fused_conv, fused_embed, fused_norm, fused_rms, fused_ssd};
+        use models::{fused_conv, fused_conv_ssd, fused_embed, fused_norm, fused_rms, fused_ssd};
         [
             ("fused_ssd", fused_ssd::fused_ssd_on(), fused_ssd::fused_ssd_calls()),
             (
                 "fused_conv",
                 fused_conv::fused_conv_on(),
                 fused_conv::fused_conv_calls(),
+            ),
+            (
+                "fused_conv_ssd",
+                fused_conv_ssd::fused_conv_ssd_on(),
+                fused_conv_ssd::fused_conv_ssd_calls(),
             ),
             (
                 "fused_norm",
@@ -100,7 +106,15 @@ pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
         ]
     };
     #[cfg(not(feature = "cuda"))]
-    let fused = ["fused_ssd", "fused_conv", "fused_norm", "fused_rms_norm", "fused_embed"].map(|k| (k, false, 0usize));
+    let fused = [
+        "fused_ssd",
+        "fused_conv",
+        "fused_conv_ssd",
+        "fused_norm",
+        "fused_rms_norm",
+        "fused_embed",
+    ]
+    .map(|k| (k, false, 0usize));
     let split = (
         "split_in_proj",
         models::mamba2::split_in_proj_on(),

@@ -88,7 +88,7 @@ impl<R: CubeRuntime> Saved<R> {
 /// at unit stride and the tokens (x's first three dims) as one run of rows `row >= C` apart
 /// (contiguous, CUDA's pitched rows, or channels narrowed out of a wider tensor); None
 /// otherwise.
-fn token_rows(dims: [usize; 4], strides: &[usize]) -> Option<usize> {
+pub(crate) fn token_rows(dims: [usize; 4], strides: &[usize]) -> Option<usize> {
     let [_, b, l, c] = dims;
     let row = strides[2];
     (strides[3] == 1 && row >= c && strides[1] == l * row && strides[0] == b * l * row).then_some(row)

@@ -1,9 +1,9 @@
-//! The conv stage and the SSD of one layer fused, forward and backward: y = SSD(SiLU(conv(x)
-//! + bias), dt, A, D) with the SSD's x, B and C read from the conv's output (crate docs and
-//! conv_silu.rs for the symbols). The separate kernels write the post-conv tensor
-//! [R, B, L, E + 2N] to device memory and read it back, and its gradient the same way; the
-//! fused pair keeps both on chip (results/bench/NOTES.md, session 18: the conv and SSD
-//! kernels were 13.8 ms of a 32.1 ms step at depth 4, R = 36).
+//! The conv stage and the SSD of one layer fused, forward and backward:
+//! y = SSD(SiLU(conv(x) + bias), dt, A, D) with the SSD's x, B and C read from the conv's
+//! output (crate docs and conv_silu.rs for the symbols). The separate kernels write the
+//! post-conv tensor [R, B, L, E + 2N] to device memory and read it back, and its gradient
+//! the same way; the fused pair keeps both on chip (results/bench/NOTES.md, session 17's ncu
+//! profile: the conv and SSD kernels were 13.8 ms of a 32.1 ms step at depth 4, R = 36).
 //!
 //! The sums are those of the separate kernels in the same order (the conv's, then the staged
 //! SSD's; the backward's dw and dbias per [`ConvShape::groups`] sequence group), so the fused

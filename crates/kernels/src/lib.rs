@@ -35,6 +35,7 @@ mod burn_common;
 pub mod burn_op;
 pub mod burn_op_adamw;
 pub mod burn_op_conv;
+pub mod burn_op_conv_ssd;
 pub mod burn_op_embed;
 pub mod burn_op_matmul;
 pub mod burn_op_norm;

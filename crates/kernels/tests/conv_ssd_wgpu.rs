@@ -1,10 +1,17 @@
 //! The fused conv + SSD kernels on the CPU through Vulkan (lavapipe, scripts/setup-vulkan.sh):
 //! bit for bit against the conv kernels followed by the staged SSD kernels (each of which its
 //! own tests check against the f64 definitions and their finite differences), on contiguous
-//! and padded token rows, and the forward against the two f64 oracles in turn.
+//! and padded token rows, and the forward against the two f64 oracles in turn; then the burn
+//! operation against the conv and SSD operations in turn, gradients included.
 
+use burn::backend::Autodiff;
+use burn::tensor::Tensor;
+use burn_cubecl::CubeBackend;
 use cubecl::prelude::*;
-use cubecl::wgpu::WgpuRuntime;
+use cubecl::wgpu::{WgpuDevice, WgpuRuntime};
+use kernels::burn_op::{ssd_autodiff, ssd_inference};
+use kernels::burn_op_conv::{conv_silu_autodiff, conv_silu_inference};
+use kernels::burn_op_conv_ssd::{conv_ssd_autodiff, conv_ssd_inference};
 use kernels::conv_oracle::{self, ConvHost};
 use kernels::conv_silu::{ConvInputs, ConvShape, conv_silu_backward, conv_silu_forward};
 use kernels::conv_ssd::{ConvSsdInputs, ConvSsdShape, conv_ssd_backward, conv_ssd_forward};
@@ -12,9 +19,11 @@ use kernels::oracle::{self, SsdHost};
 use kernels::{SsdInputs, SsdShape, ssd_backward_as, ssd_forward_as};
 
 mod common;
-use common::{client, conv_inputs, download, lcg, upload, worst};
+use common::{client, conv_inputs, download, lcg, tensor, upload, values, worst};
 
 type R = WgpuRuntime;
+type Inner = CubeBackend<R, f32, i32, u32>;
+type Ad = Autodiff<Inner>;
 
 /// fig3's layer (E = 64, N = 128, K = 4) with groups of several sequences (B = 9: G = 3), and
 /// two small ones: channels under the cube's units, 3 taps and an odd length.
@@ -131,7 +140,7 @@ fn forward_is_the_conv_then_the_staged_ssd_bit_for_bit_and_matches_the_f64_oracl
         let want = download(&c, ssd_forward_as::<R, f32>(&c, &ssd, &sep, Some(256), true));
         for pad in [0, 64] {
             let got = download(&c, conv_ssd_forward::<R, f32>(&c, s, &fused_inputs(&c, s, &h, pad)));
-            assert_eq!(bits(got.clone()), bits(want.clone()), "case {k}, pad {pad}");
+            assert!(bits(got) == bits(want.clone()), "case {k}, pad {pad}: y differs");
         }
         // the f64 oracles in turn: the conv's output split as x | B | C into the recurrence
         let post64 = conv_oracle::conv_silu(&conv, &h.conv);
@@ -176,5 +185,114 @@ fn backward_is_the_staged_ssd_then_the_conv_bit_for_bit() {
                 assert!(a == b, "case {k}, pad {pad}: {name} differs from the separate kernels'");
             }
         }
+    }
+}
+
+/// The loss sum(g * y) of the fused operation (`fused`) or of the conv and SSD operations in
+/// turn, on x narrowed out of a wider tensor and handed over as [R, B L, 1, C] (as the block
+/// hands over a grouped product), with dt behind an op (x 1.5): the output's bits, then the
+/// gradients' bits of the wide tensor, w (None where frozen), bias, dt's source, a and d.
+fn op_bits(s: &ConvSsdShape, h: &Host, frozen: bool, fused: bool) -> Vec<Vec<u64>> {
+    let dev = WgpuDevice::default();
+    let (ssd, conv) = (s.ssd, s.conv());
+    let (r, b, l, c, k, e) = (ssd.replicas, ssd.batch, ssd.len, conv.channels, conv.taps, ssd.e);
+    let wide = Tensor::cat(
+        vec![
+            tensor::<Ad, 4>(&vec![0.5; r * b * l * 3], [r, b, l, 3], &dev),
+            tensor::<Ad, 4>(&h.conv.x, [r, b, l, c], &dev),
+        ],
+        3,
+    )
+    .require_grad();
+    let x = wide.clone().reshape([r, b * l, 1, c + 3]).narrow(3, 3, c);
+    let w = tensor::<Ad, 3>(&h.conv.w, [r, c, k], &dev);
+    let w = if frozen { w } else { w.require_grad() };
+    let bias = tensor::<Ad, 2>(&h.conv.bias, [r, c], &dev).require_grad();
+    let dt_src = tensor::<Ad, 3>(&h.dt.iter().map(|v| v / 1.5).collect::<Vec<_>>(), [r, b, l], &dev).require_grad();
+    let a = tensor::<Ad, 2>(&h.a, [r, 1], &dev).require_grad();
+    let d = tensor::<Ad, 2>(&h.d, [r, 1], &dev).require_grad();
+    let dt = dt_src.clone().mul_scalar(1.5);
+    let y = if fused {
+        conv_ssd_autodiff(x, l, w.clone(), bias.clone(), dt, a.clone(), d.clone(), e)
+    } else {
+        ssd_autodiff(
+            conv_silu_autodiff(x, l, w.clone(), bias.clone()),
+            dt,
+            a.clone(),
+            d.clone(),
+            e,
+        )
+    };
+    assert_eq!(y.dims(), [r, b, l, e]);
+    let g = tensor::<Ad, 4>(&lcg(77)(ssd.x_len(), -1.0, 2.0), [r, b, l, e], &dev);
+    let grads = y.clone().mul(g).sum().backward();
+    let bits_of = |v: Vec<f64>| bits(v);
+    let mut out = vec![bits_of(values(y))];
+    out.push(bits_of(values(wide.grad(&grads).unwrap())));
+    match w.grad(&grads) {
+        Some(gw) => out.push(bits_of(values(gw))),
+        None => assert!(frozen, "a trained w got no gradient"),
+    }
+    for t in [bias.grad(&grads), a.grad(&grads), d.grad(&grads)] {
+        out.push(bits_of(values(t.expect("a gradient"))));
+    }
+    out.push(bits_of(values(dt_src.grad(&grads).unwrap())));
+    out
+}
+
+#[test]
+fn the_autodiff_op_gives_the_bits_of_the_conv_and_ssd_ops_in_turn() {
+    common::require_vulkan();
+    for (k, s) in CASES.iter().enumerate() {
+        let h = host(s, 400 + k as u64);
+        for frozen in [false, true] {
+            let (fused, apart) = (op_bits(s, &h, frozen, true), op_bits(s, &h, frozen, false));
+            let names = ["y", "dx", "dw", "dbias", "dA", "dD", "ddt"];
+            let names = names.iter().filter(|n| !(frozen && **n == "dw"));
+            for (name, (a, b)) in names.zip(fused.iter().zip(&apart)) {
+                assert!(a == b, "case {k}, frozen w {frozen}: {name} differs");
+            }
+            assert_eq!(fused.len(), apart.len());
+        }
+    }
+}
+
+#[test]
+fn a_layer_too_wide_for_shared_memory_runs_the_two_ops_and_inference_matches_them() {
+    let c = client();
+    // N = 512: two sequences of 8 x 1089 floats are 70 KB, over lavapipe's 32 KB
+    let wide = ConvSsdShape {
+        ssd: SsdShape {
+            replicas: 1,
+            batch: 2,
+            len: 8,
+            e: 64,
+            n: 512,
+        },
+        taps: 4,
+    };
+    assert!(!wide.fits::<R, f32>(&c));
+    let h = host(&wide, 500);
+    assert!(op_bits(&wide, &h, false, true) == op_bits(&wide, &h, false, false));
+    let dev = WgpuDevice::default();
+    for s in [CASES[0], wide] {
+        let h = host(&s, 600);
+        let (ssd, conv) = (s.ssd, s.conv());
+        let (r, b, l, ch, k, e) = (ssd.replicas, ssd.batch, ssd.len, conv.channels, conv.taps, ssd.e);
+        let args = || {
+            (
+                tensor::<Inner, 4>(&h.conv.x, [r, b, l, ch], &dev),
+                tensor::<Inner, 3>(&h.conv.w, [r, ch, k], &dev),
+                tensor::<Inner, 2>(&h.conv.bias, [r, ch], &dev),
+                tensor::<Inner, 3>(&h.dt, [r, b, l], &dev),
+                tensor::<Inner, 2>(&h.a, [r, 1], &dev),
+                tensor::<Inner, 2>(&h.d, [r, 1], &dev),
+            )
+        };
+        let (x, w, bias, dt, a, d) = args();
+        let fused = values(conv_ssd_inference(x, l, w, bias, dt, a, d, e));
+        let (x, w, bias, dt, a, d) = args();
+        let apart = values(ssd_inference(conv_silu_inference(x, l, w, bias), dt, a, d, e));
+        assert!(bits(fused) == bits(apart), "{s:?}: inference");
     }
 }

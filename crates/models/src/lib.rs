@@ -19,6 +19,8 @@ pub mod fused_adam;
 #[cfg(feature = "cubecl")]
 pub mod fused_conv;
 #[cfg(feature = "cubecl")]
+pub mod fused_conv_ssd;
+#[cfg(feature = "cubecl")]
 pub mod fused_embed;
 #[cfg(feature = "cubecl")]
 pub mod fused_norm;

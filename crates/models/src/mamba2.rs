@@ -9,7 +9,7 @@ use msym_config::{ConvKind, Mamba2Config};
 
 use crate::grouped::{linear, linear_grouped, row_product, shift_scalar};
 use crate::init::Initializer;
-use crate::ops::{conv_silu_rows, gated_rms_norm, rms_norm};
+use crate::ops::{conv_silu_rows, conv_ssd_rows, gated_rms_norm, rms_norm};
 use crate::params::{ParamVisitor, VisitParams};
 use crate::precision::widen;
 use crate::probes::{LayerProbe, LayerRecord};
@@ -215,28 +215,40 @@ impl<B: Backend> Mamba2Block<B> {
             )
         }; // z [R, B, L, E], xbc [R, B, L, E+2N] or grouped [R, G, M/G, E+2N], dt_raw [R, B, L]
 
-        let mut post = conv_silu_rows(xbc.clone(), l, self.conv_weight.val(), self.conv_bias.val()); // [R, B, L, C]
-        if let Some(sub) = probe.and_then(|p| p.substitution.as_ref()) {
-            let keep = sub.mask.clone().neg().add_scalar(1.0);
-            post = post.mul(keep).add(sub.states.clone().mul(sub.mask.clone()));
-        }
-        let ssm_in = match self.dims.ssm_input {
-            SsmInput::PostConv => post.clone(),
-            SsmInput::ResidualAroundConv => post.clone().add(xbc.reshape([r, bsz, l, c])),
-            SsmInput::GatedResidual => post.clone().mul(xbc.reshape([r, bsz, l, c])),
-        };
         // dt and A stay in the master precision: they feed exp(cumsum(A dt)).
         let dt = softplus(shift_scalar(widen(dt_raw), widen(self.dt_bias.val()))); // [R, B, L]
         let a = widen(self.a_log.val()).exp().neg(); // [R, 1]
         let d = self.d.val(); // [R, 1]
         let mask = probe.and_then(|p| p.mixing_mask.clone());
-        let (y, s) = ssd_of_xbc(ssm_in, e, dt, a, d, record, mask); // y: [R, B, L, E]
+        let substitution = probe.and_then(|p| p.substitution.as_ref());
+        // the conv and the SSD as one kernel pair, where nothing reads, replaces or adds to
+        // the post-conv states between them
+        let fused = (self.dims.ssm_input == SsmInput::PostConv && substitution.is_none() && mask.is_none() && !record)
+            .then(|| conv_ssd_rows(&xbc, l, &self.conv_weight.val(), &self.conv_bias.val(), &dt, &a, &d, e))
+            .flatten();
+        let (y, s, post) = match fused {
+            Some(y) => (y, None, None),
+            None => {
+                let mut post = conv_silu_rows(xbc.clone(), l, self.conv_weight.val(), self.conv_bias.val()); // [R, B, L, C]
+                if let Some(sub) = substitution {
+                    let keep = sub.mask.clone().neg().add_scalar(1.0);
+                    post = post.mul(keep).add(sub.states.clone().mul(sub.mask.clone()));
+                }
+                let ssm_in = match self.dims.ssm_input {
+                    SsmInput::PostConv => post.clone(),
+                    SsmInput::ResidualAroundConv => post.clone().add(xbc.reshape([r, bsz, l, c])),
+                    SsmInput::GatedResidual => post.clone().mul(xbc.reshape([r, bsz, l, c])),
+                };
+                let (y, s) = ssd_of_xbc(ssm_in, e, dt, a, d, record, mask);
+                (y, s, Some(post))
+            }
+        }; // y: [R, B, L, E]
         let gated = gated_rms_norm(y, z, self.mixer_norm.val(), NORM_EPS); // [R, B, L, E]
         let mixer_out = linear(gated, self.out_proj.val()); // [R, B, L, D]
         let out = h.add(mixer_out.clone());
         let rec = record.then(|| LayerRecord {
             mixing: s,
-            post_conv: Some(post),
+            post_conv: post,
             mixer_out,
             hidden: out.clone(),
         });

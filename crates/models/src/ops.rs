@@ -93,6 +93,33 @@ pub fn conv_silu_rows<B: Backend>(x: Tensor<B, 4>, len: usize, w: Tensor<B, 3>, 
     silu(causal_conv(x.reshape([r, a * t / len, len, c]), w, bias))
 }
 
+/// y = SSD(SiLU(conv(x) + bias), dt, A, D) [R, B, L, E] through the fused conv + SSD kernels
+/// ([`crate::fused_conv_ssd`]), or None where they do not run (the caller then runs
+/// [`conv_silu_rows`] and [`crate::ssd::ssd_of_xbc`], whose result it is, bit for bit).
+/// x: the conv's input [R, B, L, C] or the same tokens as [R, A, T, C] (sequences of `len`),
+/// w [R, C, K], bias [R, C], dt [R, B, L], a and d [R, 1]; C = E + 2N.
+#[allow(clippy::too_many_arguments)]
+#[cfg_attr(not(feature = "cubecl"), allow(unused_variables))] // no CubeCL: never
+pub fn conv_ssd_rows<B: Backend>(
+    x: &Tensor<B, 4>,
+    len: usize,
+    w: &Tensor<B, 3>,
+    bias: &Tensor<B, 2>,
+    dt: &Tensor<B, 3>,
+    a: &Tensor<B, 2>,
+    d: &Tensor<B, 2>,
+    e: usize,
+) -> Option<Tensor<B, 4>> {
+    #[cfg(feature = "cubecl")]
+    {
+        crate::fused_conv_ssd::try_fused(x, len, w, bias, dt, a, d, e)
+    }
+    #[cfg(not(feature = "cubecl"))]
+    {
+        None
+    }
+}
+
 /// Sinusoidal position encoding [L, D]: pe[p, 2i] = sin(p / 10000^(2i/D)), pe[p, 2i+1] = cos(..).
 pub fn sinusoidal<B: Backend>(seq_len: usize, d: usize, device: &B::Device) -> Tensor<B, 2> {
     let mut v = Vec::with_capacity(seq_len * d);

@@ -15,6 +15,7 @@ use burn_cubecl::CubeBackend;
 use common::{assert_same_model, max_abs_diff, randn, tiny_config, to_vec, tokens};
 use cubecl::wgpu::WgpuRuntime;
 use models::fused_conv::{fused_conv_calls, set_fused_conv};
+use models::fused_conv_ssd::{fused_conv_ssd_calls, set_fused_conv_ssd};
 use models::fused_embed::{fused_embed_calls, set_fused_embed};
 use models::fused_norm::{fused_norm_calls, set_fused_norm};
 use models::fused_rms::{fused_rms_norm_calls, set_fused_rms_norm};
@@ -58,6 +59,7 @@ fn the_speed_paths_give_the_plain_models_logits_and_gradients() {
     // embedding fused);
     // fig5b's frozen all-ones conv, then the residual around the conv (fig7's variant)
     f32_matmul_gives_burns_products_and_gradients();
+    conv_ssd_gives_the_separate_kernels_bits();
     let cases = [
         (base.to_string(), true, false, false, false, false, false),
         (base.to_string(), false, true, false, false, false, false),
@@ -245,4 +247,63 @@ fn f32_matmul_gives_burns_products_and_gradients() {
         assert_same_model(model, &burns, &f32s, 1e-5 * logits_scale, 1e-5);
     }
     set_f32_matmul(false);
+}
+
+/// MSYM_FUSED_CONV_SSD (models::fused_conv_ssd): with every other path on, the fused conv +
+/// SSD gives the logits and gradients of the conv and SSD kernels in turn, bit for bit, and
+/// runs once per layer, except where the block adds to the post-conv states (the residual
+/// around the conv) or where the conv or SSD kernels are off; it is off unless set. Run
+/// inside the one test above (the switches are process-wide).
+fn conv_ssd_gives_the_separate_kernels_bits() {
+    let base = "kind = \"mamba2\"\ndepth = 2\nd_model = 8\nd_state = 4";
+    let all_on = || {
+        set_fused_ssd(true);
+        set_fused_conv(true);
+        set_split_in_proj(true);
+        set_fused_norm(true);
+        set_fused_rms_norm(true);
+        set_fused_embed(true);
+    };
+    // (model, conv kernels on, layer calls of the fused pair expected)
+    let cases = [
+        (base.to_string(), true, 2),
+        (format!("{base}\nconv = \"all_ones_frozen\""), true, 2),
+        (format!("{base}\nresidual_around_conv = true"), true, 0),
+        (base.to_string(), false, 0),
+    ];
+    let before = fused_conv_ssd_calls();
+    let cfg = tiny_config(base);
+    let replicas = [ReplicaInit { seed: 1, gamma: 0.5 }];
+    all_on();
+    let model = build_model::<W>(&cfg, &replicas, &Default::default());
+    let _ = model.forward(tokens::<W>([1, 2, 6], 13, 3)).sum().backward();
+    assert_eq!(fused_conv_ssd_calls(), before, "the fused conv + SSD is off unless set");
+    for (model, conv, want) in cases {
+        let cfg = tiny_config(&model);
+        let replicas = [ReplicaInit { seed: 1, gamma: 0.5 }, ReplicaInit { seed: 2, gamma: 1.0 }];
+        let toks = tokens::<W>([2, 5, 6], 13, 3);
+        let w = randn::<W, 3>([2, 5, 13], 4);
+        let run = |fused: bool| {
+            all_on();
+            set_fused_conv(conv);
+            set_fused_conv_ssd(fused);
+            let model = build_model::<W>(&cfg, &replicas, &Default::default());
+            let logits = model.forward(toks.clone());
+            let grads = read_grads(&model, &logits.clone().mul(w.clone()).sum().backward());
+            (to_vec(logits), grads)
+        };
+        let apart = run(false);
+        let before = fused_conv_ssd_calls();
+        let fused = run(true);
+        set_fused_conv_ssd(false);
+        assert_eq!(
+            fused_conv_ssd_calls() - before,
+            want,
+            "model {model:?}, conv kernels {conv}: fused conv + SSD calls"
+        );
+        assert!(fused.0 == apart.0, "model {model:?}: logits differ");
+        for (name, g) in &apart.1 {
+            assert!(&fused.1[name] == g, "model {model:?}: the gradient of {name} differs");
+        }
+    }
 }
