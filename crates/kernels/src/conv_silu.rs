@@ -62,34 +62,73 @@ fn channel_blocks(s: &ConvShape) -> u32 {
     s.channels.div_ceil(UNITS) as u32
 }
 
-/// pre[t, c] of sequence p at channel c (shared by both kernels, and by the fused conv + SSD
-/// kernels, crate::conv_ssd_forward and crate::conv_ssd_backward); x's token rows are `row`
-/// elements apart.
+/// A unit's channel c of replica r, held in registers: its K taps w[c, ..] and its bias.
+#[derive(CubeType)]
+pub(crate) struct Taps<F: Float> {
+    w: Array<F>,
+    bias: F,
+}
+
+/// Loads channel c's taps and bias (w [R, C, K], bias [R, C]) into registers.
 #[cube]
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn pre_activation<F: Float>(
-    x: &Array<F>,
+pub(crate) fn load_taps<F: Float>(
     w: &Array<F>,
     bias: &Array<F>,
-    p: usize,
     r: usize,
-    t: usize,
     c: usize,
     channels: usize,
-    row: usize,
-    #[comptime] l: usize,
     #[comptime] k: usize,
-) -> F {
+) -> Taps<F> {
     let wc = (r * channels + c) * k;
-    let mut acc = bias[r * channels + c];
+    let mut wk = Array::<F>::new(k);
     #[unroll]
     for kk in 0..k {
-        // the input token t - (K-1) + kk exists only when t + kk >= K - 1
-        if t + kk >= k - 1 {
-            acc += w[wc + kk] * x[(p * l + t + kk - (k - 1)) * row + c];
-        }
+        wk[kk] = w[wc + kk];
     }
-    acc
+    Taps::<F> {
+        w: wk,
+        bias: bias[r * channels + c],
+    }
+}
+
+/// Sequence p's L inputs x[t, c] at channel c (token rows `row` apart) into registers: each
+/// read once, where a unit that reads its K taps' inputs anew for every output reads each
+/// input K times (the conv kernels were bound by issuing instructions, not by memory: ncu,
+/// results/bench/session18-h200-2026-11-27).
+#[cube]
+pub(crate) fn load_column<F: Float>(x: &Array<F>, p: usize, c: usize, row: usize, #[comptime] l: usize) -> Array<F> {
+    let mut xs = Array::<F>::new(l);
+    #[unroll]
+    for t in 0..l {
+        xs[t] = x[(p * l + t) * row + c];
+    }
+    xs
+}
+
+/// pre[t] = bias + sum_k w[k] x[t - (K-1) + k] of one channel (x = 0 before the sequence:
+/// tap K-1 weighs the current token), summed from the bias over k in order, as every conv
+/// kernel here sums it (so they give the same bits).
+#[cube]
+pub(crate) fn pre_activations<F: Float>(
+    taps: &Taps<F>,
+    xs: &Array<F>,
+    #[comptime] l: usize,
+    #[comptime] k: usize,
+) -> Array<F> {
+    let mut pre = Array::<F>::new(l);
+    #[unroll]
+    for t in 0..l {
+        let mut acc = taps.bias;
+        #[unroll]
+        for kk in 0..k {
+            // the input token t - (K-1) + kk exists only when t + kk >= K - 1
+            if comptime!(t + kk >= k - 1) {
+                acc += taps.w[kk] * xs[comptime!(t + kk - (k - 1))];
+            }
+        }
+        pre[t] = acc;
+    }
+    pre
 }
 
 /// SiLU(pre) = pre sigma(pre), written as the forward kernel writes it.
@@ -106,7 +145,50 @@ pub(crate) fn silu_grad<F: Float>(g: F, pre: F) -> F {
     g * sig * (F::new(1.0) + pre * (F::new(1.0) - sig))
 }
 
-/// One unit per (sequence p = CUBE_POS_X, channel c); it walks the L tokens.
+/// One channel's backward over one sequence, in registers: gp[t] = g[t] SiLU'(pre[t]) from
+/// the upstream gradient `g` and the inputs `xs`; adds gp into `db` and gp x into `dw`
+/// (token by token, taps in order), and returns dx[t] = sum_k w[k] gp[t + (K-1) - k].
+#[cube]
+pub(crate) fn column_backward<F: Float>(
+    taps: &Taps<F>,
+    xs: &Array<F>,
+    g: &Array<F>,
+    dw: &mut Array<F>,
+    db: &mut F,
+    #[comptime] l: usize,
+    #[comptime] k: usize,
+) -> Array<F> {
+    let pre = pre_activations(taps, xs, l, k);
+    let mut gp = Array::<F>::new(l);
+    #[unroll]
+    for t in 0..l {
+        let gpt = silu_grad::<F>(g[t], pre[t]);
+        gp[t] = gpt;
+        *db += gpt;
+        #[unroll]
+        for kk in 0..k {
+            if comptime!(t + kk >= k - 1) {
+                dw[kk] += gpt * xs[comptime!(t + kk - (k - 1))];
+            }
+        }
+    }
+    let mut dx = Array::<F>::new(l);
+    #[unroll]
+    for t in 0..l {
+        let mut s = F::new(0.0);
+        #[unroll]
+        for kk in 0..k {
+            // dx[t] takes gp at t' = t + (K-1) - kk, the token whose tap kk reads t
+            if comptime!(t + (k - 1) - kk < l) {
+                s += taps.w[kk] * gp[comptime!(t + (k - 1) - kk)];
+            }
+        }
+        dx[t] = s;
+    }
+    dx
+}
+
+/// One unit per (sequence p = CUBE_POS_X, channel c); it walks the L tokens in registers.
 #[cube(launch)]
 fn conv_silu_forward_kernel<F: Float>(
     x: &Array<F>,       // [R, B, L, C], token rows `row` apart
@@ -124,16 +206,18 @@ fn conv_silu_forward_kernel<F: Float>(
     let ch = channels as usize;
     let c = CUBE_POS_Y as usize * CUBE_DIM_X as usize + UNIT_POS_X as usize;
     if c < ch {
+        let taps = load_taps(w, bias, r, c, ch, k);
+        let pre = pre_activations(&taps, &load_column(x, p, c, row as usize, l), l, k);
+        #[unroll]
         for t in 0..l {
-            let pre = pre_activation(x, w, bias, p, r, t, c, ch, row as usize, l, k);
-            out[(p * l + t) * ch + c] = silu::<F>(pre);
+            out[(p * l + t) * ch + c] = silu::<F>(pre[t]);
         }
     }
 }
 
 /// One unit per (replica r and sequence group g = CUBE_POS_X, channel c): for each of the
-/// group's sequences it computes gp over the L tokens (kept in shared memory, each unit its own
-/// slice), then dx from gp, and adds to its partial sums of dw and dbias.
+/// group's sequences it takes its channel's L tokens through [`column_backward`] in
+/// registers, writing dx and adding to its partial sums of dw and dbias.
 #[cube(launch)]
 fn conv_silu_backward_kernel<F: Float>(
     x: &Array<F>,           // [R, B, L, C], token rows `row` apart
@@ -159,47 +243,29 @@ fn conv_silu_backward_kernel<F: Float>(
     let per = bsz / gs;
     let ch = channels as usize;
     let xr = row as usize;
-    let u = UNIT_POS_X as usize;
-    let c = CUBE_POS_Y as usize * units + u;
-    let mut gp = SharedMemory::<F>::new(units * l); // gp[t] of this unit's channel: [u * L + t]
-    let mut dw = SharedMemory::<F>::new(units * k); // its partial dw[c, k]: [u * K + k]
+    let c = CUBE_POS_Y as usize * units + UNIT_POS_X as usize;
     if c < ch {
-        let wc = (r * ch + c) * k;
+        let taps = load_taps(w, bias, r, c, ch, k);
+        let mut dw = Array::<F>::new(k);
         #[unroll]
         for kk in 0..k {
-            dw[u * k + kk] = F::new(0.0);
+            dw[kk] = F::new(0.0);
         }
         let mut db = F::new(0.0);
         for b in grp * per..(grp + 1) * per {
             let p = r * bsz + b;
+            let xs = load_column(x, p, c, xr, l);
+            let gs_col = load_column(g, p, c, ch, l);
+            let d = column_backward(&taps, &xs, &gs_col, &mut dw, &mut db, l, k);
+            #[unroll]
             for t in 0..l {
-                let pre = pre_activation(x, w, bias, p, r, t, c, ch, xr, l, k);
-                let gpt = silu_grad::<F>(g[(p * l + t) * ch + c], pre);
-                gp[u * l + t] = gpt;
-                db += gpt;
-                #[unroll]
-                for kk in 0..k {
-                    if t + kk >= k - 1 {
-                        dw[u * k + kk] += gpt * x[(p * l + t + kk - (k - 1)) * xr + c];
-                    }
-                }
-            }
-            for t in 0..l {
-                let mut s = F::new(0.0);
-                #[unroll]
-                for kk in 0..k {
-                    // dx[t] takes gp at t' = t + (K-1) - kk, the token whose tap kk reads t
-                    if t + (k - 1) - kk < l {
-                        s += w[wc + kk] * gp[u * l + t + (k - 1) - kk];
-                    }
-                }
-                dx[(p * l + t) * ch + c] = s;
+                dx[(p * l + t) * ch + c] = d[t];
             }
         }
         let part = (r * gs + grp) * ch + c;
         #[unroll]
         for kk in 0..k {
-            dw_part[part * k + kk] = dw[u * k + kk];
+            dw_part[part * k + kk] = dw[kk];
         }
         db_part[part] = db;
     }

@@ -8,7 +8,7 @@
 
 use cubecl::prelude::*;
 
-use crate::conv_silu::{pre_activation, silu_grad};
+use crate::conv_silu::{column_backward, load_column, load_taps};
 use crate::conv_ssd_forward::post_conv;
 use crate::ssd_common::{decay_gradients, decay_prefix, stage_rows};
 use crate::ssd_staged_backward::{staged_db, staged_dc, staged_dx, staged_wsxy};
@@ -100,33 +100,31 @@ pub(crate) fn conv_ssd_backward_kernel<F: Float>(
             decay_gradients(&dts, &xy, &sm, av, p, ddt, da_part, dd_part, l);
         }
         sync_cube();
-        // the conv's backward, a unit per channel: gp = g SiLU'(pre) over the L tokens (in
-        // place of g: the unit owns its column), its partial dw and dbias, then dx from gp
+        // the conv's backward, a unit per channel in registers (as the conv kernel), adding
+        // into the channel's partial dw and dbias
         let mut c = UNIT_POS_X as usize;
         while c < ch {
-            let wc = (r * ch + c) * k;
+            let taps = load_taps(w, bias, r, c, ch, k);
+            let mut g = Array::<F>::new(l);
+            #[unroll]
             for t in 0..l {
-                let pre = pre_activation(x, w, bias, p, r, t, c, ch, xr, l, k);
-                let gpt = silu_grad::<F>(dseq[t * pitch + c], pre);
-                dseq[t * pitch + c] = gpt;
-                db[c] += gpt;
-                #[unroll]
-                for kk in 0..k {
-                    if t + kk >= k - 1 {
-                        dw[c * k + kk] += gpt * x[(p * l + t + kk - (k - 1)) * xr + c];
-                    }
-                }
+                g[t] = dseq[t * pitch + c];
             }
+            let mut dwc = Array::<F>::new(k);
+            #[unroll]
+            for kk in 0..k {
+                dwc[kk] = dw[c * k + kk];
+            }
+            let mut dbc = db[c];
+            let dxc = column_backward(&taps, &load_column(x, p, c, xr, l), &g, &mut dwc, &mut dbc, l, k);
+            #[unroll]
+            for kk in 0..k {
+                dw[c * k + kk] = dwc[kk];
+            }
+            db[c] = dbc;
+            #[unroll]
             for t in 0..l {
-                let mut s = F::new(0.0);
-                #[unroll]
-                for kk in 0..k {
-                    // dx[t] takes gp at t' = t + (K-1) - kk, the token whose tap kk reads t
-                    if t + (k - 1) - kk < l {
-                        s += w[wc + kk] * dseq[(t + (k - 1) - kk) * pitch + c];
-                    }
-                }
-                dx[(p * l + t) * ch + c] = s;
+                dx[(p * l + t) * ch + c] = dxc[t];
             }
             c += step;
         }

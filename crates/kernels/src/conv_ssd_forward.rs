@@ -1,12 +1,12 @@
 //! The fused conv + SSD forward kernel: one cube per sequence convolves the sequence's rows
-//! of the conv's input into shared memory (the SSD's input; x read from device memory through
-//! the cache, as the conv kernel reads it) and runs the staged SSD forward on that, so the post-conv tensor [R, B, L, E + 2N] never goes through device
+//! of the conv's input into shared memory (the SSD's input; x read from device memory, as the
+//! conv kernel reads it) and runs the staged SSD forward on that, so the post-conv tensor [R, B, L, E + 2N] never goes through device
 //! memory. The same sums in the same order as the conv kernel followed by the staged SSD
 //! forward, so the same bits.
 
 use cubecl::prelude::*;
 
-use crate::conv_silu::{pre_activation, silu};
+use crate::conv_silu::{load_column, load_taps, pre_activations, silu};
 use crate::ssd_common::decay_prefix;
 use crate::ssd_staged_forward::{staged_scores, staged_y};
 
@@ -46,8 +46,8 @@ pub(crate) fn conv_ssd_forward_kernel<F: Float>(
 }
 
 /// seq[t, c] = SiLU(conv(x)[t, c] + bias[c]) of sequence p (x's token rows `row` apart; seq's
-/// rows C + 1 apart), the cube's units striding over the L x C elements. The caller syncs the
-/// cube before reading seq.
+/// rows C + 1 apart): a unit per channel, its L tokens in registers, as the conv kernel. The
+/// caller syncs the cube before reading seq.
 #[cube]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn post_conv<F: Float>(
@@ -63,11 +63,14 @@ pub(crate) fn post_conv<F: Float>(
     #[comptime] k: usize,
 ) {
     let pitch = comptime!(ch + 1);
-    let mut i = UNIT_POS_X as usize;
-    while i < comptime!(l * ch) {
-        let t = i / ch;
-        let c = i % ch;
-        seq[t * pitch + c] = silu::<F>(pre_activation(x, w, bias, p, r, t, c, ch, row, l, k));
-        i += CUBE_DIM_X as usize;
+    let mut c = UNIT_POS_X as usize;
+    while c < ch {
+        let taps = load_taps(w, bias, r, c, ch, k);
+        let pre = pre_activations(&taps, &load_column(x, p, c, row, l), l, k);
+        #[unroll]
+        for t in 0..l {
+            seq[t * pitch + c] = silu::<F>(pre[t]);
+        }
+        c += CUBE_DIM_X as usize;
     }
 }
