@@ -16,10 +16,15 @@
 //! dw is a sum over every token of a replica: the kernel writes one partial sum per group of
 //! tokens ([R, G, E]) and the caller sums over G, as the conv kernels do.
 //!
-//! One cube per (replica, token group), one unit per channel: the units read a token's row
-//! together (coalesced), and each token's two means over E go through shared memory, where
-//! every unit sums the same E values in the same order (so every unit gets the same bits, and
-//! a run repeats its bits).
+//! One cube per (replica, token group), one unit per channel of each of [`NormShape::lanes`]
+//! tokens at a time: the units read the tokens' rows together (coalesced), and each token's
+//! two means over E go through shared memory, where every unit of the token's lane sums the
+//! same E values in the same order (so every unit gets the same bits, and a run repeats its
+//! bits). The lanes take consecutive tokens, and the backward adds their dw terms to the
+//! partial sum in token order, so the number of lanes changes no bit (tests/norm_wgpu.rs):
+//! it only shortens the cube's walk, a chain of per-token serial sums of E (the kernels
+//! were bound by that latency: one token at a time, 1.75 ms of a 5.3 ms step's kernels at
+//! depth 4, R = 1, results/bench/session17-h200-2026-11-27).
 
 use cubecl::prelude::*;
 use cubecl::server::Handle;
@@ -57,20 +62,32 @@ impl NormShape {
     pub fn fits(&self) -> bool {
         self.e > 0 && self.e <= MAX_E
     }
+    /// Tokens a cube takes at once: the most, up to [`MAX_LANES`], whose E units each fit
+    /// one cube ([`MAX_E`] units) and that divide a group's tokens.
+    pub fn lanes(&self) -> usize {
+        let per = self.tokens / self.groups().max(1);
+        (1..=MAX_LANES)
+            .rev()
+            .find(|k| k * self.e <= MAX_E && per.is_multiple_of(*k))
+            .unwrap_or(1)
+    }
 }
 
-/// sum_j shared[j] for j < e, in one fixed order, after the cube has written them all.
+/// The most tokens a cube of the norm kernels takes at once.
+pub const MAX_LANES: usize = 8;
+
+/// sum_j shared[lane E + j] for j < E, in one fixed order, after the cube has written them all.
 #[cube]
-fn shared_sum<F: Float>(shared: &SharedMemory<F>, #[comptime] e: usize) -> F {
+fn lane_sum<F: Float>(shared: &SharedMemory<F>, lane: usize, #[comptime] e: usize) -> F {
     let mut acc = F::new(0.0);
     for j in 0..e {
-        acc += shared[j];
+        acc += shared[lane * e + j];
     }
     acc
 }
 
-/// Cube (replica r, group g) = CUBE_POS_X, unit i = UNIT_POS_X (one channel); it walks the
-/// group's tokens.
+/// Cube (replica r, group g) = CUBE_POS_X, unit UNIT_POS_X = lane E + i (channel i of the
+/// lane's token); it walks the group's tokens `lanes` at a time.
 #[cube(launch)]
 fn gated_norm_forward_kernel<F: Float>(
     y: &Array<F>,       // [R, T, E]
@@ -82,31 +99,36 @@ fn gated_norm_forward_kernel<F: Float>(
     eps: f32,
     #[comptime] e: usize,
     #[comptime] gated: bool,
+    #[comptime] lanes: usize,
 ) {
     let rg = CUBE_POS_X as usize;
     let gs = groups as usize;
     let r = rg / gs;
     let per = tokens as usize / gs;
-    let i = UNIT_POS_X as usize;
-    let mut sq = SharedMemory::<F>::new(e);
+    let lane = UNIT_POS_X as usize / e;
+    let i = UNIT_POS_X as usize % e;
+    let mut sq = SharedMemory::<F>::new(comptime!(lanes * e));
     let wi = w[r * e + i];
     let first = r * (tokens as usize) + (rg % gs) * per;
-    for t in first..first + per {
-        let at = t * e + i;
+    let mut base = first;
+    while base < first + per {
+        let at = (base + lane) * e + i;
         let mut v = y[at];
         if gated {
             let zi = z[at];
             v = v * zi / (F::new(1.0) + F::exp(-zi));
         }
-        sq[i] = v * v;
+        sq[lane * e + i] = v * v;
         sync_cube();
-        let inv = F::new(1.0) / F::sqrt(shared_sum(&sq, e) / F::cast_from(e) + F::cast_from(eps));
-        sync_cube(); // every unit has read sq before the next token overwrites it
+        let inv = F::new(1.0) / F::sqrt(lane_sum(&sq, lane, e) / F::cast_from(e) + F::cast_from(eps));
+        sync_cube(); // every unit has read sq before the next tokens overwrite it
         out[at] = v * inv * wi;
+        base += lanes;
     }
 }
 
-/// The same cubes: per token, the two means over E, then dy, dz and the unit's partial dw.
+/// The same cubes: per token, the two means over E, then dy, dz and the term g v inv of dw;
+/// lane 0's units add the lanes' terms to their channel's partial dw in token order.
 #[cube(launch)]
 fn gated_norm_backward_kernel<F: Float>(
     y: &Array<F>,           // [R, T, E]
@@ -121,20 +143,24 @@ fn gated_norm_backward_kernel<F: Float>(
     eps: f32,
     #[comptime] e: usize,
     #[comptime] gated: bool,
+    #[comptime] lanes: usize,
 ) {
     let rg = CUBE_POS_X as usize;
     let gs = groups as usize;
     let r = rg / gs;
     let per = tokens as usize / gs;
-    let i = UNIT_POS_X as usize;
-    let mut sq = SharedMemory::<F>::new(e); // v_j^2
-    let mut gv = SharedMemory::<F>::new(e); // gw_j v_j
+    let lane = UNIT_POS_X as usize / e;
+    let i = UNIT_POS_X as usize % e;
+    let mut sq = SharedMemory::<F>::new(comptime!(lanes * e)); // v_j^2
+    let mut gv = SharedMemory::<F>::new(comptime!(lanes * e)); // gw_j v_j
+    let mut term = SharedMemory::<F>::new(comptime!(lanes * e)); // g_i v_i inv, for dw
     let wi = w[r * e + i];
     let n = F::cast_from(e);
     let mut dwi = F::new(0.0);
     let first = r * (tokens as usize) + (rg % gs) * per;
-    for t in first..first + per {
-        let at = t * e + i;
+    let mut base = first;
+    while base < first + per {
+        let at = (base + lane) * e + i;
         let (yi, gi) = (y[at], g[at]);
         let mut zi = F::new(0.0);
         let mut s = F::new(1.0);
@@ -145,11 +171,17 @@ fn gated_norm_backward_kernel<F: Float>(
             v = yi * zi * s;
         }
         let gw = gi * wi;
-        sq[i] = v * v;
-        gv[i] = gw * v;
+        sq[lane * e + i] = v * v;
+        gv[lane * e + i] = gw * v;
         sync_cube();
-        let inv = F::new(1.0) / F::sqrt(shared_sum(&sq, e) / n + F::cast_from(eps));
-        let mean_gv = shared_sum(&gv, e) / n;
+        if lane == 0 && base > first {
+            // the previous tokens' terms, written before this sync
+            for k in 0..lanes {
+                dwi += term[k * e + i];
+            }
+        }
+        let inv = F::new(1.0) / F::sqrt(lane_sum(&sq, lane, e) / n + F::cast_from(eps));
+        let mean_gv = lane_sum(&gv, lane, e) / n;
         sync_cube();
         let dv = inv * (gw - v * inv * inv * mean_gv);
         if gated {
@@ -158,9 +190,16 @@ fn gated_norm_backward_kernel<F: Float>(
         } else {
             dy[at] = dv;
         }
-        dwi += gi * v * inv;
+        term[lane * e + i] = gi * v * inv;
+        base += lanes;
     }
-    dw_part[rg * e + i] = dwi;
+    sync_cube();
+    if lane == 0 {
+        for k in 0..lanes {
+            dwi += term[k * e + i];
+        }
+        dw_part[rg * e + i] = dwi;
+    }
 }
 
 /// The device arrays of one launch (sizes in [`NormShape`]); z is None without the gate.
@@ -183,9 +222,15 @@ impl NormInputs {
     }
 }
 
-fn launch_dims(s: &NormShape) -> (CubeCount, CubeDim) {
+fn launch_dims(s: &NormShape, lanes: usize) -> (CubeCount, CubeDim) {
     assert!(s.fits(), "gated norm: E = {} is not in 1..={MAX_E}", s.e);
-    crate::token_group_cubes(s.replicas, s.tokens, s.e)
+    let per = s.tokens / s.groups();
+    assert!(
+        lanes >= 1 && lanes * s.e <= MAX_E && per.is_multiple_of(lanes),
+        "gated norm: {lanes} lanes of E = {} do not fit a cube or divide a group's {per} tokens",
+        s.e
+    );
+    crate::token_group_cubes(s.replicas, s.tokens, lanes * s.e)
 }
 
 /// out = RMSNorm(y * SiLU(z)) * w [R, T, E] (RMSNorm(y) * w without the gate). The input handles must hold the sizes of
@@ -196,8 +241,20 @@ pub fn gated_norm_forward<R: Runtime, F: Float + CubeElement>(
     inp: &NormInputs,
     eps: f32,
 ) -> Handle {
+    gated_norm_forward_lanes::<R, F>(client, shape, inp, eps, shape.lanes())
+}
+
+/// [`gated_norm_forward`] with the tokens a cube takes at once chosen by the caller (for the
+/// tests that show the lanes change no bit).
+pub fn gated_norm_forward_lanes<R: Runtime, F: Float + CubeElement>(
+    client: &ComputeClient<R>,
+    shape: &NormShape,
+    inp: &NormInputs,
+    eps: f32,
+    lanes: usize,
+) -> Handle {
     let out = client.empty(shape.x_len() * core::mem::size_of::<F>());
-    let (count, dim) = launch_dims(shape);
+    let (count, dim) = launch_dims(shape, lanes);
     let [y, z, w] = inp.args::<R>(shape);
     gated_norm_forward_kernel::launch::<F, R>(
         client,
@@ -212,6 +269,7 @@ pub fn gated_norm_forward<R: Runtime, F: Float + CubeElement>(
         eps,
         shape.e,
         shape.gated,
+        lanes,
     );
     out
 }
@@ -233,13 +291,25 @@ pub fn gated_norm_backward<R: Runtime, F: Float + CubeElement>(
     g: &Handle,
     eps: f32,
 ) -> NormGrads {
+    gated_norm_backward_lanes::<R, F>(client, shape, inp, g, eps, shape.lanes())
+}
+
+/// [`gated_norm_backward`] with the tokens a cube takes at once chosen by the caller.
+pub fn gated_norm_backward_lanes<R: Runtime, F: Float + CubeElement>(
+    client: &ComputeClient<R>,
+    shape: &NormShape,
+    inp: &NormInputs,
+    g: &Handle,
+    eps: f32,
+    lanes: usize,
+) -> NormGrads {
     let f = core::mem::size_of::<F>();
     let parts = shape.replicas * shape.groups() * shape.e;
     let dy = client.empty(shape.x_len() * f);
     // without the gate the kernel writes no dz: one element stands in for the argument
     let dz = client.empty(if shape.gated { shape.x_len() * f } else { f });
     let dw_part = client.empty(parts * f);
-    let (count, dim) = launch_dims(shape);
+    let (count, dim) = launch_dims(shape, lanes);
     let [y, z, w] = inp.args::<R>(shape);
     gated_norm_backward_kernel::launch::<F, R>(
         client,
@@ -257,6 +327,7 @@ pub fn gated_norm_backward<R: Runtime, F: Float + CubeElement>(
         eps,
         shape.e,
         shape.gated,
+        lanes,
     );
     NormGrads {
         dy,

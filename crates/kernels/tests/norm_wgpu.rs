@@ -9,7 +9,9 @@ use burn_cubecl::CubeBackend;
 use cubecl::prelude::*;
 use cubecl::wgpu::{WgpuDevice, WgpuRuntime};
 use kernels::burn_op_norm::{gated_norm_autodiff, gated_norm_inference, rms_norm_autodiff, rms_norm_inference};
-use kernels::gated_norm::{NormInputs, NormShape, gated_norm_backward, gated_norm_forward};
+use kernels::gated_norm::{
+    NormInputs, NormShape, gated_norm_backward, gated_norm_backward_lanes, gated_norm_forward, gated_norm_forward_lanes,
+};
 use kernels::gated_norm_oracle::{self, NormField, NormHost};
 
 mod common;
@@ -112,6 +114,42 @@ fn token_groups_divide_the_tokens() {
         }
         .fits()
     );
+}
+
+/// The tokens a cube takes at once change no bit, forward or backward (dw's terms are added
+/// in token order whatever the lanes): every case at one lane against its default lanes and
+/// every other count that fits, and fig3's layer (E = 64, 32 tokens a group: 4 lanes).
+#[test]
+fn the_lanes_change_no_bit() {
+    let c = client();
+    let fig3 = NormShape {
+        replicas: 2,
+        tokens: 1024,
+        e: 64,
+        gated: true,
+    };
+    assert_eq!(
+        (fig3.lanes(), CASES[0].lanes(), CASES[3].lanes(), CASES[2].lanes()),
+        (4, 3, 6, 3)
+    );
+    let bits = |v: Vec<f64>| v.into_iter().map(f64::to_bits).collect::<Vec<_>>();
+    for (k, s) in CASES.iter().chain([&fig3]).enumerate() {
+        let h = inputs(s, 41 + k as u64);
+        let g = upload(&c, &lcg(51 + k as u64)(s.x_len(), -1.0, 2.0));
+        let run = |lanes: usize| {
+            let inp = device_inputs(&c, s, &h);
+            let out = download(&c, gated_norm_forward_lanes::<R, f32>(&c, s, &inp, EPS as f32, lanes));
+            let gr = gated_norm_backward_lanes::<R, f32>(&c, s, &inp, &g, EPS as f32, lanes);
+            let mut all = vec![bits(out), bits(download(&c, gr.dy)), bits(download(&c, gr.dw_part))];
+            all.extend(gr.dz.map(|dz| bits(download(&c, dz))));
+            all
+        };
+        let one = run(1);
+        let per = s.tokens / s.groups();
+        for lanes in (2..=8).filter(|n| n * s.e <= 256 && per.is_multiple_of(*n)) {
+            assert!(run(lanes) == one, "case {k} ({s:?}): {lanes} lanes against one");
+        }
+    }
 }
 
 #[test]
