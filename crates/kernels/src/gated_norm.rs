@@ -153,7 +153,11 @@ fn gated_norm_backward_kernel<F: Float>(
     let i = UNIT_POS_X as usize % e;
     let mut sq = SharedMemory::<F>::new(comptime!(lanes * e)); // v_j^2
     let mut gv = SharedMemory::<F>::new(comptime!(lanes * e)); // gw_j v_j
-    let mut term = SharedMemory::<F>::new(comptime!(lanes * e)); // g_i v_i inv, for dw
+    // dw's term g_i v_i inv as its two factors: lane 0 forms dw += (g v) inv as one unit
+    // with one lane writes it, which CUDA's compiler contracts into one fused multiply-add (a
+    // stored product g v inv, added after, gave other bits on an H200 than one lane)
+    let mut gvi = SharedMemory::<F>::new(comptime!(lanes * e)); // g_i v_i
+    let mut invs = SharedMemory::<F>::new(comptime!(lanes * e)); // the lane's inv
     let wi = w[r * e + i];
     let n = F::cast_from(e);
     let mut dwi = F::new(0.0);
@@ -177,7 +181,7 @@ fn gated_norm_backward_kernel<F: Float>(
         if lane == 0 && base > first {
             // the previous tokens' terms, written before this sync
             for k in 0..lanes {
-                dwi += term[k * e + i];
+                dwi += gvi[k * e + i] * invs[k * e + i];
             }
         }
         let inv = F::new(1.0) / F::sqrt(lane_sum(&sq, lane, e) / n + F::cast_from(eps));
@@ -190,13 +194,14 @@ fn gated_norm_backward_kernel<F: Float>(
         } else {
             dy[at] = dv;
         }
-        term[lane * e + i] = gi * v * inv;
+        gvi[lane * e + i] = gi * v;
+        invs[lane * e + i] = inv;
         base += lanes;
     }
     sync_cube();
     if lane == 0 {
         for k in 0..lanes {
-            dwi += term[k * e + i];
+            dwi += gvi[k * e + i] * invs[k * e + i];
         }
         dw_part[rg * e + i] = dwi;
     }
