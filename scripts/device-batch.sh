@@ -114,7 +114,7 @@ mkdir -p runs/logs
 # environment variable that turns it on (1) or off (0) in msym; unset, the binary's default:
 # on since 20967e6, off before; the fused gated norm on since the session after its check
 # (binary fb02bc2 and older: off); the fused input RMSNorm and embedding off until their
-# checks adopt them; the fused conv + SSD off until its check, session 18)
+# checks adopt them; the fused conv + SSD off: its check in session 18 kept it off)
 SWITCH_CHECKS="fused-check:MSYM_FUSED_SSD conv-check:MSYM_FUSED_CONV split-check:MSYM_SPLIT_IN_PROJ norm-check:MSYM_FUSED_NORM rms-check:MSYM_FUSED_RMSNORM embed-check:MSYM_FUSED_EMBED keep-check:MSYM_KEEP_FLAT_PARAMS lastq-check:MSYM_LAST_QUERY adam-check:MSYM_FUSED_ADAM convssd-check:MSYM_FUSED_CONV_SSD"
 PLAIN=$(for c in $SWITCH_CHECKS; do printf '%s=0 ' ${c#*:}; done) # every speed path off
 TF='model={kind="transformer",depth=2,d_model=128,d_k=128,d_v=256,d_ff=128,activation="silu"}'

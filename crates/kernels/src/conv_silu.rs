@@ -93,8 +93,10 @@ pub(crate) fn load_taps<F: Float>(
 
 /// Sequence p's L inputs x[t, c] at channel c (token rows `row` apart) into registers: each
 /// read once, where a unit that reads its K taps' inputs anew for every output reads each
-/// input K times (the conv kernels were bound by issuing instructions, not by memory: ncu,
-/// results/bench/session18-h200-2026-11-27).
+/// input K times. Why: the fused conv + SSD forward, which convolved that way, issued an
+/// instruction in 82% of its cycles with DRAM at 18% (ncu,
+/// results/bench/session18-h200-2026-11-28/call2); in registers the conv kernels ran 1.08x
+/// at depth 2, R = 9 and 36 (call 3).
 #[cube]
 pub(crate) fn load_column<F: Float>(x: &Array<F>, p: usize, c: usize, row: usize, #[comptime] l: usize) -> Array<F> {
     let mut xs = Array::<F>::new(l);

@@ -44,7 +44,7 @@ impl ConvSsdShape {
     /// sequences (the conv's output and its gradient, rows C + 1), dy (rows E + 1), W, S and
     /// XY, dt and cs, and the partial dw and dbias. The conv's input is read from device
     /// memory through the cache, as the conv kernels read it: staging it too (40 KB a cube at
-    /// fig3's sizes) would not fit lavapipe's 32 KB, where the tests run.
+    /// fig3's sizes) did not fit lavapipe's shared memory, where the tests run.
     pub fn backward_bytes(&self, size: usize) -> usize {
         let (s, c) = (self.ssd, self.ssd.row());
         let l = s.len;
