@@ -35,6 +35,12 @@ impl ConvShape {
     pub fn x_len(&self) -> usize {
         self.replicas * self.batch * self.len * self.channels
     }
+    /// Elements of an x whose token rows are `x_row` apart that the kernels may read: the
+    /// last token's row ends at its C-th element.
+    pub fn x_extent(&self, x_row: usize) -> usize {
+        let tokens = self.replicas * self.batch * self.len;
+        tokens.saturating_sub(1) * x_row + self.channels
+    }
     /// Elements of w.
     pub fn w_len(&self) -> usize {
         self.replicas * self.channels * self.taps
@@ -287,15 +293,9 @@ pub struct ConvInputs {
 }
 
 impl ConvInputs {
-    /// Elements of x the kernels may read: the last token's row ends at its C-th element.
-    fn x_extent(&self, s: &ConvShape) -> usize {
-        let tokens = s.replicas * s.batch * s.len;
-        tokens.saturating_sub(1) * self.x_row + s.channels
-    }
-
     fn args<R: Runtime>(&self, s: &ConvShape) -> [ArrayArg<R>; 3] {
         [
-            array_arg(&self.x, self.x_extent(s)),
+            array_arg(&self.x, s.x_extent(self.x_row)),
             array_arg(&self.w, s.w_len()),
             array_arg(&self.bias, s.bias_len()),
         ]

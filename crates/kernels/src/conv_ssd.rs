@@ -74,9 +74,8 @@ pub struct ConvSsdInputs {
 impl ConvSsdInputs {
     fn args<R: Runtime>(&self, s: &ConvSsdShape) -> [ArrayArg<R>; 6] {
         let (ssd, conv) = (s.ssd, s.conv());
-        let tokens = ssd.samples() * ssd.len;
         [
-            array_arg(&self.x, tokens.saturating_sub(1) * self.x_row + ssd.row()),
+            array_arg(&self.x, conv.x_extent(self.x_row)),
             array_arg(&self.w, conv.w_len()),
             array_arg(&self.bias, conv.bias_len()),
             array_arg(&self.dt, ssd.dt_len()),

@@ -22,9 +22,10 @@
 //! same E values in the same order (so every unit gets the same bits, and a run repeats its
 //! bits). The lanes take consecutive tokens, and the backward adds their dw terms to the
 //! partial sum in token order, so the number of lanes changes no bit (tests/norm_wgpu.rs):
-//! it only shortens the cube's walk, a chain of per-token serial sums of E (gated norm
-//! forward 1.92 -> 1.33 ms, backward 2.77 -> 2.34 ms a step at depth 4, R = 36, on an
-//! H200, results/bench/session18-h200-2026-11-28/call4).
+//! it only shortens the cube's walk, a chain of per-token serial sums of E (1.08x at depth 2,
+//! R = 9 against the build before, same H200; ncu at depth 4, R = 36: forward 1.92 -> 1.33 ms,
+//! backward 2.77 -> 2.34 ms a step, calls 3 and 4 on different H200s;
+//! results/bench/session18-h200-2026-11-28).
 
 use cubecl::prelude::*;
 use cubecl::server::Handle;

@@ -98,7 +98,8 @@ pub(crate) fn try_fused<B: Backend>(
     d: &Tensor<B, 2>,
     e: usize,
 ) -> Option<Tensor<B, 4>> {
-    if !(crate::fused_conv::fused_conv_on() && crate::fused_ssd::fused_ssd_on()) {
+    // its own switch first: off by default, so that is the one load most layer calls make
+    if !(SWITCH.on() && crate::fused_conv::fused_conv_on() && crate::fused_ssd::fused_ssd_on()) {
         return None;
     }
     let op = ConvSsd {
