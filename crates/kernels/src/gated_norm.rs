@@ -16,16 +16,21 @@
 //! dw is a sum over every token of a replica: the kernel writes one partial sum per group of
 //! tokens ([R, G, E]) and the caller sums over G, as the conv kernels do.
 //!
-//! One cube per (replica, token group), one unit per channel of each of [`NormShape::lanes`]
-//! tokens at a time: the units read the tokens' rows together (coalesced), and each token's
-//! two means over E go through shared memory, where every unit of the token's lane sums the
-//! same E values in the same order (so every unit gets the same bits, and a run repeats its
-//! bits). The lanes take consecutive tokens, and the backward adds their dw terms to the
-//! partial sum in token order, so the number of lanes changes no bit (tests/norm_wgpu.rs):
-//! it only shortens the cube's walk, a chain of per-token serial sums of E (1.08x at depth 2,
-//! R = 9 against the build before, same H200; ncu at depth 4, R = 36: forward 1.92 -> 1.33 ms,
-//! backward 2.77 -> 2.34 ms a step, calls 3 and 4 on different H200s;
-//! results/bench/session18-h200-2026-11-28).
+//! One cube per (replica, token group), one unit per channel of each of [`NormTiling::lanes`]
+//! tokens; the cube walks its group a batch of [`NormTiling::batch`] tokens at a time, each
+//! unit taking [`NormTiling::per_unit`] of them (the units read the batch's rows together,
+//! coalesced). Each token's two sums over E run in one unit, a warp's units taking one token
+//! each, over a padded row of shared memory (no bank conflicts), in channel order; the backward
+//! adds the tokens' dw terms to the partial sum in token order. So the tiling changes no bit
+//! (tests/norm_wgpu.rs): it only sets how many tokens the cube's walk takes between barriers.
+//!
+//! Why one unit a sum: until session 19 every unit of a token summed the same E values (so
+//! that each got the sum without a broadcast), 2 x E shared loads and adds per unit and token:
+//! by my count about 500 warp instructions a token of fig3's gated backward. By the bytes each
+//! moves, ncu's times at depth 4, R = 36 (results/bench/session18-h200-2026-11-28/call4) put
+//! every norm kernel at 1.7-1.9 TB/s, under 40% of the H200's bandwidth, whatever its size: the
+//! gated backward (5 arrays of E = 64) at 432 us, the input norm's (3 of D = 32) at 120 us. The lanes form (4 or 8 tokens between
+//! barriers, 1.08x at depth 2, R = 9, session 18) was the step before.
 
 use cubecl::prelude::*;
 use cubecl::server::Handle;
@@ -63,32 +68,84 @@ impl NormShape {
     pub fn fits(&self) -> bool {
         self.e > 0 && self.e <= MAX_E
     }
-    /// Tokens a cube takes at once: the most, up to [`MAX_LANES`], whose E units each fit
-    /// one cube ([`MAX_E`] units) and that divide a group's tokens.
-    pub fn lanes(&self) -> usize {
+    /// How a cube walks its tokens: [`NormTiling::lanes`] rows of E units, the most up to
+    /// [`MAX_LANES`] that fit [`MAX_E`] units and divide a group's tokens, each unit taking
+    /// the most tokens a batch that [`NormShape::allows`] (at most [`MAX_BATCH`] a batch).
+    pub fn tiling(&self) -> NormTiling {
         let per = self.tokens / self.groups().max(1);
-        (1..=MAX_LANES)
+        let lanes = (1..=MAX_LANES)
             .rev()
             .find(|k| k * self.e <= MAX_E && per.is_multiple_of(*k))
-            .unwrap_or(1)
+            .unwrap_or(1);
+        let per_unit = (1..=MAX_BATCH)
+            .rev()
+            .find(|k| self.allows(NormTiling { lanes, per_unit: *k }))
+            .unwrap_or(1);
+        NormTiling { lanes, per_unit }
+    }
+
+    /// Whether the kernels can walk this shape's groups so: lanes x E units fit a cube, the
+    /// batch divides a group's tokens, has a unit for each token's sums (per_unit <= E), is at
+    /// most [`MAX_BATCH`] tokens and its padded rows fit [`MAX_SHARED_ROWS`].
+    pub fn allows(&self, t: NormTiling) -> bool {
+        let per = self.tokens / self.groups().max(1);
+        t.lanes >= 1
+            && t.lanes * self.e <= MAX_E
+            && t.per_unit >= 1
+            && t.per_unit <= self.e
+            && per.is_multiple_of(t.batch())
+            && t.batch() <= MAX_BATCH
+            && t.batch() * stride(self.e) <= MAX_SHARED_ROWS
     }
 }
 
-/// The most tokens a cube of the norm kernels takes at once.
+/// The most token rows a cube of the norm kernels holds units for.
 pub const MAX_LANES: usize = 8;
 
-/// sum_j shared[lane E + j] for j < E, in one fixed order, after the cube has written them all.
+/// The most tokens a batch of the norm kernels' walk: a warp's units, one a token's sums.
+pub const MAX_BATCH: usize = 32;
+
+/// The most floats of one shared array of a batch (its padded rows): three of them, 27 KB,
+/// fit the backward's cube on lavapipe (where 40 KB of shared memory did not, session 18)
+/// and on CUDA. fig3's E = 64 takes 32 tokens (2080 floats).
+pub const MAX_SHARED_ROWS: usize = 2304;
+
+/// How a cube of the norm kernels walks its group's tokens (see [`NormShape::tiling`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NormTiling {
+    /// Token rows of E units: the cube has lanes x E units.
+    pub lanes: usize,
+    /// Tokens each unit takes a batch, token lane + k lanes for k < per_unit.
+    pub per_unit: usize,
+}
+
+impl NormTiling {
+    /// Tokens a batch: lanes x per_unit.
+    pub fn batch(&self) -> usize {
+        self.lanes * self.per_unit
+    }
+}
+
+/// The padded row of a token in the kernels' shared sums: an odd stride, so that the batch's
+/// summing units (a token each, in one warp) read different banks.
+fn stride(e: usize) -> usize {
+    e | 1
+}
+
+/// sum_j shared[row stride + j] for j < E, in channel order, after the cube has written them.
 #[cube]
-fn lane_sum<F: Float>(shared: &SharedMemory<F>, lane: usize, #[comptime] e: usize) -> F {
+fn row_sum<F: Float>(shared: &SharedMemory<F>, row: usize, #[comptime] e: usize) -> F {
     let mut acc = F::new(0.0);
+    let at = row * comptime!(stride(e));
+    #[unroll]
     for j in 0..e {
-        acc += shared[lane * e + j];
+        acc += shared[at + j];
     }
     acc
 }
 
-/// Cube (replica r, group g) = CUBE_POS_X, unit UNIT_POS_X = lane E + i (channel i of the
-/// lane's token); it walks the group's tokens `lanes` at a time.
+/// Cube (replica r, group g) = CUBE_POS_X, unit UNIT_POS_X = lane E + i (channel i); a batch's
+/// token t = lane + k lanes (k < per_unit) is the group's token base + t.
 #[cube(launch)]
 fn gated_norm_forward_kernel<F: Float>(
     y: &Array<F>,       // [R, T, E]
@@ -101,35 +158,52 @@ fn gated_norm_forward_kernel<F: Float>(
     #[comptime] e: usize,
     #[comptime] gated: bool,
     #[comptime] lanes: usize,
+    #[comptime] per_unit: usize,
 ) {
     let rg = CUBE_POS_X as usize;
     let gs = groups as usize;
     let r = rg / gs;
     let per = tokens as usize / gs;
-    let lane = UNIT_POS_X as usize / e;
-    let i = UNIT_POS_X as usize % e;
-    let mut sq = SharedMemory::<F>::new(comptime!(lanes * e));
+    let u = UNIT_POS_X as usize;
+    let lane = u / e;
+    let i = u % e;
+    let batch = comptime!(lanes * per_unit);
+    let row = comptime!(stride(e));
+    let mut sq = SharedMemory::<F>::new(comptime!(lanes * per_unit * stride(e))); // v^2
+    let mut invs = SharedMemory::<F>::new(comptime!(lanes * per_unit)); // each token's inv
     let wi = w[r * e + i];
     let first = r * (tokens as usize) + (rg % gs) * per;
     let mut base = first;
     while base < first + per {
-        let at = (base + lane) * e + i;
-        let mut v = y[at];
-        if gated {
-            let zi = z[at];
-            v = v * zi / (F::new(1.0) + F::exp(-zi));
+        let mut vs = Array::<F>::new(per_unit);
+        #[unroll]
+        for k in 0..per_unit {
+            let t = lane + k * lanes;
+            let at = (base + t) * e + i;
+            let mut v = y[at];
+            if gated {
+                let zi = z[at];
+                v = v * zi / (F::new(1.0) + F::exp(-zi));
+            }
+            vs[k] = v;
+            sq[t * row + i] = v * v;
         }
-        sq[lane * e + i] = v * v;
         sync_cube();
-        let inv = F::new(1.0) / F::sqrt(lane_sum(&sq, lane, e) / F::cast_from(e) + F::cast_from(eps));
-        sync_cube(); // every unit has read sq before the next tokens overwrite it
-        out[at] = v * inv * wi;
-        base += lanes;
+        if u < batch {
+            invs[u] = F::new(1.0) / F::sqrt(row_sum(&sq, u, e) / F::cast_from(e) + F::cast_from(eps));
+        }
+        sync_cube(); // the invs are written, and every sum has read sq before the next batch
+        #[unroll]
+        for k in 0..per_unit {
+            let t = lane + k * lanes;
+            out[(base + t) * e + i] = vs[k] * invs[t] * wi;
+        }
+        base += batch;
     }
 }
 
 /// The same cubes: per token, the two means over E, then dy, dz and the term g v inv of dw;
-/// lane 0's units add the lanes' terms to their channel's partial dw in token order.
+/// the units of lane 0 add the batch's terms to their channel's partial dw in token order.
 #[cube(launch)]
 fn gated_norm_backward_kernel<F: Float>(
     y: &Array<F>,           // [R, T, E]
@@ -145,65 +219,89 @@ fn gated_norm_backward_kernel<F: Float>(
     #[comptime] e: usize,
     #[comptime] gated: bool,
     #[comptime] lanes: usize,
+    #[comptime] per_unit: usize,
 ) {
     let rg = CUBE_POS_X as usize;
     let gs = groups as usize;
     let r = rg / gs;
     let per = tokens as usize / gs;
-    let lane = UNIT_POS_X as usize / e;
-    let i = UNIT_POS_X as usize % e;
-    let mut sq = SharedMemory::<F>::new(comptime!(lanes * e)); // v_j^2
-    let mut gv = SharedMemory::<F>::new(comptime!(lanes * e)); // gw_j v_j
-    // dw's term g_i v_i inv as its two factors: lane 0 forms dw += (g v) inv as one unit
-    // with one lane writes it, which CUDA's compiler contracts into one fused multiply-add (a
-    // stored product g v inv, added after, gave other bits on an H200 than one lane)
-    let mut gvi = SharedMemory::<F>::new(comptime!(lanes * e)); // g_i v_i
-    let mut invs = SharedMemory::<F>::new(comptime!(lanes * e)); // the lane's inv
+    let u = UNIT_POS_X as usize;
+    let lane = u / e;
+    let i = u % e;
+    let batch = comptime!(lanes * per_unit);
+    let row = comptime!(stride(e));
+    let mut sq = SharedMemory::<F>::new(comptime!(lanes * per_unit * stride(e))); // v_j^2
+    let mut gv = SharedMemory::<F>::new(comptime!(lanes * per_unit * stride(e))); // gw_j v_j
+    // dw's term g_i v_i inv as its two factors: lane 0's units form dw += (g v) inv as one
+    // multiply-add, which CUDA's compiler contracts (a stored product g v inv, added after,
+    // gave other bits on an H200 than one lane, session 18)
+    let mut gvi = SharedMemory::<F>::new(comptime!(lanes * per_unit * stride(e))); // g_i v_i
+    let mut invs = SharedMemory::<F>::new(comptime!(lanes * per_unit)); // each token's inv
+    let mut means = SharedMemory::<F>::new(comptime!(lanes * per_unit)); // mean_j gw_j v_j
     let wi = w[r * e + i];
     let n = F::cast_from(e);
     let mut dwi = F::new(0.0);
     let first = r * (tokens as usize) + (rg % gs) * per;
     let mut base = first;
     while base < first + per {
-        let at = (base + lane) * e + i;
-        let (yi, gi) = (y[at], g[at]);
-        let mut zi = F::new(0.0);
-        let mut s = F::new(1.0);
-        let mut v = yi;
-        if gated {
-            zi = z[at];
-            s = F::new(1.0) / (F::new(1.0) + F::exp(-zi));
-            v = yi * zi * s;
+        let mut ys = Array::<F>::new(per_unit);
+        let mut zs = Array::<F>::new(per_unit);
+        let mut ss = Array::<F>::new(per_unit);
+        let mut vs = Array::<F>::new(per_unit);
+        let mut gis = Array::<F>::new(per_unit);
+        let mut gws = Array::<F>::new(per_unit);
+        #[unroll]
+        for k in 0..per_unit {
+            let t = lane + k * lanes;
+            let at = (base + t) * e + i;
+            let (yi, gi) = (y[at], g[at]);
+            let mut zi = F::new(0.0);
+            let mut s = F::new(1.0);
+            let mut v = yi;
+            if gated {
+                zi = z[at];
+                s = F::new(1.0) / (F::new(1.0) + F::exp(-zi));
+                v = yi * zi * s;
+            }
+            let gw = gi * wi;
+            sq[t * row + i] = v * v;
+            gv[t * row + i] = gw * v;
+            ys[k] = yi;
+            zs[k] = zi;
+            ss[k] = s;
+            vs[k] = v;
+            gis[k] = gi;
+            gws[k] = gw;
         }
-        let gw = gi * wi;
-        sq[lane * e + i] = v * v;
-        gv[lane * e + i] = gw * v;
         sync_cube();
-        if lane == 0 && base > first {
-            // the previous tokens' terms, written before this sync
-            for k in 0..lanes {
-                dwi += gvi[k * e + i] * invs[k * e + i];
+        if u < batch {
+            invs[u] = F::new(1.0) / F::sqrt(row_sum(&sq, u, e) / n + F::cast_from(eps));
+            means[u] = row_sum(&gv, u, e) / n;
+        }
+        sync_cube();
+        #[unroll]
+        for k in 0..per_unit {
+            let t = lane + k * lanes;
+            let at = (base + t) * e + i;
+            let (inv, v, s, zi) = (invs[t], vs[k], ss[k], zs[k]);
+            let dv = inv * (gws[k] - v * inv * inv * means[t]);
+            if gated {
+                dy[at] = dv * zi * s;
+                dz[at] = dv * ys[k] * s * (F::new(1.0) + zi * (F::new(1.0) - s));
+            } else {
+                dy[at] = dv;
+            }
+            gvi[t * row + i] = gis[k] * v;
+        }
+        sync_cube(); // the batch's terms are written; the next sums overwrite invs after a barrier
+        if lane == 0 {
+            for t in 0..batch {
+                dwi += gvi[t * row + i] * invs[t];
             }
         }
-        let inv = F::new(1.0) / F::sqrt(lane_sum(&sq, lane, e) / n + F::cast_from(eps));
-        let mean_gv = lane_sum(&gv, lane, e) / n;
-        sync_cube();
-        let dv = inv * (gw - v * inv * inv * mean_gv);
-        if gated {
-            dy[at] = dv * zi * s;
-            dz[at] = dv * yi * s * (F::new(1.0) + zi * (F::new(1.0) - s));
-        } else {
-            dy[at] = dv;
-        }
-        gvi[lane * e + i] = gi * v;
-        invs[lane * e + i] = inv;
-        base += lanes;
+        base += batch;
     }
-    sync_cube();
     if lane == 0 {
-        for k in 0..lanes {
-            dwi += gvi[k * e + i] * invs[k * e + i];
-        }
         dw_part[rg * e + i] = dwi;
     }
 }
@@ -228,15 +326,15 @@ impl NormInputs {
     }
 }
 
-fn launch_dims(s: &NormShape, lanes: usize) -> (CubeCount, CubeDim) {
+fn launch_dims(s: &NormShape, tiling: NormTiling) -> (CubeCount, CubeDim) {
     assert!(s.fits(), "gated norm: E = {} is not in 1..={MAX_E}", s.e);
-    let per = s.tokens / s.groups();
     assert!(
-        lanes >= 1 && lanes * s.e <= MAX_E && per.is_multiple_of(lanes),
-        "gated norm: {lanes} lanes of E = {} do not fit a cube or divide a group's {per} tokens",
-        s.e
+        s.allows(tiling),
+        "gated norm: {tiling:?} of E = {} does not fit a cube or divide a group's {} tokens",
+        s.e,
+        s.tokens / s.groups()
     );
-    crate::token_group_cubes(s.replicas, s.tokens, lanes * s.e)
+    crate::token_group_cubes(s.replicas, s.tokens, tiling.lanes * s.e)
 }
 
 /// out = RMSNorm(y * SiLU(z)) * w [R, T, E] (RMSNorm(y) * w without the gate). The input handles must hold the sizes of
@@ -247,20 +345,20 @@ pub fn gated_norm_forward<R: Runtime, F: Float + CubeElement>(
     inp: &NormInputs,
     eps: f32,
 ) -> Handle {
-    gated_norm_forward_lanes::<R, F>(client, shape, inp, eps, shape.lanes())
+    gated_norm_forward_tiled::<R, F>(client, shape, inp, eps, shape.tiling())
 }
 
-/// [`gated_norm_forward`] with the tokens a cube takes at once chosen by the caller (for the
-/// tests that show the lanes change no bit).
-pub fn gated_norm_forward_lanes<R: Runtime, F: Float + CubeElement>(
+/// [`gated_norm_forward`] with the cube's walk chosen by the caller (for the tests that show
+/// the tiling changes no bit).
+pub fn gated_norm_forward_tiled<R: Runtime, F: Float + CubeElement>(
     client: &ComputeClient<R>,
     shape: &NormShape,
     inp: &NormInputs,
     eps: f32,
-    lanes: usize,
+    tiling: NormTiling,
 ) -> Handle {
     let out = client.empty(shape.x_len() * core::mem::size_of::<F>());
-    let (count, dim) = launch_dims(shape, lanes);
+    let (count, dim) = launch_dims(shape, tiling);
     let [y, z, w] = inp.args::<R>(shape);
     gated_norm_forward_kernel::launch::<F, R>(
         client,
@@ -275,7 +373,8 @@ pub fn gated_norm_forward_lanes<R: Runtime, F: Float + CubeElement>(
         eps,
         shape.e,
         shape.gated,
-        lanes,
+        tiling.lanes,
+        tiling.per_unit,
     );
     out
 }
@@ -297,17 +396,17 @@ pub fn gated_norm_backward<R: Runtime, F: Float + CubeElement>(
     g: &Handle,
     eps: f32,
 ) -> NormGrads {
-    gated_norm_backward_lanes::<R, F>(client, shape, inp, g, eps, shape.lanes())
+    gated_norm_backward_tiled::<R, F>(client, shape, inp, g, eps, shape.tiling())
 }
 
-/// [`gated_norm_backward`] with the tokens a cube takes at once chosen by the caller.
-pub fn gated_norm_backward_lanes<R: Runtime, F: Float + CubeElement>(
+/// [`gated_norm_backward`] with the cube's walk chosen by the caller.
+pub fn gated_norm_backward_tiled<R: Runtime, F: Float + CubeElement>(
     client: &ComputeClient<R>,
     shape: &NormShape,
     inp: &NormInputs,
     g: &Handle,
     eps: f32,
-    lanes: usize,
+    tiling: NormTiling,
 ) -> NormGrads {
     let f = core::mem::size_of::<F>();
     let parts = shape.replicas * shape.groups() * shape.e;
@@ -315,7 +414,7 @@ pub fn gated_norm_backward_lanes<R: Runtime, F: Float + CubeElement>(
     // without the gate the kernel writes no dz: one element stands in for the argument
     let dz = client.empty(if shape.gated { shape.x_len() * f } else { f });
     let dw_part = client.empty(parts * f);
-    let (count, dim) = launch_dims(shape, lanes);
+    let (count, dim) = launch_dims(shape, tiling);
     let [y, z, w] = inp.args::<R>(shape);
     gated_norm_backward_kernel::launch::<F, R>(
         client,
@@ -333,7 +432,8 @@ pub fn gated_norm_backward_lanes<R: Runtime, F: Float + CubeElement>(
         eps,
         shape.e,
         shape.gated,
-        lanes,
+        tiling.lanes,
+        tiling.per_unit,
     );
     NormGrads {
         dy,

@@ -10,7 +10,8 @@ use cubecl::prelude::*;
 use cubecl::wgpu::{WgpuDevice, WgpuRuntime};
 use kernels::burn_op_norm::{gated_norm_autodiff, gated_norm_inference, rms_norm_autodiff, rms_norm_inference};
 use kernels::gated_norm::{
-    NormInputs, NormShape, gated_norm_backward, gated_norm_backward_lanes, gated_norm_forward, gated_norm_forward_lanes,
+    NormInputs, NormShape, NormTiling, gated_norm_backward, gated_norm_backward_tiled, gated_norm_forward,
+    gated_norm_forward_tiled,
 };
 use kernels::gated_norm_oracle::{self, NormField, NormHost};
 
@@ -116,39 +117,57 @@ fn token_groups_divide_the_tokens() {
     );
 }
 
-/// The tokens a cube takes at once change no bit, forward or backward (dw's terms are added
-/// in token order whatever the lanes): every case at one lane against its default lanes and
-/// every other count that fits, and fig3's layer (E = 64, 32 tokens a group: 4 lanes).
+/// The cube's walk changes no bit, forward or backward (each token's sums run in one unit in
+/// channel order, and dw's terms are added in token order, whatever the tiling): every case
+/// at one token a batch against its default tiling and every other that fits, and fig3's
+/// layers (E = 64 gated and D = 32 plain, 128 tokens a group as in fig3's batch).
 #[test]
-fn the_lanes_change_no_bit() {
+fn the_tiling_changes_no_bit() {
     let c = client();
-    let fig3 = NormShape {
+    let fig3 = |e, gated| NormShape {
         replicas: 2,
-        tokens: 1024,
-        e: 64,
-        gated: true,
+        tokens: 128 * 128,
+        e,
+        gated,
     };
+    let tile = |lanes, per_unit| NormTiling { lanes, per_unit };
     assert_eq!(
-        (fig3.lanes(), CASES[0].lanes(), CASES[3].lanes(), CASES[2].lanes()),
-        (4, 3, 6, 3)
+        (
+            fig3(64, true).tiling(),
+            fig3(32, false).tiling(),
+            CASES[0].tiling(),
+            CASES[2].tiling()
+        ),
+        (tile(4, 8), tile(8, 4), tile(3, 2), tile(3, 1))
     );
+    // E = 256 (d_model 128's gated norm): the batch is held to the shared arrays' size
+    assert_eq!(fig3(256, true).tiling(), tile(1, 8));
     let bits = |v: Vec<f64>| v.into_iter().map(f64::to_bits).collect::<Vec<_>>();
-    for (k, s) in CASES.iter().chain([&fig3]).enumerate() {
-        let h = inputs(s, 41 + k as u64);
+    for (k, s) in CASES
+        .iter()
+        .copied()
+        .chain([fig3(64, true), fig3(32, false)])
+        .enumerate()
+    {
+        let h = inputs(&s, 41 + k as u64);
         let g = upload(&c, &lcg(51 + k as u64)(s.x_len(), -1.0, 2.0));
-        let run = |lanes: usize| {
-            let inp = device_inputs(&c, s, &h);
-            let out = download(&c, gated_norm_forward_lanes::<R, f32>(&c, s, &inp, EPS as f32, lanes));
-            let gr = gated_norm_backward_lanes::<R, f32>(&c, s, &inp, &g, EPS as f32, lanes);
+        let run = |t: NormTiling| {
+            let inp = device_inputs(&c, &s, &h);
+            let out = download(&c, gated_norm_forward_tiled::<R, f32>(&c, &s, &inp, EPS as f32, t));
+            let gr = gated_norm_backward_tiled::<R, f32>(&c, &s, &inp, &g, EPS as f32, t);
             let mut all = vec![bits(out), bits(download(&c, gr.dy)), bits(download(&c, gr.dw_part))];
             all.extend(gr.dz.map(|dz| bits(download(&c, dz))));
             all
         };
-        let one = run(1);
-        let per = s.tokens / s.groups();
-        for lanes in (2..=8).filter(|n| n * s.e <= 256 && per.is_multiple_of(*n)) {
-            assert!(run(lanes) == one, "case {k} ({s:?}): {lanes} lanes against one");
+        let one = run(tile(1, 1));
+        let mut tried = 0;
+        for t in (1..=8).flat_map(|l| (1..=32).map(move |p| tile(l, p))) {
+            if t != tile(1, 1) && s.allows(t) && (t == s.tiling() || t.per_unit <= 2 || t.lanes == 1) {
+                assert!(run(t) == one, "case {k} ({s:?}): {t:?} against one token a batch");
+                tried += 1;
+            }
         }
+        assert!(tried > 0, "case {k} ({s:?}): no other tiling tried");
     }
 }
 
