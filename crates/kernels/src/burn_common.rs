@@ -8,10 +8,11 @@ use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, OpsKind};
 use burn::tensor::backend::Backend;
-use burn::tensor::ops::FloatTensor;
+use burn::tensor::ops::{FloatTensor, FloatTensorOps};
 use burn::tensor::{DType, Shape, Tensor, TensorPrimitive};
-use burn_cubecl::CubeRuntime;
+use burn_cubecl::element::{BoolElement, IntElement};
 use burn_cubecl::tensor::CubeTensor;
+use burn_cubecl::{CubeBackend, CubeRuntime};
 use cubecl::server::Handle;
 
 /// An operation's output [D dims] on the autodiff backend. `forward` gets the inputs' inner
@@ -62,4 +63,20 @@ pub(crate) fn register_grads<B: Backend, const N: usize>(
             grads.register::<B>(id, grad);
         }
     }
+}
+
+/// Each replica's sum of its per-sequence values: t [R, B] -> [R, 1], summed in two stages,
+/// [R, G, B/G] over B/G and then over G (G = [`crate::token_groups`] of B). Why: burn's
+/// reduction (without autotune) runs one unit per output, so [R, B] -> [R, 1] was R units
+/// each walking B values: 78-83 us for each of the SSD backward's two sums (dA and dD) at
+/// fig3's R = 36, B = 2048 on an H200 (ncu, results/bench/session18-h200-2026-11-28/call4).
+/// The stages sum in another order than one walk, so the bits of dA and dD change.
+pub(crate) fn sum_per_replica<R: CubeRuntime, I: IntElement, BT: BoolElement>(t: CubeTensor<R>) -> CubeTensor<R> {
+    type Cube<R, I, BT> = CubeBackend<R, f32, I, BT>;
+    let [r, b] = t.meta.shape().dims::<2>();
+    let g = crate::token_groups(b);
+    let grouped = Cube::<R, I, BT>::float_reshape(t, Shape::from(vec![r, g, b / g]));
+    let per_group = Cube::<R, I, BT>::float_sum_dim(grouped, 2); // [R, G, 1]
+    let total = Cube::<R, I, BT>::float_sum_dim(per_group, 1); // [R, 1, 1]
+    Cube::<R, I, BT>::float_reshape(total, Shape::from(vec![r, 1]))
 }

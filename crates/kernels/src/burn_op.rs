@@ -9,14 +9,13 @@ use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops};
-use burn::tensor::ops::FloatTensorOps;
 use burn::tensor::{Tensor, TensorPrimitive};
 use burn_cubecl::element::{BoolElement, IntElement};
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::{CubeBackend, CubeRuntime};
 
-use crate::burn_common::{autodiff_op, f32_tensor, register_grads};
+use crate::burn_common::{autodiff_op, f32_tensor, register_grads, sum_per_replica};
 
 use crate::{SsdInputs, SsdShape, ssd_backward, ssd_forward};
 
@@ -85,10 +84,7 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> Backward<Cube<R, I, BT>, 4>
         let dy = into_contiguous(grads.consume::<Cube<R, I, BT>>(&ops.node)); // [R, B, L, E]
         let g = ssd_backward::<R, f32>(&st.xbc.client, &s, &st.handles(), &dy.handle, crate::ssd_units().1);
         // dA and dD come per sequence: sum each replica's B of them into [R, 1]
-        let per_replica = |h| {
-            let t = st.new_tensor(vec![s.replicas, s.batch], h);
-            Cube::<R, I, BT>::float_sum_dim(t, 1)
-        };
+        let per_replica = |h| sum_per_replica::<R, I, BT>(st.new_tensor(vec![s.replicas, s.batch], h));
         let out = [
             st.new_tensor(vec![s.replicas, s.batch, s.len, s.row()], g.dxbc),
             st.new_tensor(vec![s.replicas, s.batch, s.len], g.ddt),

@@ -17,7 +17,7 @@ use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::{CubeBackend, CubeRuntime};
 
 use crate::SsdShape;
-use crate::burn_common::{autodiff_op, f32_tensor, register_grads};
+use crate::burn_common::{autodiff_op, f32_tensor, register_grads, sum_per_replica};
 use crate::burn_op::{ssd_autodiff, ssd_inference};
 use crate::burn_op_conv::{conv_silu_autodiff, conv_silu_inference, token_rows};
 use crate::conv_ssd::{ConvSsdInputs, ConvSsdShape, conv_ssd_backward, conv_ssd_forward};
@@ -130,7 +130,7 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> Backward<Cube<R, I, BT>, 6>
         let dy = into_contiguous(grads.consume::<Cube<R, I, BT>>(&ops.node)); // [R, B, L, E]
         let g = conv_ssd_backward::<R, f32>(&st.x.client, &st.shape, &st.handles(), &dy.handle);
         let groups = conv.groups();
-        // dw and dbias come per sequence group, dA and dD per sequence: sum over axis 1
+        // dw and dbias come per sequence group (sum over axis 1), dA and dD per sequence
         let sum = |dims: Vec<usize>, h| Cube::<R, I, BT>::float_sum_dim(st.new_tensor(dims, h), 1);
         let (r, c, k) = (s.replicas, conv.channels, conv.taps);
         let dw = sum(vec![r, groups, c, k], g.dw_part);
@@ -140,8 +140,8 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> Backward<Cube<R, I, BT>, 6>
             Cube::<R, I, BT>::float_reshape(dw, Shape::from(vec![r, c, k])),
             Cube::<R, I, BT>::float_reshape(db, Shape::from(vec![r, c])),
             st.new_tensor(vec![r, s.batch, s.len], g.ddt),
-            sum(vec![r, s.batch], g.da_part),
-            sum(vec![r, s.batch], g.dd_part),
+            sum_per_replica::<R, I, BT>(st.new_tensor(vec![r, s.batch], g.da_part)),
+            sum_per_replica::<R, I, BT>(st.new_tensor(vec![r, s.batch], g.dd_part)),
         ];
         register_grads::<Cube<R, I, BT>, _>(ops.parents.map(|p| p.map(|n| n.id)), out, grads);
     }
