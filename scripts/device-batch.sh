@@ -49,6 +49,8 @@
 #   scripts/device-batch.sh convssd-check [G]  # the fused conv + SSD (off by default) off and on: the
 #                                              # A/B of the checks, then interleaved R = 1 runs;
 #                                              # JOB+convssd: any job with it on
+#   scripts/device-batch.sh ce-check [G]       # the fused cross-entropy (off by default) off and on, as
+#                                              # convssd-check; JOB+ce: any job with it on
 #   scripts/device-batch.sh ssd-units-check [G] # the fused SSD kernels' units a cube (MSYM_SSD_UNITS)
 #                                              # against the default: the bench alone (same bits)
 #   scripts/device-batch.sh host-check [G]     # the host's time a step by phase at R = 1 (host_ms),
@@ -115,7 +117,7 @@ mkdir -p runs/logs
 # on since 20967e6, off before; the fused gated norm on since the session after its check
 # (binary fb02bc2 and older: off); the fused input RMSNorm and embedding off until their
 # checks adopt them; the fused conv + SSD off: its check in session 18 kept it off)
-SWITCH_CHECKS="fused-check:MSYM_FUSED_SSD conv-check:MSYM_FUSED_CONV split-check:MSYM_SPLIT_IN_PROJ norm-check:MSYM_FUSED_NORM rms-check:MSYM_FUSED_RMSNORM embed-check:MSYM_FUSED_EMBED keep-check:MSYM_KEEP_FLAT_PARAMS lastq-check:MSYM_LAST_QUERY adam-check:MSYM_FUSED_ADAM convssd-check:MSYM_FUSED_CONV_SSD"
+SWITCH_CHECKS="fused-check:MSYM_FUSED_SSD conv-check:MSYM_FUSED_CONV split-check:MSYM_SPLIT_IN_PROJ norm-check:MSYM_FUSED_NORM rms-check:MSYM_FUSED_RMSNORM embed-check:MSYM_FUSED_EMBED keep-check:MSYM_KEEP_FLAT_PARAMS lastq-check:MSYM_LAST_QUERY adam-check:MSYM_FUSED_ADAM convssd-check:MSYM_FUSED_CONV_SSD ce-check:MSYM_FUSED_CE"
 PLAIN=$(for c in $SWITCH_CHECKS; do printf '%s=0 ' ${c#*:}; done) # every speed path off
 TF='model={kind="transformer",depth=2,d_model=128,d_k=128,d_v=256,d_ff=128,activation="silu"}'
 E5='eval.every_epochs=5'
@@ -234,7 +236,7 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         # runs/fig3-spot results/fig3`: each R = 1 value against the batched row's 3 seeds
         echo env $PLAIN$M sweep configs/fig3.toml $(dev "$3" 0,1,2,3) --max-replicas 1 --set $E5 \
             --only model.depth=2,3 --only init.gamma=1.0,1.5 --only seed=1 --time-limit $t --out runs/fig3-spot ;;
-    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | host-check | host-profile | f32-check | paths-check | profile | profile-r1 | profile-d4 | profile-fig6 | autotune-check | lastq-check | convssd-check)
+    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | host-check | host-profile | f32-check | paths-check | profile | profile-r1 | profile-d4 | profile-fig6 | autotune-check | lastq-check | convssd-check | ce-check)
         # this script's own commands on one GPU, as queued jobs: torch-fig4 (issue 10: the
         # fig4 cell in PyTorch; no time limit, no resume), torch-order (fig4's seed 1 in
         # PyTorch on msym's own batches), fusion-check (issue 8: may the sweeps use the
@@ -753,6 +755,10 @@ convssd-check) # the fused conv + SSD (the same bits as the conv and SSD kernels
     # R = 1 runs, where it removes launches from the host's step
     switch_check $1 "${2:-0}"
     r1_runs "${2:-0}" runs/convssd-check/r1 "env MSYM_FUSED_CONV_SSD=0 $M" "env MSYM_FUSED_CONV_SSD=1 $M" ;;
+ce-check) # the fused cross-entropy (off by default; other bits than burn's log_softmax) off
+    # and on, as convssd-check: it removes about 30 launches from the host's step at R = 1
+    switch_check $1 "${2:-0}"
+    r1_runs "${2:-0}" runs/ce-check/r1 "env MSYM_FUSED_CE=0 $M" "env MSYM_FUSED_CE=1 $M" ;;
 ssd-units-check) ssd_units_check "${2:-0}" ;;
 base-check) base_check "${2:-0}" ;;
 host-check) host_check "${2:-0}" ;;

@@ -408,6 +408,7 @@ fn train_writes_a_complete_run_directory_and_refuses_to_overwrite_it() {
         serde_json::json!({ "on": false, "calls": 0 })
     );
     assert_eq!(manifest["fused_embed"], serde_json::json!({ "on": false, "calls": 0 }));
+    assert_eq!(manifest["fused_ce"], serde_json::json!({ "on": false, "calls": 0 }));
     assert_eq!(manifest["split_in_proj"], serde_json::json!({ "on": true, "calls": 0 }));
     // the Transformer's last query: off until a GPU A/B adopts it
     assert_eq!(manifest["last_query"], serde_json::json!({ "on": false, "calls": 0 }));
@@ -1082,6 +1083,7 @@ fn bench_times_steps_on_the_cpu_and_writes_its_report() {
         "fused_norm",
         "fused_rms_norm",
         "fused_embed",
+        "fused_ce",
     ] {
         assert_eq!(r[k], serde_json::json!({ "on": false, "calls": 0 }), "{k}: {r}");
     }

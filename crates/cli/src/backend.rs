@@ -64,7 +64,8 @@ pub const BUILD_FEATURES: &str = if cfg!(feature = "fusion") {
 /// by its name in bench reports and run manifests (so an A/B of two paths cannot be mixed
 /// up): the fused SSD, conv, gated norm, input RMSNorm and embedding (MSYM_FUSED_SSD, _CONV,
 /// _NORM, _RMSNORM, _EMBED: each on by default since its GPU A/B adopted it) and the fused
-/// conv + SSD (MSYM_FUSED_CONV_SSD, off until its A/B), all in a CUDA build only (none on
+/// conv + SSD and the fused cross-entropy (MSYM_FUSED_CONV_SSD, MSYM_FUSED_CE, off until
+/// their A/Bs adopt them), all in a CUDA build only (none on
 /// the CPU backend or in bf16); and the split in_proj
 /// (MSYM_SPLIT_IN_PROJ; left to its default it runs only on the CUDA backend in f32, so
 /// "calls" says whether it ran); and the optimizer's kept parameter row
@@ -75,7 +76,7 @@ pub const BUILD_FEATURES: &str = if cfg!(feature = "fusion") {
 pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
     #[cfg(feature = "cuda")]
     let fused = {
-        use models::{fused_conv, fused_conv_ssd, fused_embed, fused_norm, fused_rms, fused_ssd};
+        use models::{fused_ce, fused_conv, fused_conv_ssd, fused_embed, fused_norm, fused_rms, fused_ssd};
         [
             ("fused_ssd", fused_ssd::fused_ssd_on(), fused_ssd::fused_ssd_calls()),
             (
@@ -103,6 +104,7 @@ pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
                 fused_embed::fused_embed_on(),
                 fused_embed::fused_embed_calls(),
             ),
+            ("fused_ce", fused_ce::fused_ce_on(), fused_ce::fused_ce_calls()),
         ]
     };
     #[cfg(not(feature = "cuda"))]
@@ -113,6 +115,7 @@ pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
         "fused_norm",
         "fused_rms_norm",
         "fused_embed",
+        "fused_ce",
     ]
     .map(|k| (k, false, 0usize));
     let split = (

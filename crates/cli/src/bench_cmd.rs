@@ -348,6 +348,7 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
         ("fused_norm", "fused gated norm"),
         ("fused_rms_norm", "fused RMSNorm"),
         ("fused_embed", "fused embedding"),
+        ("fused_ce", "fused cross-entropy"),
         ("split_in_proj", "split in_proj"),
         ("keep_flat_params", "kept parameter row"),
         ("fused_adam", "fused optimizer tail"),

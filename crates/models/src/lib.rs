@@ -17,6 +17,8 @@ pub mod f32_matmul;
 pub mod fused;
 pub mod fused_adam;
 #[cfg(feature = "cubecl")]
+pub mod fused_ce;
+#[cfg(feature = "cubecl")]
 pub mod fused_conv;
 #[cfg(feature = "cubecl")]
 pub mod fused_conv_ssd;

@@ -5,7 +5,8 @@
 use crate::activation::silu;
 use crate::grouped::{groups, scale, shift};
 use crate::precision::{to_dtype, widen};
-use burn::tensor::{Bool, Tensor, TensorData, backend::Backend};
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Bool, Int, Tensor, TensorData, backend::Backend};
 
 /// RMSNorm over the last dim. x: [R, B, L, D], weight: [R, D] -> [R, B, L, D].
 /// Through the fused kernels where the backend, dtype and switch allow them (`fused_rms`,
@@ -25,6 +26,21 @@ fn rms_norm_plain<B: Backend>(x: Tensor<B, 4>, weight: Tensor<B, 2>, eps: f64) -
     let dtype = x.dtype();
     let rms = widen(x.clone()).powi_scalar(2).mean_dim(3).add_scalar(eps).sqrt(); // [R, B, L, 1]
     scale(x.div(to_dtype(rms, dtype)), weight)
+}
+
+/// Each sample's cross-entropy, logsumexp(logits) - logits[label]: logits [R, B, V], labels
+/// [R, B] -> [R, B]. Through the fused kernels where the backend, dtype and switch allow them
+/// (`fused_ce`, off by default), burn's log_softmax and gather otherwise.
+pub fn nll_rows<B: Backend>(logits: Tensor<B, 3>, labels: Tensor<B, 2, Int>) -> Tensor<B, 2> {
+    #[cfg(feature = "cubecl")]
+    if let Some(out) = crate::fused_ce::try_fused(&logits, &labels) {
+        return out;
+    }
+    let [r, b, _] = logits.dims();
+    log_softmax(logits, 2)
+        .gather(2, labels.reshape([r, b, 1]))
+        .reshape([r, b])
+        .neg()
 }
 
 /// RMSNorm(y * SiLU(z)) * weight, the Mamba2 block's gated norm after the SSD: through the

@@ -14,6 +14,7 @@ use burn::backend::Autodiff;
 use burn_cubecl::CubeBackend;
 use common::{assert_same_model, max_abs_diff, randn, tiny_config, to_vec, tokens};
 use cubecl::wgpu::WgpuRuntime;
+use models::fused_ce::{fused_ce_calls, set_fused_ce};
 use models::fused_conv::{fused_conv_calls, set_fused_conv};
 use models::fused_conv_ssd::{fused_conv_ssd_calls, set_fused_conv_ssd};
 use models::fused_embed::{fused_embed_calls, set_fused_embed};
@@ -21,6 +22,7 @@ use models::fused_norm::{fused_norm_calls, set_fused_norm};
 use models::fused_rms::{fused_rms_norm_calls, set_fused_rms_norm};
 use models::fused_ssd::{fused_ssd_calls, set_fused_ssd};
 use models::mamba2::{set_split_in_proj, split_in_proj_calls};
+use models::ops::nll_rows;
 use models::{ReplicaInit, build_model, read_grads};
 
 type W = Autodiff<CubeBackend<WgpuRuntime, f32, i32, u32>>;
@@ -60,6 +62,7 @@ fn the_speed_paths_give_the_plain_models_logits_and_gradients() {
     // fig5b's frozen all-ones conv, then the residual around the conv (fig7's variant)
     f32_matmul_gives_burns_products_and_gradients();
     conv_ssd_gives_the_separate_kernels_bits();
+    fused_ce_gives_the_plain_losses_and_gradients();
     let cases = [
         (base.to_string(), true, false, false, false, false, false),
         (base.to_string(), false, true, false, false, false, false),
@@ -305,5 +308,43 @@ fn conv_ssd_gives_the_separate_kernels_bits() {
         for (name, g) in &apart.1 {
             assert!(&fused.1[name] == g, "model {model:?}: the gradient of {name} differs");
         }
+    }
+}
+
+/// MSYM_FUSED_CE (models::fused_ce): each sample's loss through the cross-entropy kernels
+/// gives the plain ops' losses and every parameter's gradient to f32 rounding, once a call;
+/// it is off unless set. Run inside the one test above (the switches are process-wide).
+fn fused_ce_gives_the_plain_losses_and_gradients() {
+    let cfg = tiny_config("kind = \"mamba2\"\ndepth = 2\nd_model = 8\nd_state = 4");
+    let replicas = [ReplicaInit { seed: 1, gamma: 0.5 }, ReplicaInit { seed: 2, gamma: 1.0 }];
+    let toks = tokens::<W>([2, 5, 6], 13, 3);
+    // one label a sample: the tokens' last position, as the tasks' labels are tokens
+    let labels = toks.clone().narrow(2, 5, 1).reshape([2, 5]);
+    let weights = randn::<W, 2>([2, 5], 6);
+    let run = |fused: bool| {
+        set_fused_ce(fused);
+        let model = build_model::<W>(&cfg, &replicas, &Default::default());
+        let nll = nll_rows(model.forward(toks.clone()), labels.clone());
+        let grads = read_grads(&model, &nll.clone().mul(weights.clone()).sum().backward());
+        set_fused_ce(false);
+        (to_vec(nll), grads)
+    };
+    let before = fused_ce_calls();
+    let plain = run(false);
+    assert_eq!(fused_ce_calls(), before, "the fused cross-entropy is off unless set");
+    let fused = run(true);
+    assert_eq!(fused_ce_calls() - before, 1, "one fused call a loss");
+    let scale = plain.0.iter().map(|v| v.abs()).fold(0.0, f64::max);
+    assert!(max_abs_diff(&plain.0, &fused.0) < 1e-5 * scale.max(1.0), "losses");
+    for (name, g) in plain.1 {
+        let (Some(g), Some(f)) = (g, &fused.1[&name]) else {
+            panic!("{name}: a gradient on one side only");
+        };
+        let scale = g.iter().map(|v| v.abs()).fold(0.0, f64::max);
+        let diff = max_abs_diff(&g, f);
+        assert!(
+            diff < 1e-4 * scale.max(1e-3),
+            "gradient of {name} differs by {diff:.2e} (scale {scale:.2e})"
+        );
     }
 }

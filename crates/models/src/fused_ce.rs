@@ -1,0 +1,81 @@
+//! Each sample's cross-entropy at the last position, logsumexp(logits) - logits[label],
+//! through the kernels of crates/kernels (`cross_entropy`) where the backend is one they run
+//! on ([`crate::fused`] dispatches), in place of burn's log_softmax and gather
+//! ([`crate::ops::nll_rows`]): about 30 kernels a step, 0.9 ms at depth 4, R = 36 on an H200
+//! (results/bench/session18-h200-2026-11-28/call4), and launches of an R = 1 step that is
+//! bound by the host.
+//!
+//! **Off by default** until its GPU A/B (`scripts/device-batch.sh ce-check`) adopts it;
+//! `MSYM_FUSED_CE=1` or [`set_fused_ce`] turns it on. Tested against the f64 definition and
+//! finite differences on lavapipe (crates/kernels/tests/ce_wgpu.rs). The kernels sum the
+//! row's exponentials in another order than burn's log_softmax, so the bits differ from the
+//! plain ops'.
+
+use burn::tensor::backend::Backend;
+use burn::tensor::{DType, Int, Tensor};
+use burn_cubecl::CubeRuntime;
+use burn_cubecl::element::{BoolElement, IntElement};
+
+use crate::fused::{Ad, FusedOp, Plain, cast, dispatch};
+use crate::switch::Switch;
+
+static SWITCH: Switch = Switch::off_by_default("MSYM_FUSED_CE");
+
+/// Turns the fused cross-entropy on or off for this process (overrides MSYM_FUSED_CE).
+pub fn set_fused_ce(on: bool) {
+    SWITCH.set(on);
+}
+
+/// Whether the fused cross-entropy is allowed: [`set_fused_ce`], else MSYM_FUSED_CE, else off.
+pub fn fused_ce_on() -> bool {
+    SWITCH.on()
+}
+
+/// Loss calls that ran the fused kernels so far in this process.
+pub fn fused_ce_calls() -> usize {
+    SWITCH.calls()
+}
+
+/// logits: [R, B, V], labels: [R, B].
+struct Ce<'a, B: Backend> {
+    logits: &'a Tensor<B, 3>,
+    labels: &'a Tensor<B, 2, Int>,
+}
+
+/// [R, B] as the [R, B, 1, 1] that [`FusedOp`] returns.
+fn as_4d<B: Backend>(t: Tensor<B, 2>) -> Tensor<B, 4> {
+    t.unsqueeze_dims(&[2, 3])
+}
+
+impl<B: Backend> FusedOp<B> for Ce<'_, B> {
+    fn dtypes(&self) -> Vec<DType> {
+        vec![self.logits.dtype()]
+    }
+
+    /// The i32 labels the kernels read.
+    fn supported(&self) -> bool {
+        self.labels.dtype() == DType::I32
+    }
+
+    fn autodiff<R: CubeRuntime, I: IntElement, BT: BoolElement>(&self) -> Tensor<Ad<R, I, BT>, 4> {
+        as_4d(kernels::burn_op_ce::cross_entropy_autodiff::<R, I, BT, _>(
+            cast(self.logits.clone()),
+            cast(self.labels.clone()),
+        ))
+    }
+
+    fn inference<R: CubeRuntime, I: IntElement, BT: BoolElement>(&self) -> Tensor<Plain<R, I, BT>, 4> {
+        as_4d(kernels::burn_op_ce::cross_entropy_inference::<R, I, BT>(
+            cast(self.logits.clone()),
+            cast(self.labels.clone()),
+        ))
+    }
+}
+
+/// Each sample's nll [R, B] through the kernels, or None where this backend, dtype or
+/// switch does not allow them (the caller then runs the plain ops).
+/// logits: [R, B, V], labels: [R, B].
+pub(crate) fn try_fused<B: Backend>(logits: &Tensor<B, 3>, labels: &Tensor<B, 2, Int>) -> Option<Tensor<B, 2>> {
+    let [r, b, _] = logits.dims();
+    dispatch(&SWITCH, &Ce { logits, labels }).map(|t| t.reshape([r, b]))
+}
