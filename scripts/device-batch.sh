@@ -49,7 +49,7 @@
 #   scripts/device-batch.sh convssd-check [G]  # the fused conv + SSD (off by default) off and on: the
 #                                              # A/B of the checks, then interleaved R = 1 runs;
 #                                              # JOB+convssd: any job with it on
-#   scripts/device-batch.sh ce-check [G]       # the fused cross-entropy (off by default) off and on, as
+#   scripts/device-batch.sh ce-check [G]       # the fused cross-entropy (on by default since session 19) off and on, as
 #                                              # convssd-check; JOB+ce: any job with it on
 #   scripts/device-batch.sh ssd-units-check [G] # the fused SSD kernels' units a cube (MSYM_SSD_UNITS)
 #                                              # against the default: the bench alone (same bits)
@@ -755,7 +755,7 @@ convssd-check) # the fused conv + SSD (the same bits as the conv and SSD kernels
     # R = 1 runs, where it removes launches from the host's step
     switch_check $1 "${2:-0}"
     r1_runs "${2:-0}" runs/convssd-check/r1 "env MSYM_FUSED_CONV_SSD=0 $M" "env MSYM_FUSED_CONV_SSD=1 $M" ;;
-ce-check) # the fused cross-entropy (off by default; other bits than burn's log_softmax) off
+ce-check) # the fused cross-entropy (on by default since session 19's check; other bits than burn's log_softmax) off
     # and on, as convssd-check: it removes about 30 launches from the host's step at R = 1
     switch_check $1 "${2:-0}"
     r1_runs "${2:-0}" runs/ce-check/r1 "env MSYM_FUSED_CE=0 $M" "env MSYM_FUSED_CE=1 $M" ;;

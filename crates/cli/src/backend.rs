@@ -62,10 +62,10 @@ pub const BUILD_FEATURES: &str = if cfg!(feature = "fusion") {
 
 /// Each speed path's switch and how many layer calls took it so far in this process, keyed
 /// by its name in bench reports and run manifests (so an A/B of two paths cannot be mixed
-/// up): the fused SSD, conv, gated norm, input RMSNorm and embedding (MSYM_FUSED_SSD, _CONV,
-/// _NORM, _RMSNORM, _EMBED: each on by default since its GPU A/B adopted it) and the fused
-/// conv + SSD and the fused cross-entropy (MSYM_FUSED_CONV_SSD, MSYM_FUSED_CE, off until
-/// their A/Bs adopt them), all in a CUDA build only (none on
+/// up): the fused SSD, conv, gated norm, input RMSNorm, embedding and cross-entropy
+/// (MSYM_FUSED_SSD, _CONV, _NORM, _RMSNORM, _EMBED, _CE: each on by default since its GPU A/B
+/// adopted it) and the fused conv + SSD (MSYM_FUSED_CONV_SSD, off until its A/B), all in a
+/// CUDA build only (none on
 /// the CPU backend or in bf16); and the split in_proj
 /// (MSYM_SPLIT_IN_PROJ; left to its default it runs only on the CUDA backend in f32, so
 /// "calls" says whether it ran); and the optimizer's kept parameter row

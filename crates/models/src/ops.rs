@@ -30,7 +30,7 @@ fn rms_norm_plain<B: Backend>(x: Tensor<B, 4>, weight: Tensor<B, 2>, eps: f64) -
 
 /// Each sample's cross-entropy, logsumexp(logits) - logits[label]: logits [R, B, V], labels
 /// [R, B] -> [R, B]. Through the fused kernels where the backend, dtype and switch allow them
-/// (`fused_ce`, off by default), burn's log_softmax and gather otherwise.
+/// (`fused_ce`, on by default), burn's log_softmax and gather otherwise.
 pub fn nll_rows<B: Backend>(logits: Tensor<B, 3>, labels: Tensor<B, 2, Int>) -> Tensor<B, 2> {
     #[cfg(feature = "cubecl")]
     if let Some(out) = crate::fused_ce::try_fused(&logits, &labels) {

@@ -3,7 +3,8 @@
 //! in_proj's, the fused gated norm's, the fused input RMSNorm's, the fused embedding's, or
 //! several), the model's logits and every parameter's gradient equal those of the plain ops,
 //! and the kernels did run once per layer. Left unset, all six are on here (each since its
-//! GPU A/B adopted it). CubeCL's own matmul and kernels run
+//! GPU A/B adopted it). The fused cross-entropy of the loss (`ops::nll_rows`) is checked the
+//! same way, against burn's log_softmax. CubeCL's own matmul and kernels run
 //! here as on CUDA, so a layout they refuse fails here (the split in_proj's first form failed
 //! only on the GPU). Built with `cargo test -p models --features wgpu` (CI runs it).
 #![cfg(feature = "wgpu")]
@@ -313,7 +314,8 @@ fn conv_ssd_gives_the_separate_kernels_bits() {
 
 /// MSYM_FUSED_CE (models::fused_ce): each sample's loss through the cross-entropy kernels
 /// gives the plain ops' losses and every parameter's gradient to f32 rounding, once a call;
-/// it is off unless set. Run inside the one test above (the switches are process-wide).
+/// it is on by default (since its H200 A/B). Run inside the one test above (the switches are
+/// process-wide; nothing before this sets this one).
 fn fused_ce_gives_the_plain_losses_and_gradients() {
     let cfg = tiny_config("kind = \"mamba2\"\ndepth = 2\nd_model = 8\nd_state = 4");
     let replicas = [ReplicaInit { seed: 1, gamma: 0.5 }, ReplicaInit { seed: 2, gamma: 1.0 }];
@@ -326,12 +328,16 @@ fn fused_ce_gives_the_plain_losses_and_gradients() {
         let model = build_model::<W>(&cfg, &replicas, &Default::default());
         let nll = nll_rows(model.forward(toks.clone()), labels.clone());
         let grads = read_grads(&model, &nll.clone().mul(weights.clone()).sum().backward());
-        set_fused_ce(false);
+        set_fused_ce(true); // back to the default
         (to_vec(nll), grads)
     };
     let before = fused_ce_calls();
+    let model = build_model::<W>(&cfg, &replicas, &Default::default());
+    let _ = nll_rows(model.forward(toks.clone()), labels.clone());
+    assert_eq!(fused_ce_calls() - before, 1, "the fused cross-entropy is on by default");
+    let before = fused_ce_calls();
     let plain = run(false);
-    assert_eq!(fused_ce_calls(), before, "the fused cross-entropy is off unless set");
+    assert_eq!(fused_ce_calls(), before, "the fused cross-entropy ran while set off");
     let fused = run(true);
     assert_eq!(fused_ce_calls() - before, 1, "one fused call a loss");
     let scale = plain.0.iter().map(|v| v.abs()).fold(0.0, f64::max);
