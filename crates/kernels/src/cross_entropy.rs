@@ -95,7 +95,7 @@ fn ce_forward_kernel<F: Float>(
             v += ROW_UNITS;
         }
     }
-    sync_cube(); // every unit has read whole[k] before the sums overwrite part
+    // the row's first unit read the maxima before the barrier above: part is free again
     part[u] = s;
     sync_cube();
     if j == 0 && live {

@@ -29,8 +29,12 @@
 //! by my count about 500 warp instructions a token of fig3's gated backward. By the bytes each
 //! moves, ncu's times at depth 4, R = 36 (results/bench/session18-h200-2026-11-28/call4) put
 //! every norm kernel at 1.7-1.9 TB/s, under 40% of the H200's bandwidth, whatever its size: the
-//! gated backward (5 arrays of E = 64) at 432 us, the input norm's (3 of D = 32) at 120 us. The lanes form (4 or 8 tokens between
-//! barriers, 1.08x at depth 2, R = 9, session 18) was the step before.
+//! gated backward (5 arrays of E = 64) at 432 us, the input norm's (3 of D = 32) at 120 us.
+//! One unit a sum (session 19, results/bench/session19-h200-2026-11-28/call1): the same bits
+//! on the H200, 1.05x at depth 2, R = 9 against the build before; ncu, against that call 4 on
+//! another machine: the input norm 78 -> 39 us forward and 120 -> 59 us backward, the gated
+//! norm 234 -> 143 us and 432 -> 345 us. The lanes form (4 or 8 tokens between barriers,
+//! 1.08x at depth 2, R = 9, session 18) was the step before.
 
 use cubecl::prelude::*;
 use cubecl::server::Handle;

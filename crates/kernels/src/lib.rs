@@ -27,6 +27,10 @@
 //! The fourth is the token embedding, a lookup and its scatter-sum gradient, in [`embed`]
 //! (burn operation: [`burn_op_embed`]; the tests' oracle is a host table lookup).
 //!
+//! The fifth is the loss at the last position, each sample's cross-entropy and its gradient,
+//! in [`cross_entropy`] (burn operation: [`burn_op_ce`]; the tests' oracle is the f64
+//! definition).
+//!
 //! [`burn_op_matmul`] is no kernel of ours: it launches cubek's SimpleUnit matmul, which
 //! multiplies in f32 where burn's own matmul rounds f32 inputs to TF32 on tensor cores.
 
