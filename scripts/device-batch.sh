@@ -750,15 +750,13 @@ profile-d4) # the same at the sweep estimate's size: depth 4, R = 36
         --sweep-depth 4 --precisions f32
     ;;
 fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check) switch_check $1 "${2:-0}" ;;
-convssd-check) # the fused conv + SSD (the same bits as the conv and SSD kernels in turn) off
-    # and on: the sweep sizes and 5 epochs of fig3 cells (switch_check), then interleaved
-    # R = 1 runs, where it removes launches from the host's step
+convssd-check | ce-check) # the fused conv + SSD (the same bits as the conv and SSD kernels in
+    # turn; off by default) and the fused cross-entropy (other bits than burn's log_softmax; on
+    # by default since session 19), each off and on: the sweep sizes and 5 epochs of fig3 cells
+    # (switch_check), then interleaved R = 1 runs, where each removes launches from the host's step
     switch_check $1 "${2:-0}"
-    r1_runs "${2:-0}" runs/convssd-check/r1 "env MSYM_FUSED_CONV_SSD=0 $M" "env MSYM_FUSED_CONV_SSD=1 $M" ;;
-ce-check) # the fused cross-entropy (on by default since session 19's check; other bits than burn's log_softmax) off
-    # and on, as convssd-check: it removes about 30 launches from the host's step at R = 1
-    switch_check $1 "${2:-0}"
-    r1_runs "${2:-0}" runs/ce-check/r1 "env MSYM_FUSED_CE=0 $M" "env MSYM_FUSED_CE=1 $M" ;;
+    v=$(for c in $SWITCH_CHECKS; do [ "${c%%:*}" = "$1" ] && echo ${c#*:}; done)
+    r1_runs "${2:-0}" runs/$1/r1 "env $v=0 $M" "env $v=1 $M" ;;
 ssd-units-check) ssd_units_check "${2:-0}" ;;
 base-check) base_check "${2:-0}" ;;
 host-check) host_check "${2:-0}" ;;

@@ -15,23 +15,26 @@ use burn_cubecl::{CubeBackend, CubeRuntime};
 use cubecl::server::Handle;
 
 use crate::burn_common::{autodiff_op, f32_tensor, register_grads};
+use crate::burn_op_conv::token_rows;
 use crate::cross_entropy::{CeShape, ce_backward, ce_forward};
 
 /// The inner (non-autodiff) backend.
 type Cube<R, I, BT> = CubeBackend<R, f32, I, BT>;
 
-/// The inputs, contiguous, and the forward's lse; also the backward's saved state.
+/// The backward's saved state: the inputs (x as it lies where its rows are evenly apart,
+/// [`token_rows`]) and the forward's lse.
 #[derive(Debug, Clone)]
 struct Saved<R: CubeRuntime> {
     shape: CeShape,
     dims: [usize; 3], // the logits' [R, B, V]
     x: CubeTensor<R>,
     labels: CubeTensor<R>,
-    lse: Option<Handle>,
+    lse: Handle, // [R, B]
 }
 
 impl<R: CubeRuntime> Saved<R> {
-    fn new(x: CubeTensor<R>, labels: CubeTensor<R>) -> Self {
+    /// The forward: nll [R, B], and the state its backward reads.
+    fn forward(x: CubeTensor<R>, labels: CubeTensor<R>) -> (Self, CubeTensor<R>) {
         assert_eq!(labels.dtype, DType::I32, "cross-entropy: the kernels take i32 labels");
         let [r, b, vocab] = x.meta.shape.dims();
         let [rl, bl] = labels.meta.shape.dims();
@@ -40,20 +43,26 @@ impl<R: CubeRuntime> Saved<R> {
             (r, b),
             "cross-entropy: labels [R, B] and logits [R, B, V] differ"
         );
-        Self {
-            shape: CeShape { rows: r * b, vocab },
+        let (x, x_row) = match token_rows(&[r, b, vocab], x.meta.strides()) {
+            Some(row) => (x, row),
+            None => (into_contiguous(x), vocab),
+        };
+        let shape = CeShape {
+            rows: r * b,
+            vocab,
+            x_row,
+        };
+        let labels = into_contiguous(labels);
+        let out = ce_forward::<R, f32>(&x.client, &shape, &x.handle, &labels.handle);
+        let nll = f32_tensor(&x, vec![r, b], out.nll);
+        let st = Self {
+            shape,
             dims: [r, b, vocab],
-            x: into_contiguous(x),
-            labels: into_contiguous(labels),
-            lse: None,
-        }
-    }
-
-    /// nll [R, B]; keeps lse for the backward.
-    fn forward(&mut self) -> CubeTensor<R> {
-        let out = ce_forward::<R, f32>(&self.x.client, &self.shape, &self.x.handle, &self.labels.handle);
-        self.lse = Some(out.lse);
-        f32_tensor(&self.x, self.dims[..2].to_vec(), out.nll)
+            x,
+            labels,
+            lse: out.lse,
+        };
+        (st, nll)
     }
 }
 
@@ -66,11 +75,14 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> Backward<Cube<R, I, BT>, 1>
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
         let st = ops.state;
         let g = into_contiguous(grads.consume::<Cube<R, I, BT>>(&ops.node)); // [R, B]
-        let lse = st
-            .lse
-            .as_ref()
-            .expect("cross-entropy: the forward ran before its backward");
-        let dx = ce_backward::<R, f32>(&st.x.client, &st.shape, &st.x.handle, &st.labels.handle, lse, &g.handle);
+        let dx = ce_backward::<R, f32>(
+            &st.x.client,
+            &st.shape,
+            &st.x.handle,
+            &st.labels.handle,
+            &st.lse,
+            &g.handle,
+        );
         let dx = f32_tensor(&st.x, st.dims.to_vec(), dx);
         register_grads::<Cube<R, I, BT>, _>(ops.parents.map(|p| p.map(|n| n.id)), [dx], grads);
     }
@@ -85,9 +97,7 @@ pub fn cross_entropy_autodiff<R: CubeRuntime, I: IntElement, BT: BoolElement, C:
 ) -> Tensor<Autodiff<Cube<R, I, BT>, C>, 2> {
     let labels = labels.into_primitive();
     autodiff_op(CeBackward, [logits.into_primitive().tensor()], |[x]| {
-        let mut st = Saved::new(x, labels);
-        let out = st.forward();
-        (st, out)
+        Saved::forward(x, labels)
     })
 }
 
@@ -96,6 +106,6 @@ pub fn cross_entropy_inference<R: CubeRuntime, I: IntElement, BT: BoolElement>(
     logits: Tensor<Cube<R, I, BT>, 3>,
     labels: Tensor<Cube<R, I, BT>, 2, Int>,
 ) -> Tensor<Cube<R, I, BT>, 2> {
-    let mut st = Saved::new(logits.into_primitive().tensor(), labels.into_primitive());
-    Tensor::from_primitive(TensorPrimitive::Float(st.forward()))
+    let (_, nll) = Saved::forward(logits.into_primitive().tensor(), labels.into_primitive());
+    Tensor::from_primitive(TensorPrimitive::Float(nll))
 }

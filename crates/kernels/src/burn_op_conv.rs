@@ -49,7 +49,7 @@ impl<R: CubeRuntime> Saved<R> {
             channels,
             taps: w.meta.shape.dims::<3>()[2],
         };
-        let (x, x_row) = match token_rows(x_dims, x.meta.strides()) {
+        let (x, x_row) = match token_rows(&x_dims, x.meta.strides()) {
             Some(row) => (x, row),
             None => (into_contiguous(x), channels),
         };
@@ -84,14 +84,16 @@ impl<R: CubeRuntime> Saved<R> {
     }
 }
 
-/// The distance between x's token rows where the kernels can read x as it lies: channels
-/// at unit stride and the tokens (x's first three dims) as one run of rows `row >= C` apart
+/// The distance between x's token rows where the kernels can read x as it lies: the last
+/// dim (channels) at unit stride and every other dim as one run of rows `row >= C` apart
 /// (contiguous, CUDA's pitched rows, or channels narrowed out of a wider tensor); None
-/// otherwise.
-pub(crate) fn token_rows(dims: [usize; 4], strides: &[usize]) -> Option<usize> {
-    let [_, b, l, c] = dims;
-    let row = strides[2];
-    (strides[3] == 1 && row >= c && strides[1] == l * row && strides[0] == b * l * row).then_some(row)
+/// otherwise. dims and strides of at least 2 dims (the conv's [R, B, L, C], the loss's
+/// [R, B, V]).
+pub(crate) fn token_rows(dims: &[usize], strides: &[usize]) -> Option<usize> {
+    let n = dims.len();
+    let (c, row) = (dims[n - 1], strides[n - 2]);
+    let one_run = (0..n - 2).all(|i| strides[i] == dims[i + 1] * strides[i + 1]);
+    (strides[n - 1] == 1 && row >= c && one_run).then_some(row)
 }
 
 #[derive(Debug)]
@@ -169,12 +171,12 @@ mod tests {
     #[test]
     fn token_rows_takes_contiguous_padded_and_narrowed_rows_only() {
         // [R, B, L, C] = [2, 3, 4, 5]
-        assert_eq!(token_rows([2, 3, 4, 5], &[60, 20, 5, 1]), Some(5));
+        assert_eq!(token_rows(&[2, 3, 4, 5], &[60, 20, 5, 1]), Some(5));
         // CUDA's pitched rows: 5 floats padded to 8
-        assert_eq!(token_rows([2, 3, 4, 5], &[96, 32, 8, 1]), Some(8));
+        assert_eq!(token_rows(&[2, 3, 4, 5], &[96, 32, 8, 1]), Some(8));
         // rows shorter than C overlap; channels not at unit stride; a permuted batch
-        assert_eq!(token_rows([2, 3, 4, 5], &[48, 16, 4, 1]), None);
-        assert_eq!(token_rows([2, 3, 4, 5], &[120, 40, 10, 2]), None);
-        assert_eq!(token_rows([2, 3, 4, 5], &[60, 5, 15, 1]), None);
+        assert_eq!(token_rows(&[2, 3, 4, 5], &[48, 16, 4, 1]), None);
+        assert_eq!(token_rows(&[2, 3, 4, 5], &[120, 40, 10, 2]), None);
+        assert_eq!(token_rows(&[2, 3, 4, 5], &[60, 5, 15, 1]), None);
     }
 }

@@ -46,7 +46,7 @@ impl<R: CubeRuntime> Saved<R> {
         let [x, w, bias, dt, a, d] = p;
         let x_dims: [usize; 4] = x.meta.shape.dims();
         let shape = shape_of(x_dims, len, e, w.meta.shape.dims::<3>()[2]);
-        let (x, x_row) = match token_rows(x_dims, x.meta.strides()) {
+        let (x, x_row) = match token_rows(&x_dims, x.meta.strides()) {
             Some(row) => (x, row),
             None => (into_contiguous(x), x_dims[3]),
         };

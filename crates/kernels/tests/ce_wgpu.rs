@@ -21,15 +21,25 @@ type Ad = Autodiff<Inner>;
 /// fig3's vocabulary (201: rows that no multiple of a plane divides), a row count that leaves
 /// the last cube part empty, a vocabulary smaller than a row's units, and one of exactly them.
 const CASES: [CeShape; 4] = [
-    CeShape { rows: 24, vocab: 201 },
+    CeShape {
+        rows: 24,
+        vocab: 201,
+        x_row: 201,
+    },
     CeShape {
         rows: ROWS_PER_CUBE * 2 + 3,
         vocab: 77,
+        x_row: 77,
     },
-    CeShape { rows: 5, vocab: 3 },
+    CeShape {
+        rows: 5,
+        vocab: 3,
+        x_row: 3,
+    },
     CeShape {
         rows: 9,
         vocab: ROW_UNITS,
+        x_row: ROW_UNITS,
     },
 ];
 
@@ -155,7 +165,11 @@ fn the_autodiff_op_gives_the_gradient_through_the_graph() {
     let dev = WgpuDevice::default();
     require_vulkan();
     let (r, b, v) = (2, 12, 201);
-    let s = CeShape { rows: r * b, vocab: v };
+    let s = CeShape {
+        rows: r * b,
+        vocab: v,
+        x_row: v,
+    };
     let (x, lab) = (logits(&s, 51), labels(&s, 3));
     let g = lcg(52)(s.rows, -1.0, 2.0);
     let half: Vec<f64> = x.iter().map(|x| x / 2.0).collect();
@@ -186,4 +200,55 @@ fn the_autodiff_op_gives_the_gradient_through_the_graph() {
         Tensor::<Inner, 2, Int>::from_data(labs(), &dev),
     );
     assert_eq!(values(inf), values(nll), "inference");
+}
+
+/// Rows further apart than V (CUDA's pitched rows, or logits narrowed out of a wider tensor):
+/// the kernels and the burn operation read them as they lie and give the contiguous rows'
+/// bits; the padding is never read.
+#[test]
+fn rows_apart_give_the_contiguous_bits() {
+    let c = client();
+    let s = CASES[0];
+    let pad = 5;
+    let padded = CeShape {
+        x_row: s.vocab + pad,
+        ..s
+    };
+    let (x, lab) = (logits(&s, 61), labels(&s, 1));
+    let g = upload(&c, &lcg(62)(s.rows, -1.0, 2.0));
+    // the padding holds a value that would dominate every row's sum if it were read
+    let wide: Vec<f64> = x
+        .chunks(s.vocab)
+        .flat_map(|row| row.iter().copied().chain(std::iter::repeat_n(1e4, pad)))
+        .collect();
+    let lh = upload_labels(&c, &lab);
+    let run = |shape: &CeShape, xs: &[f64]| {
+        let xh = upload(&c, xs);
+        let out = ce_forward::<R, f32>(&c, shape, &xh, &lh);
+        let dx = download(&c, ce_backward::<R, f32>(&c, shape, &xh, &lh, &out.lse, &g));
+        (download(&c, out.nll), dx)
+    };
+    assert!(
+        run(&padded, &wide) == run(&s, &x),
+        "kernels: padded rows against contiguous ones"
+    );
+
+    let dev = WgpuDevice::default();
+    let (r, b, v) = (2, 12, s.vocab);
+    let labs = || Tensor::<Ad, 2, Int>::from_data(TensorData::new(lab.clone(), [r, b]), &dev);
+    let op = |t: Tensor<Ad, 3>| {
+        let t = t.require_grad();
+        let nll = cross_entropy_autodiff(t.clone().narrow(2, 0, v), labs());
+        let grads = nll.clone().sum().backward();
+        (values(nll), values(t.grad(&grads).unwrap()))
+    };
+    let (nll_wide, dx_wide) = op(tensor::<Ad, 3>(&wide, [r, b, v + pad], &dev));
+    let (nll, dx) = op(tensor::<Ad, 3>(&x, [r, b, v], &dev));
+    assert!(nll_wide == nll, "the operation on narrowed logits: nll");
+    let dx_kept: Vec<f64> = dx_wide.chunks(v + pad).flat_map(|row| row[..v].to_vec()).collect();
+    assert!(dx_kept == dx, "the operation on narrowed logits: dx");
+    assert!(
+        dx_wide.chunks(v + pad).all(|row| row[v..].iter().all(|g| *g == 0.0)),
+        "the padding got a gradient"
+    );
 }

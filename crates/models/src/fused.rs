@@ -21,8 +21,9 @@ pub(crate) type Plain<R, I, BT> = CubeBackend<R, f32, I, BT>;
 /// Its autodiff form (training).
 pub(crate) type Ad<R, I, BT> = Autodiff<Plain<R, I, BT>>;
 
-/// One fused operation with output [R, B, L, *], over inputs of backend B.
-pub(crate) trait FusedOp<B: Backend> {
+/// One fused operation with an output of D dims (the layers' [R, B, L, *] unless named, the
+/// loss's [R, B]), over inputs of backend B.
+pub(crate) trait FusedOp<B: Backend, const D: usize = 4> {
     /// The dtypes of the inputs (the kernels take f32 only).
     fn dtypes(&self) -> Vec<DType>;
     /// Whether the kernels take these shapes (checked after the switch and the dtypes).
@@ -30,26 +31,29 @@ pub(crate) trait FusedOp<B: Backend> {
         true
     }
     /// The operation with its own backward; B is `Ad<R, I, BT>` (checked by the caller).
-    fn autodiff<R: CubeRuntime, I: IntElement, BT: BoolElement>(&self) -> Tensor<Ad<R, I, BT>, 4>;
+    fn autodiff<R: CubeRuntime, I: IntElement, BT: BoolElement>(&self) -> Tensor<Ad<R, I, BT>, D>;
     /// The forward alone; B is `Plain<R, I, BT>` (checked by the caller).
-    fn inference<R: CubeRuntime, I: IntElement, BT: BoolElement>(&self) -> Tensor<Plain<R, I, BT>, 4>;
+    fn inference<R: CubeRuntime, I: IntElement, BT: BoolElement>(&self) -> Tensor<Plain<R, I, BT>, D>;
 }
 
 /// `op` through its kernels, or None where the switch, the dtypes or the backend do not
 /// allow them (the caller then runs the plain ops). Every layer of every step passes here:
 /// with the switch off that is one atomic load, before any tensor is looked at.
-pub(crate) fn dispatch<B: Backend, Op: FusedOp<B>>(switch: &Switch, op: &Op) -> Option<Tensor<B, 4>> {
+pub(crate) fn dispatch<B: Backend, Op: FusedOp<B, D>, const D: usize>(
+    switch: &Switch,
+    op: &Op,
+) -> Option<Tensor<B, D>> {
     if !switch.on() || op.dtypes().iter().any(|d| *d != DType::F32) || !op.supported() {
         return None;
     }
     let mut y = None;
     #[cfg(feature = "cuda")]
     {
-        y = y.or_else(|| on::<B, cubecl::cuda::CudaRuntime, i32, u8, Op>(op));
+        y = y.or_else(|| on::<B, cubecl::cuda::CudaRuntime, i32, u8, Op, D>(op));
     }
     #[cfg(feature = "wgpu")]
     {
-        y = y.or_else(|| on::<B, cubecl::wgpu::WgpuRuntime, i32, u32, Op>(op));
+        y = y.or_else(|| on::<B, cubecl::wgpu::WgpuRuntime, i32, u32, Op, D>(op));
     }
     if y.is_some() {
         switch.count();
@@ -77,7 +81,9 @@ pub(crate) fn cubecl_backend<B: Backend>() -> bool {
 }
 
 /// `op` on runtime R, if B is R's autodiff or plain CubeCL backend.
-fn on<B: Backend, R: CubeRuntime, I: IntElement, BT: BoolElement, Op: FusedOp<B>>(op: &Op) -> Option<Tensor<B, 4>> {
+fn on<B: Backend, R: CubeRuntime, I: IntElement, BT: BoolElement, Op: FusedOp<B, D>, const D: usize>(
+    op: &Op,
+) -> Option<Tensor<B, D>> {
     if TypeId::of::<B>() == TypeId::of::<Ad<R, I, BT>>() {
         return Some(cast(op.autodiff::<R, I, BT>()));
     }
