@@ -64,6 +64,8 @@
 #   scripts/device-batch.sh profile [G]        # ncu: the kernel time of one step (d2, R = 36) by name
 #   scripts/device-batch.sh profile-r1 [G]     # the same at R = 1, depth 4
 #   scripts/device-batch.sh profile-d4 [G]     # the same at depth 4, R = 36 (the sweep estimate's size)
+#   scripts/device-batch.sh profile-sections [G]  # ncu's sections (occupancy, stalls, memory)
+#                                              # of the custom kernels of one step there
 #   scripts/device-batch.sh profile-fig6 [G]   # the same for fig6's Transformer (d4, R = 36; f32, bf16)
 #   scripts/device-batch.sh paths-check [G]    # the speed paths at the binary's defaults vs none
 #   T0=$(date +%s) scripts/device-batch.sh box S GPU JOB[@L]... [--side G JOB...]  # one
@@ -236,7 +238,7 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         # runs/fig3-spot results/fig3`: each R = 1 value against the batched row's 3 seeds
         echo env $PLAIN$M sweep configs/fig3.toml $(dev "$3" 0,1,2,3) --max-replicas 1 --set $E5 \
             --only model.depth=2,3 --only init.gamma=1.0,1.5 --only seed=1 --time-limit $t --out runs/fig3-spot ;;
-    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | host-check | host-profile | f32-check | paths-check | profile | profile-r1 | profile-d4 | profile-fig6 | autotune-check | lastq-check | convssd-check | ce-check)
+    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | host-check | host-profile | f32-check | paths-check | profile | profile-r1 | profile-d4 | profile-sections | profile-fig6 | autotune-check | lastq-check | convssd-check | ce-check)
         # this script's own commands on one GPU, as queued jobs: torch-fig4 (issue 10: the
         # fig4 cell in PyTorch; no time limit, no resume), torch-order (fig4's seed 1 in
         # PyTorch on msym's own batches), fusion-check (issue 8: may the sweeps use the
@@ -748,6 +750,21 @@ profile-r1) # the same for one run (R = 1) at depth 4: the device's share of a s
 profile-d4) # the same at the sweep estimate's size: depth 4, R = 36
     ncu_bench runs/profile-d4 ${2:-0} --config configs/composite.toml --depths 4 --replicas 36 \
         --sweep-depth 4 --precisions f32
+    ;;
+profile-sections) # why the custom kernels take what they take: ncu's throughput, occupancy,
+    # launch, warp-stall, scheduler and memory sections of the custom kernels of one depth-4,
+    # R = 36 step (K = 34 of them a step). The bench times R = 1 first at the same depth, 3
+    # steps each (1 warm-up, 2 timed): skipping 4 K matching launches lands in R = 36's
+    # second step whatever the R = 1 side adds. ncu's details page into DIR/sections.txt.xz.
+    d=runs/profile-sections k=34
+    mkdir -p $d
+    $(command -v ncu || echo /usr/local/cuda/bin/ncu) --clock-control none --launch-skip $((4 * k)) --launch-count $k \
+        --kernel-name 'regex:^(ssd_(forward|backward)_staged|conv_silu_(forward|backward)|gated_norm_(forward|backward))_kernel' \
+        --page details --section SpeedOfLight --section LaunchStats --section Occupancy --section WarpStateStats \
+        --section SchedulerStats --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis \
+        $M bench --no-torch --device cuda:${2:-0} --config configs/composite.toml --depths 4 --replicas 36 \
+        --sweep-depth 4 --precisions f32 --steps 2 --warmup 1 --out $d/bench >$d/sections.txt 2>$d/ncu.log
+    xz -f -T4 $d/sections.txt
     ;;
 fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check) switch_check $1 "${2:-0}" ;;
 convssd-check | ce-check) # the fused conv + SSD (the same bits as the conv and SSD kernels in

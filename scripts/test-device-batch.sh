@@ -319,10 +319,19 @@ MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log run host-profile 1 >/dev/null 2>&1 || 
 grep -q "^bench --no-torch --steps 1000 --warmup 20 --device cuda:1 .*--depths 2,4 --replicas 1 .*--out runs/host-profile/bench$" "$t/mock.log" ||
     fail "host-profile did not run the R = 1 bench: $(cat "$t/mock.log")"
 rm -rf runs/host-profile
-for j in profile-r1 profile-d4; do
+for j in profile-r1 profile-d4 profile-sections; do
     run cmd $j 5 1 | grep -q "^bash scripts/device-batch.sh $j 1 *$" ||
         fail "$j is not queued as this script's job: $(run cmd $j 5 1)"
 done
+# profile-sections: ncu (a mock on PATH that logs its arguments) skips 4 steps' custom kernels
+# and profiles one step's, over the depth-4, R = 36 bench on the GPU named
+mkdir -p "$t/ncu" && printf '#!/bin/sh\necho "ncu $*" >>"%s"\n' "$t/mock.log" >"$t/ncu/ncu" && chmod +x "$t/ncu/ncu"
+: >"$t/mock.log"
+PATH=$t/ncu:$PATH MSYM_BIN=$t/bin/msym run profile-sections 1 >/dev/null 2>&1 || true
+grep -q "^ncu .*--launch-skip 136 --launch-count 34 .*--kernel-name regex:.*ssd_.*bench --no-torch --device cuda:1 .*--depths 4 --replicas 36 " "$t/mock.log" &&
+    [ -e runs/profile-sections/sections.txt.xz ] ||
+    fail "profile-sections did not run ncu over one R = 36 step's custom kernels: $(cat "$t/mock.log")"
+rm -rf runs/profile-sections
 # base-check: queued as this script's job; without bin-xz/msym-base.xz it refuses before any bench
 run cmd base-check 5 1 | grep -q "^bash scripts/device-batch.sh base-check 1 *$" ||
     fail "base-check is not queued as this script's job: $(run cmd base-check 5 1)"
@@ -369,4 +378,4 @@ run cmd fig3e-tied 5 1 | grep -q "^/.* sweep configs/fig3.toml --device cuda:1 -
 # fig7_depth: a sweep (no such figure for reproduce), one replica a run (small enough to carry)
 run cmd fig7_depth 5 0,1,2,3 | grep -q "^/.* sweep configs/fig7_depth.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--out runs/fig7_depth" ||
     fail "fig7_depth is not the grid's sweep in runs of 1: $(run cmd fig7_depth 5 0,1,2,3)"
-echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, its refusal to train a committed figure from nothing or to run a bad job line, and its stop of a job past the deadline), prepare-device, +fused, +plain, +norm, +rms, +embed, +adam, ssd-units-check, host-check, host-profile, profile-r1, profile-d4, base-check, fig3t-, fig3c-, fig3e-, autotune-check, lastq-check, convssd-check, ce-check, f32-check and fig7_depth pass"
+echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, its refusal to train a committed figure from nothing or to run a bad job line, and its stop of a job past the deadline), prepare-device, +fused, +plain, +norm, +rms, +embed, +adam, ssd-units-check, host-check, host-profile, profile-r1, profile-d4, profile-sections, base-check, fig3t-, fig3c-, fig3e-, autotune-check, lastq-check, convssd-check, ce-check, f32-check and fig7_depth pass"
