@@ -57,7 +57,7 @@ pub(crate) fn conv_ssd_backward_kernel<F: Float>(
     let mut dys = SharedMemory::<F>::new(comptime!(l * (e + 1)));
     let mut cs = SharedMemory::<F>::new(l);
     let mut dts = SharedMemory::<F>::new(l);
-    let mut wm = SharedMemory::<F>::new(comptime!(l * l)); // W[t, s]
+    let mut pm = SharedMemory::<F>::new(comptime!(l * l)); // P[t, s] = dt_s XY[t, s] W[t, s]
     let mut sm = SharedMemory::<F>::new(comptime!(l * l)); // S[t, s]
     let mut xy = SharedMemory::<F>::new(comptime!(l * l)); // XY[t, s]
     let mut dw = SharedMemory::<F>::new(comptime!((e + 2 * n) * k)); // partial dw[c, k]
@@ -78,7 +78,7 @@ pub(crate) fn conv_ssd_backward_kernel<F: Float>(
         sync_cube();
         post_conv(x, xr, w, bias, p, r, &mut seq, l, ch, k);
         sync_cube();
-        staged_wsxy(&seq, &dys, &cs, &mut wm, &mut sm, &mut xy, l, e, n);
+        staged_wsxy(&seq, &dys, &cs, &dts, &mut pm, &mut sm, &mut xy, l, e, n);
         sync_cube();
         // the SSD input's gradient into dseq: dx | dB | dC, as the staged backward writes dxbc
         let mut q = UNIT_POS_X as usize;
@@ -92,8 +92,8 @@ pub(crate) fn conv_ssd_backward_kernel<F: Float>(
         while q < comptime!(l * n) {
             let t = q / n;
             let kn = q % n;
-            dseq[t * pitch + e + n + kn] = staged_dc(&seq, &xy, &wm, &dts, t, kn, l, e, n);
-            dseq[t * pitch + e + kn] = staged_db(&seq, &xy, &wm, &dts, t, kn, l, e, n);
+            dseq[t * pitch + e + n + kn] = staged_dc(&seq, &pm, t, kn, l, e, n);
+            dseq[t * pitch + e + kn] = staged_db(&seq, &pm, t, kn, l, e, n);
             q += step;
         }
         if UNIT_POS_X == 0 {

@@ -40,9 +40,9 @@ pub(crate) fn conv_ssd_forward_kernel<F: Float>(
     sync_cube();
     post_conv(x, row as usize, w, bias, p, r, &mut seq, l, ch, k);
     sync_cube();
-    staged_scores(&seq, &cs, &mut sm, l, e, n);
+    staged_scores(&seq, &cs, &dts, &mut sm, l, e, n);
     sync_cube();
-    staged_y(&seq, &sm, &dts, d[r], y, p, l, e, n);
+    staged_y(&seq, &sm, d[r], y, p, l, e, n);
 }
 
 /// seq[t, c] = SiLU(conv(x)[t, c] + bias[c]) of sequence p (x's token rows `row` apart; seq's

@@ -112,10 +112,10 @@ impl SsdShape {
     }
     /// Shared memory of a cube of the staged kernels (the backward's, the larger) for elements
     /// of `size` bytes: the sequence's L rows of xbc and of dy, each padded by one element,
-    /// and the L x L matrices S, W and XY with dt and cs.
+    /// the L x L matrices S, P and XY, and dt, cs and the decay's two sums a position.
     pub fn staged_bytes(&self, size: usize) -> usize {
         let l = self.len;
-        (l * (self.row() + 1) + l * (self.e + 1) + 3 * l * l + 2 * l) * size
+        (l * (self.row() + 1) + l * (self.e + 1) + 3 * l * l + 4 * l) * size
     }
     /// Whether `client`'s shared memory holds a cube of the staged kernels for elements of F:
     /// where it does, [`ssd_forward`] and [`ssd_backward`] launch them (one answer for both,
@@ -186,7 +186,26 @@ pub(crate) fn array_arg<R: Runtime>(h: &Handle, len: usize) -> ArrayArg<R> {
     unsafe { ArrayArg::from_raw_parts(h.clone(), len) }
 }
 
+/// Panics unless `h` holds `len` elements of `size` bytes (`what` names it): the staged SSD
+/// kernels launch unchecked and rely on it.
+pub(crate) fn assert_holds(h: &Handle, len: usize, size: usize, what: &str) {
+    let need = (len * size) as u64;
+    assert!(
+        h.size_in_used() >= need,
+        "SSD launch: {what} holds {} bytes where the shape needs {need}",
+        h.size_in_used()
+    );
+}
+
 impl SsdInputs {
+    /// Panics unless xbc, dt, a and d hold the sizes of `s` in elements of `size` bytes.
+    pub(crate) fn assert_sizes(&self, s: &SsdShape, size: usize) {
+        assert_holds(&self.xbc, s.xbc_len(), size, "xbc");
+        assert_holds(&self.dt, s.dt_len(), size, "dt");
+        assert_holds(&self.a, s.replicas, size, "a");
+        assert_holds(&self.d, s.replicas, size, "d");
+    }
+
     /// xbc, dt, a, d as kernel arguments, in the kernels' order.
     pub(crate) fn args<R: Runtime>(&self, s: &SsdShape) -> [ArrayArg<R>; 4] {
         [

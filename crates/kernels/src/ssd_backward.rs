@@ -149,24 +149,31 @@ pub fn ssd_backward_as<R: Runtime, F: Float + CubeElement>(
         array_arg(&g.dd_part, shape.samples()),
     );
     if staged {
-        ssd_backward_staged_kernel::launch::<F, R>(
-            client,
-            cubes,
-            dim,
-            xbc,
-            dt,
-            a,
-            d,
-            outs.0,
-            outs.1,
-            outs.2,
-            outs.3,
-            outs.4,
-            shape.batch as u32,
-            shape.len,
-            shape.e,
-            shape.n,
-        );
+        inp.assert_sizes(shape, size);
+        crate::assert_holds(dy, shape.x_len(), size, "dy");
+        // SAFETY: as the staged forward's launch (crate::ssd_forward): the kernel's indices
+        // lie below the lengths of `shape`, which the inputs hold (asserted above) and the
+        // outputs were made with.
+        unsafe {
+            ssd_backward_staged_kernel::launch_unchecked::<F, R>(
+                client,
+                cubes,
+                dim,
+                xbc,
+                dt,
+                a,
+                d,
+                outs.0,
+                outs.1,
+                outs.2,
+                outs.3,
+                outs.4,
+                shape.batch as u32,
+                shape.len,
+                shape.e,
+                shape.n,
+            );
+        }
     } else {
         ssd_backward_kernel::launch::<F, R>(
             client,

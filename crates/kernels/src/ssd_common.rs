@@ -105,17 +105,68 @@ pub(crate) fn decay_gradients<F: Float>(
     let mut ddiag = F::new(0.0);
     for q2 in 0..l {
         let k = l - 1 - q2;
-        let mut dcs = F::new(0.0);
-        for s in 0..k + 1 {
-            dcs += dts[s] * xy[k * l + s] * sm[k * l + s];
-        }
-        let mut via_u = F::new(0.0);
-        for t in k..l {
-            dcs -= dts[k] * xy[t * l + k] * sm[t * l + k];
-            via_u += sm[t * l + k] * xy[t * l + k];
-        }
-        rev += dcs;
-        ddt[p * l + k] = via_u + av * rev;
+        rev += decay_dcs(dts, xy, sm, k, l);
+        ddt[p * l + k] = decay_via(xy, sm, k, l) + av * rev;
+        da += dts[k] * rev;
+        ddiag += xy[k * l + k];
+    }
+    da_part[p] = da;
+    dd_part[p] = ddiag;
+}
+
+/// dcs_k = sum_{s<=k} dt_s XY[k, s] S[k, s] - sum_{t>=k} dt_k XY[t, k] S[t, k], in that order.
+#[cube]
+pub(crate) fn decay_dcs<F: Float>(
+    dts: &SharedMemory<F>,
+    xy: &SharedMemory<F>,
+    sm: &SharedMemory<F>,
+    k: usize,
+    #[comptime] l: usize,
+) -> F {
+    let mut dcs = F::new(0.0);
+    for s in 0..k + 1 {
+        dcs += dts[s] * xy[k * l + s] * sm[k * l + s];
+    }
+    for t in k..l {
+        dcs -= dts[k] * xy[t * l + k] * sm[t * l + k];
+    }
+    dcs
+}
+
+/// sum_{t>=k} S[t, k] XY[t, k]: ddt_k's term through u.
+#[cube]
+pub(crate) fn decay_via<F: Float>(xy: &SharedMemory<F>, sm: &SharedMemory<F>, k: usize, #[comptime] l: usize) -> F {
+    let mut via_u = F::new(0.0);
+    for t in k..l {
+        via_u += sm[t * l + k] * xy[t * l + k];
+    }
+    via_u
+}
+
+/// [`decay_gradients`] from dcs_k and via_k already formed (by [`decay_dcs`] and
+/// [`decay_via`], unit k each, into `dcs` and `via`): the serial scan alone, for one unit,
+/// with the same sums in the same order.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn decay_scan<F: Float>(
+    dts: &SharedMemory<F>,
+    xy: &SharedMemory<F>,
+    dcs: &SharedMemory<F>,
+    via: &SharedMemory<F>,
+    av: F,
+    p: usize,
+    ddt: &mut Array<F>,
+    da_part: &mut Array<F>,
+    dd_part: &mut Array<F>,
+    #[comptime] l: usize,
+) {
+    let mut rev = F::new(0.0);
+    let mut da = F::new(0.0);
+    let mut ddiag = F::new(0.0);
+    for q2 in 0..l {
+        let k = l - 1 - q2;
+        rev += dcs[k];
+        ddt[p * l + k] = via[k] + av * rev;
         da += dts[k] * rev;
         ddiag += xy[k * l + k];
     }

@@ -63,8 +63,9 @@ fn ssd_forward_kernel<F: Float>(
 /// Launches the forward kernel with `units` per cube (None: [`SsdShape::default_units`]) and
 /// returns y [R, B, L, E]: the staged kernel (crate::ssd_staged_forward, the same bits) where
 /// the client's shared memory holds a staged sequence ([`SsdShape::stages`]), else this
-/// file's. The input handles must hold the sizes of `shape`; the launch is bounds-checked, so
-/// a short handle reads zeros rather than another buffer.
+/// file's. The input handles must hold the sizes of `shape`: the staged launch, which skips
+/// the bounds test of each access, panics where one is short; the other is bounds-checked
+/// (a short handle reads zeros rather than another buffer).
 pub fn ssd_forward<R: Runtime, F: Float + CubeElement>(
     client: &ComputeClient<R>,
     shape: &SsdShape,
@@ -89,20 +90,28 @@ pub fn ssd_forward_as<R: Runtime, F: Float + CubeElement>(
     let dim = CubeDim::new_1d(units.unwrap_or_else(|| shape.default_units()));
     let y_arg = array_arg(&y, shape.x_len());
     if staged {
-        ssd_forward_staged_kernel::launch::<F, R>(
-            client,
-            cubes,
-            dim,
-            xbc,
-            dt,
-            a,
-            d,
-            y_arg,
-            shape.batch as u32,
-            shape.len,
-            shape.e,
-            shape.n,
-        );
+        inp.assert_sizes(shape, core::mem::size_of::<F>());
+        // SAFETY: every index the staged kernel forms lies below the lengths of `shape`
+        // (one cube a sequence, its L rows; tests/ssd_wgpu.rs checks the kernel on several
+        // shapes), and every handle holds those lengths (asserted above; y is made here).
+        // Unchecked, its loads and stores skip the bounds test that a checked launch adds to
+        // each: the kernel is bound by issuing instructions (ncu, session 20 call 1).
+        unsafe {
+            ssd_forward_staged_kernel::launch_unchecked::<F, R>(
+                client,
+                cubes,
+                dim,
+                xbc,
+                dt,
+                a,
+                d,
+                y_arg,
+                shape.batch as u32,
+                shape.len,
+                shape.e,
+                shape.n,
+            );
+        }
     } else {
         ssd_forward_kernel::launch::<F, R>(
             client,

@@ -2,17 +2,22 @@
 //! formulas and summation orders of [`crate::ssd_backward`]'s kernel (so the same bits), with
 //! every operand of the sums read from shared memory, and S, W and XY computed by different
 //! units (each entry's dot product is still one unit's chain: N steps for S, E for XY).
+//! dC and dB take the factor P[t, s] = dt_s XY[t, s] W[t, s] of their sums from a shared
+//! L x L matrix, formed once a sequence by the unit that forms XY[t, s], where each of their
+//! L N elements formed it again (two multiplies and two more shared loads a term): the same
+//! products in the same order, so the same bits. The kernel issued instructions 79% of its
+//! cycles at 32% of the memory bandwidth (ncu, depth 4, R = 36, session 20 call 1).
 //! The fused conv + SSD backward (crate::conv_ssd_backward) runs the same steps
 //! ([`staged_wsxy`], then [`staged_dx`], [`staged_dc`] and [`staged_db`] for each gradient
 //! element) on the sequence it convolved on chip.
 
 use cubecl::prelude::*;
 
-use crate::ssd_common::{c_dot_b_staged, decay_gradients, decay_prefix, stage_rows};
+use crate::ssd_common::{c_dot_b_staged, decay_dcs, decay_prefix, decay_scan, decay_via, stage_rows};
 
 /// One cube per sequence p = r * B + b (CUBE_POS_X); see ssd_backward.rs for the formulas.
 /// L, E and N are comptime: they size the shared arrays.
-#[cube(launch)]
+#[cube(launch_unchecked)]
 pub(crate) fn ssd_backward_staged_kernel<F: Float>(
     xbc: &Array<F>,         // [R, B, L, E + 2N]
     dt: &Array<F>,          // [R, B, L]
@@ -37,16 +42,26 @@ pub(crate) fn ssd_backward_staged_kernel<F: Float>(
     let mut dys = SharedMemory::<F>::new(comptime!(l * (e + 1)));
     let mut cs = SharedMemory::<F>::new(l);
     let mut dts = SharedMemory::<F>::new(l);
-    let mut w = SharedMemory::<F>::new(comptime!(l * l)); // W[t, s]
+    let mut pm = SharedMemory::<F>::new(comptime!(l * l)); // P[t, s] = dt_s XY[t, s] W[t, s]
     let mut sm = SharedMemory::<F>::new(comptime!(l * l)); // S[t, s]
     let mut xy = SharedMemory::<F>::new(comptime!(l * l)); // XY[t, s]
+    let mut dcs = SharedMemory::<F>::new(l); // dcs_k, unit k's
+    let mut via = SharedMemory::<F>::new(l); // ddt_k's term through u, unit k's
     stage_rows(xbc, p * comptime!(l * (e + 2 * n)), row, &mut seq, l, row);
     stage_rows(dy, p * comptime!(l * e), e, &mut dys, l, e);
     decay_prefix(dt, av, p, &mut cs, &mut dts, l);
     sync_cube();
-    staged_wsxy(&seq, &dys, &cs, &mut w, &mut sm, &mut xy, l, e, n);
+    staged_wsxy(&seq, &dys, &cs, &dts, &mut pm, &mut sm, &mut xy, l, e, n);
     sync_cube();
     let dv = d[r];
+    // The decay's L pairs of sums, one unit a position; unit 0 scans them after the barrier
+    // below. One unit formed all of them until session 20: about 8% of the kernel's
+    // instructions, in one warp, while the other warps had finished.
+    let u = UNIT_POS_X as usize;
+    if u < l {
+        dcs[u] = decay_dcs(&dts, &xy, &sm, u, l);
+        via[u] = decay_via(&xy, &sm, u, l);
+    }
     // unit q owns dx[s, j] (q = s E + j)
     let mut q = UNIT_POS_X as usize;
     while q < comptime!(l * e) {
@@ -60,26 +75,28 @@ pub(crate) fn ssd_backward_staged_kernel<F: Float>(
     while q < comptime!(l * n) {
         let t = q / n;
         let k = q % n;
-        dxbc[(p * l + t) * row + e + n + k] = staged_dc(&seq, &xy, &w, &dts, t, k, l, e, n);
-        dxbc[(p * l + t) * row + e + k] = staged_db(&seq, &xy, &w, &dts, t, k, l, e, n);
+        dxbc[(p * l + t) * row + e + n + k] = staged_dc(&seq, &pm, t, k, l, e, n);
+        dxbc[(p * l + t) * row + e + k] = staged_db(&seq, &pm, t, k, l, e, n);
         q += step;
     }
+    sync_cube();
     if UNIT_POS_X == 0 {
-        decay_gradients(&dts, &xy, &sm, av, p, ddt, da_part, dd_part, l);
+        decay_scan(&dts, &xy, &dcs, &via, av, p, ddt, da_part, dd_part, l);
     }
 }
 
-/// W[t, s] = exp(cs_t - cs_s), S[t, s] = (C_t . B_s) W[t, s] and XY[t, s] = dy_t . x_s on and
-/// below the diagonal (0 above) of a staged sequence and its staged dy (rows E + 1 apart):
-/// items 0..L^2 are W and S at (t, s), items L^2..2L^2 XY, the cube's units striding over
-/// them. The caller syncs the cube before reading.
+/// S[t, s] = (C_t . B_s) W[t, s], XY[t, s] = dy_t . x_s and P[t, s] = dt_s XY[t, s] W[t, s],
+/// with W[t, s] = exp(cs_t - cs_s), on and below the diagonal (0 above) of a staged sequence
+/// and its staged dy (rows E + 1 apart): items 0..L^2 are S at (t, s), items L^2..2L^2 XY and
+/// P, the cube's units striding over them. The caller syncs the cube before reading.
 #[cube]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn staged_wsxy<F: Float>(
     seq: &SharedMemory<F>,
     dys: &SharedMemory<F>,
     cs: &SharedMemory<F>,
-    w: &mut SharedMemory<F>,
+    dts: &SharedMemory<F>,
+    pm: &mut SharedMemory<F>,
     sm: &mut SharedMemory<F>,
     xy: &mut SharedMemory<F>,
     #[comptime] l: usize,
@@ -94,23 +111,24 @@ pub(crate) fn staged_wsxy<F: Float>(
         let t = k / l;
         let s = k % l;
         if i < comptime!(l * l) {
-            let mut wv = F::new(0.0);
             let mut sv = F::new(0.0);
             if s <= t {
                 let g = c_dot_b_staged(seq, t, s, e, n);
-                wv = F::exp(cs[t] - cs[s]);
-                sv = g * wv;
+                sv = g * F::exp(cs[t] - cs[s]);
             }
-            w[k] = wv;
             sm[k] = sv;
         } else {
             let mut xyv = F::new(0.0);
+            let mut pv = F::new(0.0);
             if s <= t {
                 for j in 0..e {
                     xyv += dys[t * dpitch + j] * seq[s * pitch + j];
                 }
+                // the factor of dC's and dB's terms, in their old order: (dt_s XY) W
+                pv = dts[s] * xyv * F::exp(cs[t] - cs[s]);
             }
             xy[k] = xyv;
+            pm[k] = pv;
         }
         i += CUBE_DIM_X as usize;
     }
@@ -137,14 +155,11 @@ pub(crate) fn staged_dx<F: Float>(
     dts[s] * du + dv * dys[s * dpitch + j]
 }
 
-/// dC[t, k] = sum_{s<=t} dt_s XY[t, s] W[t, s] B_s[k].
+/// dC[t, k] = sum_{s<=t} P[t, s] B_s[k], P[t, s] = dt_s XY[t, s] W[t, s].
 #[cube]
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn staged_dc<F: Float>(
     seq: &SharedMemory<F>,
-    xy: &SharedMemory<F>,
-    w: &SharedMemory<F>,
-    dts: &SharedMemory<F>,
+    pm: &SharedMemory<F>,
     t: usize,
     k: usize,
     #[comptime] l: usize,
@@ -154,19 +169,16 @@ pub(crate) fn staged_dc<F: Float>(
     let pitch = comptime!(e + 2 * n + 1);
     let mut gc = F::new(0.0);
     for s in 0..t + 1 {
-        gc += dts[s] * xy[t * l + s] * w[t * l + s] * seq[s * pitch + e + k];
+        gc += pm[t * l + s] * seq[s * pitch + e + k];
     }
     gc
 }
 
-/// dB[s, k] = sum_{t>=s} dt_s XY[t, s] W[t, s] C_t[k] (here at s = `t`).
+/// dB[s, k] = sum_{t>=s} P[t, s] C_t[k] (here at s = `t`).
 #[cube]
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn staged_db<F: Float>(
     seq: &SharedMemory<F>,
-    xy: &SharedMemory<F>,
-    w: &SharedMemory<F>,
-    dts: &SharedMemory<F>,
+    pm: &SharedMemory<F>,
     t: usize,
     k: usize,
     #[comptime] l: usize,
@@ -176,7 +188,7 @@ pub(crate) fn staged_db<F: Float>(
     let pitch = comptime!(e + 2 * n + 1);
     let mut gb = F::new(0.0);
     for t2 in t..l {
-        gb += dts[t] * xy[t2 * l + t] * w[t2 * l + t] * seq[t2 * pitch + e + n + k];
+        gb += pm[t2 * l + t] * seq[t2 * pitch + e + n + k];
     }
     gb
 }

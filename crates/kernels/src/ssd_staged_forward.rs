@@ -14,7 +14,7 @@ use crate::ssd_common::{c_dot_b_staged, decay_prefix, stage_rows};
 /// L rows of xbc (E + 2N each) into shared memory, then its units stride over the L x L
 /// entries of S and over the L x E outputs y[t, j]. L, E and N are comptime: they size the
 /// shared arrays.
-#[cube(launch)]
+#[cube(launch_unchecked)]
 pub(crate) fn ssd_forward_staged_kernel<F: Float>(
     xbc: &Array<F>,   // [R, B, L, E + 2N]
     dt: &Array<F>,    // [R, B, L]
@@ -32,22 +32,25 @@ pub(crate) fn ssd_forward_staged_kernel<F: Float>(
     let mut seq = SharedMemory::<F>::new(comptime!(l * (e + 2 * n + 1))); // rows E + 2N + 1 apart
     let mut cs = SharedMemory::<F>::new(l); // cs_t = sum_{r<=t} A dt_r
     let mut dts = SharedMemory::<F>::new(l);
-    let mut sm = SharedMemory::<F>::new(comptime!(l * l)); // S[t, s], zero above the diagonal
+    let mut sm = SharedMemory::<F>::new(comptime!(l * l)); // S[t, s] dt_s, zero above the diagonal
     stage_rows(xbc, p * comptime!(l * (e + 2 * n)), row, &mut seq, l, row);
     decay_prefix(dt, a[r], p, &mut cs, &mut dts, l);
     sync_cube();
-    staged_scores(&seq, &cs, &mut sm, l, e, n);
+    staged_scores(&seq, &cs, &dts, &mut sm, l, e, n);
     sync_cube();
-    staged_y(&seq, &sm, &dts, d[r], y, p, l, e, n);
+    staged_y(&seq, &sm, d[r], y, p, l, e, n);
 }
 
-/// S[t, s] = (C_t . B_s) exp(cs_t - cs_s) below and on the diagonal, 0 above, of a staged
-/// sequence `seq` (rows E + 2N + 1 apart), the cube's units striding over the L x L entries.
-/// The caller syncs the cube before reading sm.
+/// S[t, s] dt_s, with S[t, s] = (C_t . B_s) exp(cs_t - cs_s), below and on the diagonal, 0
+/// above, of a staged sequence `seq` (rows E + 2N + 1 apart), the cube's units striding over
+/// the L x L entries. The factor dt_s is y's (formed once here, where each of the L E outputs
+/// formed it again: the same product, so the same bits). The caller syncs the cube before
+/// reading sm.
 #[cube]
 pub(crate) fn staged_scores<F: Float>(
     seq: &SharedMemory<F>,
     cs: &SharedMemory<F>,
+    dts: &SharedMemory<F>,
     sm: &mut SharedMemory<F>,
     #[comptime] l: usize,
     #[comptime] e: usize,
@@ -61,21 +64,20 @@ pub(crate) fn staged_scores<F: Float>(
         if s <= t {
             let g = c_dot_b_staged(seq, t, s, e, n);
             // cs_t - cs_s <= 0 on and below the diagonal (A < 0, dt > 0): exp cannot overflow
-            v = g * F::exp(cs[t] - cs[s]);
+            v = g * F::exp(cs[t] - cs[s]) * dts[s];
         }
         sm[i] = v;
         i += CUBE_DIM_X as usize;
     }
 }
 
-/// y_t[j] = D x_t[j] + sum_{s<=t} S[t, s] dt_s x_s[j] of sequence p into y [R, B, L, E]:
+/// y_t[j] = D x_t[j] + sum_{s<=t} (S[t, s] dt_s) x_s[j] of sequence p into y [R, B, L, E]:
 /// unit q owns y[t, j] (q = t E + j), so consecutive units write consecutive elements.
 #[cube]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn staged_y<F: Float>(
     seq: &SharedMemory<F>,
     sm: &SharedMemory<F>,
-    dts: &SharedMemory<F>,
     dv: F,
     y: &mut Array<F>,
     p: usize,
@@ -90,7 +92,7 @@ pub(crate) fn staged_y<F: Float>(
         let j = q % e;
         let mut acc = dv * seq[t * pitch + j];
         for s in 0..t + 1 {
-            acc += sm[t * l + s] * dts[s] * seq[s * pitch + j];
+            acc += sm[t * l + s] * seq[s * pitch + j];
         }
         y[p * comptime!(l * e) + q] = acc;
         q += CUBE_DIM_X as usize;

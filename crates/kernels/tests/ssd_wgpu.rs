@@ -180,3 +180,44 @@ fn the_units_a_cube_and_the_staging_do_not_change_a_bit() {
         );
     }
 }
+
+/// The staged kernels launch without a bounds test on each access, so a handle shorter than
+/// its shape says must stop the launch (a panic naming it), not let the kernel read past it.
+#[test]
+fn a_short_input_stops_the_unchecked_launches() {
+    let c = client();
+    let (s, units) = CASES[0];
+    let h = inputs(&s, 3);
+    let whole = device_inputs(&c, &s, &h);
+    let short = |what: &str, v: &[f64]| {
+        let mut inp = whole.clone();
+        let cut = upload(&c, &v[..v.len() - 1]);
+        match what {
+            "xbc" => inp.xbc = cut,
+            _ => inp.dt = cut,
+        }
+        inp
+    };
+    let xbc = h.xbc(&s);
+    for (what, inp) in [("xbc", short("xbc", &xbc)), ("dt", short("dt", &h.dt))] {
+        let fwd = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            ssd_forward_as::<R, f32>(&c, &s, &inp, units, true);
+        }));
+        let msg = fwd.expect_err("a short input must stop the staged forward");
+        let msg = msg.downcast_ref::<String>().expect("the panic names the input");
+        assert!(msg.contains(what), "the panic does not name {what}: {msg}");
+        let dy = upload(&c, &vec![1.0; s.x_len()]);
+        let bwd = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            ssd_backward_as::<R, f32>(&c, &s, &inp, &dy, units, true);
+        }));
+        assert!(bwd.is_err(), "a short {what} must stop the staged backward");
+    }
+    // a short upstream gradient too
+    let dy = upload(&c, &vec![1.0; s.x_len() - 1]);
+    let bwd = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        ssd_backward_as::<R, f32>(&c, &s, &whole, &dy, units, true);
+    }));
+    assert!(bwd.is_err(), "a short dy must stop the staged backward");
+    // and the whole inputs still run
+    ssd_forward_as::<R, f32>(&c, &s, &whole, units, true);
+}
