@@ -148,27 +148,6 @@ fn row_sum<F: Float>(shared: &SharedMemory<F>, row: usize, #[comptime] e: usize)
     acc
 }
 
-/// s = sigmoid(z) with the gate, 1 without: the backward's two phases compute s and v with
-/// this and [`gated_input`], so both have the same bits.
-#[cube]
-fn gate<F: Float>(zi: F, #[comptime] gated: bool) -> F {
-    let mut s = F::new(1.0);
-    if gated {
-        s = F::new(1.0) / (F::new(1.0) + F::exp(-zi));
-    }
-    s
-}
-
-/// v = y z s (y SiLU(z)) with the gate, y without.
-#[cube]
-fn gated_input<F: Float>(yi: F, zi: F, s: F, #[comptime] gated: bool) -> F {
-    let mut v = yi;
-    if gated {
-        v = yi * zi * s;
-    }
-    v
-}
-
 /// Cube (replica r, group g) = CUBE_POS_X, unit UNIT_POS_X = lane E + i (channel i); a batch's
 /// token t = lane + k lanes (k < per_unit) is the group's token base + t.
 #[cube(launch)]
@@ -269,14 +248,11 @@ fn gated_norm_backward_kernel<F: Float>(
     let first = r * (tokens as usize) + (rg % gs) * per;
     let mut base = first;
     while base < first + per {
-        // Only y, z and g w stay in registers across the barriers: s and v are computed again
-        // from y and z after the sums, and g is read again (a cache hit), by the same
-        // expressions, so the same bits. Holding six arrays took 76 registers a unit: 3 cubes
-        // an SM, 37.5% occupancy and 44% of the H200's memory bandwidth at depth 4, R = 36
-        // (ncu, session 20 call 1). g w itself is kept: recomputed next to the multiply it is
-        // subtracted from, the compiler could contract either into a multiply-add.
         let mut ys = Array::<F>::new(per_unit);
         let mut zs = Array::<F>::new(per_unit);
+        let mut ss = Array::<F>::new(per_unit);
+        let mut vs = Array::<F>::new(per_unit);
+        let mut gis = Array::<F>::new(per_unit);
         let mut gws = Array::<F>::new(per_unit);
         #[unroll]
         for k in 0..per_unit {
@@ -284,16 +260,21 @@ fn gated_norm_backward_kernel<F: Float>(
             let at = (base + t) * e + i;
             let (yi, gi) = (y[at], g[at]);
             let mut zi = F::new(0.0);
+            let mut s = F::new(1.0);
+            let mut v = yi;
             if gated {
                 zi = z[at];
+                s = F::new(1.0) / (F::new(1.0) + F::exp(-zi));
+                v = yi * zi * s;
             }
-            let s = gate::<F>(zi, gated);
-            let v = gated_input::<F>(yi, zi, s, gated);
             let gw = gi * wi;
             sq[t * row + i] = v * v;
             gv[t * row + i] = gw * v;
             ys[k] = yi;
             zs[k] = zi;
+            ss[k] = s;
+            vs[k] = v;
+            gis[k] = gi;
             gws[k] = gw;
         }
         sync_cube();
@@ -306,9 +287,7 @@ fn gated_norm_backward_kernel<F: Float>(
         for k in 0..per_unit {
             let t = lane + k * lanes;
             let at = (base + t) * e + i;
-            let (inv, zi, gi) = (invs[t], zs[k], g[at]);
-            let s = gate::<F>(zi, gated);
-            let v = gated_input::<F>(ys[k], zi, s, gated);
+            let (inv, v, s, zi) = (invs[t], vs[k], ss[k], zs[k]);
             let dv = inv * (gws[k] - v * inv * inv * means[t]);
             if gated {
                 dy[at] = dv * zi * s;
@@ -316,7 +295,7 @@ fn gated_norm_backward_kernel<F: Float>(
             } else {
                 dy[at] = dv;
             }
-            gvi[t * row + i] = gi * v;
+            gvi[t * row + i] = gis[k] * v;
         }
         sync_cube(); // the batch's terms are written; the next sums overwrite invs after a barrier
         if lane == 0 {

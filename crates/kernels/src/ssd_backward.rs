@@ -140,7 +140,8 @@ pub fn ssd_backward_as<R: Runtime, F: Float + CubeElement>(
     };
     let [xbc, dt, a, d] = inp.args::<R>(shape);
     let cubes = CubeCount::Static(shape.samples() as u32, 1, 1);
-    let dim = CubeDim::new_1d(units.unwrap_or_else(|| shape.default_units()));
+    let units = units.unwrap_or_else(|| shape.default_units());
+    let dim = CubeDim::new_1d(units);
     let outs = (
         array_arg(dy, shape.x_len()),
         array_arg(&g.dxbc, shape.xbc_len()),
@@ -172,6 +173,7 @@ pub fn ssd_backward_as<R: Runtime, F: Float + CubeElement>(
                 shape.len,
                 shape.e,
                 shape.n,
+                units as usize,
             );
         }
     } else {

@@ -87,7 +87,8 @@ pub fn ssd_forward_as<R: Runtime, F: Float + CubeElement>(
     let y = client.empty(shape.x_len() * core::mem::size_of::<F>());
     let [xbc, dt, a, d] = inp.args::<R>(shape);
     let cubes = CubeCount::Static(shape.samples() as u32, 1, 1);
-    let dim = CubeDim::new_1d(units.unwrap_or_else(|| shape.default_units()));
+    let units = units.unwrap_or_else(|| shape.default_units());
+    let dim = CubeDim::new_1d(units);
     let y_arg = array_arg(&y, shape.x_len());
     if staged {
         inp.assert_sizes(shape, core::mem::size_of::<F>());
@@ -110,6 +111,7 @@ pub fn ssd_forward_as<R: Runtime, F: Float + CubeElement>(
                 shape.len,
                 shape.e,
                 shape.n,
+                units as usize,
             );
         }
     } else {
