@@ -92,10 +92,10 @@ pub(crate) fn staged_y<F: Float>(
         let t = q / e;
         let j = q % e;
         let mut acc = dv * seq[t * pitch + j];
-        // all L terms, unrolled: S is zero above the diagonal, so the added zeros come after
-        // the sum's own terms (the same bits, a zero's sign aside)
-        #[unroll]
-        for s in 0..l {
+        // not unrolled over all L (as the backward's sums are): the sum starts from the product
+        // D x_t, and unrolled, CUDA's compiler may contract it with the first term's product
+        // instead of that term's own (other bits: call 4's base-check, session 20)
+        for s in 0..t + 1 {
             acc += sm[t * l + s] * seq[s * pitch + j];
         }
         y[p * comptime!(l * e) + q] = acc;
