@@ -41,14 +41,14 @@ impl ConvSsdShape {
     }
 
     /// Shared memory of a backward cube (the larger) for elements of `size` bytes: two
-    /// sequences (the conv's output and its gradient, rows C + 1), dy (rows E + 1), W, S and
-    /// XY, dt and cs, and the partial dw and dbias. The conv's input is read from device
+    /// sequences (the conv's output and its gradient, rows C + 1), dy (rows E + 1), P, S and
+    /// XY, dt, cs and the decay's two terms a position, and the partial dw and dbias. The conv's input is read from device
     /// memory through the cache, as the conv kernels read it: staging it too (40 KB a cube at
     /// fig3's sizes) did not fit lavapipe's shared memory, where the tests run.
     pub fn backward_bytes(&self, size: usize) -> usize {
         let (s, c) = (self.ssd, self.ssd.row());
         let l = s.len;
-        (2 * l * (c + 1) + l * (s.e + 1) + 3 * l * l + 2 * l + c * self.taps + c) * size
+        (2 * l * (c + 1) + l * (s.e + 1) + 3 * l * l + 4 * l + c * self.taps + c) * size
     }
 
     /// Whether `client`'s shared memory holds a backward cube for elements of F; where it does

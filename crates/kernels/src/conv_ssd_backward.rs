@@ -10,7 +10,7 @@ use cubecl::prelude::*;
 
 use crate::conv_silu::{column_backward, load_column, load_taps};
 use crate::conv_ssd_forward::post_conv;
-use crate::ssd_common::{decay_gradients, decay_prefix, stage_rows};
+use crate::ssd_common::{decay_prefix, decay_scan, decay_terms, stage_rows};
 use crate::ssd_staged_backward::{staged_db, staged_dc, staged_dx, staged_wsxy};
 
 /// One cube per (replica r, sequence group g) = CUBE_POS_X, walking the group's B / G
@@ -60,6 +60,8 @@ pub(crate) fn conv_ssd_backward_kernel<F: Float>(
     let mut pm = SharedMemory::<F>::new(comptime!(l * l)); // P[t, s] = dt_s XY[t, s] W[t, s]
     let mut sm = SharedMemory::<F>::new(comptime!(l * l)); // S[t, s]
     let mut xy = SharedMemory::<F>::new(comptime!(l * l)); // XY[t, s]
+    let mut dcs = SharedMemory::<F>::new(l); // the decay's terms (decay_terms)
+    let mut via = SharedMemory::<F>::new(l);
     let mut dw = SharedMemory::<F>::new(comptime!((e + 2 * n) * k)); // partial dw[c, k]
     let mut db = SharedMemory::<F>::new(comptime!(e + 2 * n)); // partial dbias[c]
     let mut c = UNIT_POS_X as usize;
@@ -80,6 +82,7 @@ pub(crate) fn conv_ssd_backward_kernel<F: Float>(
         sync_cube();
         staged_wsxy(&seq, &dys, &cs, &dts, &mut pm, &mut sm, &mut xy, l, e, n);
         sync_cube();
+        decay_terms(&dts, &xy, &sm, &mut dcs, &mut via, l);
         // the SSD input's gradient into dseq: dx | dB | dC, as the staged backward writes dxbc
         let mut q = UNIT_POS_X as usize;
         while q < comptime!(l * e) {
@@ -96,10 +99,10 @@ pub(crate) fn conv_ssd_backward_kernel<F: Float>(
             dseq[t * pitch + e + kn] = staged_db(&seq, &pm, t, kn, l, e, n);
             q += step;
         }
-        if UNIT_POS_X == 0 {
-            decay_gradients(&dts, &xy, &sm, av, p, ddt, da_part, dd_part, l);
-        }
         sync_cube();
+        if UNIT_POS_X == 0 {
+            decay_scan(&dts, &xy, &dcs, &via, av, p, ddt, da_part, dd_part, l);
+        }
         // the conv's backward, a unit per channel in registers (as the conv kernel), adding
         // into the channel's partial dw and dbias
         let mut c = UNIT_POS_X as usize;

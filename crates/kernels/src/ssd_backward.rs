@@ -11,7 +11,7 @@
 use cubecl::prelude::*;
 use cubecl::server::Handle;
 
-use crate::ssd_common::{c_dot_b, decay_gradients, decay_prefix};
+use crate::ssd_common::{c_dot_b, decay_prefix, decay_scan, decay_terms};
 use crate::ssd_staged_backward::ssd_backward_staged_kernel;
 use crate::{SsdInputs, SsdShape, array_arg};
 
@@ -43,6 +43,8 @@ fn ssd_backward_kernel<F: Float>(
     let mut w = SharedMemory::<F>::new(l * l); // W[t, s]
     let mut sm = SharedMemory::<F>::new(l * l); // S[t, s]
     let mut xy = SharedMemory::<F>::new(l * l); // XY[t, s]
+    let mut dcs = SharedMemory::<F>::new(l);
+    let mut via = SharedMemory::<F>::new(l);
     decay_prefix(dt, av, p, &mut cs, &mut dts, l);
     sync_cube();
     let mut i = UNIT_POS_X as usize;
@@ -66,6 +68,7 @@ fn ssd_backward_kernel<F: Float>(
         i += step;
     }
     sync_cube();
+    decay_terms(&dts, &xy, &sm, &mut dcs, &mut via, l);
     let dv = d[r];
     let mut j = UNIT_POS_X as usize;
     while j < e {
@@ -95,8 +98,9 @@ fn ssd_backward_kernel<F: Float>(
         dxbc[(p * l + t) * row + e + k] = gb;
         q += step;
     }
+    sync_cube();
     if UNIT_POS_X == 0 {
-        decay_gradients(&dts, &xy, &sm, av, p, ddt, da_part, dd_part, l);
+        decay_scan(&dts, &xy, &dcs, &via, av, p, ddt, da_part, dd_part, l);
     }
 }
 

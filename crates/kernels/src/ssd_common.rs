@@ -119,35 +119,26 @@ pub(crate) fn c_dot_b_staged<F: Float>(
     g
 }
 
-/// The backward's serial tail, for one unit of the cube (L is 8: a serial pass costs less than
-/// barrier-separated parallel ones): from the last position back, dcs_k and its reverse
-/// cumulative sum `rev` give ddt of sequence p, and its partial dA and dD (formulas in
-/// ssd_backward.rs). dts, xy and sm are the cube's dt, XY and S.
+/// The backward's decay terms of sequence p (formulas in ssd_backward.rs): dcs_k and ddt_k's
+/// term through u for each position k, one unit a position, into `dcs` and `via`; the caller
+/// syncs the cube and lets one unit run [`decay_scan`]. One unit formed them all with the scan
+/// until session 20: about 8% of the staged backward's instructions, in one warp, while the
+/// cube's other warps had finished. dts, xy and sm are the cube's dt, XY and S.
 #[cube]
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn decay_gradients<F: Float>(
+pub(crate) fn decay_terms<F: Float>(
     dts: &SharedMemory<F>,
     xy: &SharedMemory<F>,
     sm: &SharedMemory<F>,
-    av: F,
-    p: usize,
-    ddt: &mut Array<F>,
-    da_part: &mut Array<F>,
-    dd_part: &mut Array<F>,
+    dcs: &mut SharedMemory<F>,
+    via: &mut SharedMemory<F>,
     #[comptime] l: usize,
 ) {
-    let mut rev = F::new(0.0);
-    let mut da = F::new(0.0);
-    let mut ddiag = F::new(0.0);
-    for q2 in 0..l {
-        let k = l - 1 - q2;
-        rev += decay_dcs(dts, xy, sm, k, l);
-        ddt[p * l + k] = decay_via(xy, sm, k, l) + av * rev;
-        da += dts[k] * rev;
-        ddiag += xy[k * l + k];
+    let mut k = UNIT_POS_X as usize;
+    while k < l {
+        dcs[k] = decay_dcs(dts, xy, sm, k, l);
+        via[k] = decay_via(xy, sm, k, l);
+        k += CUBE_DIM_X as usize;
     }
-    da_part[p] = da;
-    dd_part[p] = ddiag;
 }
 
 /// dcs_k = sum_{s<=k} dt_s XY[k, s] S[k, s] - sum_{t>=k} dt_k XY[t, k] S[t, k], in that order.
@@ -179,9 +170,10 @@ pub(crate) fn decay_via<F: Float>(xy: &SharedMemory<F>, sm: &SharedMemory<F>, k:
     via_u
 }
 
-/// [`decay_gradients`] from dcs_k and via_k already formed (by [`decay_dcs`] and
-/// [`decay_via`], unit k each, into `dcs` and `via`): the serial scan alone, for one unit,
-/// with the same sums in the same order.
+/// The backward's serial tail, for one unit (L is 8: a serial pass costs less than
+/// barrier-separated parallel ones), from the terms of [`decay_terms`]: from the last position
+/// back, dcs_k's reverse cumulative sum `rev` gives ddt of sequence p, and its partial dA and
+/// dD.
 #[cube]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn decay_scan<F: Float>(

@@ -1,6 +1,6 @@
 //! SSD backward with the sequence and its upstream gradient staged in shared memory: the
 //! formulas and summation orders of [`crate::ssd_backward`]'s kernel (so the same bits), with
-//! every operand of the sums read from shared memory, and S, W and XY computed by different
+//! every operand of the sums read from shared memory, and S, XY and P computed by different
 //! units (each entry's dot product is still one unit's chain: N steps for S, E for XY).
 //! dC and dB take the factor P[t, s] = dt_s XY[t, s] W[t, s] of their sums from a shared
 //! L x L matrix, formed once a sequence by the unit that forms XY[t, s], where each of their
@@ -15,7 +15,7 @@
 
 use cubecl::prelude::*;
 
-use crate::ssd_common::{c_dot_b_staged, decay_dcs, decay_prefix, decay_scan, decay_via, stage_rows_at_once};
+use crate::ssd_common::{c_dot_b_staged, decay_prefix, decay_scan, decay_terms, stage_rows_at_once};
 
 /// One cube per sequence p = r * B + b (CUBE_POS_X); see ssd_backward.rs for the formulas.
 /// L, E and N are comptime: they size the shared arrays.
@@ -57,14 +57,8 @@ pub(crate) fn ssd_backward_staged_kernel<F: Float>(
     staged_wsxy(&seq, &dys, &cs, &dts, &mut pm, &mut sm, &mut xy, l, e, n);
     sync_cube();
     let dv = d[r];
-    // The decay's L pairs of sums, one unit a position; unit 0 scans them after the barrier
-    // below. One unit formed all of them until session 20: about 8% of the kernel's
-    // instructions, in one warp, while the other warps had finished.
-    let u = UNIT_POS_X as usize;
-    if u < l {
-        dcs[u] = decay_dcs(&dts, &xy, &sm, u, l);
-        via[u] = decay_via(&xy, &sm, u, l);
-    }
+    // the decay's terms, a unit a position; unit 0 scans them after the barrier below
+    decay_terms(&dts, &xy, &sm, &mut dcs, &mut via, l);
     // unit q owns dx[s, j] (q = s E + j)
     let mut q = UNIT_POS_X as usize;
     while q < comptime!(l * e) {
