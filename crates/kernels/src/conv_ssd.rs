@@ -173,6 +173,7 @@ pub fn conv_ssd_backward<R: Runtime, F: Float + CubeElement>(
         s.e,
         s.n,
         shape.taps,
+        UNITS as usize,
     );
     g
 }

@@ -39,6 +39,7 @@ pub(crate) fn conv_ssd_backward_kernel<F: Float>(
     #[comptime] e: usize,
     #[comptime] n: usize,
     #[comptime] k: usize,
+    #[comptime] units: usize, // CUBE_DIM_X
 ) {
     let rg = CUBE_POS_X as usize;
     let gs = groups as usize;
@@ -75,7 +76,7 @@ pub(crate) fn conv_ssd_backward_kernel<F: Float>(
     }
     for b in grp * per..(grp + 1) * per {
         let p = r * bsz + b;
-        stage_rows(dy, p * comptime!(l * e), e, &mut dys, l, e);
+        stage_rows(dy, p * comptime!(l * e), e, &mut dys, l, e, units);
         decay_prefix(dt, av, p, &mut cs, &mut dts, l);
         sync_cube();
         post_conv(x, xr, w, bias, p, r, &mut seq, l, ch, k);

@@ -48,31 +48,14 @@ pub(crate) fn c_dot_b<F: Float>(
 /// contiguous rows; more for CUDA's pitched rows), into `dst` with rows `width + 1` apart: the
 /// cube's units read consecutive elements (coalesced), and the pad puts the same column of
 /// different rows in different shared-memory banks, where the kernels' (t, s) units read C_t
-/// and B_s at one k. The caller syncs the cube before reading.
+/// and B_s at one k. `units` is the cube's size (comptime, so that each unit's share is
+/// known): each unit loads all of its elements into registers before it stores any, so that
+/// they are in flight together. A loop that waited for each load before issuing the next was
+/// the staged SSD backward's largest stall (40% of its stall cycles, ncu at depth 4, R = 36,
+/// session 20 call 2); loading at once took the backward from 1.08 to 0.90 ms a layer and the
+/// forward from 0.51 to 0.43 (call 3). The caller syncs the cube before reading.
 #[cube]
 pub(crate) fn stage_rows<F: Float>(
-    src: &Array<F>,
-    start: usize,
-    src_row: usize,
-    dst: &mut SharedMemory<F>,
-    #[comptime] rows: usize,
-    #[comptime] width: usize,
-) {
-    let mut i = UNIT_POS_X as usize;
-    while i < rows * width {
-        dst[(i / width) * (width + 1) + i % width] = src[start + (i / width) * src_row + i % width];
-        i += CUBE_DIM_X as usize;
-    }
-}
-
-/// [`stage_rows`] for a cube of `units` units (comptime: the launch's cube size), each unit
-/// loading all of its elements into registers before it stores any, so that they are in
-/// flight together: in stage_rows' loop each load is waited for before the next is issued.
-/// That wait was the staged SSD backward's largest stall (40% of its stall cycles, ncu at
-/// depth 4, R = 36, session 20 call 2); with it the backward went from 1.08 to 0.90 ms a layer
-/// and the forward from 0.51 to 0.43 (call 3). The same elements land in the same places.
-#[cube]
-pub(crate) fn stage_rows_at_once<F: Float>(
     src: &Array<F>,
     start: usize,
     src_row: usize,
@@ -122,8 +105,8 @@ pub(crate) fn c_dot_b_staged<F: Float>(
 /// The backward's decay terms of sequence p (formulas in ssd_backward.rs): dcs_k and ddt_k's
 /// term through u for each position k, one unit a position, into `dcs` and `via`; the caller
 /// syncs the cube and lets one unit run [`decay_scan`]. One unit formed them all with the scan
-/// until session 20: about 8% of the staged backward's instructions, in one warp, while the
-/// cube's other warps had finished. dts, xy and sm are the cube's dt, XY and S.
+/// until session 20: by my count about 8% of the staged backward's instructions (not measured
+/// alone), in one warp, while the cube's other warps had finished. dts, xy and sm are the cube's dt, XY and S.
 #[cube]
 pub(crate) fn decay_terms<F: Float>(
     dts: &SharedMemory<F>,

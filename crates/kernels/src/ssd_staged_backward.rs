@@ -15,7 +15,7 @@
 
 use cubecl::prelude::*;
 
-use crate::ssd_common::{c_dot_b_staged, decay_prefix, decay_scan, decay_terms, stage_rows_at_once};
+use crate::ssd_common::{c_dot_b_staged, decay_prefix, decay_scan, decay_terms, stage_rows};
 
 /// One cube per sequence p = r * B + b (CUBE_POS_X); see ssd_backward.rs for the formulas.
 /// L, E and N are comptime: they size the shared arrays.
@@ -50,8 +50,8 @@ pub(crate) fn ssd_backward_staged_kernel<F: Float>(
     let mut xy = SharedMemory::<F>::new(comptime!(l * l)); // XY[t, s]
     let mut dcs = SharedMemory::<F>::new(l); // dcs_k, unit k's
     let mut via = SharedMemory::<F>::new(l); // ddt_k's term through u, unit k's
-    stage_rows_at_once(xbc, p * comptime!(l * (e + 2 * n)), row, &mut seq, l, row, units);
-    stage_rows_at_once(dy, p * comptime!(l * e), e, &mut dys, l, e, units);
+    stage_rows(xbc, p * comptime!(l * (e + 2 * n)), row, &mut seq, l, row, units);
+    stage_rows(dy, p * comptime!(l * e), e, &mut dys, l, e, units);
     decay_prefix(dt, av, p, &mut cs, &mut dts, l);
     sync_cube();
     staged_wsxy(&seq, &dys, &cs, &dts, &mut pm, &mut sm, &mut xy, l, e, n);

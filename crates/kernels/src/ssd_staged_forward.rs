@@ -8,7 +8,7 @@
 
 use cubecl::prelude::*;
 
-use crate::ssd_common::{c_dot_b_staged, decay_prefix, stage_rows_at_once};
+use crate::ssd_common::{c_dot_b_staged, decay_prefix, stage_rows};
 
 /// One cube per sequence p = r * B + b (CUBE_POS_X). The cube first copies the sequence's
 /// L rows of xbc (E + 2N each) into shared memory, then its units stride over the L x L
@@ -34,7 +34,7 @@ pub(crate) fn ssd_forward_staged_kernel<F: Float>(
     let mut cs = SharedMemory::<F>::new(l); // cs_t = sum_{r<=t} A dt_r
     let mut dts = SharedMemory::<F>::new(l);
     let mut sm = SharedMemory::<F>::new(comptime!(l * l)); // S[t, s] dt_s, zero above the diagonal
-    stage_rows_at_once(xbc, p * comptime!(l * (e + 2 * n)), row, &mut seq, l, row, units);
+    stage_rows(xbc, p * comptime!(l * (e + 2 * n)), row, &mut seq, l, row, units);
     decay_prefix(dt, a[r], p, &mut cs, &mut dts, l);
     sync_cube();
     staged_scores(&seq, &cs, &dts, &mut sm, l, e, n);
