@@ -66,6 +66,10 @@
 #   scripts/device-batch.sh profile-d4 [G]     # the same at depth 4, R = 36 (the sweep estimate's size)
 #   scripts/device-batch.sh profile-sections [G]  # ncu's sections (occupancy, stalls, memory)
 #                                              # of the custom kernels of one step there
+#   scripts/device-batch.sh profile-sass [G]   # ncu's instruction mix and per-SASS-line counts
+#                                              # of the staged SSD kernels of one step there
+#   scripts/device-batch.sh norm-tiling-check [G] # the gated norm backward's tokens a unit
+#                                              # (MSYM_NORM_BWD_PER_UNIT): ncu's time of its launches
 #   scripts/device-batch.sh profile-fig6 [G]   # the same for fig6's Transformer (d4, R = 36; f32, bf16)
 #   scripts/device-batch.sh paths-check [G]    # the speed paths at the binary's defaults vs none
 #   T0=$(date +%s) scripts/device-batch.sh box S GPU JOB[@L]... [--side G JOB...]  # one
@@ -238,7 +242,7 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         # runs/fig3-spot results/fig3`: each R = 1 value against the batched row's 3 seeds
         echo env $PLAIN$M sweep configs/fig3.toml $(dev "$3" 0,1,2,3) --max-replicas 1 --set $E5 \
             --only model.depth=2,3 --only init.gamma=1.0,1.5 --only seed=1 --time-limit $t --out runs/fig3-spot ;;
-    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | host-check | host-profile | f32-check | paths-check | profile | profile-r1 | profile-d4 | profile-sections | profile-fig6 | autotune-check | lastq-check | convssd-check | ce-check)
+    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | host-check | host-profile | f32-check | paths-check | profile | profile-r1 | profile-d4 | profile-sections | profile-sass | norm-tiling-check | profile-fig6 | autotune-check | lastq-check | convssd-check | ce-check)
         # this script's own commands on one GPU, as queued jobs: torch-fig4 (issue 10: the
         # fig4 cell in PyTorch; no time limit, no resume), torch-order (fig4's seed 1 in
         # PyTorch on msym's own batches), fusion-check (issue 8: may the sweeps use the
@@ -422,6 +426,27 @@ ssd_units_check() { # GPU: the fused SSD kernels' units a cube (MSYM_SSD_UNITS="
             --depths 2 --replicas 9,36 --sweep-depth 2 --precisions f32 --out $d/bench-$n | grep -E "R = "
         "$@" $M bench --no-torch --steps 10 --warmup 3 --device cuda:$g --config configs/composite.toml \
             --depths 4 --replicas 36 --sweep-depth 4 --precisions f32 --out $d/bench-$n-d4 | grep -E "R = 36"
+    done
+}
+
+norm_tiling_check() { # GPU: the gated norm backward's most tokens a unit a batch
+    # (MSYM_NORM_BWD_PER_UNIT) against the default (8 at fig3's E = 64: 76 registers, 3 cubes an
+    # SM on an H200, session 20) by ncu's time and registers of the 9 norm backward launches of
+    # one depth-4, R = 36 step (4 gated, 5 plain; R = 1's 3 steps and R = 36's warm-up skipped),
+    # the default first and last for the card's drift. No training: the walk changes no bit
+    # (crates/kernels/tests/norm_wgpu.rs).
+    local g=${1:-0} d=runs/norm-tiling-check k=9 c n=0 ncu
+    ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
+    mkdir -p $d
+    for c in default 4 2 1 default; do
+        n=$((n + 1))
+        if [ $c = default ]; then set -- env -u MSYM_NORM_BWD_PER_UNIT; else set -- env MSYM_NORM_BWD_PER_UNIT=$c; fi
+        "$@" $ncu --clock-control none --launch-skip $((4 * k)) --launch-count $k \
+            --kernel-name 'regex:^gated_norm_backward_kernel' --csv \
+            --metrics gpu__time_duration.sum,launch__registers_per_thread,sm__warps_active.avg.pct_of_peak_sustained_active \
+            $M bench --no-torch --device cuda:$g --config configs/composite.toml --depths 4 --replicas 36 \
+            --sweep-depth 4 --precisions f32 --steps 2 --warmup 1 --out $d/bench-$n >$d/$n-$c.csv 2>$d/$n-$c.log
+        echo "== $n: tokens a unit $c: $(grep -c gpu__time_duration $d/$n-$c.csv) launches timed"
     done
 }
 
@@ -766,6 +791,23 @@ profile-sections) # why the custom kernels take what they take: ncu's throughput
         --sweep-depth 4 --precisions f32 --steps 2 --warmup 1 --out $d/bench >$d/sections.txt 2>$d/ncu.log
     xz -f -T4 $d/sections.txt
     ;;
+profile-sass) # which instructions the staged SSD kernels issue and stall on: ncu's instruction
+    # statistics, warp states and source counters of one depth-4, R = 36 step's 8 SSD launches
+    # (4 forward, then 4 backward; R = 1's 3 steps and R = 36's warm-up skipped, as above),
+    # as the details page and the per-SASS-line page (csv), both xz'd
+    d=runs/profile-sass k=8 ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
+    mkdir -p $d
+    $ncu --clock-control none --launch-skip $((4 * k)) --launch-count $k \
+        --kernel-name 'regex:^ssd_(forward|backward)_staged_kernel' --import-source no \
+        --section InstructionStats --section SourceCounters --section WarpStateStats -f -o $d/ssd \
+        $M bench --no-torch --device cuda:${2:-0} --config configs/composite.toml --depths 4 --replicas 36 \
+        --sweep-depth 4 --precisions f32 --steps 2 --warmup 1 --out $d/bench >$d/ncu.log 2>&1
+    $ncu -i $d/ssd.ncu-rep --page details >$d/details.txt 2>>$d/ncu.log
+    $ncu -i $d/ssd.ncu-rep --page source --print-source sass --csv >$d/sass.csv 2>>$d/ncu.log
+    rm -f $d/ssd.ncu-rep
+    xz -f -T4 $d/details.txt $d/sass.csv
+    ;;
+norm-tiling-check) norm_tiling_check "${2:-0}" ;;
 fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check) switch_check $1 "${2:-0}" ;;
 convssd-check | ce-check) # the fused conv + SSD (the same bits as the conv and SSD kernels in
     # turn; off by default) and the fused cross-entropy (other bits than burn's log_softmax; on

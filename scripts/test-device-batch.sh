@@ -332,6 +332,24 @@ grep -q "^ncu .*--launch-skip 136 --launch-count 34 .*--kernel-name regex:.*ssd_
     [ -e runs/profile-sections/sections.txt.xz ] ||
     fail "profile-sections did not run ncu over one R = 36 step's custom kernels: $(cat "$t/mock.log")"
 rm -rf runs/profile-sections
+# profile-sass: the 8 SSD launches of the same step into a report, then its details page and
+# its per-SASS-line page out of it
+: >"$t/mock.log"
+PATH=$t/ncu:$PATH MSYM_BIN=$t/bin/msym run profile-sass 1 >/dev/null 2>&1 || true
+grep -q "^ncu .*--launch-skip 32 --launch-count 8 .*--kernel-name regex:^ssd_(forward|backward)_staged_kernel .*--section SourceCounters .*-o runs/profile-sass/ssd .*bench --no-torch --device cuda:1 .*--depths 4 --replicas 36 " "$t/mock.log" &&
+    grep -q "^ncu -i runs/profile-sass/ssd.ncu-rep --page source --print-source sass --csv" "$t/mock.log" &&
+    [ -e runs/profile-sass/sass.csv.xz ] && [ -e runs/profile-sass/details.txt.xz ] ||
+    fail "profile-sass did not profile one R = 36 step's SSD kernels: $(cat "$t/mock.log")"
+rm -rf runs/profile-sass
+# norm-tiling-check: ncu over the 9 norm backward launches of that step, under each
+# MSYM_NORM_BWD_PER_UNIT, the default first and last
+printf '#!/bin/sh\necho "${MSYM_NORM_BWD_PER_UNIT:-default} ncu $*" >>"%s"\n' "$t/mock.log" >"$t/ncu/ncu"
+: >"$t/mock.log"
+PATH=$t/ncu:$PATH MSYM_BIN=$t/bin/msym run norm-tiling-check 1 >/dev/null 2>&1 || true
+[ "$(cut -d' ' -f1 "$t/mock.log" | tr '\n' ' ')" = "default 4 2 1 default " ] &&
+    grep -q "^4 ncu .*--launch-skip 36 --launch-count 9 .*regex:^gated_norm_backward_kernel .*bench --no-torch --device cuda:1 .*--depths 4 --replicas 36 " "$t/mock.log" ||
+    fail "norm-tiling-check did not time the norm backward under each setting: $(cat "$t/mock.log")"
+rm -rf runs/norm-tiling-check
 # base-check: queued as this script's job; without bin-xz/msym-base.xz it refuses before any bench
 run cmd base-check 5 1 | grep -q "^bash scripts/device-batch.sh base-check 1 *$" ||
     fail "base-check is not queued as this script's job: $(run cmd base-check 5 1)"
@@ -378,4 +396,4 @@ run cmd fig3e-tied 5 1 | grep -q "^/.* sweep configs/fig3.toml --device cuda:1 -
 # fig7_depth: a sweep (no such figure for reproduce), one replica a run (small enough to carry)
 run cmd fig7_depth 5 0,1,2,3 | grep -q "^/.* sweep configs/fig7_depth.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--out runs/fig7_depth" ||
     fail "fig7_depth is not the grid's sweep in runs of 1: $(run cmd fig7_depth 5 0,1,2,3)"
-echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, its refusal to train a committed figure from nothing or to run a bad job line, and its stop of a job past the deadline), prepare-device, +fused, +plain, +norm, +rms, +embed, +adam, ssd-units-check, host-check, host-profile, profile-r1, profile-d4, profile-sections, base-check, fig3t-, fig3c-, fig3e-, autotune-check, lastq-check, convssd-check, ce-check, f32-check and fig7_depth pass"
+echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, its refusal to train a committed figure from nothing or to run a bad job line, and its stop of a job past the deadline), prepare-device, +fused, +plain, +norm, +rms, +embed, +adam, ssd-units-check, host-check, host-profile, profile-r1, profile-d4, profile-sections, profile-sass, norm-tiling-check, base-check, fig3t-, fig3c-, fig3e-, autotune-check, lastq-check, convssd-check, ce-check, f32-check and fig7_depth pass"

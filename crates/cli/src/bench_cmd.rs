@@ -313,6 +313,9 @@ pub fn run(c: BenchCommand) -> Result<(), CliError> {
         // the fused SSD kernels' units a cube (MSYM_SSD_UNITS, checked at start), or null
         // for the kernels' default
         "ssd_units": std::env::var("MSYM_SSD_UNITS").ok(),
+        // the gated norm backward's most tokens a unit a batch (MSYM_NORM_BWD_PER_UNIT), or
+        // null for the default
+        "norm_backward_per_unit": std::env::var("MSYM_NORM_BWD_PER_UNIT").ok(),
         "msym_timings": timings,
         "torch_timings": torch_runs,
     });
@@ -365,13 +368,14 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
     })
     .join("; ");
     let mut s = format!(
-        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; {paths}; SSD units a cube {}); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
+        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; {paths}; SSD units a cube {}; norm backward tokens a unit {}); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
         r["card"].as_str().unwrap_or("?"),
         r["device"].as_str().unwrap_or("?"),
         r["date"].as_str().unwrap_or("?"),
         r["build_commit"].as_str().unwrap_or("?"),
         r["build_features"].as_str().unwrap_or("?"),
         r["ssd_units"].as_str().unwrap_or("default"),
+        r["norm_backward_per_unit"].as_str().unwrap_or("default"),
         r["config"].as_str().unwrap_or("?"),
         r["batch"],
         c.steps,

@@ -104,9 +104,9 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse();
-    // an A/B setting of the SSD kernels' launch (models::ssd_units), checked before any command
-    // and the bench's host profiler (host_profile), likewise
-    if let Err(message) = models::ssd_units::apply_ssd_units_env().and(host_profile::check_env()) {
+    // the A/B settings of the custom kernels' launch shapes (models::launch_shape), checked
+    // before any command, and the bench's host profiler (host_profile), likewise
+    if let Err(message) = models::launch_shape::apply_launch_env().and(host_profile::check_env()) {
         eprintln!("error: {message}");
         return ExitCode::from(2);
     }

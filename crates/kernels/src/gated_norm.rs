@@ -76,16 +76,34 @@ impl NormShape {
     /// [`MAX_LANES`] that fit [`MAX_E`] units and divide a group's tokens, each unit taking
     /// the most tokens a batch that [`NormShape::allows`] (at most [`MAX_BATCH`] a batch).
     pub fn tiling(&self) -> NormTiling {
+        self.tiling_at_most(MAX_BATCH)
+    }
+
+    /// [`NormShape::tiling`] with each unit taking at most `cap` tokens a batch (the most
+    /// that [`NormShape::allows`]; 1 where none does).
+    pub fn tiling_at_most(&self, cap: usize) -> NormTiling {
         let per = self.tokens / self.groups().max(1);
         let lanes = (1..=MAX_LANES)
             .rev()
             .find(|k| k * self.e <= MAX_E && per.is_multiple_of(*k))
             .unwrap_or(1);
-        let per_unit = (1..=MAX_BATCH)
+        let per_unit = (1..=cap.min(MAX_BATCH))
             .rev()
             .find(|k| self.allows(NormTiling { lanes, per_unit: *k }))
             .unwrap_or(1);
         NormTiling { lanes, per_unit }
+    }
+
+    /// The backward's walk: [`NormShape::tiling_at_most`] the tokens a unit that
+    /// [`crate::set_norm_backward_per_unit`] set, else [`NormShape::tiling`]. Why apart from
+    /// the forward's: the backward keeps six values a token in each unit's registers (76
+    /// registers at 8 tokens, 3 cubes an SM on an H200, results/bench/session20-h200-2026-11-28),
+    /// the forward one.
+    pub fn backward_tiling(&self) -> NormTiling {
+        match crate::norm_backward_per_unit() {
+            Some(cap) => self.tiling_at_most(cap as usize),
+            None => self.tiling(),
+        }
     }
 
     /// Whether the kernels can walk this shape's groups so: lanes x E units fit a cube, the
@@ -392,7 +410,8 @@ pub struct NormGrads {
     pub dw_part: Handle,
 }
 
-/// The gradients of sum(g * out) with respect to y, z (with the gate) and w.
+/// The gradients of sum(g * out) with respect to y, z (with the gate) and w, the cube's walk
+/// [`NormShape::backward_tiling`].
 pub fn gated_norm_backward<R: Runtime, F: Float + CubeElement>(
     client: &ComputeClient<R>,
     shape: &NormShape,
@@ -400,7 +419,7 @@ pub fn gated_norm_backward<R: Runtime, F: Float + CubeElement>(
     g: &Handle,
     eps: f32,
 ) -> NormGrads {
-    gated_norm_backward_tiled::<R, F>(client, shape, inp, g, eps, shape.tiling())
+    gated_norm_backward_tiled::<R, F>(client, shape, inp, g, eps, shape.backward_tiling())
 }
 
 /// [`gated_norm_backward`] with the cube's walk chosen by the caller.

@@ -157,6 +157,21 @@ pub fn ssd_units() -> (Option<u32>, Option<u32>) {
     (get(0), get(1))
 }
 
+/// Tokens a unit of the gated norm backward takes a batch, at most (0: the shape's default,
+/// [`gated_norm::NormShape::tiling`]). For A/B runs of the backward's walk alone (msym reads
+/// MSYM_NORM_BWD_PER_UNIT): the tiling changes no bit (tests/norm_wgpu.rs).
+static NORM_BACKWARD_PER_UNIT: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+
+/// Sets the most tokens a unit of the gated norm backward takes a batch (0: the default).
+pub fn set_norm_backward_per_unit(cap: u32) {
+    NORM_BACKWARD_PER_UNIT.store(cap, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// The cap set by [`set_norm_backward_per_unit`], None where left to the default.
+pub fn norm_backward_per_unit() -> Option<u32> {
+    Some(NORM_BACKWARD_PER_UNIT.load(core::sync::atomic::Ordering::Relaxed)).filter(|k| *k > 0)
+}
+
 /// Token groups a replica for the kernels that walk a replica's T tokens one cube a group
 /// (the gated norm's, the embedding's): the largest divisor of T not above sqrt(T), so that
 /// a cube's loop over its tokens and the caller's sum of the partials over G are about

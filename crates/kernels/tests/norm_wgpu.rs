@@ -171,6 +171,53 @@ fn the_tiling_changes_no_bit() {
     }
 }
 
+/// The backward's walk follows the cap `kernels::set_norm_backward_per_unit` sets
+/// (MSYM_NORM_BWD_PER_UNIT): the most tokens a unit that divide a group's tokens, the
+/// forward's walk when unset, and the same bits either way.
+#[test]
+fn the_backward_walk_follows_its_cap() {
+    let c = client();
+    // 1024 tokens: 32 groups of 32 tokens, 4 lanes of E = 64
+    let s = NormShape {
+        replicas: 2,
+        tokens: 1024,
+        e: 64,
+        gated: true,
+    };
+    let tile = |lanes, per_unit| NormTiling { lanes, per_unit };
+    // a batch of 4 x 3 = 12 tokens does not divide 32: the cap 3 takes 2 a unit
+    let caps = [
+        (8, tile(4, 8)),
+        (4, tile(4, 4)),
+        (3, tile(4, 2)),
+        (1, tile(4, 1)),
+        (0, tile(4, 1)),
+    ];
+    for (cap, want) in caps {
+        assert_eq!(s.tiling_at_most(cap), want, "cap {cap}");
+    }
+    assert_eq!(s.tiling(), tile(4, 8));
+    let h = inputs(&s, 61);
+    let g = upload(&c, &lcg(71)(s.x_len(), -1.0, 2.0));
+    let bits = |v: Vec<f64>| v.into_iter().map(f64::to_bits).collect::<Vec<_>>();
+    let grads = |k: u32| {
+        kernels::set_norm_backward_per_unit(k);
+        let t = s.backward_tiling();
+        let gr = gated_norm_backward::<R, f32>(&c, &s, &device_inputs(&c, &s, &h), &g, EPS as f32);
+        let dz = gr.dz.expect("gated");
+        (t, [gr.dy, dz, gr.dw_part].map(|x| bits(download(&c, x))))
+    };
+    let (t0, default) = grads(0);
+    assert_eq!(t0, s.tiling(), "unset: the forward's walk");
+    for (k, want) in [(2, tile(4, 2)), (5, tile(4, 4))] {
+        let (t, got) = grads(k);
+        assert_eq!(t, want, "cap {k}");
+        assert!(got == default, "cap {k}: other bits than the default walk");
+    }
+    kernels::set_norm_backward_per_unit(0);
+    assert_eq!(s.backward_tiling(), s.tiling());
+}
+
 #[test]
 fn forward_matches_the_f64_definition() {
     let c = client();

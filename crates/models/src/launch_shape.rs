@@ -1,0 +1,101 @@
+//! The custom kernels' launch shapes as A/B settings (issue 8), read from the environment once
+//! at start: settings that change how a kernel's work is cut, never its bits, so that a GPU
+//! run can time one shape against another with nothing else changed.
+//!
+//! - MSYM_SSD_UNITS = "FORWARD,BACKWARD": the units a cube of the fused SSD kernels (each a
+//!   multiple of 32 in 32..=1024); unset, the kernels choose (kernels::SsdShape::default_units).
+//!   The same bits either way (crates/kernels/tests/ssd_wgpu.rs).
+//! - MSYM_NORM_BWD_PER_UNIT = K: the most tokens a unit of the gated norm backward takes
+//!   between its barriers (1..=32); unset, the forward's walk (kernels::NormShape::tiling).
+//!   The same bits either way (crates/kernels/tests/norm_wgpu.rs).
+//!
+//! A malformed value is one sentence naming the variable, the value and what is allowed.
+
+/// What the environment set (None: the kernels' default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LaunchSettings {
+    /// MSYM_SSD_UNITS: (forward, backward).
+    pub ssd_units: Option<(u32, u32)>,
+    /// MSYM_NORM_BWD_PER_UNIT.
+    pub norm_backward_per_unit: Option<u32>,
+}
+
+/// Applies both settings where this build has the kernels, and returns them.
+pub fn apply_launch_env() -> Result<LaunchSettings, String> {
+    let units = std::env::var("MSYM_SSD_UNITS")
+        .ok()
+        .map(|t| parse_ssd_units(&t))
+        .transpose()?;
+    let per_unit = std::env::var("MSYM_NORM_BWD_PER_UNIT")
+        .ok()
+        .map(|t| parse_norm_per_unit(&t))
+        .transpose()?;
+    #[cfg(feature = "cubecl")]
+    {
+        if let Some((f, b)) = units {
+            kernels::set_ssd_units(f, b);
+        }
+        if let Some(k) = per_unit {
+            kernels::set_norm_backward_per_unit(k);
+        }
+    }
+    Ok(LaunchSettings {
+        ssd_units: units,
+        norm_backward_per_unit: per_unit,
+    })
+}
+
+/// MSYM_SSD_UNITS's value: "FORWARD,BACKWARD", each a multiple of 32 from 32 to 1024.
+pub fn parse_ssd_units(text: &str) -> Result<(u32, u32), String> {
+    let parse = |v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|u| (32..=1024).contains(u) && u % 32 == 0)
+    };
+    match text.split(',').collect::<Vec<_>>()[..] {
+        [f, b] => parse(f).zip(parse(b)),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        format!(
+            "MSYM_SSD_UNITS={text:?}: expected two unit counts \"FORWARD,BACKWARD\", each a multiple of 32 from 32 to 1024 (e.g. \"64,256\")"
+        )
+    })
+}
+
+/// MSYM_NORM_BWD_PER_UNIT's value: a token count from 1 to 32.
+pub fn parse_norm_per_unit(text: &str) -> Result<u32, String> {
+    text.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|k| (1..=32).contains(k))
+        .ok_or_else(|| {
+            format!("MSYM_NORM_BWD_PER_UNIT={text:?}: expected the most tokens a unit takes a batch, a whole number from 1 to 32 (e.g. \"4\")")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_settings_parse_and_a_bad_one_names_the_variable() {
+        assert_eq!(parse_ssd_units("64, 256"), Ok((64, 256)));
+        assert_eq!(parse_norm_per_unit(" 4"), Ok(4));
+        for bad in ["64", "64,250", "0,256", "64,2048", "a,b", "64,256,32"] {
+            let e = parse_ssd_units(bad).unwrap_err();
+            assert!(
+                e.starts_with("MSYM_SSD_UNITS=") && e.contains("multiple of 32"),
+                "{bad}: {e}"
+            );
+        }
+        for bad in ["0", "33", "-1", "four", ""] {
+            let e = parse_norm_per_unit(bad).unwrap_err();
+            assert!(
+                e.starts_with("MSYM_NORM_BWD_PER_UNIT=") && e.contains("1 to 32"),
+                "{bad}: {e}"
+            );
+        }
+    }
+}
