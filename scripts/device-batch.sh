@@ -430,15 +430,15 @@ ssd_units_check() { # GPU: the fused SSD kernels' units a cube (MSYM_SSD_UNITS="
 }
 
 norm_tiling_check() { # GPU: the gated norm backward's most tokens a unit a batch
-    # (MSYM_NORM_BWD_PER_UNIT) against the default (8 at fig3's E = 64: 76 registers, 3 cubes an
-    # SM on an H200, session 20) by ncu's time and registers of the 9 norm backward launches of
+    # (MSYM_NORM_BWD_PER_UNIT) against the default (4 since session 21, whose call 1 ran this with
+    # the forward's 8 as the default: 76 registers, 3 cubes an SM on an H200) by ncu's time and registers of the 9 norm backward launches of
     # one depth-4, R = 36 step (4 gated, 5 plain; R = 1's 3 steps and R = 36's warm-up skipped),
     # the default first and last for the card's drift. No training: the walk changes no bit
     # (crates/kernels/tests/norm_wgpu.rs).
     local g=${1:-0} d=runs/norm-tiling-check k=9 c n=0 ncu
     ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
     mkdir -p $d
-    for c in default 4 2 1 default; do
+    for c in default 8 2 1 default; do
         n=$((n + 1))
         if [ $c = default ]; then set -- env -u MSYM_NORM_BWD_PER_UNIT; else set -- env MSYM_NORM_BWD_PER_UNIT=$c; fi
         "$@" $ncu --clock-control none --launch-skip $((4 * k)) --launch-count $k \

@@ -346,8 +346,8 @@ rm -rf runs/profile-sass
 printf '#!/bin/sh\necho "${MSYM_NORM_BWD_PER_UNIT:-default} ncu $*" >>"%s"\n' "$t/mock.log" >"$t/ncu/ncu"
 : >"$t/mock.log"
 PATH=$t/ncu:$PATH MSYM_BIN=$t/bin/msym run norm-tiling-check 1 >/dev/null 2>&1 || true
-[ "$(cut -d' ' -f1 "$t/mock.log" | tr '\n' ' ')" = "default 4 2 1 default " ] &&
-    grep -q "^4 ncu .*--launch-skip 36 --launch-count 9 .*regex:^gated_norm_backward_kernel .*bench --no-torch --device cuda:1 .*--depths 4 --replicas 36 " "$t/mock.log" ||
+[ "$(cut -d' ' -f1 "$t/mock.log" | tr '\n' ' ')" = "default 8 2 1 default " ] &&
+    grep -q "^8 ncu .*--launch-skip 36 --launch-count 9 .*regex:^gated_norm_backward_kernel .*bench --no-torch --device cuda:1 .*--depths 4 --replicas 36 " "$t/mock.log" ||
     fail "norm-tiling-check did not time the norm backward under each setting: $(cat "$t/mock.log")"
 rm -rf runs/norm-tiling-check
 # base-check: queued as this script's job; without bin-xz/msym-base.xz it refuses before any bench

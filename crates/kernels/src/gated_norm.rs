@@ -95,15 +95,12 @@ impl NormShape {
     }
 
     /// The backward's walk: [`NormShape::tiling_at_most`] the tokens a unit that
-    /// [`crate::set_norm_backward_per_unit`] set, else [`NormShape::tiling`]. Why apart from
-    /// the forward's: the backward keeps six values a token in each unit's registers (76
-    /// registers at 8 tokens, 3 cubes an SM on an H200, results/bench/session20-h200-2026-11-28),
-    /// the forward one.
+    /// [`crate::set_norm_backward_per_unit`] set, else [`BACKWARD_PER_UNIT`]. Why apart from
+    /// the forward's: the backward keeps six values a token in each unit's registers, the
+    /// forward one.
     pub fn backward_tiling(&self) -> NormTiling {
-        match crate::norm_backward_per_unit() {
-            Some(cap) => self.tiling_at_most(cap as usize),
-            None => self.tiling(),
-        }
+        let cap = crate::norm_backward_per_unit().map_or(BACKWARD_PER_UNIT, |k| k as usize);
+        self.tiling_at_most(cap)
     }
 
     /// Whether the kernels can walk this shape's groups so: lanes x E units fit a cube, the
@@ -120,6 +117,13 @@ impl NormShape {
             && t.batch() * stride(self.e) <= MAX_SHARED_ROWS
     }
 }
+
+/// The most tokens a unit of the backward takes a batch, by default. ncu at depth 4, R = 36 on
+/// an H200 (results/bench/session21-h200-2026-11-28, call 1), fig3's gated norm backward
+/// (E = 64, 4 lanes) a launch: 8 tokens a unit (the forward's walk) 351 us at 76 registers and
+/// 36% of the warps an SM can hold; 4 tokens 258 us at 47 registers and 61%; 2 tokens 284 us;
+/// 1 token 273 us. The input norm's backward (D = 32, 8 lanes) takes 4 either way (61 us).
+pub const BACKWARD_PER_UNIT: usize = 4;
 
 /// The most token rows a cube of the norm kernels holds units for.
 pub const MAX_LANES: usize = 8;

@@ -157,8 +157,8 @@ pub fn ssd_units() -> (Option<u32>, Option<u32>) {
     (get(0), get(1))
 }
 
-/// Tokens a unit of the gated norm backward takes a batch, at most (0: the shape's default,
-/// [`gated_norm::NormShape::tiling`]). For A/B runs of the backward's walk alone (msym reads
+/// Tokens a unit of the gated norm backward takes a batch, at most (0: the default,
+/// [`gated_norm::BACKWARD_PER_UNIT`]). For A/B runs of the backward's walk alone (msym reads
 /// MSYM_NORM_BWD_PER_UNIT): the tiling changes no bit (tests/norm_wgpu.rs).
 static NORM_BACKWARD_PER_UNIT: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
 

@@ -53,7 +53,14 @@ pub(crate) fn c_dot_b<F: Float>(
 /// they are in flight together. A loop that waited for each load before issuing the next was
 /// the staged SSD backward's largest stall (40% of its stall cycles, ncu at depth 4, R = 36,
 /// session 20 call 2); loading at once took the backward from 1.08 to 0.90 ms a layer and the
-/// forward from 0.51 to 0.43 (call 3). The caller syncs the cube before reading.
+/// forward from 0.51 to 0.43 (call 3).
+///
+/// Unit u's j-th element is i = u + j units, at row i / width and column i % width. One
+/// division a unit gives the first; each next one moves `units` elements on (a whole number
+/// of rows and a remainder of columns, both comptime). Why not a division an element: the
+/// staging was then about 24 instructions an element and 38% of the staged SSD forward's
+/// instructions (ncu's per-instruction counts, depth 4, R = 36, session 21 call 1). The
+/// caller syncs the cube before reading.
 #[cube]
 pub(crate) fn stage_rows<F: Float>(
     src: &Array<F>,
@@ -64,22 +71,44 @@ pub(crate) fn stage_rows<F: Float>(
     #[comptime] width: usize,
     #[comptime] units: usize,
 ) {
-    let total = comptime!(rows * width);
-    let per = comptime!(total.div_ceil(units));
+    let per = comptime!((rows * width).div_ceil(units));
+    let (row_step, col_step) = comptime!((units / width, units % width));
     let u = UNIT_POS_X as usize;
+    let (row0, col0) = (u / width, u % width);
     let mut vals = Array::<F>::new(per);
+    let mut row = row0;
+    let mut col = col0;
+    let mut at = start + row0 * src_row + col0;
     #[unroll]
     for j in 0..per {
-        let i = u + j * units;
-        if i < total {
-            vals[j] = src[start + (i / width) * src_row + i % width];
+        if row < rows {
+            vals[j] = src[at];
+        }
+        row += row_step;
+        col += col_step;
+        at += row_step * src_row + col_step;
+        if col >= width {
+            row += 1;
+            col -= width;
+            at += src_row - width;
         }
     }
+    let pitch = comptime!(width + 1);
+    let mut row = row0;
+    let mut col = col0;
+    let mut to = row0 * pitch + col0;
     #[unroll]
     for j in 0..per {
-        let i = u + j * units;
-        if i < total {
-            dst[(i / width) * (width + 1) + i % width] = vals[j];
+        if row < rows {
+            dst[to] = vals[j];
+        }
+        row += row_step;
+        col += col_step;
+        to += comptime!(row_step * pitch + col_step);
+        if col >= width {
+            row += 1;
+            col -= width;
+            to += 1;
         }
     }
 }

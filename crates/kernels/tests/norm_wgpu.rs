@@ -10,8 +10,8 @@ use cubecl::prelude::*;
 use cubecl::wgpu::{WgpuDevice, WgpuRuntime};
 use kernels::burn_op_norm::{gated_norm_autodiff, gated_norm_inference, rms_norm_autodiff, rms_norm_inference};
 use kernels::gated_norm::{
-    NormInputs, NormShape, NormTiling, gated_norm_backward, gated_norm_backward_tiled, gated_norm_forward,
-    gated_norm_forward_tiled,
+    BACKWARD_PER_UNIT, NormInputs, NormShape, NormTiling, gated_norm_backward, gated_norm_backward_tiled,
+    gated_norm_forward, gated_norm_forward_tiled,
 };
 use kernels::gated_norm_oracle::{self, NormField, NormHost};
 
@@ -172,8 +172,8 @@ fn the_tiling_changes_no_bit() {
 }
 
 /// The backward's walk follows the cap `kernels::set_norm_backward_per_unit` sets
-/// (MSYM_NORM_BWD_PER_UNIT): the most tokens a unit that divide a group's tokens, the
-/// forward's walk when unset, and the same bits either way.
+/// (MSYM_NORM_BWD_PER_UNIT): the most tokens a unit that divide a group's tokens, at most
+/// BACKWARD_PER_UNIT when unset, and the same bits either way.
 #[test]
 fn the_backward_walk_follows_its_cap() {
     let c = client();
@@ -208,14 +208,14 @@ fn the_backward_walk_follows_its_cap() {
         (t, [gr.dy, dz, gr.dw_part].map(|x| bits(download(&c, x))))
     };
     let (t0, default) = grads(0);
-    assert_eq!(t0, s.tiling(), "unset: the forward's walk");
-    for (k, want) in [(2, tile(4, 2)), (5, tile(4, 4))] {
+    assert_eq!(t0, tile(4, BACKWARD_PER_UNIT), "unset: the backward's default");
+    for (k, want) in [(2, tile(4, 2)), (5, tile(4, 4)), (8, tile(4, 8))] {
         let (t, got) = grads(k);
         assert_eq!(t, want, "cap {k}");
         assert!(got == default, "cap {k}: other bits than the default walk");
     }
     kernels::set_norm_backward_per_unit(0);
-    assert_eq!(s.backward_tiling(), s.tiling());
+    assert_eq!(s.backward_tiling(), s.tiling_at_most(BACKWARD_PER_UNIT));
 }
 
 #[test]

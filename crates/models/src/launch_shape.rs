@@ -6,7 +6,7 @@
 //!   multiple of 32 in 32..=1024); unset, the kernels choose (kernels::SsdShape::default_units).
 //!   The same bits either way (crates/kernels/tests/ssd_wgpu.rs).
 //! - MSYM_NORM_BWD_PER_UNIT = K: the most tokens a unit of the gated norm backward takes
-//!   between its barriers (1..=32); unset, the forward's walk (kernels::NormShape::tiling).
+//!   between its barriers (1..=32); unset, kernels::gated_norm::BACKWARD_PER_UNIT.
 //!   The same bits either way (crates/kernels/tests/norm_wgpu.rs).
 //!
 //! A malformed value is one sentence naming the variable, the value and what is allowed.
