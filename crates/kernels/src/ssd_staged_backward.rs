@@ -118,6 +118,8 @@ pub(crate) fn staged_wsxy<F: Float>(
             let mut xyv = F::new(0.0);
             let mut pv = F::new(0.0);
             if s <= t {
+                // unrolled over E (comptime), as C_t . B_s (ssd_common::c_dot_b_staged)
+                #[unroll]
                 for j in 0..e {
                     xyv += dys[t * dpitch + j] * seq[s * pitch + j];
                 }
