@@ -70,6 +70,8 @@
 #                                              # of the staged SSD kernels of one step there
 #   scripts/device-batch.sh norm-tiling-check [G] # the gated norm backward's tokens a unit
 #                                              # (MSYM_NORM_BWD_PER_UNIT): ncu's time of its launches
+#   scripts/device-batch.sh matmul-kernel-check [G] # every product by one cubek kernel
+#                                              # (MSYM_MATMUL_KERNEL) against burn's matmul: the bench
 #   scripts/device-batch.sh profile-fig6 [G]   # the same for fig6's Transformer (d4, R = 36; f32, bf16)
 #   scripts/device-batch.sh paths-check [G]    # the speed paths at the binary's defaults vs none
 #   T0=$(date +%s) scripts/device-batch.sh box S GPU JOB[@L]... [--side G JOB...]  # one
@@ -242,7 +244,7 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         # runs/fig3-spot results/fig3`: each R = 1 value against the batched row's 3 seeds
         echo env $PLAIN$M sweep configs/fig3.toml $(dev "$3" 0,1,2,3) --max-replicas 1 --set $E5 \
             --only model.depth=2,3 --only init.gamma=1.0,1.5 --only seed=1 --time-limit $t --out runs/fig3-spot ;;
-    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | host-check | host-profile | f32-check | paths-check | profile | profile-r1 | profile-d4 | profile-sections | profile-sass | norm-tiling-check | profile-fig6 | autotune-check | lastq-check | convssd-check | ce-check)
+    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | host-check | host-profile | f32-check | paths-check | profile | profile-r1 | profile-d4 | profile-sections | profile-sass | norm-tiling-check | matmul-kernel-check | profile-fig6 | autotune-check | lastq-check | convssd-check | ce-check)
         # this script's own commands on one GPU, as queued jobs: torch-fig4 (issue 10: the
         # fig4 cell in PyTorch; no time limit, no resume), torch-order (fig4's seed 1 in
         # PyTorch on msym's own batches), fusion-check (issue 8: may the sweeps use the
@@ -447,6 +449,28 @@ norm_tiling_check() { # GPU: the gated norm backward's most tokens a unit a batc
             $M bench --no-torch --device cuda:$g --config configs/composite.toml --depths 4 --replicas 36 \
             --sweep-depth 4 --precisions f32 --steps 2 --warmup 1 --out $d/bench-$n >$d/$n-$c.csv 2>$d/$n-$c.log
         echo "== $n: tokens a unit $c: $(grep -c gpu__time_duration $d/$n-$c.csv) launches timed"
+    done
+}
+
+matmul_kernel_check() { # GPU: every product by one cubek kernel (MSYM_MATMUL_KERNEL, through
+    # kernels::burn_op_matmul) against burn's matmul, first and last for the card's drift; the
+    # op with burn's own kernel (cyclic-cmma) is the control. The bench only, depth 4 and 2 at
+    # R = 36 (the matmuls' share of a step is largest there). Other kernels may sum in another
+    # order: a winner needs an accuracy A/B (ab_check) before it becomes a default.
+    local g=${1:-0} d=runs/matmul-kernel-check k n=0
+    mkdir -p $d
+    for k in burn cyclic-cmma cyclic-mma double-cyclic-cmma double-cyclic-mma burn; do
+        n=$((n + 1))
+        echo "== $n: $k"
+        if [ $k = burn ]; then set -- env -u MSYM_MATMUL_KERNEL; else set -- env MSYM_MATMUL_KERNEL=$k; fi
+        "$@" $M bench --no-torch --steps 10 --warmup 3 --device cuda:$g --config configs/composite.toml \
+            --depths 4 --replicas 36 --sweep-depth 4 --precisions f32 --out $d/bench-$n-d4 >$d/$n-$k-d4.log 2>&1 ||
+            echo "$k: exit $? ($(tail -n 1 $d/$n-$k-d4.log))"
+        grep -E "R = 36" $d/$n-$k-d4.log
+        "$@" $M bench --no-torch --steps 10 --warmup 3 --device cuda:$g --config configs/composite.toml \
+            --depths 2 --replicas 36 --sweep-depth 2 --precisions f32 --out $d/bench-$n-d2 >$d/$n-$k-d2.log 2>&1 ||
+            echo "$k: exit $?"
+        grep -E "R = 36" $d/$n-$k-d2.log
     done
 }
 
@@ -808,6 +832,7 @@ profile-sass) # which instructions the staged SSD kernels issue and stall on: nc
     xz -f -T4 $d/details.txt $d/sass.csv
     ;;
 norm-tiling-check) norm_tiling_check "${2:-0}" ;;
+matmul-kernel-check) matmul_kernel_check "${2:-0}" ;;
 fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check) switch_check $1 "${2:-0}" ;;
 convssd-check | ce-check) # the fused conv + SSD (the same bits as the conv and SSD kernels in
     # turn; off by default) and the fused cross-entropy (other bits than burn's log_softmax; on

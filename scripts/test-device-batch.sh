@@ -121,7 +121,7 @@ grep -q "unfinished runs in fig" "$t/pack2.txt" || fail "pack did not say which 
 mkdir -p "$t/bin" "$t/box"
 cat >"$t/bin/msym" <<'MOCK'
 #!/usr/bin/env bash
-echo "${MSYM_SSD_UNITS:+units=$MSYM_SSD_UNITS }$*" >>"$MOCK_LOG"
+echo "${MSYM_SSD_UNITS:+units=$MSYM_SSD_UNITS }${MSYM_MATMUL_KERNEL:+kernel=$MSYM_MATMUL_KERNEL }$*" >>"$MOCK_LOG"
 case $1 in
 reproduce)
     out=${@: -1}
@@ -350,6 +350,16 @@ PATH=$t/ncu:$PATH MSYM_BIN=$t/bin/msym run norm-tiling-check 1 >/dev/null 2>&1 |
     grep -q "^8 ncu .*--launch-skip 36 --launch-count 9 .*regex:^gated_norm_backward_kernel .*bench --no-torch --device cuda:1 .*--depths 4 --replicas 36 " "$t/mock.log" ||
     fail "norm-tiling-check did not time the norm backward under each setting: $(cat "$t/mock.log")"
 rm -rf runs/norm-tiling-check
+# matmul-kernel-check: the bench at depths 4 and 2, R = 36, under burn's matmul first and last
+# and under each named kernel between
+: >"$t/mock.log"
+MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log run matmul-kernel-check 1 >/dev/null 2>&1 || true
+[ "$(grep -c "bench --no-torch .*--device cuda:1 .*--depths 4 --replicas 36 " "$t/mock.log")" = 6 ] &&
+    [ "$(grep -c "bench --no-torch .*--depths 2 --replicas 36 " "$t/mock.log")" = 6 ] &&
+    [ "$(grep -c "^kernel=double-cyclic-mma bench " "$t/mock.log")" = 2 ] &&
+    [ "$(sed -n '1p;$p' "$t/mock.log" | grep -c "^bench ")" = 2 ] ||
+    fail "matmul-kernel-check did not run the bench six times at each depth: $(cat "$t/mock.log")"
+rm -rf runs/matmul-kernel-check
 # base-check: queued as this script's job; without bin-xz/msym-base.xz it refuses before any bench
 run cmd base-check 5 1 | grep -q "^bash scripts/device-batch.sh base-check 1 *$" ||
     fail "base-check is not queued as this script's job: $(run cmd base-check 5 1)"
@@ -396,4 +406,4 @@ run cmd fig3e-tied 5 1 | grep -q "^/.* sweep configs/fig3.toml --device cuda:1 -
 # fig7_depth: a sweep (no such figure for reproduce), one replica a run (small enough to carry)
 run cmd fig7_depth 5 0,1,2,3 | grep -q "^/.* sweep configs/fig7_depth.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--out runs/fig7_depth" ||
     fail "fig7_depth is not the grid's sweep in runs of 1: $(run cmd fig7_depth 5 0,1,2,3)"
-echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, its refusal to train a committed figure from nothing or to run a bad job line, and its stop of a job past the deadline), prepare-device, +fused, +plain, +norm, +rms, +embed, +adam, ssd-units-check, host-check, host-profile, profile-r1, profile-d4, profile-sections, profile-sass, norm-tiling-check, base-check, fig3t-, fig3c-, fig3e-, autotune-check, lastq-check, convssd-check, ce-check, f32-check and fig7_depth pass"
+echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, its refusal to train a committed figure from nothing or to run a bad job line, and its stop of a job past the deadline), prepare-device, +fused, +plain, +norm, +rms, +embed, +adam, ssd-units-check, host-check, host-profile, profile-r1, profile-d4, profile-sections, profile-sass, norm-tiling-check, matmul-kernel-check, base-check, fig3t-, fig3c-, fig3e-, autotune-check, lastq-check, convssd-check, ce-check, f32-check and fig7_depth pass"

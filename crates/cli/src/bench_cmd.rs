@@ -316,6 +316,8 @@ pub fn run(c: BenchCommand) -> Result<(), CliError> {
         // the gated norm backward's most tokens a unit a batch (MSYM_NORM_BWD_PER_UNIT), or
         // null for the default
         "norm_backward_per_unit": std::env::var("MSYM_NORM_BWD_PER_UNIT").ok(),
+        // the cubek kernel of every product (MSYM_MATMUL_KERNEL), or null for burn's matmul
+        "matmul_kernel": std::env::var("MSYM_MATMUL_KERNEL").ok(),
         "msym_timings": timings,
         "torch_timings": torch_runs,
     });
@@ -368,7 +370,7 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
     })
     .join("; ");
     let mut s = format!(
-        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; {paths}; SSD units a cube {}; norm backward tokens a unit {}); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
+        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; {paths}; SSD units a cube {}; norm backward tokens a unit {}; matmul kernel {}); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
         r["card"].as_str().unwrap_or("?"),
         r["device"].as_str().unwrap_or("?"),
         r["date"].as_str().unwrap_or("?"),
@@ -376,6 +378,7 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
         r["build_features"].as_str().unwrap_or("?"),
         r["ssd_units"].as_str().unwrap_or("default"),
         r["norm_backward_per_unit"].as_str().unwrap_or("default"),
+        r["matmul_kernel"].as_str().unwrap_or("burn's"),
         r["config"].as_str().unwrap_or("?"),
         r["batch"],
         c.steps,

@@ -1,4 +1,5 @@
-//! The matmul in true f32, as one burn operation on the CubeCL backends with its own backward.
+//! The matmul as one burn operation on the CubeCL backends with its own backward, launching a
+//! cubek kernel of our choice ([`MatmulKernel`]): by default cubek's SimpleUnit, in true f32.
 //!
 //! Why: burn 0.21 sends every float matmul to cubek's `Strategy::Auto`, a tensor-core kernel
 //! that rounds f32 inputs to TF32 (10-bit mantissa) wherever the card has TF32: measured on
@@ -7,6 +8,11 @@
 //! `SimpleUnit` kernel instead (one FMA per product term on the CUDA cores, f32 throughout),
 //! for runs that must be f32 the way PyTorch's default is (issue 8's spot check: R = 1 in
 //! f32). Slower than the tensor cores; f32 tensors only, the caller checks.
+//!
+//! [`set_matmul_kernel`] (msym reads MSYM_MATMUL_KERNEL) picks another cubek kernel for A/B runs
+//! of the products' speed: burn's own choice ([`MatmulKernel::CyclicCmma`], the same launch as
+//! burn's, so the control of such a run) or its PTX-mma and double-buffered relatives. Those
+//! round f32 inputs to TF32 as burn's does, but may sum in another order: other bits.
 
 use burn::backend::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -28,13 +34,74 @@ use crate::burn_common::{autodiff_op, register_grads};
 /// The inner (non-autodiff) backend.
 type Cube<R, I, BT> = CubeBackend<R, f32, I, BT>;
 
-/// a [.., M, K] x b [.., K, N] -> [.., M, N] on the CUDA cores in f32; the batch dims
-/// broadcast where one side has 1 (as burn's matmul), and a transposed view (a swap of
-/// the last two dims) is read as it lies.
-pub fn matmul_f32<R: CubeRuntime>(a: CubeTensor<R>, b: CubeTensor<R>) -> CubeTensor<R> {
+/// Which cubek kernel the operation launches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatmulKernel {
+    /// SimpleUnit: one FMA per product term on the CUDA cores, f32 throughout.
+    F32Unit,
+    /// SimpleCyclicCmma: what burn's `Strategy::Auto` launches first (TF32 on tensor cores).
+    CyclicCmma,
+    /// SimpleCyclicMma: the same tiling on PTX mma instructions.
+    CyclicMma,
+    /// DoubleCyclicCmma: the cyclic tiling with double-buffered stages.
+    DoubleCyclicCmma,
+    /// DoubleCyclicMma.
+    DoubleCyclicMma,
+}
+
+impl MatmulKernel {
+    /// Every kernel, by its name.
+    pub const ALL: [(&'static str, MatmulKernel); 5] = [
+        ("f32-unit", MatmulKernel::F32Unit),
+        ("cyclic-cmma", MatmulKernel::CyclicCmma),
+        ("cyclic-mma", MatmulKernel::CyclicMma),
+        ("double-cyclic-cmma", MatmulKernel::DoubleCyclicCmma),
+        ("double-cyclic-mma", MatmulKernel::DoubleCyclicMma),
+    ];
+
+    /// The kernel of a name in [`MatmulKernel::ALL`].
+    pub fn from_name(name: &str) -> Option<MatmulKernel> {
+        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, k)| *k)
+    }
+
+    /// Its name in [`MatmulKernel::ALL`].
+    pub fn name(self) -> &'static str {
+        Self::ALL.iter().find(|(_, k)| *k == self).map_or("?", |(n, _)| n)
+    }
+
+    fn strategy(self) -> Strategy {
+        match self {
+            MatmulKernel::F32Unit => Strategy::SimpleUnit(Default::default()),
+            MatmulKernel::CyclicCmma => Strategy::SimpleCyclicCmma(Default::default()),
+            MatmulKernel::CyclicMma => Strategy::SimpleCyclicMma(Default::default()),
+            MatmulKernel::DoubleCyclicCmma => Strategy::DoubleCyclicCmma(Default::default()),
+            MatmulKernel::DoubleCyclicMma => Strategy::DoubleCyclicMma(Default::default()),
+        }
+    }
+}
+
+/// The kernel [`set_matmul_kernel`] chose, as its index in [`MatmulKernel::ALL`] (0: F32Unit).
+static KERNEL: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+/// Sets the kernel the operation launches from now on in this process (products already
+/// recorded keep theirs for their backward).
+pub fn set_matmul_kernel(kernel: MatmulKernel) {
+    let at = MatmulKernel::ALL.iter().position(|(_, k)| *k == kernel).unwrap_or(0);
+    KERNEL.store(at, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// The kernel the operation launches ([`MatmulKernel::F32Unit`] unless set).
+pub fn matmul_kernel() -> MatmulKernel {
+    MatmulKernel::ALL[KERNEL.load(core::sync::atomic::Ordering::Relaxed)].1
+}
+
+/// a [.., M, K] x b [.., K, N] -> [.., M, N] by `kernel`; the batch dims broadcast where one
+/// side has 1 (as burn's matmul), and a transposed view (a swap of the last two dims) is read
+/// as it lies.
+pub fn matmul_as<R: CubeRuntime>(kernel: MatmulKernel, a: CubeTensor<R>, b: CubeTensor<R>) -> CubeTensor<R> {
     assert!(
         a.dtype == DType::F32 && b.dtype == DType::F32,
-        "matmul_f32: f32 tensors only"
+        "matmul_as: f32 tensors only"
     );
     let out = init_matmul_output(&a, &b, DType::F32);
     let client = out.client.clone();
@@ -45,14 +112,14 @@ pub fn matmul_f32<R: CubeRuntime>(a: CubeTensor<R>, b: CubeTensor<R>) -> CubeTen
         out: f32_type,
     });
     launch_ref(
-        &Strategy::SimpleUnit(Default::default()),
+        &kernel.strategy(),
         &client,
         InputBinding::new(a.binding(), f32_type),
         InputBinding::new(b.binding(), f32_type),
         out.clone().binding(),
         &mut dtypes,
     )
-    .unwrap_or_else(|e| panic!("matmul_f32: cubek's SimpleUnit matmul refused the launch: {e:?}"));
+    .unwrap_or_else(|e| panic!("matmul_as: cubek refused the launch of {}: {e:?}", kernel.name()));
     out
 }
 
@@ -79,6 +146,7 @@ fn unbroadcast<R: CubeRuntime, I: IntElement, BT: BoolElement>(mut g: CubeTensor
 struct Saved<R: CubeRuntime> {
     a: CubeTensor<R>, // [R, G, M, K]
     b: CubeTensor<R>, // [R or 1, G or 1, K, N]
+    kernel: MatmulKernel,
 }
 
 #[derive(Debug)]
@@ -88,12 +156,12 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> Backward<Cube<R, I, BT>, 2>
     type State = Saved<R>;
 
     fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let Saved { a, b } = ops.state;
+        let Saved { a, b, kernel } = ops.state;
         let (a_dims, b_dims) = (a.meta.shape.dims::<4>(), b.meta.shape.dims::<4>());
         let g = grads.consume::<Cube<R, I, BT>>(&ops.node); // [R, G, M, N]
         // dA = dC . B^T [R, G, M, K]; dB = A^T . dC [R, G, K, N], summed where B broadcast
-        let da = matmul_f32(g.clone(), transposed::<R, I, BT>(b));
-        let db = matmul_f32(transposed::<R, I, BT>(a), g);
+        let da = matmul_as(kernel, g.clone(), transposed::<R, I, BT>(b));
+        let db = matmul_as(kernel, transposed::<R, I, BT>(a), g);
         let da = unbroadcast::<R, I, BT>(da, &a_dims);
         let db = unbroadcast::<R, I, BT>(db, &b_dims);
         let da = Cube::<R, I, BT>::float_reshape(da, Shape::from(a_dims.to_vec()));
@@ -102,9 +170,9 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> Backward<Cube<R, I, BT>, 2>
     }
 }
 
-/// a.matmul(b) in f32 on an autodiff CubeCL backend, through [`matmul_f32`] both ways.
+/// a.matmul(b) on an autodiff CubeCL backend by [`matmul_kernel`] both ways (f32 unless set).
 /// Shapes: a [R, G, M, K], b [R or 1, G or 1, K, N] -> [R, G, M, N].
-pub fn matmul_f32_autodiff<R: CubeRuntime, I: IntElement, BT: BoolElement, C: CheckpointStrategy>(
+pub fn matmul_autodiff<R: CubeRuntime, I: IntElement, BT: BoolElement, C: CheckpointStrategy>(
     a: Tensor<Autodiff<Cube<R, I, BT>, C>, 4>,
     b: Tensor<Autodiff<Cube<R, I, BT>, C>, 4>,
 ) -> Tensor<Autodiff<Cube<R, I, BT>, C>, 4> {
@@ -112,17 +180,22 @@ pub fn matmul_f32_autodiff<R: CubeRuntime, I: IntElement, BT: BoolElement, C: Ch
         MatmulBackward,
         [a.into_primitive().tensor(), b.into_primitive().tensor()],
         |[a, b]| {
-            let out = matmul_f32(a.clone(), b.clone());
-            (Saved { a, b }, out)
+            let kernel = matmul_kernel();
+            let out = matmul_as(kernel, a.clone(), b.clone());
+            (Saved { a, b, kernel }, out)
         },
     )
 }
 
 /// The same forward on the plain (non-autodiff) backend, for evaluation (shapes as there).
-pub fn matmul_f32_inference<R: CubeRuntime, I: IntElement, BT: BoolElement>(
+pub fn matmul_inference<R: CubeRuntime, I: IntElement, BT: BoolElement>(
     a: Tensor<Cube<R, I, BT>, 4>,
     b: Tensor<Cube<R, I, BT>, 4>,
 ) -> Tensor<Cube<R, I, BT>, 4> {
-    let out = matmul_f32(a.into_primitive().tensor(), b.into_primitive().tensor());
+    let out = matmul_as(
+        matmul_kernel(),
+        a.into_primitive().tensor(),
+        b.into_primitive().tensor(),
+    );
     Tensor::from_primitive(TensorPrimitive::Float(out))
 }

@@ -32,7 +32,8 @@
 //! definition).
 //!
 //! [`burn_op_matmul`] is no kernel of ours: it launches cubek's SimpleUnit matmul, which
-//! multiplies in f32 where burn's own matmul rounds f32 inputs to TF32 on tensor cores.
+//! multiplies in f32 where burn's own matmul rounds f32 inputs to TF32 on tensor cores, or
+//! another cubek kernel chosen for an A/B run.
 
 pub mod adamw;
 mod burn_common;

@@ -1,6 +1,7 @@
 //! Every matmul of the models and the optimizer goes through [`matmul`]: burn's own, or,
 //! with `MSYM_F32_MATMUL=1` on a CubeCL backend, cubek's SimpleUnit kernel in true f32
-//! (kernels::burn_op_matmul, with its own backward).
+//! (kernels::burn_op_matmul, with its own backward). MSYM_MATMUL_KERNEL (models::launch_shape,
+//! an A/B setting) turns the same operation on with another cubek kernel.
 //!
 //! Why a switch: on tensor-core GPUs burn's matmul rounds f32 inputs to TF32 (measured on an
 //! H200 in session 15, results/bench/session15-h200-2026-11-27; by cubek's source, on every
@@ -73,11 +74,11 @@ mod imp {
         }
 
         fn autodiff<R: CubeRuntime, I: IntElement, BT: BoolElement>(&self) -> Tensor<Ad<R, I, BT>, 4> {
-            kernels::burn_op_matmul::matmul_f32_autodiff::<R, I, BT, _>(cast(self.a.clone()), cast(self.b.clone()))
+            kernels::burn_op_matmul::matmul_autodiff::<R, I, BT, _>(cast(self.a.clone()), cast(self.b.clone()))
         }
 
         fn inference<R: CubeRuntime, I: IntElement, BT: BoolElement>(&self) -> Tensor<Plain<R, I, BT>, 4> {
-            kernels::burn_op_matmul::matmul_f32_inference::<R, I, BT>(cast(self.a.clone()), cast(self.b.clone()))
+            kernels::burn_op_matmul::matmul_inference::<R, I, BT>(cast(self.a.clone()), cast(self.b.clone()))
         }
     }
 

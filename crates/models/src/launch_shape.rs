@@ -8,6 +8,11 @@
 //! - MSYM_NORM_BWD_PER_UNIT = K: the most tokens a unit of the gated norm backward takes
 //!   between its barriers (1..=32); unset, kernels::gated_norm::BACKWARD_PER_UNIT.
 //!   The same bits either way (crates/kernels/tests/norm_wgpu.rs).
+//! - MSYM_MATMUL_KERNEL = NAME: every product through the matmul operation of
+//!   kernels::burn_op_matmul with that cubek kernel (a name of MatmulKernel::ALL, e.g.
+//!   "cyclic-cmma", burn's own choice, as the control); unset, burn's matmul. **Not** bit-neutral
+//!   like the two above: another kernel may sum in another order, so a speed A/B of it is
+//!   followed by an accuracy one before it becomes a default.
 //!
 //! A malformed value is one sentence naming the variable, the value and what is allowed.
 
@@ -18,6 +23,8 @@ pub struct LaunchSettings {
     pub ssd_units: Option<(u32, u32)>,
     /// MSYM_NORM_BWD_PER_UNIT.
     pub norm_backward_per_unit: Option<u32>,
+    /// MSYM_MATMUL_KERNEL, by its name.
+    pub matmul_kernel: Option<&'static str>,
 }
 
 /// Applies both settings where this build has the kernels, and returns them.
@@ -30,8 +37,17 @@ pub fn apply_launch_env() -> Result<LaunchSettings, String> {
         .ok()
         .map(|t| parse_norm_per_unit(&t))
         .transpose()?;
+    let matmul_kernel = std::env::var("MSYM_MATMUL_KERNEL")
+        .ok()
+        .map(|t| parse_matmul_kernel(&t))
+        .transpose()?;
     #[cfg(feature = "cubecl")]
     {
+        if let Some(name) = matmul_kernel {
+            let kernel = kernels::burn_op_matmul::MatmulKernel::from_name(name).expect("a parsed name");
+            kernels::burn_op_matmul::set_matmul_kernel(kernel);
+            crate::f32_matmul::set_f32_matmul(true);
+        }
         if let Some((f, b)) = units {
             kernels::set_ssd_units(f, b);
         }
@@ -42,6 +58,7 @@ pub fn apply_launch_env() -> Result<LaunchSettings, String> {
     Ok(LaunchSettings {
         ssd_units: units,
         norm_backward_per_unit: per_unit,
+        matmul_kernel,
     })
 }
 
@@ -75,12 +92,43 @@ pub fn parse_norm_per_unit(text: &str) -> Result<u32, String> {
         })
 }
 
+/// The kernels MSYM_MATMUL_KERNEL may name (kernels::burn_op_matmul::MatmulKernel::ALL's
+/// names, kept here too so that a build without the kernels reads the variable the same way).
+pub const MATMUL_KERNELS: [&str; 5] = [
+    "f32-unit",
+    "cyclic-cmma",
+    "cyclic-mma",
+    "double-cyclic-cmma",
+    "double-cyclic-mma",
+];
+
+/// MSYM_MATMUL_KERNEL's value: one of [`MATMUL_KERNELS`].
+pub fn parse_matmul_kernel(text: &str) -> Result<&'static str, String> {
+    MATMUL_KERNELS
+        .iter()
+        .find(|k| **k == text.trim())
+        .copied()
+        .ok_or_else(|| {
+            format!(
+                "MSYM_MATMUL_KERNEL={text:?}: expected one of {}",
+                MATMUL_KERNELS.join(", ")
+            )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn the_settings_parse_and_a_bad_one_names_the_variable() {
+        #[cfg(feature = "cubecl")]
+        for name in MATMUL_KERNELS {
+            let kernel = kernels::burn_op_matmul::MatmulKernel::from_name(name).expect(name);
+            assert_eq!(kernel.name(), name);
+        }
+        #[cfg(feature = "cubecl")]
+        assert_eq!(kernels::burn_op_matmul::MatmulKernel::ALL.len(), MATMUL_KERNELS.len());
         assert_eq!(parse_ssd_units("64, 256"), Ok((64, 256)));
         assert_eq!(parse_norm_per_unit(" 4"), Ok(4));
         for bad in ["64", "64,250", "0,256", "64,2048", "a,b", "64,256,32"] {
@@ -90,6 +138,12 @@ mod tests {
                 "{bad}: {e}"
             );
         }
+        assert_eq!(parse_matmul_kernel("cyclic-mma "), Ok("cyclic-mma"));
+        let e = parse_matmul_kernel("tf32").unwrap_err();
+        assert!(
+            e.starts_with("MSYM_MATMUL_KERNEL=\"tf32\"") && e.contains("f32-unit, cyclic-cmma"),
+            "{e}"
+        );
         for bad in ["0", "33", "-1", "four", ""] {
             let e = parse_norm_per_unit(bad).unwrap_err();
             assert!(
