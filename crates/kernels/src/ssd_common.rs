@@ -126,9 +126,11 @@ pub(crate) fn stage_rows<F: Float>(
 
 /// C_t . B_s from a sequence staged by [`stage_rows`] (rows E + 2N + 1 apart), summed over k
 /// in the same order as [`c_dot_b`], so the staged kernels give the same bits as the others.
-/// Unrolled over the N terms (comptime): CUDA's compiler unrolled the loop by 16 on its own,
+/// Unrolled over the N terms (comptime). CUDA's compiler unrolled the loop by 16 on its own
 /// but formed B_s's shared address anew for each term, about 2.5 instructions a term beside
-/// the two loads and the multiply-add (ncu's per-instruction counts, session 21 call 1). The
+/// the two loads and the multiply-add (ncu's per-instruction counts, session 21 call 1); the
+/// full unroll did not remove that (call 2): the generated CUDA indexes shared memory with
+/// 32-bit unsigned sums whose wrap-around the compiler keeps. Kept, as it changes no bit: the
 /// sum starts from zero, so the first term's multiply-add is its product, unrolled or not.
 #[cube]
 pub(crate) fn c_dot_b_staged<F: Float>(

@@ -1,7 +1,9 @@
 //! Every matmul of the models and the optimizer goes through [`matmul`]: burn's own, or,
 //! with `MSYM_F32_MATMUL=1` on a CubeCL backend, cubek's SimpleUnit kernel in true f32
 //! (kernels::burn_op_matmul, with its own backward). MSYM_MATMUL_KERNEL (models::launch_shape,
-//! an A/B setting) turns the same operation on with another cubek kernel.
+//! an A/B setting) turns the same switch on with another cubek kernel: then the switch's
+//! count (the bench's "f32 matmul on, N calls") counts that kernel's products, and the bench's
+//! "matmul kernel" names it.
 //!
 //! Why a switch: on tensor-core GPUs burn's matmul rounds f32 inputs to TF32 (measured on an
 //! H200 in session 15, results/bench/session15-h200-2026-11-27; by cubek's source, on every

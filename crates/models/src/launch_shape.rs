@@ -1,6 +1,6 @@
-//! The custom kernels' launch shapes as A/B settings (issue 8), read from the environment once
-//! at start: settings that change how a kernel's work is cut, never its bits, so that a GPU
-//! run can time one shape against another with nothing else changed.
+//! A/B settings of the kernels (issue 8), read from the environment once at start, so that a
+//! GPU run can time one setting against another with nothing else changed. The first two
+//! change how a kernel's work is cut, never its bits; the third changes the matmul kernel.
 //!
 //! - MSYM_SSD_UNITS = "FORWARD,BACKWARD": the units a cube of the fused SSD kernels (each a
 //!   multiple of 32 in 32..=1024); unset, the kernels choose (kernels::SsdShape::default_units).
@@ -16,19 +16,10 @@
 //!
 //! A malformed value is one sentence naming the variable, the value and what is allowed.
 
-/// What the environment set (None: the kernels' default).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct LaunchSettings {
-    /// MSYM_SSD_UNITS: (forward, backward).
-    pub ssd_units: Option<(u32, u32)>,
-    /// MSYM_NORM_BWD_PER_UNIT.
-    pub norm_backward_per_unit: Option<u32>,
-    /// MSYM_MATMUL_KERNEL, by its name.
-    pub matmul_kernel: Option<&'static str>,
-}
-
-/// Applies both settings where this build has the kernels, and returns them.
-pub fn apply_launch_env() -> Result<LaunchSettings, String> {
+/// Checks the three settings and applies them where this build has the kernels (the bench
+/// records the variables as set).
+#[cfg_attr(not(feature = "cubecl"), allow(unused_variables))] // without kernels: checked only
+pub fn apply_launch_env() -> Result<(), String> {
     let units = std::env::var("MSYM_SSD_UNITS")
         .ok()
         .map(|t| parse_ssd_units(&t))
@@ -55,11 +46,7 @@ pub fn apply_launch_env() -> Result<LaunchSettings, String> {
             kernels::set_norm_backward_per_unit(k);
         }
     }
-    Ok(LaunchSettings {
-        ssd_units: units,
-        norm_backward_per_unit: per_unit,
-        matmul_kernel,
-    })
+    Ok(())
 }
 
 /// MSYM_SSD_UNITS's value: "FORWARD,BACKWARD", each a multiple of 32 from 32 to 1024.
