@@ -51,6 +51,9 @@
 #                                              # JOB+convssd: any job with it on
 #   scripts/device-batch.sh ce-check [G]       # the fused cross-entropy (on by default since session 19) off and on, as
 #                                              # convssd-check; JOB+ce: any job with it on
+#   scripts/device-batch.sh projconv-check [G] # in_proj's xBC rows and the conv in one kernel (off by
+#                                              # default; other bits: f32, not TF32) off and on: the
+#                                              # checks' A/B; JOB+projconv: any job with it on
 #   scripts/device-batch.sh ssd-units-check [G] # the fused SSD kernels' units a cube (MSYM_SSD_UNITS)
 #                                              # against the default: the bench alone (same bits)
 #   scripts/device-batch.sh host-check [G]     # the host's time a step by phase at R = 1 (host_ms),
@@ -125,7 +128,7 @@ mkdir -p runs/logs
 # on since 20967e6, off before; the fused gated norm on since the session after its check
 # (binary fb02bc2 and older: off); the fused input RMSNorm and embedding off until their
 # checks adopt them; the fused conv + SSD off: its check in session 18 kept it off)
-SWITCH_CHECKS="fused-check:MSYM_FUSED_SSD conv-check:MSYM_FUSED_CONV split-check:MSYM_SPLIT_IN_PROJ norm-check:MSYM_FUSED_NORM rms-check:MSYM_FUSED_RMSNORM embed-check:MSYM_FUSED_EMBED keep-check:MSYM_KEEP_FLAT_PARAMS lastq-check:MSYM_LAST_QUERY adam-check:MSYM_FUSED_ADAM convssd-check:MSYM_FUSED_CONV_SSD ce-check:MSYM_FUSED_CE"
+SWITCH_CHECKS="fused-check:MSYM_FUSED_SSD conv-check:MSYM_FUSED_CONV split-check:MSYM_SPLIT_IN_PROJ norm-check:MSYM_FUSED_NORM rms-check:MSYM_FUSED_RMSNORM embed-check:MSYM_FUSED_EMBED keep-check:MSYM_KEEP_FLAT_PARAMS lastq-check:MSYM_LAST_QUERY adam-check:MSYM_FUSED_ADAM convssd-check:MSYM_FUSED_CONV_SSD ce-check:MSYM_FUSED_CE projconv-check:MSYM_FUSED_PROJ_CONV"
 PLAIN=$(for c in $SWITCH_CHECKS; do printf '%s=0 ' ${c#*:}; done) # every speed path off
 TF='model={kind="transformer",depth=2,d_model=128,d_k=128,d_v=256,d_ff=128,activation="silu"}'
 E5='eval.every_epochs=5'
@@ -244,7 +247,7 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         # runs/fig3-spot results/fig3`: each R = 1 value against the batched row's 3 seeds
         echo env $PLAIN$M sweep configs/fig3.toml $(dev "$3" 0,1,2,3) --max-replicas 1 --set $E5 \
             --only model.depth=2,3 --only init.gamma=1.0,1.5 --only seed=1 --time-limit $t --out runs/fig3-spot ;;
-    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | host-check | host-profile | f32-check | paths-check | profile | profile-r1 | profile-d4 | profile-sections | profile-sass | norm-tiling-check | matmul-kernel-check | profile-fig6 | autotune-check | lastq-check | convssd-check | ce-check)
+    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | host-check | host-profile | f32-check | paths-check | profile | profile-r1 | profile-d4 | profile-sections | profile-sass | norm-tiling-check | matmul-kernel-check | profile-fig6 | autotune-check | lastq-check | convssd-check | ce-check | projconv-check)
         # this script's own commands on one GPU, as queued jobs: torch-fig4 (issue 10: the
         # fig4 cell in PyTorch; no time limit, no resume), torch-order (fig4's seed 1 in
         # PyTorch on msym's own batches), fusion-check (issue 8: may the sweeps use the
@@ -306,7 +309,7 @@ ab_check() { # GPU DIR NAME_A "CMD_A" NAME_B "CMD_B": two ways of running msym (
     # sweeps' run sizes (R = 9, 18, 36 at depth 2), A again last for the card's drift; then the
     # same 5 epochs of nine fig3 depth-2 cells (one run of R = 9, as `--max-replicas 9` cuts
     # the sweep) each way, and the largest relative difference of their metrics.
-    # AB_BENCH (the bench's model and sizes; it must time R = 9 at depth 2) and AB_SWEEP (the
+    # AB_BENCH (the bench's model and sizes; it must time R = 36 at depth 2) and AB_SWEEP (the
     # sweep's config and --only) replace those for another model (lastq-check).
     local g=$1 d=$2 na=$3 a=$4 nb=$5 b=$6 n=0 side cmd
     mkdir -p $d
@@ -346,23 +349,25 @@ for k in set(p) & set(f):
 print("train_loss, largest relative difference by epoch:", ", ".join(f"{e}: {v:.1e}" for e, v in sorted(by_epoch.items())))
 # The verdict `+fused` jobs read: B is adopted when its 5-epoch losses match A's to 1e-3
 # (a reordered f32 sum drifts far less than that in 615 steps: results/fig4-torch-order
-# had 2e-7 at epoch 5) and its R = 9 throughput beats both of A's bench runs by 5%.
-def r9(n):  # None where that bench wrote no report (2026-11-27: the autotune build failed)
+# had 2e-7 at epoch 5) and its R = 36 throughput at depth 2 beats both of A's bench runs by
+# 5%. R = 36, not R = 9: at R = 9 the host bounds the step, and session 21's two base runs
+# there were 5% apart (results/bench/session21-h200-2026-11-28, call 7).
+def r36(n):  # None where that bench wrote no report (2026-11-27: the autotune build failed)
     paths = glob.glob(f"{d}/bench-{n}/*.json")
     if not paths:
         return None
     b = json.load(open(paths[0]))
-    return next((t["replica_steps_per_s"] for t in b["msym_timings"] if t["replicas"] == 9 and t["depth"] == 2), None)
-a_runs, b_r9 = [x for x in (r9(1), r9(3)) if x is not None], r9(2)
+    return next((t["replica_steps_per_s"] for t in b["msym_timings"] if t["replicas"] == 36 and t["depth"] == 2), None)
+a_runs, b_r36 = [x for x in (r36(1), r36(3)) if x is not None], r36(2)
 same = 0.0 < len(set(p) & set(f)) and worst.get("train_loss", 1.0) <= 1e-3
-if b_r9 is None or not a_runs:
-    failed = [s for s, x in ((na, a_runs or None), (nb, b_r9)) if x is None]
-    verdict = f"keep {nb}: the bench of {' and '.join(failed)} wrote no R = 9 report (its log says why)"
+if b_r36 is None or not a_runs:
+    failed = [s for s, x in ((na, a_runs or None), (nb, b_r36)) if x is None]
+    verdict = f"keep {nb}: the bench of {' and '.join(failed)} wrote no R = 36 report (its log says why)"
 else:
     a_best = max(a_runs)
-    adopt = same and b_r9 >= 1.05 * a_best
-    verdict = (f"{'adopt' if adopt else 'keep'} {nb}: R = 9 {b_r9:.1f} vs {na} {a_best:.1f} replica-steps/s "
-               f"({b_r9 / a_best:.2f}x), 5-epoch losses {'match' if same else 'DIFFER'}")
+    adopt = same and b_r36 >= 1.05 * a_best
+    verdict = (f"{'adopt' if adopt else 'keep'} {nb}: R = 36 {b_r36:.1f} vs {na} {a_best:.1f} replica-steps/s "
+               f"({b_r36 / a_best:.2f}x), 5-epoch losses {'match' if same else 'DIFFER'}")
 print(verdict)
 open(f"{d}/verdict.txt", "w").write(verdict + "\n")
 PY
@@ -833,7 +838,7 @@ profile-sass) # which instructions the staged SSD kernels issue and stall on: nc
     ;;
 norm-tiling-check) norm_tiling_check "${2:-0}" ;;
 matmul-kernel-check) matmul_kernel_check "${2:-0}" ;;
-fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check) switch_check $1 "${2:-0}" ;;
+fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | projconv-check) switch_check $1 "${2:-0}" ;;
 convssd-check | ce-check) # the fused conv + SSD (the same bits as the conv and SSD kernels in
     # turn; off by default) and the fused cross-entropy (other bits than burn's log_softmax; on
     # by default since session 19), each off and on: the sweep sizes and 5 epochs of fig3 cells

@@ -255,7 +255,7 @@ run cmd profile+rms+embed 5 3 | grep -q "^env MSYM_FUSED_EMBED=1 env MSYM_FUSED_
     fail "+rms+embed did not turn both on: $(run cmd profile+rms+embed 5 3)"
 run cmd profile+adam 5 3 | grep -q "^env MSYM_FUSED_ADAM=1 bash scripts/device-batch.sh profile " ||
     fail "+adam did not turn the fused optimizer tail on"
-run cmd fig3-d2+plain 5 0,0 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 MSYM_FUSED_RMSNORM=0 MSYM_FUSED_EMBED=0 MSYM_KEEP_FLAT_PARAMS=0 MSYM_LAST_QUERY=0 MSYM_FUSED_ADAM=0 MSYM_FUSED_CONV_SSD=0 MSYM_FUSED_CE=0 /.*reproduce fig3 .*--only model.depth=2 " ||
+run cmd fig3-d2+plain 5 0,0 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 MSYM_FUSED_RMSNORM=0 MSYM_FUSED_EMBED=0 MSYM_KEEP_FLAT_PARAMS=0 MSYM_LAST_QUERY=0 MSYM_FUSED_ADAM=0 MSYM_FUSED_CONV_SSD=0 MSYM_FUSED_CE=0 MSYM_FUSED_PROJ_CONV=0 /.*reproduce fig3 .*--only model.depth=2 " ||
     fail "+plain did not turn every speed path off"
 # autotune-check: queued as this script's own job; without its binary it refuses before any bench
 run cmd autotune-check 5 1 | grep -q "^bash scripts/device-batch.sh autotune-check 1 *$" ||
@@ -303,6 +303,20 @@ for pc in convssd:MSYM_FUSED_CONV_SSD ce:MSYM_FUSED_CE; do
         fail "$p-check did not run the A/B and the R = 1 benches: $(cat "$t/mock.log")"
 done
 rm -rf runs/convssd-check runs/ce-check
+# projconv-check: the checks' A/B with MSYM_FUSED_PROJ_CONV off and on (no R = 1 runs), and
+# +projconv turns it on for any job
+run cmd projconv-check 5 1 | grep -q "^bash scripts/device-batch.sh projconv-check 1 *$" ||
+    fail "projconv-check is not queued as this script's job: $(run cmd projconv-check 5 1)"
+run cmd profile-d4+projconv 5 1 | grep -q "^env MSYM_FUSED_PROJ_CONV=1 bash scripts/device-batch.sh profile-d4 1 *$" ||
+    fail "+projconv does not turn the path on: $(run cmd profile-d4+projconv 5 1)"
+: >"$t/mock.log"
+MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log run projconv-check 1 >/dev/null 2>&1 || true
+grep -q "^bench --no-torch --steps 10 --warmup 3 --device cuda:1 .*--out runs/projconv-check/bench-3" "$t/mock.log" &&
+    grep -q "^sweep configs/fig3.toml .*--out runs/projconv-check/without" "$t/mock.log" &&
+    grep -q "^sweep configs/fig3.toml .*--out runs/projconv-check/projconv" "$t/mock.log" &&
+    [ "$(grep -c "^bench " "$t/mock.log")" = 3 ] ||
+    fail "projconv-check did not run the A/B alone: $(cat "$t/mock.log")"
+rm -rf runs/projconv-check
 # host-check: the R = 1 bench four times, the fused optimizer tail off, on, off, on
 run cmd host-check 5 1 | grep -q "^bash scripts/device-batch.sh host-check 1 *$" ||
     fail "host-check is not queued as this script's job: $(run cmd host-check 5 1)"
@@ -390,7 +404,7 @@ rm -rf runs/profile-fig6
 run cmd fig3-d5,6+finish 5 0,1 | grep -q "^/.* reproduce fig3 --devices 0,1 .*--only model.depth=5,6 .*--out runs/fig3 --started-only *$" ||
     fail "+finish did not add --started-only to the job: $(run cmd fig3-d5,6+finish 5 0,1)"
 # fig3-spot: the fig3 job's cells (same config and --set), one replica a run, plain ops
-run cmd fig3-spot 5 0,1,2,3 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 MSYM_FUSED_RMSNORM=0 MSYM_FUSED_EMBED=0 MSYM_KEEP_FLAT_PARAMS=0 MSYM_LAST_QUERY=0 MSYM_FUSED_ADAM=0 MSYM_FUSED_CONV_SSD=0 MSYM_FUSED_CE=0 /.* sweep configs/fig3.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--only seed=1 .*--out runs/fig3-spot" ||
+run cmd fig3-spot 5 0,1,2,3 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 MSYM_FUSED_RMSNORM=0 MSYM_FUSED_EMBED=0 MSYM_KEEP_FLAT_PARAMS=0 MSYM_LAST_QUERY=0 MSYM_FUSED_ADAM=0 MSYM_FUSED_CONV_SSD=0 MSYM_FUSED_CE=0 MSYM_FUSED_PROJ_CONV=0 /.* sweep configs/fig3.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--only seed=1 .*--out runs/fig3-spot" ||
     fail "fig3-spot is not fig3's cells at R = 1 on the plain ops: $(run cmd fig3-spot 5 0,1,2,3)"
 # fig3t-*: fig3c's choices on depth 7's transition cells, over two GPUs; seeds456 swaps the seeds
 run cmd fig3t-seeds456 5 0,1 | grep -q "^/.* sweep configs/fig3.toml --devices 0,1 --set 'sweep.grid.seed=\[4,5,6\]' --set eval.every_epochs=5 --max-replicas 6 .*--only model.depth=7 --only init.gamma=0.5,0.6,0.7,0.8 .*--out runs/fig3t-seeds456" ||
@@ -406,4 +420,4 @@ run cmd fig3e-tied 5 1 | grep -q "^/.* sweep configs/fig3.toml --device cuda:1 -
 # fig7_depth: a sweep (no such figure for reproduce), one replica a run (small enough to carry)
 run cmd fig7_depth 5 0,1,2,3 | grep -q "^/.* sweep configs/fig7_depth.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--out runs/fig7_depth" ||
     fail "fig7_depth is not the grid's sweep in runs of 1: $(run cmd fig7_depth 5 0,1,2,3)"
-echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, its refusal to train a committed figure from nothing or to run a bad job line, and its stop of a job past the deadline), prepare-device, +fused, +plain, +norm, +rms, +embed, +adam, ssd-units-check, host-check, host-profile, profile-r1, profile-d4, profile-sections, profile-sass, norm-tiling-check, matmul-kernel-check, base-check, fig3t-, fig3c-, fig3e-, autotune-check, lastq-check, convssd-check, ce-check, f32-check and fig7_depth pass"
+echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, its refusal to train a committed figure from nothing or to run a bad job line, and its stop of a job past the deadline), prepare-device, +fused, +plain, +norm, +rms, +embed, +adam, ssd-units-check, host-check, host-profile, profile-r1, profile-d4, profile-sections, profile-sass, norm-tiling-check, matmul-kernel-check, base-check, fig3t-, fig3c-, fig3e-, autotune-check, lastq-check, convssd-check, ce-check, projconv-check, f32-check and fig7_depth pass"

@@ -402,6 +402,10 @@ fn train_writes_a_complete_run_directory_and_refuses_to_overwrite_it() {
         manifest["fused_conv_ssd"],
         serde_json::json!({ "on": false, "calls": 0 })
     );
+    assert_eq!(
+        manifest["fused_proj_conv"],
+        serde_json::json!({ "on": false, "calls": 0 })
+    );
     assert_eq!(manifest["fused_norm"], serde_json::json!({ "on": false, "calls": 0 }));
     assert_eq!(
         manifest["fused_rms_norm"],
@@ -1080,6 +1084,7 @@ fn bench_times_steps_on_the_cpu_and_writes_its_report() {
         "fused_ssd",
         "fused_conv",
         "fused_conv_ssd",
+        "fused_proj_conv",
         "fused_norm",
         "fused_rms_norm",
         "fused_embed",

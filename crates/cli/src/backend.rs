@@ -64,7 +64,8 @@ pub const BUILD_FEATURES: &str = if cfg!(feature = "fusion") {
 /// by its name in bench reports and run manifests (so an A/B of two paths cannot be mixed
 /// up): the fused SSD, conv, gated norm, input RMSNorm, embedding and cross-entropy
 /// (MSYM_FUSED_SSD, _CONV, _NORM, _RMSNORM, _EMBED, _CE: each on by default since its GPU A/B
-/// adopted it) and the fused conv + SSD (MSYM_FUSED_CONV_SSD, off until its A/B), all in a
+/// adopted it), the fused conv + SSD and the fused xBC product + conv (MSYM_FUSED_CONV_SSD,
+/// MSYM_FUSED_PROJ_CONV: off until their A/Bs), all in a
 /// CUDA build only (none on
 /// the CPU backend or in bf16); and the split in_proj
 /// (MSYM_SPLIT_IN_PROJ; left to its default it runs only on the CUDA backend in f32, so
@@ -76,7 +77,9 @@ pub const BUILD_FEATURES: &str = if cfg!(feature = "fusion") {
 pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
     #[cfg(feature = "cuda")]
     let fused = {
-        use models::{fused_ce, fused_conv, fused_conv_ssd, fused_embed, fused_norm, fused_rms, fused_ssd};
+        use models::{
+            fused_ce, fused_conv, fused_conv_ssd, fused_embed, fused_norm, fused_proj_conv, fused_rms, fused_ssd,
+        };
         [
             ("fused_ssd", fused_ssd::fused_ssd_on(), fused_ssd::fused_ssd_calls()),
             (
@@ -88,6 +91,11 @@ pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
                 "fused_conv_ssd",
                 fused_conv_ssd::fused_conv_ssd_on(),
                 fused_conv_ssd::fused_conv_ssd_calls(),
+            ),
+            (
+                "fused_proj_conv",
+                fused_proj_conv::fused_proj_conv_on(),
+                fused_proj_conv::fused_proj_conv_calls(),
             ),
             (
                 "fused_norm",
@@ -112,6 +120,7 @@ pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
         "fused_ssd",
         "fused_conv",
         "fused_conv_ssd",
+        "fused_proj_conv",
         "fused_norm",
         "fused_rms_norm",
         "fused_embed",

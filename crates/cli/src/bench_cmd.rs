@@ -350,6 +350,7 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
         ("fused_ssd", "fused SSD"),
         ("fused_conv", "fused conv"),
         ("fused_conv_ssd", "fused conv + SSD"),
+        ("fused_proj_conv", "fused xBC product + conv"),
         ("fused_norm", "fused gated norm"),
         ("fused_rms_norm", "fused RMSNorm"),
         ("fused_embed", "fused embedding"),

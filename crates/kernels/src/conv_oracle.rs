@@ -65,3 +65,18 @@ pub fn finite_difference(s: &ConvShape, h: &ConvHost, g: &[f64], field: ConvFiel
         })
         .collect()
 }
+
+/// xbc [R, B, L, C] = u W^T per token in f64: u [R, B, L, D], wx [R, C, D] (in_proj's xBC
+/// rows, PyTorch's [out, in]): the oracle of [`crate::proj_conv`]'s product, before the conv.
+pub fn projection(s: &crate::proj_conv::ProjConvShape, u: &[f64], wx: &[f64]) -> Vec<f64> {
+    let (d, ch, l) = (s.d_model, s.conv.channels, s.conv.len);
+    let tokens = s.conv.replicas * s.conv.batch * l;
+    let mut out = vec![0.0; tokens * ch];
+    for tok in 0..tokens {
+        let r = tok / (s.conv.batch * l);
+        for c in 0..ch {
+            out[tok * ch + c] = (0..d).map(|k| u[tok * d + k] * wx[(r * ch + c) * d + k]).sum();
+        }
+    }
+    out
+}

@@ -23,6 +23,9 @@
 //!
 //! The conv stage and the SSD also come fused into one pair, [`conv_ssd`], which keeps the
 //! post-conv tensor and its gradient on chip (the same bits as the two pairs in turn).
+//! And in_proj's xBC rows come with the conv stage's forward in one kernel, [`proj_conv`]
+//! (burn operation: [`burn_op_proj_conv`], whose backward is the conv's kernels and two
+//! products), so the product's output is written once and not read back.
 //!
 //! The fourth is the token embedding, a lookup and its scatter-sum gradient, in [`embed`]
 //! (burn operation: [`burn_op_embed`]; the tests' oracle is a host table lookup).
@@ -45,6 +48,7 @@ pub mod burn_op_conv_ssd;
 pub mod burn_op_embed;
 pub mod burn_op_matmul;
 pub mod burn_op_norm;
+pub mod burn_op_proj_conv;
 pub mod conv_oracle;
 pub mod conv_silu;
 pub mod conv_ssd;
@@ -55,6 +59,7 @@ pub mod embed;
 pub mod gated_norm;
 pub mod gated_norm_oracle;
 pub mod oracle;
+pub mod proj_conv;
 mod ssd_backward;
 mod ssd_common;
 mod ssd_forward;

@@ -27,6 +27,8 @@ pub mod fused_embed;
 #[cfg(feature = "cubecl")]
 pub mod fused_norm;
 #[cfg(feature = "cubecl")]
+pub mod fused_proj_conv;
+#[cfg(feature = "cubecl")]
 pub mod fused_rms;
 #[cfg(feature = "cubecl")]
 pub mod fused_ssd;

@@ -9,7 +9,7 @@ use msym_config::{ConvKind, Mamba2Config};
 
 use crate::grouped::{linear, linear_grouped, row_product, shift_scalar};
 use crate::init::Initializer;
-use crate::ops::{conv_silu_rows, conv_ssd_rows, gated_rms_norm, rms_norm};
+use crate::ops::{conv_silu_rows, conv_ssd_rows, gated_rms_norm, proj_conv_rows, rms_norm};
 use crate::params::{ParamVisitor, VisitParams};
 use crate::precision::widen;
 use crate::probes::{LayerProbe, LayerRecord};
@@ -192,28 +192,39 @@ impl<B: Backend> Mamba2Block<B> {
         let (e, c) = (self.dims.d_inner(), self.dims.conv_dim());
         let u = rms_norm(h.clone(), self.norm.val(), NORM_EPS); // [R, B, L, D]
         let w = self.in_proj.val(); // [R, 2E+2N+1, D]: the rows of z, xBC, dt
-        let (z, xbc, dt_raw) = if split_here(&u) {
+        let (z, xbc, dt_raw, direct_post) = if split_here(&u) {
             // three products on row slices of the weight: the gradient of a sliced
             // [R, B, L, 2E+2N+1] output is assembled from zeros in full size (three fills, two
             // adds and a copy: 4.5 ms a layer at R = 36 on an H200), a sliced weight's only in
             // the weight's size. dt's row is a row_product (CubeCL's matmul refuses it).
             let d = w.dims()[2];
+            let wx = w.clone().narrow(1, e, c); // [R, C, D]
+            // the xBC rows and the conv in one kernel where nothing but the conv reads xBC
+            let direct_post = (self.dims.ssm_input == SsmInput::PostConv)
+                .then(|| proj_conv_rows(&u, &wx, &self.conv_weight.val(), &self.conv_bias.val()))
+                .flatten();
+            // xbc left grouped [R, G, M/G, C], as conv_silu_rows reads it: on CUDA its rows
+            // are pitched (320 floats padded to 384), and a reshape to [R, B, L, C] copies it
+            // (1.2 ms a layer at R = 36, results/bench/paths-h200-2026-11-27)
+            let xbc = direct_post
+                .is_none()
+                .then(|| linear_grouped(u.clone().reshape([r, bsz * l, d]), wx));
             (
                 linear(u.clone(), w.clone().narrow(1, 0, e)),
-                // xbc left grouped [R, G, M/G, C], as conv_silu_rows reads it: on CUDA its
-                // rows are pitched (320 floats padded to 384), and a reshape to [R, B, L, C]
-                // copies it (1.2 ms a layer at R = 36, results/bench/paths-h200-2026-11-27)
-                linear_grouped(u.clone().reshape([r, bsz * l, d]), w.clone().narrow(1, e, c)),
+                xbc,
                 row_product(u, w.narrow(1, e + c, 1).reshape([r, d])),
+                direct_post,
             )
         } else {
             let zxbcdt = linear(u, w); // [R, B, L, 2E+2N+1]
             (
                 zxbcdt.clone().narrow(3, 0, e),
-                zxbcdt.clone().narrow(3, e, c),
+                Some(zxbcdt.clone().narrow(3, e, c)),
                 zxbcdt.narrow(3, e + c, 1).reshape([r, bsz, l]),
+                None,
             )
-        }; // z [R, B, L, E], xbc [R, B, L, E+2N] or grouped [R, G, M/G, E+2N], dt_raw [R, B, L]
+        }; // z [R, B, L, E]; xbc [R, B, L, E+2N] or grouped [R, G, M/G, E+2N], or None where
+        // direct_post [R, B, L, E+2N] came from the fused product + conv; dt_raw [R, B, L]
 
         // dt and A stay in the master precision: they feed exp(cumsum(A dt)).
         let dt = softplus(shift_scalar(widen(dt_raw), widen(self.dt_bias.val()))); // [R, B, L]
@@ -223,21 +234,36 @@ impl<B: Backend> Mamba2Block<B> {
         let substitution = probe.and_then(|p| p.substitution.as_ref());
         // the conv and the SSD as one kernel pair, where nothing reads, replaces or adds to
         // the post-conv states between them
-        let fused = (self.dims.ssm_input == SsmInput::PostConv && substitution.is_none() && mask.is_none() && !record)
-            .then(|| conv_ssd_rows(&xbc, l, &self.conv_weight.val(), &self.conv_bias.val(), &dt, &a, &d, e))
-            .flatten();
+        let fused = match &xbc {
+            Some(xbc)
+                if self.dims.ssm_input == SsmInput::PostConv && substitution.is_none() && mask.is_none() && !record =>
+            {
+                conv_ssd_rows(xbc, l, &self.conv_weight.val(), &self.conv_bias.val(), &dt, &a, &d, e)
+            }
+            _ => None,
+        };
         let (y, s, post) = match fused {
             Some(y) => (y, None, None),
             None => {
-                let mut post = conv_silu_rows(xbc.clone(), l, self.conv_weight.val(), self.conv_bias.val()); // [R, B, L, C]
+                let mut post = match (direct_post, &xbc) {
+                    (Some(post), _) => post,
+                    (None, Some(xbc)) => conv_silu_rows(xbc.clone(), l, self.conv_weight.val(), self.conv_bias.val()),
+                    (None, None) => unreachable!("xbc is formed wherever the fused product + conv did not run"),
+                }; // [R, B, L, C]
                 if let Some(sub) = substitution {
                     let keep = sub.mask.clone().neg().add_scalar(1.0);
                     post = post.mul(keep).add(sub.states.clone().mul(sub.mask.clone()));
                 }
+                // the variants read xbc, so the fused product + conv (PostConv only) left it
+                let conv_input = || {
+                    xbc.clone()
+                        .expect("xbc is formed for the variants")
+                        .reshape([r, bsz, l, c])
+                };
                 let ssm_in = match self.dims.ssm_input {
                     SsmInput::PostConv => post.clone(),
-                    SsmInput::ResidualAroundConv => post.clone().add(xbc.reshape([r, bsz, l, c])),
-                    SsmInput::GatedResidual => post.clone().mul(xbc.reshape([r, bsz, l, c])),
+                    SsmInput::ResidualAroundConv => post.clone().add(conv_input()),
+                    SsmInput::GatedResidual => post.clone().mul(conv_input()),
                 };
                 let (y, s) = ssd_of_xbc(ssm_in, e, dt, a, d, record, mask);
                 (y, s, Some(post))

@@ -136,6 +136,30 @@ pub fn conv_ssd_rows<B: Backend>(
     }
 }
 
+/// SiLU(conv(u wx^T) + bias) [R, B, L, C]: in_proj's xBC rows and the conv stage through the
+/// fused product + conv kernel ([`crate::fused_proj_conv`]), or None where it does not run (the
+/// caller then runs [`crate::grouped::linear_grouped`] and [`conv_silu_rows`]).
+/// u [R, B, L, D], wx [R, C, D] (in_proj's xBC rows), w [R, C, K], bias [R, C].
+#[cfg_attr(not(feature = "cubecl"), allow(unused_variables))] // no CubeCL: never
+pub fn proj_conv_rows<B: Backend>(
+    u: &Tensor<B, 4>,
+    wx: &Tensor<B, 3>,
+    w: &Tensor<B, 3>,
+    bias: &Tensor<B, 2>,
+) -> Option<Tensor<B, 4>> {
+    #[cfg(feature = "cubecl")]
+    {
+        let [r, b, l, d] = u.dims();
+        // wx's gradient product takes linear_grouped's token groups
+        let groups = crate::grouped::groups_within(b * l, r * wx.dims()[1] * d);
+        crate::fused_proj_conv::try_fused(u, wx, w, bias, groups)
+    }
+    #[cfg(not(feature = "cubecl"))]
+    {
+        None
+    }
+}
+
 /// Sinusoidal position encoding [L, D]: pe[p, 2i] = sin(p / 10000^(2i/D)), pe[p, 2i+1] = cos(..).
 pub fn sinusoidal<B: Backend>(seq_len: usize, d: usize, device: &B::Device) -> Tensor<B, 2> {
     let mut v = Vec::with_capacity(seq_len * d);

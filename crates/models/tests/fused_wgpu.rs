@@ -20,6 +20,7 @@ use models::fused_conv::{fused_conv_calls, set_fused_conv};
 use models::fused_conv_ssd::{fused_conv_ssd_calls, set_fused_conv_ssd};
 use models::fused_embed::{fused_embed_calls, set_fused_embed};
 use models::fused_norm::{fused_norm_calls, set_fused_norm};
+use models::fused_proj_conv::{fused_proj_conv_calls, set_fused_proj_conv};
 use models::fused_rms::{fused_rms_norm_calls, set_fused_rms_norm};
 use models::fused_ssd::{fused_ssd_calls, set_fused_ssd};
 use models::mamba2::{set_split_in_proj, split_in_proj_calls};
@@ -63,6 +64,7 @@ fn the_speed_paths_give_the_plain_models_logits_and_gradients() {
     // fig5b's frozen all-ones conv, then the residual around the conv (fig7's variant)
     f32_matmul_gives_burns_products_and_gradients();
     conv_ssd_gives_the_separate_kernels_bits();
+    proj_conv_gives_the_products_logits_and_gradients();
     fused_ce_gives_the_plain_losses_and_gradients();
     let cases = [
         (base.to_string(), true, false, false, false, false, false),
@@ -308,6 +310,82 @@ fn conv_ssd_gives_the_separate_kernels_bits() {
         assert!(fused.0 == apart.0, "model {model:?}: logits differ");
         for (name, g) in &apart.1 {
             assert!(&fused.1[name] == g, "model {model:?}: the gradient of {name} differs");
+        }
+    }
+}
+
+/// MSYM_FUSED_PROJ_CONV (models::fused_proj_conv): in_proj's xBC rows and the conv in one
+/// forward kernel give the separate product and conv's logits and gradients to f32 rounding
+/// (it sums the product in another order, in f32 on every backend), once a layer where the
+/// block's conv input is read by nothing else; off unless set. Run inside the one test above
+/// (the switches are process-wide).
+fn proj_conv_gives_the_products_logits_and_gradients() {
+    let base = "kind = \"mamba2\"\ndepth = 2\nd_model = 8\nd_state = 4";
+    let all_on = || {
+        set_fused_ssd(true);
+        set_fused_conv(true);
+        set_split_in_proj(true);
+        set_fused_norm(true);
+        set_fused_rms_norm(true);
+        set_fused_embed(true);
+    };
+    // (model, conv kernels on, layer calls of the fused product + conv expected)
+    let cases = [
+        (base.to_string(), true, 2),
+        (format!("{base}\nconv = \"all_ones_frozen\""), true, 2),
+        (format!("{base}\nresidual_around_conv = true"), true, 0),
+        (base.to_string(), false, 0),
+    ];
+    let before = fused_proj_conv_calls();
+    let cfg = tiny_config(base);
+    all_on();
+    let model = build_model::<W>(&cfg, &[ReplicaInit { seed: 1, gamma: 0.5 }], &Default::default());
+    let _ = model.forward(tokens::<W>([1, 2, 6], 13, 3)).sum().backward();
+    assert_eq!(
+        fused_proj_conv_calls(),
+        before,
+        "the fused product + conv is off unless set"
+    );
+    for (model, conv, want) in cases {
+        let cfg = tiny_config(&model);
+        let replicas = [ReplicaInit { seed: 1, gamma: 0.5 }, ReplicaInit { seed: 2, gamma: 1.0 }];
+        let toks = tokens::<W>([2, 5, 6], 13, 3);
+        let w = randn::<W, 3>([2, 5, 13], 4);
+        let run = |fused: bool| {
+            all_on();
+            set_fused_conv(conv);
+            set_fused_proj_conv(fused);
+            let model = build_model::<W>(&cfg, &replicas, &Default::default());
+            let logits = model.forward(toks.clone());
+            let grads = read_grads(&model, &logits.clone().mul(w.clone()).sum().backward());
+            (to_vec(logits), grads)
+        };
+        let apart = run(false);
+        let before = fused_proj_conv_calls();
+        let fused = run(true);
+        set_fused_proj_conv(false);
+        let what = format!("model {model:?}, conv kernels {conv}");
+        assert_eq!(
+            fused_proj_conv_calls() - before,
+            want,
+            "{what}: fused product + conv calls"
+        );
+        let scale = apart.0.iter().map(|v| v.abs()).fold(1.0, f64::max);
+        assert!(max_abs_diff(&apart.0, &fused.0) < 1e-5 * scale, "{what}: logits");
+        for (name, g) in &apart.1 {
+            let (Some(g), Some(f)) = (g, &fused.1[name]) else {
+                assert!(
+                    g.is_none() && fused.1[name].is_none(),
+                    "{what}: {name}'s gradient on one side only"
+                );
+                continue;
+            };
+            let scale = g.iter().map(|v| v.abs()).fold(1e-3, f64::max);
+            let diff = max_abs_diff(g, f);
+            assert!(
+                diff < 1e-4 * scale,
+                "{what}: gradient of {name} differs by {diff:.2e} (scale {scale:.2e})"
+            );
         }
     }
 }

@@ -1,0 +1,190 @@
+//! in_proj's xBC rows and the conv + SiLU as one burn operation on the CubeCL backends
+//! ([`crate::proj_conv`]'s forward kernel), with its own backward: the conv kernels' backward
+//! on the saved xbc, then the product's two gradients as burn products in the token-grouped
+//! form of models::grouped (the same products that autodiff ran for the separate product).
+//! f32 only; the caller checks.
+
+use burn::backend::Autodiff;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops};
+use burn::tensor::ops::FloatTensorOps;
+use burn::tensor::{Shape, Tensor, TensorPrimitive};
+use burn_cubecl::element::{BoolElement, IntElement};
+use burn_cubecl::kernel::into_contiguous;
+use burn_cubecl::tensor::CubeTensor;
+use burn_cubecl::{CubeBackend, CubeRuntime};
+
+use crate::burn_common::{autodiff_op, f32_tensor, register_grads};
+use crate::burn_op_conv::token_rows;
+use crate::conv_silu::{ConvInputs, ConvShape, conv_silu_backward};
+use crate::proj_conv::{ProjConvInputs, ProjConvShape, proj_conv_silu_forward};
+
+/// The inner (non-autodiff) backend.
+type Cube<R, I, BT> = CubeBackend<R, f32, I, BT>;
+
+/// The inputs as the kernel reads them, and the backward's saved state with the forward's xbc.
+#[derive(Debug, Clone)]
+struct Saved<R: CubeRuntime> {
+    shape: ProjConvShape,
+    /// Token groups of the weight gradient's product (models::grouped's G for these sizes).
+    groups: usize,
+    u: CubeTensor<R>, // [R, B, L, D], token rows u_row apart
+    u_row: usize,
+    wx: CubeTensor<R>,   // [R, C, D] contiguous
+    w: CubeTensor<R>,    // [R, C, K]
+    bias: CubeTensor<R>, // [R, C]
+    /// The forward's xbc [R, B, L, C] (set by [`Saved::forward`]).
+    xbc: Option<CubeTensor<R>>,
+}
+
+impl<R: CubeRuntime> Saved<R> {
+    fn new(u: CubeTensor<R>, wx: CubeTensor<R>, w: CubeTensor<R>, bias: CubeTensor<R>, groups: usize) -> Self {
+        let [replicas, batch, len, d_model] = u.meta.shape.dims::<4>();
+        let [_, channels, taps] = w.meta.shape.dims::<3>();
+        let shape = ProjConvShape {
+            conv: ConvShape {
+                replicas,
+                batch,
+                len,
+                channels,
+                taps,
+            },
+            d_model,
+        };
+        assert!(
+            (batch * len).is_multiple_of(groups),
+            "proj_conv: {groups} token groups do not divide {batch} x {len} tokens"
+        );
+        let (u, u_row) = match token_rows(&[replicas, batch, len, d_model], u.meta.strides()) {
+            Some(row) => (u, row),
+            None => (into_contiguous(u), d_model),
+        };
+        Self {
+            shape,
+            groups,
+            u,
+            u_row,
+            wx: into_contiguous(wx),
+            w: into_contiguous(w),
+            bias: into_contiguous(bias),
+            xbc: None,
+        }
+    }
+
+    fn new_tensor(&self, dims: Vec<usize>, handle: cubecl::server::Handle) -> CubeTensor<R> {
+        f32_tensor(&self.w, dims, handle)
+    }
+
+    /// out [R, B, L, C]; keeps xbc for the backward.
+    fn forward<I: IntElement, BT: BoolElement>(&mut self) -> CubeTensor<R> {
+        let s = self.shape.conv;
+        // [R, C, D] -> [R, D, C]: the kernel's units read C-adjacent weights
+        let wt = into_contiguous(Cube::<R, I, BT>::float_swap_dims(self.wx.clone(), 1, 2));
+        let inp = ProjConvInputs {
+            u: self.u.handle.clone(),
+            u_row: self.u_row,
+            wt: wt.handle.clone(),
+            w: self.w.handle.clone(),
+            bias: self.bias.handle.clone(),
+        };
+        let res = proj_conv_silu_forward::<R, f32>(&self.w.client, &self.shape, &inp);
+        let dims = vec![s.replicas, s.batch, s.len, s.channels];
+        self.xbc = Some(self.new_tensor(dims.clone(), res.xbc));
+        self.new_tensor(dims, res.out)
+    }
+}
+
+#[derive(Debug)]
+struct ProjConvBackward;
+
+impl<R: CubeRuntime, I: IntElement, BT: BoolElement> Backward<Cube<R, I, BT>, 4> for ProjConvBackward {
+    type State = Saved<R>;
+
+    fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
+        type C<R, I, BT> = Cube<R, I, BT>;
+        let st = ops.state;
+        let s = st.shape.conv;
+        let d = st.shape.d_model;
+        let xbc = st.xbc.clone().expect("the forward keeps xbc");
+        let g = into_contiguous(grads.consume::<Cube<R, I, BT>>(&ops.node)); // [R, B, L, C]
+        let conv_in = ConvInputs {
+            x: xbc.handle.clone(),
+            w: st.w.handle.clone(),
+            bias: st.bias.handle.clone(),
+            x_row: s.channels,
+        };
+        let k = conv_silu_backward::<R, f32>(&st.w.client, &s, &conv_in, &g.handle);
+        let cg = s.groups();
+        let dw = C::<R, I, BT>::float_sum_dim(st.new_tensor(vec![s.replicas, cg, s.channels, s.taps], k.dw_part), 1);
+        let db = C::<R, I, BT>::float_sum_dim(st.new_tensor(vec![s.replicas, cg, s.channels], k.db_part), 1);
+        // the product's gradients, token-grouped: dxbc [R, G, M/G, C]
+        let (r, m, gr) = (s.replicas, s.batch * s.len, st.groups);
+        let grouped =
+            |t: CubeTensor<R>, cols: usize| C::<R, I, BT>::float_reshape(t, Shape::from(vec![r, gr, m / gr, cols]));
+        let dxbc = grouped(st.new_tensor(vec![r, s.batch, s.len, s.channels], k.dx), s.channels);
+        // du = dxbc wx: [R, G, M/G, C] x [R, 1, C, D]
+        let wx = C::<R, I, BT>::float_reshape(st.wx.clone(), Shape::from(vec![r, 1, s.channels, d]));
+        let du = C::<R, I, BT>::float_matmul(dxbc.clone(), wx);
+        let du = C::<R, I, BT>::float_reshape(du, Shape::from(vec![r, s.batch, s.len, d]));
+        // dwx^T = sum over G of u^T dxbc: [R, G, D, M/G] x [R, G, M/G, C] -> [R, D, C]
+        let u = grouped(into_contiguous(st.u.clone()), d);
+        let dwt = C::<R, I, BT>::float_matmul(C::<R, I, BT>::float_swap_dims(u, 2, 3), dxbc);
+        let dwt = C::<R, I, BT>::float_reshape(
+            C::<R, I, BT>::float_sum_dim(dwt, 1),
+            Shape::from(vec![r, d, s.channels]),
+        );
+        let out = [
+            du,
+            C::<R, I, BT>::float_swap_dims(dwt, 1, 2),
+            C::<R, I, BT>::float_reshape(dw, Shape::from(vec![r, s.channels, s.taps])),
+            C::<R, I, BT>::float_reshape(db, Shape::from(vec![r, s.channels])),
+        ];
+        register_grads::<Cube<R, I, BT>, _>(ops.parents.map(|p| p.map(|n| n.id)), out, grads);
+    }
+}
+
+/// SiLU(causal depthwise conv(u wx^T) + bias) [R, B, L, C] on an autodiff CubeCL backend:
+/// in_proj's xBC rows and the conv stage through one forward kernel. f32 inputs (the caller
+/// checks). u [R, B, L, D] (contiguous or in padded token rows), wx [R, C, D] (PyTorch's
+/// [out, in]; a narrowed view of in_proj's weight is fine), w [R, C, K], bias [R, C];
+/// `groups`: the token groups of the weight gradient's product (a divisor of B L). A frozen w
+/// (fig5b's all-ones kernel) gets no gradient, as with the plain ops.
+pub fn proj_conv_silu_autodiff<R: CubeRuntime, I: IntElement, BT: BoolElement, C: CheckpointStrategy>(
+    u: Tensor<Autodiff<Cube<R, I, BT>, C>, 4>,
+    wx: Tensor<Autodiff<Cube<R, I, BT>, C>, 3>,
+    w: Tensor<Autodiff<Cube<R, I, BT>, C>, 3>,
+    bias: Tensor<Autodiff<Cube<R, I, BT>, C>, 2>,
+    groups: usize,
+) -> Tensor<Autodiff<Cube<R, I, BT>, C>, 4> {
+    let inputs = [
+        u.into_primitive().tensor(),
+        wx.into_primitive().tensor(),
+        w.into_primitive().tensor(),
+        bias.into_primitive().tensor(),
+    ];
+    autodiff_op(ProjConvBackward, inputs, |[u, wx, w, bias]| {
+        let mut st = Saved::new(u, wx, w, bias, groups);
+        let out = st.forward::<I, BT>();
+        (st, out)
+    })
+}
+
+/// The same forward on the plain (non-autodiff) backend, for evaluation (shapes as there).
+pub fn proj_conv_silu_inference<R: CubeRuntime, I: IntElement, BT: BoolElement>(
+    u: Tensor<Cube<R, I, BT>, 4>,
+    wx: Tensor<Cube<R, I, BT>, 3>,
+    w: Tensor<Cube<R, I, BT>, 3>,
+    bias: Tensor<Cube<R, I, BT>, 2>,
+) -> Tensor<Cube<R, I, BT>, 4> {
+    let p = |t: TensorPrimitive<Cube<R, I, BT>>| t.tensor();
+    let mut st = Saved::new(
+        p(u.into_primitive()),
+        p(wx.into_primitive()),
+        p(w.into_primitive()),
+        p(bias.into_primitive()),
+        1,
+    );
+    Tensor::from_primitive(TensorPrimitive::Float(st.forward::<I, BT>()))
+}

@@ -1,0 +1,188 @@
+//! in_proj's xBC rows and the conv stage in one forward kernel: xbc = u W^T, then
+//! out = SiLU(causal depthwise conv(xbc) + bias), writing xbc (the conv backward's input) and
+//! out, where the block ran a TF32 product [R, B L, D] x [R, D, C] into pitched rows and the
+//! conv kernel read them back.
+//!
+//! Why: at fig3's size (d_model 32, C = 320, depth 4, R = 36 on an H200) the xBC product took
+//! 0.45 ms a layer forward for an output it writes at about 2 TB/s, and the conv forward
+//! 0.42 ms reading it again (results/bench/NOTES.md, sessions 19 and 21). Here each unit holds
+//! one sequence's L tokens of `per` channels in registers: per step over D it loads L values
+//! of u (the same for every unit of the sequence: one broadcast load a warp) and `per` of the
+//! weight, then makes L x per multiply-adds, and the conv runs on the registers.
+//!
+//! Rounding: xbc[t, c] = sum over d in order of u[t, d] w[c, d], from zero, in f32 (a fused
+//! multiply-add on CUDA), where burn's product on tensor cores rounds u and w to TF32. So the
+//! path changes the bits of a run: it is an A/B switch until measured (models::fused_proj_conv).
+
+use cubecl::prelude::*;
+use cubecl::server::Handle;
+
+use crate::array_arg;
+use crate::conv_silu::{ConvShape, load_taps, pre_activations, silu};
+
+/// The sizes of one launch: the conv's (its channels C are in_proj's xBC rows) and d_model.
+/// Arrays: u [R, B, L, D] (token rows may be longer than D: `u_row`), wt [R, D, C] (the xBC
+/// rows of in_proj's weight, transposed), w [R, C, K], bias [R, C]; xbc, out [R, B, L, C].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProjConvShape {
+    pub conv: ConvShape,
+    pub d_model: usize,
+}
+
+impl ProjConvShape {
+    /// Channels a unit: the largest of 5, 4, 3, 2, 1 that divides C (fig3's 320: 5, so a
+    /// sequence's 64 units are two warps). More would hold more accumulators (L x per) than
+    /// the registers keep at full speed.
+    pub fn per_unit(&self) -> usize {
+        (1..=5)
+            .rev()
+            .find(|p| self.conv.channels.is_multiple_of(*p))
+            .unwrap_or(1)
+    }
+    /// Units a sequence: C / per; unit i takes channels i, i + C/per, ..., so that a warp's
+    /// stores of one channel slot are contiguous.
+    pub fn units_per_sequence(&self) -> usize {
+        self.conv.channels / self.per_unit()
+    }
+    /// Elements of a u whose token rows are `u_row` apart that the kernel may read.
+    pub fn u_extent(&self, u_row: usize) -> usize {
+        let s = &self.conv;
+        (s.replicas * s.batch * s.len).saturating_sub(1) * u_row + self.d_model
+    }
+    /// Elements of wt.
+    pub fn wt_len(&self) -> usize {
+        self.conv.replicas * self.d_model * self.conv.channels
+    }
+}
+
+/// One unit per (sequence p = CUBE_POS_X, channel slot i): channels i + j C/per for j < per.
+#[cube(launch)]
+#[allow(clippy::too_many_arguments)]
+fn proj_conv_silu_forward_kernel<F: Float>(
+    u: &Array<F>,       // [R, B, L, D], token rows `u_row` apart
+    wt: &Array<F>,      // [R, D, C]
+    w: &Array<F>,       // [R, C, K]
+    bias: &Array<F>,    // [R, C]
+    xbc: &mut Array<F>, // [R, B, L, C]
+    out: &mut Array<F>, // [R, B, L, C]
+    batch: u32,
+    channels: u32,
+    d_model: u32,
+    u_row: u32,
+    #[comptime] l: usize,
+    #[comptime] k: usize,
+    #[comptime] per: usize,
+) {
+    let p = CUBE_POS_X as usize;
+    let r = p / (batch as usize);
+    let ch = channels as usize;
+    let slots = ch / per;
+    let i = CUBE_POS_Y as usize * CUBE_DIM_X as usize + UNIT_POS_X as usize;
+    if i < slots {
+        let dm = d_model as usize;
+        let ur = u_row as usize;
+        // acc[t per + j]: token t of channel i + j slots
+        let mut acc = Array::<F>::new(comptime!(l * per));
+        #[unroll]
+        for a in 0..comptime!(l * per) {
+            acc[a] = F::new(0.0);
+        }
+        let wbase = r * dm * ch + i;
+        let ubase = p * l * ur;
+        for dd in 0..dm {
+            let mut wj = Array::<F>::new(per);
+            #[unroll]
+            for j in 0..per {
+                wj[j] = wt[wbase + dd * ch + j * slots];
+            }
+            #[unroll]
+            for t in 0..l {
+                let ut = u[ubase + t * ur + dd];
+                #[unroll]
+                for j in 0..per {
+                    acc[comptime!(t * per + j)] += ut * wj[j];
+                }
+            }
+        }
+        #[unroll]
+        for j in 0..per {
+            let c = i + j * slots;
+            let mut xs = Array::<F>::new(l);
+            #[unroll]
+            for t in 0..l {
+                let v = acc[comptime!(t * per + j)];
+                xs[t] = v;
+                xbc[(p * l + t) * ch + c] = v;
+            }
+            let taps = load_taps(w, bias, r, c, ch, k);
+            let pre = pre_activations(&taps, &xs, l, k);
+            #[unroll]
+            for t in 0..l {
+                out[(p * l + t) * ch + c] = silu::<F>(pre[t]);
+            }
+        }
+    }
+}
+
+/// The device arrays of one launch (sizes in [`ProjConvShape`]).
+#[derive(Debug, Clone)]
+pub struct ProjConvInputs {
+    pub u: Handle,
+    /// Elements from one token's row of u to the next (D where contiguous).
+    pub u_row: usize,
+    pub wt: Handle,
+    pub w: Handle,
+    pub bias: Handle,
+}
+
+/// What the forward writes: xbc = u W^T and out = SiLU(conv(xbc) + bias), both [R, B, L, C].
+#[derive(Debug)]
+pub struct ProjConvOut {
+    pub xbc: Handle,
+    pub out: Handle,
+}
+
+/// Units a cube: a sequence's slots rounded up to a warp, at most 256 (more slots take more
+/// cubes along y).
+fn units(s: &ProjConvShape) -> usize {
+    (s.units_per_sequence().div_ceil(32) * 32).min(256)
+}
+
+/// xbc and out of `shape`. The input handles must hold its sizes (the launch is bounds-checked:
+/// a short handle reads zeros, not another buffer).
+pub fn proj_conv_silu_forward<R: Runtime, F: Float + CubeElement>(
+    client: &ComputeClient<R>,
+    shape: &ProjConvShape,
+    inp: &ProjConvInputs,
+) -> ProjConvOut {
+    let s = &shape.conv;
+    let bytes = s.x_len() * core::mem::size_of::<F>();
+    let res = ProjConvOut {
+        xbc: client.empty(bytes),
+        out: client.empty(bytes),
+    };
+    let units = units(shape);
+    proj_conv_silu_forward_kernel::launch::<F, R>(
+        client,
+        CubeCount::Static(
+            (s.replicas * s.batch) as u32,
+            shape.units_per_sequence().div_ceil(units) as u32,
+            1,
+        ),
+        CubeDim::new_1d(units as u32),
+        array_arg(&inp.u, shape.u_extent(inp.u_row)),
+        array_arg(&inp.wt, shape.wt_len()),
+        array_arg(&inp.w, s.w_len()),
+        array_arg(&inp.bias, s.bias_len()),
+        array_arg(&res.xbc, s.x_len()),
+        array_arg(&res.out, s.x_len()),
+        s.batch as u32,
+        s.channels as u32,
+        shape.d_model as u32,
+        inp.u_row as u32,
+        s.len,
+        s.taps,
+        shape.per_unit(),
+    );
+    res
+}

@@ -1,0 +1,225 @@
+//! in_proj's xBC product and the conv + SiLU in one forward kernel, on the CPU through Vulkan
+//! (lavapipe, scripts/setup-vulkan.sh): the kernel's xbc and out against the f64 product and
+//! conv, then the burn operation's gradients (the conv kernels' backward and two products)
+//! against the f64 product's chain rule over the conv's finite differences.
+
+use burn::backend::Autodiff;
+use burn::tensor::Tensor;
+use burn_cubecl::CubeBackend;
+use cubecl::wgpu::{WgpuDevice, WgpuRuntime};
+use kernels::burn_op_proj_conv::{proj_conv_silu_autodiff, proj_conv_silu_inference};
+use kernels::conv_oracle::{self, ConvField, ConvHost};
+use kernels::conv_silu::ConvShape;
+use kernels::proj_conv::{ProjConvInputs, ProjConvShape, proj_conv_silu_forward};
+
+mod common;
+use common::{client, conv_inputs, download, lcg, require_vulkan, tensor, upload, values, worst};
+
+type R = WgpuRuntime;
+type Inner = CubeBackend<R, f32, i32, u32>;
+type Ad = Autodiff<Inner>;
+
+const fn case(
+    replicas: usize,
+    batch: usize,
+    len: usize,
+    channels: usize,
+    taps: usize,
+    d_model: usize,
+) -> ProjConvShape {
+    ProjConvShape {
+        conv: ConvShape {
+            replicas,
+            batch,
+            len,
+            channels,
+            taps,
+        },
+        d_model,
+    }
+}
+
+/// 5 channels a unit (fig3's rule) over 4 slots; 4 a unit; one a unit (a prime C, 7); and
+/// 1600 channels, whose 320 slots take two cubes along y (the second part-empty).
+const CASES: [ProjConvShape; 4] = [
+    case(2, 3, 8, 20, 4, 8),
+    case(1, 4, 5, 72, 3, 5),
+    case(2, 2, 6, 7, 4, 3),
+    case(1, 2, 4, 1600, 4, 3),
+];
+
+/// u in [-1, 1), wx in [-0.5, 0.5) (PyTorch's [R, C, D]), and the conv's w and bias.
+fn inputs(s: &ProjConvShape, seed: u64) -> (Vec<f64>, Vec<f64>, ConvHost) {
+    let mut draw = lcg(seed);
+    let tokens = s.conv.replicas * s.conv.batch * s.conv.len;
+    let u = draw(tokens * s.d_model, -1.0, 2.0);
+    let wx = draw(s.conv.replicas * s.conv.channels * s.d_model, -0.5, 1.0);
+    (u, wx, conv_inputs(&s.conv, seed + 1))
+}
+
+/// [R, C, D] -> [R, D, C], as the operation hands the kernel its weight.
+fn transposed(s: &ProjConvShape, wx: &[f64]) -> Vec<f64> {
+    let (ch, d) = (s.conv.channels, s.d_model);
+    let mut out = vec![0.0; wx.len()];
+    for (i, v) in wx.iter().enumerate() {
+        let (r, c, k) = (i / (ch * d), i / d % ch, i % d);
+        out[(r * d + k) * ch + c] = *v;
+    }
+    out
+}
+
+#[test]
+fn forward_matches_the_f64_product_and_conv() {
+    let c = client();
+    for (k, s) in CASES.iter().enumerate() {
+        let (u, wx, conv) = inputs(s, 11 + 10 * k as u64);
+        // u's token rows padded by 2 elements of junk, as a pitched tensor's
+        let pad = 2;
+        let padded: Vec<f64> = u
+            .chunks(s.d_model)
+            .flat_map(|row| row.iter().copied().chain(std::iter::repeat_n(1e3, pad)))
+            .collect();
+        for (u_dev, u_row) in [(&u, s.d_model), (&padded, s.d_model + pad)] {
+            let inp = ProjConvInputs {
+                u: upload(&c, u_dev),
+                u_row,
+                wt: upload(&c, &transposed(s, &wx)),
+                w: upload(&c, &conv.w),
+                bias: upload(&c, &conv.bias),
+            };
+            let res = proj_conv_silu_forward::<R, f32>(&c, s, &inp);
+            let want_xbc = conv_oracle::projection(s, &u, &wx);
+            let err = worst(&download(&c, res.xbc), &want_xbc);
+            assert!(err < 2e-6, "case {k} ({s:?}), u_row {u_row}: xbc max error {err:.2e}");
+            let want = conv_oracle::conv_silu(
+                &s.conv,
+                &ConvHost {
+                    x: want_xbc,
+                    ..conv.clone()
+                },
+            );
+            let err = worst(&download(&c, res.out), &want);
+            assert!(err < 4e-6, "case {k} ({s:?}), u_row {u_row}: out max error {err:.2e}");
+        }
+    }
+}
+
+/// du [R, B, L, D] and dwx [R, C, D] by the chain rule from dxbc (f64): du = dxbc wx,
+/// dwx = dxbc^T u per replica.
+fn product_grads(s: &ProjConvShape, u: &[f64], wx: &[f64], dxbc: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let (d, ch) = (s.d_model, s.conv.channels);
+    let per_replica = s.conv.batch * s.conv.len;
+    let mut du = vec![0.0; u.len()];
+    let mut dwx = vec![0.0; wx.len()];
+    for tok in 0..u.len() / d {
+        let r = tok / per_replica;
+        for c in 0..ch {
+            let g = dxbc[tok * ch + c];
+            for k in 0..d {
+                du[tok * d + k] += g * wx[(r * ch + c) * d + k];
+                dwx[(r * ch + c) * d + k] += g * u[tok * d + k];
+            }
+        }
+    }
+    (du, dwx)
+}
+
+#[test]
+fn the_autodiff_op_matches_the_chain_rule_over_finite_differences() {
+    // wx comes narrowed out of a wider weight, as the xBC rows out of in_proj's [R, 2E+2N+1,
+    // D]: its gradient must land in those rows and leave the 3 in front at zero
+    let dev = WgpuDevice::default();
+    require_vulkan();
+    for (k, s) in CASES.iter().take(3).enumerate() {
+        let (u, wx, conv) = inputs(s, 51 + 10 * k as u64);
+        let (r, b, l, ch, taps, d) = (
+            s.conv.replicas,
+            s.conv.batch,
+            s.conv.len,
+            s.conv.channels,
+            s.conv.taps,
+            s.d_model,
+        );
+        let g = lcg(52 + k as u64)(s.conv.x_len(), -1.0, 2.0);
+        let u_t = tensor::<Ad, 4>(&u, [r, b, l, d], &dev).require_grad();
+        let wide = Tensor::cat(
+            vec![
+                tensor::<Ad, 3>(&vec![0.5; r * 3 * d], [r, 3, d], &dev),
+                tensor::<Ad, 3>(&wx, [r, ch, d], &dev),
+            ],
+            1,
+        )
+        .require_grad();
+        let w = tensor::<Ad, 3>(&conv.w, [r, ch, taps], &dev).require_grad();
+        let bias = tensor::<Ad, 2>(&conv.bias, [r, ch], &dev).require_grad();
+        let groups = (1..=b * l).rev().find(|g| (b * l) % g == 0 && g * g <= b * l).unwrap();
+        let out = proj_conv_silu_autodiff(
+            u_t.clone(),
+            wide.clone().narrow(1, 3, ch),
+            w.clone(),
+            bias.clone(),
+            groups,
+        );
+        assert_eq!(out.dims(), [r, b, l, ch]);
+        let xbc = conv_oracle::projection(s, &u, &wx);
+        let host = ConvHost { x: xbc, ..conv.clone() };
+        let err = worst(&values(out.clone()), &conv_oracle::conv_silu(&s.conv, &host));
+        assert!(err < 4e-6, "case {k}: forward max error {err:.2e}");
+        let grads = out.mul(tensor::<Ad, 4>(&g, [r, b, l, ch], &dev)).sum().backward();
+        let dxbc = conv_oracle::finite_difference(&s.conv, &host, &g, ConvField::X, 1e-6);
+        let (du, dwx) = product_grads(s, &u, &wx, &dxbc);
+        let err = worst(&values(u_t.grad(&grads).unwrap()), &du);
+        assert!(err < 5e-5, "case {k}: du max error {err:.2e}");
+        let mut want = vec![0.0; r * (ch + 3) * d];
+        for (i, v) in dwx.iter().enumerate() {
+            let (rr, rest) = (i / (ch * d), i % (ch * d));
+            want[rr * (ch + 3) * d + 3 * d + rest] = *v;
+        }
+        let err = worst(&values(wide.grad(&grads).unwrap()), &want);
+        assert!(err < 5e-5, "case {k}: dwx through the narrow max error {err:.2e}");
+        for (field, got) in [
+            (ConvField::W, values(w.grad(&grads).unwrap())),
+            (ConvField::Bias, values(bias.grad(&grads).unwrap())),
+        ] {
+            let err = worst(&got, &conv_oracle::finite_difference(&s.conv, &host, &g, field, 1e-6));
+            assert!(err < 5e-5, "case {k}: d{field:?} max error {err:.2e}");
+        }
+        let plain = proj_conv_silu_inference(
+            tensor::<Inner, 4>(&u, [r, b, l, d], &dev),
+            tensor::<Inner, 3>(&wx, [r, ch, d], &dev),
+            tensor::<Inner, 3>(&conv.w, [r, ch, taps], &dev),
+            tensor::<Inner, 2>(&conv.bias, [r, ch], &dev),
+        );
+        let err = worst(&values(plain), &conv_oracle::conv_silu(&s.conv, &host));
+        assert!(err < 4e-6, "case {k}: inference max error {err:.2e}");
+    }
+}
+
+#[test]
+fn a_frozen_kernel_gets_no_gradient() {
+    // fig5b's all-ones conv is excluded from training: its w has no gradient node
+    let dev = WgpuDevice::default();
+    require_vulkan();
+    let s = CASES[0];
+    let (u, wx, conv) = inputs(&s, 71);
+    let (r, b, l, ch, taps, d) = (
+        s.conv.replicas,
+        s.conv.batch,
+        s.conv.len,
+        s.conv.channels,
+        s.conv.taps,
+        s.d_model,
+    );
+    let u_t = tensor::<Ad, 4>(&u, [r, b, l, d], &dev).require_grad();
+    let wx_t = tensor::<Ad, 3>(&wx, [r, ch, d], &dev).require_grad();
+    let w = tensor::<Ad, 3>(&vec![1.0; conv.w.len()], [r, ch, taps], &dev);
+    let bias = tensor::<Ad, 2>(&conv.bias, [r, ch], &dev).require_grad();
+    let grads = proj_conv_silu_autodiff(u_t.clone(), wx_t.clone(), w.clone(), bias, 4)
+        .sum()
+        .backward();
+    assert!(w.grad(&grads).is_none(), "a frozen kernel got a gradient");
+    assert!(
+        u_t.grad(&grads).is_some() && wx_t.grad(&grads).is_some(),
+        "u or wx lost its gradient"
+    );
+}
