@@ -213,7 +213,7 @@ pub(crate) fn assert_holds(h: &Handle, len: usize, size: usize, what: &str) {
     let need = (len * size) as u64;
     assert!(
         h.size_in_used() >= need,
-        "SSD launch: {what} holds {} bytes where the shape needs {need}",
+        "kernel launch: {what} holds {} bytes where the shape needs {need}",
         h.size_in_used()
     );
 }

@@ -6,8 +6,8 @@
 //! Why: at fig3's size (d_model 32, C = 320, depth 4, R = 36 on an H200) the xBC product took
 //! 0.45 ms a layer forward for an output it writes at about 2 TB/s, and the conv forward
 //! 0.42 ms reading it again (results/bench/NOTES.md, sessions 19 and 21). Here each unit holds
-//! one sequence's L tokens of `per` channels in registers: per step over D it loads L values
-//! of u (the same for every unit of the sequence: one broadcast load a warp) and `per` of the
+//! one sequence's L tokens of `per` channels in registers: per step over D it reads L values
+//! of u (staged in shared memory, the same for every unit of the sequence) and `per` of the
 //! weight, then makes L x per multiply-adds, and the conv runs on the registers.
 //!
 //! Rounding: xbc[t, c] = sum over d in order of u[t, d] w[c, d], from zero, in f32 (a fused
@@ -17,8 +17,9 @@
 use cubecl::prelude::*;
 use cubecl::server::Handle;
 
-use crate::array_arg;
 use crate::conv_silu::{ConvShape, load_taps, pre_activations, silu};
+use crate::ssd_common::stage_rows;
+use crate::{array_arg, assert_holds};
 
 /// The sizes of one launch: the conv's (its channels C are in_proj's xBC rows) and d_model.
 /// Arrays: u [R, B, L, D] (token rows may be longer than D: `u_row`), wt [R, D, C] (the xBC
@@ -55,8 +56,14 @@ impl ProjConvShape {
     }
 }
 
-/// One unit per (sequence p = CUBE_POS_X, channel slot i): channels i + j C/per for j < per.
-#[cube(launch)]
+/// One cube per (sequence p = CUBE_POS_X, block of `units` channel slots = CUBE_POS_Y); unit
+/// i of the sequence takes channels i + j C/per for j < per. The sequence's L rows of u go to
+/// shared memory first ([`stage_rows`]): every unit reads all of them, and a comptime index into
+/// shared memory is one instruction, where each global read of u took its address arithmetic
+/// and the checked launch's bounds test (the first form, global reads and D a runtime loop,
+/// ran 1.17 ms a layer at depth 4, R = 36 on an H200 against 0.42 + 0.45 ms for the conv and
+/// the product it replaces: results/bench/session22-h200-2026-11-28, call 1).
+#[cube(launch_unchecked)]
 #[allow(clippy::too_many_arguments)]
 fn proj_conv_silu_forward_kernel<F: Float>(
     u: &Array<F>,       // [R, B, L, D], token rows `u_row` apart
@@ -67,29 +74,31 @@ fn proj_conv_silu_forward_kernel<F: Float>(
     out: &mut Array<F>, // [R, B, L, C]
     batch: u32,
     channels: u32,
-    d_model: u32,
     u_row: u32,
     #[comptime] l: usize,
+    #[comptime] d: usize,
     #[comptime] k: usize,
     #[comptime] per: usize,
+    #[comptime] units: usize,
 ) {
     let p = CUBE_POS_X as usize;
     let r = p / (batch as usize);
     let ch = channels as usize;
     let slots = ch / per;
-    let i = CUBE_POS_Y as usize * CUBE_DIM_X as usize + UNIT_POS_X as usize;
+    let mut us = SharedMemory::<F>::new(comptime!(l * (d + 1))); // u's rows, d + 1 apart
+    stage_rows(u, p * l * (u_row as usize), u_row as usize, &mut us, l, d, units);
+    sync_cube();
+    let i = CUBE_POS_Y as usize * units + UNIT_POS_X as usize;
     if i < slots {
-        let dm = d_model as usize;
-        let ur = u_row as usize;
         // acc[t per + j]: token t of channel i + j slots
         let mut acc = Array::<F>::new(comptime!(l * per));
         #[unroll]
         for a in 0..comptime!(l * per) {
             acc[a] = F::new(0.0);
         }
-        let wbase = r * dm * ch + i;
-        let ubase = p * l * ur;
-        for dd in 0..dm {
+        let wbase = r * d * ch + i;
+        #[unroll]
+        for dd in 0..d {
             let mut wj = Array::<F>::new(per);
             #[unroll]
             for j in 0..per {
@@ -97,7 +106,7 @@ fn proj_conv_silu_forward_kernel<F: Float>(
             }
             #[unroll]
             for t in 0..l {
-                let ut = u[ubase + t * ur + dd];
+                let ut = us[comptime!(t * (d + 1) + dd)];
                 #[unroll]
                 for j in 0..per {
                     acc[comptime!(t * per + j)] += ut * wj[j];
@@ -135,6 +144,24 @@ pub struct ProjConvInputs {
     pub bias: Handle,
 }
 
+impl ProjConvInputs {
+    /// Panics, naming the array, where a handle holds fewer elements of `size` bytes than
+    /// `shape` reads (the launch is unchecked).
+    fn assert_sizes(&self, shape: &ProjConvShape, size: usize) {
+        let s = &shape.conv;
+        assert!(
+            self.u_row >= shape.d_model,
+            "proj_conv: u's rows ({}) are shorter than D ({})",
+            self.u_row,
+            shape.d_model
+        );
+        assert_holds(&self.u, shape.u_extent(self.u_row), size, "u");
+        assert_holds(&self.wt, shape.wt_len(), size, "wt");
+        assert_holds(&self.w, s.w_len(), size, "w");
+        assert_holds(&self.bias, s.bias_len(), size, "bias");
+    }
+}
+
 /// What the forward writes: xbc = u W^T and out = SiLU(conv(xbc) + bias), both [R, B, L, C].
 #[derive(Debug)]
 pub struct ProjConvOut {
@@ -148,8 +175,8 @@ fn units(s: &ProjConvShape) -> usize {
     (s.units_per_sequence().div_ceil(32) * 32).min(256)
 }
 
-/// xbc and out of `shape`. The input handles must hold its sizes (the launch is bounds-checked:
-/// a short handle reads zeros, not another buffer).
+/// xbc and out of `shape`. Panics where an input handle holds less than `shape` reads (the
+/// launch is unchecked).
 pub fn proj_conv_silu_forward<R: Runtime, F: Float + CubeElement>(
     client: &ComputeClient<R>,
     shape: &ProjConvShape,
@@ -162,27 +189,36 @@ pub fn proj_conv_silu_forward<R: Runtime, F: Float + CubeElement>(
         out: client.empty(bytes),
     };
     let units = units(shape);
-    proj_conv_silu_forward_kernel::launch::<F, R>(
-        client,
-        CubeCount::Static(
-            (s.replicas * s.batch) as u32,
-            shape.units_per_sequence().div_ceil(units) as u32,
-            1,
-        ),
-        CubeDim::new_1d(units as u32),
-        array_arg(&inp.u, shape.u_extent(inp.u_row)),
-        array_arg(&inp.wt, shape.wt_len()),
-        array_arg(&inp.w, s.w_len()),
-        array_arg(&inp.bias, s.bias_len()),
-        array_arg(&res.xbc, s.x_len()),
-        array_arg(&res.out, s.x_len()),
-        s.batch as u32,
-        s.channels as u32,
-        shape.d_model as u32,
-        inp.u_row as u32,
-        s.len,
-        s.taps,
-        shape.per_unit(),
-    );
+    inp.assert_sizes(shape, core::mem::size_of::<F>());
+    // SAFETY: every index the kernel forms lies below the lengths of `shape` (a cube's
+    // sequence and its channels; the staging reads the sequence's L rows of D, and slots past
+    // C / per write nothing; tests/proj_conv_wgpu.rs checks shapes with part-empty cubes), and
+    // every handle holds those lengths (asserted above; xbc and out are made here). Unchecked,
+    // its loads and stores skip the bounds test that a checked launch adds to each.
+    unsafe {
+        proj_conv_silu_forward_kernel::launch_unchecked::<F, R>(
+            client,
+            CubeCount::Static(
+                (s.replicas * s.batch) as u32,
+                shape.units_per_sequence().div_ceil(units) as u32,
+                1,
+            ),
+            CubeDim::new_1d(units as u32),
+            array_arg(&inp.u, shape.u_extent(inp.u_row)),
+            array_arg(&inp.wt, shape.wt_len()),
+            array_arg(&inp.w, s.w_len()),
+            array_arg(&inp.bias, s.bias_len()),
+            array_arg(&res.xbc, s.x_len()),
+            array_arg(&res.out, s.x_len()),
+            s.batch as u32,
+            s.channels as u32,
+            inp.u_row as u32,
+            s.len,
+            shape.d_model,
+            s.taps,
+            shape.per_unit(),
+            units,
+        );
+    }
     res
 }

@@ -223,3 +223,36 @@ fn a_frozen_kernel_gets_no_gradient() {
         "u or wx lost its gradient"
     );
 }
+
+#[test]
+fn a_short_input_stops_the_unchecked_launch() {
+    let c = client();
+    let s = CASES[0];
+    let (u, wx, conv) = inputs(&s, 81);
+    let whole = ProjConvInputs {
+        u: upload(&c, &u),
+        u_row: s.d_model,
+        wt: upload(&c, &transposed(&s, &wx)),
+        w: upload(&c, &conv.w),
+        bias: upload(&c, &conv.bias),
+    };
+    for what in ["u", "wt", "w", "bias"] {
+        let mut inp = whole.clone();
+        let cut = |v: &[f64]| upload(&c, &v[..v.len() - 1]);
+        match what {
+            "u" => inp.u = cut(&u),
+            "wt" => inp.wt = cut(&wx),
+            "w" => inp.w = cut(&conv.w),
+            _ => inp.bias = cut(&conv.bias),
+        }
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            proj_conv_silu_forward::<R, f32>(&c, &s, &inp);
+        }));
+        let msg = run.expect_err("a short input must stop the launch");
+        let msg = msg.downcast_ref::<String>().expect("the panic names the input");
+        assert!(
+            msg.contains(&format!(" {what} holds")),
+            "the panic does not name {what}: {msg}"
+        );
+    }
+}
