@@ -73,6 +73,8 @@
 #                                              # of the staged SSD kernels of one step there
 #   scripts/device-batch.sh norm-tiling-check [G] # the gated norm backward's tokens a unit
 #                                              # (MSYM_NORM_BWD_PER_UNIT): ncu's time of its launches
+#   scripts/device-batch.sh projconv-tiling-check [G] # the fused xBC product + conv's channels
+#                                              # a unit (MSYM_PROJ_CONV_PER): ncu's time, and its sections
 #   scripts/device-batch.sh matmul-kernel-check [G] # every product by one cubek kernel
 #                                              # (MSYM_MATMUL_KERNEL) against burn's matmul: the bench
 #   scripts/device-batch.sh profile-fig6 [G]   # the same for fig6's Transformer (d4, R = 36; f32, bf16)
@@ -247,7 +249,7 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         # runs/fig3-spot results/fig3`: each R = 1 value against the batched row's 3 seeds
         echo env $PLAIN$M sweep configs/fig3.toml $(dev "$3" 0,1,2,3) --max-replicas 1 --set $E5 \
             --only model.depth=2,3 --only init.gamma=1.0,1.5 --only seed=1 --time-limit $t --out runs/fig3-spot ;;
-    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | host-check | host-profile | f32-check | paths-check | profile | profile-r1 | profile-d4 | profile-sections | profile-sass | norm-tiling-check | matmul-kernel-check | profile-fig6 | autotune-check | lastq-check | convssd-check | ce-check | projconv-check)
+    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | host-check | host-profile | f32-check | paths-check | profile | profile-r1 | profile-d4 | profile-sections | profile-sass | norm-tiling-check | projconv-tiling-check | matmul-kernel-check | profile-fig6 | autotune-check | lastq-check | convssd-check | ce-check | projconv-check)
         # this script's own commands on one GPU, as queued jobs: torch-fig4 (issue 10: the
         # fig4 cell in PyTorch; no time limit, no resume), torch-order (fig4's seed 1 in
         # PyTorch on msym's own batches), fusion-check (issue 8: may the sweeps use the
@@ -442,18 +444,45 @@ norm_tiling_check() { # GPU: the gated norm backward's most tokens a unit a batc
     # one depth-4, R = 36 step (4 gated, 5 plain; R = 1's 3 steps and R = 36's warm-up skipped),
     # the default first and last for the card's drift. No training: the walk changes no bit
     # (crates/kernels/tests/norm_wgpu.rs).
-    local g=${1:-0} d=runs/norm-tiling-check k=9 c n=0 ncu
+    ncu_setting_check "${1:-0}" runs/norm-tiling-check MSYM_NORM_BWD_PER_UNIT gated_norm_backward_kernel 9 \
+        "tokens a unit" default 8 2 1 default
+}
+
+projconv_tiling_check() { # GPU: the fused xBC product + conv forward (on for this job) by its
+    # channels a unit (MSYM_PROJ_CONV_PER) against its default (5 at fig3's 320 channels): ncu's
+    # time, registers and occupancy of the 4 launches of one depth-4, R = 36 step, the default
+    # first and last, then ncu's sections of the default's launches (sections.txt.xz). No
+    # training: the tiling changes no bit (crates/kernels/tests/proj_conv_wgpu.rs).
+    local d=runs/projconv-tiling-check ncu
+    MSYM_FUSED_PROJ_CONV=1 ncu_setting_check "${1:-0}" $d MSYM_PROJ_CONV_PER proj_conv_silu_forward_kernel 4 \
+        "channels a unit" default 4 2 1 default
+    ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
+    MSYM_FUSED_PROJ_CONV=1 $ncu --clock-control none --launch-skip 16 --launch-count 4 \
+        --kernel-name 'regex:^proj_conv_silu_forward_kernel' --page details --section SpeedOfLight \
+        --section LaunchStats --section Occupancy --section WarpStateStats --section SchedulerStats \
+        --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis \
+        $M bench --no-torch --device cuda:${1:-0} --config configs/composite.toml --depths 4 --replicas 36 \
+        --sweep-depth 4 --precisions f32 --steps 2 --warmup 1 --out $d/bench-sections >$d/sections.txt 2>$d/sections.log
+    xz -f -T4 $d/sections.txt
+}
+
+ncu_setting_check() { # GPU DIR VAR KERNEL K WHAT SETTING...: ncu's time, registers and occupancy
+    # of the K launches of KERNEL a step in one depth-4, R = 36 step (R = 1's 3 steps and
+    # R = 36's warm-up skipped: 4 K launches) under each SETTING of the variable VAR ("default":
+    # unset), into DIR/N-SETTING.csv
+    local g=$1 d=$2 v=$3 kernel=$4 k=$5 what=$6 c n=0 ncu
+    shift 6
     ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
     mkdir -p $d
-    for c in default 8 2 1 default; do
+    for c in "$@"; do
         n=$((n + 1))
-        if [ $c = default ]; then set -- env -u MSYM_NORM_BWD_PER_UNIT; else set -- env MSYM_NORM_BWD_PER_UNIT=$c; fi
+        if [ $c = default ]; then set -- env -u $v; else set -- env $v=$c; fi
         "$@" $ncu --clock-control none --launch-skip $((4 * k)) --launch-count $k \
-            --kernel-name 'regex:^gated_norm_backward_kernel' --csv \
+            --kernel-name "regex:^$kernel" --csv \
             --metrics gpu__time_duration.sum,launch__registers_per_thread,sm__warps_active.avg.pct_of_peak_sustained_active \
             $M bench --no-torch --device cuda:$g --config configs/composite.toml --depths 4 --replicas 36 \
             --sweep-depth 4 --precisions f32 --steps 2 --warmup 1 --out $d/bench-$n >$d/$n-$c.csv 2>$d/$n-$c.log
-        echo "== $n: tokens a unit $c: $(grep -c gpu__time_duration $d/$n-$c.csv) launches timed"
+        echo "== $n: $what $c: $(grep -c gpu__time_duration $d/$n-$c.csv) launches timed"
     done
 }
 
@@ -837,6 +866,7 @@ profile-sass) # which instructions the staged SSD kernels issue and stall on: nc
     xz -f -T4 $d/details.txt $d/sass.csv
     ;;
 norm-tiling-check) norm_tiling_check "${2:-0}" ;;
+projconv-tiling-check) projconv_tiling_check "${2:-0}" ;;
 matmul-kernel-check) matmul_kernel_check "${2:-0}" ;;
 fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | projconv-check) switch_check $1 "${2:-0}" ;;
 convssd-check | ce-check) # the fused conv + SSD (the same bits as the conv and SSD kernels in

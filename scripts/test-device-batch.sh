@@ -364,6 +364,17 @@ PATH=$t/ncu:$PATH MSYM_BIN=$t/bin/msym run norm-tiling-check 1 >/dev/null 2>&1 |
     grep -q "^8 ncu .*--launch-skip 36 --launch-count 9 .*regex:^gated_norm_backward_kernel .*bench --no-torch --device cuda:1 .*--depths 4 --replicas 36 " "$t/mock.log" ||
     fail "norm-tiling-check did not time the norm backward under each setting: $(cat "$t/mock.log")"
 rm -rf runs/norm-tiling-check
+# projconv-tiling-check: the same over the 4 fused xBC product + conv launches (the path on)
+# under each MSYM_PROJ_CONV_PER, then the default's sections
+printf '#!/bin/sh\necho "${MSYM_FUSED_PROJ_CONV:-off}:${MSYM_PROJ_CONV_PER:-default} ncu $*" >>"%s"\n' "$t/mock.log" >"$t/ncu/ncu"
+: >"$t/mock.log"
+PATH=$t/ncu:$PATH MSYM_BIN=$t/bin/msym run projconv-tiling-check 1 >/dev/null 2>&1 || true
+[ "$(cut -d' ' -f1 "$t/mock.log" | tr '\n' ' ')" = "1:default 1:4 1:2 1:1 1:default 1:default " ] &&
+    grep -q "^1:2 ncu .*--launch-skip 16 --launch-count 4 .*regex:^proj_conv_silu_forward_kernel .*bench --no-torch --device cuda:1 .*--depths 4 --replicas 36 " "$t/mock.log" &&
+    grep -q "^1:default ncu .*--section Occupancy .*--out runs/projconv-tiling-check/bench-sections" "$t/mock.log" &&
+    [ -e runs/projconv-tiling-check/sections.txt.xz ] ||
+    fail "projconv-tiling-check did not time the fused product + conv under each setting: $(cat "$t/mock.log")"
+rm -rf runs/projconv-tiling-check
 # matmul-kernel-check: the bench at depths 4 and 2, R = 36, under burn's matmul first and last
 # and under each named kernel between
 : >"$t/mock.log"
@@ -420,4 +431,4 @@ run cmd fig3e-tied 5 1 | grep -q "^/.* sweep configs/fig3.toml --device cuda:1 -
 # fig7_depth: a sweep (no such figure for reproduce), one replica a run (small enough to carry)
 run cmd fig7_depth 5 0,1,2,3 | grep -q "^/.* sweep configs/fig7_depth.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--out runs/fig7_depth" ||
     fail "fig7_depth is not the grid's sweep in runs of 1: $(run cmd fig7_depth 5 0,1,2,3)"
-echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, its refusal to train a committed figure from nothing or to run a bad job line, and its stop of a job past the deadline), prepare-device, +fused, +plain, +norm, +rms, +embed, +adam, ssd-units-check, host-check, host-profile, profile-r1, profile-d4, profile-sections, profile-sass, norm-tiling-check, matmul-kernel-check, base-check, fig3t-, fig3c-, fig3e-, autotune-check, lastq-check, convssd-check, ce-check, projconv-check, f32-check and fig7_depth pass"
+echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, its refusal to train a committed figure from nothing or to run a bad job line, and its stop of a job past the deadline), prepare-device, +fused, +plain, +norm, +rms, +embed, +adam, ssd-units-check, host-check, host-profile, profile-r1, profile-d4, profile-sections, profile-sass, norm-tiling-check, projconv-tiling-check, matmul-kernel-check, base-check, fig3t-, fig3c-, fig3e-, autotune-check, lastq-check, convssd-check, ce-check, projconv-check, f32-check and fig7_depth pass"

@@ -318,6 +318,9 @@ pub fn run(c: BenchCommand) -> Result<(), CliError> {
         "norm_backward_per_unit": std::env::var("MSYM_NORM_BWD_PER_UNIT").ok(),
         // the cubek kernel of every product (MSYM_MATMUL_KERNEL), or null for burn's matmul
         "matmul_kernel": std::env::var("MSYM_MATMUL_KERNEL").ok(),
+        // the fused xBC product + conv's channels a unit (MSYM_PROJ_CONV_PER), or null for
+        // its default
+        "proj_conv_per": std::env::var("MSYM_PROJ_CONV_PER").ok(),
         "msym_timings": timings,
         "torch_timings": torch_runs,
     });
@@ -371,7 +374,7 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
     })
     .join("; ");
     let mut s = format!(
-        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; {paths}; SSD units a cube {}; norm backward tokens a unit {}; matmul kernel {}); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
+        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; {paths}; SSD units a cube {}; norm backward tokens a unit {}; matmul kernel {}; xBC product + conv channels a unit {}); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
         r["card"].as_str().unwrap_or("?"),
         r["device"].as_str().unwrap_or("?"),
         r["date"].as_str().unwrap_or("?"),
@@ -380,6 +383,7 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
         r["ssd_units"].as_str().unwrap_or("default"),
         r["norm_backward_per_unit"].as_str().unwrap_or("default"),
         r["matmul_kernel"].as_str().unwrap_or("burn's"),
+        r["proj_conv_per"].as_str().unwrap_or("default"),
         r["config"].as_str().unwrap_or("?"),
         r["batch"],
         c.steps,

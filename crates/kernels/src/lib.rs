@@ -163,6 +163,22 @@ pub fn ssd_units() -> (Option<u32>, Option<u32>) {
     (get(0), get(1))
 }
 
+/// Channels a unit of the fused xBC product + conv forward ([`proj_conv`]; 0: its default
+/// rule, [`proj_conv::ProjConvShape::per_unit`]). For A/B runs of its tiling alone (msym reads
+/// MSYM_PROJ_CONV_PER): every xbc element is the same sum whatever the tiling
+/// (tests/proj_conv_wgpu.rs).
+static PROJ_CONV_PER: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+
+/// Sets the channels a unit of the fused xBC product + conv forward (0: the default).
+pub fn set_proj_conv_per(per: u32) {
+    PROJ_CONV_PER.store(per, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// The channels a unit set by [`set_proj_conv_per`], None where left to the default.
+pub fn proj_conv_per() -> Option<u32> {
+    Some(PROJ_CONV_PER.load(core::sync::atomic::Ordering::Relaxed)).filter(|k| *k > 0)
+}
+
 /// Tokens a unit of the gated norm backward takes a batch, at most (0: the default,
 /// [`gated_norm::BACKWARD_PER_UNIT`]). For A/B runs of the backward's walk alone (msym reads
 /// MSYM_NORM_BWD_PER_UNIT): the tiling changes no bit (tests/norm_wgpu.rs).

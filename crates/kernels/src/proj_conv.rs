@@ -31,14 +31,16 @@ pub struct ProjConvShape {
 }
 
 impl ProjConvShape {
-    /// Channels a unit: the largest of 5, 4, 3, 2, 1 that divides C (fig3's 320: 5, so a
-    /// sequence's 64 units are two warps). More would hold more accumulators (L x per) than
-    /// the registers keep at full speed.
+    /// Channels a unit: [`crate::set_proj_conv_per`]'s where set and a divisor of C, else the
+    /// largest of 5, 4, 3, 2, 1 that divides C (fig3's 320: 5, so a sequence's 64 units are
+    /// two warps). More would hold more accumulators (L x per) than the registers keep at
+    /// full speed.
     pub fn per_unit(&self) -> usize {
-        (1..=5)
-            .rev()
-            .find(|p| self.conv.channels.is_multiple_of(*p))
-            .unwrap_or(1)
+        let c = self.conv.channels;
+        crate::proj_conv_per()
+            .map(|p| p as usize)
+            .filter(|p| c.is_multiple_of(*p))
+            .unwrap_or_else(|| (1..=5).rev().find(|p| c.is_multiple_of(*p)).unwrap_or(1))
     }
     /// Units a sequence: C / per; unit i takes channels i, i + C/per, ..., so that a warp's
     /// stores of one channel slot are contiguous.

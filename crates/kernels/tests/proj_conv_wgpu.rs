@@ -256,3 +256,33 @@ fn a_short_input_stops_the_unchecked_launch() {
         );
     }
 }
+
+#[test]
+fn every_tiling_gives_the_same_bits() {
+    // MSYM_PROJ_CONV_PER's A/B times the tiling alone: each xbc element is the same sum over D
+    // whatever the channels a unit (the other tests here may run meanwhile: any tiling is right)
+    let c = client();
+    let s = CASES[0]; // 20 channels: 5 a unit by default; 4, 2 and 1 divide too, 3 does not
+    let (u, wx, conv) = inputs(&s, 91);
+    let inp = ProjConvInputs {
+        u: upload(&c, &u),
+        u_row: s.d_model,
+        wt: upload(&c, &transposed(&s, &wx)),
+        w: upload(&c, &conv.w),
+        bias: upload(&c, &conv.bias),
+    };
+    let run = |per: u32| {
+        kernels::set_proj_conv_per(per);
+        let tiling = s.per_unit();
+        let res = proj_conv_silu_forward::<R, f32>(&c, &s, &inp);
+        (tiling, download(&c, res.xbc), download(&c, res.out))
+    };
+    let base = run(0);
+    assert_eq!(base.0, 5);
+    for (per, want) in [(4, 4), (2, 2), (1, 1), (3, 5)] {
+        let got = run(per);
+        assert_eq!(got.0, want, "MSYM_PROJ_CONV_PER={per}: channels a unit");
+        assert!(got.1 == base.1 && got.2 == base.2, "{per} channels a unit: other bits");
+    }
+    kernels::set_proj_conv_per(0);
+}

@@ -1,6 +1,7 @@
 //! A/B settings of the kernels (issue 8), read from the environment once at start, so that a
-//! GPU run can time one setting against another with nothing else changed. The first two
-//! change how a kernel's work is cut, never its bits; the third changes the matmul kernel.
+//! GPU run can time one setting against another with nothing else changed. The first two and
+//! the last change how a kernel's work is cut, never its bits; the third changes the matmul
+//! kernel.
 //!
 //! - MSYM_SSD_UNITS = "FORWARD,BACKWARD": the units a cube of the fused SSD kernels (each a
 //!   multiple of 32 in 32..=1024); unset, the kernels choose (kernels::SsdShape::default_units).
@@ -13,10 +14,14 @@
 //!   "cyclic-cmma", burn's own choice, as the control); unset, burn's matmul. **Not** bit-neutral
 //!   like the two above: another kernel may sum in another order, so a speed A/B of it is
 //!   followed by an accuracy one before it becomes a default.
+//! - MSYM_PROJ_CONV_PER = P: the channels a unit of the fused xBC product + conv forward
+//!   (1..=8; used where it divides the conv's channels); unset, its default rule
+//!   (kernels::proj_conv::ProjConvShape::per_unit). The same bits either way
+//!   (crates/kernels/tests/proj_conv_wgpu.rs).
 //!
 //! A malformed value is one sentence naming the variable, the value and what is allowed.
 
-/// Checks the three settings and applies them where this build has the kernels (the bench
+/// Checks the four settings and applies them where this build has the kernels (the bench
 /// records the variables as set).
 #[cfg_attr(not(feature = "cubecl"), allow(unused_variables))] // without kernels: checked only
 pub fn apply_launch_env() -> Result<(), String> {
@@ -32,8 +37,15 @@ pub fn apply_launch_env() -> Result<(), String> {
         .ok()
         .map(|t| parse_matmul_kernel(&t))
         .transpose()?;
+    let proj_per = std::env::var("MSYM_PROJ_CONV_PER")
+        .ok()
+        .map(|t| parse_proj_conv_per(&t))
+        .transpose()?;
     #[cfg(feature = "cubecl")]
     {
+        if let Some(p) = proj_per {
+            kernels::set_proj_conv_per(p);
+        }
         if let Some(name) = matmul_kernel {
             let kernel = kernels::burn_op_matmul::MatmulKernel::from_name(name).expect("a parsed name");
             kernels::burn_op_matmul::set_matmul_kernel(kernel);
@@ -76,6 +88,17 @@ pub fn parse_norm_per_unit(text: &str) -> Result<u32, String> {
         .filter(|k| (1..=32).contains(k))
         .ok_or_else(|| {
             format!("MSYM_NORM_BWD_PER_UNIT={text:?}: expected the most tokens a unit takes a batch, a whole number from 1 to 32 (e.g. \"4\")")
+        })
+}
+
+/// MSYM_PROJ_CONV_PER's value: a channel count from 1 to 8.
+pub fn parse_proj_conv_per(text: &str) -> Result<u32, String> {
+    text.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|k| (1..=8).contains(k))
+        .ok_or_else(|| {
+            format!("MSYM_PROJ_CONV_PER={text:?}: expected the channels a unit takes, a whole number from 1 to 8 (e.g. \"2\")")
         })
 }
 
@@ -131,6 +154,14 @@ mod tests {
             e.starts_with("MSYM_MATMUL_KERNEL=\"tf32\"") && e.contains("f32-unit, cyclic-cmma"),
             "{e}"
         );
+        assert_eq!(parse_proj_conv_per("2 "), Ok(2));
+        for bad in ["0", "9", "-1", "two", ""] {
+            let e = parse_proj_conv_per(bad).unwrap_err();
+            assert!(
+                e.starts_with("MSYM_PROJ_CONV_PER=") && e.contains("1 to 8"),
+                "{bad}: {e}"
+            );
+        }
         for bad in ["0", "33", "-1", "four", ""] {
             let e = parse_norm_per_unit(bad).unwrap_err();
             assert!(
