@@ -449,13 +449,13 @@ norm_tiling_check() { # GPU: the gated norm backward's most tokens a unit a batc
 }
 
 projconv_tiling_check() { # GPU: the fused xBC product + conv forward (on for this job) by its
-    # channels a unit (MSYM_PROJ_CONV_PER) against its default (5 at fig3's 320 channels): ncu's
+    # channels a unit (MSYM_PROJ_CONV_PER) against its default (2 since call 3 of session 22; 5 before): ncu's
     # time, registers and occupancy of the 4 launches of one depth-4, R = 36 step, the default
     # first and last, then ncu's sections of the default's launches (sections.txt.xz). No
     # training: the tiling changes no bit (crates/kernels/tests/proj_conv_wgpu.rs).
     local d=runs/projconv-tiling-check ncu
     MSYM_FUSED_PROJ_CONV=1 ncu_setting_check "${1:-0}" $d MSYM_PROJ_CONV_PER proj_conv_silu_forward_kernel 4 \
-        "channels a unit" default 4 2 1 default
+        "channels a unit" default 5 4 1 default
     ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
     MSYM_FUSED_PROJ_CONV=1 $ncu --clock-control none --launch-skip 16 --launch-count 4 \
         --kernel-name 'regex:^proj_conv_silu_forward_kernel' --page details --section SpeedOfLight \

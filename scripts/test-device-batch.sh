@@ -369,8 +369,8 @@ rm -rf runs/norm-tiling-check
 printf '#!/bin/sh\necho "${MSYM_FUSED_PROJ_CONV:-off}:${MSYM_PROJ_CONV_PER:-default} ncu $*" >>"%s"\n' "$t/mock.log" >"$t/ncu/ncu"
 : >"$t/mock.log"
 PATH=$t/ncu:$PATH MSYM_BIN=$t/bin/msym run projconv-tiling-check 1 >/dev/null 2>&1 || true
-[ "$(cut -d' ' -f1 "$t/mock.log" | tr '\n' ' ')" = "1:default 1:4 1:2 1:1 1:default 1:default " ] &&
-    grep -q "^1:2 ncu .*--launch-skip 16 --launch-count 4 .*regex:^proj_conv_silu_forward_kernel .*bench --no-torch --device cuda:1 .*--depths 4 --replicas 36 " "$t/mock.log" &&
+[ "$(cut -d' ' -f1 "$t/mock.log" | tr '\n' ' ')" = "1:default 1:5 1:4 1:1 1:default 1:default " ] &&
+    grep -q "^1:5 ncu .*--launch-skip 16 --launch-count 4 .*regex:^proj_conv_silu_forward_kernel .*bench --no-torch --device cuda:1 .*--depths 4 --replicas 36 " "$t/mock.log" &&
     grep -q "^1:default ncu .*--section Occupancy .*--out runs/projconv-tiling-check/bench-sections" "$t/mock.log" &&
     [ -e runs/projconv-tiling-check/sections.txt.xz ] ||
     fail "projconv-tiling-check did not time the fused product + conv under each setting: $(cat "$t/mock.log")"

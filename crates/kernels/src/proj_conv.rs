@@ -31,16 +31,18 @@ pub struct ProjConvShape {
 }
 
 impl ProjConvShape {
-    /// Channels a unit: [`crate::set_proj_conv_per`]'s where set and a divisor of C, else the
-    /// largest of 5, 4, 3, 2, 1 that divides C (fig3's 320: 5, so a sequence's 64 units are
-    /// two warps). More would hold more accumulators (L x per) than the registers keep at
-    /// full speed.
+    /// Channels a unit: [`crate::set_proj_conv_per`]'s where set and a divisor of C, else 2
+    /// where C is even, else 1. Measured at fig3's 320 channels, depth 4, R = 36 on an H200
+    /// (ncu, results/bench/session22-h200-2026-11-28, call 3): 2 a unit 0.70 ms a launch at 62
+    /// registers and 44% occupancy; 5 a unit 0.75 ms at 128 registers and 24%; 4 a unit
+    /// 0.94 ms (80 slots: a part-empty third warp); 1 a unit 1.14 ms (320 slots: two cubes a
+    /// sequence, the second a quarter full).
     pub fn per_unit(&self) -> usize {
         let c = self.conv.channels;
         crate::proj_conv_per()
             .map(|p| p as usize)
             .filter(|p| c.is_multiple_of(*p))
-            .unwrap_or_else(|| (1..=5).rev().find(|p| c.is_multiple_of(*p)).unwrap_or(1))
+            .unwrap_or(if c.is_multiple_of(2) { 2 } else { 1 })
     }
     /// Units a sequence: C / per; unit i takes channels i, i + C/per, ..., so that a warp's
     /// stores of one channel slot are contiguous.
