@@ -74,7 +74,7 @@
 #   scripts/device-batch.sh norm-tiling-check [G] # the gated norm backward's tokens a unit
 #                                              # (MSYM_NORM_BWD_PER_UNIT): ncu's time of its launches
 #   scripts/device-batch.sh projconv-tiling-check [G] # the fused xBC product + conv's channels
-#                                              # a unit (MSYM_PROJ_CONV_PER): ncu's time, and its sections
+#                                              # a unit and steps unrolled (MSYM_PROJ_CONV_PER, _UNROLL): ncu's time
 #   scripts/device-batch.sh matmul-kernel-check [G] # every product by one cubek kernel
 #                                              # (MSYM_MATMUL_KERNEL) against burn's matmul: the bench
 #   scripts/device-batch.sh profile-fig6 [G]   # the same for fig6's Transformer (d4, R = 36; f32, bf16)
@@ -449,21 +449,18 @@ norm_tiling_check() { # GPU: the gated norm backward's most tokens a unit a batc
 }
 
 projconv_tiling_check() { # GPU: the fused xBC product + conv forward (on for this job) by its
-    # channels a unit (MSYM_PROJ_CONV_PER) against its default (2 since call 3 of session 22; 5 before): ncu's
-    # time, registers and occupancy of the 4 launches of one depth-4, R = 36 step, the default
-    # first and last, then ncu's sections of the default's launches (sections.txt.xz). No
-    # training: the tiling changes no bit (crates/kernels/tests/proj_conv_wgpu.rs).
-    local d=runs/projconv-tiling-check ncu
-    MSYM_FUSED_PROJ_CONV=1 ncu_setting_check "${1:-0}" $d MSYM_PROJ_CONV_PER proj_conv_silu_forward_kernel 4 \
+    # channels a unit (MSYM_PROJ_CONV_PER) against its default (2 since call 3 of session 22; 5
+    # before), then by its steps over D unrolled at once (MSYM_PROJ_CONV_UNROLL) at 5 and at 2
+    # channels a unit: ncu's time, registers and occupancy of the 4 launches of one depth-4,
+    # R = 36 step, each series' default first and last. No training: the tiling changes no bit
+    # (crates/kernels/tests/proj_conv_wgpu.rs).
+    local d=runs/projconv-tiling-check
+    MSYM_FUSED_PROJ_CONV=1 ncu_setting_check "${1:-0}" $d/per MSYM_PROJ_CONV_PER proj_conv_silu_forward_kernel 4 \
         "channels a unit" default 5 4 1 default
-    ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
-    MSYM_FUSED_PROJ_CONV=1 $ncu --clock-control none --launch-skip 16 --launch-count 4 \
-        --kernel-name 'regex:^proj_conv_silu_forward_kernel' --page details --section SpeedOfLight \
-        --section LaunchStats --section Occupancy --section WarpStateStats --section SchedulerStats \
-        --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis \
-        $M bench --no-torch --device cuda:${1:-0} --config configs/composite.toml --depths 4 --replicas 36 \
-        --sweep-depth 4 --precisions f32 --steps 2 --warmup 1 --out $d/bench-sections >$d/sections.txt 2>$d/sections.log
-    xz -f -T4 $d/sections.txt
+    for p in 5 2; do
+        MSYM_FUSED_PROJ_CONV=1 MSYM_PROJ_CONV_PER=$p ncu_setting_check "${1:-0}" $d/unroll-per$p MSYM_PROJ_CONV_UNROLL \
+            proj_conv_silu_forward_kernel 4 "channels a unit $p, steps unrolled" default 8 4 1 default
+    done
 }
 
 ncu_setting_check() { # GPU DIR VAR KERNEL K WHAT SETTING...: ncu's time, registers and occupancy

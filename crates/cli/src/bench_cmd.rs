@@ -321,6 +321,8 @@ pub fn run(c: BenchCommand) -> Result<(), CliError> {
         // the fused xBC product + conv's channels a unit (MSYM_PROJ_CONV_PER), or null for
         // its default
         "proj_conv_per": std::env::var("MSYM_PROJ_CONV_PER").ok(),
+        // its steps over d_model unrolled at once (MSYM_PROJ_CONV_UNROLL), or null for all
+        "proj_conv_unroll": std::env::var("MSYM_PROJ_CONV_UNROLL").ok(),
         "msym_timings": timings,
         "torch_timings": torch_runs,
     });
@@ -374,7 +376,7 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
     })
     .join("; ");
     let mut s = format!(
-        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; {paths}; SSD units a cube {}; norm backward tokens a unit {}; matmul kernel {}; xBC product + conv channels a unit {}); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
+        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; {paths}; SSD units a cube {}; norm backward tokens a unit {}; matmul kernel {}; xBC product + conv channels a unit {}, unrolled {}); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
         r["card"].as_str().unwrap_or("?"),
         r["device"].as_str().unwrap_or("?"),
         r["date"].as_str().unwrap_or("?"),
@@ -384,6 +386,7 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
         r["norm_backward_per_unit"].as_str().unwrap_or("default"),
         r["matmul_kernel"].as_str().unwrap_or("burn's"),
         r["proj_conv_per"].as_str().unwrap_or("default"),
+        r["proj_conv_unroll"].as_str().unwrap_or("all"),
         r["config"].as_str().unwrap_or("?"),
         r["batch"],
         c.steps,

@@ -179,6 +179,21 @@ pub fn proj_conv_per() -> Option<u32> {
     Some(PROJ_CONV_PER.load(core::sync::atomic::Ordering::Relaxed)).filter(|k| *k > 0)
 }
 
+/// Steps over D that the fused xBC product + conv forward unrolls at once (0: all of D,
+/// [`proj_conv::ProjConvShape::chunk`]). For A/B runs (msym reads MSYM_PROJ_CONV_UNROLL): the
+/// sums keep their order (tests/proj_conv_wgpu.rs).
+static PROJ_CONV_UNROLL: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+
+/// Sets the steps over D that the fused xBC product + conv forward unrolls (0: all).
+pub fn set_proj_conv_unroll(steps: u32) {
+    PROJ_CONV_UNROLL.store(steps, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// The steps set by [`set_proj_conv_unroll`], None where left to the default.
+pub fn proj_conv_unroll() -> Option<u32> {
+    Some(PROJ_CONV_UNROLL.load(core::sync::atomic::Ordering::Relaxed)).filter(|k| *k > 0)
+}
+
 /// Tokens a unit of the gated norm backward takes a batch, at most (0: the default,
 /// [`gated_norm::BACKWARD_PER_UNIT`]). For A/B runs of the backward's walk alone (msym reads
 /// MSYM_NORM_BWD_PER_UNIT): the tiling changes no bit (tests/norm_wgpu.rs).

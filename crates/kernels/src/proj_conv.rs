@@ -44,6 +44,15 @@ impl ProjConvShape {
             .filter(|p| c.is_multiple_of(*p))
             .unwrap_or(if c.is_multiple_of(2) { 2 } else { 1 })
     }
+    /// The steps over D that the kernel unrolls: [`crate::set_proj_conv_unroll`]'s where set
+    /// and a divisor of D, else all of D.
+    pub fn chunk(&self) -> usize {
+        let d = self.d_model;
+        crate::proj_conv_unroll()
+            .map(|k| k as usize)
+            .filter(|k| d.is_multiple_of(*k))
+            .unwrap_or(d)
+    }
     /// Units a sequence: C / per; unit i takes channels i, i + C/per, ..., so that a warp's
     /// stores of one channel slot are contiguous.
     pub fn units_per_sequence(&self) -> usize {
@@ -83,6 +92,7 @@ fn proj_conv_silu_forward_kernel<F: Float>(
     #[comptime] d: usize,
     #[comptime] k: usize,
     #[comptime] per: usize,
+    #[comptime] chunk: usize,
     #[comptime] units: usize,
 ) {
     let p = CUBE_POS_X as usize;
@@ -101,19 +111,24 @@ fn proj_conv_silu_forward_kernel<F: Float>(
             acc[a] = F::new(0.0);
         }
         let wbase = r * d * ch + i;
-        #[unroll]
-        for dd in 0..d {
-            let mut wj = Array::<F>::new(per);
+        // D in steps of `chunk`, each unrolled: the compiler hoists an unrolled step's weight
+        // loads ahead of its multiply-adds, so a whole-D unroll holds more registers
+        for d0 in 0..comptime!(d / chunk) {
             #[unroll]
-            for j in 0..per {
-                wj[j] = wt[wbase + dd * ch + j * slots];
-            }
-            #[unroll]
-            for t in 0..l {
-                let ut = us[comptime!(t * (d + 1) + dd)];
+            for dq in 0..chunk {
+                let dd = d0 * chunk + dq;
+                let mut wj = Array::<F>::new(per);
                 #[unroll]
                 for j in 0..per {
-                    acc[comptime!(t * per + j)] += ut * wj[j];
+                    wj[j] = wt[wbase + dd * ch + j * slots];
+                }
+                #[unroll]
+                for t in 0..l {
+                    let ut = us[t * comptime!(d + 1) + dd];
+                    #[unroll]
+                    for j in 0..per {
+                        acc[comptime!(t * per + j)] += ut * wj[j];
+                    }
                 }
             }
         }
@@ -221,6 +236,7 @@ pub fn proj_conv_silu_forward<R: Runtime, F: Float + CubeElement>(
             shape.d_model,
             s.taps,
             shape.per_unit(),
+            shape.chunk(),
             units,
         );
     }

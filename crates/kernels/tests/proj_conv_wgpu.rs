@@ -260,8 +260,9 @@ fn a_short_input_stops_the_unchecked_launch() {
 
 #[test]
 fn every_tiling_gives_the_same_bits() {
-    // MSYM_PROJ_CONV_PER's A/B times the tiling alone: each xbc element is the same sum over D
-    // whatever the channels a unit (the other tests here may run meanwhile: any tiling is right)
+    // MSYM_PROJ_CONV_PER's and _UNROLL's A/Bs time the tiling alone: each xbc element is the
+    // same sum over D in the same order whatever the channels a unit and the steps unrolled
+    // (the other tests here may run meanwhile: any tiling is right)
     let c = client();
     let s = CASES[0]; // 20 channels: 2 a unit by default; 5, 4 and 1 divide too, 3 does not
     let (u, wx, conv) = inputs(&s, 91);
@@ -272,18 +273,30 @@ fn every_tiling_gives_the_same_bits() {
         w: upload(&c, &conv.w),
         bias: upload(&c, &conv.bias),
     };
-    let run = |per: u32| {
+    let run = |per: u32, unroll: u32| {
         kernels::set_proj_conv_per(per);
-        let tiling = s.per_unit();
+        kernels::set_proj_conv_unroll(unroll);
+        let tiling = (s.per_unit(), s.chunk());
         let res = proj_conv_silu_forward::<R, f32>(&c, &s, &inp);
         (tiling, download(&c, res.xbc), download(&c, res.out))
     };
-    let base = run(0);
-    assert_eq!(base.0, 2);
-    for (per, want) in [(5, 5), (4, 4), (1, 1), (3, 2)] {
-        let got = run(per);
-        assert_eq!(got.0, want, "MSYM_PROJ_CONV_PER={per}: channels a unit");
-        assert!(got.1 == base.1 && got.2 == base.2, "{per} channels a unit: other bits");
+    let base = run(0, 0);
+    assert_eq!(base.0, (2, 8));
+    // D = 8: 4, 2 and 1 steps at once divide it, 3 does not
+    for (per, unroll, want) in [
+        (5, 0, (5, 8)),
+        (4, 4, (4, 4)),
+        (1, 1, (1, 1)),
+        (3, 3, (2, 8)),
+        (0, 2, (2, 2)),
+    ] {
+        let got = run(per, unroll);
+        assert_eq!(
+            got.0, want,
+            "MSYM_PROJ_CONV_PER={per}, MSYM_PROJ_CONV_UNROLL={unroll}: the tiling"
+        );
+        assert!(got.1 == base.1 && got.2 == base.2, "tiling {want:?}: other bits");
     }
+    kernels::set_proj_conv_unroll(0);
     kernels::set_proj_conv_per(0);
 }

@@ -1,7 +1,6 @@
 //! A/B settings of the kernels (issue 8), read from the environment once at start, so that a
-//! GPU run can time one setting against another with nothing else changed. The first two and
-//! the last change how a kernel's work is cut, never its bits; the third changes the matmul
-//! kernel.
+//! GPU run can time one setting against another with nothing else changed. All but the third
+//! change how a kernel's work is cut, never its bits; the third changes the matmul kernel.
 //!
 //! - MSYM_SSD_UNITS = "FORWARD,BACKWARD": the units a cube of the fused SSD kernels (each a
 //!   multiple of 32 in 32..=1024); unset, the kernels choose (kernels::SsdShape::default_units).
@@ -18,10 +17,12 @@
 //!   (1..=8; used where it divides the conv's channels); unset, its default rule
 //!   (kernels::proj_conv::ProjConvShape::per_unit). The same bits either way
 //!   (crates/kernels/tests/proj_conv_wgpu.rs).
+//! - MSYM_PROJ_CONV_UNROLL = K: the steps over d_model that the same kernel unrolls at once
+//!   (1..=256; used where it divides d_model); unset, all of them. The same bits either way.
 //!
 //! A malformed value is one sentence naming the variable, the value and what is allowed.
 
-/// Checks the four settings and applies them where this build has the kernels (the bench
+/// Checks the five settings and applies them where this build has the kernels (the bench
 /// records the variables as set).
 #[cfg_attr(not(feature = "cubecl"), allow(unused_variables))] // without kernels: checked only
 pub fn apply_launch_env() -> Result<(), String> {
@@ -41,8 +42,15 @@ pub fn apply_launch_env() -> Result<(), String> {
         .ok()
         .map(|t| parse_proj_conv_per(&t))
         .transpose()?;
+    let proj_unroll = std::env::var("MSYM_PROJ_CONV_UNROLL")
+        .ok()
+        .map(|t| parse_proj_conv_unroll(&t))
+        .transpose()?;
     #[cfg(feature = "cubecl")]
     {
+        if let Some(k) = proj_unroll {
+            kernels::set_proj_conv_unroll(k);
+        }
         if let Some(p) = proj_per {
             kernels::set_proj_conv_per(p);
         }
@@ -102,6 +110,17 @@ pub fn parse_proj_conv_per(text: &str) -> Result<u32, String> {
         })
 }
 
+/// MSYM_PROJ_CONV_UNROLL's value: a step count from 1 to 256.
+pub fn parse_proj_conv_unroll(text: &str) -> Result<u32, String> {
+    text.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|k| (1..=256).contains(k))
+        .ok_or_else(|| {
+            format!("MSYM_PROJ_CONV_UNROLL={text:?}: expected the steps over d_model unrolled at once, a whole number from 1 to 256 (e.g. \"8\")")
+        })
+}
+
 /// The kernels MSYM_MATMUL_KERNEL may name (kernels::burn_op_matmul::MatmulKernel::ALL's
 /// names, kept here too so that a build without the kernels reads the variable the same way).
 pub const MATMUL_KERNELS: [&str; 5] = [
@@ -155,6 +174,14 @@ mod tests {
             "{e}"
         );
         assert_eq!(parse_proj_conv_per("2 "), Ok(2));
+        assert_eq!(parse_proj_conv_unroll("8"), Ok(8));
+        for bad in ["0", "257", "x"] {
+            let e = parse_proj_conv_unroll(bad).unwrap_err();
+            assert!(
+                e.starts_with("MSYM_PROJ_CONV_UNROLL=") && e.contains("1 to 256"),
+                "{bad}: {e}"
+            );
+        }
         for bad in ["0", "9", "-1", "two", ""] {
             let e = parse_proj_conv_per(bad).unwrap_err();
             assert!(
