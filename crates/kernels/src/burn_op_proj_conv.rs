@@ -18,7 +18,7 @@ use burn_cubecl::{CubeBackend, CubeRuntime};
 
 use crate::burn_common::{autodiff_op, f32_tensor, register_grads};
 use crate::burn_op_conv::token_rows;
-use crate::conv_silu::{ConvInputs, ConvShape, conv_silu_backward};
+use crate::conv_silu::{ConvInputs, conv_silu_backward};
 use crate::proj_conv::{ProjConvInputs, ProjConvShape, proj_conv_silu_forward};
 
 /// The inner (non-autodiff) backend.
@@ -43,16 +43,7 @@ impl<R: CubeRuntime> Saved<R> {
     fn new(u: CubeTensor<R>, wx: CubeTensor<R>, w: CubeTensor<R>, bias: CubeTensor<R>, groups: usize) -> Self {
         let [replicas, batch, len, d_model] = u.meta.shape.dims::<4>();
         let [_, channels, taps] = w.meta.shape.dims::<3>();
-        let shape = ProjConvShape {
-            conv: ConvShape {
-                replicas,
-                batch,
-                len,
-                channels,
-                taps,
-            },
-            d_model,
-        };
+        let shape = ProjConvShape::new(replicas, batch, len, channels, taps, d_model);
         assert!(
             (batch * len).is_multiple_of(groups),
             "proj_conv: {groups} token groups do not divide {batch} x {len} tokens"

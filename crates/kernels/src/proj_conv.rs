@@ -31,6 +31,19 @@ pub struct ProjConvShape {
 }
 
 impl ProjConvShape {
+    /// The shape of u [R, B, L, D] and a conv of C channels and K taps.
+    pub const fn new(replicas: usize, batch: usize, len: usize, channels: usize, taps: usize, d_model: usize) -> Self {
+        Self {
+            conv: ConvShape {
+                replicas,
+                batch,
+                len,
+                channels,
+                taps,
+            },
+            d_model,
+        }
+    }
     /// Channels a unit: [`crate::set_proj_conv_per`]'s where set and a divisor of C, else 2
     /// where C is even, else 1. Measured at fig3's 320 channels, depth 4, R = 36 on an H200
     /// (ncu, results/bench/session22-h200-2026-11-28, call 3): 2 a unit 0.70 ms a launch at 62

@@ -9,7 +9,6 @@ use burn_cubecl::CubeBackend;
 use cubecl::wgpu::{WgpuDevice, WgpuRuntime};
 use kernels::burn_op_proj_conv::{proj_conv_silu_autodiff, proj_conv_silu_inference};
 use kernels::conv_oracle::{self, ConvField, ConvHost};
-use kernels::conv_silu::ConvShape;
 use kernels::proj_conv::{ProjConvInputs, ProjConvShape, proj_conv_silu_forward};
 
 mod common;
@@ -19,34 +18,20 @@ type R = WgpuRuntime;
 type Inner = CubeBackend<R, f32, i32, u32>;
 type Ad = Autodiff<Inner>;
 
-const fn case(
-    replicas: usize,
-    batch: usize,
-    len: usize,
-    channels: usize,
-    taps: usize,
-    d_model: usize,
-) -> ProjConvShape {
-    ProjConvShape {
-        conv: ConvShape {
-            replicas,
-            batch,
-            len,
-            channels,
-            taps,
-        },
-        d_model,
-    }
+/// (R, B, L, C, K, D) of a case.
+fn dims(s: &ProjConvShape) -> (usize, usize, usize, usize, usize, usize) {
+    let c = &s.conv;
+    (c.replicas, c.batch, c.len, c.channels, c.taps, s.d_model)
 }
 
 /// 2 channels a unit (the default for an even C) over 10 slots and over 36; one a unit (an
 /// odd C, 7); and 1600 channels, whose 800 slots take four cubes along y (the last
 /// part-empty).
 const CASES: [ProjConvShape; 4] = [
-    case(2, 3, 8, 20, 4, 8),
-    case(1, 4, 5, 72, 3, 5),
-    case(2, 2, 6, 7, 4, 3),
-    case(1, 2, 4, 1600, 4, 3),
+    ProjConvShape::new(2, 3, 8, 20, 4, 8),
+    ProjConvShape::new(1, 4, 5, 72, 3, 5),
+    ProjConvShape::new(2, 2, 6, 7, 4, 3),
+    ProjConvShape::new(1, 2, 4, 1600, 4, 3),
 ];
 
 /// u in [-1, 1), wx in [-0.5, 0.5) (PyTorch's [R, C, D]), and the conv's w and bias.
@@ -133,14 +118,7 @@ fn the_autodiff_op_matches_the_chain_rule_over_finite_differences() {
     require_vulkan();
     for (k, s) in CASES.iter().take(3).enumerate() {
         let (u, wx, conv) = inputs(s, 51 + 10 * k as u64);
-        let (r, b, l, ch, taps, d) = (
-            s.conv.replicas,
-            s.conv.batch,
-            s.conv.len,
-            s.conv.channels,
-            s.conv.taps,
-            s.d_model,
-        );
+        let (r, b, l, ch, taps, d) = dims(s);
         let g = lcg(52 + k as u64)(s.conv.x_len(), -1.0, 2.0);
         let u_t = tensor::<Ad, 4>(&u, [r, b, l, d], &dev).require_grad();
         let wide = Tensor::cat(
@@ -203,14 +181,7 @@ fn a_frozen_kernel_gets_no_gradient() {
     require_vulkan();
     let s = CASES[0];
     let (u, wx, conv) = inputs(&s, 71);
-    let (r, b, l, ch, taps, d) = (
-        s.conv.replicas,
-        s.conv.batch,
-        s.conv.len,
-        s.conv.channels,
-        s.conv.taps,
-        s.d_model,
-    );
+    let (r, b, l, ch, taps, d) = dims(&s);
     let u_t = tensor::<Ad, 4>(&u, [r, b, l, d], &dev).require_grad();
     let wx_t = tensor::<Ad, 3>(&wx, [r, ch, d], &dev).require_grad();
     let w = tensor::<Ad, 3>(&vec![1.0; conv.w.len()], [r, ch, taps], &dev);

@@ -255,12 +255,15 @@ fn f32_matmul_gives_burns_products_and_gradients() {
     set_f32_matmul(false);
 }
 
-/// MSYM_FUSED_CONV_SSD (models::fused_conv_ssd): with every other path on, the fused conv +
-/// SSD gives the logits and gradients of the conv and SSD kernels in turn, bit for bit, and
-/// runs once per layer, except where the block adds to the post-conv states (the residual
-/// around the conv) or where the conv or SSD kernels are off; it is off unless set. Run
-/// inside the one test above (the switches are process-wide).
-fn conv_ssd_gives_the_separate_kernels_bits() {
+/// The logits and every parameter's gradient of a small model, as `read_grads` gives them.
+type Outputs = (Vec<f64>, std::collections::BTreeMap<String, Option<Vec<f64>>>);
+
+/// One path that runs only where the block's conv input is read by nothing else, with every
+/// default path on: first it must stay off unless set; then, on the standard block, fig5b's
+/// frozen conv, the residual around the conv and with the conv kernels off, the model's
+/// outputs with the path off and on, checked by `same`, and the path's layer calls (2 a
+/// forward where it may run, else 0). `set` and `calls` are the path's switch and count.
+fn one_conv_path(what: &str, set: fn(bool), calls: fn() -> usize, same: impl Fn(&str, &Outputs, &Outputs)) {
     let base = "kind = \"mamba2\"\ndepth = 2\nd_model = 8\nd_state = 4";
     let all_on = || {
         set_fused_ssd(true);
@@ -270,48 +273,60 @@ fn conv_ssd_gives_the_separate_kernels_bits() {
         set_fused_rms_norm(true);
         set_fused_embed(true);
     };
-    // (model, conv kernels on, layer calls of the fused pair expected)
+    // (model, conv kernels on, layer calls of the path expected)
     let cases = [
         (base.to_string(), true, 2),
         (format!("{base}\nconv = \"all_ones_frozen\""), true, 2),
         (format!("{base}\nresidual_around_conv = true"), true, 0),
         (base.to_string(), false, 0),
     ];
-    let before = fused_conv_ssd_calls();
+    let before = calls();
     let cfg = tiny_config(base);
-    let replicas = [ReplicaInit { seed: 1, gamma: 0.5 }];
     all_on();
-    let model = build_model::<W>(&cfg, &replicas, &Default::default());
+    let model = build_model::<W>(&cfg, &[ReplicaInit { seed: 1, gamma: 0.5 }], &Default::default());
     let _ = model.forward(tokens::<W>([1, 2, 6], 13, 3)).sum().backward();
-    assert_eq!(fused_conv_ssd_calls(), before, "the fused conv + SSD is off unless set");
+    assert_eq!(calls(), before, "the {what} is off unless set");
     for (model, conv, want) in cases {
         let cfg = tiny_config(&model);
         let replicas = [ReplicaInit { seed: 1, gamma: 0.5 }, ReplicaInit { seed: 2, gamma: 1.0 }];
         let toks = tokens::<W>([2, 5, 6], 13, 3);
         let w = randn::<W, 3>([2, 5, 13], 4);
-        let run = |fused: bool| {
+        let run = |on: bool| {
             all_on();
             set_fused_conv(conv);
-            set_fused_conv_ssd(fused);
+            set(on);
             let model = build_model::<W>(&cfg, &replicas, &Default::default());
             let logits = model.forward(toks.clone());
             let grads = read_grads(&model, &logits.clone().mul(w.clone()).sum().backward());
             (to_vec(logits), grads)
         };
         let apart = run(false);
-        let before = fused_conv_ssd_calls();
+        let before = calls();
         let fused = run(true);
-        set_fused_conv_ssd(false);
-        assert_eq!(
-            fused_conv_ssd_calls() - before,
-            want,
-            "model {model:?}, conv kernels {conv}: fused conv + SSD calls"
-        );
-        assert!(fused.0 == apart.0, "model {model:?}: logits differ");
-        for (name, g) in &apart.1 {
-            assert!(&fused.1[name] == g, "model {model:?}: the gradient of {name} differs");
-        }
+        set(false);
+        let case = format!("{what}, model {model:?}, conv kernels {conv}");
+        assert_eq!(calls() - before, want, "{case}: layer calls");
+        same(&case, &apart, &fused);
     }
+}
+
+/// MSYM_FUSED_CONV_SSD (models::fused_conv_ssd): with every other path on, the fused conv +
+/// SSD gives the logits and gradients of the conv and SSD kernels in turn, bit for bit, and
+/// runs once per layer, except where the block adds to the post-conv states (the residual
+/// around the conv) or where the conv or SSD kernels are off; it is off unless set. Run
+/// inside the one test above (the switches are process-wide).
+fn conv_ssd_gives_the_separate_kernels_bits() {
+    one_conv_path(
+        "fused conv + SSD",
+        set_fused_conv_ssd,
+        fused_conv_ssd_calls,
+        |case, apart, fused| {
+            assert!(fused.0 == apart.0, "{case}: logits differ");
+            for (name, g) in &apart.1 {
+                assert!(&fused.1[name] == g, "{case}: the gradient of {name} differs");
+            }
+        },
+    );
 }
 
 /// MSYM_FUSED_PROJ_CONV (models::fused_proj_conv): in_proj's xBC rows and the conv in one
@@ -320,74 +335,30 @@ fn conv_ssd_gives_the_separate_kernels_bits() {
 /// block's conv input is read by nothing else; off unless set. Run inside the one test above
 /// (the switches are process-wide).
 fn proj_conv_gives_the_products_logits_and_gradients() {
-    let base = "kind = \"mamba2\"\ndepth = 2\nd_model = 8\nd_state = 4";
-    let all_on = || {
-        set_fused_ssd(true);
-        set_fused_conv(true);
-        set_split_in_proj(true);
-        set_fused_norm(true);
-        set_fused_rms_norm(true);
-        set_fused_embed(true);
-    };
-    // (model, conv kernels on, layer calls of the fused product + conv expected)
-    let cases = [
-        (base.to_string(), true, 2),
-        (format!("{base}\nconv = \"all_ones_frozen\""), true, 2),
-        (format!("{base}\nresidual_around_conv = true"), true, 0),
-        (base.to_string(), false, 0),
-    ];
-    let before = fused_proj_conv_calls();
-    let cfg = tiny_config(base);
-    all_on();
-    let model = build_model::<W>(&cfg, &[ReplicaInit { seed: 1, gamma: 0.5 }], &Default::default());
-    let _ = model.forward(tokens::<W>([1, 2, 6], 13, 3)).sum().backward();
-    assert_eq!(
-        fused_proj_conv_calls(),
-        before,
-        "the fused product + conv is off unless set"
-    );
-    for (model, conv, want) in cases {
-        let cfg = tiny_config(&model);
-        let replicas = [ReplicaInit { seed: 1, gamma: 0.5 }, ReplicaInit { seed: 2, gamma: 1.0 }];
-        let toks = tokens::<W>([2, 5, 6], 13, 3);
-        let w = randn::<W, 3>([2, 5, 13], 4);
-        let run = |fused: bool| {
-            all_on();
-            set_fused_conv(conv);
-            set_fused_proj_conv(fused);
-            let model = build_model::<W>(&cfg, &replicas, &Default::default());
-            let logits = model.forward(toks.clone());
-            let grads = read_grads(&model, &logits.clone().mul(w.clone()).sum().backward());
-            (to_vec(logits), grads)
-        };
-        let apart = run(false);
-        let before = fused_proj_conv_calls();
-        let fused = run(true);
-        set_fused_proj_conv(false);
-        let what = format!("model {model:?}, conv kernels {conv}");
-        assert_eq!(
-            fused_proj_conv_calls() - before,
-            want,
-            "{what}: fused product + conv calls"
-        );
-        let scale = apart.0.iter().map(|v| v.abs()).fold(1.0, f64::max);
-        assert!(max_abs_diff(&apart.0, &fused.0) < 1e-5 * scale, "{what}: logits");
-        for (name, g) in &apart.1 {
-            let (Some(g), Some(f)) = (g, &fused.1[name]) else {
+    one_conv_path(
+        "fused product + conv",
+        set_fused_proj_conv,
+        fused_proj_conv_calls,
+        |case, apart, fused| {
+            let scale = apart.0.iter().map(|v| v.abs()).fold(1.0, f64::max);
+            assert!(max_abs_diff(&apart.0, &fused.0) < 1e-5 * scale, "{case}: logits");
+            for (name, g) in &apart.1 {
+                let (Some(g), Some(f)) = (g, &fused.1[name]) else {
+                    assert!(
+                        g.is_none() && fused.1[name].is_none(),
+                        "{case}: {name}'s gradient on one side only"
+                    );
+                    continue;
+                };
+                let scale = g.iter().map(|v| v.abs()).fold(1e-3, f64::max);
+                let diff = max_abs_diff(g, f);
                 assert!(
-                    g.is_none() && fused.1[name].is_none(),
-                    "{what}: {name}'s gradient on one side only"
+                    diff < 1e-4 * scale,
+                    "{case}: gradient of {name} differs by {diff:.2e} (scale {scale:.2e})"
                 );
-                continue;
-            };
-            let scale = g.iter().map(|v| v.abs()).fold(1e-3, f64::max);
-            let diff = max_abs_diff(g, f);
-            assert!(
-                diff < 1e-4 * scale,
-                "{what}: gradient of {name} differs by {diff:.2e} (scale {scale:.2e})"
-            );
-        }
-    }
+            }
+        },
+    );
 }
 
 /// MSYM_FUSED_CE (models::fused_ce): each sample's loss through the cross-entropy kernels
