@@ -17,74 +17,69 @@ use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::{CubeBackend, CubeRuntime};
 
 use crate::burn_common::{autodiff_op, f32_tensor, register_grads};
-use crate::burn_op_conv::token_rows;
+use crate::burn_op_conv::{summed_taps_and_bias, token_rows};
 use crate::conv_silu::{ConvInputs, conv_silu_backward};
 use crate::proj_conv::{ProjConvInputs, ProjConvShape, proj_conv_silu_forward};
 
 /// The inner (non-autodiff) backend.
 type Cube<R, I, BT> = CubeBackend<R, f32, I, BT>;
 
-/// The inputs as the kernel reads them, and the backward's saved state with the forward's xbc.
+/// The backward's saved state: the inputs as the forward read them, and its xbc.
 #[derive(Debug, Clone)]
 struct Saved<R: CubeRuntime> {
     shape: ProjConvShape,
     /// Token groups of the weight gradient's product (models::grouped's G for these sizes).
     groups: usize,
-    u: CubeTensor<R>, // [R, B, L, D], token rows u_row apart
-    u_row: usize,
-    wx: CubeTensor<R>,   // [R, C, D] contiguous
+    u: CubeTensor<R>,    // [R, B, L, D], contiguous or in padded token rows
+    wx: CubeTensor<R>,   // [R, C, D] as given (a view of in_proj's weight)
     w: CubeTensor<R>,    // [R, C, K]
     bias: CubeTensor<R>, // [R, C]
-    /// The forward's xbc [R, B, L, C] (set by [`Saved::forward`]).
-    xbc: Option<CubeTensor<R>>,
+    xbc: CubeTensor<R>,  // [R, B, L, C], the forward's
 }
 
-impl<R: CubeRuntime> Saved<R> {
-    fn new(u: CubeTensor<R>, wx: CubeTensor<R>, w: CubeTensor<R>, bias: CubeTensor<R>, groups: usize) -> Self {
-        let [replicas, batch, len, d_model] = u.meta.shape.dims::<4>();
-        let [_, channels, taps] = w.meta.shape.dims::<3>();
-        let shape = ProjConvShape::new(replicas, batch, len, channels, taps, d_model);
-        assert!(
-            (batch * len).is_multiple_of(groups),
-            "proj_conv: {groups} token groups do not divide {batch} x {len} tokens"
-        );
-        let (u, u_row) = match token_rows(&[replicas, batch, len, d_model], u.meta.strides()) {
-            Some(row) => (u, row),
-            None => (into_contiguous(u), d_model),
-        };
-        Self {
-            shape,
-            groups,
-            u,
-            u_row,
-            wx: into_contiguous(wx),
-            w: into_contiguous(w),
-            bias: into_contiguous(bias),
-            xbc: None,
-        }
-    }
-
-    fn new_tensor(&self, dims: Vec<usize>, handle: cubecl::server::Handle) -> CubeTensor<R> {
-        f32_tensor(&self.w, dims, handle)
-    }
-
-    /// out [R, B, L, C]; keeps xbc for the backward.
-    fn forward<I: IntElement, BT: BoolElement>(&mut self) -> CubeTensor<R> {
-        let s = self.shape.conv;
-        // [R, C, D] -> [R, D, C]: the kernel's units read C-adjacent weights
-        let wt = into_contiguous(Cube::<R, I, BT>::float_swap_dims(self.wx.clone(), 1, 2));
-        let inp = ProjConvInputs {
-            u: self.u.handle.clone(),
-            u_row: self.u_row,
-            wt: wt.handle.clone(),
-            w: self.w.handle.clone(),
-            bias: self.bias.handle.clone(),
-        };
-        let res = proj_conv_silu_forward::<R, f32>(&self.w.client, &self.shape, &inp);
-        let dims = vec![s.replicas, s.batch, s.len, s.channels];
-        self.xbc = Some(self.new_tensor(dims.clone(), res.xbc));
-        self.new_tensor(dims, res.out)
-    }
+/// The forward: out [R, B, L, C] and the saved state (with xbc) for the backward.
+fn forward<R: CubeRuntime, I: IntElement, BT: BoolElement>(
+    u: CubeTensor<R>,
+    wx: CubeTensor<R>,
+    w: CubeTensor<R>,
+    bias: CubeTensor<R>,
+    groups: usize,
+) -> (Saved<R>, CubeTensor<R>) {
+    let [replicas, batch, len, d_model] = u.meta.shape.dims::<4>();
+    let [_, channels, taps] = w.meta.shape.dims::<3>();
+    let shape = ProjConvShape::new(replicas, batch, len, channels, taps, d_model);
+    assert!(
+        (batch * len).is_multiple_of(groups),
+        "proj_conv: {groups} token groups do not divide {batch} x {len} tokens"
+    );
+    let (u, u_row) = match token_rows(&[replicas, batch, len, d_model], u.meta.strides()) {
+        Some(row) => (u, row),
+        None => (into_contiguous(u), d_model),
+    };
+    let (w, bias) = (into_contiguous(w), into_contiguous(bias));
+    // [R, C, D] -> [R, D, C]: the kernel's units read C-adjacent weights
+    let wt = into_contiguous(Cube::<R, I, BT>::float_swap_dims(wx.clone(), 1, 2));
+    let inp = ProjConvInputs {
+        u: u.handle.clone(),
+        u_row,
+        wt: wt.handle.clone(),
+        w: w.handle.clone(),
+        bias: bias.handle.clone(),
+    };
+    let res = proj_conv_silu_forward::<R, f32>(&w.client, &shape, &inp);
+    let dims = vec![replicas, batch, len, channels];
+    let out = f32_tensor(&w, dims.clone(), res.out);
+    let xbc = f32_tensor(&w, dims, res.xbc);
+    let st = Saved {
+        shape,
+        groups,
+        u,
+        wx,
+        w,
+        bias,
+        xbc,
+    };
+    (st, out)
 }
 
 #[derive(Debug)]
@@ -98,40 +93,32 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> Backward<Cube<R, I, BT>, 4>
         let st = ops.state;
         let s = st.shape.conv;
         let d = st.shape.d_model;
-        let xbc = st.xbc.clone().expect("the forward keeps xbc");
         let g = into_contiguous(grads.consume::<Cube<R, I, BT>>(&ops.node)); // [R, B, L, C]
         let conv_in = ConvInputs {
-            x: xbc.handle.clone(),
+            x: st.xbc.handle.clone(),
             w: st.w.handle.clone(),
             bias: st.bias.handle.clone(),
             x_row: s.channels,
         };
         let k = conv_silu_backward::<R, f32>(&st.w.client, &s, &conv_in, &g.handle);
-        let cg = s.groups();
-        let dw = C::<R, I, BT>::float_sum_dim(st.new_tensor(vec![s.replicas, cg, s.channels, s.taps], k.dw_part), 1);
-        let db = C::<R, I, BT>::float_sum_dim(st.new_tensor(vec![s.replicas, cg, s.channels], k.db_part), 1);
+        let [dw, db] = summed_taps_and_bias::<R, I, BT>(&st.w, &s, &k);
         // the product's gradients, token-grouped: dxbc [R, G, M/G, C]
         let (r, m, gr) = (s.replicas, s.batch * s.len, st.groups);
         let grouped =
             |t: CubeTensor<R>, cols: usize| C::<R, I, BT>::float_reshape(t, Shape::from(vec![r, gr, m / gr, cols]));
-        let dxbc = grouped(st.new_tensor(vec![r, s.batch, s.len, s.channels], k.dx), s.channels);
+        let dxbc = grouped(f32_tensor(&st.w, vec![r, s.batch, s.len, s.channels], k.dx), s.channels);
         // du = dxbc wx: [R, G, M/G, C] x [R, 1, C, D]
-        let wx = C::<R, I, BT>::float_reshape(st.wx.clone(), Shape::from(vec![r, 1, s.channels, d]));
+        let wx = C::<R, I, BT>::float_reshape(st.wx, Shape::from(vec![r, 1, s.channels, d]));
         let du = C::<R, I, BT>::float_matmul(dxbc.clone(), wx);
         let du = C::<R, I, BT>::float_reshape(du, Shape::from(vec![r, s.batch, s.len, d]));
         // dwx^T = sum over G of u^T dxbc: [R, G, D, M/G] x [R, G, M/G, C] -> [R, D, C]
-        let u = grouped(into_contiguous(st.u.clone()), d);
+        let u = grouped(st.u, d);
         let dwt = C::<R, I, BT>::float_matmul(C::<R, I, BT>::float_swap_dims(u, 2, 3), dxbc);
         let dwt = C::<R, I, BT>::float_reshape(
             C::<R, I, BT>::float_sum_dim(dwt, 1),
             Shape::from(vec![r, d, s.channels]),
         );
-        let out = [
-            du,
-            C::<R, I, BT>::float_swap_dims(dwt, 1, 2),
-            C::<R, I, BT>::float_reshape(dw, Shape::from(vec![r, s.channels, s.taps])),
-            C::<R, I, BT>::float_reshape(db, Shape::from(vec![r, s.channels])),
-        ];
+        let out = [du, C::<R, I, BT>::float_swap_dims(dwt, 1, 2), dw, db];
         register_grads::<Cube<R, I, BT>, _>(ops.parents.map(|p| p.map(|n| n.id)), out, grads);
     }
 }
@@ -156,9 +143,7 @@ pub fn proj_conv_silu_autodiff<R: CubeRuntime, I: IntElement, BT: BoolElement, C
         bias.into_primitive().tensor(),
     ];
     autodiff_op(ProjConvBackward, inputs, |[u, wx, w, bias]| {
-        let mut st = Saved::new(u, wx, w, bias, groups);
-        let out = st.forward::<I, BT>();
-        (st, out)
+        forward::<R, I, BT>(u, wx, w, bias, groups)
     })
 }
 
@@ -170,12 +155,12 @@ pub fn proj_conv_silu_inference<R: CubeRuntime, I: IntElement, BT: BoolElement>(
     bias: Tensor<Cube<R, I, BT>, 2>,
 ) -> Tensor<Cube<R, I, BT>, 4> {
     let p = |t: TensorPrimitive<Cube<R, I, BT>>| t.tensor();
-    let mut st = Saved::new(
+    let (_, out) = forward::<R, I, BT>(
         p(u.into_primitive()),
         p(wx.into_primitive()),
         p(w.into_primitive()),
         p(bias.into_primitive()),
         1,
     );
-    Tensor::from_primitive(TensorPrimitive::Float(st.forward::<I, BT>()))
+    Tensor::from_primitive(TensorPrimitive::Float(out))
 }

@@ -95,11 +95,13 @@ impl NormShape {
     }
 
     /// The backward's walk: [`NormShape::tiling_at_most`] the tokens a unit that
-    /// [`crate::set_norm_backward_per_unit`] set, else [`BACKWARD_PER_UNIT`]. Why apart from
+    /// [`crate::NORM_BACKWARD_PER_UNIT`] set, else [`BACKWARD_PER_UNIT`]. Why apart from
     /// the forward's: the backward keeps six values a token in each unit's registers, the
     /// forward one.
     pub fn backward_tiling(&self) -> NormTiling {
-        let cap = crate::norm_backward_per_unit().map_or(BACKWARD_PER_UNIT, |k| k as usize);
+        let cap = crate::NORM_BACKWARD_PER_UNIT
+            .get()
+            .map_or(BACKWARD_PER_UNIT, |k| k as usize);
         self.tiling_at_most(cap)
     }
 

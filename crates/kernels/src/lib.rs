@@ -163,51 +163,41 @@ pub fn ssd_units() -> (Option<u32>, Option<u32>) {
     (get(0), get(1))
 }
 
-/// Channels a unit of the fused xBC product + conv forward ([`proj_conv`]; 0: its default
-/// rule, [`proj_conv::ProjConvShape::per_unit`]). For A/B runs of its tiling alone (msym reads
-/// MSYM_PROJ_CONV_PER): every xbc element is the same sum whatever the tiling
-/// (tests/proj_conv_wgpu.rs).
-static PROJ_CONV_PER: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+/// One process-wide launch setting of a kernel, for A/B runs (msym reads it from its
+/// environment variable at start, models::launch_shape): a count, 0 meaning the kernel's
+/// default. None of these changes a bit, only how the kernel cuts its work.
+#[derive(Debug)]
+pub struct LaunchSetting(core::sync::atomic::AtomicU32);
 
-/// Sets the channels a unit of the fused xBC product + conv forward (0: the default).
-pub fn set_proj_conv_per(per: u32) {
-    PROJ_CONV_PER.store(per, core::sync::atomic::Ordering::Relaxed);
+impl LaunchSetting {
+    const fn new() -> Self {
+        Self(core::sync::atomic::AtomicU32::new(0))
+    }
+
+    /// Sets the count (0: back to the kernel's default).
+    pub fn set(&self, count: u32) {
+        self.0.store(count, core::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The count set, None where left to the default.
+    pub fn get(&self) -> Option<u32> {
+        Some(self.0.load(core::sync::atomic::Ordering::Relaxed)).filter(|k| *k > 0)
+    }
 }
 
-/// The channels a unit set by [`set_proj_conv_per`], None where left to the default.
-pub fn proj_conv_per() -> Option<u32> {
-    Some(PROJ_CONV_PER.load(core::sync::atomic::Ordering::Relaxed)).filter(|k| *k > 0)
-}
+/// Channels a unit of the fused xBC product + conv forward (MSYM_PROJ_CONV_PER; default:
+/// [`proj_conv::ProjConvShape::per_unit`]'s rule): every xbc element is the same sum whatever
+/// the tiling (tests/proj_conv_wgpu.rs).
+pub static PROJ_CONV_PER: LaunchSetting = LaunchSetting::new();
 
-/// Steps over D that the fused xBC product + conv forward unrolls at once (0: all of D,
-/// [`proj_conv::ProjConvShape::chunk`]). For A/B runs (msym reads MSYM_PROJ_CONV_UNROLL): the
-/// sums keep their order (tests/proj_conv_wgpu.rs).
-static PROJ_CONV_UNROLL: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+/// Steps over D that the fused xBC product + conv forward unrolls at once
+/// (MSYM_PROJ_CONV_UNROLL; default: all of D, [`proj_conv::ProjConvShape::chunk`]): the sums
+/// keep their order (tests/proj_conv_wgpu.rs).
+pub static PROJ_CONV_UNROLL: LaunchSetting = LaunchSetting::new();
 
-/// Sets the steps over D that the fused xBC product + conv forward unrolls (0: all).
-pub fn set_proj_conv_unroll(steps: u32) {
-    PROJ_CONV_UNROLL.store(steps, core::sync::atomic::Ordering::Relaxed);
-}
-
-/// The steps set by [`set_proj_conv_unroll`], None where left to the default.
-pub fn proj_conv_unroll() -> Option<u32> {
-    Some(PROJ_CONV_UNROLL.load(core::sync::atomic::Ordering::Relaxed)).filter(|k| *k > 0)
-}
-
-/// Tokens a unit of the gated norm backward takes a batch, at most (0: the default,
-/// [`gated_norm::BACKWARD_PER_UNIT`]). For A/B runs of the backward's walk alone (msym reads
-/// MSYM_NORM_BWD_PER_UNIT): the tiling changes no bit (tests/norm_wgpu.rs).
-static NORM_BACKWARD_PER_UNIT: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
-
-/// Sets the most tokens a unit of the gated norm backward takes a batch (0: the default).
-pub fn set_norm_backward_per_unit(cap: u32) {
-    NORM_BACKWARD_PER_UNIT.store(cap, core::sync::atomic::Ordering::Relaxed);
-}
-
-/// The cap set by [`set_norm_backward_per_unit`], None where left to the default.
-pub fn norm_backward_per_unit() -> Option<u32> {
-    Some(NORM_BACKWARD_PER_UNIT.load(core::sync::atomic::Ordering::Relaxed)).filter(|k| *k > 0)
-}
+/// Tokens a unit of the gated norm backward takes a batch, at most (MSYM_NORM_BWD_PER_UNIT;
+/// default: [`gated_norm::BACKWARD_PER_UNIT`]): the tiling changes no bit (tests/norm_wgpu.rs).
+pub static NORM_BACKWARD_PER_UNIT: LaunchSetting = LaunchSetting::new();
 
 /// Token groups a replica for the kernels that walk a replica's T tokens one cube a group
 /// (the gated norm's, the embedding's): the largest divisor of T not above sqrt(T), so that

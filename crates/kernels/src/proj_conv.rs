@@ -44,7 +44,7 @@ impl ProjConvShape {
             d_model,
         }
     }
-    /// Channels a unit: [`crate::set_proj_conv_per`]'s where set and a divisor of C, else 2
+    /// Channels a unit: [`crate::PROJ_CONV_PER`]'s where set and a divisor of C, else 2
     /// where C is even, else 1. Measured at fig3's 320 channels, depth 4, R = 36 on an H200
     /// (ncu, results/bench/session22-h200-2026-11-28, call 3): 2 a unit 0.70 ms a launch at 62
     /// registers and 44% occupancy; 5 a unit 0.75 ms at 128 registers and 24%; 4 a unit
@@ -52,16 +52,18 @@ impl ProjConvShape {
     /// sequence, the second a quarter full).
     pub fn per_unit(&self) -> usize {
         let c = self.conv.channels;
-        crate::proj_conv_per()
+        crate::PROJ_CONV_PER
+            .get()
             .map(|p| p as usize)
             .filter(|p| c.is_multiple_of(*p))
             .unwrap_or(if c.is_multiple_of(2) { 2 } else { 1 })
     }
-    /// The steps over D that the kernel unrolls: [`crate::set_proj_conv_unroll`]'s where set
+    /// The steps over D that the kernel unrolls: [`crate::PROJ_CONV_UNROLL`]'s where set
     /// and a divisor of D, else all of D.
     pub fn chunk(&self) -> usize {
         let d = self.d_model;
-        crate::proj_conv_unroll()
+        crate::PROJ_CONV_UNROLL
+            .get()
             .map(|k| k as usize)
             .filter(|k| d.is_multiple_of(*k))
             .unwrap_or(d)

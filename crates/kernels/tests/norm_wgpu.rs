@@ -171,7 +171,7 @@ fn the_tiling_changes_no_bit() {
     }
 }
 
-/// The backward's walk follows the cap `kernels::set_norm_backward_per_unit` sets
+/// The backward's walk follows the cap `kernels::NORM_BACKWARD_PER_UNIT` sets
 /// (MSYM_NORM_BWD_PER_UNIT): the most tokens a unit that divide a group's tokens, at most
 /// BACKWARD_PER_UNIT when unset, and the same bits either way.
 #[test]
@@ -201,7 +201,7 @@ fn the_backward_walk_follows_its_cap() {
     let g = upload(&c, &lcg(71)(s.x_len(), -1.0, 2.0));
     let bits = |v: Vec<f64>| v.into_iter().map(f64::to_bits).collect::<Vec<_>>();
     let grads = |k: u32| {
-        kernels::set_norm_backward_per_unit(k);
+        kernels::NORM_BACKWARD_PER_UNIT.set(k);
         let t = s.backward_tiling();
         let gr = gated_norm_backward::<R, f32>(&c, &s, &device_inputs(&c, &s, &h), &g, EPS as f32);
         let dz = gr.dz.expect("gated");
@@ -214,7 +214,7 @@ fn the_backward_walk_follows_its_cap() {
         assert_eq!(t, want, "cap {k}");
         assert!(got == default, "cap {k}: other bits than the default walk");
     }
-    kernels::set_norm_backward_per_unit(0);
+    kernels::NORM_BACKWARD_PER_UNIT.set(0);
     assert_eq!(s.backward_tiling(), s.tiling_at_most(BACKWARD_PER_UNIT));
 }
 

@@ -245,8 +245,8 @@ fn every_tiling_gives_the_same_bits() {
         bias: upload(&c, &conv.bias),
     };
     let run = |per: u32, unroll: u32| {
-        kernels::set_proj_conv_per(per);
-        kernels::set_proj_conv_unroll(unroll);
+        kernels::PROJ_CONV_PER.set(per);
+        kernels::PROJ_CONV_UNROLL.set(unroll);
         let tiling = (s.per_unit(), s.chunk());
         let res = proj_conv_silu_forward::<R, f32>(&c, &s, &inp);
         (tiling, download(&c, res.xbc), download(&c, res.out))
@@ -268,6 +268,6 @@ fn every_tiling_gives_the_same_bits() {
         );
         assert!(got.1 == base.1 && got.2 == base.2, "tiling {want:?}: other bits");
     }
-    kernels::set_proj_conv_unroll(0);
-    kernels::set_proj_conv_per(0);
+    kernels::PROJ_CONV_UNROLL.set(0);
+    kernels::PROJ_CONV_PER.set(0);
 }

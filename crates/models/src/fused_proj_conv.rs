@@ -74,14 +74,14 @@ impl<B: Backend> FusedOp<B> for ProjConv<'_, B> {
 }
 
 /// SiLU(conv(u wx^T) + bias) [R, B, L, C] through the kernel, or None where this switch (or
-/// the fused conv's off, or the f32 matmul's or the fused conv + SSD's on), the backend or the dtypes do not allow it (the
-/// caller then runs the product and the conv). Shapes as [`ProjConv`].
+/// the fused conv's off, or the f32 matmul's or the fused conv + SSD's on), the backend or the
+/// dtypes do not allow it (the caller then runs the product and the conv). Shapes as
+/// [`ProjConv`]; wx's gradient product takes [`crate::grouped::linear_grouped`]'s token groups.
 pub(crate) fn try_fused<B: Backend>(
     u: &Tensor<B, 4>,
     wx: &Tensor<B, 3>,
     w: &Tensor<B, 3>,
     bias: &Tensor<B, 2>,
-    groups: usize,
 ) -> Option<Tensor<B, 4>> {
     // its own switch first: off by default, so that is the one load most layer calls make
     if !SWITCH.on()
@@ -91,5 +91,7 @@ pub(crate) fn try_fused<B: Backend>(
     {
         return None;
     }
+    let [r, b, l, d] = u.dims();
+    let groups = crate::grouped::linear_groups(r, b * l, wx.dims()[1], d);
     dispatch(&SWITCH, &ProjConv { u, wx, w, bias, groups })
 }

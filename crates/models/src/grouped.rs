@@ -45,6 +45,12 @@ pub fn groups_within(n: usize, per_group: usize) -> usize {
         .unwrap_or(1)
 }
 
+/// The token groups G of [`linear_grouped`]'s product of M tokens with an [R, out, in]
+/// weight (the weight gradient's per-group products hold G x R x out x in elements).
+pub fn linear_groups(replicas: usize, tokens: usize, out: usize, d_in: usize) -> usize {
+    groups_within(tokens, replicas * out * d_in)
+}
+
 /// Linear map without bias. x: [R, B, L, in], w: [R, out, in] (PyTorch layout) -> [R, B, L, out].
 pub fn linear<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 3>) -> Tensor<B, 4> {
     let [r, b, l, d_in] = x.dims();
@@ -68,7 +74,7 @@ pub fn linear_tokens<B: Backend>(x: Tensor<B, 3>, w: Tensor<B, 3>) -> Tensor<B, 
 pub fn linear_grouped<B: Backend>(x: Tensor<B, 3>, w: Tensor<B, 3>) -> Tensor<B, 4> {
     let [r, m, d_in] = x.dims();
     let out = w.dims()[1];
-    let g = groups_within(m, r * out * d_in);
+    let g = linear_groups(r, m, out, d_in);
     // [R, G, M/G, in] x [R, 1, in, out], broadcast over G
     crate::f32_matmul::matmul(x.reshape([r, g, m / g, d_in]), w.transpose().unsqueeze_dim::<4>(1))
 }

@@ -26,33 +26,22 @@
 /// records the variables as set).
 #[cfg_attr(not(feature = "cubecl"), allow(unused_variables))] // without kernels: checked only
 pub fn apply_launch_env() -> Result<(), String> {
-    let units = std::env::var("MSYM_SSD_UNITS")
-        .ok()
-        .map(|t| parse_ssd_units(&t))
-        .transpose()?;
-    let per_unit = std::env::var("MSYM_NORM_BWD_PER_UNIT")
-        .ok()
-        .map(|t| parse_norm_per_unit(&t))
-        .transpose()?;
-    let matmul_kernel = std::env::var("MSYM_MATMUL_KERNEL")
-        .ok()
-        .map(|t| parse_matmul_kernel(&t))
-        .transpose()?;
-    let proj_per = std::env::var("MSYM_PROJ_CONV_PER")
-        .ok()
-        .map(|t| parse_proj_conv_per(&t))
-        .transpose()?;
-    let proj_unroll = std::env::var("MSYM_PROJ_CONV_UNROLL")
-        .ok()
-        .map(|t| parse_proj_conv_unroll(&t))
-        .transpose()?;
+    let units = from_env("MSYM_SSD_UNITS", parse_ssd_units)?;
+    let counts = [NORM_BWD_PER_UNIT, PROJ_CONV_PER, PROJ_CONV_UNROLL].map(|c| from_env(c.var, |t| parse_count(&c, t)));
+    let counts = counts.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let matmul_kernel = from_env("MSYM_MATMUL_KERNEL", parse_matmul_kernel)?;
     #[cfg(feature = "cubecl")]
     {
-        if let Some(k) = proj_unroll {
-            kernels::set_proj_conv_unroll(k);
-        }
-        if let Some(p) = proj_per {
-            kernels::set_proj_conv_per(p);
+        // in the order of `counts`
+        let settings = [
+            &kernels::NORM_BACKWARD_PER_UNIT,
+            &kernels::PROJ_CONV_PER,
+            &kernels::PROJ_CONV_UNROLL,
+        ];
+        for (setting, count) in settings.into_iter().zip(counts) {
+            if let Some(k) = count {
+                setting.set(k);
+            }
         }
         if let Some(name) = matmul_kernel {
             let kernel = kernels::burn_op_matmul::MatmulKernel::from_name(name).expect("a parsed name");
@@ -62,11 +51,62 @@ pub fn apply_launch_env() -> Result<(), String> {
         if let Some((f, b)) = units {
             kernels::set_ssd_units(f, b);
         }
-        if let Some(k) = per_unit {
-            kernels::set_norm_backward_per_unit(k);
-        }
     }
     Ok(())
+}
+
+/// The variable `var` through `parse`, None where it is not set.
+fn from_env<T>(var: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<Option<T>, String> {
+    std::env::var(var).ok().map(|t| parse(&t)).transpose()
+}
+
+/// A setting that is one whole number: its variable, the numbers allowed, what it counts (for
+/// the sentence that refuses a bad value) and an example.
+#[derive(Debug, Clone, Copy)]
+pub struct Count {
+    pub var: &'static str,
+    pub range: (u32, u32),
+    pub what: &'static str,
+    pub example: u32,
+}
+
+/// MSYM_NORM_BWD_PER_UNIT: the gated norm backward's most tokens a unit a batch.
+pub const NORM_BWD_PER_UNIT: Count = Count {
+    var: "MSYM_NORM_BWD_PER_UNIT",
+    range: (1, 32),
+    what: "the most tokens a unit takes a batch",
+    example: 4,
+};
+
+/// MSYM_PROJ_CONV_PER: the fused xBC product + conv's channels a unit.
+pub const PROJ_CONV_PER: Count = Count {
+    var: "MSYM_PROJ_CONV_PER",
+    range: (1, 8),
+    what: "the channels a unit takes",
+    example: 2,
+};
+
+/// MSYM_PROJ_CONV_UNROLL: the fused xBC product + conv's steps over d_model unrolled at once.
+pub const PROJ_CONV_UNROLL: Count = Count {
+    var: "MSYM_PROJ_CONV_UNROLL",
+    range: (1, 256),
+    what: "the steps over d_model unrolled at once",
+    example: 8,
+};
+
+/// A [`Count`]'s value: a whole number in its range.
+pub fn parse_count(c: &Count, text: &str) -> Result<u32, String> {
+    let (lo, hi) = c.range;
+    text.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|k| (lo..=hi).contains(k))
+        .ok_or_else(|| {
+            format!(
+                "{}={text:?}: expected {}, a whole number from {lo} to {hi} (e.g. \"{}\")",
+                c.var, c.what, c.example
+            )
+        })
 }
 
 /// MSYM_SSD_UNITS's value: "FORWARD,BACKWARD", each a multiple of 32 from 32 to 1024.
@@ -86,39 +126,6 @@ pub fn parse_ssd_units(text: &str) -> Result<(u32, u32), String> {
             "MSYM_SSD_UNITS={text:?}: expected two unit counts \"FORWARD,BACKWARD\", each a multiple of 32 from 32 to 1024 (e.g. \"64,256\")"
         )
     })
-}
-
-/// MSYM_NORM_BWD_PER_UNIT's value: a token count from 1 to 32.
-pub fn parse_norm_per_unit(text: &str) -> Result<u32, String> {
-    text.trim()
-        .parse::<u32>()
-        .ok()
-        .filter(|k| (1..=32).contains(k))
-        .ok_or_else(|| {
-            format!("MSYM_NORM_BWD_PER_UNIT={text:?}: expected the most tokens a unit takes a batch, a whole number from 1 to 32 (e.g. \"4\")")
-        })
-}
-
-/// MSYM_PROJ_CONV_PER's value: a channel count from 1 to 8.
-pub fn parse_proj_conv_per(text: &str) -> Result<u32, String> {
-    text.trim()
-        .parse::<u32>()
-        .ok()
-        .filter(|k| (1..=8).contains(k))
-        .ok_or_else(|| {
-            format!("MSYM_PROJ_CONV_PER={text:?}: expected the channels a unit takes, a whole number from 1 to 8 (e.g. \"2\")")
-        })
-}
-
-/// MSYM_PROJ_CONV_UNROLL's value: a step count from 1 to 256.
-pub fn parse_proj_conv_unroll(text: &str) -> Result<u32, String> {
-    text.trim()
-        .parse::<u32>()
-        .ok()
-        .filter(|k| (1..=256).contains(k))
-        .ok_or_else(|| {
-            format!("MSYM_PROJ_CONV_UNROLL={text:?}: expected the steps over d_model unrolled at once, a whole number from 1 to 256 (e.g. \"8\")")
-        })
 }
 
 /// The kernels MSYM_MATMUL_KERNEL may name (kernels::burn_op_matmul::MatmulKernel::ALL's
@@ -159,7 +166,7 @@ mod tests {
         #[cfg(feature = "cubecl")]
         assert_eq!(kernels::burn_op_matmul::MatmulKernel::ALL.len(), MATMUL_KERNELS.len());
         assert_eq!(parse_ssd_units("64, 256"), Ok((64, 256)));
-        assert_eq!(parse_norm_per_unit(" 4"), Ok(4));
+        assert_eq!(parse_count(&NORM_BWD_PER_UNIT, " 4"), Ok(4));
         for bad in ["64", "64,250", "0,256", "64,2048", "a,b", "64,256,32"] {
             let e = parse_ssd_units(bad).unwrap_err();
             assert!(
@@ -173,24 +180,24 @@ mod tests {
             e.starts_with("MSYM_MATMUL_KERNEL=\"tf32\"") && e.contains("f32-unit, cyclic-cmma"),
             "{e}"
         );
-        assert_eq!(parse_proj_conv_per("2 "), Ok(2));
-        assert_eq!(parse_proj_conv_unroll("8"), Ok(8));
+        assert_eq!(parse_count(&PROJ_CONV_PER, "2 "), Ok(2));
+        assert_eq!(parse_count(&PROJ_CONV_UNROLL, "8"), Ok(8));
         for bad in ["0", "257", "x"] {
-            let e = parse_proj_conv_unroll(bad).unwrap_err();
+            let e = parse_count(&PROJ_CONV_UNROLL, bad).unwrap_err();
             assert!(
                 e.starts_with("MSYM_PROJ_CONV_UNROLL=") && e.contains("1 to 256"),
                 "{bad}: {e}"
             );
         }
         for bad in ["0", "9", "-1", "two", ""] {
-            let e = parse_proj_conv_per(bad).unwrap_err();
+            let e = parse_count(&PROJ_CONV_PER, bad).unwrap_err();
             assert!(
                 e.starts_with("MSYM_PROJ_CONV_PER=") && e.contains("1 to 8"),
                 "{bad}: {e}"
             );
         }
         for bad in ["0", "33", "-1", "four", ""] {
-            let e = parse_norm_per_unit(bad).unwrap_err();
+            let e = parse_count(&NORM_BWD_PER_UNIT, bad).unwrap_err();
             assert!(
                 e.starts_with("MSYM_NORM_BWD_PER_UNIT=") && e.contains("1 to 32"),
                 "{bad}: {e}"

@@ -66,6 +66,15 @@ fn gpu_backend<B: Backend>() -> bool {
     }
 }
 
+/// What in_proj hands the conv stage (shapes: [`Mamba2Block::forward`]'s comments).
+enum ConvStage<B: Backend> {
+    /// xBC, the conv's input: [R, B, L, E+2N], or grouped [R, G, M/G, E+2N] from the split.
+    Input(Tensor<B, 4>),
+    /// The conv's output SiLU(conv(xBC)) [R, B, L, E+2N] already, from the fused product +
+    /// conv (models::fused_proj_conv), where nothing else reads xBC.
+    Output(Tensor<B, 4>),
+}
+
 /// What the SSM reads after the conv (SPEC 2.1 variants).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SsmInput {
@@ -192,7 +201,7 @@ impl<B: Backend> Mamba2Block<B> {
         let (e, c) = (self.dims.d_inner(), self.dims.conv_dim());
         let u = rms_norm(h.clone(), self.norm.val(), NORM_EPS); // [R, B, L, D]
         let w = self.in_proj.val(); // [R, 2E+2N+1, D]: the rows of z, xBC, dt
-        let (z, xbc, dt_raw, direct_post) = if split_here(&u) {
+        let (z, stage, dt_raw) = if split_here(&u) {
             // three products on row slices of the weight: the gradient of a sliced
             // [R, B, L, 2E+2N+1] output is assembled from zeros in full size (three fills, two
             // adds and a copy: 4.5 ms a layer at R = 36 on an H200), a sliced weight's only in
@@ -200,31 +209,29 @@ impl<B: Backend> Mamba2Block<B> {
             let d = w.dims()[2];
             let wx = w.clone().narrow(1, e, c); // [R, C, D]
             // the xBC rows and the conv in one kernel where nothing but the conv reads xBC
-            let direct_post = (self.dims.ssm_input == SsmInput::PostConv)
+            let fused_post = (self.dims.ssm_input == SsmInput::PostConv)
                 .then(|| proj_conv_rows(&u, &wx, &self.conv_weight.val(), &self.conv_bias.val()))
                 .flatten();
-            // xbc left grouped [R, G, M/G, C], as conv_silu_rows reads it: on CUDA its rows
-            // are pitched (320 floats padded to 384), and a reshape to [R, B, L, C] copies it
-            // (1.2 ms a layer at R = 36, results/bench/paths-h200-2026-11-27)
-            let xbc = direct_post
-                .is_none()
-                .then(|| linear_grouped(u.clone().reshape([r, bsz * l, d]), wx));
+            let stage = match fused_post {
+                Some(post) => ConvStage::Output(post),
+                // xbc left grouped [R, G, M/G, C], as conv_silu_rows reads it: on CUDA its rows
+                // are pitched (320 floats padded to 384), and a reshape to [R, B, L, C] copies
+                // it (1.2 ms a layer at R = 36, results/bench/paths-h200-2026-11-27)
+                None => ConvStage::Input(linear_grouped(u.clone().reshape([r, bsz * l, d]), wx)),
+            };
             (
                 linear(u.clone(), w.clone().narrow(1, 0, e)),
-                xbc,
+                stage,
                 row_product(u, w.narrow(1, e + c, 1).reshape([r, d])),
-                direct_post,
             )
         } else {
             let zxbcdt = linear(u, w); // [R, B, L, 2E+2N+1]
             (
                 zxbcdt.clone().narrow(3, 0, e),
-                Some(zxbcdt.clone().narrow(3, e, c)),
+                ConvStage::Input(zxbcdt.clone().narrow(3, e, c)),
                 zxbcdt.narrow(3, e + c, 1).reshape([r, bsz, l]),
-                None,
             )
-        }; // z [R, B, L, E]; xbc [R, B, L, E+2N] or grouped [R, G, M/G, E+2N], or None where
-        // direct_post [R, B, L, E+2N] came from the fused product + conv; dt_raw [R, B, L]
+        }; // z [R, B, L, E], dt_raw [R, B, L]
 
         // dt and A stay in the master precision: they feed exp(cumsum(A dt)).
         let dt = softplus(shift_scalar(widen(dt_raw), widen(self.dt_bias.val()))); // [R, B, L]
@@ -234,8 +241,8 @@ impl<B: Backend> Mamba2Block<B> {
         let substitution = probe.and_then(|p| p.substitution.as_ref());
         // the conv and the SSD as one kernel pair, where nothing reads, replaces or adds to
         // the post-conv states between them
-        let fused = match &xbc {
-            Some(xbc)
+        let fused = match &stage {
+            ConvStage::Input(xbc)
                 if self.dims.ssm_input == SsmInput::PostConv && substitution.is_none() && mask.is_none() && !record =>
             {
                 conv_ssd_rows(xbc, l, &self.conv_weight.val(), &self.conv_bias.val(), &dt, &a, &d, e)
@@ -245,20 +252,20 @@ impl<B: Backend> Mamba2Block<B> {
         let (y, s, post) = match fused {
             Some(y) => (y, None, None),
             None => {
-                let mut post = match (direct_post, &xbc) {
-                    (Some(post), _) => post,
-                    (None, Some(xbc)) => conv_silu_rows(xbc.clone(), l, self.conv_weight.val(), self.conv_bias.val()),
-                    (None, None) => unreachable!("xbc is formed wherever the fused product + conv did not run"),
+                let mut post = match &stage {
+                    ConvStage::Output(post) => post.clone(),
+                    ConvStage::Input(xbc) => {
+                        conv_silu_rows(xbc.clone(), l, self.conv_weight.val(), self.conv_bias.val())
+                    }
                 }; // [R, B, L, C]
                 if let Some(sub) = substitution {
                     let keep = sub.mask.clone().neg().add_scalar(1.0);
                     post = post.mul(keep).add(sub.states.clone().mul(sub.mask.clone()));
                 }
-                // the variants read xbc, so the fused product + conv (PostConv only) left it
-                let conv_input = || {
-                    xbc.clone()
-                        .expect("xbc is formed for the variants")
-                        .reshape([r, bsz, l, c])
+                // the variants read xbc: the fused product + conv runs for PostConv only
+                let conv_input = || match &stage {
+                    ConvStage::Input(xbc) => xbc.clone().reshape([r, bsz, l, c]),
+                    ConvStage::Output(_) => unreachable!("the fused product + conv ran for a block variant"),
                 };
                 let ssm_in = match self.dims.ssm_input {
                     SsmInput::PostConv => post.clone(),

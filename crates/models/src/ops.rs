@@ -149,10 +149,7 @@ pub fn proj_conv_rows<B: Backend>(
 ) -> Option<Tensor<B, 4>> {
     #[cfg(feature = "cubecl")]
     {
-        let [r, b, l, d] = u.dims();
-        // wx's gradient product takes linear_grouped's token groups
-        let groups = crate::grouped::groups_within(b * l, r * wx.dims()[1] * d);
-        crate::fused_proj_conv::try_fused(u, wx, w, bias, groups)
+        crate::fused_proj_conv::try_fused(u, wx, w, bias)
     }
     #[cfg(not(feature = "cubecl"))]
     {
