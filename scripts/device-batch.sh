@@ -64,6 +64,9 @@
 #                                              # a copy of an earlier bin-xz/msym.xz), the same way
 #   scripts/device-batch.sh embed-check [G]    # the same for the fused embedding (off by default;
 #                                              # JOB+embed: any job with it on)
+#   scripts/device-batch.sh kernel-tests [G]   # the kernels' GPU-only tests (crates/kernels/tests/
+#                                              # *_cuda.rs; bin-xz/kernel-tests/, built by
+#                                              # prepare-device.sh): PASS/FAIL a binary, exit 1 on a FAIL
 #   scripts/device-batch.sh profile [G]        # ncu: the kernel time of one step (d2, R = 36) by name
 #   scripts/device-batch.sh profile-r1 [G]     # the same at R = 1, depth 4
 #   scripts/device-batch.sh profile-d4 [G]     # the same at depth 4, R = 36 (the sweep estimate's size)
@@ -249,7 +252,7 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         # runs/fig3-spot results/fig3`: each R = 1 value against the batched row's 3 seeds
         echo env $PLAIN$M sweep configs/fig3.toml $(dev "$3" 0,1,2,3) --max-replicas 1 --set $E5 \
             --only model.depth=2,3 --only init.gamma=1.0,1.5 --only seed=1 --time-limit $t --out runs/fig3-spot ;;
-    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | host-check | host-profile | f32-check | paths-check | profile | profile-r1 | profile-d4 | profile-sections | profile-sass | norm-tiling-check | projconv-tiling-check | matmul-kernel-check | profile-fig6 | autotune-check | lastq-check | convssd-check | ce-check | projconv-check)
+    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | host-check | host-profile | f32-check | paths-check | profile | profile-r1 | profile-d4 | profile-sections | profile-sass | norm-tiling-check | projconv-tiling-check | matmul-kernel-check | profile-fig6 | autotune-check | lastq-check | convssd-check | ce-check | projconv-check | kernel-tests)
         # this script's own commands on one GPU, as queued jobs: torch-fig4 (issue 10: the
         # fig4 cell in PyTorch; no time limit, no resume), torch-order (fig4's seed 1 in
         # PyTorch on msym's own batches), fusion-check (issue 8: may the sweeps use the
@@ -461,6 +464,29 @@ projconv_tiling_check() { # GPU: the fused xBC product + conv forward (on for th
         MSYM_FUSED_PROJ_CONV=1 MSYM_PROJ_CONV_PER=$p ncu_setting_check "${1:-0}" $d/unroll-per$p MSYM_PROJ_CONV_UNROLL \
             proj_conv_silu_forward_kernel 4 "channels a unit $p, steps unrolled" default 8 4 1 default
     done
+}
+
+kernel_tests() { # GPU: each test binary of bin-xz/kernel-tests (the kernels' GPU-only tests,
+    # which lavapipe cannot run: tensor cores) on GPU G, its output in runs/kernel-tests/NAME.log
+    # and a PASS or FAIL line in runs/kernel-tests/summary.txt; exit 1 where one fails or none is there
+    local g=$1 d=runs/kernel-tests f n failed=0
+    mkdir -p $d /tmp/bin/kernel-tests
+    : >$d/summary.txt
+    ls bin-xz/kernel-tests/*.xz >/dev/null 2>&1 || {
+        echo "FAIL: no bin-xz/kernel-tests/*.xz (scripts/prepare-device.sh builds them)" | tee -a $d/summary.txt
+        return 1
+    }
+    for f in bin-xz/kernel-tests/*.xz; do
+        n=$(basename $f .xz)
+        xz -dc $f >/tmp/bin/kernel-tests/$n && chmod +x /tmp/bin/kernel-tests/$n
+        if CUDA_VISIBLE_DEVICES=$g /tmp/bin/kernel-tests/$n --test-threads=1 >$d/$n.log 2>&1; then
+            echo "PASS $n"
+        else
+            echo "FAIL $n (runs/kernel-tests/$n.log)"
+        fi | tee -a $d/summary.txt
+        grep -q "^FAIL $n" $d/summary.txt && failed=1
+    done
+    return $failed
 }
 
 ncu_setting_check() { # GPU DIR VAR KERNEL K WHAT SETTING...: ncu's time, registers and occupancy
@@ -864,6 +890,7 @@ profile-sass) # which instructions the staged SSD kernels issue and stall on: nc
     ;;
 norm-tiling-check) norm_tiling_check "${2:-0}" ;;
 projconv-tiling-check) projconv_tiling_check "${2:-0}" ;;
+kernel-tests) kernel_tests "${2:-0}" ;;
 matmul-kernel-check) matmul_kernel_check "${2:-0}" ;;
 fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | projconv-check) switch_check $1 "${2:-0}" ;;
 convssd-check | ce-check) # the fused conv + SSD (the same bits as the conv and SSD kernels in

@@ -9,6 +9,8 @@
 #                    the unfinished runs that have a committed checkpoint; an unfinished run
 #                    without one is left out (the job trains it again from scratch), as are
 #                    README.md and the compare outputs, which the job writes anew
+#   bin-xz/kernel-tests/NAME.xz  the kernels' GPU-only tests (crates/kernels/tests/*_cuda.rs),
+#                    release builds with the `cuda` feature, for device-batch's kernel-tests job
 #   bin-xz/msym-autotune.xz  with --autotune, also the build with burn's autotune (msym's
 #                    `autotune` feature), for device-batch's autotune-check (a few more minutes)
 # Usage: scripts/prepare-device.sh [--no-build | --autotune] [SRC NAME]...
@@ -56,6 +58,19 @@ if [ $build = 1 ]; then
     mkdir -p bin-xz
     xz -T2 -3 -c "$CARGO_TARGET_DIR/release/msym" >bin-xz/msym.xz.tmp && mv bin-xz/msym.xz.tmp bin-xz/msym.xz
     echo "bin-xz/msym.xz: $(du -h bin-xz/msym.xz | cut -f1), $("$CARGO_TARGET_DIR/release/msym" info 2>&1 | head -n 1)"
+    rm -rf bin-xz/kernel-tests && mkdir -p bin-xz/kernel-tests
+    for t in crates/kernels/tests/*_cuda.rs; do
+        [ -e "$t" ] || continue
+        n=$(basename $t .rs)
+        exe=$(CARGO_PROFILE_RELEASE_STRIP=debuginfo cargo test --release -p kernels --features cuda --no-run \
+            --test $n --message-format=json | python3 -c 'import json,sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["kind"] == ["test"]:
+        print(m["executable"])')
+        xz -T2 -3 -c "$exe" >bin-xz/kernel-tests/$n.xz
+        echo "bin-xz/kernel-tests/$n.xz: $(du -h bin-xz/kernel-tests/$n.xz | cut -f1)"
+    done
     if [ $autotune = 1 ]; then
         cargo build --release -p msym --features autotune
         xz -T2 -3 -c "$CARGO_TARGET_DIR/release/msym" >bin-xz/msym-autotune.xz.tmp && mv bin-xz/msym-autotune.xz.tmp bin-xz/msym-autotune.xz

@@ -323,6 +323,10 @@ pub fn run(c: BenchCommand) -> Result<(), CliError> {
         "proj_conv_per": std::env::var("MSYM_PROJ_CONV_PER").ok(),
         // its steps over d_model unrolled at once (MSYM_PROJ_CONV_UNROLL), or null for all
         "proj_conv_unroll": std::env::var("MSYM_PROJ_CONV_UNROLL").ok(),
+        // its tensor-core form's token groups a cube (MSYM_PROJ_CONV_ROUNDS), or null for 16
+        "proj_conv_rounds": std::env::var("MSYM_PROJ_CONV_ROUNDS").ok(),
+        // "0" where its tensor-core form was turned off (MSYM_PROJ_CONV_MMA), else null
+        "proj_conv_mma": std::env::var("MSYM_PROJ_CONV_MMA").ok(),
         "msym_timings": timings,
         "torch_timings": torch_runs,
     });
@@ -376,7 +380,7 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
     })
     .join("; ");
     let mut s = format!(
-        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; {paths}; SSD units a cube {}; norm backward tokens a unit {}; matmul kernel {}; xBC product + conv channels a unit {}, unrolled {}); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
+        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; {paths}; SSD units a cube {}; norm backward tokens a unit {}; matmul kernel {}; xBC product + conv channels a unit {}, unrolled {}, tensor cores {}, groups a cube {}); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
         r["card"].as_str().unwrap_or("?"),
         r["device"].as_str().unwrap_or("?"),
         r["date"].as_str().unwrap_or("?"),
@@ -387,6 +391,12 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
         r["matmul_kernel"].as_str().unwrap_or("burn's"),
         r["proj_conv_per"].as_str().unwrap_or("default"),
         r["proj_conv_unroll"].as_str().unwrap_or("all"),
+        if r["proj_conv_mma"].as_str().map(str::trim) == Some("0") {
+            "off"
+        } else {
+            "where the GPU has them"
+        },
+        r["proj_conv_rounds"].as_str().unwrap_or("16"),
         r["config"].as_str().unwrap_or("?"),
         r["batch"],
         c.steps,

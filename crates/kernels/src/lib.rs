@@ -60,6 +60,7 @@ pub mod gated_norm;
 pub mod gated_norm_oracle;
 pub mod oracle;
 pub mod proj_conv;
+pub mod proj_conv_mma;
 mod ssd_backward;
 mod ssd_common;
 mod ssd_forward;
@@ -194,6 +195,16 @@ pub static PROJ_CONV_PER: LaunchSetting = LaunchSetting::new();
 /// (MSYM_PROJ_CONV_UNROLL; default: all of D, [`proj_conv::ProjConvShape::chunk`]): the sums
 /// keep their order (tests/proj_conv_wgpu.rs).
 pub static PROJ_CONV_UNROLL: LaunchSetting = LaunchSetting::new();
+
+/// Groups of TM tokens (TM = lcm(L, 16)) a cube of the fused xBC product + conv forward's
+/// tensor-core form takes in turn (MSYM_PROJ_CONV_ROUNDS; default 16,
+/// [`proj_conv_mma`]): each group's products and conv are the same whatever the count.
+pub static PROJ_CONV_ROUNDS: LaunchSetting = LaunchSetting::new();
+
+/// Whether the fused xBC product + conv forward takes its tensor-core form where it can
+/// ([`proj_conv_mma::chosen`]; MSYM_PROJ_CONV_MMA=0 turns it off for an A/B run against the
+/// CUDA-core form, which sums in f32 and so gives other bits).
+pub static PROJ_CONV_MMA: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(true);
 
 /// Tokens a unit of the gated norm backward takes a batch, at most (MSYM_NORM_BWD_PER_UNIT;
 /// default: [`gated_norm::BACKWARD_PER_UNIT`]): the tiling changes no bit (tests/norm_wgpu.rs).

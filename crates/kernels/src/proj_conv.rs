@@ -149,21 +149,42 @@ fn proj_conv_silu_forward_kernel<F: Float>(
         }
         #[unroll]
         for j in 0..per {
-            let c = i + j * slots;
             let mut xs = Array::<F>::new(l);
             #[unroll]
             for t in 0..l {
-                let v = acc[comptime!(t * per + j)];
-                xs[t] = v;
-                xbc[(p * l + t) * ch + c] = v;
+                xs[t] = acc[comptime!(t * per + j)];
             }
-            let taps = load_taps(w, bias, r, c, ch, k);
-            let pre = pre_activations(&taps, &xs, l, k);
-            #[unroll]
-            for t in 0..l {
-                out[(p * l + t) * ch + c] = silu::<F>(pre[t]);
-            }
+            conv_column_out(&xs, w, bias, xbc, out, r, i + j * slots, ch, p * l, l, k);
         }
+    }
+}
+
+/// One channel column of a sequence: writes its L xbc values `xs` and out = SiLU(conv(xs) +
+/// bias) at token rows row0.. of xbc and out [.., C]; ch is the channel, r the replica.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv_column_out<F: Float>(
+    xs: &Array<F>,
+    w: &Array<F>,
+    bias: &Array<F>,
+    xbc: &mut Array<F>,
+    out: &mut Array<F>,
+    r: usize,
+    ch: usize,
+    channels: usize,
+    row0: usize,
+    #[comptime] l: usize,
+    #[comptime] k: usize,
+) {
+    #[unroll]
+    for t in 0..l {
+        xbc[(row0 + t) * channels + ch] = xs[t];
+    }
+    let taps = load_taps(w, bias, r, ch, channels, k);
+    let pre = pre_activations(&taps, xs, l, k);
+    #[unroll]
+    for t in 0..l {
+        out[(row0 + t) * channels + ch] = silu::<F>(pre[t]);
     }
 }
 
@@ -181,7 +202,7 @@ pub struct ProjConvInputs {
 impl ProjConvInputs {
     /// Panics, naming the array, where a handle holds fewer elements of `size` bytes than
     /// `shape` reads (the launch is unchecked).
-    fn assert_sizes(&self, shape: &ProjConvShape, size: usize) {
+    pub(crate) fn assert_sizes(&self, shape: &ProjConvShape, size: usize) {
         let s = &shape.conv;
         assert!(
             self.u_row >= shape.d_model,
@@ -209,7 +230,9 @@ fn units(s: &ProjConvShape) -> usize {
     (s.units_per_sequence().div_ceil(32) * 32).min(256)
 }
 
-/// xbc and out of `shape`. Panics where an input handle holds less than `shape` reads (the
+/// xbc and out of `shape`: on tensor cores ([`crate::proj_conv_mma`]) for f32 where the
+/// runtime has TF32 products and the shape fits them, unless [`crate::PROJ_CONV_MMA`] is off;
+/// else on the CUDA cores in f32. Panics where an input handle holds less than `shape` reads (the
 /// launch is unchecked).
 pub fn proj_conv_silu_forward<R: Runtime, F: Float + CubeElement>(
     client: &ComputeClient<R>,
@@ -222,6 +245,10 @@ pub fn proj_conv_silu_forward<R: Runtime, F: Float + CubeElement>(
         xbc: client.empty(bytes),
         out: client.empty(bytes),
     };
+    if core::any::TypeId::of::<F>() == core::any::TypeId::of::<f32>() && crate::proj_conv_mma::chosen(client, shape) {
+        crate::proj_conv_mma::launch(client, shape, inp, &res);
+        return res;
+    }
     let units = units(shape);
     inp.assert_sizes(shape, core::mem::size_of::<F>());
     // SAFETY: every index the kernel forms lies below the lengths of `shape` (a cube's

@@ -12,7 +12,8 @@ use kernels::conv_oracle::{self, ConvField, ConvHost};
 use kernels::proj_conv::{ProjConvInputs, ProjConvShape, proj_conv_silu_forward};
 
 mod common;
-use common::{client, conv_inputs, download, lcg, require_vulkan, tensor, upload, values, worst};
+use common::proj_conv_inputs as inputs;
+use common::{client, download, lcg, padded_rows, require_vulkan, tensor, transposed, upload, values, worst};
 
 type R = WgpuRuntime;
 type Inner = CubeBackend<R, f32, i32, u32>;
@@ -34,26 +35,6 @@ const CASES: [ProjConvShape; 4] = [
     ProjConvShape::new(1, 2, 4, 1600, 4, 3),
 ];
 
-/// u in [-1, 1), wx in [-0.5, 0.5) (PyTorch's [R, C, D]), and the conv's w and bias.
-fn inputs(s: &ProjConvShape, seed: u64) -> (Vec<f64>, Vec<f64>, ConvHost) {
-    let mut draw = lcg(seed);
-    let tokens = s.conv.replicas * s.conv.batch * s.conv.len;
-    let u = draw(tokens * s.d_model, -1.0, 2.0);
-    let wx = draw(s.conv.replicas * s.conv.channels * s.d_model, -0.5, 1.0);
-    (u, wx, conv_inputs(&s.conv, seed + 1))
-}
-
-/// [R, C, D] -> [R, D, C], as the operation hands the kernel its weight.
-fn transposed(s: &ProjConvShape, wx: &[f64]) -> Vec<f64> {
-    let (ch, d) = (s.conv.channels, s.d_model);
-    let mut out = vec![0.0; wx.len()];
-    for (i, v) in wx.iter().enumerate() {
-        let (r, c, k) = (i / (ch * d), i / d % ch, i % d);
-        out[(r * d + k) * ch + c] = *v;
-    }
-    out
-}
-
 #[test]
 fn forward_matches_the_f64_product_and_conv() {
     let c = client();
@@ -61,10 +42,7 @@ fn forward_matches_the_f64_product_and_conv() {
         let (u, wx, conv) = inputs(s, 11 + 10 * k as u64);
         // u's token rows padded by 2 elements of junk, as a pitched tensor's
         let pad = 2;
-        let padded: Vec<f64> = u
-            .chunks(s.d_model)
-            .flat_map(|row| row.iter().copied().chain(std::iter::repeat_n(1e3, pad)))
-            .collect();
+        let padded = padded_rows(&u, s.d_model, pad);
         for (u_dev, u_row) in [(&u, s.d_model), (&padded, s.d_model + pad)] {
             let inp = ProjConvInputs {
                 u: upload(&c, u_dev),

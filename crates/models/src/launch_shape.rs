@@ -19,17 +19,25 @@
 //!   (crates/kernels/tests/proj_conv_wgpu.rs).
 //! - MSYM_PROJ_CONV_UNROLL = K: the steps over d_model that the same kernel unrolls at once
 //!   (1..=256; used where it divides d_model); unset, all of them. The same bits either way.
+//! - MSYM_PROJ_CONV_ROUNDS = G: the groups of lcm(L, 16) tokens a cube of that forward's
+//!   tensor-core form takes in turn (1..=4096); unset, 16. The same bits either way
+//!   (crates/kernels/tests/proj_conv_mma_cuda.rs, on a GPU).
+//! - MSYM_PROJ_CONV_MMA = 0 or 1: whether that forward may take its tensor-core form
+//!   (kernels::proj_conv_mma; TF32 products, where the GPU has them) or only the CUDA-core
+//!   one (f32 sums); unset, 1. **Not** bit-neutral: the A/B of the two forms.
 //!
 //! A malformed value is one sentence naming the variable, the value and what is allowed.
 
-/// Checks the five settings and applies them where this build has the kernels (the bench
+/// Checks the seven settings and applies them where this build has the kernels (the bench
 /// records the variables as set).
 #[cfg_attr(not(feature = "cubecl"), allow(unused_variables))] // without kernels: checked only
 pub fn apply_launch_env() -> Result<(), String> {
     let units = from_env("MSYM_SSD_UNITS", parse_ssd_units)?;
-    let counts = [NORM_BWD_PER_UNIT, PROJ_CONV_PER, PROJ_CONV_UNROLL].map(|c| from_env(c.var, |t| parse_count(&c, t)));
+    let counts = [NORM_BWD_PER_UNIT, PROJ_CONV_PER, PROJ_CONV_UNROLL, PROJ_CONV_ROUNDS]
+        .map(|c| from_env(c.var, |t| parse_count(&c, t)));
     let counts = counts.into_iter().collect::<Result<Vec<_>, _>>()?;
     let matmul_kernel = from_env("MSYM_MATMUL_KERNEL", parse_matmul_kernel)?;
+    let mma = from_env(PROJ_CONV_MMA.var, |t| parse_count(&PROJ_CONV_MMA, t))?;
     #[cfg(feature = "cubecl")]
     {
         // in the order of `counts`
@@ -37,11 +45,15 @@ pub fn apply_launch_env() -> Result<(), String> {
             &kernels::NORM_BACKWARD_PER_UNIT,
             &kernels::PROJ_CONV_PER,
             &kernels::PROJ_CONV_UNROLL,
+            &kernels::PROJ_CONV_ROUNDS,
         ];
         for (setting, count) in settings.into_iter().zip(counts) {
             if let Some(k) = count {
                 setting.set(k);
             }
+        }
+        if let Some(on) = mma {
+            kernels::PROJ_CONV_MMA.store(on == 1, core::sync::atomic::Ordering::Relaxed);
         }
         if let Some(name) = matmul_kernel {
             let kernel = kernels::burn_op_matmul::MatmulKernel::from_name(name).expect("a parsed name");
@@ -92,6 +104,22 @@ pub const PROJ_CONV_UNROLL: Count = Count {
     range: (1, 256),
     what: "the steps over d_model unrolled at once",
     example: 8,
+};
+
+/// MSYM_PROJ_CONV_ROUNDS: the token groups a cube of its tensor-core form takes in turn.
+pub const PROJ_CONV_ROUNDS: Count = Count {
+    var: "MSYM_PROJ_CONV_ROUNDS",
+    range: (1, 4096),
+    what: "the token groups a cube takes in turn",
+    example: 16,
+};
+
+/// MSYM_PROJ_CONV_MMA: whether the fused xBC product + conv may use tensor cores.
+pub const PROJ_CONV_MMA: Count = Count {
+    var: "MSYM_PROJ_CONV_MMA",
+    range: (0, 1),
+    what: "1 (tensor cores where the GPU has them) or 0 (CUDA cores only)",
+    example: 0,
 };
 
 /// A [`Count`]'s value: a whole number in its range.
@@ -195,6 +223,18 @@ mod tests {
                 e.starts_with("MSYM_PROJ_CONV_PER=") && e.contains("1 to 8"),
                 "{bad}: {e}"
             );
+        }
+        assert_eq!(parse_count(&PROJ_CONV_ROUNDS, "4096"), Ok(4096));
+        assert_eq!(parse_count(&PROJ_CONV_MMA, "0"), Ok(0));
+        assert_eq!(parse_count(&PROJ_CONV_MMA, " 1"), Ok(1));
+        for (c, bad, range) in [
+            (PROJ_CONV_ROUNDS, "0", "1 to 4096"),
+            (PROJ_CONV_ROUNDS, "4097", "1 to 4096"),
+            (PROJ_CONV_MMA, "2", "0 to 1"),
+            (PROJ_CONV_MMA, "on", "0 to 1"),
+        ] {
+            let e = parse_count(&c, bad).unwrap_err();
+            assert!(e.starts_with(&format!("{}=", c.var)) && e.contains(range), "{bad}: {e}");
         }
         for bad in ["0", "33", "-1", "four", ""] {
             let e = parse_count(&NORM_BWD_PER_UNIT, bad).unwrap_err();

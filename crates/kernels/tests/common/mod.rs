@@ -9,6 +9,7 @@ use kernels::SsdShape;
 use kernels::conv_oracle::ConvHost;
 use kernels::conv_silu::ConvShape;
 use kernels::oracle::SsdHost;
+use kernels::proj_conv::ProjConvShape;
 
 /// Fails with the fix where the machine has no Vulkan driver (the tests need lavapipe).
 pub fn require_vulkan() {
@@ -76,13 +77,13 @@ pub fn client() -> ComputeClient<WgpuRuntime> {
 }
 
 /// v as f32 on the device.
-pub fn upload(c: &ComputeClient<WgpuRuntime>, v: &[f64]) -> Handle {
+pub fn upload<R: Runtime>(c: &ComputeClient<R>, v: &[f64]) -> Handle {
     let f: Vec<f32> = v.iter().map(|&x| x as f32).collect();
     c.create_from_slice(f32::as_bytes(&f))
 }
 
 /// A kernel's f32 output, read back as f64.
-pub fn download(c: &ComputeClient<WgpuRuntime>, h: Handle) -> Vec<f64> {
+pub fn download<R: Runtime>(c: &ComputeClient<R>, h: Handle) -> Vec<f64> {
     let bytes = c.read_one(h).expect("read back a kernel output");
     f32::from_bytes(&bytes).iter().map(|&x| x as f64).collect()
 }
@@ -100,5 +101,33 @@ pub fn values<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
         .unwrap()
         .into_iter()
         .map(f64::from)
+        .collect()
+}
+
+/// The fused xBC product + conv's inputs from the same LCG: u in [-1, 1), wx in [-0.5, 0.5)
+/// (PyTorch's [R, C, D]), and the conv's w and bias.
+pub fn proj_conv_inputs(s: &ProjConvShape, seed: u64) -> (Vec<f64>, Vec<f64>, ConvHost) {
+    let mut draw = lcg(seed);
+    let tokens = s.conv.replicas * s.conv.batch * s.conv.len;
+    let u = draw(tokens * s.d_model, -1.0, 2.0);
+    let wx = draw(s.conv.replicas * s.conv.channels * s.d_model, -0.5, 1.0);
+    (u, wx, conv_inputs(&s.conv, seed + 1))
+}
+
+/// [R, C, D] -> [R, D, C], as the operation hands the kernel its weight.
+pub fn transposed(s: &ProjConvShape, wx: &[f64]) -> Vec<f64> {
+    let (ch, d) = (s.conv.channels, s.d_model);
+    let mut out = vec![0.0; wx.len()];
+    for (i, v) in wx.iter().enumerate() {
+        let (r, c, k) = (i / (ch * d), i / d % ch, i % d);
+        out[(r * d + k) * ch + c] = *v;
+    }
+    out
+}
+
+/// u's token rows padded by `pad` elements of junk (1e3), as a pitched tensor's.
+pub fn padded_rows(u: &[f64], d: usize, pad: usize) -> Vec<f64> {
+    u.chunks(d)
+        .flat_map(|row| row.iter().copied().chain(std::iter::repeat_n(1e3, pad)))
         .collect()
 }

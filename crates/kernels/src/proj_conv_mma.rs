@@ -1,0 +1,274 @@
+//! The tensor-core form of [`crate::proj_conv`]'s forward: xbc = u W^T as TF32 16 x 16 x 8
+//! matrix products (CubeCL's cmma, CUDA's wmma), then the same conv + SiLU, writing xbc and
+//! out.
+//!
+//! Why: the CUDA-core form ran 0.70 ms a layer at depth 4, R = 36 on an H200, bound by issuing
+//! its instructions: 500.6 M warp instructions a launch, half of them FFMA, 0.48 ms at full
+//! issue (ncu, results/bench/session22-h200-2026-11-28, call 6). A tensor-core product of the
+//! same 16 x 320 x 32 block is 80 warp instructions where FFMAs take 5120. What is left is
+//! the bytes: u in, xbc and out written (about 0.38 ms a layer at 4 TB/s).
+//!
+//! Rounding: u and W are rounded to TF32 (CUDA's `__float_to_tf32`, to nearest) as they are
+//! staged, and the products summed in f32 on the tensor cores, as burn's own product on this
+//! backend does for f32 inputs; the order of the sums inside a product is the hardware's.
+//!
+//! A cube takes one replica's W^T into shared memory once, then `rounds` groups of TM
+//! tokens (TM = lcm(L, 16): whole sequences and whole 16-row tiles) in turn: the group's u
+//! rows into shared memory, the (TM / 16) x (C / 16) output tiles over the cube's warps into
+//! a shared buffer, then one unit a (sequence, channel) runs the conv over the buffer's column.
+
+use cubecl::ir::features::MmaConfig;
+use cubecl::ir::{ElemType, FloatKind};
+use cubecl::prelude::*;
+
+use crate::conv_silu::ConvShape;
+use crate::proj_conv::{ProjConvInputs, ProjConvOut, ProjConvShape, conv_column_out};
+use crate::{array_arg, assert_holds};
+
+/// Rows, columns and depth of one tensor-core product (TF32's one shape on CUDA).
+const TILE: usize = 16;
+const DEPTH: usize = 8;
+
+/// Warps a cube: 20 output tiles a group at fig3's C = 320 make 5 a warp.
+const WARPS: usize = 4;
+
+/// Padding of the shared rows, in floats: rows a multiple of 32 floats apart put a tile's
+/// rows in the same banks; 8 more (W^T, the buffer) or 4 more (u, 32 wide) spread a
+/// fragment's rows over all 32. Rows stay 32-byte aligned, as the matrix loads require.
+const PAD_WIDE: usize = 8;
+const PAD_U: usize = 4;
+
+/// Whether `client` runs TF32 16 x 16 x 8 products on tensor cores (CUDA from sm_80; not
+/// wgpu, not lavapipe).
+pub fn supported<R: Runtime>(client: &ComputeClient<R>) -> bool {
+    let tf32 = || ElemType::Float(FloatKind::TF32).into();
+    client.features().matmul.cmma.contains(&MmaConfig {
+        a_type: tf32(),
+        b_type: tf32(),
+        cd_type: ElemType::Float(FloatKind::F32).into(),
+        m: TILE as u32,
+        k: DEPTH as u32,
+        n: TILE as u32,
+    })
+}
+
+/// Whether the forward of `shape` takes this form on `client`: [`crate::PROJ_CONV_MMA`] on
+/// (the default), TF32 products [`supported`], and the shape [`fits`].
+pub fn chosen<R: Runtime>(client: &ComputeClient<R>, shape: &ProjConvShape) -> bool {
+    crate::PROJ_CONV_MMA.load(core::sync::atomic::Ordering::Relaxed) && supported(client) && fits(shape)
+}
+
+/// Tokens a group: the least multiple of both L and 16.
+fn group_tokens(l: usize) -> usize {
+    let gcd = |mut a: usize, mut b: usize| {
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        a
+    };
+    l / gcd(l, TILE) * TILE
+}
+
+/// Whether `shape` fits the tensor-core form: D a multiple of 8, C of 16, a group at most 64
+/// tokens (the buffer's shared memory), and a replica's sequences in whole groups.
+pub fn fits(shape: &ProjConvShape) -> bool {
+    let s = &shape.conv;
+    let tm = group_tokens(s.len);
+    shape.d_model.is_multiple_of(DEPTH)
+        && s.channels.is_multiple_of(TILE)
+        && tm <= 64
+        && (s.batch * s.len).is_multiple_of(tm)
+}
+
+/// Groups a cube (MSYM_PROJ_CONV_ROUNDS, [`crate::PROJ_CONV_ROUNDS`]; default 16: 256 tokens
+/// at fig3's L = 8, so each cube's copy of W^T, 40 KB, serves 256 tokens).
+fn rounds() -> usize {
+    crate::PROJ_CONV_ROUNDS.get().map_or(16, |k| k as usize)
+}
+
+/// One cube per (replica, run of `rounds` groups); CubeDim (32, WARPS): UNIT_POS_Y is the warp.
+/// T: the products' input type (tf32; generic because the cube macro takes a named `tf32`'s
+/// cast as ambiguous).
+#[cube(launch_unchecked)]
+#[allow(clippy::too_many_arguments)]
+fn proj_conv_mma_forward_kernel<T: Float>(
+    u: &Array<f32>,       // [R, B, L, D], token rows `u_row` apart
+    wt: &Array<f32>,      // [R, D, C]
+    w: &Array<f32>,       // [R, C, K]
+    bias: &Array<f32>,    // [R, C]
+    xbc: &mut Array<f32>, // [R, B, L, C]
+    out: &mut Array<f32>, // [R, B, L, C]
+    groups: u32,          // groups a replica: B L / TM
+    rounds: u32,          // groups a cube
+    u_row: u32,
+    #[comptime] l: usize,
+    #[comptime] d: usize,
+    #[comptime] c: usize,
+    #[comptime] k: usize,
+    #[comptime] tm: usize,
+) {
+    let units = comptime!(32 * WARPS);
+    let unit = UNIT_POS as usize;
+    let cubes = (groups as usize).div_ceil(rounds as usize);
+    let r = CUBE_POS_X as usize / cubes;
+    let first = (CUBE_POS_X as usize % cubes) * rounds as usize;
+    let mut last = first + rounds as usize;
+    if last > groups as usize {
+        last = groups as usize;
+    }
+    let (wp, up, bp) = comptime!((c + PAD_WIDE, d + PAD_U, c + PAD_WIDE));
+    // W^T of replica r, rounded to TF32, rows C + 8 apart
+    let mut ws = SharedMemory::<T>::new_aligned(comptime!(d * wp), 32usize);
+    let w_per = comptime!((d * c).div_ceil(units));
+    for j in 0..w_per {
+        let i = unit + j * units;
+        if i < comptime!(d * c) {
+            ws[i / c * wp + i % c] = T::cast_from(wt[r * comptime!(d * c) + i]);
+        }
+    }
+    let mut us = SharedMemory::<T>::new_aligned(comptime!(tm * up), 32usize);
+    let mut buf = SharedMemory::<f32>::new_aligned(comptime!(tm * bp), 32usize);
+    let warp = UNIT_POS_Y as usize;
+    let tiles = comptime!((tm / TILE) * (c / TILE));
+    for g in first..last {
+        let tok0 = (r * groups as usize + g) * tm; // the group's first token row
+        // the group's u rows, rounded to TF32 (the previous round read `us` before its
+        // second barrier)
+        let u_per = comptime!((tm * d).div_ceil(units));
+        #[unroll]
+        for j in 0..u_per {
+            let i = unit + j * units;
+            if i < comptime!(tm * d) {
+                us[i / d * up + i % d] = T::cast_from(u[(tok0 + i / d) * u_row as usize + i % d]);
+            }
+        }
+        sync_cube();
+        // the output tiles, warp `warp` taking tiles warp, warp + WARPS, ... (a warp's
+        // branch is uniform, as the matrix operations require)
+        #[unroll]
+        for j in 0..comptime!(tiles.div_ceil(WARPS)) {
+            let tile = warp + j * WARPS;
+            if tile < tiles {
+                let (m, n) = (tile / comptime!(c / TILE), tile % comptime!(c / TILE));
+                let acc = cmma::Matrix::<f32>::from_value(
+                    cmma::MatrixIdent::Accumulator,
+                    TILE,
+                    TILE,
+                    DEPTH,
+                    cmma::MatrixLayout::Undefined,
+                    0.0,
+                );
+                #[unroll]
+                for kk in 0..comptime!(d / DEPTH) {
+                    let a = cmma::Matrix::<T>::from_slice(
+                        cmma::MatrixIdent::A,
+                        TILE,
+                        TILE,
+                        DEPTH,
+                        cmma::MatrixLayout::RowMajor,
+                        &us.slice(m * comptime!(TILE * up) + kk * DEPTH, comptime!(tm * up)),
+                        comptime!(up as u32),
+                    );
+                    let b = cmma::Matrix::<T>::from_slice(
+                        cmma::MatrixIdent::B,
+                        TILE,
+                        TILE,
+                        DEPTH,
+                        cmma::MatrixLayout::RowMajor,
+                        &ws.slice(kk * comptime!(DEPTH * wp) + n * TILE, comptime!(d * wp)),
+                        comptime!(wp as u32),
+                    );
+                    cmma::execute::<T, T, f32, f32>(&a, &b, &acc, &acc);
+                }
+                cmma::store(
+                    &mut buf.slice_mut(m * comptime!(TILE * bp) + n * TILE, comptime!(tm * bp)),
+                    &acc,
+                    comptime!(bp as u32),
+                    cmma::MatrixLayout::RowMajor,
+                );
+            }
+        }
+        sync_cube();
+        // the conv: one unit a (sequence of the group, channel), channels adjacent in a warp
+        let columns = comptime!(tm / l * c);
+        for j in 0..comptime!(columns.div_ceil(units)) {
+            let q = unit + j * units;
+            if q < columns {
+                let (s, ch) = (q / c, q % c);
+                let mut xs = Array::<f32>::new(l);
+                #[unroll]
+                for t in 0..l {
+                    xs[t] = buf[(s * l + t) * bp + ch];
+                }
+                conv_column_out(&xs, w, bias, xbc, out, r, ch, c, tok0 + s * l, l, k);
+            }
+        }
+    }
+}
+
+/// xbc and out of `shape` on tensor cores, into `res`; the caller checks [`supported`] and
+/// [`fits`]. Panics where an input handle holds less than `shape` reads (unchecked launch).
+pub(crate) fn launch<R: Runtime>(
+    client: &ComputeClient<R>,
+    shape: &ProjConvShape,
+    inp: &ProjConvInputs,
+    res: &ProjConvOut,
+) {
+    let s: &ConvShape = &shape.conv;
+    let tm = group_tokens(s.len);
+    let groups = s.batch * s.len / tm;
+    let rounds = rounds().min(groups);
+    inp.assert_sizes(shape, core::mem::size_of::<f32>());
+    assert_holds(&res.xbc, s.x_len(), 4, "xbc");
+    assert_holds(&res.out, s.x_len(), 4, "out");
+    // SAFETY: a cube reads replica r's W^T (D C elements), its groups' token rows of u (below
+    // u_extent: g < groups), w and bias of replica r, and writes its groups' rows of xbc and
+    // out; every handle holds those lengths (asserted above). The shared indices stay below
+    // the sizes the kernel declares (tests/proj_conv_mma_cuda.rs runs part-empty last cubes).
+    unsafe {
+        proj_conv_mma_forward_kernel::launch_unchecked::<tf32, R>(
+            client,
+            CubeCount::Static((s.replicas * groups.div_ceil(rounds)) as u32, 1, 1),
+            CubeDim::new_2d(32, WARPS as u32),
+            array_arg(&inp.u, shape.u_extent(inp.u_row)),
+            array_arg(&inp.wt, shape.wt_len()),
+            array_arg(&inp.w, s.w_len()),
+            array_arg(&inp.bias, s.bias_len()),
+            array_arg(&res.xbc, s.x_len()),
+            array_arg(&res.out, s.x_len()),
+            groups as u32,
+            rounds as u32,
+            inp.u_row as u32,
+            s.len,
+            shape.d_model,
+            s.channels,
+            s.taps,
+            tm,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_group_is_whole_sequences_and_whole_tiles() {
+        assert_eq!(group_tokens(8), 16);
+        assert_eq!(group_tokens(16), 16);
+        assert_eq!(group_tokens(32), 32);
+        assert_eq!(group_tokens(3), 48);
+        assert_eq!(group_tokens(12), 48);
+        assert_eq!(group_tokens(5), 80);
+    }
+
+    #[test]
+    fn fig3_fits_and_odd_shapes_do_not() {
+        assert!(fits(&ProjConvShape::new(36, 2048, 8, 320, 4, 32)));
+        // D not a multiple of 8; C not of 16; groups of 80 tokens; 3 sequences of 8 tokens
+        assert!(!fits(&ProjConvShape::new(1, 4, 8, 320, 4, 12)));
+        assert!(!fits(&ProjConvShape::new(1, 4, 8, 72, 4, 32)));
+        assert!(!fits(&ProjConvShape::new(1, 16, 5, 320, 4, 32)));
+        assert!(!fits(&ProjConvShape::new(1, 3, 8, 320, 4, 32)));
+    }
+}

@@ -1,0 +1,109 @@
+//! The fused xBC product + conv forward's tensor-core form (kernels::proj_conv_mma) on a CUDA
+//! GPU: lavapipe has no tensor cores, so these run on the device machine only, from a build
+//! with the `cuda` feature (scripts/device-kernel-tests.sh builds them; device-batch.sh's
+//! `kernel-tests` job runs them). Without the feature the file is empty.
+//!
+//! xbc against the f64 product within TF32's bound, out against the f64 conv + SiLU of the
+//! kernel's own xbc (so the two stages are checked apart), the CUDA-core form on the same GPU
+//! against the f64 product, and the cube's groups a cube (MSYM_PROJ_CONV_ROUNDS) changing no
+//! bit. One test function: the forms and the rounds are process-wide settings.
+#![cfg(feature = "cuda")]
+
+use cubecl::cuda::{CudaDevice, CudaRuntime};
+use cubecl::prelude::*;
+use kernels::conv_oracle::{self, ConvHost};
+use kernels::proj_conv::{ProjConvInputs, ProjConvShape, proj_conv_silu_forward};
+use kernels::proj_conv_mma;
+
+mod common;
+use common::{download, padded_rows, proj_conv_inputs, transposed, upload, worst};
+
+type R = CudaRuntime;
+
+/// fig3's sizes at few sequences (2 replicas, 64 sequences: 32 groups of 16 tokens, two
+/// cubes a replica at 16 groups a cube); 40 sequences (20 groups: the second cube 4); L = 4
+/// (4 sequences a group); L = 3 (groups of 48 tokens, 3 tiles tall) with D = 16 and C = 32.
+const CASES: [ProjConvShape; 4] = [
+    ProjConvShape::new(2, 64, 8, 320, 4, 32),
+    ProjConvShape::new(1, 40, 8, 320, 4, 32),
+    ProjConvShape::new(2, 12, 4, 64, 4, 8),
+    ProjConvShape::new(1, 32, 3, 32, 3, 16),
+];
+
+/// |got - want| / bound, worst over the elements: bound = 1.25 (2^-10 sum_d |u w|) + 1e-6,
+/// the rounding of u and w to TF32 (each to nearest: at most 2^-11 relative) with a margin
+/// for the tensor cores' f32 sums.
+fn worst_tf32(s: &ProjConvShape, u: &[f64], wx: &[f64], got: &[f64]) -> f64 {
+    let abs = |v: &[f64]| v.iter().map(|x| x.abs()).collect::<Vec<_>>();
+    let want = conv_oracle::projection(s, u, wx);
+    let scale = conv_oracle::projection(s, &abs(u), &abs(wx));
+    got.iter()
+        .zip(&want)
+        .zip(&scale)
+        .map(|((g, w), a)| (g - w).abs() / (1.25 * a / 1024.0 + 1e-6))
+        .fold(0.0, f64::max)
+}
+
+/// xbc and out of one launch, read back.
+fn run(c: &ComputeClient<R>, s: &ProjConvShape, inp: &ProjConvInputs) -> (Vec<f64>, Vec<f64>) {
+    let res = proj_conv_silu_forward::<R, f32>(c, s, inp);
+    (download(c, res.xbc), download(c, res.out))
+}
+
+#[test]
+fn tensor_cores_match_the_f64_product_and_conv() {
+    let c = CudaRuntime::client(&CudaDevice { index: 0 });
+    assert!(
+        proj_conv_mma::supported(&c),
+        "this GPU has no TF32 tensor-core products: the test needs sm_80 or later"
+    );
+    for (k, s) in CASES.iter().enumerate() {
+        assert!(proj_conv_mma::fits(s), "case {k} ({s:?}) must fit the tensor-core form");
+        let (u, wx, conv) = proj_conv_inputs(s, 101 + 10 * k as u64);
+        let padded = padded_rows(&u, s.d_model, 3);
+        for (u_dev, u_row) in [(&u, s.d_model), (&padded, s.d_model + 3)] {
+            let inp = ProjConvInputs {
+                u: upload(&c, u_dev),
+                u_row,
+                wt: upload(&c, &transposed(s, &wx)),
+                w: upload(&c, &conv.w),
+                bias: upload(&c, &conv.bias),
+            };
+            kernels::PROJ_CONV_MMA.store(true, std::sync::atomic::Ordering::Relaxed);
+            let (xbc, out) = run(&c, s, &inp);
+            let err = worst_tf32(s, &u, &wx, &xbc);
+            assert!(err <= 1.0, "case {k}, u_row {u_row}: xbc {err:.2} times TF32's bound");
+            // not f32's sums: TF32 rounding shows at this size (else the form did not run)
+            let exact = worst(&xbc, &conv_oracle::projection(s, &u, &wx));
+            assert!(
+                exact > 1e-5,
+                "case {k}: xbc within {exact:.1e} of f64, f32-exact: no TF32?"
+            );
+            let own = ConvHost {
+                x: xbc.clone(),
+                ..conv.clone()
+            };
+            let err = worst(&out, &conv_oracle::conv_silu(&s.conv, &own));
+            assert!(
+                err < 4e-6,
+                "case {k}, u_row {u_row}: out max error {err:.2e} over its xbc"
+            );
+            // groups a cube: 1, 3 and all of them give the same bits
+            for rounds in [1, 3, 4096] {
+                kernels::PROJ_CONV_ROUNDS.set(rounds);
+                let again = run(&c, s, &inp);
+                assert!(
+                    again.0 == xbc && again.1 == out,
+                    "case {k}: {rounds} groups a cube: other bits"
+                );
+            }
+            kernels::PROJ_CONV_ROUNDS.set(0);
+            // the CUDA-core form on this GPU: f32 sums
+            kernels::PROJ_CONV_MMA.store(false, std::sync::atomic::Ordering::Relaxed);
+            let (xbc32, _) = run(&c, s, &inp);
+            kernels::PROJ_CONV_MMA.store(true, std::sync::atomic::Ordering::Relaxed);
+            let err = worst(&xbc32, &conv_oracle::projection(s, &u, &wx));
+            assert!(err < 2e-6, "case {k}: the CUDA-core form's xbc max error {err:.2e}");
+        }
+    }
+}
