@@ -64,6 +64,8 @@
 #                                              # a copy of an earlier bin-xz/msym.xz), the same way
 #   scripts/device-batch.sh embed-check [G]    # the same for the fused embedding (off by default;
 #                                              # JOB+embed: any job with it on)
+#   scripts/device-batch.sh projconv-rounds-check [G] # its tensor-core form's groups a cube
+#                                              # (MSYM_PROJ_CONV_ROUNDS): ncu's time of its launches
 #   scripts/device-batch.sh kernel-tests [G]   # the kernels' GPU-only tests (crates/kernels/tests/
 #                                              # *_cuda.rs; bin-xz/kernel-tests/, built by
 #                                              # prepare-device.sh): PASS/FAIL a binary, exit 1 on a FAIL
@@ -252,7 +254,7 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         # runs/fig3-spot results/fig3`: each R = 1 value against the batched row's 3 seeds
         echo env $PLAIN$M sweep configs/fig3.toml $(dev "$3" 0,1,2,3) --max-replicas 1 --set $E5 \
             --only model.depth=2,3 --only init.gamma=1.0,1.5 --only seed=1 --time-limit $t --out runs/fig3-spot ;;
-    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | host-check | host-profile | f32-check | paths-check | profile | profile-r1 | profile-d4 | profile-sections | profile-sass | norm-tiling-check | projconv-tiling-check | matmul-kernel-check | profile-fig6 | autotune-check | lastq-check | convssd-check | ce-check | projconv-check | kernel-tests)
+    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | host-check | host-profile | f32-check | paths-check | profile | profile-r1 | profile-d4 | profile-sections | profile-sass | norm-tiling-check | projconv-tiling-check | matmul-kernel-check | profile-fig6 | autotune-check | lastq-check | convssd-check | ce-check | projconv-check | kernel-tests | projconv-rounds-check)
         # this script's own commands on one GPU, as queued jobs: torch-fig4 (issue 10: the
         # fig4 cell in PyTorch; no time limit, no resume), torch-order (fig4's seed 1 in
         # PyTorch on msym's own batches), fusion-check (issue 8: may the sweeps use the
@@ -487,6 +489,14 @@ kernel_tests() { # GPU: each test binary of bin-xz/kernel-tests (the kernels' GP
         grep -q "^FAIL $n" $d/summary.txt && failed=1
     done
     return $failed
+}
+
+projconv_rounds_check() { # GPU: the fused xBC product + conv forward's tensor-core form (on for
+    # this job) by its groups a cube (MSYM_PROJ_CONV_ROUNDS), the default (16) first and last:
+    # ncu's time, registers and occupancy of its 4 launches in one depth-4, R = 36 step. No
+    # training: the groups a cube change no bit (crates/kernels/tests/proj_conv_mma_cuda.rs).
+    MSYM_FUSED_PROJ_CONV=1 ncu_setting_check "${1:-0}" runs/projconv-rounds-check MSYM_PROJ_CONV_ROUNDS \
+        proj_conv_mma_forward_kernel 4 "groups a cube" default 4 64 1 default
 }
 
 ncu_setting_check() { # GPU DIR VAR KERNEL K WHAT SETTING...: ncu's time, registers and occupancy
@@ -890,6 +900,7 @@ profile-sass) # which instructions the staged SSD kernels issue and stall on: nc
     ;;
 norm-tiling-check) norm_tiling_check "${2:-0}" ;;
 projconv-tiling-check) projconv_tiling_check "${2:-0}" ;;
+projconv-rounds-check) projconv_rounds_check "${2:-0}" ;;
 kernel-tests) kernel_tests "${2:-0}" ;;
 matmul-kernel-check) matmul_kernel_check "${2:-0}" ;;
 fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | projconv-check) switch_check $1 "${2:-0}" ;;

@@ -12,10 +12,14 @@
 //! staged, and the products summed in f32 on the tensor cores, as burn's own product on this
 //! backend does for f32 inputs; the order of the sums inside a product is the hardware's.
 //!
-//! A cube takes one replica's W^T into shared memory once, then `rounds` groups of TM
-//! tokens (TM = lcm(L, 16): whole sequences and whole 16-row tiles) in turn: the group's u
-//! rows into shared memory, the (TM / 16) x (C / 16) output tiles over the cube's warps into
-//! a shared buffer, then one unit a (sequence, channel) runs the conv over the buffer's column.
+//! W^T is first rounded to TF32 into a copy (a small kernel). A cube then takes `rounds`
+//! groups of TM tokens of one replica in turn (TM = lcm(L, 16): whole sequences and whole
+//! 16-row tiles); each warp owns a few 16-channel columns of the output and holds their
+//! fragments of W^T in registers throughout. A group: its u rows into shared memory, each
+//! warp's output tiles into a shared buffer, then one unit a (sequence, channel) runs the conv
+//! over the buffer's column. The first form staged W^T in shared memory in each cube (65 KB a
+//! cube, 4 warps): 0.93 ms a layer at depth 4, R = 36 on an H200, slower than the CUDA-core
+//! form's 0.70 (results/bench/session23-h200-2026-11-28, call 1).
 
 use cubecl::ir::features::MmaConfig;
 use cubecl::ir::{ElemType, FloatKind};
@@ -29,14 +33,15 @@ use crate::{array_arg, assert_holds};
 const TILE: usize = 16;
 const DEPTH: usize = 8;
 
-/// Warps a cube: 20 output tiles a group at fig3's C = 320 make 5 a warp.
-const WARPS: usize = 4;
-
 /// Padding of the shared rows, in floats: rows a multiple of 32 floats apart put a tile's
-/// rows in the same banks; 8 more (W^T, the buffer) or 4 more (u, 32 wide) spread a
+/// rows in the same banks; 8 more (the buffer, C wide) or 4 more (u, D = 32 wide) spread a
 /// fragment's rows over all 32. Rows stay 32-byte aligned, as the matrix loads require.
 const PAD_WIDE: usize = 8;
 const PAD_U: usize = 4;
+
+/// The most output tiles a warp holds W^T's fragments for (D / 8 of them a tile, 4 registers
+/// each at D = 32); beyond, the shape does not fit.
+const MAX_TILES_A_WARP: usize = 4;
 
 /// Whether `client` runs TF32 16 x 16 x 8 products on tensor cores (CUDA from sm_80; not
 /// wgpu, not lavapipe).
@@ -78,6 +83,16 @@ pub fn fits(shape: &ProjConvShape) -> bool {
         && s.channels.is_multiple_of(TILE)
         && tm <= 64
         && (s.batch * s.len).is_multiple_of(tm)
+        && tiles_a_warp(s.channels / TILE) <= MAX_TILES_A_WARP
+}
+
+/// Output tiles a warp: the least divisor of the C / 16 tiles that leaves at most 16 warps
+/// (fig3's 20 tiles: 2 a warp, 10 warps). Each warp keeps its tiles' fragments of W^T in
+/// registers for all its cube's groups.
+fn tiles_a_warp(tiles: usize) -> usize {
+    (1..=tiles)
+        .find(|p| tiles.is_multiple_of(*p) && tiles / p <= 16)
+        .unwrap_or(tiles)
 }
 
 /// Groups a cube (MSYM_PROJ_CONV_ROUNDS, [`crate::PROJ_CONV_ROUNDS`]; default 16: 256 tokens
@@ -86,14 +101,26 @@ fn rounds() -> usize {
     crate::PROJ_CONV_ROUNDS.get().map_or(16, |k| k as usize)
 }
 
-/// One cube per (replica, run of `rounds` groups); CubeDim (32, WARPS): UNIT_POS_Y is the warp.
+/// W^T rounded to TF32 (to nearest, CUDA's `__float_to_tf32`), kept as f32: the main
+/// kernel loads its fragments straight from device memory, and a fragment load does not round.
+#[cube(launch_unchecked)]
+fn tf32_round_kernel<T: Float>(x: &Array<f32>, out: &mut Array<f32>, len: u32) {
+    let i = ABSOLUTE_POS;
+    if i < len as usize {
+        out[i] = f32::cast_from(T::cast_from(x[i]));
+    }
+}
+
+/// One cube per (replica, run of `rounds` groups); CubeDim (32, warps): UNIT_POS_Y is the
+/// warp, which owns output tiles (columns of 16 channels) warp * per .. (warp + 1) * per for
+/// every group, and holds their fragments of W^T in registers from the start.
 /// T: the products' input type (tf32; generic because the cube macro takes a named `tf32`'s
 /// cast as ambiguous).
 #[cube(launch_unchecked)]
 #[allow(clippy::too_many_arguments)]
 fn proj_conv_mma_forward_kernel<T: Float>(
     u: &Array<f32>,       // [R, B, L, D], token rows `u_row` apart
-    wt: &Array<f32>,      // [R, D, C]
+    wt: &Array<f32>,      // [R, D, C], rounded to TF32
     w: &Array<f32>,       // [R, C, K]
     bias: &Array<f32>,    // [R, C]
     xbc: &mut Array<f32>, // [R, B, L, C]
@@ -106,8 +133,9 @@ fn proj_conv_mma_forward_kernel<T: Float>(
     #[comptime] c: usize,
     #[comptime] k: usize,
     #[comptime] tm: usize,
+    #[comptime] per: usize,
 ) {
-    let units = comptime!(32 * WARPS);
+    let units = comptime!(32 * (c / TILE / per));
     let unit = UNIT_POS as usize;
     let cubes = (groups as usize).div_ceil(rounds as usize);
     let r = CUBE_POS_X as usize / cubes;
@@ -116,20 +144,33 @@ fn proj_conv_mma_forward_kernel<T: Float>(
     if last > groups as usize {
         last = groups as usize;
     }
-    let (wp, up, bp) = comptime!((c + PAD_WIDE, d + PAD_U, c + PAD_WIDE));
-    // W^T of replica r, rounded to TF32, rows C + 8 apart
-    let mut ws = SharedMemory::<T>::new_aligned(comptime!(d * wp), 32usize);
-    let w_per = comptime!((d * c).div_ceil(units));
-    for j in 0..w_per {
-        let i = unit + j * units;
-        if i < comptime!(d * c) {
-            ws[i / c * wp + i % c] = T::cast_from(wt[r * comptime!(d * c) + i]);
+    let (up, bp) = comptime!((d + PAD_U, c + PAD_WIDE));
+    let warp = UNIT_POS_Y as usize;
+    // this warp's fragments of W^T: tile j's step kk at j * D/8 + kk
+    let mut wf = Sequence::<cmma::Matrix<T>>::new();
+    #[unroll]
+    for j in 0..per {
+        #[unroll]
+        for kk in 0..comptime!(d / DEPTH) {
+            let n = warp * per + j;
+            // SAFETY: loaded on the next line, before any use
+            let b = unsafe {
+                cmma::Matrix::<T>::uninitialized(cmma::MatrixIdent::B, TILE, TILE, DEPTH, cmma::MatrixLayout::RowMajor)
+            };
+            // f32 values already rounded to TF32: the load takes them as they are
+            cmma::load(
+                &b,
+                &wt.slice(
+                    r * comptime!(d * c) + kk * comptime!(DEPTH * c) + n * TILE,
+                    comptime!(d * c) * (r + 1),
+                ),
+                comptime!(c as u32),
+            );
+            wf.push(b);
         }
     }
     let mut us = SharedMemory::<T>::new_aligned(comptime!(tm * up), 32usize);
     let mut buf = SharedMemory::<f32>::new_aligned(comptime!(tm * bp), 32usize);
-    let warp = UNIT_POS_Y as usize;
-    let tiles = comptime!((tm / TILE) * (c / TILE));
     for g in first..last {
         let tok0 = (r * groups as usize + g) * tm; // the group's first token row
         // the group's u rows, rounded to TF32 (the previous round read `us` before its
@@ -143,13 +184,23 @@ fn proj_conv_mma_forward_kernel<T: Float>(
             }
         }
         sync_cube();
-        // the output tiles, warp `warp` taking tiles warp, warp + WARPS, ... (a warp's
-        // branch is uniform, as the matrix operations require)
         #[unroll]
-        for j in 0..comptime!(tiles.div_ceil(WARPS)) {
-            let tile = warp + j * WARPS;
-            if tile < tiles {
-                let (m, n) = (tile / comptime!(c / TILE), tile % comptime!(c / TILE));
+        for m in 0..comptime!(tm / TILE) {
+            let mut a = Sequence::<cmma::Matrix<T>>::new();
+            #[unroll]
+            for kk in 0..comptime!(d / DEPTH) {
+                a.push(cmma::Matrix::<T>::from_slice(
+                    cmma::MatrixIdent::A,
+                    TILE,
+                    TILE,
+                    DEPTH,
+                    cmma::MatrixLayout::RowMajor,
+                    &us.slice(comptime!(m * TILE * up + kk * DEPTH), comptime!(tm * up)),
+                    comptime!(up as u32),
+                ));
+            }
+            #[unroll]
+            for j in 0..per {
                 let acc = cmma::Matrix::<f32>::from_value(
                     cmma::MatrixIdent::Accumulator,
                     TILE,
@@ -160,28 +211,11 @@ fn proj_conv_mma_forward_kernel<T: Float>(
                 );
                 #[unroll]
                 for kk in 0..comptime!(d / DEPTH) {
-                    let a = cmma::Matrix::<T>::from_slice(
-                        cmma::MatrixIdent::A,
-                        TILE,
-                        TILE,
-                        DEPTH,
-                        cmma::MatrixLayout::RowMajor,
-                        &us.slice(m * comptime!(TILE * up) + kk * DEPTH, comptime!(tm * up)),
-                        comptime!(up as u32),
-                    );
-                    let b = cmma::Matrix::<T>::from_slice(
-                        cmma::MatrixIdent::B,
-                        TILE,
-                        TILE,
-                        DEPTH,
-                        cmma::MatrixLayout::RowMajor,
-                        &ws.slice(kk * comptime!(DEPTH * wp) + n * TILE, comptime!(d * wp)),
-                        comptime!(wp as u32),
-                    );
-                    cmma::execute::<T, T, f32, f32>(&a, &b, &acc, &acc);
+                    cmma::execute::<T, T, f32, f32>(a.index(kk), wf.index(comptime!(j * (d / DEPTH) + kk)), &acc, &acc);
                 }
+                let n = warp * per + j;
                 cmma::store(
-                    &mut buf.slice_mut(m * comptime!(TILE * bp) + n * TILE, comptime!(tm * bp)),
+                    &mut buf.slice_mut(comptime!(m * TILE * bp) + n * TILE, comptime!(tm * bp)),
                     &acc,
                     comptime!(bp as u32),
                     cmma::MatrixLayout::RowMajor,
@@ -191,6 +225,7 @@ fn proj_conv_mma_forward_kernel<T: Float>(
         sync_cube();
         // the conv: one unit a (sequence of the group, channel), channels adjacent in a warp
         let columns = comptime!(tm / l * c);
+        #[unroll]
         for j in 0..comptime!(columns.div_ceil(units)) {
             let q = unit + j * units;
             if q < columns {
@@ -221,17 +256,30 @@ pub(crate) fn launch<R: Runtime>(
     inp.assert_sizes(shape, core::mem::size_of::<f32>());
     assert_holds(&res.xbc, s.x_len(), 4, "xbc");
     assert_holds(&res.out, s.x_len(), 4, "out");
-    // SAFETY: a cube reads replica r's W^T (D C elements), its groups' token rows of u (below
-    // u_extent: g < groups), w and bias of replica r, and writes its groups' rows of xbc and
-    // out; every handle holds those lengths (asserted above). The shared indices stay below
-    // the sizes the kernel declares (tests/proj_conv_mma_cuda.rs runs part-empty last cubes).
+    let wt_len = shape.wt_len();
+    let wt = client.empty(wt_len * 4);
+    let per = tiles_a_warp(s.channels / TILE);
+    // SAFETY (both launches): the rounding reads and writes below `wt_len` (the input asserted
+    // to hold it above, the output made here). A cube of the main kernel reads replica r's
+    // W^T (D C elements), its groups' token rows of u (below u_extent: g < groups), w and bias
+    // of replica r, and writes its groups' rows of xbc and out; every handle holds those
+    // lengths (asserted above). The shared indices stay below the sizes the kernel declares
+    // (tests/proj_conv_mma_cuda.rs runs part-empty last cubes).
     unsafe {
+        tf32_round_kernel::launch_unchecked::<tf32, R>(
+            client,
+            CubeCount::Static(wt_len.div_ceil(256) as u32, 1, 1),
+            CubeDim::new_1d(256),
+            array_arg(&inp.wt, wt_len),
+            array_arg(&wt, wt_len),
+            wt_len as u32,
+        );
         proj_conv_mma_forward_kernel::launch_unchecked::<tf32, R>(
             client,
             CubeCount::Static((s.replicas * groups.div_ceil(rounds)) as u32, 1, 1),
-            CubeDim::new_2d(32, WARPS as u32),
+            CubeDim::new_2d(32, (s.channels / TILE / per) as u32),
             array_arg(&inp.u, shape.u_extent(inp.u_row)),
-            array_arg(&inp.wt, shape.wt_len()),
+            array_arg(&wt, wt_len),
             array_arg(&inp.w, s.w_len()),
             array_arg(&inp.bias, s.bias_len()),
             array_arg(&res.xbc, s.x_len()),
@@ -244,6 +292,7 @@ pub(crate) fn launch<R: Runtime>(
             s.channels,
             s.taps,
             tm,
+            per,
         );
     }
 }
@@ -260,6 +309,15 @@ mod tests {
         assert_eq!(group_tokens(3), 48);
         assert_eq!(group_tokens(12), 48);
         assert_eq!(group_tokens(5), 80);
+    }
+
+    #[test]
+    fn a_warp_takes_few_tiles_and_a_cube_at_most_16_warps() {
+        assert_eq!(tiles_a_warp(20), 2); // fig3's 320 channels: 10 warps
+        assert_eq!(tiles_a_warp(2), 1);
+        assert_eq!(tiles_a_warp(32), 2);
+        assert_eq!(tiles_a_warp(17), 17); // prime: one warp, which does not fit
+        assert!(!fits(&ProjConvShape::new(1, 4, 8, 17 * 16, 4, 32)));
     }
 
     #[test]
