@@ -1,7 +1,9 @@
 //! in_proj's xBC rows and the conv + SiLU as one burn operation on the CubeCL backends
 //! ([`crate::proj_conv`]'s forward kernel), with its own backward: the conv kernels' backward
-//! on the saved xbc, then the product's two gradients as burn products in the token-grouped
-//! form of models::grouped (the same products that autodiff ran for the separate product).
+//! on the saved xbc (the CUDA-core form), or the tensor-core form's, which forms xbc again
+//! from u ([`crate::proj_conv_mma_backward`]; the forward then writes no xbc), then the
+//! product's two gradients as burn products in the token-grouped form of models::grouped (the
+//! same products that autodiff ran for the separate product).
 //! f32 only; the caller checks.
 
 use burn::backend::Autodiff;
@@ -19,22 +21,25 @@ use burn_cubecl::{CubeBackend, CubeRuntime};
 use crate::burn_common::{autodiff_op, f32_tensor, register_grads};
 use crate::burn_op_conv::{summed_taps_and_bias, token_rows};
 use crate::conv_silu::{ConvInputs, conv_silu_backward};
-use crate::proj_conv::{ProjConvInputs, ProjConvShape, proj_conv_silu_forward};
+use crate::proj_conv::{Kept, ProjConvInputs, ProjConvShape, proj_conv_silu_forward};
+use crate::proj_conv_mma_backward::proj_conv_mma_backward;
 
 /// The inner (non-autodiff) backend.
 type Cube<R, I, BT> = CubeBackend<R, f32, I, BT>;
 
-/// The backward's saved state: the inputs as the forward read them, and its xbc.
+/// The backward's saved state: the inputs as the forward read them, and what the forward
+/// kept (xbc, or the rounded W^T from which the tensor-core form's backward forms xbc again).
 #[derive(Debug, Clone)]
 struct Saved<R: CubeRuntime> {
     shape: ProjConvShape,
     /// Token groups of the weight gradient's product (models::grouped's G for these sizes).
     groups: usize,
-    u: CubeTensor<R>,    // [R, B, L, D], contiguous or in padded token rows
+    u: CubeTensor<R>, // [R, B, L, D], contiguous or in padded token rows
+    u_row: usize,
     wx: CubeTensor<R>,   // [R, C, D] as given (a view of in_proj's weight)
     w: CubeTensor<R>,    // [R, C, K]
     bias: CubeTensor<R>, // [R, C]
-    xbc: CubeTensor<R>,  // [R, B, L, C], the forward's
+    kept: Kept,
 }
 
 /// The forward: out [R, B, L, C] and the saved state (with xbc) for the backward.
@@ -67,17 +72,16 @@ fn forward<R: CubeRuntime, I: IntElement, BT: BoolElement>(
         bias: bias.handle.clone(),
     };
     let res = proj_conv_silu_forward::<R, f32>(&w.client, &shape, &inp);
-    let dims = vec![replicas, batch, len, channels];
-    let out = f32_tensor(&w, dims.clone(), res.out);
-    let xbc = f32_tensor(&w, dims, res.xbc);
+    let out = f32_tensor(&w, vec![replicas, batch, len, channels], res.out);
     let st = Saved {
         shape,
         groups,
         u,
+        u_row,
         wx,
         w,
         bias,
-        xbc,
+        kept: res.kept,
     };
     (st, out)
 }
@@ -94,13 +98,28 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> Backward<Cube<R, I, BT>, 4>
         let s = st.shape.conv;
         let d = st.shape.d_model;
         let g = into_contiguous(grads.consume::<Cube<R, I, BT>>(&ops.node)); // [R, B, L, C]
-        let conv_in = ConvInputs {
-            x: st.xbc.handle.clone(),
-            w: st.w.handle.clone(),
-            bias: st.bias.handle.clone(),
-            x_row: s.channels,
+        let client = &st.w.client;
+        let k = match &st.kept {
+            Kept::Xbc(xbc) => {
+                let conv_in = ConvInputs {
+                    x: xbc.clone(),
+                    w: st.w.handle.clone(),
+                    bias: st.bias.handle.clone(),
+                    x_row: s.channels,
+                };
+                conv_silu_backward::<R, f32>(client, &s, &conv_in, &g.handle)
+            }
+            Kept::RoundedWt(wt) => {
+                let inp = ProjConvInputs {
+                    u: st.u.handle.clone(),
+                    u_row: st.u_row,
+                    wt: wt.clone(),
+                    w: st.w.handle.clone(),
+                    bias: st.bias.handle.clone(),
+                };
+                proj_conv_mma_backward::<R>(client, &st.shape, &inp, &g.handle)
+            }
         };
-        let k = conv_silu_backward::<R, f32>(&st.w.client, &s, &conv_in, &g.handle);
         let [dw, db] = summed_taps_and_bias::<R, I, BT>(&st.w, &s, &k);
         // the product's gradients, token-grouped: dxbc [R, G, M/G, C]
         let (r, m, gr) = (s.replicas, s.batch * s.len, st.groups);

@@ -61,6 +61,7 @@ pub mod gated_norm_oracle;
 pub mod oracle;
 pub mod proj_conv;
 pub mod proj_conv_mma;
+pub mod proj_conv_mma_backward;
 mod ssd_backward;
 mod ssd_common;
 mod ssd_forward;

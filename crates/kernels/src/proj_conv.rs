@@ -154,13 +154,14 @@ fn proj_conv_silu_forward_kernel<F: Float>(
             for t in 0..l {
                 xs[t] = acc[comptime!(t * per + j)];
             }
-            conv_column_out(&xs, w, bias, xbc, out, r, i + j * slots, ch, p * l, l, k);
+            conv_column_out(&xs, w, bias, xbc, out, r, i + j * slots, ch, p * l, l, k, true);
         }
     }
 }
 
-/// One channel column of a sequence: writes its L xbc values `xs` and out = SiLU(conv(xs) +
-/// bias) at token rows row0.. of xbc and out [.., C]; ch is the channel, r the replica.
+/// One channel column of a sequence: writes out = SiLU(conv(xs) + bias) at token rows row0..
+/// of out [.., C], and where `keep`, its L xbc values `xs` into xbc alike; ch is the channel,
+/// r the replica.
 #[cube]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn conv_column_out<F: Float>(
@@ -175,10 +176,13 @@ pub(crate) fn conv_column_out<F: Float>(
     row0: usize,
     #[comptime] l: usize,
     #[comptime] k: usize,
+    #[comptime] keep: bool,
 ) {
-    #[unroll]
-    for t in 0..l {
-        xbc[(row0 + t) * channels + ch] = xs[t];
+    if comptime!(keep) {
+        #[unroll]
+        for t in 0..l {
+            xbc[(row0 + t) * channels + ch] = xs[t];
+        }
     }
     let taps = load_taps(w, bias, r, ch, channels, k);
     let pre = pre_activations(&taps, xs, l, k);
@@ -217,11 +221,22 @@ impl ProjConvInputs {
     }
 }
 
-/// What the forward writes: xbc = u W^T and out = SiLU(conv(xbc) + bias), both [R, B, L, C].
+/// What the forward writes: out = SiLU(conv(xbc) + bias) [R, B, L, C], and what its backward
+/// needs besides the inputs.
 #[derive(Debug)]
 pub struct ProjConvOut {
-    pub xbc: Handle,
     pub out: Handle,
+    pub kept: Kept,
+}
+
+/// The forward's state for the backward: xbc = u W^T itself [R, B, L, C] (the CUDA-core form;
+/// the conv backward reads it), or W^T rounded to TF32 [R, D, C] (the tensor-core form, whose
+/// backward forms xbc again from u: [`crate::proj_conv_mma_backward`]), which saves writing
+/// xbc forward and reading it backward.
+#[derive(Debug, Clone)]
+pub enum Kept {
+    Xbc(Handle),
+    RoundedWt(Handle),
 }
 
 /// Units a cube: a sequence's slots rounded up to a warp, at most 256 (more slots take more
@@ -230,7 +245,7 @@ fn units(s: &ProjConvShape) -> usize {
     (s.units_per_sequence().div_ceil(32) * 32).min(256)
 }
 
-/// xbc and out of `shape`: on tensor cores ([`crate::proj_conv_mma`]) for f32 where the
+/// out of `shape`, keeping xbc or the rounded W^T ([`Kept`]): on tensor cores ([`crate::proj_conv_mma`]) for f32 where the
 /// runtime has TF32 products and the shape fits them, unless [`crate::PROJ_CONV_MMA`] is off;
 /// else on the CUDA cores in f32. Panics where an input handle holds less than `shape` reads (the
 /// launch is unchecked).
@@ -240,15 +255,15 @@ pub fn proj_conv_silu_forward<R: Runtime, F: Float + CubeElement>(
     inp: &ProjConvInputs,
 ) -> ProjConvOut {
     let s = &shape.conv;
-    let bytes = s.x_len() * core::mem::size_of::<F>();
-    let res = ProjConvOut {
-        xbc: client.empty(bytes),
-        out: client.empty(bytes),
-    };
     if core::any::TypeId::of::<F>() == core::any::TypeId::of::<f32>() && crate::proj_conv_mma::chosen(client, shape) {
-        crate::proj_conv_mma::launch(client, shape, inp, &res);
-        return res;
+        let res = crate::proj_conv_mma::forward(client, shape, inp, false);
+        return ProjConvOut {
+            out: res.out,
+            kept: Kept::RoundedWt(res.wt),
+        };
     }
+    let bytes = s.x_len() * core::mem::size_of::<F>();
+    let (xbc, out) = (client.empty(bytes), client.empty(bytes));
     let units = units(shape);
     inp.assert_sizes(shape, core::mem::size_of::<F>());
     // SAFETY: every index the kernel forms lies below the lengths of `shape` (a cube's
@@ -269,8 +284,8 @@ pub fn proj_conv_silu_forward<R: Runtime, F: Float + CubeElement>(
             array_arg(&inp.wt, shape.wt_len()),
             array_arg(&inp.w, s.w_len()),
             array_arg(&inp.bias, s.bias_len()),
-            array_arg(&res.xbc, s.x_len()),
-            array_arg(&res.out, s.x_len()),
+            array_arg(&xbc, s.x_len()),
+            array_arg(&out, s.x_len()),
             s.batch as u32,
             s.channels as u32,
             inp.u_row as u32,
@@ -282,5 +297,8 @@ pub fn proj_conv_silu_forward<R: Runtime, F: Float + CubeElement>(
             units,
         );
     }
-    res
+    ProjConvOut {
+        out,
+        kept: Kept::Xbc(xbc),
+    }
 }

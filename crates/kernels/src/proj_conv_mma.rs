@@ -26,8 +26,10 @@ use cubecl::ir::{ElemType, FloatKind};
 use cubecl::prelude::*;
 
 use crate::conv_silu::ConvShape;
-use crate::proj_conv::{ProjConvInputs, ProjConvOut, ProjConvShape, conv_column_out};
-use crate::{array_arg, assert_holds};
+use crate::proj_conv::{ProjConvInputs, ProjConvShape, conv_column_out};
+use cubecl::server::Handle;
+
+use crate::array_arg;
 
 /// Rows, columns and depth of one tensor-core product (TF32's one shape on CUDA).
 const TILE: usize = 16;
@@ -36,12 +38,8 @@ const DEPTH: usize = 8;
 /// Padding of the shared rows, in floats: rows a multiple of 32 floats apart put a tile's
 /// rows in the same banks; 8 more (the buffer, C wide) or 4 more (u, D = 32 wide) spread a
 /// fragment's rows over all 32. Rows stay 32-byte aligned, as the matrix loads require.
-const PAD_WIDE: usize = 8;
-const PAD_U: usize = 4;
-
-/// The most output tiles a warp holds W^T's fragments for (D / 8 of them a tile, 4 registers
-/// each at D = 32); beyond, the shape does not fit.
-const MAX_TILES_A_WARP: usize = 4;
+pub(crate) const PAD_WIDE: usize = 8;
+pub(crate) const PAD_U: usize = 4;
 
 /// Whether `client` runs TF32 16 x 16 x 8 products on tensor cores (CUDA from sm_80; not
 /// wgpu, not lavapipe).
@@ -64,7 +62,7 @@ pub fn chosen<R: Runtime>(client: &ComputeClient<R>, shape: &ProjConvShape) -> b
 }
 
 /// Tokens a group: the least multiple of both L and 16.
-fn group_tokens(l: usize) -> usize {
+pub(crate) fn group_tokens(l: usize) -> usize {
     let gcd = |mut a: usize, mut b: usize| {
         while b != 0 {
             (a, b) = (b, a % b);
@@ -74,16 +72,18 @@ fn group_tokens(l: usize) -> usize {
     l / gcd(l, TILE) * TILE
 }
 
-/// Whether `shape` fits the tensor-core form: D a multiple of 8, C of 16, a group at most 64
-/// tokens (the buffer's shared memory), and a replica's sequences in whole groups.
+/// Whether `shape` fits the tensor-core form, forward and backward: D a multiple of 8, C of
+/// 16, a group at most 64 tokens (the buffer's shared memory), the conv backward's token
+/// groups ([`ConvShape::groups`]) in whole groups, and at most 2 output tiles a warp (so that
+/// the backward's cube has a unit for each channel).
 pub fn fits(shape: &ProjConvShape) -> bool {
     let s = &shape.conv;
     let tm = group_tokens(s.len);
     shape.d_model.is_multiple_of(DEPTH)
         && s.channels.is_multiple_of(TILE)
         && tm <= 64
-        && (s.batch * s.len).is_multiple_of(tm)
-        && tiles_a_warp(s.channels / TILE) <= MAX_TILES_A_WARP
+        && (s.batch / s.groups() * s.len).is_multiple_of(tm)
+        && tiles_a_warp(s.channels / TILE) <= 2
 }
 
 /// Output tiles a warp: the least divisor of the C / 16 tiles that leaves at most 16 warps
@@ -134,6 +134,7 @@ fn proj_conv_mma_forward_kernel<T: Float>(
     #[comptime] k: usize,
     #[comptime] tm: usize,
     #[comptime] per: usize,
+    #[comptime] keep: bool,
 ) {
     let units = comptime!(32 * (c / TILE / per));
     let unit = UNIT_POS as usize;
@@ -144,9 +145,42 @@ fn proj_conv_mma_forward_kernel<T: Float>(
     if last > groups as usize {
         last = groups as usize;
     }
-    let (up, bp) = comptime!((d + PAD_U, c + PAD_WIDE));
+    let bp = comptime!(c + PAD_WIDE);
+    let wf = wt_fragments::<T>(wt, r, d, c, per);
+    let mut us = SharedMemory::<T>::new_aligned(comptime!(tm * (d + PAD_U)), 32usize);
+    let mut buf = SharedMemory::<f32>::new_aligned(comptime!(tm * bp), 32usize);
+    for g in first..last {
+        let tok0 = (r * groups as usize + g) * tm; // the group's first token row
+        xbc_tile::<T>(u, u_row as usize, tok0, &mut us, &mut buf, &wf, d, c, tm, per);
+        // the conv: one unit a (sequence of the group, channel), channels adjacent in a warp
+        let columns = comptime!(tm / l * c);
+        #[unroll]
+        for j in 0..comptime!(columns.div_ceil(units)) {
+            let q = unit + j * units;
+            if q < columns {
+                let (s, ch) = (q / c, q % c);
+                let mut xs = Array::<f32>::new(l);
+                #[unroll]
+                for t in 0..l {
+                    xs[t] = buf[(s * l + t) * bp + ch];
+                }
+                conv_column_out(&xs, w, bias, xbc, out, r, ch, c, tok0 + s * l, l, k, keep);
+            }
+        }
+    }
+}
+
+/// This warp's fragments of replica r's W^T (rounded to TF32, [R, D, C]): for each of its
+/// `per` output tiles (16 channels from (warp per + j) 16), the D / 8 steps, at j D/8 + kk.
+#[cube]
+pub(crate) fn wt_fragments<T: Float>(
+    wt: &Array<f32>,
+    r: usize,
+    #[comptime] d: usize,
+    #[comptime] c: usize,
+    #[comptime] per: usize,
+) -> Sequence<cmma::Matrix<T>> {
     let warp = UNIT_POS_Y as usize;
-    // this warp's fragments of W^T: tile j's step kk at j * D/8 + kk
     let mut wf = Sequence::<cmma::Matrix<T>>::new();
     #[unroll]
     for j in 0..per {
@@ -169,121 +203,146 @@ fn proj_conv_mma_forward_kernel<T: Float>(
             wf.push(b);
         }
     }
-    let mut us = SharedMemory::<T>::new_aligned(comptime!(tm * up), 32usize);
-    let mut buf = SharedMemory::<f32>::new_aligned(comptime!(tm * bp), 32usize);
-    for g in first..last {
-        let tok0 = (r * groups as usize + g) * tm; // the group's first token row
-        // the group's u rows, rounded to TF32 (the previous round read `us` before its
-        // second barrier)
-        let u_per = comptime!((tm * d).div_ceil(units));
-        #[unroll]
-        for j in 0..u_per {
-            let i = unit + j * units;
-            if i < comptime!(tm * d) {
-                us[i / d * up + i % d] = T::cast_from(u[(tok0 + i / d) * u_row as usize + i % d]);
-            }
-        }
-        sync_cube();
-        #[unroll]
-        for m in 0..comptime!(tm / TILE) {
-            let mut a = Sequence::<cmma::Matrix<T>>::new();
-            #[unroll]
-            for kk in 0..comptime!(d / DEPTH) {
-                a.push(cmma::Matrix::<T>::from_slice(
-                    cmma::MatrixIdent::A,
-                    TILE,
-                    TILE,
-                    DEPTH,
-                    cmma::MatrixLayout::RowMajor,
-                    &us.slice(comptime!(m * TILE * up + kk * DEPTH), comptime!(tm * up)),
-                    comptime!(up as u32),
-                ));
-            }
-            #[unroll]
-            for j in 0..per {
-                let acc = cmma::Matrix::<f32>::from_value(
-                    cmma::MatrixIdent::Accumulator,
-                    TILE,
-                    TILE,
-                    DEPTH,
-                    cmma::MatrixLayout::Undefined,
-                    0.0,
-                );
-                #[unroll]
-                for kk in 0..comptime!(d / DEPTH) {
-                    cmma::execute::<T, T, f32, f32>(a.index(kk), wf.index(comptime!(j * (d / DEPTH) + kk)), &acc, &acc);
-                }
-                let n = warp * per + j;
-                cmma::store(
-                    &mut buf.slice_mut(comptime!(m * TILE * bp) + n * TILE, comptime!(tm * bp)),
-                    &acc,
-                    comptime!(bp as u32),
-                    cmma::MatrixLayout::RowMajor,
-                );
-            }
-        }
-        sync_cube();
-        // the conv: one unit a (sequence of the group, channel), channels adjacent in a warp
-        let columns = comptime!(tm / l * c);
-        #[unroll]
-        for j in 0..comptime!(columns.div_ceil(units)) {
-            let q = unit + j * units;
-            if q < columns {
-                let (s, ch) = (q / c, q % c);
-                let mut xs = Array::<f32>::new(l);
-                #[unroll]
-                for t in 0..l {
-                    xs[t] = buf[(s * l + t) * bp + ch];
-                }
-                conv_column_out(&xs, w, bias, xbc, out, r, ch, c, tok0 + s * l, l, k);
-            }
-        }
-    }
+    wf
 }
 
-/// xbc and out of `shape` on tensor cores, into `res`; the caller checks [`supported`] and
-/// [`fits`]. Panics where an input handle holds less than `shape` reads (unchecked launch).
-pub(crate) fn launch<R: Runtime>(
+/// xbc = u W^T of the TM token rows from tok0 into `buf` (rows C + 8 apart), by the cube:
+/// u's rows rounded to TF32 into `us` (rows D + 4 apart), a barrier, each warp's output
+/// tiles from its fragments `wf` ([`wt_fragments`]), a barrier. The caller's reads of `us`
+/// and `buf` from the group before must precede the call.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn xbc_tile<T: Float>(
+    u: &Array<f32>,
+    u_row: usize,
+    tok0: usize,
+    us: &mut SharedMemory<T>,
+    buf: &mut SharedMemory<f32>,
+    wf: &Sequence<cmma::Matrix<T>>,
+    #[comptime] d: usize,
+    #[comptime] c: usize,
+    #[comptime] tm: usize,
+    #[comptime] per: usize,
+) {
+    let units = comptime!(32 * (c / TILE / per));
+    let unit = UNIT_POS as usize;
+    let warp = UNIT_POS_Y as usize;
+    let (up, bp) = comptime!((d + PAD_U, c + PAD_WIDE));
+    let u_per = comptime!((tm * d).div_ceil(units));
+    #[unroll]
+    for j in 0..u_per {
+        let i = unit + j * units;
+        if i < comptime!(tm * d) {
+            us[i / d * up + i % d] = T::cast_from(u[(tok0 + i / d) * u_row + i % d]);
+        }
+    }
+    sync_cube();
+    #[unroll]
+    for m in 0..comptime!(tm / TILE) {
+        let mut a = Sequence::<cmma::Matrix<T>>::new();
+        #[unroll]
+        for kk in 0..comptime!(d / DEPTH) {
+            a.push(cmma::Matrix::<T>::from_slice(
+                cmma::MatrixIdent::A,
+                TILE,
+                TILE,
+                DEPTH,
+                cmma::MatrixLayout::RowMajor,
+                &us.slice(comptime!(m * TILE * up + kk * DEPTH), comptime!(tm * up)),
+                comptime!(up as u32),
+            ));
+        }
+        #[unroll]
+        for j in 0..per {
+            let acc = cmma::Matrix::<f32>::from_value(
+                cmma::MatrixIdent::Accumulator,
+                TILE,
+                TILE,
+                DEPTH,
+                cmma::MatrixLayout::Undefined,
+                0.0,
+            );
+            #[unroll]
+            for kk in 0..comptime!(d / DEPTH) {
+                cmma::execute::<T, T, f32, f32>(a.index(kk), wf.index(comptime!(j * (d / DEPTH) + kk)), &acc, &acc);
+            }
+            let n = warp * per + j;
+            cmma::store(
+                &mut buf.slice_mut(comptime!(m * TILE * bp) + n * TILE, comptime!(tm * bp)),
+                &acc,
+                comptime!(bp as u32),
+                cmma::MatrixLayout::RowMajor,
+            );
+        }
+    }
+    sync_cube();
+}
+
+/// What the tensor-core forward writes: out [R, B, L, C], xbc [R, B, L, C] where asked for
+/// (the tests; the backward forms it again), and W^T rounded to TF32 [R, D, C] (the backward's).
+#[derive(Debug)]
+pub struct MmaForward {
+    pub out: Handle,
+    pub xbc: Option<Handle>,
+    pub wt: Handle,
+}
+
+/// W^T of `inp` rounded to TF32, as a new handle of `shape.wt_len()` f32s.
+pub(crate) fn rounded_wt<R: Runtime>(client: &ComputeClient<R>, shape: &ProjConvShape, wt: &Handle) -> Handle {
+    let len = shape.wt_len();
+    let out = client.empty(len * 4);
+    // SAFETY: reads and writes below `len`; the input was asserted to hold it (assert_sizes),
+    // the output is made here
+    unsafe {
+        tf32_round_kernel::launch_unchecked::<tf32, R>(
+            client,
+            CubeCount::Static(len.div_ceil(256) as u32, 1, 1),
+            CubeDim::new_1d(256),
+            array_arg(wt, len),
+            array_arg(&out, len),
+            len as u32,
+        );
+    }
+    out
+}
+
+/// The cube's warps for C channels: (C / 16) / [`tiles_a_warp`] (fig3: 10).
+pub(crate) fn warps(channels: usize) -> usize {
+    channels / TILE / tiles_a_warp(channels / TILE)
+}
+
+/// out of `shape` on tensor cores, and xbc where `keep_xbc`; the caller checks [`supported`]
+/// and [`fits`]. Panics where an input handle holds less than `shape` reads (unchecked launch).
+pub fn forward<R: Runtime>(
     client: &ComputeClient<R>,
     shape: &ProjConvShape,
     inp: &ProjConvInputs,
-    res: &ProjConvOut,
-) {
+    keep_xbc: bool,
+) -> MmaForward {
     let s: &ConvShape = &shape.conv;
     let tm = group_tokens(s.len);
     let groups = s.batch * s.len / tm;
     let rounds = rounds().min(groups);
     inp.assert_sizes(shape, core::mem::size_of::<f32>());
-    assert_holds(&res.xbc, s.x_len(), 4, "xbc");
-    assert_holds(&res.out, s.x_len(), 4, "out");
-    let wt_len = shape.wt_len();
-    let wt = client.empty(wt_len * 4);
-    let per = tiles_a_warp(s.channels / TILE);
-    // SAFETY (both launches): the rounding reads and writes below `wt_len` (the input asserted
-    // to hold it above, the output made here). A cube of the main kernel reads replica r's
-    // W^T (D C elements), its groups' token rows of u (below u_extent: g < groups), w and bias
-    // of replica r, and writes its groups' rows of xbc and out; every handle holds those
-    // lengths (asserted above). The shared indices stay below the sizes the kernel declares
-    // (tests/proj_conv_mma_cuda.rs runs part-empty last cubes).
+    let wt = rounded_wt(client, shape, &inp.wt);
+    let out = client.empty(s.x_len() * 4);
+    let xbc = client.empty(if keep_xbc { s.x_len() * 4 } else { 4 });
+    // SAFETY: a cube reads replica r's W^T (D C elements), its groups' token rows of u (below
+    // u_extent: g < groups), w and bias of replica r, and writes its groups' rows of out (and
+    // of xbc where kept: else xbc's one element is never written); every handle holds those
+    // lengths (asserted above, or made here). The shared indices stay below the sizes the
+    // kernel declares (tests/proj_conv_mma_cuda.rs runs part-empty last cubes).
     unsafe {
-        tf32_round_kernel::launch_unchecked::<tf32, R>(
-            client,
-            CubeCount::Static(wt_len.div_ceil(256) as u32, 1, 1),
-            CubeDim::new_1d(256),
-            array_arg(&inp.wt, wt_len),
-            array_arg(&wt, wt_len),
-            wt_len as u32,
-        );
         proj_conv_mma_forward_kernel::launch_unchecked::<tf32, R>(
             client,
             CubeCount::Static((s.replicas * groups.div_ceil(rounds)) as u32, 1, 1),
-            CubeDim::new_2d(32, (s.channels / TILE / per) as u32),
+            CubeDim::new_2d(32, warps(s.channels) as u32),
             array_arg(&inp.u, shape.u_extent(inp.u_row)),
-            array_arg(&wt, wt_len),
+            array_arg(&wt, shape.wt_len()),
             array_arg(&inp.w, s.w_len()),
             array_arg(&inp.bias, s.bias_len()),
-            array_arg(&res.xbc, s.x_len()),
-            array_arg(&res.out, s.x_len()),
+            array_arg(&xbc, if keep_xbc { s.x_len() } else { 1 }),
+            array_arg(&out, s.x_len()),
             groups as u32,
             rounds as u32,
             inp.u_row as u32,
@@ -292,8 +351,14 @@ pub(crate) fn launch<R: Runtime>(
             s.channels,
             s.taps,
             tm,
-            per,
+            tiles_a_warp(s.channels / TILE),
+            keep_xbc,
         );
+    }
+    MmaForward {
+        out,
+        xbc: keep_xbc.then_some(xbc),
+        wt,
     }
 }
 

@@ -4,30 +4,35 @@
 //! `kernel-tests` job runs them). Without the feature the file is empty.
 //!
 //! xbc against the f64 product within TF32's bound, out against the f64 conv + SiLU of the
-//! kernel's own xbc (so the two stages are checked apart), the CUDA-core form on the same GPU
-//! against the f64 product, and the cube's groups a cube (MSYM_PROJ_CONV_ROUNDS) changing no
-//! bit. One test function: the forms and the rounds are process-wide settings.
+//! kernel's own xbc (so the two stages are checked apart), the groups a cube
+//! (MSYM_PROJ_CONV_ROUNDS) changing no bit, the backward that forms xbc again against the conv
+//! backward on that xbc (the same bits), and the CUDA-core form on the same GPU against the
+//! f64 product. One test function: the forms and the rounds are process-wide settings.
 #![cfg(feature = "cuda")]
 
 use cubecl::cuda::{CudaDevice, CudaRuntime};
 use cubecl::prelude::*;
 use kernels::conv_oracle::{self, ConvHost};
-use kernels::proj_conv::{ProjConvInputs, ProjConvShape, proj_conv_silu_forward};
+use kernels::conv_silu::{ConvGrads, ConvInputs, conv_silu_backward};
+use kernels::proj_conv::{Kept, ProjConvInputs, ProjConvShape, proj_conv_silu_forward};
 use kernels::proj_conv_mma;
+use kernels::proj_conv_mma_backward::proj_conv_mma_backward;
 
 mod common;
-use common::{download, padded_rows, proj_conv_inputs, transposed, upload, worst};
+use common::{download, lcg, padded_rows, proj_conv_inputs, transposed, upload, worst};
 
 type R = CudaRuntime;
 
 /// fig3's sizes at few sequences (2 replicas, 64 sequences: 32 groups of 16 tokens, two
-/// cubes a replica at 16 groups a cube); 40 sequences (20 groups: the second cube 4); L = 4
-/// (4 sequences a group); L = 3 (groups of 48 tokens, 3 tiles tall) with D = 16 and C = 32.
+/// cubes a replica at 16 groups a cube; the backward's conv groups 16 of 4 sequences); 40
+/// sequences (20 groups: the second cube 4; conv groups of 4 sequences); L = 4 (4 sequences a
+/// group); L = 3 (groups of 48 tokens, 3 tiles tall; conv groups of 16 sequences) with
+/// D = 16 and C = 32.
 const CASES: [ProjConvShape; 4] = [
     ProjConvShape::new(2, 64, 8, 320, 4, 32),
     ProjConvShape::new(1, 40, 8, 320, 4, 32),
-    ProjConvShape::new(2, 12, 4, 64, 4, 8),
-    ProjConvShape::new(1, 32, 3, 32, 3, 16),
+    ProjConvShape::new(2, 64, 4, 64, 4, 8),
+    ProjConvShape::new(1, 256, 3, 32, 3, 16),
 ];
 
 /// |got - want| / bound, worst over the elements: bound = 1.25 (2^-10 sum_d |u w|) + 1e-6,
@@ -44,10 +49,15 @@ fn worst_tf32(s: &ProjConvShape, u: &[f64], wx: &[f64], got: &[f64]) -> f64 {
         .fold(0.0, f64::max)
 }
 
-/// xbc and out of one launch, read back.
+/// xbc and out of one launch of the tensor-core form, read back.
 fn run(c: &ComputeClient<R>, s: &ProjConvShape, inp: &ProjConvInputs) -> (Vec<f64>, Vec<f64>) {
-    let res = proj_conv_silu_forward::<R, f32>(c, s, inp);
-    (download(c, res.xbc), download(c, res.out))
+    let res = proj_conv_mma::forward(c, s, inp, true);
+    (download(c, res.xbc.expect("kept")), download(c, res.out))
+}
+
+/// The backward's outputs read back: dx, the taps' and the bias's partials.
+fn grads(c: &ComputeClient<R>, k: ConvGrads) -> [Vec<f64>; 3] {
+    [k.dx, k.dw_part, k.db_part].map(|h| download(c, h))
 }
 
 #[test]
@@ -98,11 +108,46 @@ fn tensor_cores_match_the_f64_product_and_conv() {
                 );
             }
             kernels::PROJ_CONV_ROUNDS.set(0);
+            // the form the operation takes here keeps the rounded W^T, not xbc, and writes the
+            // same out
+            let res = proj_conv_silu_forward::<R, f32>(&c, s, &inp);
+            let Kept::RoundedWt(wt) = res.kept else {
+                panic!("case {k}: the CUDA-core form ran where the tensor-core one fits")
+            };
+            assert!(
+                download(&c, res.out) == out,
+                "case {k}: out without xbc kept: other bits"
+            );
+            // its backward forms xbc again: the same bits as the conv backward on xbc
+            let g = upload(&c, &lcg(202 + k as u64)(s.conv.x_len(), -1.0, 2.0));
+            let again = ProjConvInputs { wt, ..inp.clone() };
+            let got = grads(&c, proj_conv_mma_backward::<R>(&c, s, &again, &g));
+            let conv_in = ConvInputs {
+                x: upload(&c, &xbc),
+                w: inp.w.clone(),
+                bias: inp.bias.clone(),
+                x_row: s.conv.channels,
+            };
+            let want = grads(&c, conv_silu_backward::<R, f32>(&c, &s.conv, &conv_in, &g));
+            for (what, got, want) in [
+                ("dx", &got[0], &want[0]),
+                ("dw", &got[1], &want[1]),
+                ("db", &got[2], &want[2]),
+            ] {
+                assert!(
+                    got == want,
+                    "case {k}, u_row {u_row}: the backward's {what}: other bits than the conv backward's"
+                );
+            }
+            assert!(got[0].iter().any(|v| *v != 0.0), "case {k}: dx all zero");
             // the CUDA-core form on this GPU: f32 sums
             kernels::PROJ_CONV_MMA.store(false, std::sync::atomic::Ordering::Relaxed);
-            let (xbc32, _) = run(&c, s, &inp);
+            let res = proj_conv_silu_forward::<R, f32>(&c, s, &inp);
             kernels::PROJ_CONV_MMA.store(true, std::sync::atomic::Ordering::Relaxed);
-            let err = worst(&xbc32, &conv_oracle::projection(s, &u, &wx));
+            let Kept::Xbc(xbc32) = res.kept else {
+                panic!("case {k}: MSYM_PROJ_CONV_MMA=0 took the tensor-core form")
+            };
+            let err = worst(&download(&c, xbc32), &conv_oracle::projection(s, &u, &wx));
             assert!(err < 2e-6, "case {k}: the CUDA-core form's xbc max error {err:.2e}");
         }
     }
