@@ -149,9 +149,23 @@ fn proj_conv_mma_forward_kernel<T: Float>(
     let wf = wt_fragments::<T>(wt, r, d, c, per);
     let mut us = SharedMemory::<T>::new_aligned(comptime!(tm * (d + PAD_U)), 32usize);
     let mut buf = SharedMemory::<f32>::new_aligned(comptime!(tm * bp), 32usize);
+    let mut vals = Array::<f32>::new(comptime!((tm * d).div_ceil(32 * (c / TILE / per))));
+    load_u_rows(
+        u,
+        u_row as usize,
+        (r * groups as usize + first) * tm,
+        &mut vals,
+        d,
+        c,
+        tm,
+        per,
+    );
     for g in first..last {
         let tok0 = (r * groups as usize + g) * tm; // the group's first token row
-        xbc_tile::<T>(u, u_row as usize, tok0, &mut us, &mut buf, &wf, d, c, tm, per);
+        xbc_tile::<T>(&vals, &mut us, &mut buf, &wf, d, c, tm, per);
+        if g + 1 < last {
+            load_u_rows(u, u_row as usize, tok0 + tm, &mut vals, d, c, tm, per);
+        }
         // the conv: one unit a (sequence of the group, channel), channels adjacent in a warp
         let columns = comptime!(tm / l * c);
         #[unroll]
@@ -206,16 +220,40 @@ pub(crate) fn wt_fragments<T: Float>(
     wf
 }
 
-/// xbc = u W^T of the TM token rows from tok0 into `buf` (rows C + 8 apart), by the cube:
-/// u's rows rounded to TF32 into `us` (rows D + 4 apart), a barrier, each warp's output
-/// tiles from its fragments `wf` ([`wt_fragments`]), a barrier. The caller's reads of `us`
-/// and `buf` from the group before must precede the call.
+/// A unit's share of the TM token rows of u from tok0 into `vals` (registers): the loads of
+/// the next group go out before the conv of this one, so that their latency is hidden
+/// behind it (the cube waits at a barrier for its slowest load each group).
 #[cube]
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn xbc_tile<T: Float>(
+pub(crate) fn load_u_rows(
     u: &Array<f32>,
     u_row: usize,
     tok0: usize,
+    vals: &mut Array<f32>,
+    #[comptime] d: usize,
+    #[comptime] c: usize,
+    #[comptime] tm: usize,
+    #[comptime] per: usize,
+) {
+    let units = comptime!(32 * (c / TILE / per));
+    let unit = UNIT_POS as usize;
+    #[unroll]
+    for j in 0..comptime!((tm * d).div_ceil(units)) {
+        let i = unit + j * units;
+        if i < comptime!(tm * d) {
+            vals[j] = u[(tok0 + i / d) * u_row + i % d];
+        }
+    }
+}
+
+/// xbc = u W^T of a group into `buf` (rows C + 8 apart), by the cube: the units' u values
+/// `vals` ([`load_u_rows`]) rounded to TF32 into `us` (rows D + 4 apart), a barrier, each
+/// warp's output tiles from its fragments `wf` ([`wt_fragments`]), a barrier. The caller's
+/// reads of `us` and `buf` from the group before must precede the call.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn xbc_tile<T: Float>(
+    vals: &Array<f32>,
     us: &mut SharedMemory<T>,
     buf: &mut SharedMemory<f32>,
     wf: &Sequence<cmma::Matrix<T>>,
@@ -228,12 +266,11 @@ pub(crate) fn xbc_tile<T: Float>(
     let unit = UNIT_POS as usize;
     let warp = UNIT_POS_Y as usize;
     let (up, bp) = comptime!((d + PAD_U, c + PAD_WIDE));
-    let u_per = comptime!((tm * d).div_ceil(units));
     #[unroll]
-    for j in 0..u_per {
+    for j in 0..comptime!((tm * d).div_ceil(units)) {
         let i = unit + j * units;
         if i < comptime!(tm * d) {
-            us[i / d * up + i % d] = T::cast_from(u[(tok0 + i / d) * u_row + i % d]);
+            us[i / d * up + i % d] = T::cast_from(vals[j]);
         }
     }
     sync_cube();

@@ -16,9 +16,9 @@ use cubecl::prelude::*;
 use cubecl::server::Handle;
 
 use crate::array_arg;
-use crate::conv_silu::{ConvGrads, ConvShape, column_backward, load_column, load_taps};
+use crate::conv_silu::{ConvGrads, ConvShape, column_backward, load_taps};
 use crate::proj_conv::{ProjConvInputs, ProjConvShape};
-use crate::proj_conv_mma::{group_tokens, warps, wt_fragments, xbc_tile};
+use crate::proj_conv_mma::{group_tokens, load_u_rows, warps, wt_fragments, xbc_tile};
 
 /// One cube per (replica, conv token group: B / G sequences), CubeDim (32, warps); unit ch
 /// takes channel ch (the form fits only where the units cover C). T: tf32.
@@ -62,18 +62,36 @@ fn proj_conv_mma_backward_kernel<T: Float>(
     // units past C (none at fig3's sizes) take channel 0's taps and write nothing
     let taps = load_taps(w, bias, r, ch % c, c, k);
     let per_group = comptime!(tm / l);
-    for round in 0..seqs / per_group {
+    let rounds = seqs / per_group;
+    let mut vals = Array::<f32>::new(comptime!((tm * d).div_ceil(32 * (c / 16 / per))));
+    load_u_rows(u, u_row as usize, p0 * l, &mut vals, d, c, tm, per);
+    for round in 0..rounds {
         let p = p0 + round * per_group; // the group's first sequence
-        xbc_tile::<T>(u, u_row as usize, p * l, &mut us, &mut buf, &wf, d, c, tm, per);
+        // the group's upstream gradient first: its loads go out before the barriers
+        let mut gcols = Array::<f32>::new(comptime!(per_group * l));
+        if ch < c {
+            #[unroll]
+            for s in 0..per_group {
+                #[unroll]
+                for t in 0..l {
+                    gcols[comptime!(s * l + t)] = g[((p + s) * l + t) * c + ch];
+                }
+            }
+        }
+        xbc_tile::<T>(&vals, &mut us, &mut buf, &wf, d, c, tm, per);
+        if round + 1 < rounds {
+            load_u_rows(u, u_row as usize, (p + per_group) * l, &mut vals, d, c, tm, per);
+        }
         if ch < c {
             #[unroll]
             for s in 0..per_group {
                 let mut xs = Array::<f32>::new(l);
+                let mut gcol = Array::<f32>::new(l);
                 #[unroll]
                 for t in 0..l {
                     xs[t] = buf[comptime!((s * l + t) * bp) + ch];
+                    gcol[t] = gcols[comptime!(s * l + t)];
                 }
-                let gcol = load_column(g, p + s, ch, c, l);
                 let dxs = column_backward(&taps, &xs, &gcol, &mut dw, &mut db, l, k);
                 #[unroll]
                 for t in 0..l {
