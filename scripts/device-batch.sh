@@ -51,9 +51,10 @@
 #                                              # JOB+convssd: any job with it on
 #   scripts/device-batch.sh ce-check [G]       # the fused cross-entropy (on by default since session 19) off and on, as
 #                                              # convssd-check; JOB+ce: any job with it on
-#   scripts/device-batch.sh projconv-check [G] # in_proj's xBC rows and the conv in one kernel (off by
-#                                              # default; other bits: f32, not TF32) off and on: the
-#                                              # checks' A/B; JOB+projconv: any job with it on
+#   scripts/device-batch.sh projconv-check [G] # in_proj's xBC rows and the conv in one kernel (on by
+#                                              # default where its tensor-core form runs, since session
+#                                              # 23: the same bits) off and on: the checks' A/B;
+#                                              # JOB+projconv: any job with it on
 #   scripts/device-batch.sh ssd-units-check [G] # the fused SSD kernels' units a cube (MSYM_SSD_UNITS)
 #                                              # against the default: the bench alone (same bits)
 #   scripts/device-batch.sh host-check [G]     # the host's time a step by phase at R = 1 (host_ms),

@@ -373,6 +373,31 @@ PATH=$t/ncu:$PATH MSYM_BIN=$t/bin/msym run projconv-tiling-check 1 >/dev/null 2>
     grep -q "^1:5:4 ncu .*--launch-skip 16 --launch-count 4 .*regex:^proj_conv_silu_forward_kernel .*bench --no-torch --device cuda:1 .*--depths 4 --replicas 36 .*--out runs/projconv-tiling-check/unroll-per5/bench-3" "$t/mock.log" ||
     fail "projconv-tiling-check did not time the fused product + conv under each setting: $(cat "$t/mock.log")"
 rm -rf runs/projconv-tiling-check
+# projconv-rounds-check: the same over the tensor-core form's 4 launches under each
+# MSYM_PROJ_CONV_ROUNDS, the default first and last
+printf '#!/bin/sh\necho "${MSYM_FUSED_PROJ_CONV:-off}:${MSYM_PROJ_CONV_ROUNDS:-default} ncu $*" >>"%s"\n' "$t/mock.log" >"$t/ncu/ncu"
+: >"$t/mock.log"
+PATH=$t/ncu:$PATH MSYM_BIN=$t/bin/msym run projconv-rounds-check 1 >/dev/null 2>&1 || true
+[ "$(cut -d' ' -f1 "$t/mock.log" | tr '\n' ' ')" = "1:default 1:4 1:64 1:1 1:default " ] &&
+    grep -q "^1:64 ncu .*--launch-skip 16 --launch-count 4 .*regex:^proj_conv_mma_forward_kernel .*bench --no-torch --device cuda:1 .*--depths 4 --replicas 36 " "$t/mock.log" ||
+    fail "projconv-rounds-check did not time the tensor-core form under each setting: $(cat "$t/mock.log")"
+rm -rf runs/projconv-rounds-check
+# kernel-tests: each bin-xz/kernel-tests/NAME.xz runs on the GPU given, PASS or FAIL a line,
+# exit 1 on a FAIL; with none there it fails at once, naming where they come from
+run cmd kernel-tests 5 1 | grep -q "^bash scripts/device-batch.sh kernel-tests 1 *$" ||
+    fail "kernel-tests is not queued as this script's job: $(run cmd kernel-tests 5 1)"
+if out=$(MSYM_BIN=$t/bin/msym run kernel-tests 1 2>&1); then fail "kernel-tests passed with no test binary"; fi
+echo "$out" | grep -q "prepare-device.sh" || fail "kernel-tests without binaries does not say where they come from: $out"
+mkdir -p bin-xz/kernel-tests
+printf '#!/bin/sh\necho "gpu $CUDA_VISIBLE_DEVICES $*"\n' | xz >bin-xz/kernel-tests/good_cuda.xz
+printf '#!/bin/sh\necho broken; exit 101\n' | xz >bin-xz/kernel-tests/bad_cuda.xz
+if out=$(MSYM_BIN=$t/bin/msym run kernel-tests 1 2>&1); then fail "kernel-tests passed with a failing binary: $out"; fi
+grep -q "^PASS good_cuda" runs/kernel-tests/summary.txt && grep -q "^FAIL bad_cuda" runs/kernel-tests/summary.txt &&
+    grep -q "^gpu 1 --test-threads=1" runs/kernel-tests/good_cuda.log ||
+    fail "kernel-tests did not run each binary on GPU 1 and name its verdict: $(cat runs/kernel-tests/*)"
+rm bin-xz/kernel-tests/bad_cuda.xz
+MSYM_BIN=$t/bin/msym run kernel-tests 1 >/dev/null 2>&1 || fail "kernel-tests failed with only a passing binary: $(cat runs/kernel-tests/*)"
+rm -rf runs/kernel-tests bin-xz/kernel-tests
 # matmul-kernel-check: the bench at depths 4 and 2, R = 36, under burn's matmul first and last
 # and under each named kernel between
 : >"$t/mock.log"
@@ -429,4 +454,4 @@ run cmd fig3e-tied 5 1 | grep -q "^/.* sweep configs/fig3.toml --device cuda:1 -
 # fig7_depth: a sweep (no such figure for reproduce), one replica a run (small enough to carry)
 run cmd fig7_depth 5 0,1,2,3 | grep -q "^/.* sweep configs/fig7_depth.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--out runs/fig7_depth" ||
     fail "fig7_depth is not the grid's sweep in runs of 1: $(run cmd fig7_depth 5 0,1,2,3)"
-echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, its refusal to train a committed figure from nothing or to run a bad job line, and its stop of a job past the deadline), prepare-device, +fused, +plain, +norm, +rms, +embed, +adam, ssd-units-check, host-check, host-profile, profile-r1, profile-d4, profile-sections, profile-sass, norm-tiling-check, projconv-tiling-check, matmul-kernel-check, base-check, fig3t-, fig3c-, fig3e-, autotune-check, lastq-check, convssd-check, ce-check, projconv-check, f32-check and fig7_depth pass"
+echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, its refusal to train a committed figure from nothing or to run a bad job line, and its stop of a job past the deadline), prepare-device, +fused, +plain, +norm, +rms, +embed, +adam, ssd-units-check, host-check, host-profile, profile-r1, profile-d4, profile-sections, profile-sass, norm-tiling-check, projconv-tiling-check, projconv-rounds-check, kernel-tests, matmul-kernel-check, base-check, fig3t-, fig3c-, fig3e-, autotune-check, lastq-check, convssd-check, ce-check, projconv-check, f32-check and fig7_depth pass"

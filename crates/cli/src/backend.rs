@@ -64,8 +64,9 @@ pub const BUILD_FEATURES: &str = if cfg!(feature = "fusion") {
 /// by its name in bench reports and run manifests (so an A/B of two paths cannot be mixed
 /// up): the fused SSD, conv, gated norm, input RMSNorm, embedding and cross-entropy
 /// (MSYM_FUSED_SSD, _CONV, _NORM, _RMSNORM, _EMBED, _CE: each on by default since its GPU A/B
-/// adopted it), the fused conv + SSD and the fused xBC product + conv (MSYM_FUSED_CONV_SSD,
-/// MSYM_FUSED_PROJ_CONV: off until their A/Bs), all in a
+/// adopted it), the fused conv + SSD (MSYM_FUSED_CONV_SSD, off until its A/B) and the fused
+/// xBC product + conv (MSYM_FUSED_PROJ_CONV: on by default where its tensor-core form runs,
+/// so "calls" says whether it ran), all in a
 /// CUDA build only (none on
 /// the CPU backend or in bf16); and the split in_proj
 /// (MSYM_SPLIT_IN_PROJ; left to its default it runs only on the CUDA backend in f32, so

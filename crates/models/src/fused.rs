@@ -30,6 +30,12 @@ pub(crate) trait FusedOp<B: Backend, const D: usize = 4> {
     fn supported(&self) -> bool {
         true
     }
+    /// Whether the kernels run on runtime R for these inputs (checked after [`Self::supported`],
+    /// once B is known to be R's backend): a path whose default holds only where its kernels
+    /// keep the plain ops' bits says no elsewhere.
+    fn takes<R: CubeRuntime>(&self) -> bool {
+        true
+    }
     /// The operation with its own backward; B is `Ad<R, I, BT>` (checked by the caller).
     fn autodiff<R: CubeRuntime, I: IntElement, BT: BoolElement>(&self) -> Tensor<Ad<R, I, BT>, D>;
     /// The forward alone; B is `Plain<R, I, BT>` (checked by the caller).
@@ -84,13 +90,16 @@ pub(crate) fn cubecl_backend<B: Backend>() -> bool {
 fn on<B: Backend, R: CubeRuntime, I: IntElement, BT: BoolElement, Op: FusedOp<B, D>, const D: usize>(
     op: &Op,
 ) -> Option<Tensor<B, D>> {
-    if TypeId::of::<B>() == TypeId::of::<Ad<R, I, BT>>() {
-        return Some(cast(op.autodiff::<R, I, BT>()));
+    let b = TypeId::of::<B>();
+    let ad = b == TypeId::of::<Ad<R, I, BT>>();
+    if !(ad || b == TypeId::of::<Plain<R, I, BT>>()) || !op.takes::<R>() {
+        return None;
     }
-    if TypeId::of::<B>() == TypeId::of::<Plain<R, I, BT>>() {
-        return Some(cast(op.inference::<R, I, BT>()));
-    }
-    None
+    Some(if ad {
+        cast(op.autodiff::<R, I, BT>())
+    } else {
+        cast(op.inference::<R, I, BT>())
+    })
 }
 
 /// t as type U, which the caller's TypeId check says it is.

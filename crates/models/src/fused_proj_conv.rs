@@ -4,13 +4,16 @@
 //! product into pitched rows that the conv kernel reads back. The backward is the conv
 //! kernels' and the two products' of [`crate::grouped::linear_grouped`].
 //!
-//! Off by default ([`crate::switch`]; `MSYM_FUSED_PROJ_CONV=1` or [`set_fused_proj_conv`]
-//! turns it on): it multiplies in f32 where burn's product rounds to TF32, so it changes a
-//! run's bits, and its H200 A/B gave 1.03x at depth 2, R = 36 (5-epoch losses within 2.1e-7),
-//! below the 5% bar for a default (results/bench/session22-h200-2026-11-28, call 4). Its kernel
-//! is bound by its instruction count (call 6). It runs only inside the split in_proj, where the fused conv is
-//! on, the f32 matmul switch is off (its backward's products are burn's), and the conv's
-//! input is not read again (`SsmInput::PostConv`, no fused conv + SSD).
+//! On by default where the kernels' tensor-core form runs (kernels::proj_conv_mma: a GPU with
+//! TF32 products, and shapes that fit it), which gives the separate product's and conv's
+//! bits: TF32 products of the same fragments in the same order (its H200 A/B: 1.07x at depth
+//! 2, R = 36, the 5-epoch losses equal to the last bit: results/bench/session23-h200-2026-11-28,
+//! call 4). Elsewhere (wgpu, or a shape that does not fit) only `MSYM_FUSED_PROJ_CONV=1` or
+//! [`set_fused_proj_conv`] turns it on: the CUDA-core form sums in f32, other bits than burn's
+//! TF32 product (session 22: 1.03x, losses within 2.1e-7). `MSYM_FUSED_PROJ_CONV=0` turns it
+//! off. It runs only inside the split in_proj, where the fused conv is on, the f32 matmul
+//! switch is off (its backward's products are burn's), and the conv's input is not read again
+//! (`SsmInput::PostConv`, no fused conv + SSD).
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor};
@@ -20,7 +23,7 @@ use burn_cubecl::element::{BoolElement, IntElement};
 use crate::fused::{Ad, FusedOp, Plain, cast, dispatch};
 use crate::switch::Switch;
 
-static SWITCH: Switch = Switch::off_by_default("MSYM_FUSED_PROJ_CONV");
+static SWITCH: Switch = Switch::new("MSYM_FUSED_PROJ_CONV");
 
 /// Turns the fused product + conv on or off for this process (overrides MSYM_FUSED_PROJ_CONV).
 pub fn set_fused_proj_conv(on: bool) {
@@ -28,7 +31,7 @@ pub fn set_fused_proj_conv(on: bool) {
 }
 
 /// Whether the fused product + conv is allowed: [`set_fused_proj_conv`], else
-/// MSYM_FUSED_PROJ_CONV, else off.
+/// MSYM_FUSED_PROJ_CONV, else on (where its tensor-core form runs: [`ProjConv::takes`]).
 pub fn fused_proj_conv_on() -> bool {
     SWITCH.on()
 }
@@ -51,6 +54,19 @@ struct ProjConv<'a, B: Backend> {
 impl<B: Backend> FusedOp<B> for ProjConv<'_, B> {
     fn dtypes(&self) -> Vec<DType> {
         vec![self.u.dtype(), self.wx.dtype(), self.w.dtype(), self.bias.dtype()]
+    }
+
+    /// Set on, anywhere; left to the default, only where the forward takes the tensor-core
+    /// form (the separate ops' bits).
+    fn takes<R: CubeRuntime>(&self) -> bool {
+        if SWITCH.setting() == Some(true) {
+            return true;
+        }
+        let [replicas, batch, len, d_model] = self.u.dims();
+        let [_, channels, taps] = self.w.dims();
+        let shape = kernels::proj_conv::ProjConvShape::new(replicas, batch, len, channels, taps, d_model);
+        let client = R::client(&cast::<B::Device, R::Device>(self.u.device()));
+        kernels::proj_conv_mma::chosen(&client, &shape)
     }
 
     fn autodiff<R: CubeRuntime, I: IntElement, BT: BoolElement>(&self) -> Tensor<Ad<R, I, BT>, 4> {
@@ -83,7 +99,6 @@ pub(crate) fn try_fused<B: Backend>(
     w: &Tensor<B, 3>,
     bias: &Tensor<B, 2>,
 ) -> Option<Tensor<B, 4>> {
-    // its own switch first: off by default, so that is the one load most layer calls make
     if !SWITCH.on()
         || !crate::fused_conv::fused_conv_on()
         || crate::f32_matmul::f32_matmul_on()

@@ -285,7 +285,7 @@ fn one_conv_path(what: &str, set: fn(bool), calls: fn() -> usize, same: impl Fn(
     all_on();
     let model = build_model::<W>(&cfg, &[ReplicaInit { seed: 1, gamma: 0.5 }], &Default::default());
     let _ = model.forward(tokens::<W>([1, 2, 6], 13, 3)).sum().backward();
-    assert_eq!(calls(), before, "the {what} is off unless set");
+    assert_eq!(calls(), before, "the {what} ran by default on lavapipe");
     for (model, conv, want) in cases {
         let cfg = tiny_config(&model);
         let replicas = [ReplicaInit { seed: 1, gamma: 0.5 }, ReplicaInit { seed: 2, gamma: 1.0 }];
@@ -332,8 +332,9 @@ fn conv_ssd_gives_the_separate_kernels_bits() {
 /// MSYM_FUSED_PROJ_CONV (models::fused_proj_conv): in_proj's xBC rows and the conv in one
 /// forward kernel give the separate product and conv's logits and gradients to f32 rounding
 /// (it sums the product in another order, in f32 on every backend), once a layer where the
-/// block's conv input is read by nothing else; off unless set. Run inside the one test above
-/// (the switches are process-wide).
+/// block's conv input is read by nothing else; off on lavapipe unless set (on by default only
+/// where the kernels' tensor-core form runs, which lavapipe lacks). Run inside the one test
+/// above (the switches are process-wide).
 fn proj_conv_gives_the_products_logits_and_gradients() {
     one_conv_path(
         "fused product + conv",
