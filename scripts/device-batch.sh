@@ -904,11 +904,13 @@ projconv-tiling-check) projconv_tiling_check "${2:-0}" ;;
 projconv-rounds-check) projconv_rounds_check "${2:-0}" ;;
 kernel-tests) kernel_tests "${2:-0}" ;;
 matmul-kernel-check) matmul_kernel_check "${2:-0}" ;;
-fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | projconv-check) switch_check $1 "${2:-0}" ;;
-convssd-check | ce-check) # the fused conv + SSD (the same bits as the conv and SSD kernels in
-    # turn; off by default) and the fused cross-entropy (other bits than burn's log_softmax; on
-    # by default since session 19), each off and on: the sweep sizes and 5 epochs of fig3 cells
-    # (switch_check), then interleaved R = 1 runs, where each removes launches from the host's step
+fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check) switch_check $1 "${2:-0}" ;;
+convssd-check | ce-check | projconv-check) # the fused conv + SSD (the same bits as the conv and SSD kernels in
+    # turn; off by default), the fused cross-entropy (other bits than burn's log_softmax; on
+    # by default since session 19) and the fused xBC product + conv (on by default where its
+    # tensor-core form runs since session 23), each off and on: the sweep sizes and 5 epochs of
+    # fig3 cells (switch_check), then interleaved R = 1 runs, where each changes the launches of
+    # the host's step
     switch_check $1 "${2:-0}"
     v=$(for c in $SWITCH_CHECKS; do [ "${c%%:*}" = "$1" ] && echo ${c#*:}; done)
     r1_runs "${2:-0}" runs/$1/r1 "env $v=0 $M" "env $v=1 $M" ;;

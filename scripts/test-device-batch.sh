@@ -303,8 +303,8 @@ for pc in convssd:MSYM_FUSED_CONV_SSD ce:MSYM_FUSED_CE; do
         fail "$p-check did not run the A/B and the R = 1 benches: $(cat "$t/mock.log")"
 done
 rm -rf runs/convssd-check runs/ce-check
-# projconv-check: the checks' A/B with MSYM_FUSED_PROJ_CONV off and on (no R = 1 runs), and
-# +projconv turns it on for any job
+# projconv-check: the checks' A/B with MSYM_FUSED_PROJ_CONV off and on, then the R = 1 runs
+# (since session 23, as convssd-check), and +projconv turns it on for any job
 run cmd projconv-check 5 1 | grep -q "^bash scripts/device-batch.sh projconv-check 1 *$" ||
     fail "projconv-check is not queued as this script's job: $(run cmd projconv-check 5 1)"
 run cmd profile-d4+projconv 5 1 | grep -q "^env MSYM_FUSED_PROJ_CONV=1 bash scripts/device-batch.sh profile-d4 1 *$" ||
@@ -314,8 +314,9 @@ MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log run projconv-check 1 >/dev/null 2>&1 |
 grep -q "^bench --no-torch --steps 10 --warmup 3 --device cuda:1 .*--out runs/projconv-check/bench-3" "$t/mock.log" &&
     grep -q "^sweep configs/fig3.toml .*--out runs/projconv-check/without" "$t/mock.log" &&
     grep -q "^sweep configs/fig3.toml .*--out runs/projconv-check/projconv" "$t/mock.log" &&
-    [ "$(grep -c "^bench " "$t/mock.log")" = 3 ] ||
-    fail "projconv-check did not run the A/B alone: $(cat "$t/mock.log")"
+    [ "$(grep -c "^bench --no-torch --steps 300 --warmup 20 --device cuda:1 .*--depths 2,4,7 --replicas 1 .*--out runs/projconv-check/r1-" "$t/mock.log")" = 4 ] &&
+    [ "$(grep -c "^bench " "$t/mock.log")" = 7 ] ||
+    fail "projconv-check did not run the A/B and the R = 1 benches: $(cat "$t/mock.log")"
 rm -rf runs/projconv-check
 # host-check: the R = 1 bench four times, the fused optimizer tail off, on, off, on
 run cmd host-check 5 1 | grep -q "^bash scripts/device-batch.sh host-check 1 *$" ||
