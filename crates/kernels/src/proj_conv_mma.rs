@@ -136,7 +136,7 @@ fn proj_conv_mma_forward_kernel<T: Float>(
     #[comptime] per: usize,
     #[comptime] keep: bool,
 ) {
-    let units = comptime!(32 * (c / TILE / per));
+    let units = comptime!(cube_units(c, per));
     let unit = UNIT_POS as usize;
     let cubes = (groups as usize).div_ceil(rounds as usize);
     let r = CUBE_POS_X as usize / cubes;
@@ -149,7 +149,7 @@ fn proj_conv_mma_forward_kernel<T: Float>(
     let wf = wt_fragments::<T>(wt, r, d, c, per);
     let mut us = SharedMemory::<T>::new_aligned(comptime!(tm * (d + PAD_U)), 32usize);
     let mut buf = SharedMemory::<f32>::new_aligned(comptime!(tm * bp), 32usize);
-    let mut vals = Array::<f32>::new(comptime!((tm * d).div_ceil(32 * (c / TILE / per))));
+    let mut vals = Array::<f32>::new(comptime!(u_share(d, c, tm, per)));
     load_u_rows(
         u,
         u_row as usize,
@@ -235,10 +235,10 @@ pub(crate) fn load_u_rows(
     #[comptime] tm: usize,
     #[comptime] per: usize,
 ) {
-    let units = comptime!(32 * (c / TILE / per));
+    let units = comptime!(cube_units(c, per));
     let unit = UNIT_POS as usize;
     #[unroll]
-    for j in 0..comptime!((tm * d).div_ceil(units)) {
+    for j in 0..comptime!(u_share(d, c, tm, per)) {
         let i = unit + j * units;
         if i < comptime!(tm * d) {
             vals[j] = u[(tok0 + i / d) * u_row + i % d];
@@ -262,12 +262,12 @@ pub(crate) fn xbc_tile<T: Float>(
     #[comptime] tm: usize,
     #[comptime] per: usize,
 ) {
-    let units = comptime!(32 * (c / TILE / per));
+    let units = comptime!(cube_units(c, per));
     let unit = UNIT_POS as usize;
     let warp = UNIT_POS_Y as usize;
     let (up, bp) = comptime!((d + PAD_U, c + PAD_WIDE));
     #[unroll]
-    for j in 0..comptime!((tm * d).div_ceil(units)) {
+    for j in 0..comptime!(u_share(d, c, tm, per)) {
         let i = unit + j * units;
         if i < comptime!(tm * d) {
             us[i / d * up + i % d] = T::cast_from(vals[j]);
@@ -341,6 +341,16 @@ pub(crate) fn rounded_wt<R: Runtime>(client: &ComputeClient<R>, shape: &ProjConv
         );
     }
     out
+}
+
+/// Units a cube of the tensor-core kernels for C channels at `per` output tiles a warp.
+pub(crate) const fn cube_units(c: usize, per: usize) -> usize {
+    32 * (c / TILE / per)
+}
+
+/// u values a unit stages a group ([`load_u_rows`]): the group's TM D over the cube's units.
+pub(crate) const fn u_share(d: usize, c: usize, tm: usize, per: usize) -> usize {
+    (tm * d).div_ceil(cube_units(c, per))
 }
 
 /// The cube's warps for C channels: (C / 16) / [`tiles_a_warp`] (fig3: 10).

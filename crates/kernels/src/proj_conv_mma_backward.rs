@@ -18,7 +18,7 @@ use cubecl::server::Handle;
 use crate::array_arg;
 use crate::conv_silu::{ConvGrads, ConvShape, column_backward, load_taps};
 use crate::proj_conv::{ProjConvInputs, ProjConvShape};
-use crate::proj_conv_mma::{group_tokens, load_u_rows, warps, wt_fragments, xbc_tile};
+use crate::proj_conv_mma::{group_tokens, load_u_rows, u_share, warps, wt_fragments, xbc_tile};
 
 /// One cube per (replica, conv token group: B / G sequences), CubeDim (32, warps); unit ch
 /// takes channel ch (the form fits only where the units cover C). T: tf32.
@@ -63,7 +63,7 @@ fn proj_conv_mma_backward_kernel<T: Float>(
     let taps = load_taps(w, bias, r, ch % c, c, k);
     let per_group = comptime!(tm / l);
     let rounds = seqs / per_group;
-    let mut vals = Array::<f32>::new(comptime!((tm * d).div_ceil(32 * (c / 16 / per))));
+    let mut vals = Array::<f32>::new(comptime!(u_share(d, c, tm, per)));
     load_u_rows(u, u_row as usize, p0 * l, &mut vals, d, c, tm, per);
     for round in 0..rounds {
         let p = p0 + round * per_group; // the group's first sequence

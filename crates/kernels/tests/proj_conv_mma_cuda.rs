@@ -19,7 +19,7 @@ use kernels::proj_conv_mma;
 use kernels::proj_conv_mma_backward::proj_conv_mma_backward;
 
 mod common;
-use common::{download, lcg, padded_rows, proj_conv_inputs, transposed, upload, worst};
+use common::{download, lcg, padded_rows, proj_conv_device, proj_conv_inputs, upload, worst};
 
 type R = CudaRuntime;
 
@@ -72,13 +72,7 @@ fn tensor_cores_match_the_f64_product_and_conv() {
         let (u, wx, conv) = proj_conv_inputs(s, 101 + 10 * k as u64);
         let padded = padded_rows(&u, s.d_model, 3);
         for (u_dev, u_row) in [(&u, s.d_model), (&padded, s.d_model + 3)] {
-            let inp = ProjConvInputs {
-                u: upload(&c, u_dev),
-                u_row,
-                wt: upload(&c, &transposed(s, &wx)),
-                w: upload(&c, &conv.w),
-                bias: upload(&c, &conv.bias),
-            };
+            let inp = proj_conv_device(&c, s, u_dev, u_row, &wx, &conv);
             kernels::PROJ_CONV_MMA.store(true, std::sync::atomic::Ordering::Relaxed);
             let (xbc, out) = run(&c, s, &inp);
             let err = worst_tf32(s, &u, &wx, &xbc);

@@ -9,11 +9,11 @@ use burn_cubecl::CubeBackend;
 use cubecl::wgpu::{WgpuDevice, WgpuRuntime};
 use kernels::burn_op_proj_conv::{proj_conv_silu_autodiff, proj_conv_silu_inference};
 use kernels::conv_oracle::{self, ConvField, ConvHost};
-use kernels::proj_conv::{Kept, ProjConvInputs, ProjConvShape, proj_conv_silu_forward};
+use kernels::proj_conv::{Kept, ProjConvShape, proj_conv_silu_forward};
 
 mod common;
 use common::proj_conv_inputs as inputs;
-use common::{client, download, lcg, padded_rows, require_vulkan, tensor, transposed, upload, values, worst};
+use common::{client, download, lcg, padded_rows, proj_conv_device, require_vulkan, tensor, upload, values, worst};
 
 type R = WgpuRuntime;
 type Inner = CubeBackend<R, f32, i32, u32>;
@@ -52,13 +52,7 @@ fn forward_matches_the_f64_product_and_conv() {
         let pad = 2;
         let padded = padded_rows(&u, s.d_model, pad);
         for (u_dev, u_row) in [(&u, s.d_model), (&padded, s.d_model + pad)] {
-            let inp = ProjConvInputs {
-                u: upload(&c, u_dev),
-                u_row,
-                wt: upload(&c, &transposed(s, &wx)),
-                w: upload(&c, &conv.w),
-                bias: upload(&c, &conv.bias),
-            };
+            let inp = proj_conv_device(&c, s, u_dev, u_row, &wx, &conv);
             let res = proj_conv_silu_forward::<R, f32>(&c, s, &inp);
             let want_xbc = conv_oracle::projection(s, &u, &wx);
             let err = worst(&download(&c, kept_xbc(res.kept)), &want_xbc);
@@ -187,13 +181,7 @@ fn a_short_input_stops_the_unchecked_launch() {
     let c = client();
     let s = CASES[0];
     let (u, wx, conv) = inputs(&s, 81);
-    let whole = ProjConvInputs {
-        u: upload(&c, &u),
-        u_row: s.d_model,
-        wt: upload(&c, &transposed(&s, &wx)),
-        w: upload(&c, &conv.w),
-        bias: upload(&c, &conv.bias),
-    };
+    let whole = proj_conv_device(&c, &s, &u, s.d_model, &wx, &conv);
     for what in ["u", "wt", "w", "bias"] {
         let mut inp = whole.clone();
         let cut = |v: &[f64]| upload(&c, &v[..v.len() - 1]);
@@ -223,13 +211,7 @@ fn every_tiling_gives_the_same_bits() {
     let c = client();
     let s = CASES[0]; // 20 channels: 2 a unit by default; 5, 4 and 1 divide too, 3 does not
     let (u, wx, conv) = inputs(&s, 91);
-    let inp = ProjConvInputs {
-        u: upload(&c, &u),
-        u_row: s.d_model,
-        wt: upload(&c, &transposed(&s, &wx)),
-        w: upload(&c, &conv.w),
-        bias: upload(&c, &conv.bias),
-    };
+    let inp = proj_conv_device(&c, &s, &u, s.d_model, &wx, &conv);
     let run = |per: u32, unroll: u32| {
         kernels::PROJ_CONV_PER.set(per);
         kernels::PROJ_CONV_UNROLL.set(unroll);

@@ -9,7 +9,7 @@ use kernels::SsdShape;
 use kernels::conv_oracle::ConvHost;
 use kernels::conv_silu::ConvShape;
 use kernels::oracle::SsdHost;
-use kernels::proj_conv::ProjConvShape;
+use kernels::proj_conv::{ProjConvInputs, ProjConvShape};
 
 /// Fails with the fix where the machine has no Vulkan driver (the tests need lavapipe).
 pub fn require_vulkan() {
@@ -130,4 +130,23 @@ pub fn padded_rows(u: &[f64], d: usize, pad: usize) -> Vec<f64> {
     u.chunks(d)
         .flat_map(|row| row.iter().copied().chain(std::iter::repeat_n(1e3, pad)))
         .collect()
+}
+
+/// The fused product + conv's device inputs: u (token rows `u_row` apart), wx transposed to
+/// [R, D, C] as the operation hands it over, and the conv's w and bias.
+pub fn proj_conv_device<R: Runtime>(
+    c: &ComputeClient<R>,
+    s: &ProjConvShape,
+    u: &[f64],
+    u_row: usize,
+    wx: &[f64],
+    conv: &ConvHost,
+) -> ProjConvInputs {
+    ProjConvInputs {
+        u: upload(c, u),
+        u_row,
+        wt: upload(c, &transposed(s, wx)),
+        w: upload(c, &conv.w),
+        bias: upload(c, &conv.bias),
+    }
 }
