@@ -25,7 +25,10 @@
 //! post-conv tensor and its gradient on chip (the same bits as the two pairs in turn).
 //! And in_proj's xBC rows come with the conv stage's forward in one kernel, [`proj_conv`]
 //! (burn operation: [`burn_op_proj_conv`], whose backward is the conv's kernels and two
-//! products), so the product's output is written once and not read back.
+//! products), so the product's output is written once and not read back. On a GPU with TF32
+//! tensor cores it takes [`proj_conv_mma`]'s form (the same bits as burn's product and the
+//! conv apart), whose backward forms xBC again from u ([`proj_conv_mma_backward`]): those are
+//! tested on the GPU machine (tests/*_cuda.rs; lavapipe has no tensor cores).
 //!
 //! The fourth is the token embedding, a lookup and its scatter-sum gradient, in [`embed`]
 //! (burn operation: [`burn_op_embed`]; the tests' oracle is a host table lookup).
