@@ -7,7 +7,7 @@
 //! is 80 tensor-core instructions a 16-token tile.
 //!
 //! Same bits as [`crate::conv_silu::conv_silu_backward`] on the forward's xbc: xbc is formed
-//! by the same fragments in the same order ([`crate::proj_conv_mma::xbc_tile`]), and each
+//! by the same fragments in the same order (proj_conv_mma's `xbc_tile`), and each
 //! unit takes one channel over its cube's sequences in the order that kernel takes them, with
 //! its token groups ([`ConvShape::groups`]), so that dx, and the per-group partial sums of the
 //! taps' and bias's gradients, are the same sums (tests/proj_conv_mma_cuda.rs compares them).
