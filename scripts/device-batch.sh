@@ -65,6 +65,9 @@
 #                                              # a copy of an earlier bin-xz/msym.xz), the same way
 #   scripts/device-batch.sh embed-check [G]    # the same for the fused embedding (off by default;
 #                                              # JOB+embed: any job with it on)
+#   scripts/device-batch.sh projgrads-check [G] # that form's backward through the product's two
+#                                              # gradients (MSYM_PROJ_CONV_GRADS) off and on: the checks'
+#                                              # A/B (other bits), then interleaved R = 1 runs
 #   scripts/device-batch.sh projconv-rounds-check [G] # its tensor-core form's groups a cube
 #                                              # (MSYM_PROJ_CONV_ROUNDS): ncu's time of its launches
 #   scripts/device-batch.sh kernel-tests [G]   # the kernels' GPU-only tests (crates/kernels/tests/
@@ -255,7 +258,7 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         # runs/fig3-spot results/fig3`: each R = 1 value against the batched row's 3 seeds
         echo env $PLAIN$M sweep configs/fig3.toml $(dev "$3" 0,1,2,3) --max-replicas 1 --set $E5 \
             --only model.depth=2,3 --only init.gamma=1.0,1.5 --only seed=1 --time-limit $t --out runs/fig3-spot ;;
-    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | host-check | host-profile | f32-check | paths-check | profile | profile-r1 | profile-d4 | profile-sections | profile-sass | norm-tiling-check | projconv-tiling-check | matmul-kernel-check | profile-fig6 | autotune-check | lastq-check | convssd-check | ce-check | projconv-check | kernel-tests | projconv-rounds-check)
+    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | host-check | host-profile | f32-check | paths-check | profile | profile-r1 | profile-d4 | profile-sections | profile-sass | norm-tiling-check | projconv-tiling-check | matmul-kernel-check | profile-fig6 | autotune-check | lastq-check | convssd-check | ce-check | projconv-check | kernel-tests | projconv-rounds-check | projgrads-check)
         # this script's own commands on one GPU, as queued jobs: torch-fig4 (issue 10: the
         # fig4 cell in PyTorch; no time limit, no resume), torch-order (fig4's seed 1 in
         # PyTorch on msym's own batches), fusion-check (issue 8: may the sweeps use the
@@ -914,6 +917,11 @@ convssd-check | ce-check | projconv-check) # the fused conv + SSD (the same bits
     switch_check $1 "${2:-0}"
     v=$(for c in $SWITCH_CHECKS; do [ "${c%%:*}" = "$1" ] && echo ${c#*:}; done)
     r1_runs "${2:-0}" runs/$1/r1 "env $v=0 $M" "env $v=1 $M" ;;
+projgrads-check) # the tensor-core backward of the fused xBC product + conv writing dxbc for
+    # burn's two products (=0) or forming them itself (=1, other bits): the checks' A/B, then
+    # interleaved R = 1 runs (it changes the backward's launches)
+    ab_check "${2:-0}" runs/projgrads-check dxbc "env MSYM_PROJ_CONV_GRADS=0 $M" grads "env MSYM_PROJ_CONV_GRADS=1 $M"
+    r1_runs "${2:-0}" runs/projgrads-check/r1 "env MSYM_PROJ_CONV_GRADS=0 $M" "env MSYM_PROJ_CONV_GRADS=1 $M" ;;
 ssd-units-check) ssd_units_check "${2:-0}" ;;
 base-check) base_check "${2:-0}" ;;
 host-check) host_check "${2:-0}" ;;

@@ -121,7 +121,7 @@ grep -q "unfinished runs in fig" "$t/pack2.txt" || fail "pack did not say which 
 mkdir -p "$t/bin" "$t/box"
 cat >"$t/bin/msym" <<'MOCK'
 #!/usr/bin/env bash
-echo "${MSYM_SSD_UNITS:+units=$MSYM_SSD_UNITS }${MSYM_MATMUL_KERNEL:+kernel=$MSYM_MATMUL_KERNEL }$*" >>"$MOCK_LOG"
+echo "${MSYM_SSD_UNITS:+units=$MSYM_SSD_UNITS }${MSYM_MATMUL_KERNEL:+kernel=$MSYM_MATMUL_KERNEL }${MSYM_PROJ_CONV_GRADS:+grads=$MSYM_PROJ_CONV_GRADS }$*" >>"$MOCK_LOG"
 case $1 in
 reproduce)
     out=${@: -1}
@@ -318,6 +318,20 @@ grep -q "^bench --no-torch --steps 10 --warmup 3 --device cuda:1 .*--out runs/pr
     [ "$(grep -c "^bench " "$t/mock.log")" = 7 ] ||
     fail "projconv-check did not run the A/B and the R = 1 benches: $(cat "$t/mock.log")"
 rm -rf runs/projconv-check
+# projgrads-check: the same A/B with MSYM_PROJ_CONV_GRADS off and on, then the R = 1 runs
+run cmd projgrads-check 5 1 | grep -q "^bash scripts/device-batch.sh projgrads-check 1 *$" ||
+    fail "projgrads-check is not queued as this script's job: $(run cmd projgrads-check 5 1)"
+: >"$t/mock.log"
+MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log run projgrads-check 1 >/dev/null 2>&1 || true
+grep -q "^grads=0 bench --no-torch --steps 10 --warmup 3 --device cuda:1 .*--out runs/projgrads-check/bench-3" "$t/mock.log" &&
+    grep -q "^grads=1 bench --no-torch --steps 10 --warmup 3 --device cuda:1 .*--out runs/projgrads-check/bench-2" "$t/mock.log" &&
+    grep -q "^grads=0 sweep configs/fig3.toml .*--out runs/projgrads-check/dxbc" "$t/mock.log" &&
+    grep -q "^grads=1 sweep configs/fig3.toml .*--out runs/projgrads-check/grads" "$t/mock.log" &&
+    [ "$(grep -c "^grads=[01] bench --no-torch --steps 300 --warmup 20 --device cuda:1 .*--depths 2,4,7 --replicas 1 .*--out runs/projgrads-check/r1-" "$t/mock.log")" = 4 ] &&
+    [ "$(grep -c "^grads=1 bench .*--out runs/projgrads-check/r1-[24]" "$t/mock.log")" = 2 ] &&
+    [ "$(grep -c " bench " "$t/mock.log")" = 7 ] ||
+    fail "projgrads-check did not run the A/B and the R = 1 benches: $(cat "$t/mock.log")"
+rm -rf runs/projgrads-check
 # host-check: the R = 1 bench four times, the fused optimizer tail off, on, off, on
 run cmd host-check 5 1 | grep -q "^bash scripts/device-batch.sh host-check 1 *$" ||
     fail "host-check is not queued as this script's job: $(run cmd host-check 5 1)"
@@ -455,4 +469,4 @@ run cmd fig3e-tied 5 1 | grep -q "^/.* sweep configs/fig3.toml --device cuda:1 -
 # fig7_depth: a sweep (no such figure for reproduce), one replica a run (small enough to carry)
 run cmd fig7_depth 5 0,1,2,3 | grep -q "^/.* sweep configs/fig7_depth.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--out runs/fig7_depth" ||
     fail "fig7_depth is not the grid's sweep in runs of 1: $(run cmd fig7_depth 5 0,1,2,3)"
-echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, its refusal to train a committed figure from nothing or to run a bad job line, and its stop of a job past the deadline), prepare-device, +fused, +plain, +norm, +rms, +embed, +adam, ssd-units-check, host-check, host-profile, profile-r1, profile-d4, profile-sections, profile-sass, norm-tiling-check, projconv-tiling-check, projconv-rounds-check, kernel-tests, matmul-kernel-check, base-check, fig3t-, fig3c-, fig3e-, autotune-check, lastq-check, convssd-check, ce-check, projconv-check, f32-check and fig7_depth pass"
+echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, its refusal to train a committed figure from nothing or to run a bad job line, and its stop of a job past the deadline), prepare-device, +fused, +plain, +norm, +rms, +embed, +adam, ssd-units-check, host-check, host-profile, profile-r1, profile-d4, profile-sections, profile-sass, norm-tiling-check, projconv-tiling-check, projconv-rounds-check, kernel-tests, matmul-kernel-check, base-check, fig3t-, fig3c-, fig3e-, autotune-check, lastq-check, convssd-check, ce-check, projconv-check, projgrads-check, f32-check and fig7_depth pass"

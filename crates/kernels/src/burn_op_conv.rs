@@ -13,9 +13,11 @@ use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::{CubeBackend, CubeRuntime};
 
+use cubecl::server::Handle;
+
 use crate::burn_common::{autodiff_op, f32_tensor, register_grads};
 
-use crate::conv_silu::{ConvGrads, ConvInputs, ConvShape, conv_silu_backward, conv_silu_forward};
+use crate::conv_silu::{ConvInputs, ConvShape, conv_silu_backward, conv_silu_forward};
 
 /// The inner (non-autodiff) backend.
 type Cube<R, I, BT> = CubeBackend<R, f32, I, BT>;
@@ -96,17 +98,18 @@ pub(crate) fn token_rows(dims: &[usize], strides: &[usize]) -> Option<usize> {
     (strides[n - 1] == 1 && row >= c && one_run).then_some(row)
 }
 
-/// dw [R, C, K] and dbias [R, C] of a conv backward (`k`), whose kernel gives them as partial
-/// sums per sequence group: summed over the G groups, then that axis dropped. Tensors on
-/// `like`'s client.
+/// dw [R, C, K] and dbias [R, C] of a conv backward, whose kernel gives them as partial sums
+/// per sequence group (`dw_part` [R, G, C, K], `db_part` [R, G, C]): summed over the G groups,
+/// then that axis dropped. Tensors on `like`'s client.
 pub(crate) fn summed_taps_and_bias<R: CubeRuntime, I: IntElement, BT: BoolElement>(
     like: &CubeTensor<R>,
     s: &ConvShape,
-    k: &ConvGrads,
+    dw_part: &Handle,
+    db_part: &Handle,
 ) -> [CubeTensor<R>; 2] {
     let (r, g, c) = (s.replicas, s.groups(), s.channels);
-    let dw = Cube::<R, I, BT>::float_sum_dim(f32_tensor(like, vec![r, g, c, s.taps], k.dw_part.clone()), 1);
-    let db = Cube::<R, I, BT>::float_sum_dim(f32_tensor(like, vec![r, g, c], k.db_part.clone()), 1);
+    let dw = Cube::<R, I, BT>::float_sum_dim(f32_tensor(like, vec![r, g, c, s.taps], dw_part.clone()), 1);
+    let db = Cube::<R, I, BT>::float_sum_dim(f32_tensor(like, vec![r, g, c], db_part.clone()), 1);
     [
         Cube::<R, I, BT>::float_reshape(dw, Shape::from(vec![r, c, s.taps])),
         Cube::<R, I, BT>::float_reshape(db, Shape::from(vec![r, c])),
@@ -124,7 +127,7 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> Backward<Cube<R, I, BT>, 3>
         let s = st.shape;
         let g = into_contiguous(grads.consume::<Cube<R, I, BT>>(&ops.node)); // [R, B, L, C]
         let k = conv_silu_backward::<R, f32>(&st.x.client, &s, &st.handles(), &g.handle);
-        let [dw, db] = summed_taps_and_bias::<R, I, BT>(&st.x, &s, &k);
+        let [dw, db] = summed_taps_and_bias::<R, I, BT>(&st.x, &s, &k.dw_part, &k.db_part);
         let dx = st.new_tensor(st.x_dims.to_vec(), k.dx); // x's own shape, the same token order
         let out = [dx, dw, db];
         register_grads::<Cube<R, I, BT>, _>(ops.parents.map(|p| p.map(|n| n.id)), out, grads);

@@ -20,9 +20,9 @@ use burn_cubecl::{CubeBackend, CubeRuntime};
 
 use crate::burn_common::{autodiff_op, f32_tensor, register_grads};
 use crate::burn_op_conv::{summed_taps_and_bias, token_rows};
-use crate::conv_silu::{ConvInputs, conv_silu_backward};
+use crate::conv_silu::{ConvGrads, ConvInputs, conv_silu_backward};
 use crate::proj_conv::{Kept, ProjConvInputs, ProjConvShape, proj_conv_silu_forward};
-use crate::proj_conv_mma_backward::proj_conv_mma_backward;
+use crate::proj_conv_mma_backward::{ProductGrads, backward_product, product_chosen, proj_conv_mma_backward};
 
 /// The inner (non-autodiff) backend.
 type Cube<R, I, BT> = CubeBackend<R, f32, I, BT>;
@@ -93,22 +93,11 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> Backward<Cube<R, I, BT>, 4>
     type State = Saved<R>;
 
     fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
-        type C<R, I, BT> = Cube<R, I, BT>;
         let st = ops.state;
         let s = st.shape.conv;
-        let d = st.shape.d_model;
         let g = into_contiguous(grads.consume::<Cube<R, I, BT>>(&ops.node)); // [R, B, L, C]
         let client = &st.w.client;
-        let k = match &st.kept {
-            Kept::Xbc(xbc) => {
-                let conv_in = ConvInputs {
-                    x: xbc.clone(),
-                    w: st.w.handle.clone(),
-                    bias: st.bias.handle.clone(),
-                    x_row: s.channels,
-                };
-                conv_silu_backward::<R, f32>(client, &s, &conv_in, &g.handle)
-            }
+        let out = match &st.kept {
             Kept::RoundedWt(wt) => {
                 let inp = ProjConvInputs {
                     u: st.u.handle.clone(),
@@ -117,29 +106,72 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> Backward<Cube<R, I, BT>, 4>
                     w: st.w.handle.clone(),
                     bias: st.bias.handle.clone(),
                 };
-                proj_conv_mma_backward::<R>(client, &st.shape, &inp, &g.handle)
+                if product_chosen(&st.shape) {
+                    through_product::<R, I, BT>(&st, backward_product::<R>(client, &st.shape, &inp, &g.handle))
+                } else {
+                    let k = proj_conv_mma_backward::<R>(client, &st.shape, &inp, &g.handle);
+                    from_dxbc::<R, I, BT>(st, k)
+                }
+            }
+            Kept::Xbc(xbc) => {
+                let conv_in = ConvInputs {
+                    x: xbc.clone(),
+                    w: st.w.handle.clone(),
+                    bias: st.bias.handle.clone(),
+                    x_row: s.channels,
+                };
+                let k = conv_silu_backward::<R, f32>(client, &s, &conv_in, &g.handle);
+                from_dxbc::<R, I, BT>(st, k)
             }
         };
-        let [dw, db] = summed_taps_and_bias::<R, I, BT>(&st.w, &s, &k);
-        // the product's gradients, token-grouped: dxbc [R, G, M/G, C]
-        let (r, m, gr) = (s.replicas, s.batch * s.len, st.groups);
-        let grouped =
-            |t: CubeTensor<R>, cols: usize| C::<R, I, BT>::float_reshape(t, Shape::from(vec![r, gr, m / gr, cols]));
-        let dxbc = grouped(f32_tensor(&st.w, vec![r, s.batch, s.len, s.channels], k.dx), s.channels);
-        // du = dxbc wx: [R, G, M/G, C] x [R, 1, C, D]
-        let wx = C::<R, I, BT>::float_reshape(st.wx, Shape::from(vec![r, 1, s.channels, d]));
-        let du = C::<R, I, BT>::float_matmul(dxbc.clone(), wx);
-        let du = C::<R, I, BT>::float_reshape(du, Shape::from(vec![r, s.batch, s.len, d]));
-        // dwx^T = sum over G of u^T dxbc: [R, G, D, M/G] x [R, G, M/G, C] -> [R, D, C]
-        let u = grouped(st.u, d);
-        let dwt = C::<R, I, BT>::float_matmul(C::<R, I, BT>::float_swap_dims(u, 2, 3), dxbc);
-        let dwt = C::<R, I, BT>::float_reshape(
-            C::<R, I, BT>::float_sum_dim(dwt, 1),
-            Shape::from(vec![r, d, s.channels]),
-        );
-        let out = [du, C::<R, I, BT>::float_swap_dims(dwt, 1, 2), dw, db];
         register_grads::<Cube<R, I, BT>, _>(ops.parents.map(|p| p.map(|n| n.id)), out, grads);
     }
+}
+
+/// The four gradients [du, dwx, dw, dbias] from the tensor-core backward through the product
+/// (du whole, dW^T as the cubes' partial sums).
+fn through_product<R: CubeRuntime, I: IntElement, BT: BoolElement>(
+    st: &Saved<R>,
+    k: ProductGrads,
+) -> [CubeTensor<R>; 4] {
+    type C<R, I, BT> = Cube<R, I, BT>;
+    let (s, d) = (&st.shape.conv, st.shape.d_model);
+    let r = s.replicas;
+    let [dw, db] = summed_taps_and_bias::<R, I, BT>(&st.w, s, &k.dw_part, &k.db_part);
+    let du = f32_tensor(&st.w, vec![r, s.batch, s.len, d], k.du);
+    // dW^T [R, G, D, C] summed over the conv's token groups G
+    let parts = f32_tensor(&st.w, vec![r, s.groups(), d, s.channels], k.dwt_part);
+    let dwt = C::<R, I, BT>::float_reshape(
+        C::<R, I, BT>::float_sum_dim(parts, 1),
+        Shape::from(vec![r, d, s.channels]),
+    );
+    [du, C::<R, I, BT>::float_swap_dims(dwt, 1, 2), dw, db]
+}
+
+/// The four gradients [du, dwx, dw, dbias] from a conv backward's dx (= dxbc) and partials:
+/// the product's two gradients as burn products in models::grouped's token-grouped form (the
+/// same products that autodiff ran for the separate product).
+fn from_dxbc<R: CubeRuntime, I: IntElement, BT: BoolElement>(st: Saved<R>, k: ConvGrads) -> [CubeTensor<R>; 4] {
+    type C<R, I, BT> = Cube<R, I, BT>;
+    let (s, d) = (st.shape.conv, st.shape.d_model);
+    let [dw, db] = summed_taps_and_bias::<R, I, BT>(&st.w, &s, &k.dw_part, &k.db_part);
+    // dxbc token-grouped: [R, G, M/G, C]
+    let (r, m, gr) = (s.replicas, s.batch * s.len, st.groups);
+    let grouped =
+        |t: CubeTensor<R>, cols: usize| C::<R, I, BT>::float_reshape(t, Shape::from(vec![r, gr, m / gr, cols]));
+    let dxbc = grouped(f32_tensor(&st.w, vec![r, s.batch, s.len, s.channels], k.dx), s.channels);
+    // du = dxbc wx: [R, G, M/G, C] x [R, 1, C, D]
+    let wx = C::<R, I, BT>::float_reshape(st.wx, Shape::from(vec![r, 1, s.channels, d]));
+    let du = C::<R, I, BT>::float_matmul(dxbc.clone(), wx);
+    let du = C::<R, I, BT>::float_reshape(du, Shape::from(vec![r, s.batch, s.len, d]));
+    // dwx^T = sum over G of u^T dxbc: [R, G, D, M/G] x [R, G, M/G, C] -> [R, D, C]
+    let u = grouped(st.u, d);
+    let dwt = C::<R, I, BT>::float_matmul(C::<R, I, BT>::float_swap_dims(u, 2, 3), dxbc);
+    let dwt = C::<R, I, BT>::float_reshape(
+        C::<R, I, BT>::float_sum_dim(dwt, 1),
+        Shape::from(vec![r, d, s.channels]),
+    );
+    [du, C::<R, I, BT>::float_swap_dims(dwt, 1, 2), dw, db]
 }
 
 /// SiLU(causal depthwise conv(u wx^T) + bias) [R, B, L, C] on an autodiff CubeCL backend:

@@ -1,5 +1,6 @@
 //! The slow, obvious conv + SiLU in f64 on the host, and central finite differences of
-//! sum(g * out): the oracle of the conv kernels' tests (as `oracle` is the SSD's).
+//! sum(g * out): the oracle of the conv kernels' tests (as `oracle` is the SSD's); and the
+//! xBC product with its two gradients, for the fused product + conv.
 
 use crate::conv_silu::ConvShape;
 
@@ -79,4 +80,68 @@ pub fn projection(s: &crate::proj_conv::ProjConvShape, u: &[f64], wx: &[f64]) ->
         }
     }
     out
+}
+
+/// The gradients of sum(dxbc * [`projection`]) in f64: du [R, B, L, D] = dxbc W and dW^T
+/// [R, D, C] = u^T dxbc summed over each replica's tokens, read off the definition (the oracle
+/// of [`crate::proj_conv_mma_backward::backward_product`]).
+pub fn projection_grads(s: &crate::proj_conv::ProjConvShape, u: &[f64], wx: &[f64], dxbc: &[f64]) -> [Vec<f64>; 2] {
+    let (d, ch, l) = (s.d_model, s.conv.channels, s.conv.len);
+    let tokens = s.conv.replicas * s.conv.batch * l;
+    let mut du = vec![0.0; tokens * d];
+    let mut dwt = vec![0.0; s.conv.replicas * d * ch];
+    for tok in 0..tokens {
+        let r = tok / (s.conv.batch * l);
+        for k in 0..d {
+            du[tok * d + k] = (0..ch).map(|c| dxbc[tok * ch + c] * wx[(r * ch + c) * d + k]).sum();
+            for c in 0..ch {
+                dwt[(r * d + k) * ch + c] += u[tok * d + k] * dxbc[tok * ch + c];
+            }
+        }
+    }
+    [du, dwt]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proj_conv::ProjConvShape;
+
+    /// The product's gradients against central differences of sum(dxbc * projection), on
+    /// every element of u and of wx (dW^T transposed back to wx's [R, C, D]).
+    #[test]
+    fn projection_grads_match_finite_differences() {
+        let s = ProjConvShape::new(2, 3, 2, 4, 2, 3);
+        let wave = |n: usize, a: f64| (0..n).map(|i| ((i as f64) * a).sin()).collect::<Vec<_>>();
+        let (u, wx) = (wave(2 * 3 * 2 * 3, 0.7), wave(2 * 4 * 3, 1.3));
+        let dxbc = wave(2 * 3 * 2 * 4, 0.45);
+        let loss = |u: &[f64], wx: &[f64]| -> f64 { projection(&s, u, wx).iter().zip(&dxbc).map(|(x, g)| x * g).sum() };
+        let fd = |v: &[f64], at: &dyn Fn(&[f64]) -> f64| -> Vec<f64> {
+            (0..v.len())
+                .map(|i| {
+                    let shifted = |e: f64| {
+                        let mut q = v.to_vec();
+                        q[i] += e;
+                        at(&q)
+                    };
+                    (shifted(1e-4) - shifted(-1e-4)) / 2e-4
+                })
+                .collect()
+        };
+        let [du, dwt] = projection_grads(&s, &u, &wx, &dxbc);
+        let want_du = fd(&u, &|q| loss(q, &wx));
+        let want_dwx = fd(&wx, &|q| loss(&u, q));
+        let (d, c) = (3, 4);
+        for (i, (g, w)) in du.iter().zip(&want_du).enumerate() {
+            assert!((g - w).abs() < 1e-8, "du[{i}]: {g} against {w}");
+        }
+        for r in 0..2 {
+            for ci in 0..c {
+                for k in 0..d {
+                    let (g, w) = (dwt[(r * d + k) * c + ci], want_dwx[(r * c + ci) * d + k]);
+                    assert!((g - w).abs() < 1e-8, "dW[{r}, {ci}, {k}]: {g} against {w}");
+                }
+            }
+        }
+    }
 }

@@ -210,6 +210,13 @@ pub static PROJ_CONV_ROUNDS: LaunchSetting = LaunchSetting::new();
 /// CUDA-core form, which sums in f32 and so gives other bits).
 pub static PROJ_CONV_MMA: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(true);
 
+/// Whether the tensor-core backward of the fused xBC product + conv also forms the product's
+/// two gradients, du and dW^T, on the tensor cores from the dxbc it holds
+/// ([`proj_conv_mma_backward::backward_product`]), where the shape allows it; off
+/// (MSYM_PROJ_CONV_GRADS=0), it writes dxbc and burn's products form them. Other bits either
+/// way (other sums).
+pub static PROJ_CONV_GRADS: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(true);
+
 /// Tokens a unit of the gated norm backward takes a batch, at most (MSYM_NORM_BWD_PER_UNIT;
 /// default: [`gated_norm::BACKWARD_PER_UNIT`]): the tiling changes no bit (tests/norm_wgpu.rs).
 pub static NORM_BACKWARD_PER_UNIT: LaunchSetting = LaunchSetting::new();

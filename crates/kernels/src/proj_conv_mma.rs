@@ -35,8 +35,8 @@ use crate::conv_silu::ConvShape;
 use crate::proj_conv::{ProjConvInputs, ProjConvShape, conv_column_out};
 
 /// Rows, columns and depth of one tensor-core product (TF32's one shape on CUDA).
-const TILE: usize = 16;
-const DEPTH: usize = 8;
+pub(crate) const TILE: usize = 16;
+pub(crate) const DEPTH: usize = 8;
 
 /// Padding of the shared rows, in floats: rows a multiple of 32 floats apart put a tile's
 /// rows in the same banks; 8 more (the buffer, C wide) or 4 more (u, D = 32 wide) spread a

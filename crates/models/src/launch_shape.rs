@@ -25,10 +25,13 @@
 //! - MSYM_PROJ_CONV_MMA = 0 or 1: whether that forward may take its tensor-core form
 //!   (kernels::proj_conv_mma; TF32 products, where the GPU has them) or only the CUDA-core
 //!   one (f32 sums); unset, 1. **Not** bit-neutral: the A/B of the two forms.
+//! - MSYM_PROJ_CONV_GRADS = 0 or 1: whether that form's backward also forms the product's
+//!   two gradients on the tensor cores (kernels::proj_conv_mma_backward::backward_product)
+//!   or writes dxbc for burn's two products; unset, 1. **Not** bit-neutral (other sums).
 //!
 //! A malformed value is one sentence naming the variable, the value and what is allowed.
 
-/// Checks the seven settings and applies them where this build has the kernels (the bench
+/// Checks the eight settings and applies them where this build has the kernels (the bench
 /// records the variables as set).
 #[cfg_attr(not(feature = "cubecl"), allow(unused_variables))] // without kernels: checked only
 pub fn apply_launch_env() -> Result<(), String> {
@@ -38,6 +41,7 @@ pub fn apply_launch_env() -> Result<(), String> {
     let counts = counts.into_iter().collect::<Result<Vec<_>, _>>()?;
     let matmul_kernel = from_env("MSYM_MATMUL_KERNEL", parse_matmul_kernel)?;
     let mma = from_env(PROJ_CONV_MMA.var, |t| parse_count(&PROJ_CONV_MMA, t))?;
+    let grads = from_env(PROJ_CONV_GRADS.var, |t| parse_count(&PROJ_CONV_GRADS, t))?;
     #[cfg(feature = "cubecl")]
     {
         // in the order of `counts`
@@ -54,6 +58,9 @@ pub fn apply_launch_env() -> Result<(), String> {
         }
         if let Some(on) = mma {
             kernels::PROJ_CONV_MMA.store(on == 1, core::sync::atomic::Ordering::Relaxed);
+        }
+        if let Some(on) = grads {
+            kernels::PROJ_CONV_GRADS.store(on == 1, core::sync::atomic::Ordering::Relaxed);
         }
         if let Some(name) = matmul_kernel {
             let kernel = kernels::burn_op_matmul::MatmulKernel::from_name(name).expect("a parsed name");
@@ -119,6 +126,14 @@ pub const PROJ_CONV_MMA: Count = Count {
     var: "MSYM_PROJ_CONV_MMA",
     range: (0, 1),
     what: "1 (tensor cores where the GPU has them) or 0 (CUDA cores only)",
+    example: 0,
+};
+
+/// MSYM_PROJ_CONV_GRADS: whether that form's backward forms the product's gradients itself.
+pub const PROJ_CONV_GRADS: Count = Count {
+    var: "MSYM_PROJ_CONV_GRADS",
+    range: (0, 1),
+    what: "1 (the tensor-core backward forms du and dW itself) or 0 (burn's products on dxbc)",
     example: 0,
 };
 
@@ -227,11 +242,13 @@ mod tests {
         assert_eq!(parse_count(&PROJ_CONV_ROUNDS, "4096"), Ok(4096));
         assert_eq!(parse_count(&PROJ_CONV_MMA, "0"), Ok(0));
         assert_eq!(parse_count(&PROJ_CONV_MMA, " 1"), Ok(1));
+        assert_eq!(parse_count(&PROJ_CONV_GRADS, "0"), Ok(0));
         for (c, bad, range) in [
             (PROJ_CONV_ROUNDS, "0", "1 to 4096"),
             (PROJ_CONV_ROUNDS, "4097", "1 to 4096"),
             (PROJ_CONV_MMA, "2", "0 to 1"),
             (PROJ_CONV_MMA, "on", "0 to 1"),
+            (PROJ_CONV_GRADS, "yes", "0 to 1"),
         ] {
             let e = parse_count(&c, bad).unwrap_err();
             assert!(e.starts_with(&format!("{}=", c.var)) && e.contains(range), "{bad}: {e}");
