@@ -61,7 +61,11 @@ fn proj_conv_mma_backward_kernel<T: Float>(
     let p0 = r * batch as usize + grp * seqs; // its first sequence
     let ch = UNIT_POS as usize;
     let bp = comptime!(c + PAD_WIDE);
-    let wf = wt_fragments::<T>(wt, r, d, c, per);
+    // W^T's fragments for the whole cube in registers, as the forward keeps them, where the
+    // backward writes dx; through the product they are loaded again each group (below), since
+    // the product's gradients need the registers (168 a unit with both: one cube an SM, 2.7x
+    // slower, session 24 call 1)
+    let wf = wt_fragments::<T>(wt, r, d, c, comptime!(if product { 0 } else { per }));
     let mut us = SharedMemory::<T>::new_aligned(comptime!(tm * (d + PAD_U)), 32usize);
     let mut buf = SharedMemory::<f32>::new_aligned(comptime!(tm * bp), 32usize);
     let mut dw = Array::<f32>::new(k);
@@ -70,8 +74,18 @@ fn proj_conv_mma_backward_kernel<T: Float>(
         dw[kk] = 0.0f32;
     }
     let mut db = 0.0f32;
-    // this warp's partial sums of dW^T over the cube's tokens ([`product_grads`])
-    let mut dwt = zeroed(comptime!(if product { d / TILE * (COLUMNS / TILE) } else { 0 }));
+    // dW^T [D, C] summed over the cube's tokens ([`product_grads`]), rows C + 8 apart, in
+    // shared memory rather than in the warps' registers (for the same reason)
+    let mut dwt = SharedMemory::<f32>::new_aligned(comptime!(if product { d * bp } else { 8 }), 32usize);
+    let units = comptime!(crate::proj_conv_mma::cube_units(c, per));
+    if product {
+        for j in 0..comptime!((d * bp).div_ceil(units)) {
+            let i = UNIT_POS as usize + j * units;
+            if i < comptime!(d * bp) {
+                dwt[i] = 0.0f32;
+            }
+        }
+    }
     // units past C (none at fig3's sizes) take channel 0's taps and write nothing
     let taps = load_taps(w, bias, r, ch % c, c, k);
     let per_group = comptime!(tm / l);
@@ -91,7 +105,12 @@ fn proj_conv_mma_backward_kernel<T: Float>(
                 }
             }
         }
-        xbc_tile::<T>(&vals, &mut us, &mut buf, &wf, d, c, tm, per);
+        if product {
+            let wf_group = wt_fragments::<T>(wt, r, d, c, per);
+            xbc_tile::<T>(&vals, &mut us, &mut buf, &wf_group, d, c, tm, per);
+        } else {
+            xbc_tile::<T>(&vals, &mut us, &mut buf, &wf, d, c, tm, per);
+        }
         if round + 1 < rounds {
             load_u_rows(u, u_row as usize, (p + per_group) * l, &mut vals, d, c, tm, per);
         }
@@ -118,10 +137,9 @@ fn proj_conv_mma_backward_kernel<T: Float>(
             }
         }
         if product {
-            product_grads::<T>(&us, &mut buf, wt, r, &mut dwt, d, c, tm);
+            product_grads::<T>(&us, &mut buf, &mut dwt, wt, r, d, c, tm);
             sync_cube();
             // du = the sum of the warps' partials, in warp order
-            let units = comptime!(crate::proj_conv_mma::cube_units(c, per));
             #[unroll]
             for j in 0..comptime!((tm * d).div_ceil(units)) {
                 let i = UNIT_POS as usize + j * units;
@@ -138,7 +156,13 @@ fn proj_conv_mma_backward_kernel<T: Float>(
         }
     }
     if product {
-        store_dwt(dwt_part, &dwt, rg, d, c);
+        // the last group's barrier above ordered every warp's part of dwt before these reads
+        for j in 0..comptime!((d * c).div_ceil(units)) {
+            let i = UNIT_POS as usize + j * units;
+            if i < comptime!(d * c) {
+                dwt_part[rg * comptime!(d * c) + i] = dwt[i / c * bp + i % c];
+            }
+        }
     }
     if ch < c {
         let part = rg * c + ch;
@@ -154,8 +178,7 @@ fn proj_conv_mma_backward_kernel<T: Float>(
 /// whose product gradients that warp forms ([`product_grads`]).
 const COLUMNS: usize = 32;
 
-/// `n` zeroed accumulator tiles: a warp's part of dW^T (D / 16 row tiles by its two column
-/// tiles; none where the kernel writes dx instead), or of a group's du (D / 16 tiles).
+/// `n` zeroed accumulator tiles: a warp's part of a group's du (D / 16 tiles).
 #[cube]
 fn zeroed(#[comptime] n: usize) -> Sequence<cmma::Matrix<f32>> {
     let mut acc = Sequence::<cmma::Matrix<f32>>::new();
@@ -174,10 +197,11 @@ fn zeroed(#[comptime] n: usize) -> Sequence<cmma::Matrix<f32>> {
 }
 
 /// The xBC product's two gradients from a group's dx, on the tensor cores. Warp w < C / 32
-/// takes the 32 columns of dx that its own units wrote into `buf` (rounded to TF32, over
+/// takes the 32 columns of dx that its own lanes wrote into `buf` (rounded to TF32, over
 /// their xbc), so it waits only for its own lanes:
-/// - dW^T[:, columns] += u^T dx[:, columns], into `dwt` (summed over the cube's groups);
-///   A = u^T, the group's rounded u in `us` read column-major;
+/// - dW^T[:, columns] += u^T dx[:, columns], into the same columns of `dwt` (shared, rows
+///   C + 8 apart; summed over the cube's groups); A = u^T, the group's rounded u in `us` read
+///   column-major;
 /// - its partial du = dx[:, columns] W[columns, :] (W^T rounded, read column-major), stored
 ///   over the same columns of `buf` (D <= 32 of them) once the warp has read them; the cube
 ///   sums the warps' partials after a barrier.
@@ -186,9 +210,9 @@ fn zeroed(#[comptime] n: usize) -> Sequence<cmma::Matrix<f32>> {
 fn product_grads<T: Float>(
     us: &SharedMemory<T>,
     buf: &mut SharedMemory<f32>,
+    dwt: &mut SharedMemory<f32>,
     wt: &Array<f32>,
     r: usize,
-    dwt: &mut Sequence<cmma::Matrix<f32>>,
     #[comptime] d: usize,
     #[comptime] c: usize,
     #[comptime] tm: usize,
@@ -196,13 +220,14 @@ fn product_grads<T: Float>(
     let warp = UNIT_POS_Y as usize;
     let (up, bp) = comptime!((d + PAD_U, c + PAD_WIDE));
     let col0 = warp * COLUMNS;
-    let pairs = comptime!(COLUMNS / TILE);
     if warp < comptime!(c / COLUMNS) {
         sync_plane(); // the lanes' dx, written above, before the warp's loads
         #[unroll]
-        for kk in 0..comptime!(tm / DEPTH) {
+        for nj in 0..comptime!(COLUMNS / TILE) {
+            let col = col0 + comptime!(nj * TILE);
+            let mut bs = Sequence::<cmma::Matrix<T>>::new();
             #[unroll]
-            for nj in 0..pairs {
+            for kk in 0..comptime!(tm / DEPTH) {
                 // SAFETY: loaded on the next line, before any use
                 let b = unsafe {
                     cmma::Matrix::<T>::uninitialized(
@@ -215,14 +240,31 @@ fn product_grads<T: Float>(
                 };
                 cmma::load(
                     &b,
-                    &buf.slice(
-                        comptime!(kk * DEPTH * bp) + col0 + comptime!(nj * TILE),
-                        comptime!(tm * bp),
-                    ),
+                    &buf.slice(comptime!(kk * DEPTH * bp) + col, comptime!(tm * bp)),
                     comptime!(bp as u32),
                 );
+                bs.push(b);
+            }
+            #[unroll]
+            for mt in 0..comptime!(d / TILE) {
+                // SAFETY: loaded on the next line, before any use
+                let acc = unsafe {
+                    cmma::Matrix::<f32>::uninitialized(
+                        cmma::MatrixIdent::Accumulator,
+                        TILE,
+                        TILE,
+                        DEPTH,
+                        cmma::MatrixLayout::Undefined,
+                    )
+                };
+                cmma::load_with_layout(
+                    &acc,
+                    &dwt.slice(comptime!(mt * TILE * bp) + col, comptime!(d * bp)),
+                    comptime!(bp as u32),
+                    cmma::MatrixLayout::RowMajor,
+                );
                 #[unroll]
-                for mt in 0..comptime!(d / TILE) {
+                for kk in 0..comptime!(tm / DEPTH) {
                     let a = cmma::Matrix::<T>::from_slice(
                         cmma::MatrixIdent::A,
                         TILE,
@@ -232,9 +274,14 @@ fn product_grads<T: Float>(
                         &us.slice(comptime!(kk * DEPTH * up + mt * TILE), comptime!(tm * up)),
                         comptime!(up as u32),
                     );
-                    let acc = dwt.index(comptime!(mt * pairs + nj));
-                    cmma::execute::<T, T, f32, f32>(&a, &b, acc, acc);
+                    cmma::execute::<T, T, f32, f32>(&a, bs.index(kk), &acc, &acc);
                 }
+                cmma::store(
+                    &mut dwt.slice_mut(comptime!(mt * TILE * bp) + col, comptime!(d * bp)),
+                    &acc,
+                    comptime!(bp as u32),
+                    cmma::MatrixLayout::RowMajor,
+                );
             }
         }
         #[unroll]
@@ -291,37 +338,6 @@ fn product_grads<T: Float>(
                     &mut buf.slice_mut(comptime!(m * TILE * bp + dt * TILE) + col0, comptime!(tm * bp)),
                     part.index(dt),
                     comptime!(bp as u32),
-                    cmma::MatrixLayout::RowMajor,
-                );
-            }
-        }
-    }
-}
-
-/// Writes a warp's part of dW^T (accumulators of [`product_grads`]) into the cube's slice of
-/// dwt_part [R, G, D, C].
-#[cube]
-fn store_dwt(
-    dwt_part: &mut Array<f32>,
-    dwt: &Sequence<cmma::Matrix<f32>>,
-    rg: usize,
-    #[comptime] d: usize,
-    #[comptime] c: usize,
-) {
-    let warp = UNIT_POS_Y as usize;
-    let pairs = comptime!(COLUMNS / TILE);
-    if warp < comptime!(c / COLUMNS) {
-        #[unroll]
-        for mt in 0..comptime!(d / TILE) {
-            #[unroll]
-            for nj in 0..pairs {
-                cmma::store(
-                    &mut dwt_part.slice_mut(
-                        rg * comptime!(d * c) + comptime!(mt * TILE * c + nj * TILE) + warp * COLUMNS,
-                        comptime!(d * c) * (rg + 1),
-                    ),
-                    dwt.index(comptime!(mt * pairs + nj)),
-                    comptime!(c as u32),
                     cmma::MatrixLayout::RowMajor,
                 );
             }
