@@ -150,7 +150,7 @@ fn proj_conv_mma_forward_kernel<T: Float>(
         last = groups as usize;
     }
     let bp = comptime!(c + PAD_WIDE);
-    let wf = wt_fragments::<T>(wt, r, d, c, per);
+    let wf = wt_fragments::<T>(&wt.slice(r * comptime!(d * c), comptime!(d * c) * (r + 1)), c, d, per);
     let mut us = SharedMemory::<T>::new_aligned(comptime!(tm * (d + PAD_U)), 32usize);
     let mut buf = SharedMemory::<f32>::new_aligned(comptime!(tm * bp), 32usize);
     let mut vals = Array::<f32>::new(comptime!(u_share(d, c, tm, per)));
@@ -188,14 +188,14 @@ fn proj_conv_mma_forward_kernel<T: Float>(
     }
 }
 
-/// This warp's fragments of replica r's W^T (rounded to TF32, [R, D, C]): for each of its
-/// `per` output tiles (16 channels from (warp per + j) 16), the D / 8 steps, at j D/8 + kk.
+/// This warp's fragments of one replica's W^T (rounded to TF32; `w`: its [D, C] rows, `row`
+/// floats apart, in device memory or in a cube's shared copy): for each of its `per` output
+/// tiles (16 channels from (warp per + j) 16), the D / 8 steps, at j D/8 + kk.
 #[cube]
 pub(crate) fn wt_fragments<T: Float>(
-    wt: &Array<f32>,
-    r: usize,
+    w: &Slice<f32>,
+    #[comptime] row: usize,
     #[comptime] d: usize,
-    #[comptime] c: usize,
     #[comptime] per: usize,
 ) -> Sequence<cmma::Matrix<T>> {
     let warp = UNIT_POS_Y as usize;
@@ -212,11 +212,8 @@ pub(crate) fn wt_fragments<T: Float>(
             // f32 values already rounded to TF32: the load takes them as they are
             cmma::load(
                 &b,
-                &wt.slice(
-                    r * comptime!(d * c) + kk * comptime!(DEPTH * c) + n * TILE,
-                    comptime!(d * c) * (r + 1),
-                ),
-                comptime!(c as u32),
+                &w.slice(kk * comptime!(DEPTH * row) + n * TILE, comptime!(d * row)),
+                comptime!(row as u32),
             );
             wf.push(b);
         }

@@ -61,11 +61,20 @@ fn proj_conv_mma_backward_kernel<T: Float>(
     let p0 = r * batch as usize + grp * seqs; // its first sequence
     let ch = UNIT_POS as usize;
     let bp = comptime!(c + PAD_WIDE);
+    let dc = comptime!(d * c);
     // W^T's fragments for the whole cube in registers, as the forward keeps them, where the
-    // backward writes dx; through the product they are loaded again each group (below), since
-    // the product's gradients need the registers (168 a unit with both: one cube an SM, 2.7x
-    // slower, session 24 call 1)
-    let wf = wt_fragments::<T>(wt, r, d, c, comptime!(if product { 0 } else { per }));
+    // backward writes dx. Through the product they would not fit beside its gradients' (166
+    // and 168 registers a unit with them in registers, or read from device memory, whose
+    // loads the compiler hoists out of the loop: one cube an SM, 2.7x slower, session 24
+    // calls 1-2), so there W^T is copied into shared memory (rows C + 8 apart) and its
+    // fragments loaded from there each group
+    let wf = wt_fragments::<T>(
+        &wt.slice(r * dc, dc * (r + 1)),
+        c,
+        d,
+        comptime!(if product { 0 } else { per }),
+    );
+    let mut ws = SharedMemory::<f32>::new_aligned(comptime!(if product { d * bp } else { 8 }), 32usize);
     let mut us = SharedMemory::<T>::new_aligned(comptime!(tm * (d + PAD_U)), 32usize);
     let mut buf = SharedMemory::<f32>::new_aligned(comptime!(tm * bp), 32usize);
     let mut dw = Array::<f32>::new(k);
@@ -79,10 +88,17 @@ fn proj_conv_mma_backward_kernel<T: Float>(
     let mut dwt = SharedMemory::<f32>::new_aligned(comptime!(if product { d * bp } else { 8 }), 32usize);
     let units = comptime!(crate::proj_conv_mma::cube_units(c, per));
     if product {
+        // ordered before their first use by the first group's barriers
         for j in 0..comptime!((d * bp).div_ceil(units)) {
             let i = UNIT_POS as usize + j * units;
             if i < comptime!(d * bp) {
                 dwt[i] = 0.0f32;
+            }
+        }
+        for j in 0..comptime!(dc.div_ceil(units)) {
+            let i = UNIT_POS as usize + j * units;
+            if i < dc {
+                ws[i / c * bp + i % c] = wt[r * dc + i];
             }
         }
     }
@@ -106,7 +122,7 @@ fn proj_conv_mma_backward_kernel<T: Float>(
             }
         }
         if product {
-            let wf_group = wt_fragments::<T>(wt, r, d, c, per);
+            let wf_group = wt_fragments::<T>(&ws.slice(0, comptime!(d * bp)), bp, d, per);
             xbc_tile::<T>(&vals, &mut us, &mut buf, &wf_group, d, c, tm, per);
         } else {
             xbc_tile::<T>(&vals, &mut us, &mut buf, &wf, d, c, tm, per);
@@ -137,7 +153,7 @@ fn proj_conv_mma_backward_kernel<T: Float>(
             }
         }
         if product {
-            product_grads::<T>(&us, &mut buf, &mut dwt, wt, r, d, c, tm);
+            product_grads::<T>(&us, &mut buf, &mut dwt, &ws, d, c, tm);
             sync_cube();
             // du = the sum of the warps' partials, in warp order
             #[unroll]
@@ -157,10 +173,10 @@ fn proj_conv_mma_backward_kernel<T: Float>(
     }
     if product {
         // the last group's barrier above ordered every warp's part of dwt before these reads
-        for j in 0..comptime!((d * c).div_ceil(units)) {
+        for j in 0..comptime!(dc.div_ceil(units)) {
             let i = UNIT_POS as usize + j * units;
-            if i < comptime!(d * c) {
-                dwt_part[rg * comptime!(d * c) + i] = dwt[i / c * bp + i % c];
+            if i < dc {
+                dwt_part[rg * dc + i] = dwt[i / c * bp + i % c];
             }
         }
     }
@@ -202,7 +218,8 @@ fn zeroed(#[comptime] n: usize) -> Sequence<cmma::Matrix<f32>> {
 /// - dW^T[:, columns] += u^T dx[:, columns], into the same columns of `dwt` (shared, rows
 ///   C + 8 apart; summed over the cube's groups); A = u^T, the group's rounded u in `us` read
 ///   column-major;
-/// - its partial du = dx[:, columns] W[columns, :] (W^T rounded, read column-major), stored
+/// - its partial du = dx[:, columns] W[columns, :] (`ws`: W^T rounded, rows C + 8 apart, read
+///   column-major), stored
 ///   over the same columns of `buf` (D <= 32 of them) once the warp has read them; the cube
 ///   sums the warps' partials after a barrier.
 #[cube]
@@ -211,8 +228,7 @@ fn product_grads<T: Float>(
     us: &SharedMemory<T>,
     buf: &mut SharedMemory<f32>,
     dwt: &mut SharedMemory<f32>,
-    wt: &Array<f32>,
-    r: usize,
+    ws: &SharedMemory<f32>,
     #[comptime] d: usize,
     #[comptime] c: usize,
     #[comptime] tm: usize,
@@ -321,11 +337,8 @@ fn product_grads<T: Float>(
                     };
                     cmma::load(
                         &b,
-                        &wt.slice(
-                            r * comptime!(d * c) + comptime!(dt * TILE * c + kk * DEPTH) + col0,
-                            comptime!(d * c) * (r + 1),
-                        ),
-                        comptime!(c as u32),
+                        &ws.slice(comptime!(dt * TILE * bp + kk * DEPTH) + col0, comptime!(d * bp)),
+                        comptime!(bp as u32),
                     );
                     let acc = part.index_mut(dt);
                     cmma::execute::<T, T, f32, f32>(&a, &b, acc, acc);
