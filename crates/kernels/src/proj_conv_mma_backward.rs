@@ -102,7 +102,7 @@ fn proj_conv_mma_backward_kernel<T: Float>(
             }
         }
     }
-    // units past C (none at fig3's sizes) take channel 0's taps and write nothing
+    // units past C (through the product: warps C / 32 and on) take channel 0's taps, write nothing
     let taps = load_taps(w, bias, r, ch % c, c, k);
     let per_group = comptime!(tm / l);
     let rounds = seqs / per_group;
@@ -360,12 +360,14 @@ fn product_grads<T: Float>(
 
 /// Whether the backward of `shape` also forms the product's gradients ([`backward_product`]):
 /// the tensor-core form [`fits`](crate::proj_conv_mma::fits), D is 16 or 32 (a warp's 32
-/// columns of the buffer hold its partial du) and C a multiple of 32 (whole warps).
+/// columns of the buffer hold its partial du), C a multiple of 32 (whole warps) and at most
+/// 512 (a warp a 16-channel tile, at most 1024 units a cube).
 pub fn product_fits(shape: &ProjConvShape) -> bool {
     crate::proj_conv_mma::fits(shape)
         && shape.d_model.is_multiple_of(TILE)
         && shape.d_model <= COLUMNS
         && shape.conv.channels.is_multiple_of(COLUMNS)
+        && shape.conv.channels <= 32 * TILE
 }
 
 /// Whether the tensor-core backward of `shape` goes through the product: [`product_fits`],
@@ -458,7 +460,16 @@ fn launch<R: Runtime>(
         dw_part: client.empty(parts * s.taps * 4),
         db_part: client.empty(parts * 4),
     };
-    let warps = warps(s.channels);
+    // Through the product, one 16-channel tile a warp: twice the warps (fig3: 20, 640 units),
+    // so that the compiler's register bound, 65536 / units (CubeCL declares only the units a
+    // cube), is 102: with 10 warps it took 166 and 168 a unit, one cube of 10 warps an SM
+    // (session 24, calls 1-3; the form that writes dx takes 96)
+    let per = if product {
+        1
+    } else {
+        s.channels / TILE / warps(s.channels)
+    };
+    let warps = s.channels / TILE / per;
     // SAFETY: a cube reads replica r's W^T, its group's token rows of u and g, w and bias of
     // replica r, and writes its group's rows of dx (or of du) and its partials; every handle
     // holds those lengths (asserted above, or made here; the form's unused outputs are never
@@ -486,7 +497,7 @@ fn launch<R: Runtime>(
             s.channels,
             s.taps,
             group_tokens(s.len),
-            s.channels / 16 / warps,
+            per,
             product,
         );
     }
