@@ -88,7 +88,9 @@ fn proj_conv_mma_backward_kernel<T: Float>(
     let mut dwt = SharedMemory::<f32>::new_aligned(comptime!(if product { d * bp } else { 8 }), 32usize);
     let units = comptime!(crate::proj_conv_mma::cube_units(c, per));
     if product {
-        // ordered before their first use by the first group's barriers
+        // dwt is first read after the first group's barriers; ws before them (the group's
+        // fragments of W^T, below), hence the barrier after the copy. Without it the copy
+        // raced the first loads: session 24 call 4's GPU test failed at 20 warps a cube.
         for j in 0..comptime!((d * bp).div_ceil(units)) {
             let i = UNIT_POS as usize + j * units;
             if i < comptime!(d * bp) {
@@ -101,6 +103,7 @@ fn proj_conv_mma_backward_kernel<T: Float>(
                 ws[i / c * bp + i % c] = wt[r * dc + i];
             }
         }
+        sync_cube();
     }
     // units past C (through the product: warps C / 32 and on) take channel 0's taps, write nothing
     let taps = load_taps(w, bias, r, ch % c, c, k);
