@@ -65,9 +65,9 @@
 #                                              # a copy of an earlier bin-xz/msym.xz), the same way
 #   scripts/device-batch.sh embed-check [G]    # the same for the fused embedding (off by default;
 #                                              # JOB+embed: any job with it on)
-#   scripts/device-batch.sh projgrads-check [G] # that form's backward through the product's two
-#                                              # gradients (MSYM_PROJ_CONV_GRADS) off and on: the checks'
-#                                              # A/B (other bits), then interleaved R = 1 runs
+#   scripts/device-batch.sh projgrads-check [G] # the product's two gradients after that form's
+#                                              # backward from one tensor-core kernel (MSYM_PROJ_CONV_GRADS)
+#                                              # off and on: the checks' A/B (other bits), then R = 1 runs
 #   scripts/device-batch.sh projconv-rounds-check [G] # its tensor-core form's groups a cube
 #                                              # (MSYM_PROJ_CONV_ROUNDS): ncu's time of its launches
 #   scripts/device-batch.sh kernel-tests [G]   # the kernels' GPU-only tests (crates/kernels/tests/
@@ -917,9 +917,9 @@ convssd-check | ce-check | projconv-check) # the fused conv + SSD (the same bits
     switch_check $1 "${2:-0}"
     v=$(for c in $SWITCH_CHECKS; do [ "${c%%:*}" = "$1" ] && echo ${c#*:}; done)
     r1_runs "${2:-0}" runs/$1/r1 "env $v=0 $M" "env $v=1 $M" ;;
-projgrads-check) # the tensor-core backward of the fused xBC product + conv writing dxbc for
-    # burn's two products (=0) or forming them itself (=1, other bits): the checks' A/B, then
-    # interleaved R = 1 runs (it changes the backward's launches)
+projgrads-check) # the xBC product's two gradients after the fused product + conv's tensor-core
+    # backward from burn's two products (=0) or one tensor-core kernel (=1, other bits): the
+    # checks' A/B, then interleaved R = 1 runs (it changes the backward's launches)
     ab_check "${2:-0}" runs/projgrads-check dxbc "env MSYM_PROJ_CONV_GRADS=0 $M" grads "env MSYM_PROJ_CONV_GRADS=1 $M"
     r1_runs "${2:-0}" runs/projgrads-check/r1 "env MSYM_PROJ_CONV_GRADS=0 $M" "env MSYM_PROJ_CONV_GRADS=1 $M" ;;
 ssd-units-check) ssd_units_check "${2:-0}" ;;

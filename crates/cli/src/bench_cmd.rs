@@ -327,8 +327,8 @@ pub fn run(c: BenchCommand) -> Result<(), CliError> {
         "proj_conv_rounds": std::env::var("MSYM_PROJ_CONV_ROUNDS").ok(),
         // "0" where its tensor-core form was turned off (MSYM_PROJ_CONV_MMA), else null
         "proj_conv_mma": std::env::var("MSYM_PROJ_CONV_MMA").ok(),
-        // "0" where its tensor-core backward writes dxbc for burn's products
-        // (MSYM_PROJ_CONV_GRADS), else null: it forms the product's gradients itself
+        // "0" where the product's gradients after its tensor-core backward are burn's two
+        // products (MSYM_PROJ_CONV_GRADS), else null: one tensor-core kernel forms them
         "proj_conv_grads": std::env::var("MSYM_PROJ_CONV_GRADS").ok(),
         "msym_timings": timings,
         "torch_timings": torch_runs,
@@ -383,7 +383,7 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
     })
     .join("; ");
     let mut s = format!(
-        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; {paths}; SSD units a cube {}; norm backward tokens a unit {}; matmul kernel {}; xBC product + conv channels a unit {}, unrolled {}, tensor cores {}, groups a cube {}, backward's product gradients {}); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
+        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; {paths}; SSD units a cube {}; norm backward tokens a unit {}; matmul kernel {}; xBC product + conv channels a unit {}, unrolled {}, tensor cores {}, groups a cube {}, product gradients {}); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
         r["card"].as_str().unwrap_or("?"),
         r["device"].as_str().unwrap_or("?"),
         r["date"].as_str().unwrap_or("?"),
@@ -403,7 +403,7 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
         if r["proj_conv_grads"].as_str().map(str::trim) == Some("0") {
             "burn's products"
         } else {
-            "on tensor cores"
+            "one tensor-core kernel"
         },
         r["config"].as_str().unwrap_or("?"),
         r["batch"],

@@ -22,7 +22,8 @@ use crate::burn_common::{autodiff_op, f32_tensor, register_grads};
 use crate::burn_op_conv::{summed_taps_and_bias, token_rows};
 use crate::conv_silu::{ConvGrads, ConvInputs, conv_silu_backward};
 use crate::proj_conv::{Kept, ProjConvInputs, ProjConvShape, proj_conv_silu_forward};
-use crate::proj_conv_mma_backward::{ProductGrads, backward_product, product_chosen, proj_conv_mma_backward};
+use crate::proj_conv_mma_backward::proj_conv_mma_backward;
+use crate::proj_grads_mma::{self, ProductGrads, product_grads_mma};
 
 /// The inner (non-autodiff) backend.
 type Cube<R, I, BT> = CubeBackend<R, f32, I, BT>;
@@ -106,10 +107,11 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> Backward<Cube<R, I, BT>, 4>
                     w: st.w.handle.clone(),
                     bias: st.bias.handle.clone(),
                 };
-                if product_chosen(&st.shape) {
-                    through_product::<R, I, BT>(&st, backward_product::<R>(client, &st.shape, &inp, &g.handle))
+                let k = proj_conv_mma_backward::<R>(client, &st.shape, &inp, &g.handle);
+                if proj_grads_mma::chosen(&st.shape) {
+                    let p = product_grads_mma::<R>(client, &st.shape, &inp, &k.dx);
+                    through_product::<R, I, BT>(&st, &k, p)
                 } else {
-                    let k = proj_conv_mma_backward::<R>(client, &st.shape, &inp, &g.handle);
                     from_dxbc::<R, I, BT>(st, k)
                 }
             }
@@ -128,19 +130,21 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> Backward<Cube<R, I, BT>, 4>
     }
 }
 
-/// The four gradients [du, dwx, dw, dbias] from the tensor-core backward through the product
-/// (du whole, dW^T as the cubes' partial sums).
+/// The four gradients [du, dwx, dw, dbias] from the tensor-core conv backward (`k`: its taps'
+/// and bias's partials) and the product's gradients on tensor cores (`p`: du whole, dW^T as
+/// the cubes' partial sums).
 fn through_product<R: CubeRuntime, I: IntElement, BT: BoolElement>(
     st: &Saved<R>,
-    k: ProductGrads,
+    k: &ConvGrads,
+    p: ProductGrads,
 ) -> [CubeTensor<R>; 4] {
     type C<R, I, BT> = Cube<R, I, BT>;
     let (s, d) = (&st.shape.conv, st.shape.d_model);
     let r = s.replicas;
     let [dw, db] = summed_taps_and_bias::<R, I, BT>(&st.w, s, &k.dw_part, &k.db_part);
-    let du = f32_tensor(&st.w, vec![r, s.batch, s.len, d], k.du);
-    // dW^T [R, G, D, C] summed over the conv's token groups G
-    let parts = f32_tensor(&st.w, vec![r, s.groups(), d, s.channels], k.dwt_part);
+    let du = f32_tensor(&st.w, vec![r, s.batch, s.len, d], p.du);
+    // dW^T [R, cubes, D, C] summed over the cubes
+    let parts = f32_tensor(&st.w, vec![r, p.cubes, d, s.channels], p.dwt_part);
     let dwt = C::<R, I, BT>::float_reshape(
         C::<R, I, BT>::float_sum_dim(parts, 1),
         Shape::from(vec![r, d, s.channels]),

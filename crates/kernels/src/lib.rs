@@ -65,6 +65,7 @@ pub mod oracle;
 pub mod proj_conv;
 pub mod proj_conv_mma;
 pub mod proj_conv_mma_backward;
+pub mod proj_grads_mma;
 mod ssd_backward;
 mod ssd_common;
 mod ssd_forward;
@@ -210,11 +211,10 @@ pub static PROJ_CONV_ROUNDS: LaunchSetting = LaunchSetting::new();
 /// CUDA-core form, which sums in f32 and so gives other bits).
 pub static PROJ_CONV_MMA: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(true);
 
-/// Whether the tensor-core backward of the fused xBC product + conv also forms the product's
-/// two gradients, du and dW^T, on the tensor cores from the dxbc it holds
-/// ([`proj_conv_mma_backward::backward_product`]), where the shape allows it; off
-/// (MSYM_PROJ_CONV_GRADS=0), it writes dxbc and burn's products form them. Other bits either
-/// way (other sums).
+/// Whether the xBC product's two gradients after the fused product + conv's tensor-core
+/// backward are formed by one tensor-core kernel that reads dxbc once
+/// ([`proj_grads_mma::product_grads_mma`], MSYM_PROJ_CONV_GRADS=1), where the shape allows
+/// it, or by burn's two products (=0). Other bits either way (other sums).
 pub static PROJ_CONV_GRADS: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(true);
 
 /// Tokens a unit of the gated norm backward takes a batch, at most (MSYM_NORM_BWD_PER_UNIT;

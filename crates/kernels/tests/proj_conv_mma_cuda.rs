@@ -6,19 +6,20 @@
 //! xbc against the f64 product within TF32's bound, out against the f64 conv + SiLU of the
 //! kernel's own xbc (so the two stages are checked apart), the groups a cube
 //! (MSYM_PROJ_CONV_ROUNDS) changing no bit, the backward that forms xbc again against the conv
-//! backward on that xbc (the same bits), the backward through the product's gradients (du and
-//! dW^T) against their f64 values on that backward's dx, and the CUDA-core form on the same
-//! GPU against the f64 product. One test function: the forms and the rounds are process-wide settings.
+//! backward on that xbc (the same bits), the product's gradients on tensor cores
+//! (kernels::proj_grads_mma: du and dW^T) against their f64 values on that backward's dx, and
+//! the CUDA-core form on the same GPU against the f64 product. One test function: the forms
+//! and the rounds are process-wide settings.
 #![cfg(feature = "cuda")]
 
 use cubecl::cuda::{CudaDevice, CudaRuntime};
 use cubecl::prelude::*;
-use cubecl::server::Handle;
 use kernels::conv_oracle::{self, ConvHost};
 use kernels::conv_silu::{ConvGrads, ConvInputs, conv_silu_backward};
 use kernels::proj_conv::{Kept, ProjConvInputs, ProjConvShape, proj_conv_silu_forward};
 use kernels::proj_conv_mma;
-use kernels::proj_conv_mma_backward::{self, proj_conv_mma_backward};
+use kernels::proj_conv_mma_backward::proj_conv_mma_backward;
+use kernels::proj_grads_mma;
 
 mod common;
 use common::{download, lcg, padded_rows, proj_conv_device, proj_conv_inputs, upload, worst};
@@ -57,36 +58,20 @@ fn run(c: &ComputeClient<R>, s: &ProjConvShape, inp: &ProjConvInputs) -> (Vec<f6
     (download(c, res.xbc.expect("kept")), download(c, res.out))
 }
 
-/// The backward through the product (backward_product) against the conv backward's partials
-/// (the same bits) and against the f64 product gradients of that backward's dx (`want`: dx,
-/// dw, db): du and the cubes' dW^T summed, each within TF32's bound (dx and W, or u and dx,
-/// rounded), and not f32-exact.
-fn product_grads(
-    c: &ComputeClient<R>,
-    s: &ProjConvShape,
-    inp: &ProjConvInputs,
-    g: &Handle,
-    (u, wx): (&[f64], &[f64]),
-    want: &[Vec<f64>; 3],
-) {
-    let k = proj_conv_mma_backward::backward_product::<R>(c, s, inp, g);
-    let (dw, db) = (download(c, k.dw_part), download(c, k.db_part));
-    assert!(
-        dw == want[1] && db == want[2],
-        "{s:?}: the taps' or bias's partials through the product: other bits"
-    );
-    let du = download(c, k.du);
-    let parts = download(c, k.dwt_part);
-    // the cubes' partials [R, G, D, C] summed over G
-    let (r, groups, dc) = (s.conv.replicas, s.conv.groups(), s.d_model * s.conv.channels);
+/// The product's gradients on tensor cores (proj_grads_mma) from the conv backward's dx
+/// against their f64 values on that dx: du and the cubes' dW^T summed, each within TF32's
+/// bound (dx and W, or u and dx, rounded) and not f32-exact; and du the same bits at 3 groups
+/// a cube (a token's du is one cube's sums whatever the cubes).
+fn product_grads(c: &ComputeClient<R>, s: &ProjConvShape, inp: &ProjConvInputs, dx: &[f64], (u, wx): (&[f64], &[f64])) {
+    let dx_dev = upload(c, dx);
+    let p = proj_grads_mma::product_grads_mma::<R>(c, s, inp, &dx_dev);
+    let du = download(c, p.du);
+    let parts = download(c, p.dwt_part);
+    // the cubes' partials [R, cubes, D, C] summed over the cubes
+    let (r, cubes, dc) = (s.conv.replicas, p.cubes, s.d_model * s.conv.channels);
     let dwt: Vec<f64> = (0..r * dc)
-        .map(|i| {
-            (0..groups)
-                .map(|gi| parts[((i / dc) * groups + gi) * dc + i % dc])
-                .sum()
-        })
+        .map(|i| (0..cubes).map(|k| parts[((i / dc) * cubes + k) * dc + i % dc]).sum())
         .collect();
-    let dx = &want[0];
     let abs = |v: &[f64]| v.iter().map(|x| x.abs()).collect::<Vec<_>>();
     let exact = conv_oracle::projection_grads(s, u, wx, dx);
     let scale = conv_oracle::projection_grads(s, &abs(u), &abs(wx), &abs(dx));
@@ -101,6 +86,10 @@ fn product_grads(
         let off = worst(got, &exact[i]);
         assert!(off > 1e-5, "{s:?}: {what} within {off:.1e} of f64, f32-exact: no TF32?");
     }
+    kernels::PROJ_CONV_ROUNDS.set(3);
+    let again = proj_grads_mma::product_grads_mma::<R>(c, s, inp, &dx_dev);
+    kernels::PROJ_CONV_ROUNDS.set(0);
+    assert!(download(c, again.du) == du, "{s:?}: du at 3 groups a cube: other bits");
 }
 
 /// The backward's outputs read back: dx, the taps' and the bias's partials.
@@ -182,8 +171,8 @@ fn tensor_cores_match_the_f64_product_and_conv() {
                 );
             }
             assert!(got[0].iter().any(|v| *v != 0.0), "case {k}: dx all zero");
-            if proj_conv_mma_backward::product_fits(s) {
-                product_grads(&c, s, &again, &g, (&u, &wx), &want);
+            if proj_grads_mma::fits(s) {
+                product_grads(&c, s, &again, &want[0], (&u, &wx));
             }
             // the CUDA-core form on this GPU: f32 sums
             kernels::PROJ_CONV_MMA.store(false, std::sync::atomic::Ordering::Relaxed);

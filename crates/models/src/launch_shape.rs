@@ -25,9 +25,10 @@
 //! - MSYM_PROJ_CONV_MMA = 0 or 1: whether that forward may take its tensor-core form
 //!   (kernels::proj_conv_mma; TF32 products, where the GPU has them) or only the CUDA-core
 //!   one (f32 sums); unset, 1. **Not** bit-neutral: the A/B of the two forms.
-//! - MSYM_PROJ_CONV_GRADS = 0 or 1: whether that form's backward also forms the product's
-//!   two gradients on the tensor cores (kernels::proj_conv_mma_backward::backward_product)
-//!   or writes dxbc for burn's two products; unset, 1. **Not** bit-neutral (other sums).
+//! - MSYM_PROJ_CONV_GRADS = 0 or 1: whether the product's two gradients after that form's
+//!   backward come from one tensor-core kernel that reads dxbc once
+//!   (kernels::proj_grads_mma) or from burn's two products; unset, 1. **Not** bit-neutral
+//!   (other sums).
 //!
 //! A malformed value is one sentence naming the variable, the value and what is allowed.
 
@@ -129,11 +130,11 @@ pub const PROJ_CONV_MMA: Count = Count {
     example: 0,
 };
 
-/// MSYM_PROJ_CONV_GRADS: whether that form's backward forms the product's gradients itself.
+/// MSYM_PROJ_CONV_GRADS: whether the product's gradients come from one tensor-core kernel.
 pub const PROJ_CONV_GRADS: Count = Count {
     var: "MSYM_PROJ_CONV_GRADS",
     range: (0, 1),
-    what: "1 (the tensor-core backward forms du and dW itself) or 0 (burn's products on dxbc)",
+    what: "1 (du and dW from one tensor-core kernel) or 0 (burn's two products)",
     example: 0,
 };
 
