@@ -11,9 +11,10 @@
 //! warps (96 registers), waited on its barriers: 1.60-1.73 ms a layer against 0.63 + 0.80
 //! apart, 0.93-0.97x a step. Apart, this kernel has no conv and its cubes overlap.
 //!
-//! A cube takes `rounds` groups of 16 tokens of one replica in turn; W^T is copied into its
-//! shared memory once, and dW^T summed there over its groups, then written as the cube's
-//! partial (summed over the cubes by the caller).
+//! A cube takes `rounds` groups of 16 tokens of one replica, its two halves alternate groups;
+//! W^T is copied into its shared memory once, and dW^T summed there over each half's groups,
+//! then the halves' sums added and written as the cube's partial (summed over the cubes by the
+//! caller).
 
 use cubecl::prelude::*;
 use cubecl::server::Handle;
@@ -22,8 +23,12 @@ use crate::array_arg;
 use crate::proj_conv::{ProjConvInputs, ProjConvShape};
 use crate::proj_conv_mma::{DEPTH, PAD_U, PAD_WIDE, TILE};
 
-/// One cube per (replica, run of `rounds` groups of 16 tokens), CubeDim (32, C / 32): unit i
-/// stages column i of each dxbc row. T: tf32.
+/// One cube per (replica, run of `rounds` groups of 16 tokens), CubeDim (32, 2 C / 32): two
+/// halves of C / 32 warps, each with its own buffers, take alternate groups; unit i of a half
+/// stages column i of each dxbc row. Two halves, not one: the compiler's register bound is
+/// 65536 / units (CubeCL declares only the units a cube), and with one half (320 units) the
+/// products took 166 registers a unit, one cube of 10 warps an SM (0.79 ms a layer, no faster
+/// than burn's two products; session 24 call 6). T: tf32.
 #[cube(launch_unchecked)]
 #[allow(clippy::too_many_arguments)]
 fn product_grads_kernel<T: Float>(
@@ -38,9 +43,12 @@ fn product_grads_kernel<T: Float>(
     #[comptime] d: usize,
     #[comptime] c: usize,
 ) {
-    let units = c; // one a column: 32 a warp
-    let unit = UNIT_POS as usize;
     let (up, bp, dc) = comptime!((d + PAD_U, c + PAD_WIDE, d * c));
+    let (us_len, buf_len, dwt_len) = comptime!((TILE * up, TILE * bp, d * bp));
+    let half_warps = comptime!(c / COLUMNS);
+    let half = UNIT_POS_Y as usize / half_warps;
+    let warp = UNIT_POS_Y as usize % half_warps;
+    let unit = UNIT_POS as usize - half * c; // within the half: one a column
     let cubes = (groups as usize).div_ceil(rounds as usize);
     let r = CUBE_POS_X as usize / cubes;
     let first = (CUBE_POS_X as usize % cubes) * rounds as usize;
@@ -48,67 +56,105 @@ fn product_grads_kernel<T: Float>(
     if last > groups as usize {
         last = groups as usize;
     }
-    let mut us = SharedMemory::<T>::new_aligned(comptime!(TILE * up), 32usize);
-    let mut buf = SharedMemory::<f32>::new_aligned(comptime!(TILE * bp), 32usize);
-    let mut dwt = SharedMemory::<f32>::new_aligned(comptime!(d * bp), 32usize);
-    let mut ws = SharedMemory::<f32>::new_aligned(comptime!(d * bp), 32usize);
-    for j in 0..comptime!((d * bp).div_ceil(c)) {
-        let i = unit + j * units;
-        if i < comptime!(d * bp) {
-            dwt[i] = 0.0f32;
+    let mut us = SharedMemory::<T>::new_aligned(comptime!(2 * us_len), 32usize);
+    let mut buf = SharedMemory::<f32>::new_aligned(comptime!(2 * buf_len), 32usize);
+    let mut dwt = SharedMemory::<f32>::new_aligned(comptime!(2 * dwt_len), 32usize);
+    let mut ws = SharedMemory::<f32>::new_aligned(dwt_len, 32usize);
+    let (ub, bb, db0) = (half * us_len, half * buf_len, half * dwt_len);
+    for j in 0..comptime!(dwt_len.div_ceil(c)) {
+        let i = unit + j * c;
+        if i < dwt_len {
+            dwt[db0 + i] = 0.0f32;
         }
     }
-    for j in 0..d {
-        ws[j * bp + unit] = wt[r * dc + j * c + unit];
+    if half == 0 {
+        for j in 0..d {
+            ws[j * bp + unit] = wt[r * dc + j * c + unit];
+        }
     }
-    // a group's dxbc column (16 rows) and u values, loaded into registers one group ahead
+    // a group's dxbc column (16 rows) and u values, loaded into registers one pair ahead
     let uv = comptime!((TILE * d).div_ceil(c));
     let mut xcol = Array::<f32>::new(TILE);
     let mut uvals = Array::<f32>::new(uv);
-    let tok = (r * groups as usize + first) * TILE;
-    load_group(u, dxbc, u_row as usize, tok, &mut xcol, &mut uvals, d, c);
-    for g in first..last {
+    let mut g = first + half;
+    if g < last {
+        load_group(
+            u,
+            dxbc,
+            u_row as usize,
+            (r * groups as usize + g) * TILE,
+            unit,
+            &mut xcol,
+            &mut uvals,
+            d,
+            c,
+        );
+    }
+    let pairs = (last - first).div_ceil(2);
+    for _ in 0..pairs {
+        // every unit reaches every barrier; a half past its last group skips the work
+        let on = g < last;
         let tok0 = (r * groups as usize + g) * TILE;
-        #[unroll]
-        for t in 0..TILE {
-            buf[comptime!(t * bp) + unit] = f32::cast_from(T::cast_from(xcol[t]));
-        }
-        #[unroll]
-        for j in 0..uv {
-            let i = unit + j * units;
-            if i < comptime!(TILE * d) {
-                us[i / d * up + i % d] = T::cast_from(uvals[j]);
+        if on {
+            #[unroll]
+            for t in 0..TILE {
+                buf[bb + comptime!(t * bp) + unit] = f32::cast_from(T::cast_from(xcol[t]));
+            }
+            #[unroll]
+            for j in 0..uv {
+                let i = unit + j * c;
+                if i < comptime!(TILE * d) {
+                    us[ub + i / d * up + i % d] = T::cast_from(uvals[j]);
+                }
             }
         }
         sync_cube(); // ws and dwt's first writes too
-        if g + 1 < last {
-            load_group(u, dxbc, u_row as usize, tok0 + TILE, &mut xcol, &mut uvals, d, c);
+        if g + 2 < last {
+            load_group(
+                u,
+                dxbc,
+                u_row as usize,
+                tok0 + 2 * TILE,
+                unit,
+                &mut xcol,
+                &mut uvals,
+                d,
+                c,
+            );
         }
-        product_grads::<T>(&us, &mut buf, &mut dwt, &ws, d, c, TILE);
+        if on {
+            product_grads::<T>(&us, &mut buf, &mut dwt, &ws, warp, ub, bb, db0, d, c, TILE);
+        }
         sync_cube();
-        // du = the sum of the warps' partials, in warp order
-        #[unroll]
-        for j in 0..uv {
-            let i = unit + j * units;
-            if i < comptime!(TILE * d) {
-                let (t, e) = (i / d, i % d);
-                let mut sum = 0.0f32;
-                #[unroll]
-                for v in 0..comptime!(c / COLUMNS) {
-                    sum += buf[t * bp + comptime!(v * COLUMNS) + e];
+        if on {
+            // du = the sum of the half's warps' partials, in warp order
+            #[unroll]
+            for j in 0..uv {
+                let i = unit + j * c;
+                if i < comptime!(TILE * d) {
+                    let (t, e) = (i / d, i % d);
+                    let mut sum = 0.0f32;
+                    #[unroll]
+                    for v in 0..half_warps {
+                        sum += buf[bb + t * bp + comptime!(v * COLUMNS) + e];
+                    }
+                    du[(tok0 + t) * d + e] = sum;
                 }
-                du[(tok0 + t) * d + e] = sum;
             }
         }
-        sync_cube(); // the sums' reads before the next group's writes
+        sync_cube(); // the sums' reads before the next pair's writes
+        g += 2;
     }
-    for j in 0..d {
-        dwt_part[CUBE_POS_X as usize * dc + j * c + unit] = dwt[j * bp + unit];
+    // the cube's dW^T: the two halves' sums added (the last barrier ordered their writes)
+    if half == 0 {
+        for j in 0..d {
+            dwt_part[CUBE_POS_X as usize * dc + j * c + unit] = dwt[j * bp + unit] + dwt[dwt_len + j * bp + unit];
+        }
     }
 }
 
-/// A unit's share of a group of 16 tokens from tok0: column `unit` of its dxbc rows, and its
-/// share of the rows of u.
+/// A unit's share of a group of 16 tokens from tok0: column `unit` (of its half) of the
+/// group's dxbc rows, and its share of the rows of u.
 #[cube]
 #[allow(clippy::too_many_arguments)]
 fn load_group(
@@ -116,12 +162,12 @@ fn load_group(
     dxbc: &Array<f32>,
     u_row: usize,
     tok0: usize,
+    unit: usize,
     xcol: &mut Array<f32>,
     uvals: &mut Array<f32>,
     #[comptime] d: usize,
     #[comptime] c: usize,
 ) {
-    let unit = UNIT_POS as usize;
     #[unroll]
     for t in 0..TILE {
         xcol[t] = dxbc[(tok0 + t) * c + unit];
@@ -173,15 +219,17 @@ fn product_grads<T: Float>(
     buf: &mut SharedMemory<f32>,
     dwt: &mut SharedMemory<f32>,
     ws: &SharedMemory<f32>,
+    warp: usize,
+    ub: usize,
+    bb: usize,
+    db0: usize,
     #[comptime] d: usize,
     #[comptime] c: usize,
     #[comptime] tm: usize,
 ) {
-    let warp = UNIT_POS_Y as usize;
     let (up, bp) = comptime!((d + PAD_U, c + PAD_WIDE));
     let col0 = warp * COLUMNS;
     if warp < comptime!(c / COLUMNS) {
-        sync_plane(); // the lanes' dx, written above, before the warp's loads
         #[unroll]
         for nj in 0..comptime!(COLUMNS / TILE) {
             let col = col0 + comptime!(nj * TILE);
@@ -200,7 +248,7 @@ fn product_grads<T: Float>(
                 };
                 cmma::load(
                     &b,
-                    &buf.slice(comptime!(kk * DEPTH * bp) + col, comptime!(tm * bp)),
+                    &buf.slice(bb + comptime!(kk * DEPTH * bp) + col, bb + comptime!(tm * bp)),
                     comptime!(bp as u32),
                 );
                 bs.push(b);
@@ -219,7 +267,7 @@ fn product_grads<T: Float>(
                 };
                 cmma::load_with_layout(
                     &acc,
-                    &dwt.slice(comptime!(mt * TILE * bp) + col, comptime!(d * bp)),
+                    &dwt.slice(db0 + comptime!(mt * TILE * bp) + col, db0 + comptime!(d * bp)),
                     comptime!(bp as u32),
                     cmma::MatrixLayout::RowMajor,
                 );
@@ -231,13 +279,13 @@ fn product_grads<T: Float>(
                         TILE,
                         DEPTH,
                         cmma::MatrixLayout::ColMajor,
-                        &us.slice(comptime!(kk * DEPTH * up + mt * TILE), comptime!(tm * up)),
+                        &us.slice(ub + comptime!(kk * DEPTH * up + mt * TILE), ub + comptime!(tm * up)),
                         comptime!(up as u32),
                     );
                     cmma::execute::<T, T, f32, f32>(&a, bs.index(kk), &acc, &acc);
                 }
                 cmma::store(
-                    &mut dwt.slice_mut(comptime!(mt * TILE * bp) + col, comptime!(d * bp)),
+                    &mut dwt.slice_mut(db0 + comptime!(mt * TILE * bp) + col, db0 + comptime!(d * bp)),
                     &acc,
                     comptime!(bp as u32),
                     cmma::MatrixLayout::RowMajor,
@@ -262,8 +310,8 @@ fn product_grads<T: Float>(
                 cmma::load(
                     &a,
                     &buf.slice(
-                        comptime!(m * TILE * bp) + col0 + comptime!(kk * DEPTH),
-                        comptime!(tm * bp),
+                        bb + comptime!(m * TILE * bp) + col0 + comptime!(kk * DEPTH),
+                        bb + comptime!(tm * bp),
                     ),
                     comptime!(bp as u32),
                 );
@@ -292,7 +340,10 @@ fn product_grads<T: Float>(
             #[unroll]
             for dt in 0..comptime!(d / TILE) {
                 cmma::store(
-                    &mut buf.slice_mut(comptime!(m * TILE * bp + dt * TILE) + col0, comptime!(tm * bp)),
+                    &mut buf.slice_mut(
+                        bb + comptime!(m * TILE * bp + dt * TILE) + col0,
+                        bb + comptime!(tm * bp),
+                    ),
                     part.index(dt),
                     comptime!(bp as u32),
                     cmma::MatrixLayout::RowMajor,
@@ -310,14 +361,14 @@ fn rounds() -> usize {
 }
 
 /// Whether this kernel takes `shape`: D 16 or 32 (a warp's 32 columns of the shared buffer
-/// hold its partial du), C a multiple of 32 up to 1024 (one unit a column, whole warps), and
-/// whole groups of 16 tokens.
+/// hold its partial du), C a multiple of 32 up to 512 (one unit a column in each of two
+/// halves: at most 1024 units), and whole groups of 16 tokens.
 pub fn fits(shape: &ProjConvShape) -> bool {
     let s = &shape.conv;
     shape.d_model.is_multiple_of(TILE)
         && shape.d_model <= COLUMNS
         && s.channels.is_multiple_of(COLUMNS)
-        && s.channels <= 1024
+        && s.channels <= 512
         && (s.batch * s.len).is_multiple_of(TILE)
 }
 
@@ -369,7 +420,7 @@ pub fn product_grads_mma<R: Runtime>(
         product_grads_kernel::launch_unchecked::<tf32, R>(
             client,
             CubeCount::Static((s.replicas * cubes) as u32, 1, 1),
-            CubeDim::new_2d(32, (s.channels / COLUMNS) as u32),
+            CubeDim::new_2d(32, (2 * s.channels / COLUMNS) as u32),
             array_arg(&inp.u, shape.u_extent(inp.u_row)),
             array_arg(&inp.wt, shape.wt_len()),
             array_arg(dxbc, s.x_len()),
