@@ -327,8 +327,8 @@ pub fn run(c: BenchCommand) -> Result<(), CliError> {
         "proj_conv_rounds": std::env::var("MSYM_PROJ_CONV_ROUNDS").ok(),
         // "0" where its tensor-core form was turned off (MSYM_PROJ_CONV_MMA), else null
         "proj_conv_mma": std::env::var("MSYM_PROJ_CONV_MMA").ok(),
-        // "0" where the product's gradients after its tensor-core backward are burn's two
-        // products (MSYM_PROJ_CONV_GRADS), else null: one tensor-core kernel forms them
+        // "1" where one tensor-core kernel forms the product's gradients after its
+        // tensor-core backward (MSYM_PROJ_CONV_GRADS), else null or "0": burn's two products
         "proj_conv_grads": std::env::var("MSYM_PROJ_CONV_GRADS").ok(),
         "msym_timings": timings,
         "torch_timings": torch_runs,
@@ -400,10 +400,10 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
             "where the GPU has them"
         },
         r["proj_conv_rounds"].as_str().unwrap_or("16"),
-        if r["proj_conv_grads"].as_str().map(str::trim) == Some("0") {
-            "burn's products"
-        } else {
+        if r["proj_conv_grads"].as_str().map(str::trim) == Some("1") {
             "one tensor-core kernel"
+        } else {
+            "burn's products"
         },
         r["config"].as_str().unwrap_or("?"),
         r["batch"],

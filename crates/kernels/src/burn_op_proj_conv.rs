@@ -3,7 +3,8 @@
 //! on the saved xbc (the CUDA-core form), or the tensor-core form's, which forms xbc again
 //! from u ([`crate::proj_conv_mma_backward`]; the forward then writes no xbc), then the
 //! product's two gradients as burn products in the token-grouped form of models::grouped (the
-//! same products that autodiff ran for the separate product).
+//! same products that autodiff ran for the separate product), or, after the tensor-core form
+//! and with MSYM_PROJ_CONV_GRADS=1, one tensor-core kernel ([`crate::proj_grads_mma`]).
 //! f32 only; the caller checks.
 
 use burn::backend::Autodiff;

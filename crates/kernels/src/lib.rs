@@ -212,10 +212,11 @@ pub static PROJ_CONV_ROUNDS: LaunchSetting = LaunchSetting::new();
 pub static PROJ_CONV_MMA: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(true);
 
 /// Whether the xBC product's two gradients after the fused product + conv's tensor-core
-/// backward are formed by one tensor-core kernel that reads dxbc once
+/// backward come from one tensor-core kernel that reads dxbc once
 /// ([`proj_grads_mma::product_grads_mma`], MSYM_PROJ_CONV_GRADS=1), where the shape allows
-/// it, or by burn's two products (=0). Other bits either way (other sums).
-pub static PROJ_CONV_GRADS: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(true);
+/// it, or from burn's two products (the default). Other bits either way (other sums). Off by
+/// default: 0.99-1.00x at depth 2, R = 36 on an H200 (session 24, calls 6-7).
+pub static PROJ_CONV_GRADS: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
 /// Tokens a unit of the gated norm backward takes a batch, at most (MSYM_NORM_BWD_PER_UNIT;
 /// default: [`gated_norm::BACKWARD_PER_UNIT`]): the tiling changes no bit (tests/norm_wgpu.rs).

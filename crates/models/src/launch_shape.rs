@@ -27,8 +27,8 @@
 //!   one (f32 sums); unset, 1. **Not** bit-neutral: the A/B of the two forms.
 //! - MSYM_PROJ_CONV_GRADS = 0 or 1: whether the product's two gradients after that form's
 //!   backward come from one tensor-core kernel that reads dxbc once
-//!   (kernels::proj_grads_mma) or from burn's two products; unset, 1. **Not** bit-neutral
-//!   (other sums).
+//!   (kernels::proj_grads_mma) or from burn's two products; unset, 0 (the kernel measured
+//!   0.99-1.00x). **Not** bit-neutral (other sums).
 //!
 //! A malformed value is one sentence naming the variable, the value and what is allowed.
 
