@@ -189,8 +189,8 @@ fn proj_conv_mma_forward_kernel<T: Float>(
 }
 
 /// This warp's fragments of one replica's W^T (rounded to TF32; `w`: its [D, C] rows, `row`
-/// floats apart, in device memory or in a cube's shared copy): for each of its `per` output
-/// tiles (16 channels from (warp per + j) 16), the D / 8 steps, at j D/8 + kk.
+/// floats apart): for each of its `per` output tiles (16 channels from (warp per + j) 16), the
+/// D / 8 steps, at j D/8 + kk.
 #[cube]
 pub(crate) fn wt_fragments<T: Float>(
     w: &Slice<f32>,
