@@ -14,7 +14,7 @@
 //!
 //! Why not inside that backward (session 24, calls 1-5): formed there, from the dx each cube
 //! holds, the kernel needed 166-168 registers a unit at 10 warps (one cube an SM) and, at 20
-//! warps (96 registers), waited on its barriers: 1.60-1.73 ms a layer against 0.63 + 0.80
+//! warps (96 registers), waited on its barriers: 1.60-1.85 ms a layer against 0.63 + 0.80
 //! apart, 0.93-0.97x a step. Apart, this kernel has no conv and its cubes overlap.
 //!
 //! A cube takes `rounds` groups of 16 tokens of one replica, its two halves alternate groups;
