@@ -67,7 +67,8 @@
 #                                              # JOB+embed: any job with it on)
 #   scripts/device-batch.sh projgrads-check [G] # the product's two gradients after that form's
 #                                              # backward from one tensor-core kernel (MSYM_PROJ_CONV_GRADS)
-#                                              # off and on: the checks' A/B (other bits), then R = 1 runs
+#                                              # off and on: the checks' A/B (other bits), then R = 1 runs;
+#                                              # JOB+projgrads: any job with it on
 #   scripts/device-batch.sh projconv-rounds-check [G] # its tensor-core form's groups a cube
 #                                              # (MSYM_PROJ_CONV_ROUNDS): ncu's time of its launches
 #   scripts/device-batch.sh kernel-tests [G]   # the kernels' GPU-only tests (crates/kernels/tests/
@@ -139,7 +140,7 @@ mkdir -p runs/logs
 # on since 20967e6, off before; the fused gated norm on since the session after its check
 # (binary fb02bc2 and older: off); the fused input RMSNorm and embedding off until their
 # checks adopt them; the fused conv + SSD off: its check in session 18 kept it off)
-SWITCH_CHECKS="fused-check:MSYM_FUSED_SSD conv-check:MSYM_FUSED_CONV split-check:MSYM_SPLIT_IN_PROJ norm-check:MSYM_FUSED_NORM rms-check:MSYM_FUSED_RMSNORM embed-check:MSYM_FUSED_EMBED keep-check:MSYM_KEEP_FLAT_PARAMS lastq-check:MSYM_LAST_QUERY adam-check:MSYM_FUSED_ADAM convssd-check:MSYM_FUSED_CONV_SSD ce-check:MSYM_FUSED_CE projconv-check:MSYM_FUSED_PROJ_CONV"
+SWITCH_CHECKS="fused-check:MSYM_FUSED_SSD conv-check:MSYM_FUSED_CONV split-check:MSYM_SPLIT_IN_PROJ norm-check:MSYM_FUSED_NORM rms-check:MSYM_FUSED_RMSNORM embed-check:MSYM_FUSED_EMBED keep-check:MSYM_KEEP_FLAT_PARAMS lastq-check:MSYM_LAST_QUERY adam-check:MSYM_FUSED_ADAM convssd-check:MSYM_FUSED_CONV_SSD ce-check:MSYM_FUSED_CE projconv-check:MSYM_FUSED_PROJ_CONV projgrads-check:MSYM_PROJ_CONV_GRADS"
 PLAIN=$(for c in $SWITCH_CHECKS; do printf '%s=0 ' ${c#*:}; done) # every speed path off
 TF='model={kind="transformer",depth=2,d_model=128,d_k=128,d_v=256,d_ff=128,activation="silu"}'
 E5='eval.every_epochs=5'
@@ -908,20 +909,17 @@ projconv-rounds-check) projconv_rounds_check "${2:-0}" ;;
 kernel-tests) kernel_tests "${2:-0}" ;;
 matmul-kernel-check) matmul_kernel_check "${2:-0}" ;;
 fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check) switch_check $1 "${2:-0}" ;;
-convssd-check | ce-check | projconv-check) # the fused conv + SSD (the same bits as the conv and SSD kernels in
+convssd-check | ce-check | projconv-check | projgrads-check) # the fused conv + SSD (the same bits as the conv and SSD kernels in
     # turn; off by default), the fused cross-entropy (other bits than burn's log_softmax; on
-    # by default since session 19) and the fused xBC product + conv (on by default where its
-    # tensor-core form runs since session 23), each off and on: the sweep sizes and 5 epochs of
+    # by default since session 19), the fused xBC product + conv (on by default where its
+    # tensor-core form runs since session 23) and, after its tensor-core backward, the
+    # product's gradients from one tensor-core kernel (other bits; off by default, session
+    # 24), each off and on: the sweep sizes and 5 epochs of
     # fig3 cells (switch_check), then interleaved R = 1 runs, where each changes the launches of
     # the host's step
     switch_check $1 "${2:-0}"
     v=$(for c in $SWITCH_CHECKS; do [ "${c%%:*}" = "$1" ] && echo ${c#*:}; done)
     r1_runs "${2:-0}" runs/$1/r1 "env $v=0 $M" "env $v=1 $M" ;;
-projgrads-check) # the xBC product's two gradients after the fused product + conv's tensor-core
-    # backward from burn's two products (=0) or one tensor-core kernel (=1, other bits): the
-    # checks' A/B, then interleaved R = 1 runs (it changes the backward's launches)
-    ab_check "${2:-0}" runs/projgrads-check dxbc "env MSYM_PROJ_CONV_GRADS=0 $M" grads "env MSYM_PROJ_CONV_GRADS=1 $M"
-    r1_runs "${2:-0}" runs/projgrads-check/r1 "env MSYM_PROJ_CONV_GRADS=0 $M" "env MSYM_PROJ_CONV_GRADS=1 $M" ;;
 ssd-units-check) ssd_units_check "${2:-0}" ;;
 base-check) base_check "${2:-0}" ;;
 host-check) host_check "${2:-0}" ;;

@@ -255,7 +255,7 @@ run cmd profile+rms+embed 5 3 | grep -q "^env MSYM_FUSED_EMBED=1 env MSYM_FUSED_
     fail "+rms+embed did not turn both on: $(run cmd profile+rms+embed 5 3)"
 run cmd profile+adam 5 3 | grep -q "^env MSYM_FUSED_ADAM=1 bash scripts/device-batch.sh profile " ||
     fail "+adam did not turn the fused optimizer tail on"
-run cmd fig3-d2+plain 5 0,0 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 MSYM_FUSED_RMSNORM=0 MSYM_FUSED_EMBED=0 MSYM_KEEP_FLAT_PARAMS=0 MSYM_LAST_QUERY=0 MSYM_FUSED_ADAM=0 MSYM_FUSED_CONV_SSD=0 MSYM_FUSED_CE=0 MSYM_FUSED_PROJ_CONV=0 /.*reproduce fig3 .*--only model.depth=2 " ||
+run cmd fig3-d2+plain 5 0,0 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 MSYM_FUSED_RMSNORM=0 MSYM_FUSED_EMBED=0 MSYM_KEEP_FLAT_PARAMS=0 MSYM_LAST_QUERY=0 MSYM_FUSED_ADAM=0 MSYM_FUSED_CONV_SSD=0 MSYM_FUSED_CE=0 MSYM_FUSED_PROJ_CONV=0 MSYM_PROJ_CONV_GRADS=0 /.*reproduce fig3 .*--only model.depth=2 " ||
     fail "+plain did not turn every speed path off"
 # autotune-check: queued as this script's own job; without its binary it refuses before any bench
 run cmd autotune-check 5 1 | grep -q "^bash scripts/device-batch.sh autotune-check 1 *$" ||
@@ -319,14 +319,17 @@ grep -q "^bench --no-torch --steps 10 --warmup 3 --device cuda:1 .*--out runs/pr
     fail "projconv-check did not run the A/B and the R = 1 benches: $(cat "$t/mock.log")"
 rm -rf runs/projconv-check
 # projgrads-check: the same A/B with MSYM_PROJ_CONV_GRADS off and on, then the R = 1 runs
+# (a switch check since session 24's review: SWITCH_CHECKS, so +projgrads and +fused know it)
 run cmd projgrads-check 5 1 | grep -q "^bash scripts/device-batch.sh projgrads-check 1 *$" ||
     fail "projgrads-check is not queued as this script's job: $(run cmd projgrads-check 5 1)"
+run cmd profile-d4+projgrads 5 1 | grep -q "^env MSYM_PROJ_CONV_GRADS=1 bash scripts/device-batch.sh profile-d4 1 *$" ||
+    fail "+projgrads does not turn the kernel on: $(run cmd profile-d4+projgrads 5 1)"
 : >"$t/mock.log"
 MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log run projgrads-check 1 >/dev/null 2>&1 || true
 grep -q "^grads=0 bench --no-torch --steps 10 --warmup 3 --device cuda:1 .*--out runs/projgrads-check/bench-3" "$t/mock.log" &&
     grep -q "^grads=1 bench --no-torch --steps 10 --warmup 3 --device cuda:1 .*--out runs/projgrads-check/bench-2" "$t/mock.log" &&
-    grep -q "^grads=0 sweep configs/fig3.toml .*--out runs/projgrads-check/dxbc" "$t/mock.log" &&
-    grep -q "^grads=1 sweep configs/fig3.toml .*--out runs/projgrads-check/grads" "$t/mock.log" &&
+    grep -q "^grads=0 sweep configs/fig3.toml .*--out runs/projgrads-check/without" "$t/mock.log" &&
+    grep -q "^grads=1 sweep configs/fig3.toml .*--out runs/projgrads-check/projgrads" "$t/mock.log" &&
     [ "$(grep -c "^grads=[01] bench --no-torch --steps 300 --warmup 20 --device cuda:1 .*--depths 2,4,7 --replicas 1 .*--out runs/projgrads-check/r1-" "$t/mock.log")" = 4 ] &&
     [ "$(grep -c "^grads=1 bench .*--out runs/projgrads-check/r1-[24]" "$t/mock.log")" = 2 ] &&
     [ "$(grep -c " bench " "$t/mock.log")" = 7 ] ||
@@ -453,7 +456,7 @@ rm -rf runs/profile-fig6
 run cmd fig3-d5,6+finish 5 0,1 | grep -q "^/.* reproduce fig3 --devices 0,1 .*--only model.depth=5,6 .*--out runs/fig3 --started-only *$" ||
     fail "+finish did not add --started-only to the job: $(run cmd fig3-d5,6+finish 5 0,1)"
 # fig3-spot: the fig3 job's cells (same config and --set), one replica a run, plain ops
-run cmd fig3-spot 5 0,1,2,3 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 MSYM_FUSED_RMSNORM=0 MSYM_FUSED_EMBED=0 MSYM_KEEP_FLAT_PARAMS=0 MSYM_LAST_QUERY=0 MSYM_FUSED_ADAM=0 MSYM_FUSED_CONV_SSD=0 MSYM_FUSED_CE=0 MSYM_FUSED_PROJ_CONV=0 /.* sweep configs/fig3.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--only seed=1 .*--out runs/fig3-spot" ||
+run cmd fig3-spot 5 0,1,2,3 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 MSYM_FUSED_RMSNORM=0 MSYM_FUSED_EMBED=0 MSYM_KEEP_FLAT_PARAMS=0 MSYM_LAST_QUERY=0 MSYM_FUSED_ADAM=0 MSYM_FUSED_CONV_SSD=0 MSYM_FUSED_CE=0 MSYM_FUSED_PROJ_CONV=0 MSYM_PROJ_CONV_GRADS=0 /.* sweep configs/fig3.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--only seed=1 .*--out runs/fig3-spot" ||
     fail "fig3-spot is not fig3's cells at R = 1 on the plain ops: $(run cmd fig3-spot 5 0,1,2,3)"
 # fig3t-*: fig3c's choices on depth 7's transition cells, over two GPUs; seeds456 swaps the seeds
 run cmd fig3t-seeds456 5 0,1 | grep -q "^/.* sweep configs/fig3.toml --devices 0,1 --set 'sweep.grid.seed=\[4,5,6\]' --set eval.every_epochs=5 --max-replicas 6 .*--only model.depth=7 --only init.gamma=0.5,0.6,0.7,0.8 .*--out runs/fig3t-seeds456" ||
