@@ -330,6 +330,9 @@ pub fn run(c: BenchCommand) -> Result<(), CliError> {
         // "1" where one tensor-core kernel forms the product's gradients after its
         // tensor-core backward (MSYM_PROJ_CONV_GRADS), else null or "0": burn's two products
         "proj_conv_grads": std::env::var("MSYM_PROJ_CONV_GRADS").ok(),
+        // "0" where the SSD backward formed S again (MSYM_SSD_SCORES), else null or "1": the
+        // forward kept it
+        "ssd_scores": std::env::var("MSYM_SSD_SCORES").ok(),
         "msym_timings": timings,
         "torch_timings": torch_runs,
     });
@@ -383,7 +386,7 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
     })
     .join("; ");
     let mut s = format!(
-        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; {paths}; SSD units a cube {}; norm backward tokens a unit {}; matmul kernel {}; xBC product + conv channels a unit {}, unrolled {}, tensor cores {}, groups a cube {}, product gradients {}); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
+        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; {paths}; SSD units a cube {}; norm backward tokens a unit {}; matmul kernel {}; xBC product + conv channels a unit {}, unrolled {}, tensor cores {}, groups a cube {}, product gradients {}; SSD S {}); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
         r["card"].as_str().unwrap_or("?"),
         r["device"].as_str().unwrap_or("?"),
         r["date"].as_str().unwrap_or("?"),
@@ -404,6 +407,11 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
             "one tensor-core kernel"
         } else {
             "burn's products"
+        },
+        if r["ssd_scores"].as_str().map(str::trim) == Some("0") {
+            "formed again in the backward"
+        } else {
+            "kept by the forward"
         },
         r["config"].as_str().unwrap_or("?"),
         r["batch"],

@@ -17,12 +17,13 @@ use burn_cubecl::{CubeBackend, CubeRuntime};
 
 use crate::burn_common::{autodiff_op, f32_tensor, register_grads, sum_per_replica};
 
-use crate::{SsdInputs, SsdShape, ssd_backward, ssd_forward};
+use crate::{SsdInputs, SsdShape, ssd_backward_with, ssd_forward_with};
 
 /// The inner (non-autodiff) backend.
 type Cube<R, I, BT> = CubeBackend<R, f32, I, BT>;
 
-/// The four inputs, contiguous, on one device; also the backward's saved state.
+/// The four inputs, contiguous, on one device; also the backward's saved state, with S
+/// [R, B, L, L] where the staged forward kept it (crate::SSD_KEEP_SCORES).
 #[derive(Debug, Clone)]
 struct Saved<R: CubeRuntime> {
     shape: SsdShape,
@@ -30,6 +31,7 @@ struct Saved<R: CubeRuntime> {
     dt: CubeTensor<R>,  // [R, B, L]
     a: CubeTensor<R>,   // [R, 1]
     d: CubeTensor<R>,   // [R, 1]
+    scores: Option<cubecl::server::Handle>,
 }
 
 impl<R: CubeRuntime> Saved<R> {
@@ -48,7 +50,14 @@ impl<R: CubeRuntime> Saved<R> {
             e,
             n: (row - e) / 2,
         };
-        Self { shape, xbc, dt, a, d }
+        Self {
+            shape,
+            xbc,
+            dt,
+            a,
+            d,
+            scores: None,
+        }
     }
 
     fn handles(&self) -> SsdInputs {
@@ -64,11 +73,15 @@ impl<R: CubeRuntime> Saved<R> {
         f32_tensor(&self.xbc, dims, handle)
     }
 
-    /// y [R, B, L, E]
-    fn forward(&self) -> CubeTensor<R> {
+    /// y [R, B, L, E]; with `keep`, S for the backward into `self.scores` where the staged
+    /// kernel runs.
+    fn forward(&mut self, keep: bool) -> CubeTensor<R> {
         let s = self.shape;
-        let y = ssd_forward::<R, f32>(&self.xbc.client, &s, &self.handles(), crate::ssd_units().0);
-        self.new_tensor(vec![s.replicas, s.batch, s.len, s.e], y)
+        let client = &self.xbc.client;
+        let staged = s.stages::<R, f32>(client);
+        let out = ssd_forward_with::<R, f32>(client, &s, &self.handles(), crate::ssd_units().0, staged, keep);
+        self.scores = out.scores;
+        self.new_tensor(vec![s.replicas, s.batch, s.len, s.e], out.y)
     }
 }
 
@@ -82,7 +95,10 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> Backward<Cube<R, I, BT>, 4>
         let st = ops.state;
         let s = st.shape;
         let dy = into_contiguous(grads.consume::<Cube<R, I, BT>>(&ops.node)); // [R, B, L, E]
-        let g = ssd_backward::<R, f32>(&st.xbc.client, &s, &st.handles(), &dy.handle, crate::ssd_units().1);
+        let client = &st.xbc.client;
+        let staged = s.stages::<R, f32>(client);
+        let units = crate::ssd_units().1;
+        let g = ssd_backward_with::<R, f32>(client, &s, &st.handles(), &dy.handle, units, staged, st.scores.as_ref());
         // dA and dD come per sequence: sum each replica's B of them into [R, 1]
         let per_replica = |h| sum_per_replica::<R, I, BT>(st.new_tensor(vec![s.replicas, s.batch], h));
         let out = [
@@ -114,8 +130,8 @@ pub fn ssd_autodiff<R: CubeRuntime, I: IntElement, BT: BoolElement, C: Checkpoin
         d.into_primitive().tensor(),
     ];
     autodiff_op(SsdBackward, inputs, |inner| {
-        let st = Saved::new(e, inner);
-        let y = st.forward();
+        let mut st = Saved::new(e, inner);
+        let y = st.forward(crate::SSD_KEEP_SCORES.load(core::sync::atomic::Ordering::Relaxed));
         (st, y)
     })
 }
@@ -129,7 +145,7 @@ pub fn ssd_inference<R: CubeRuntime, I: IntElement, BT: BoolElement>(
     e: usize,
 ) -> Tensor<Cube<R, I, BT>, 4> {
     let p = |t: TensorPrimitive<Cube<R, I, BT>>| t.tensor();
-    let st = Saved::new(
+    let mut st = Saved::new(
         e,
         [
             p(xbc.into_primitive()),
@@ -138,5 +154,5 @@ pub fn ssd_inference<R: CubeRuntime, I: IntElement, BT: BoolElement>(
             p(d.into_primitive()),
         ],
     );
-    Tensor::from_primitive(TensorPrimitive::Float(st.forward()))
+    Tensor::from_primitive(TensorPrimitive::Float(st.forward(false)))
 }

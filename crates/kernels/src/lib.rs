@@ -72,8 +72,8 @@ mod ssd_forward;
 mod ssd_staged_backward;
 mod ssd_staged_forward;
 
-pub use ssd_backward::{SsdGrads, ssd_backward, ssd_backward_as};
-pub use ssd_forward::{ssd_forward, ssd_forward_as};
+pub use ssd_backward::{SsdGrads, ssd_backward, ssd_backward_as, ssd_backward_with};
+pub use ssd_forward::{SsdForward, ssd_forward, ssd_forward_as, ssd_forward_with};
 
 use cubecl::prelude::{ArrayArg, Runtime};
 use cubecl::server::Handle;
@@ -115,6 +115,10 @@ impl SsdShape {
     /// Elements of dt (and ddt).
     pub fn dt_len(&self) -> usize {
         self.samples() * self.len
+    }
+    /// Elements of S [R, B, L, L], as the staged forward keeps it for the backward.
+    pub fn scores_len(&self) -> usize {
+        self.samples() * self.len * self.len
     }
     /// Units per cube when the caller does not choose: enough for the widest loop (E, L x N
     /// or L x L), rounded up to a warp, at most 256.
@@ -217,6 +221,11 @@ pub static PROJ_CONV_MMA: core::sync::atomic::AtomicBool = core::sync::atomic::A
 /// it, or from burn's two products (the default). Other bits either way (other sums). Off by
 /// default: 0.99-1.00x at depth 2, R = 36 on an H200 (session 24, calls 6-7).
 pub static PROJ_CONV_GRADS: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Whether the staged SSD forward keeps S [R, B, L, L] for the staged backward, which then
+/// reads it instead of forming it again (MSYM_SSD_SCORES=0 turns it off for an A/B run): the
+/// same products, so the same bits either way (tests/ssd_wgpu.rs).
+pub static SSD_KEEP_SCORES: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(true);
 
 /// Tokens a unit of the gated norm backward takes a batch, at most (MSYM_NORM_BWD_PER_UNIT;
 /// default: [`gated_norm::BACKWARD_PER_UNIT`]): the tiling changes no bit (tests/norm_wgpu.rs).

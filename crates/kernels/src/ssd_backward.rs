@@ -135,6 +135,22 @@ pub fn ssd_backward_as<R: Runtime, F: Float + CubeElement>(
     units: Option<u32>,
     staged: bool,
 ) -> SsdGrads {
+    ssd_backward_with::<R, F>(client, shape, inp, dy, units, staged, None)
+}
+
+/// [`ssd_backward_as`], with the staged kernel reading S from `scores` [R, B, L, L] (as
+/// [`crate::ssd_forward_with`] kept it) where given, instead of forming it: the same bits.
+/// Panics where `scores` is given to the unstaged kernel or is short.
+pub fn ssd_backward_with<R: Runtime, F: Float + CubeElement>(
+    client: &ComputeClient<R>,
+    shape: &SsdShape,
+    inp: &SsdInputs,
+    dy: &Handle,
+    units: Option<u32>,
+    staged: bool,
+    scores: Option<&Handle>,
+) -> SsdGrads {
+    assert!(staged || scores.is_none(), "kept SSD scores need the staged backward");
     let size = core::mem::size_of::<F>();
     let g = SsdGrads {
         dxbc: client.empty(shape.xbc_len() * size),
@@ -156,6 +172,9 @@ pub fn ssd_backward_as<R: Runtime, F: Float + CubeElement>(
     if staged {
         inp.assert_sizes(shape, size);
         crate::assert_holds(dy, shape.x_len(), size, "dy");
+        if let Some(h) = scores {
+            crate::assert_holds(h, shape.scores_len(), size, "scores");
+        }
         // SAFETY: as the staged forward's launch (crate::ssd_forward): the kernel's indices
         // lie below the lengths of `shape`, which the inputs hold (asserted above) and the
         // outputs were made with.
@@ -168,6 +187,11 @@ pub fn ssd_backward_as<R: Runtime, F: Float + CubeElement>(
                 dt,
                 a,
                 d,
+                // without kept scores the kernel never reads this argument: dy stands in
+                match scores {
+                    Some(h) => array_arg(h, shape.scores_len()),
+                    None => array_arg(dy, shape.x_len()),
+                },
                 outs.0,
                 outs.1,
                 outs.2,
@@ -178,6 +202,7 @@ pub fn ssd_backward_as<R: Runtime, F: Float + CubeElement>(
                 shape.e,
                 shape.n,
                 units as usize,
+                scores.is_some(),
             );
         }
     } else {

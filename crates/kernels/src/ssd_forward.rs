@@ -84,7 +84,30 @@ pub fn ssd_forward_as<R: Runtime, F: Float + CubeElement>(
     units: Option<u32>,
     staged: bool,
 ) -> Handle {
-    let y = client.empty(shape.x_len() * core::mem::size_of::<F>());
+    ssd_forward_with::<R, F>(client, shape, inp, units, staged, false).y
+}
+
+/// The forward's y [R, B, L, E], and S [R, B, L, L] where the staged kernel kept it.
+#[derive(Debug, Clone)]
+pub struct SsdForward {
+    pub y: Handle,
+    pub scores: Option<Handle>,
+}
+
+/// [`ssd_forward_as`], with the staged kernel also keeping S for the backward where `keep`
+/// (crate::ssd_backward_with reads it; the unstaged kernel keeps nothing).
+pub fn ssd_forward_with<R: Runtime, F: Float + CubeElement>(
+    client: &ComputeClient<R>,
+    shape: &SsdShape,
+    inp: &SsdInputs,
+    units: Option<u32>,
+    staged: bool,
+    keep: bool,
+) -> SsdForward {
+    let size = core::mem::size_of::<F>();
+    let y = client.empty(shape.x_len() * size);
+    let keep = keep && staged;
+    let scores = keep.then(|| client.empty(shape.scores_len() * size));
     let [xbc, dt, a, d] = inp.args::<R>(shape);
     let cubes = CubeCount::Static(shape.samples() as u32, 1, 1);
     let units = units.unwrap_or_else(|| shape.default_units());
@@ -107,11 +130,18 @@ pub fn ssd_forward_as<R: Runtime, F: Float + CubeElement>(
                 a,
                 d,
                 y_arg,
+                // where nothing is kept the kernel never touches this argument: one element
+                // stands in (not y, which would bind one buffer twice as writable)
+                match &scores {
+                    Some(h) => array_arg(h, shape.scores_len()),
+                    None => array_arg(&client.empty(size), 1),
+                },
                 shape.batch as u32,
                 shape.len,
                 shape.e,
                 shape.n,
                 units as usize,
+                keep,
             );
         }
     } else {
@@ -130,5 +160,5 @@ pub fn ssd_forward_as<R: Runtime, F: Float + CubeElement>(
             shape.len,
         );
     }
-    y
+    SsdForward { y, scores }
 }

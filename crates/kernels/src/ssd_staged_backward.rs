@@ -12,19 +12,28 @@
 //! The fused conv + SSD backward (crate::conv_ssd_backward) runs the same steps
 //! ([`staged_wsxy`], then [`staged_dx`], [`staged_dc`] and [`staged_db`] for each gradient
 //! element) on the sequence it convolved on chip.
+//!
+//! With `kept` (comptime) the kernel reads S from the array the staged forward kept
+//! (crate::ssd_staged_forward, `keep`) instead of forming it: its second phase is then XY and
+//! P alone, whose chains are E = 64 steps long, where S's are N = 128, and dx (which needs S
+//! and dy only) joins that phase, where it came after the next barrier.
 
 use cubecl::prelude::*;
 
-use crate::ssd_common::{c_dot_b_staged, decay_prefix, decay_scan, decay_terms, stage_rows};
+use crate::ssd_common::{decay_prefix, decay_scan, decay_terms, stage_rows};
+use crate::ssd_staged_forward::score;
 
 /// One cube per sequence p = r * B + b (CUBE_POS_X); see ssd_backward.rs for the formulas.
-/// L, E and N are comptime: they size the shared arrays.
+/// L, E and N are comptime: they size the shared arrays. `scores` is read only with `kept`
+/// (else it may be any array).
 #[cube(launch_unchecked)]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn ssd_backward_staged_kernel<F: Float>(
     xbc: &Array<F>,         // [R, B, L, E + 2N]
     dt: &Array<F>,          // [R, B, L]
     a: &Array<F>,           // [R]
     d: &Array<F>,           // [R]
+    scores: &Array<F>,      // [R, B, L, L]: S, as the staged forward kept it (with `kept`)
     dy: &Array<F>,          // [R, B, L, E]
     dxbc: &mut Array<F>,    // [R, B, L, E + 2N]: dx | dB | dC
     ddt: &mut Array<F>,     // [R, B, L]
@@ -35,6 +44,7 @@ pub(crate) fn ssd_backward_staged_kernel<F: Float>(
     #[comptime] e: usize,
     #[comptime] n: usize,
     #[comptime] units: usize, // CUBE_DIM_X
+    #[comptime] kept: bool,
 ) {
     let p = CUBE_POS_X as usize;
     let r = p / (batch as usize);
@@ -53,19 +63,32 @@ pub(crate) fn ssd_backward_staged_kernel<F: Float>(
     stage_rows(xbc, p * comptime!(l * (e + 2 * n)), row, &mut seq, l, row, units);
     stage_rows(dy, p * comptime!(l * e), e, &mut dys, l, e, units);
     decay_prefix(dt, av, p, &mut cs, &mut dts, l);
-    sync_cube();
-    staged_wsxy(&seq, &dys, &cs, &dts, &mut pm, &mut sm, &mut xy, l, e, n);
+    if comptime!(kept) {
+        let mut i = UNIT_POS_X as usize;
+        while i < comptime!(l * l) {
+            sm[i] = scores[p * comptime!(l * l) + i];
+            i += step;
+        }
+    }
     sync_cube();
     let dv = d[r];
+    if comptime!(kept) {
+        let mut i = UNIT_POS_X as usize;
+        while i < comptime!(l * l) {
+            staged_xyp(&seq, &dys, &cs, &dts, &mut pm, &mut xy, i, l, e, n);
+            i += step;
+        }
+        // dx needs only S (kept) and dy: in this phase, the units without an XY chain (all
+        // but L^2 of them) form it instead of waiting at the barrier below for those with one
+        write_dx(&sm, &dys, &dts, dv, dxbc, p, l, e, n);
+    } else {
+        staged_wsxy(&seq, &dys, &cs, &dts, &mut pm, &mut sm, &mut xy, l, e, n);
+    }
+    sync_cube();
     // the decay's terms, a unit a position; unit 0 scans them after the barrier below
     decay_terms(&dts, &xy, &sm, &mut dcs, &mut via, l);
-    // unit q owns dx[s, j] (q = s E + j)
-    let mut q = UNIT_POS_X as usize;
-    while q < comptime!(l * e) {
-        let s = q / e;
-        let j = q % e;
-        dxbc[(p * l + s) * row + j] = staged_dx(&sm, &dys, &dts, dv, s, j, l, e);
-        q += step;
+    if comptime!(!kept) {
+        write_dx(&sm, &dys, &dts, dv, dxbc, p, l, e, n);
     }
     // unit q handles dC[t, k] and dB[s = t, k]
     let mut q = UNIT_POS_X as usize;
@@ -79,6 +102,30 @@ pub(crate) fn ssd_backward_staged_kernel<F: Float>(
     sync_cube();
     if UNIT_POS_X == 0 {
         decay_scan(&dts, &xy, &dcs, &via, av, p, ddt, da_part, dd_part, l);
+    }
+}
+
+/// dx of sequence p into its rows of dxbc: unit q owns dx[s, j] (q = s E + j).
+#[cube]
+#[allow(clippy::too_many_arguments)]
+fn write_dx<F: Float>(
+    sm: &SharedMemory<F>,
+    dys: &SharedMemory<F>,
+    dts: &SharedMemory<F>,
+    dv: F,
+    dxbc: &mut Array<F>,
+    p: usize,
+    #[comptime] l: usize,
+    #[comptime] e: usize,
+    #[comptime] n: usize,
+) {
+    let row = comptime!(e + 2 * n);
+    let mut q = UNIT_POS_X as usize;
+    while q < comptime!(l * e) {
+        let s = q / e;
+        let j = q % e;
+        dxbc[(p * l + s) * row + j] = staged_dx(sm, dys, dts, dv, s, j, l, e);
+        q += CUBE_DIM_X as usize;
     }
 }
 
@@ -100,37 +147,50 @@ pub(crate) fn staged_wsxy<F: Float>(
     #[comptime] e: usize,
     #[comptime] n: usize,
 ) {
-    let pitch = comptime!(e + 2 * n + 1);
-    let dpitch = comptime!(e + 1);
     let mut i = UNIT_POS_X as usize;
     while i < comptime!(2 * l * l) {
         let k = i % comptime!(l * l);
-        let t = k / l;
-        let s = k % l;
         if i < comptime!(l * l) {
-            let mut sv = F::new(0.0);
-            if s <= t {
-                let g = c_dot_b_staged(seq, t, s, e, n);
-                sv = g * F::exp(cs[t] - cs[s]);
-            }
-            sm[k] = sv;
+            sm[k] = score(seq, cs, k / l, k % l, e, n);
         } else {
-            let mut xyv = F::new(0.0);
-            let mut pv = F::new(0.0);
-            if s <= t {
-                // unrolled over E (comptime), as C_t . B_s (ssd_common::c_dot_b_staged)
-                #[unroll]
-                for j in 0..e {
-                    xyv += dys[t * dpitch + j] * seq[s * pitch + j];
-                }
-                // the factor of dC's and dB's terms, in their old order: (dt_s XY) W
-                pv = dts[s] * xyv * F::exp(cs[t] - cs[s]);
-            }
-            xy[k] = xyv;
-            pm[k] = pv;
+            staged_xyp(seq, dys, cs, dts, pm, xy, k, l, e, n);
         }
         i += CUBE_DIM_X as usize;
     }
+}
+
+/// XY[t, s] and P[t, s] of item k = t L + s (zero above the diagonal), as [`staged_wsxy`].
+#[cube]
+#[allow(clippy::too_many_arguments)]
+fn staged_xyp<F: Float>(
+    seq: &SharedMemory<F>,
+    dys: &SharedMemory<F>,
+    cs: &SharedMemory<F>,
+    dts: &SharedMemory<F>,
+    pm: &mut SharedMemory<F>,
+    xy: &mut SharedMemory<F>,
+    k: usize,
+    #[comptime] l: usize,
+    #[comptime] e: usize,
+    #[comptime] n: usize,
+) {
+    let pitch = comptime!(e + 2 * n + 1);
+    let dpitch = comptime!(e + 1);
+    let t = k / l;
+    let s = k % l;
+    let mut xyv = F::new(0.0);
+    let mut pv = F::new(0.0);
+    if s <= t {
+        // unrolled over E (comptime), as C_t . B_s (ssd_common::c_dot_b_staged)
+        #[unroll]
+        for j in 0..e {
+            xyv += dys[t * dpitch + j] * seq[s * pitch + j];
+        }
+        // the factor of dC's and dB's terms, in their old order: (dt_s XY) W
+        pv = dts[s] * xyv * F::exp(cs[t] - cs[s]);
+    }
+    xy[k] = xyv;
+    pm[k] = pv;
 }
 
 /// dx[s, j] = dt_s sum_{t>=s} S[t, s] dy_t[j] + D dy_s[j]. This and [`staged_dc`] and

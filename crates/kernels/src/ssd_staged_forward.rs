@@ -5,6 +5,12 @@
 //! S, while the cube's other units wait: at fig3's sizes (L = 8, N = 128) 36 of 256 units.
 //! The fused conv + SSD forward (crate::conv_ssd_forward) runs the same two steps,
 //! [`staged_scores`] and [`staged_y`], on the sequence it convolved on chip.
+//!
+//! With `keep` (comptime) the kernel also writes S [R, B, L, L] (without y's factor dt_s) to
+//! device memory, for the staged backward: that backward otherwise forms every S[t, s] again,
+//! a chain of N = 128 dependent steps on L(L+1)/2 = 36 of its 256 units while the others wait
+//! at its second barrier (session 21's per-instruction samples: 17% of them there). The same
+//! product as the backward's, so the same bits; 256 bytes a sequence, against its 10 KB of xbc.
 
 use cubecl::prelude::*;
 
@@ -13,19 +19,22 @@ use crate::ssd_common::{c_dot_b_staged, decay_prefix, stage_rows};
 /// One cube per sequence p = r * B + b (CUBE_POS_X). The cube first copies the sequence's
 /// L rows of xbc (E + 2N each) into shared memory, then its units stride over the L x L
 /// entries of S and over the L x E outputs y[t, j]. L, E and N are comptime: they size the
-/// shared arrays.
+/// shared arrays. `scores` is written only with `keep` (else it may be any array).
 #[cube(launch_unchecked)]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn ssd_forward_staged_kernel<F: Float>(
-    xbc: &Array<F>,   // [R, B, L, E + 2N]
-    dt: &Array<F>,    // [R, B, L]
-    a: &Array<F>,     // [R]
-    d: &Array<F>,     // [R]
-    y: &mut Array<F>, // [R, B, L, E]
+    xbc: &Array<F>,        // [R, B, L, E + 2N]
+    dt: &Array<F>,         // [R, B, L]
+    a: &Array<F>,          // [R]
+    d: &Array<F>,          // [R]
+    y: &mut Array<F>,      // [R, B, L, E]
+    scores: &mut Array<F>, // [R, B, L, L]: S[t, s], zero above the diagonal (with `keep`)
     batch: u32,
     #[comptime] l: usize,
     #[comptime] e: usize,
     #[comptime] n: usize,
     #[comptime] units: usize, // CUBE_DIM_X
+    #[comptime] keep: bool,
 ) {
     let p = CUBE_POS_X as usize;
     let r = p / (batch as usize);
@@ -37,9 +46,42 @@ pub(crate) fn ssd_forward_staged_kernel<F: Float>(
     stage_rows(xbc, p * comptime!(l * (e + 2 * n)), row, &mut seq, l, row, units);
     decay_prefix(dt, a[r], p, &mut cs, &mut dts, l);
     sync_cube();
-    staged_scores(&seq, &cs, &dts, &mut sm, l, e, n);
+    if comptime!(keep) {
+        let mut i = UNIT_POS_X as usize;
+        while i < comptime!(l * l) {
+            let t = i / l;
+            let s = i % l;
+            let w = score(&seq, &cs, t, s, e, n);
+            scores[p * comptime!(l * l) + i] = w;
+            sm[i] = w * dts[s];
+            i += CUBE_DIM_X as usize;
+        }
+    } else {
+        staged_scores(&seq, &cs, &dts, &mut sm, l, e, n);
+    }
     sync_cube();
     staged_y(&seq, &sm, d[r], y, p, l, e, n);
+}
+
+/// S[t, s] = (C_t . B_s) exp(cs_t - cs_s) on and below the diagonal, 0 above, of a staged
+/// sequence `seq` (rows E + 2N + 1 apart): the product that [`staged_scores`] multiplies by
+/// dt_s and that the staged backward forms (or reads, where the forward kept it).
+#[cube]
+pub(crate) fn score<F: Float>(
+    seq: &SharedMemory<F>,
+    cs: &SharedMemory<F>,
+    t: usize,
+    s: usize,
+    #[comptime] e: usize,
+    #[comptime] n: usize,
+) -> F {
+    let mut v = F::new(0.0);
+    if s <= t {
+        let g = c_dot_b_staged(seq, t, s, e, n);
+        // cs_t - cs_s <= 0 on and below the diagonal (A < 0, dt > 0): exp cannot overflow
+        v = g * F::exp(cs[t] - cs[s]);
+    }
+    v
 }
 
 /// S[t, s] dt_s, with S[t, s] = (C_t . B_s) exp(cs_t - cs_s), below and on the diagonal, 0
@@ -61,13 +103,8 @@ pub(crate) fn staged_scores<F: Float>(
     while i < comptime!(l * l) {
         let t = i / l;
         let s = i % l;
-        let mut v = F::new(0.0);
-        if s <= t {
-            let g = c_dot_b_staged(seq, t, s, e, n);
-            // cs_t - cs_s <= 0 on and below the diagonal (A < 0, dt > 0): exp cannot overflow
-            v = g * F::exp(cs[t] - cs[s]) * dts[s];
-        }
-        sm[i] = v;
+        // (C_t . B_s) exp(cs_t - cs_s), then dt_s: the products in the order they always had
+        sm[i] = score(seq, cs, t, s, e, n) * dts[s];
         i += CUBE_DIM_X as usize;
     }
 }

@@ -7,7 +7,7 @@ use kernels::oracle::{self, Field, SsdHost};
 
 mod common;
 use common::{client, download, inputs, upload, worst};
-use kernels::{SsdInputs, SsdShape, ssd_backward_as, ssd_forward_as};
+use kernels::{SsdInputs, SsdShape, ssd_backward_as, ssd_backward_with, ssd_forward_as, ssd_forward_with};
 
 type R = WgpuRuntime;
 
@@ -182,6 +182,74 @@ fn the_units_a_cube_and_the_staging_do_not_change_a_bit() {
             "case {k} ({s:?}): staged against unstaged"
         );
     }
+}
+
+/// S[t, s] = (C_t . B_s) exp(A sum_{r=s+1..t} dt_r) on and below the diagonal, 0 above, in
+/// f64 from the definition (SPEC 2.1, step 4): [R, B, L, L].
+fn scores_f64(s: &SsdShape, h: &SsdHost) -> Vec<f64> {
+    let (l, n) = (s.len, s.n);
+    let mut out = vec![0.0; s.scores_len()];
+    for p in 0..s.samples() {
+        let r = p / s.batch;
+        for t in 0..l {
+            for u in 0..=t {
+                let cb: f64 = (0..n)
+                    .map(|k| h.c[(p * l + t) * n + k] * h.b[(p * l + u) * n + k])
+                    .sum();
+                let decay: f64 = (u + 1..=t).map(|q| h.a[r] * h.dt[p * l + q]).sum();
+                out[(p * l + t) * l + u] = cb * decay.exp();
+            }
+        }
+    }
+    out
+}
+
+/// The staged forward's kept S (kernels::SSD_KEEP_SCORES, MSYM_SSD_SCORES) is S by its
+/// definition (within f32's rounding), and the backward that reads it gives the same bits as
+/// the one that forms S again, at fig3's sizes and the other cases; a wrong S (zeros) must
+/// change dx, so the test sees that the backward reads what it is given.
+#[test]
+fn the_kept_scores_are_s_and_change_no_bit() {
+    let c = client();
+    let fig3 = SsdShape {
+        replicas: 2,
+        batch: 3,
+        len: 8,
+        e: 64,
+        n: 128,
+    };
+    let cases = [(fig3, Some(256)), CASES[0], CASES[1], CASES[2]];
+    for (k, (s, units)) in cases.iter().enumerate() {
+        let h = inputs(s, 7);
+        let dy = upload(&c, &common::lcg(11)(s.x_len(), -1.0, 2.0));
+        let inp = device_inputs(&c, s, &h);
+        let bits = |v: Vec<f64>| v.into_iter().map(f64::to_bits).collect::<Vec<_>>();
+        let grads = |g: kernels::SsdGrads| [g.dxbc, g.ddt, g.da_part, g.dd_part].map(|h| bits(download(&c, h)));
+        let fwd = ssd_forward_with::<R, f32>(&c, s, &inp, *units, true, true);
+        let kept = fwd.scores.clone().expect("the staged forward keeps S where asked");
+        let y_plain = ssd_forward_as::<R, f32>(&c, s, &inp, *units, true);
+        assert_eq!(bits(download(&c, fwd.y)), bits(download(&c, y_plain)), "case {k}: y");
+        let got = download(&c, kept.clone());
+        let want = scores_f64(s, &h);
+        let err = worst(&got, &want);
+        assert!(err < 1e-5, "case {k}: kept S off its definition by {err:e}");
+        let plain = ssd_backward_as::<R, f32>(&c, s, &inp, &dy, *units, true);
+        let read = ssd_backward_with::<R, f32>(&c, s, &inp, &dy, *units, true, Some(&kept));
+        assert_eq!(grads(read), grads(plain), "case {k}: gradients with the kept S");
+        let zeros = upload(&c, &vec![0.0; s.scores_len()]);
+        let wrong = ssd_backward_with::<R, f32>(&c, s, &inp, &dy, *units, true, Some(&zeros));
+        let dx = |g: kernels::SsdGrads| download(&c, g.dxbc);
+        let plain_dx = dx(ssd_backward_as::<R, f32>(&c, s, &inp, &dy, *units, true));
+        assert_ne!(dx(wrong), plain_dx, "case {k}: a zero S must change dx");
+    }
+    // the unstaged forward keeps nothing
+    let (s, units) = CASES[0];
+    let h = inputs(&s, 7);
+    assert!(
+        ssd_forward_with::<R, f32>(&c, &s, &device_inputs(&c, &s, &h), units, false, true)
+            .scores
+            .is_none()
+    );
 }
 
 /// The staged kernels launch without a bounds test on each access, so a handle shorter than

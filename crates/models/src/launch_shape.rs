@@ -29,10 +29,14 @@
 //!   backward come from one tensor-core kernel that reads dxbc once
 //!   (kernels::proj_grads_mma) or from burn's two products; unset, 0 (the kernel measured
 //!   0.99-1.00x). **Not** bit-neutral (other sums).
+//! - MSYM_SSD_SCORES = 0 or 1: whether the staged SSD forward keeps S [R, B, L, L] for the
+//!   staged backward, which then reads it instead of forming it again
+//!   (kernels::SSD_KEEP_SCORES); unset, 1. The same bits either way
+//!   (crates/kernels/tests/ssd_wgpu.rs).
 //!
 //! A malformed value is one sentence naming the variable, the value and what is allowed.
 
-/// Checks the eight settings and applies them where this build has the kernels (the bench
+/// Checks the nine settings and applies them where this build has the kernels (the bench
 /// records the variables as set).
 #[cfg_attr(not(feature = "cubecl"), allow(unused_variables))] // without kernels: checked only
 pub fn apply_launch_env() -> Result<(), String> {
@@ -43,6 +47,7 @@ pub fn apply_launch_env() -> Result<(), String> {
     let matmul_kernel = from_env("MSYM_MATMUL_KERNEL", parse_matmul_kernel)?;
     let mma = from_env(PROJ_CONV_MMA.var, |t| parse_count(&PROJ_CONV_MMA, t))?;
     let grads = from_env(PROJ_CONV_GRADS.var, |t| parse_count(&PROJ_CONV_GRADS, t))?;
+    let scores = from_env(SSD_SCORES.var, |t| parse_count(&SSD_SCORES, t))?;
     #[cfg(feature = "cubecl")]
     {
         // in the order of `counts`
@@ -62,6 +67,9 @@ pub fn apply_launch_env() -> Result<(), String> {
         }
         if let Some(on) = grads {
             kernels::PROJ_CONV_GRADS.store(on == 1, core::sync::atomic::Ordering::Relaxed);
+        }
+        if let Some(on) = scores {
+            kernels::SSD_KEEP_SCORES.store(on == 1, core::sync::atomic::Ordering::Relaxed);
         }
         if let Some(name) = matmul_kernel {
             let kernel = kernels::burn_op_matmul::MatmulKernel::from_name(name).expect("a parsed name");
@@ -135,6 +143,14 @@ pub const PROJ_CONV_GRADS: Count = Count {
     var: "MSYM_PROJ_CONV_GRADS",
     range: (0, 1),
     what: "1 (du and dW from one tensor-core kernel) or 0 (burn's two products)",
+    example: 0,
+};
+
+/// MSYM_SSD_SCORES: whether the staged SSD forward keeps S for the backward.
+pub const SSD_SCORES: Count = Count {
+    var: "MSYM_SSD_SCORES",
+    range: (0, 1),
+    what: "1 (the SSD forward keeps S for the backward) or 0 (the backward forms S again)",
     example: 0,
 };
 
@@ -244,12 +260,14 @@ mod tests {
         assert_eq!(parse_count(&PROJ_CONV_MMA, "0"), Ok(0));
         assert_eq!(parse_count(&PROJ_CONV_MMA, " 1"), Ok(1));
         assert_eq!(parse_count(&PROJ_CONV_GRADS, "0"), Ok(0));
+        assert_eq!(parse_count(&SSD_SCORES, "1"), Ok(1));
         for (c, bad, range) in [
             (PROJ_CONV_ROUNDS, "0", "1 to 4096"),
             (PROJ_CONV_ROUNDS, "4097", "1 to 4096"),
             (PROJ_CONV_MMA, "2", "0 to 1"),
             (PROJ_CONV_MMA, "on", "0 to 1"),
             (PROJ_CONV_GRADS, "yes", "0 to 1"),
+            (SSD_SCORES, "2", "0 to 1"),
         ] {
             let e = parse_count(&c, bad).unwrap_err();
             assert!(e.starts_with(&format!("{}=", c.var)) && e.contains(range), "{bad}: {e}");
