@@ -227,6 +227,24 @@ pub static PROJ_CONV_GRADS: core::sync::atomic::AtomicBool = core::sync::atomic:
 /// same products, so the same bits either way (tests/ssd_wgpu.rs).
 pub static SSD_KEEP_SCORES: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(true);
 
+/// Whether the staged SSD kernels index in 64 bits (MSYM_SSD_U64=1; CUDA only, where an A/B
+/// run sets it): the generated CUDA indexes shared memory through a pointer with 32-bit
+/// unsigned sums, which the compiler must zero-extend after each sum, in case it wrapped, so
+/// it forms an operand's address anew for each term of the unrolled N- and E-long dot products
+/// (about 2.5 instructions a term beside the two loads and the multiply-add: ncu's
+/// per-instruction counts, session 21). In 64 bits a constant offset folds into the load.
+/// The same sums, so the same bits (tests/ssd_cuda.rs).
+pub static SSD_ADDRESS_U64: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// The address type of the staged SSD kernels' launches ([`SSD_ADDRESS_U64`]).
+pub(crate) fn ssd_address_type() -> cubecl::prelude::AddressType {
+    if SSD_ADDRESS_U64.load(core::sync::atomic::Ordering::Relaxed) {
+        cubecl::prelude::AddressType::U64
+    } else {
+        cubecl::prelude::AddressType::U32
+    }
+}
+
 /// Tokens a unit of the gated norm backward takes a batch, at most (MSYM_NORM_BWD_PER_UNIT;
 /// default: [`gated_norm::BACKWARD_PER_UNIT`]): the tiling changes no bit (tests/norm_wgpu.rs).
 pub static NORM_BACKWARD_PER_UNIT: LaunchSetting = LaunchSetting::new();

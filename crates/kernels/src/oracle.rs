@@ -88,6 +88,26 @@ pub fn recurrence(s: &SsdShape, inp: &SsdHost) -> Vec<f64> {
     y
 }
 
+/// S[t, s] = (C_t . B_s) exp(A sum_{r=s+1..t} dt_r) on and below the diagonal, 0 above, in
+/// f64 from the definition (SPEC 2.1, step 4): [R, B, L, L].
+pub fn scores(s: &SsdShape, h: &SsdHost) -> Vec<f64> {
+    let (l, n) = (s.len, s.n);
+    let mut out = vec![0.0; s.scores_len()];
+    for p in 0..s.samples() {
+        let r = p / s.batch;
+        for t in 0..l {
+            for u in 0..=t {
+                let cb: f64 = (0..n)
+                    .map(|k| h.c[(p * l + t) * n + k] * h.b[(p * l + u) * n + k])
+                    .sum();
+                let decay: f64 = (u + 1..=t).map(|q| h.a[r] * h.dt[p * l + q]).sum();
+                out[(p * l + t) * l + u] = cb * decay.exp();
+            }
+        }
+    }
+    out
+}
+
 /// sum(dy * y) of the recurrence.
 pub fn loss(s: &SsdShape, inp: &SsdHost, dy: &[f64]) -> f64 {
     recurrence(s, inp).iter().zip(dy).map(|(y, g)| y * g).sum()

@@ -184,26 +184,6 @@ fn the_units_a_cube_and_the_staging_do_not_change_a_bit() {
     }
 }
 
-/// S[t, s] = (C_t . B_s) exp(A sum_{r=s+1..t} dt_r) on and below the diagonal, 0 above, in
-/// f64 from the definition (SPEC 2.1, step 4): [R, B, L, L].
-fn scores_f64(s: &SsdShape, h: &SsdHost) -> Vec<f64> {
-    let (l, n) = (s.len, s.n);
-    let mut out = vec![0.0; s.scores_len()];
-    for p in 0..s.samples() {
-        let r = p / s.batch;
-        for t in 0..l {
-            for u in 0..=t {
-                let cb: f64 = (0..n)
-                    .map(|k| h.c[(p * l + t) * n + k] * h.b[(p * l + u) * n + k])
-                    .sum();
-                let decay: f64 = (u + 1..=t).map(|q| h.a[r] * h.dt[p * l + q]).sum();
-                out[(p * l + t) * l + u] = cb * decay.exp();
-            }
-        }
-    }
-    out
-}
-
 /// The staged forward's kept S (kernels::SSD_KEEP_SCORES, MSYM_SSD_SCORES) is S by its
 /// definition (within f32's rounding), and the backward that reads it gives the same bits as
 /// the one that forms S again, at fig3's sizes and the other cases; a wrong S (zeros) must
@@ -230,7 +210,7 @@ fn the_kept_scores_are_s_and_change_no_bit() {
         let y_plain = ssd_forward_as::<R, f32>(&c, s, &inp, *units, true);
         assert_eq!(bits(download(&c, fwd.y)), bits(download(&c, y_plain)), "case {k}: y");
         let got = download(&c, kept.clone());
-        let want = scores_f64(s, &h);
+        let want = oracle::scores(s, &h);
         let err = worst(&got, &want);
         assert!(err < 1e-5, "case {k}: kept S off its definition by {err:e}");
         let plain = ssd_backward_as::<R, f32>(&c, s, &inp, &dy, *units, true);
