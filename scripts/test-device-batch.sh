@@ -255,7 +255,7 @@ run cmd profile+rms+embed 5 3 | grep -q "^env MSYM_FUSED_EMBED=1 env MSYM_FUSED_
     fail "+rms+embed did not turn both on: $(run cmd profile+rms+embed 5 3)"
 run cmd profile+adam 5 3 | grep -q "^env MSYM_FUSED_ADAM=1 bash scripts/device-batch.sh profile " ||
     fail "+adam did not turn the fused optimizer tail on"
-run cmd fig3-d2+plain 5 0,0 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 MSYM_FUSED_RMSNORM=0 MSYM_FUSED_EMBED=0 MSYM_KEEP_FLAT_PARAMS=0 MSYM_LAST_QUERY=0 MSYM_FUSED_ADAM=0 MSYM_FUSED_CONV_SSD=0 MSYM_FUSED_CE=0 MSYM_FUSED_PROJ_CONV=0 MSYM_PROJ_CONV_GRADS=0 MSYM_SSD_SCORES=0 MSYM_SSD_U64=0 /.*reproduce fig3 .*--only model.depth=2 " ||
+run cmd fig3-d2+plain 5 0,0 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 MSYM_FUSED_RMSNORM=0 MSYM_FUSED_EMBED=0 MSYM_KEEP_FLAT_PARAMS=0 MSYM_LAST_QUERY=0 MSYM_FUSED_ADAM=0 MSYM_FUSED_CONV_SSD=0 MSYM_FUSED_CE=0 MSYM_FUSED_PROJ_CONV=0 MSYM_PROJ_CONV_GRADS=0 MSYM_SSD_SCORES=0 /.*reproduce fig3 .*--only model.depth=2 " ||
     fail "+plain did not turn every speed path off"
 # autotune-check: queued as this script's own job; without its binary it refuses before any bench
 run cmd autotune-check 5 1 | grep -q "^bash scripts/device-batch.sh autotune-check 1 *$" ||
@@ -345,8 +345,6 @@ grep -q "^scores=0 sweep configs/fig3.toml .*--out runs/scores-check/without" "$
     [ "$(grep -c "^scores=1 bench .*--out runs/scores-check/r1-[24]" "$t/mock.log")" = 2 ] ||
     fail "scores-check did not run the A/B and the R = 1 benches: $(grep scores-check "$t/mock.log")"
 rm -rf runs/scores-check
-run cmd profile-d4+u64 5 1 | grep -q "^env MSYM_SSD_U64=1 bash scripts/device-batch.sh profile-d4 1 *$" ||
-    fail "+u64 does not turn the 64-bit indices on: $(run cmd profile-d4+u64 5 1)"
 # host-check: the R = 1 bench four times, the fused optimizer tail off, on, off, on
 run cmd host-check 5 1 | grep -q "^bash scripts/device-batch.sh host-check 1 *$" ||
     fail "host-check is not queued as this script's job: $(run cmd host-check 5 1)"
@@ -468,7 +466,7 @@ rm -rf runs/profile-fig6
 run cmd fig3-d5,6+finish 5 0,1 | grep -q "^/.* reproduce fig3 --devices 0,1 .*--only model.depth=5,6 .*--out runs/fig3 --started-only *$" ||
     fail "+finish did not add --started-only to the job: $(run cmd fig3-d5,6+finish 5 0,1)"
 # fig3-spot: the fig3 job's cells (same config and --set), one replica a run, plain ops
-run cmd fig3-spot 5 0,1,2,3 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 MSYM_FUSED_RMSNORM=0 MSYM_FUSED_EMBED=0 MSYM_KEEP_FLAT_PARAMS=0 MSYM_LAST_QUERY=0 MSYM_FUSED_ADAM=0 MSYM_FUSED_CONV_SSD=0 MSYM_FUSED_CE=0 MSYM_FUSED_PROJ_CONV=0 MSYM_PROJ_CONV_GRADS=0 MSYM_SSD_SCORES=0 MSYM_SSD_U64=0 /.* sweep configs/fig3.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--only seed=1 .*--out runs/fig3-spot" ||
+run cmd fig3-spot 5 0,1,2,3 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 MSYM_FUSED_RMSNORM=0 MSYM_FUSED_EMBED=0 MSYM_KEEP_FLAT_PARAMS=0 MSYM_LAST_QUERY=0 MSYM_FUSED_ADAM=0 MSYM_FUSED_CONV_SSD=0 MSYM_FUSED_CE=0 MSYM_FUSED_PROJ_CONV=0 MSYM_PROJ_CONV_GRADS=0 MSYM_SSD_SCORES=0 /.* sweep configs/fig3.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--only seed=1 .*--out runs/fig3-spot" ||
     fail "fig3-spot is not fig3's cells at R = 1 on the plain ops: $(run cmd fig3-spot 5 0,1,2,3)"
 # fig3t-*: fig3c's choices on depth 7's transition cells, over two GPUs; seeds456 swaps the seeds
 run cmd fig3t-seeds456 5 0,1 | grep -q "^/.* sweep configs/fig3.toml --devices 0,1 --set 'sweep.grid.seed=\[4,5,6\]' --set eval.every_epochs=5 --max-replicas 6 .*--only model.depth=7 --only init.gamma=0.5,0.6,0.7,0.8 .*--out runs/fig3t-seeds456" ||
@@ -484,4 +482,4 @@ run cmd fig3e-tied 5 1 | grep -q "^/.* sweep configs/fig3.toml --device cuda:1 -
 # fig7_depth: a sweep (no such figure for reproduce), one replica a run (small enough to carry)
 run cmd fig7_depth 5 0,1,2,3 | grep -q "^/.* sweep configs/fig7_depth.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--out runs/fig7_depth" ||
     fail "fig7_depth is not the grid's sweep in runs of 1: $(run cmd fig7_depth 5 0,1,2,3)"
-echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, its refusal to train a committed figure from nothing or to run a bad job line, and its stop of a job past the deadline), prepare-device, +fused, +plain, +norm, +rms, +embed, +adam, ssd-units-check, host-check, host-profile, profile-r1, profile-d4, profile-sections, profile-sass, norm-tiling-check, projconv-tiling-check, projconv-rounds-check, kernel-tests, matmul-kernel-check, base-check, fig3t-, fig3c-, fig3e-, autotune-check, lastq-check, convssd-check, ce-check, projconv-check, projgrads-check, scores-check, +u64, f32-check and fig7_depth pass"
+echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, its refusal to train a committed figure from nothing or to run a bad job line, and its stop of a job past the deadline), prepare-device, +fused, +plain, +norm, +rms, +embed, +adam, ssd-units-check, host-check, host-profile, profile-r1, profile-d4, profile-sections, profile-sass, norm-tiling-check, projconv-tiling-check, projconv-rounds-check, kernel-tests, matmul-kernel-check, base-check, fig3t-, fig3c-, fig3e-, autotune-check, lastq-check, convssd-check, ce-check, projconv-check, projgrads-check, scores-check, f32-check and fig7_depth pass"

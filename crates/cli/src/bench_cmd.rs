@@ -333,8 +333,6 @@ pub fn run(c: BenchCommand) -> Result<(), CliError> {
         // "0" where the SSD backward formed S again (MSYM_SSD_SCORES), else null or "1": the
         // forward kept it
         "ssd_scores": std::env::var("MSYM_SSD_SCORES").ok(),
-        // "1" where the staged SSD kernels indexed in 64 bits (MSYM_SSD_U64), else null or "0"
-        "ssd_u64": std::env::var("MSYM_SSD_U64").ok(),
         "msym_timings": timings,
         "torch_timings": torch_runs,
     });
@@ -388,7 +386,7 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
     })
     .join("; ");
     let mut s = format!(
-        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; {paths}; SSD units a cube {}; norm backward tokens a unit {}; matmul kernel {}; xBC product + conv channels a unit {}, unrolled {}, tensor cores {}, groups a cube {}, product gradients {}; SSD S {}, indices {}); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
+        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; {paths}; SSD units a cube {}; norm backward tokens a unit {}; matmul kernel {}; xBC product + conv channels a unit {}, unrolled {}, tensor cores {}, groups a cube {}, product gradients {}; SSD S {}); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
         r["card"].as_str().unwrap_or("?"),
         r["device"].as_str().unwrap_or("?"),
         r["date"].as_str().unwrap_or("?"),
@@ -414,11 +412,6 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
             "formed again in the backward"
         } else {
             "kept by the forward"
-        },
-        if r["ssd_u64"].as_str().map(str::trim) == Some("1") {
-            "64-bit"
-        } else {
-            "32-bit"
         },
         r["config"].as_str().unwrap_or("?"),
         r["batch"],

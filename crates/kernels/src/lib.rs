@@ -121,10 +121,15 @@ impl SsdShape {
         self.samples() * self.len * self.len
     }
     /// Units per cube when the caller does not choose: enough for the widest loop (E, L x N
-    /// or L x L), rounded up to a warp, at most 256.
+    /// or L x L), rounded up to a warp, at most 128 where a sequence's xbc has at most 4096
+    /// elements, else at most 256. At fig3's sizes (8 x 320) 128 units ran the staged kernels
+    /// 6% faster than 256 (forward 319 -> 300 us, backward 626 -> 592 us a depth-4, R = 36
+    /// launch on an H200; 1.01x a step at depth 2, R = 36); at fig7's (29 x 512, whose shared
+    /// memory holds 2 cubes an SM) 10-25% slower (session 25, calls 3-5).
     pub fn default_units(&self) -> u32 {
         let widest = self.e.max(self.len * self.n).max(self.len * self.len);
-        (widest.div_ceil(32) * 32).min(256) as u32
+        let cap = if self.len * self.row() <= 4096 { 128 } else { 256 };
+        (widest.div_ceil(32) * 32).min(cap) as u32
     }
     /// Shared memory of a cube of the staged kernels (the backward's, the larger) for elements
     /// of `size` bytes: the sequence's L rows of xbc and of dy, each padded by one element,
@@ -227,24 +232,6 @@ pub static PROJ_CONV_GRADS: core::sync::atomic::AtomicBool = core::sync::atomic:
 /// same products, so the same bits either way (tests/ssd_wgpu.rs).
 pub static SSD_KEEP_SCORES: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(true);
 
-/// Whether the staged SSD kernels index in 64 bits (MSYM_SSD_U64=1; CUDA only, where an A/B
-/// run sets it): the generated CUDA indexes shared memory through a pointer with 32-bit
-/// unsigned sums, which the compiler must zero-extend after each sum, in case it wrapped, so
-/// it forms an operand's address anew for each term of the unrolled N- and E-long dot products
-/// (about 2.5 instructions a term beside the two loads and the multiply-add: ncu's
-/// per-instruction counts, session 21). In 64 bits a constant offset folds into the load.
-/// The same sums, so the same bits (tests/ssd_cuda.rs).
-pub static SSD_ADDRESS_U64: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
-
-/// The address type of the staged SSD kernels' launches ([`SSD_ADDRESS_U64`]).
-pub(crate) fn ssd_address_type() -> cubecl::prelude::AddressType {
-    if SSD_ADDRESS_U64.load(core::sync::atomic::Ordering::Relaxed) {
-        cubecl::prelude::AddressType::U64
-    } else {
-        cubecl::prelude::AddressType::U32
-    }
-}
-
 /// Tokens a unit of the gated norm backward takes a batch, at most (MSYM_NORM_BWD_PER_UNIT;
 /// default: [`gated_norm::BACKWARD_PER_UNIT`]): the tiling changes no bit (tests/norm_wgpu.rs).
 pub static NORM_BACKWARD_PER_UNIT: LaunchSetting = LaunchSetting::new();
@@ -306,5 +293,33 @@ impl SsdInputs {
             array_arg(&self.a, s.replicas),
             array_arg(&self.d, s.replicas),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SsdShape;
+
+    fn shape(len: usize, e: usize, n: usize) -> SsdShape {
+        SsdShape {
+            replicas: 1,
+            batch: 1,
+            len,
+            e,
+            n,
+        }
+    }
+
+    #[test]
+    fn the_default_units_follow_the_widest_loop_and_the_sequence_size() {
+        // fig3 (L 8, E 64, N 128: 2560 elements a sequence) takes 128; fig7 (L 29, E 256,
+        // N 128) 256; a small shape its widest loop rounded up to a warp
+        assert_eq!(shape(8, 64, 128).default_units(), 128);
+        assert_eq!(shape(29, 256, 128).default_units(), 256);
+        assert_eq!(shape(8, 16, 4).default_units(), 64);
+        assert_eq!(shape(3, 20, 2).default_units(), 32);
+        // 4096 elements is the last size at 128, one more row of them 256
+        assert_eq!(shape(8, 256, 128).default_units(), 128);
+        assert_eq!(shape(9, 256, 128).default_units(), 256);
     }
 }

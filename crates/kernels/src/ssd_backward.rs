@@ -183,7 +183,6 @@ pub fn ssd_backward_with<R: Runtime, F: Float + CubeElement>(
                 client,
                 cubes,
                 dim,
-                crate::ssd_address_type(),
                 xbc,
                 dt,
                 a,

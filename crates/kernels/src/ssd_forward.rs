@@ -125,7 +125,6 @@ pub fn ssd_forward_with<R: Runtime, F: Float + CubeElement>(
                 client,
                 cubes,
                 dim,
-                crate::ssd_address_type(),
                 xbc,
                 dt,
                 a,

@@ -26,7 +26,7 @@ use crate::ssd_staged_forward::score;
 /// One cube per sequence p = r * B + b (CUBE_POS_X); see ssd_backward.rs for the formulas.
 /// L, E and N are comptime: they size the shared arrays. `scores` is read only with `kept`
 /// (else it may be any array).
-#[cube(launch_unchecked, address_type = "dynamic")]
+#[cube(launch_unchecked)]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn ssd_backward_staged_kernel<F: Float>(
     xbc: &Array<F>,         // [R, B, L, E + 2N]

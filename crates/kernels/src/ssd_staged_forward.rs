@@ -20,7 +20,7 @@ use crate::ssd_common::{c_dot_b_staged, decay_prefix, stage_rows};
 /// L rows of xbc (E + 2N each) into shared memory, then its units stride over the L x L
 /// entries of S and over the L x E outputs y[t, j]. L, E and N are comptime: they size the
 /// shared arrays. `scores` is written only with `keep` (else it may be any array).
-#[cube(launch_unchecked, address_type = "dynamic")]
+#[cube(launch_unchecked)]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn ssd_forward_staged_kernel<F: Float>(
     xbc: &Array<F>,        // [R, B, L, E + 2N]

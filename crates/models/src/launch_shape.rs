@@ -33,13 +33,10 @@
 //!   staged backward, which then reads it instead of forming it again
 //!   (kernels::SSD_KEEP_SCORES); unset, 1. The same bits either way
 //!   (crates/kernels/tests/ssd_wgpu.rs).
-//! - MSYM_SSD_U64 = 0 or 1: whether the staged SSD kernels index in 64 bits (CUDA only; wgpu's
-//!   shaders have no 64-bit index) (kernels::SSD_ADDRESS_U64); unset, 0. The same bits either
-//!   way (crates/kernels/tests/ssd_cuda.rs, on a GPU).
 //!
 //! A malformed value is one sentence naming the variable, the value and what is allowed.
 
-/// Checks the ten settings and applies them where this build has the kernels (the bench
+/// Checks the nine settings and applies them where this build has the kernels (the bench
 /// records the variables as set).
 #[cfg_attr(not(feature = "cubecl"), allow(unused_variables))] // without kernels: checked only
 pub fn apply_launch_env() -> Result<(), String> {
@@ -51,7 +48,6 @@ pub fn apply_launch_env() -> Result<(), String> {
     let mma = from_env(PROJ_CONV_MMA.var, |t| parse_count(&PROJ_CONV_MMA, t))?;
     let grads = from_env(PROJ_CONV_GRADS.var, |t| parse_count(&PROJ_CONV_GRADS, t))?;
     let scores = from_env(SSD_SCORES.var, |t| parse_count(&SSD_SCORES, t))?;
-    let u64_index = from_env(SSD_U64.var, |t| parse_count(&SSD_U64, t))?;
     #[cfg(feature = "cubecl")]
     {
         // in the order of `counts`
@@ -74,9 +70,6 @@ pub fn apply_launch_env() -> Result<(), String> {
         }
         if let Some(on) = scores {
             kernels::SSD_KEEP_SCORES.store(on == 1, core::sync::atomic::Ordering::Relaxed);
-        }
-        if let Some(on) = u64_index {
-            kernels::SSD_ADDRESS_U64.store(on == 1, core::sync::atomic::Ordering::Relaxed);
         }
         if let Some(name) = matmul_kernel {
             let kernel = kernels::burn_op_matmul::MatmulKernel::from_name(name).expect("a parsed name");
@@ -159,14 +152,6 @@ pub const SSD_SCORES: Count = Count {
     range: (0, 1),
     what: "1 (the SSD forward keeps S for the backward) or 0 (the backward forms S again)",
     example: 0,
-};
-
-/// MSYM_SSD_U64: whether the staged SSD kernels index in 64 bits.
-pub const SSD_U64: Count = Count {
-    var: "MSYM_SSD_U64",
-    range: (0, 1),
-    what: "1 (the staged SSD kernels index in 64 bits, CUDA only) or 0 (32 bits)",
-    example: 1,
 };
 
 /// A [`Count`]'s value: a whole number in its range.
@@ -283,7 +268,6 @@ mod tests {
             (PROJ_CONV_MMA, "on", "0 to 1"),
             (PROJ_CONV_GRADS, "yes", "0 to 1"),
             (SSD_SCORES, "2", "0 to 1"),
-            (SSD_U64, "64", "0 to 1"),
         ] {
             let e = parse_count(&c, bad).unwrap_err();
             assert!(e.starts_with(&format!("{}=", c.var)) && e.contains(range), "{bad}: {e}");
