@@ -16,17 +16,12 @@ use kernels::oracle::{self, SsdHost};
 use kernels::{SsdInputs, SsdShape, ssd_backward_as, ssd_backward_with, ssd_forward_as, ssd_forward_with};
 
 mod common;
-use common::{download, inputs, lcg, upload, worst};
+use common::{FIG3_SSD, download, inputs, lcg, upload, worst};
 
 type R = CudaRuntime;
 
 fn device_inputs(c: &ComputeClient<R>, s: &SsdShape, h: &SsdHost) -> SsdInputs {
-    SsdInputs {
-        xbc: upload(c, &h.xbc(s)),
-        dt: upload(c, &h.dt),
-        a: upload(c, &h.a),
-        d: upload(c, &h.d),
-    }
+    common::ssd_device_inputs(c, s, h)
 }
 
 /// The bits of y, S (where kept) and the four gradients, with the backward reading the kept S
@@ -47,13 +42,7 @@ fn run(c: &ComputeClient<R>, s: &SsdShape, h: &SsdHost, dy: &[f64], staged: bool
 fn the_staged_ssd_gives_the_same_bits_every_way_on_cuda() {
     let c = R::client(&CudaDevice::new(0));
     let shapes = [
-        SsdShape {
-            replicas: 2,
-            batch: 3,
-            len: 8,
-            e: 64,
-            n: 128,
-        },
+        FIG3_SSD,
         SsdShape {
             replicas: 3,
             batch: 2,

@@ -6,18 +6,13 @@ use cubecl::wgpu::WgpuRuntime;
 use kernels::oracle::{self, Field, SsdHost};
 
 mod common;
-use common::{client, download, inputs, upload, worst};
+use common::{FIG3_SSD, client, download, inputs, upload, worst};
 use kernels::{SsdInputs, SsdShape, ssd_backward_as, ssd_backward_with, ssd_forward_as, ssd_forward_with};
 
 type R = WgpuRuntime;
 
 fn device_inputs(c: &ComputeClient<R>, s: &SsdShape, h: &SsdHost) -> SsdInputs {
-    SsdInputs {
-        xbc: upload(c, &h.xbc(s)),
-        dt: upload(c, &h.dt),
-        a: upload(c, &h.a),
-        d: upload(c, &h.d),
-    }
+    common::ssd_device_inputs(c, s, h)
 }
 
 /// (shape, units): more units than E (and L x N), and fewer than E and L x N (striding).
@@ -133,13 +128,7 @@ fn a_zero_upstream_gradient_gives_zero_gradients() {
 #[test]
 fn the_units_a_cube_and_the_staging_do_not_change_a_bit() {
     let c = client();
-    let fig3 = SsdShape {
-        replicas: 2,
-        batch: 3,
-        len: 8,
-        e: 64,
-        n: 128,
-    };
+    let fig3 = FIG3_SSD;
     let run = |s: &SsdShape, units, staged| {
         let h = inputs(s, 5);
         let dy = common::lcg(9)(s.x_len(), -1.0, 2.0);
@@ -191,13 +180,7 @@ fn the_units_a_cube_and_the_staging_do_not_change_a_bit() {
 #[test]
 fn the_kept_scores_are_s_and_change_no_bit() {
     let c = client();
-    let fig3 = SsdShape {
-        replicas: 2,
-        batch: 3,
-        len: 8,
-        e: 64,
-        n: 128,
-    };
+    let fig3 = FIG3_SSD;
     let cases = [(fig3, Some(256)), CASES[0], CASES[1], CASES[2]];
     for (k, (s, units)) in cases.iter().enumerate() {
         let h = inputs(s, 7);

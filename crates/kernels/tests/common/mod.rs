@@ -5,11 +5,11 @@ use burn::tensor::{Tensor, TensorData, backend::Backend};
 use cubecl::prelude::*;
 use cubecl::server::Handle;
 use cubecl::wgpu::WgpuRuntime;
-use kernels::SsdShape;
 use kernels::conv_oracle::ConvHost;
 use kernels::conv_silu::ConvShape;
 use kernels::oracle::SsdHost;
 use kernels::proj_conv::{ProjConvInputs, ProjConvShape};
+use kernels::{SsdInputs, SsdShape};
 
 /// Fails with the fix where the machine has no Vulkan driver (the tests need lavapipe).
 pub fn require_vulkan() {
@@ -33,6 +33,25 @@ pub fn inputs(s: &SsdShape, seed: u64) -> SsdHost {
         b: draw(s.bc_len(), -0.5, 1.0),
         c: draw(s.bc_len(), -0.5, 1.0),
         d: draw(s.replicas, 0.0, 1.0),
+    }
+}
+
+/// fig3's SSD sizes (L = 8, E = 64, N = 128) at 2 replicas of 3 sequences.
+pub const FIG3_SSD: SsdShape = SsdShape {
+    replicas: 2,
+    batch: 3,
+    len: 8,
+    e: 64,
+    n: 128,
+};
+
+/// The SSD's host inputs on the device, xbc laid out as the kernels read it.
+pub fn ssd_device_inputs<R: Runtime>(c: &ComputeClient<R>, s: &SsdShape, h: &SsdHost) -> SsdInputs {
+    SsdInputs {
+        xbc: upload(c, &h.xbc(s)),
+        dt: upload(c, &h.dt),
+        a: upload(c, &h.a),
+        d: upload(c, &h.d),
     }
 }
 
