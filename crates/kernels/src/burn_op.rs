@@ -17,7 +17,7 @@ use burn_cubecl::{CubeBackend, CubeRuntime};
 
 use crate::burn_common::{autodiff_op, f32_tensor, register_grads, sum_per_replica};
 
-use crate::{SsdInputs, SsdShape, ssd_backward_with, ssd_forward_with};
+use crate::{SsdInputs, SsdShape, ssd_backward, ssd_forward};
 
 /// The inner (non-autodiff) backend.
 type Cube<R, I, BT> = CubeBackend<R, f32, I, BT>;
@@ -77,9 +77,7 @@ impl<R: CubeRuntime> Saved<R> {
     /// kernel runs.
     fn forward(&mut self, keep: bool) -> CubeTensor<R> {
         let s = self.shape;
-        let client = &self.xbc.client;
-        let staged = s.stages::<R, f32>(client);
-        let out = ssd_forward_with::<R, f32>(client, &s, &self.handles(), crate::ssd_units().0, staged, keep);
+        let out = ssd_forward::<R, f32>(&self.xbc.client, &s, &self.handles(), crate::ssd_units().0, keep);
         self.scores = out.scores;
         self.new_tensor(vec![s.replicas, s.batch, s.len, s.e], out.y)
     }
@@ -95,10 +93,8 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> Backward<Cube<R, I, BT>, 4>
         let st = ops.state;
         let s = st.shape;
         let dy = into_contiguous(grads.consume::<Cube<R, I, BT>>(&ops.node)); // [R, B, L, E]
-        let client = &st.xbc.client;
-        let staged = s.stages::<R, f32>(client);
         let units = crate::ssd_units().1;
-        let g = ssd_backward_with::<R, f32>(client, &s, &st.handles(), &dy.handle, units, staged, st.scores.as_ref());
+        let g = ssd_backward::<R, f32>(&st.xbc.client, &s, &st.handles(), &dy.handle, units, st.scores.as_ref());
         // dA and dD come per sequence: sum each replica's B of them into [R, 1]
         let per_replica = |h| sum_per_replica::<R, I, BT>(st.new_tensor(vec![s.replicas, s.batch], h));
         let out = [

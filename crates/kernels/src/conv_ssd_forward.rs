@@ -40,7 +40,8 @@ pub(crate) fn conv_ssd_forward_kernel<F: Float>(
     sync_cube();
     post_conv(x, row as usize, w, bias, p, r, &mut seq, l, ch, k);
     sync_cube();
-    staged_scores(&seq, &cs, &dts, &mut sm, l, e, n);
+    // nothing kept for a backward (the fused backward forms S again): y stands in for S's array
+    staged_scores(&seq, &cs, &dts, &mut sm, y, p, l, e, n, false);
     sync_cube();
     staged_y(&seq, &sm, d[r], y, p, l, e, n);
 }

@@ -125,7 +125,7 @@ impl SsdShape {
     /// elements, else at most 256. At fig3's sizes (8 x 320) 128 units ran the staged kernels
     /// 6% faster than 256 (forward 319 -> 300 us, backward 626 -> 592 us a depth-4, R = 36
     /// launch on an H200; 1.01x a step at depth 2, R = 36); at fig7's (29 x 512, whose shared
-    /// memory holds 2 cubes an SM) 10-25% slower (session 25, calls 3-5).
+    /// memory holds 2 cubes an SM) 10-26% slower (session 25, calls 4-5).
     pub fn default_units(&self) -> u32 {
         let widest = self.e.max(self.len * self.n).max(self.len * self.len);
         let cap = if self.len * self.row() <= 4096 { 128 } else { 256 };

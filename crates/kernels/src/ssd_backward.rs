@@ -115,15 +115,17 @@ pub struct SsdGrads {
 }
 
 /// Launches the backward kernel for the upstream gradient `dy` [R, B, L, E] (units, and the
-/// staged kernel where it fits, as in [`crate::ssd_forward`]).
+/// staged kernel where it fits, as in [`crate::ssd_forward`]), reading S from `scores` where
+/// that forward kept it.
 pub fn ssd_backward<R: Runtime, F: Float + CubeElement>(
     client: &ComputeClient<R>,
     shape: &SsdShape,
     inp: &SsdInputs,
     dy: &Handle,
     units: Option<u32>,
+    scores: Option<&Handle>,
 ) -> SsdGrads {
-    ssd_backward_as::<R, F>(client, shape, inp, dy, units, shape.stages::<R, F>(client))
+    ssd_backward_with::<R, F>(client, shape, inp, dy, units, shape.stages::<R, F>(client), scores)
 }
 
 /// [`ssd_backward`] with the kernel chosen by the caller, as [`crate::ssd_forward_as`].

@@ -61,18 +61,20 @@ fn ssd_forward_kernel<F: Float>(
 }
 
 /// Launches the forward kernel with `units` per cube (None: [`SsdShape::default_units`]) and
-/// returns y [R, B, L, E]: the staged kernel (crate::ssd_staged_forward, the same bits) where
-/// the client's shared memory holds a staged sequence ([`SsdShape::stages`]), else this
-/// file's. The input handles must hold the sizes of `shape`: the staged launch, which skips
-/// the bounds test of each access, panics where one is short; the other is bounds-checked
-/// (a short handle reads zeros rather than another buffer).
+/// returns y [R, B, L, E], with S for the backward where `keep` and the kernel is the staged
+/// one (crate::ssd_staged_forward, the same bits), which runs where the client's shared memory
+/// holds a staged sequence ([`SsdShape::stages`]); else this file's. The input handles must
+/// hold the sizes of `shape`: the staged launch, which skips the bounds test of each access,
+/// panics where one is short; the other is bounds-checked (a short handle reads zeros rather
+/// than another buffer).
 pub fn ssd_forward<R: Runtime, F: Float + CubeElement>(
     client: &ComputeClient<R>,
     shape: &SsdShape,
     inp: &SsdInputs,
     units: Option<u32>,
-) -> Handle {
-    ssd_forward_as::<R, F>(client, shape, inp, units, shape.stages::<R, F>(client))
+    keep: bool,
+) -> SsdForward {
+    ssd_forward_with::<R, F>(client, shape, inp, units, shape.stages::<R, F>(client), keep)
 }
 
 /// [`ssd_forward`] with the kernel chosen by the caller (`staged`: the staged kernel, which

@@ -46,19 +46,7 @@ pub(crate) fn ssd_forward_staged_kernel<F: Float>(
     stage_rows(xbc, p * comptime!(l * (e + 2 * n)), row, &mut seq, l, row, units);
     decay_prefix(dt, a[r], p, &mut cs, &mut dts, l);
     sync_cube();
-    if comptime!(keep) {
-        let mut i = UNIT_POS_X as usize;
-        while i < comptime!(l * l) {
-            let t = i / l;
-            let s = i % l;
-            let w = score(&seq, &cs, t, s, e, n);
-            scores[p * comptime!(l * l) + i] = w;
-            sm[i] = w * dts[s];
-            i += CUBE_DIM_X as usize;
-        }
-    } else {
-        staged_scores(&seq, &cs, &dts, &mut sm, l, e, n);
-    }
+    staged_scores(&seq, &cs, &dts, &mut sm, scores, p, l, e, n, keep);
     sync_cube();
     staged_y(&seq, &sm, d[r], y, p, l, e, n);
 }
@@ -87,24 +75,33 @@ pub(crate) fn score<F: Float>(
 /// S[t, s] dt_s, with S[t, s] = (C_t . B_s) exp(cs_t - cs_s), below and on the diagonal, 0
 /// above, of a staged sequence `seq` (rows E + 2N + 1 apart), the cube's units striding over
 /// the L x L entries. The factor dt_s is y's (formed once here, where each of the L E outputs
-/// formed it again: the same product, so the same bits). The caller syncs the cube before
+/// formed it again: the same product, so the same bits). With `keep`, S itself (before dt_s)
+/// also goes to sequence p's L x L entries of `scores` [R, B, L, L], for the backward;
+/// without, `scores` is never written (any array will do). The caller syncs the cube before
 /// reading sm.
 #[cube]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn staged_scores<F: Float>(
     seq: &SharedMemory<F>,
     cs: &SharedMemory<F>,
     dts: &SharedMemory<F>,
     sm: &mut SharedMemory<F>,
+    scores: &mut Array<F>,
+    p: usize,
     #[comptime] l: usize,
     #[comptime] e: usize,
     #[comptime] n: usize,
+    #[comptime] keep: bool,
 ) {
     let mut i = UNIT_POS_X as usize;
     while i < comptime!(l * l) {
-        let t = i / l;
         let s = i % l;
+        let w = score(seq, cs, i / l, s, e, n);
+        if comptime!(keep) {
+            scores[p * comptime!(l * l) + i] = w;
+        }
         // (C_t . B_s) exp(cs_t - cs_s), then dt_s: the products in the order they always had
-        sm[i] = score(seq, cs, t, s, e, n) * dts[s];
+        sm[i] = w * dts[s];
         i += CUBE_DIM_X as usize;
     }
 }
