@@ -57,6 +57,10 @@
 #                                              # JOB+projconv: any job with it on
 #   scripts/device-batch.sh ssd-units-check [G] # the fused SSD kernels' units a cube (MSYM_SSD_UNITS)
 #                                              # against the default: the bench alone (same bits)
+#   scripts/device-batch.sh gradb-check [G]    # the linear layers' weight-gradient groups
+#                                              # (MSYM_GRAD_BATCHES: the least R x G): the bench
+#   scripts/device-batch.sh gradb-ab [G]       # MSYM_GRAD_BATCHES=$GRADB (1152) off and on: the
+#                                              # checks' A/B, its 5 epochs at R = 36 (36 cells)
 #   scripts/device-batch.sh host-check [G]     # the host's time a step by phase at R = 1 (host_ms),
 #                                              # the fused optimizer tail off and on, twice each
 #   scripts/device-batch.sh host-profile [G]   # a sampling profile of the host over R = 1's timed
@@ -262,7 +266,7 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         # runs/fig3-spot results/fig3`: each R = 1 value against the batched row's 3 seeds
         echo env $PLAIN$M sweep configs/fig3.toml $(dev "$3" 0,1,2,3) --max-replicas 1 --set $E5 \
             --only model.depth=2,3 --only init.gamma=1.0,1.5 --only seed=1 --time-limit $t --out runs/fig3-spot ;;
-    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | host-check | host-profile | f32-check | paths-check | profile | profile-r1 | profile-d4 | profile-sections | profile-sass | norm-tiling-check | projconv-tiling-check | matmul-kernel-check | profile-fig6 | autotune-check | lastq-check | convssd-check | ce-check | projconv-check | kernel-tests | projconv-rounds-check | projgrads-check | scores-check)
+    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | host-check | host-profile | f32-check | paths-check | profile | profile-r1 | profile-d4 | profile-sections | profile-sass | norm-tiling-check | projconv-tiling-check | matmul-kernel-check | profile-fig6 | autotune-check | lastq-check | convssd-check | ce-check | projconv-check | kernel-tests | projconv-rounds-check | projgrads-check | scores-check | gradb-check | gradb-ab)
         # this script's own commands on one GPU, as queued jobs: torch-fig4 (issue 10: the
         # fig4 cell in PyTorch; no time limit, no resume), torch-order (fig4's seed 1 in
         # PyTorch on msym's own batches), fusion-check (issue 8: may the sweeps use the
@@ -449,6 +453,31 @@ ssd_units_check() { # GPU: the fused SSD kernels' units a cube (MSYM_SSD_UNITS="
         "$@" $M bench --no-torch --steps 10 --warmup 3 --device cuda:$g --config configs/composite.toml \
             --depths 4 --replicas 36 --sweep-depth 4 --precisions f32 --out $d/bench-$n-d4 | grep -E "R = 36"
     done
+}
+
+gradb_check() { # GPU: the linear layers' weight-gradient groups (MSYM_GRAD_BATCHES: the least
+    # R x G; unset, G = 128 at fig3's batch whatever R, 4608 batches at R = 36) by the bench at
+    # depth 4 and depth 2, R = 36, the default first and last for the card's drift. Other bits
+    # (the weight gradients' sums), so a winner then needs gradb-ab's accuracy A/B.
+    local g=${1:-0} d=runs/gradb-check b n=0
+    mkdir -p $d
+    for b in default 2304 1152 576 288 default; do
+        n=$((n + 1))
+        echo "== $n: $b"
+        if [ $b = default ]; then set -- env -u MSYM_GRAD_BATCHES; else set -- env MSYM_GRAD_BATCHES=$b; fi
+        "$@" $M bench --no-torch --steps 10 --warmup 3 --device cuda:$g --config configs/composite.toml \
+            --depths 4 --replicas 36 --sweep-depth 4 --precisions f32 --out $d/bench-$n-d4 | grep -E "R = 36"
+        "$@" $M bench --no-torch --steps 10 --warmup 3 --device cuda:$g --config configs/composite.toml \
+            --depths 2 --replicas 36 --sweep-depth 2 --precisions f32 --out $d/bench-$n-d2 | grep -E "R = 36"
+    done
+}
+
+gradb_ab() { # GPU: MSYM_GRAD_BATCHES=$GRADB (default 1152) against unset, ab_check's way, but
+    # its 5 epochs on fig3's 36 depth-2 cells as one run of R = 36: at R = 9 the setting leaves
+    # G at 128 (the rule's cap), so ab_check's usual nine cells would compare equal bits
+    local b=${GRADB:-1152}
+    AB_SWEEP="configs/fig3.toml --only model.depth=2" ab_check ${1:-0} runs/gradb-ab without \
+        "env -u MSYM_GRAD_BATCHES $M" gradb$b "env MSYM_GRAD_BATCHES=$b $M"
 }
 
 norm_tiling_check() { # GPU: the gated norm backward's most tokens a unit a batch
@@ -925,6 +954,8 @@ convssd-check | ce-check | projconv-check | projgrads-check | scores-check) # th
     v=$(for c in $SWITCH_CHECKS; do [ "${c%%:*}" = "$1" ] && echo ${c#*:}; done)
     r1_runs "${2:-0}" runs/$1/r1 "env $v=0 $M" "env $v=1 $M" ;;
 ssd-units-check) ssd_units_check "${2:-0}" ;;
+gradb-check) gradb_check "${2:-0}" ;;
+gradb-ab) gradb_ab "${2:-0}" ;;
 base-check) base_check "${2:-0}" ;;
 host-check) host_check "${2:-0}" ;;
 host-profile) host_profile "${2:-0}" ;;

@@ -121,7 +121,7 @@ grep -q "unfinished runs in fig" "$t/pack2.txt" || fail "pack did not say which 
 mkdir -p "$t/bin" "$t/box"
 cat >"$t/bin/msym" <<'MOCK'
 #!/usr/bin/env bash
-echo "${MSYM_SSD_UNITS:+units=$MSYM_SSD_UNITS }${MSYM_MATMUL_KERNEL:+kernel=$MSYM_MATMUL_KERNEL }${MSYM_PROJ_CONV_GRADS:+grads=$MSYM_PROJ_CONV_GRADS }${MSYM_SSD_SCORES:+scores=$MSYM_SSD_SCORES }$*" >>"$MOCK_LOG"
+echo "${MSYM_SSD_UNITS:+units=$MSYM_SSD_UNITS }${MSYM_MATMUL_KERNEL:+kernel=$MSYM_MATMUL_KERNEL }${MSYM_PROJ_CONV_GRADS:+grads=$MSYM_PROJ_CONV_GRADS }${MSYM_SSD_SCORES:+scores=$MSYM_SSD_SCORES }${MSYM_GRAD_BATCHES:+gradb=$MSYM_GRAD_BATCHES }$*" >>"$MOCK_LOG"
 case $1 in
 reproduce)
     out=${@: -1}
@@ -335,6 +335,25 @@ grep -q "^grads=0 bench --no-torch --steps 10 --warmup 3 --device cuda:1 .*--out
     [ "$(grep -c " bench " "$t/mock.log")" = 7 ] ||
     fail "projgrads-check did not run the A/B and the R = 1 benches: $(cat "$t/mock.log")"
 rm -rf runs/projgrads-check
+# gradb-check: the bench alone at depths 4 and 2 under each MSYM_GRAD_BATCHES, the default
+# (the variable unset) first and last (session 26)
+run cmd gradb-check 5 1 | grep -q "^bash scripts/device-batch.sh gradb-check 1 *$" ||
+    fail "gradb-check is not queued as this script's job: $(run cmd gradb-check 5 1)"
+: >"$t/mock.log"
+MSYM_GRAD_BATCHES=9 MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log run gradb-check 1 >/dev/null 2>&1 || true
+[ "$(grep -c '^bench ' "$t/mock.log")" = 4 ] && [ "$(grep -c '^gradb=1152 bench .*--device cuda:1 ' "$t/mock.log")" = 2 ] &&
+    grep -q "^gradb=288 bench .*--depths 2 .*--out runs/gradb-check/bench-5-d2$" "$t/mock.log" &&
+    grep -q "^bench .*--depths 4 .*--out runs/gradb-check/bench-6-d4$" "$t/mock.log" ||
+    fail "gradb-check did not bench each setting at both depths, the default without the variable: $(cat "$t/mock.log")"
+rm -rf runs/gradb-check
+# gradb-ab: ab_check with the setting unset and at GRADB, its sweep fig3's 36 depth-2 cells
+: >"$t/mock.log"
+GRADB=576 MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log run gradb-ab 1 >/dev/null 2>&1 || true
+grep -q "^sweep configs/fig3.toml --only model.depth=2 --device cuda:1 .*--out runs/gradb-ab/without$" "$t/mock.log" &&
+    grep -q "^gradb=576 sweep configs/fig3.toml --only model.depth=2 --device cuda:1 .*--out runs/gradb-ab/gradb576$" "$t/mock.log" &&
+    [ "$(grep -c "^gradb=576 bench " "$t/mock.log")" = 1 ] ||
+    fail "gradb-ab did not run the A/B on fig3's depth-2 cells: $(cat "$t/mock.log")"
+rm -rf runs/gradb-ab
 # scores-check: the same with MSYM_SSD_SCORES off and on (session 25)
 run cmd profile-d4+scores 5 1 | grep -q "^env MSYM_SSD_SCORES=1 bash scripts/device-batch.sh profile-d4 1 *$" ||
     fail "+scores does not turn the kept S on: $(run cmd profile-d4+scores 5 1)"
@@ -482,4 +501,4 @@ run cmd fig3e-tied 5 1 | grep -q "^/.* sweep configs/fig3.toml --device cuda:1 -
 # fig7_depth: a sweep (no such figure for reproduce), one replica a run (small enough to carry)
 run cmd fig7_depth 5 0,1,2,3 | grep -q "^/.* sweep configs/fig7_depth.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--out runs/fig7_depth" ||
     fail "fig7_depth is not the grid's sweep in runs of 1: $(run cmd fig7_depth 5 0,1,2,3)"
-echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, its refusal to train a committed figure from nothing or to run a bad job line, and its stop of a job past the deadline), prepare-device, +fused, +plain, +norm, +rms, +embed, +adam, ssd-units-check, host-check, host-profile, profile-r1, profile-d4, profile-sections, profile-sass, norm-tiling-check, projconv-tiling-check, projconv-rounds-check, kernel-tests, matmul-kernel-check, base-check, fig3t-, fig3c-, fig3e-, autotune-check, lastq-check, convssd-check, ce-check, projconv-check, projgrads-check, scores-check, f32-check and fig7_depth pass"
+echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, its refusal to train a committed figure from nothing or to run a bad job line, and its stop of a job past the deadline), prepare-device, +fused, +plain, +norm, +rms, +embed, +adam, ssd-units-check, gradb-check, gradb-ab, host-check, host-profile, profile-r1, profile-d4, profile-sections, profile-sass, norm-tiling-check, projconv-tiling-check, projconv-rounds-check, kernel-tests, matmul-kernel-check, base-check, fig3t-, fig3c-, fig3e-, autotune-check, lastq-check, convssd-check, ce-check, projconv-check, projgrads-check, scores-check, f32-check and fig7_depth pass"

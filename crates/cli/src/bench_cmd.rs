@@ -333,6 +333,9 @@ pub fn run(c: BenchCommand) -> Result<(), CliError> {
         // "0" where the SSD backward formed S again (MSYM_SSD_SCORES), else null or "1": the
         // forward kept it
         "ssd_scores": std::env::var("MSYM_SSD_SCORES").ok(),
+        // the least R x G of the linear layers' weight-gradient products (MSYM_GRAD_BATCHES),
+        // or null for the square-root rule alone
+        "grad_batches": std::env::var("MSYM_GRAD_BATCHES").ok(),
         "msym_timings": timings,
         "torch_timings": torch_runs,
     });

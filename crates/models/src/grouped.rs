@@ -46,9 +46,39 @@ pub fn groups_within(n: usize, per_group: usize) -> usize {
 }
 
 /// The token groups G of [`linear_grouped`]'s product of M tokens with an [R, out, in]
-/// weight (the weight gradient's per-group products hold G x R x out x in elements).
+/// weight (the weight gradient's per-group products hold G x R x out x in elements):
+/// [`linear_groups_for`] with the batches set by [`set_grad_batches`] (MSYM_GRAD_BATCHES).
 pub fn linear_groups(replicas: usize, tokens: usize, out: usize, d_in: usize) -> usize {
-    groups_within(tokens, replicas * out * d_in)
+    let batches = GRAD_BATCHES.load(core::sync::atomic::Ordering::Relaxed);
+    linear_groups_for(replicas, tokens, out, d_in, (batches > 0).then_some(batches))
+}
+
+/// The least R x G that [`linear_groups`] aims for (0: no aim, the square-root rule alone).
+static GRAD_BATCHES: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+/// Sets [`linear_groups`]'s aim for this process: the fewest groups G whose R x G batches
+/// reach `batches` (None: the square-root rule alone). An A/B setting (MSYM_GRAD_BATCHES).
+pub fn set_grad_batches(batches: Option<usize>) {
+    GRAD_BATCHES.store(batches.unwrap_or(0), core::sync::atomic::Ordering::Relaxed);
+}
+
+/// [`linear_groups`] with the aim given: without one, [`groups_within`]'s square-root rule;
+/// with one (`batches`), the smallest divisor G of the tokens with R x G >= batches, but never
+/// more groups than that rule gives.
+///
+/// Why an aim: the rule gives G = 128 for fig3's 16384 tokens at every R, which at R = 1 fills
+/// the GPU with the weight gradient's R x G small products (each of the M / G = 128 tokens),
+/// but at R = 36 makes 4608 of them: cubek then runs one short cube (32 x 32 outputs, K = 128)
+/// for each output tile of each, and writes G x R x out x in partial sums (189 MB for xBC's
+/// weight) that a reduction reads again. The same parallelism at R = 36 needs only G = 32.
+/// Fewer groups change the order of the weight gradient's sum: other bits.
+pub fn linear_groups_for(replicas: usize, tokens: usize, out: usize, d_in: usize, batches: Option<usize>) -> usize {
+    let most = groups_within(tokens, replicas * out * d_in);
+    let Some(batches) = batches else { return most };
+    let least = batches.div_ceil(replicas.max(1));
+    (1..=most)
+        .find(|g| *g >= least && tokens.is_multiple_of(*g))
+        .unwrap_or(most)
 }
 
 /// Linear map without bias. x: [R, B, L, in], w: [R, out, in] (PyTorch layout) -> [R, B, L, out].
@@ -163,6 +193,22 @@ mod tests {
         // Larger than the cap on its own: one group.
         assert_eq!(groups_within(tokens, MAX_GROUPED + 1), 1);
         assert_eq!(groups_within(13, 1), 1);
+    }
+
+    #[test]
+    fn an_aim_of_batches_takes_the_fewest_groups_that_reach_it_and_never_more_than_the_rule() {
+        let tokens = 2048 * 8; // a composite batch; fig3's in_proj xBC rows: 320 x 32
+        let g = |r, aim| linear_groups_for(r, tokens, 320, 32, aim);
+        assert_eq!(g(36, None), 128); // the square-root rule
+        assert_eq!(g(36, Some(1152)), 32);
+        assert_eq!(g(36, Some(1153)), 64); // 33 is no divisor of 16384: the next one up
+        assert_eq!(g(1, Some(1152)), 128); // the rule caps it: R = 1 keeps its groups
+        assert_eq!(g(9, Some(1152)), 128);
+        assert_eq!(g(18, Some(1152)), 64);
+        assert_eq!(g(36, Some(1)), 1);
+        assert_eq!(linear_groups_for(7, 13, 4, 4, Some(20)), 1); // a prime: one group
+        // the Transformer's FFN weight at R = 36: the cap of MAX_GROUPED still holds
+        assert_eq!(linear_groups_for(36, tokens, 400, 1200, Some(1 << 20)), 2);
     }
 
     fn random<const D: usize>(shape: [usize; D]) -> Tensor<B, D> {

@@ -1,6 +1,6 @@
 //! A/B settings of the kernels (issue 8), read from the environment once at start, so that a
-//! GPU run can time one setting against another with nothing else changed. All but the third
-//! change how a kernel's work is cut, never its bits; the third changes the matmul kernel.
+//! GPU run can time one setting against another with nothing else changed. Most change how a
+//! kernel's work is cut, never its bits; those marked **Not** bit-neutral change sums.
 //!
 //! - MSYM_SSD_UNITS = "FORWARD,BACKWARD": the units a cube of the fused SSD kernels (each a
 //!   multiple of 32 in 32..=1024); unset, the kernels choose (kernels::SsdShape::default_units).
@@ -33,10 +33,14 @@
 //!   staged backward, which then reads it instead of forming it again
 //!   (kernels::SSD_KEEP_SCORES); unset, 1. The same bits either way
 //!   (crates/kernels/tests/ssd_wgpu.rs).
+//! - MSYM_GRAD_BATCHES = N: the least R x G a linear layer's weight gradient is cut into
+//!   (crate::grouped::linear_groups_for: the fewest token groups G that reach it, never more
+//!   than the square-root rule's); unset, that rule alone (G = 128 at fig3's batch, any R).
+//!   **Not** bit-neutral: other sums in the weight gradients.
 //!
 //! A malformed value is one sentence naming the variable, the value and what is allowed.
 
-/// Checks the nine settings and applies them where this build has the kernels (the bench
+/// Checks the ten settings and applies them where this build has the kernels (the bench
 /// records the variables as set).
 #[cfg_attr(not(feature = "cubecl"), allow(unused_variables))] // without kernels: checked only
 pub fn apply_launch_env() -> Result<(), String> {
@@ -48,6 +52,8 @@ pub fn apply_launch_env() -> Result<(), String> {
     let mma = from_env(PROJ_CONV_MMA.var, |t| parse_count(&PROJ_CONV_MMA, t))?;
     let grads = from_env(PROJ_CONV_GRADS.var, |t| parse_count(&PROJ_CONV_GRADS, t))?;
     let scores = from_env(SSD_SCORES.var, |t| parse_count(&SSD_SCORES, t))?;
+    let batches = from_env(GRAD_BATCHES.var, |t| parse_count(&GRAD_BATCHES, t))?;
+    crate::grouped::set_grad_batches(batches.map(|n| n as usize));
     #[cfg(feature = "cubecl")]
     {
         // in the order of `counts`
@@ -152,6 +158,14 @@ pub const SSD_SCORES: Count = Count {
     range: (0, 1),
     what: "1 (the SSD forward keeps S for the backward) or 0 (the backward forms S again)",
     example: 0,
+};
+
+/// MSYM_GRAD_BATCHES: the least R x G of a linear layer's weight-gradient products.
+pub const GRAD_BATCHES: Count = Count {
+    var: "MSYM_GRAD_BATCHES",
+    range: (1, 1 << 20),
+    what: "the least replicas x token groups of a weight gradient's products",
+    example: 1152,
 };
 
 /// A [`Count`]'s value: a whole number in its range.
@@ -261,6 +275,7 @@ mod tests {
         assert_eq!(parse_count(&PROJ_CONV_MMA, " 1"), Ok(1));
         assert_eq!(parse_count(&PROJ_CONV_GRADS, "0"), Ok(0));
         assert_eq!(parse_count(&SSD_SCORES, "1"), Ok(1));
+        assert_eq!(parse_count(&GRAD_BATCHES, "1152"), Ok(1152));
         for (c, bad, range) in [
             (PROJ_CONV_ROUNDS, "0", "1 to 4096"),
             (PROJ_CONV_ROUNDS, "4097", "1 to 4096"),
@@ -268,6 +283,8 @@ mod tests {
             (PROJ_CONV_MMA, "on", "0 to 1"),
             (PROJ_CONV_GRADS, "yes", "0 to 1"),
             (SSD_SCORES, "2", "0 to 1"),
+            (GRAD_BATCHES, "0", "1 to 1048576"),
+            (GRAD_BATCHES, "1e3", "1 to 1048576"),
         ] {
             let e = parse_count(&c, bad).unwrap_err();
             assert!(e.starts_with(&format!("{}=", c.var)) && e.contains(range), "{bad}: {e}");
