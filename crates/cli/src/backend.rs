@@ -79,7 +79,8 @@ pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
     #[cfg(feature = "cuda")]
     let fused = {
         use models::{
-            fused_ce, fused_conv, fused_conv_ssd, fused_embed, fused_norm, fused_proj_conv, fused_rms, fused_ssd,
+            fused_ce, fused_conv, fused_conv_ssd, fused_dt, fused_embed, fused_norm, fused_proj_conv, fused_rms,
+            fused_ssd,
         };
         [
             ("fused_ssd", fused_ssd::fused_ssd_on(), fused_ssd::fused_ssd_calls()),
@@ -114,6 +115,7 @@ pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
                 fused_embed::fused_embed_calls(),
             ),
             ("fused_ce", fused_ce::fused_ce_on(), fused_ce::fused_ce_calls()),
+            ("fused_dt", fused_dt::fused_dt_on(), fused_dt::fused_dt_calls()),
         ]
     };
     #[cfg(not(feature = "cuda"))]
@@ -126,6 +128,7 @@ pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
         "fused_rms_norm",
         "fused_embed",
         "fused_ce",
+        "fused_dt",
     ]
     .map(|k| (k, false, 0usize));
     let split = (

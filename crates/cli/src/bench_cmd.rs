@@ -373,6 +373,7 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
         ("fused_rms_norm", "fused RMSNorm"),
         ("fused_embed", "fused embedding"),
         ("fused_ce", "fused cross-entropy"),
+        ("fused_dt", "fused dt"),
         ("split_in_proj", "split in_proj"),
         ("keep_flat_params", "kept parameter row"),
         ("fused_adam", "fused optimizer tail"),

@@ -23,6 +23,8 @@ pub mod fused_conv;
 #[cfg(feature = "cubecl")]
 pub mod fused_conv_ssd;
 #[cfg(feature = "cubecl")]
+pub mod fused_dt;
+#[cfg(feature = "cubecl")]
 pub mod fused_embed;
 #[cfg(feature = "cubecl")]
 pub mod fused_norm;

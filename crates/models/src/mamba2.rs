@@ -9,7 +9,7 @@ use msym_config::{ConvKind, Mamba2Config};
 
 use crate::grouped::{linear, linear_grouped, row_product, shift_scalar};
 use crate::init::Initializer;
-use crate::ops::{conv_silu_rows, conv_ssd_rows, gated_rms_norm, proj_conv_rows, rms_norm};
+use crate::ops::{conv_silu_rows, conv_ssd_rows, dt_rows, gated_rms_norm, proj_conv_rows, rms_norm};
 use crate::params::{ParamVisitor, VisitParams};
 use crate::precision::widen;
 use crate::probes::{LayerProbe, LayerRecord};
@@ -190,6 +190,12 @@ impl BlockDims {
 }
 
 impl<B: Backend> Mamba2Block<B> {
+    /// dt = softplus(dt_raw + dt_bias) [R, B, L] by the plain ops, from in_proj's dt row
+    /// dt_raw [R, B, L]. dt and A stay in the master precision: they feed exp(cumsum(A dt)).
+    fn dt_of(&self, dt_raw: Tensor<B, 3>) -> Tensor<B, 3> {
+        softplus(shift_scalar(widen(dt_raw), widen(self.dt_bias.val())))
+    }
+
     /// h: [R, B, L, D] -> [R, B, L, D]; the record (S, post-conv states, outputs) only when asked.
     pub fn forward(
         &self,
@@ -201,7 +207,7 @@ impl<B: Backend> Mamba2Block<B> {
         let (e, c) = (self.dims.d_inner(), self.dims.conv_dim());
         let u = rms_norm(h.clone(), self.norm.val(), NORM_EPS); // [R, B, L, D]
         let w = self.in_proj.val(); // [R, 2E+2N+1, D]: the rows of z, xBC, dt
-        let (z, stage, dt_raw) = if split_here(&u) {
+        let (z, stage, dt) = if split_here(&u) {
             // three products on row slices of the weight: the gradient of a sliced
             // [R, B, L, 2E+2N+1] output is assembled from zeros in full size (three fills, two
             // adds and a copy: 4.5 ms a layer at R = 36 on an H200), a sliced weight's only in
@@ -219,22 +225,19 @@ impl<B: Backend> Mamba2Block<B> {
                 // it (1.2 ms a layer at R = 36, results/bench/paths-h200-2026-11-27)
                 None => ConvStage::Input(linear_grouped(u.clone().reshape([r, bsz * l, d]), wx)),
             };
-            (
-                linear(u.clone(), w.clone().narrow(1, 0, e)),
-                stage,
-                row_product(u, w.narrow(1, e + c, 1).reshape([r, d])),
-            )
+            let z = linear(u.clone(), w.clone().narrow(1, 0, e));
+            // dt's row, its bias and the softplus in one kernel pair where they run
+            let w_dt = w.narrow(1, e + c, 1).reshape([r, d]);
+            let dt = dt_rows(&u, &w_dt, &self.dt_bias.val()).unwrap_or_else(|| self.dt_of(row_product(u, w_dt)));
+            (z, stage, dt)
         } else {
             let zxbcdt = linear(u, w); // [R, B, L, 2E+2N+1]
             (
                 zxbcdt.clone().narrow(3, 0, e),
                 ConvStage::Input(zxbcdt.clone().narrow(3, e, c)),
-                zxbcdt.narrow(3, e + c, 1).reshape([r, bsz, l]),
+                self.dt_of(zxbcdt.narrow(3, e + c, 1).reshape([r, bsz, l])),
             )
-        }; // z [R, B, L, E], dt_raw [R, B, L]
-
-        // dt and A stay in the master precision: they feed exp(cumsum(A dt)).
-        let dt = softplus(shift_scalar(widen(dt_raw), widen(self.dt_bias.val()))); // [R, B, L]
+        }; // z [R, B, L, E], dt [R, B, L]
         let a = widen(self.a_log.val()).exp().neg(); // [R, 1]
         let d = self.d.val(); // [R, 1]
         let mask = probe.and_then(|p| p.mixing_mask.clone());

@@ -136,6 +136,21 @@ pub fn conv_ssd_rows<B: Backend>(
     }
 }
 
+/// dt = softplus(u . w + bias) [R, B, L] through the fused dt kernels (crate::fused_dt), or
+/// None where they do not run (a build without CubeCL, another backend or dtype, the switch
+/// off). u: [R, B, L, D], w: [R, D], bias: [R, 1].
+#[cfg_attr(not(feature = "cubecl"), allow(unused_variables))] // no CubeCL: never
+pub fn dt_rows<B: Backend>(u: &Tensor<B, 4>, w: &Tensor<B, 2>, bias: &Tensor<B, 2>) -> Option<Tensor<B, 3>> {
+    #[cfg(feature = "cubecl")]
+    {
+        crate::fused_dt::try_fused(u, w, bias)
+    }
+    #[cfg(not(feature = "cubecl"))]
+    {
+        None
+    }
+}
+
 /// SiLU(conv(u wx^T) + bias) [R, B, L, C]: in_proj's xBC rows and the conv stage through the
 /// fused product + conv kernel ([`crate::fused_proj_conv`]), or None where it does not run (the
 /// caller then runs [`crate::grouped::linear_grouped`] and [`conv_silu_rows`]).

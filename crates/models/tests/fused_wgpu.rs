@@ -18,6 +18,7 @@ use cubecl::wgpu::WgpuRuntime;
 use models::fused_ce::{fused_ce_calls, set_fused_ce};
 use models::fused_conv::{fused_conv_calls, set_fused_conv};
 use models::fused_conv_ssd::{fused_conv_ssd_calls, set_fused_conv_ssd};
+use models::fused_dt::{fused_dt_calls, set_fused_dt};
 use models::fused_embed::{fused_embed_calls, set_fused_embed};
 use models::fused_norm::{fused_norm_calls, set_fused_norm};
 use models::fused_proj_conv::{fused_proj_conv_calls, set_fused_proj_conv};
@@ -66,6 +67,7 @@ fn the_speed_paths_give_the_plain_models_logits_and_gradients() {
     conv_ssd_gives_the_separate_kernels_bits();
     proj_conv_gives_the_products_logits_and_gradients();
     fused_ce_gives_the_plain_losses_and_gradients();
+    fused_dt_gives_the_plain_logits_and_gradients();
     let cases = [
         (base.to_string(), true, false, false, false, false, false),
         (base.to_string(), false, true, false, false, false, false),
@@ -402,5 +404,63 @@ fn fused_ce_gives_the_plain_losses_and_gradients() {
             diff < 1e-4 * scale.max(1e-3),
             "gradient of {name} differs by {diff:.2e} (scale {scale:.2e})"
         );
+    }
+}
+
+/// MSYM_FUSED_DT (models::fused_dt): dt's in_proj row, bias and softplus through the dt
+/// kernels give the plain ops' logits and every parameter's gradient to f32 rounding (the
+/// kernels sum in other orders), once a layer where the split in_proj runs (the whole in_proj
+/// product's dt column otherwise), whatever the block's conv variant; off unless set. Run
+/// inside the one test above (the switches are process-wide).
+fn fused_dt_gives_the_plain_logits_and_gradients() {
+    let base = "kind = \"mamba2\"\ndepth = 2\nd_model = 8\nd_state = 4";
+    let before = fused_dt_calls();
+    let model = build_model::<W>(
+        &tiny_config(base),
+        &[ReplicaInit { seed: 1, gamma: 0.5 }],
+        &Default::default(),
+    );
+    let _ = model.forward(tokens::<W>([1, 2, 6], 13, 3)).sum().backward();
+    assert_eq!(fused_dt_calls(), before, "the fused dt ran by default on lavapipe");
+    // (model, split in_proj, layer calls of the path expected)
+    let cases = [
+        (base.to_string(), true, 2),
+        (format!("{base}\nresidual_around_conv = true"), true, 2),
+        (format!("{base}\n[init]\ntied_head = true"), true, 2),
+        (base.to_string(), false, 0),
+    ];
+    for (model, split, want) in cases {
+        let cfg = tiny_config(&model);
+        let replicas = [ReplicaInit { seed: 1, gamma: 0.5 }, ReplicaInit { seed: 2, gamma: 1.0 }];
+        let toks = tokens::<W>([2, 5, 6], 13, 3);
+        let w = randn::<W, 3>([2, 5, 13], 4);
+        let run = |on: bool| {
+            set_split_in_proj(split);
+            set_fused_dt(on);
+            let model = build_model::<W>(&cfg, &replicas, &Default::default());
+            let logits = model.forward(toks.clone());
+            let grads = read_grads(&model, &logits.clone().mul(w.clone()).sum().backward());
+            (to_vec(logits), grads)
+        };
+        let plain = run(false);
+        let before = fused_dt_calls();
+        let fused = run(true);
+        set_fused_dt(false);
+        set_split_in_proj(true);
+        let case = format!("fused dt, model {model:?}, split in_proj {split}");
+        assert_eq!(fused_dt_calls() - before, want, "{case}: layer calls");
+        let scale = plain.0.iter().map(|v| v.abs()).fold(1.0, f64::max);
+        assert!(max_abs_diff(&plain.0, &fused.0) < 1e-5 * scale, "{case}: logits");
+        for (name, g) in &plain.1 {
+            let (Some(g), Some(f)) = (g, &fused.1[name]) else {
+                panic!("{case}: {name}'s gradient on one side only");
+            };
+            let scale = g.iter().map(|v| v.abs()).fold(1e-3, f64::max);
+            let diff = max_abs_diff(g, f);
+            assert!(
+                diff < 1e-4 * scale,
+                "{case}: gradient of {name} differs by {diff:.2e} (scale {scale:.2e})"
+            );
+        }
     }
 }

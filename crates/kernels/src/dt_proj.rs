@@ -1,0 +1,243 @@
+//! Mamba2's step size dt = softplus(u . w_dt + dt_bias) as two kernels: in_proj's dt row (one
+//! dot product of d_model terms a token), its bias and the softplus forward, and the three
+//! gradients backward. In place of the plain ops (`models::grouped::row_product`, then
+//! `shift_scalar` and `activation::softplus`), which are about 9 kernels forward and 15
+//! backward a layer, each for a [R, B, L] or [R, B L, D] tensor: at R = 1 every launch costs
+//! the host about 15 us while the GPU idles (depth 4: 437 kernels, 2.9 ms of kernel time in a
+//! step of 6-8 ms; ncu, results/bench/session26-h200-2026-11-29, call 2).
+//!
+//! One cube per (replica, token group) as the embedding's and the gated norm's kernels, one
+//! unit a token. Forward: the dot product in d order, then the bias, then the softplus as
+//! max(x, 0) + log1p(exp(-|x|)) (no overflow for large x). Backward, with gx = g sigmoid(x):
+//! du[t, k] = gx_t w[k] whole, and dw[k] = sum_t gx_t u[t, k] and dbias = sum_t gx_t as
+//! partial sums per token group (each in token order, one unit a sum: the bits repeat), which
+//! the caller sums over the groups. x is formed again from u, w and the bias (d FMAs a token)
+//! rather than kept.
+
+use cubecl::prelude::*;
+use cubecl::server::Handle;
+
+use crate::array_arg;
+
+/// The sizes of one launch. Arrays are contiguous, row-major: u and du [R, T, D] (T = B L
+/// tokens a replica), w and dw [R, D], bias [R], dt and its gradient g [R, T].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DtShape {
+    pub replicas: usize,
+    pub tokens: usize,
+    pub d: usize,
+}
+
+/// The most tokens a group: the backward keeps gx of the group's tokens in shared memory.
+pub const MAX_PER_GROUP: usize = 1024;
+
+/// The most units a cube (one a token of the group, striding where the group is longer).
+const MAX_UNITS: usize = 256;
+
+impl DtShape {
+    /// Elements of u (and du).
+    pub fn u_len(&self) -> usize {
+        self.dt_len() * self.d
+    }
+    /// Elements of dt (and g).
+    pub fn dt_len(&self) -> usize {
+        self.replicas * self.tokens
+    }
+    /// Elements of w (and dw).
+    pub fn w_len(&self) -> usize {
+        self.replicas * self.d
+    }
+    /// Token groups a replica ([`crate::token_groups`], as the embedding's).
+    pub fn groups(&self) -> usize {
+        crate::token_groups(self.tokens)
+    }
+    /// Tokens a group.
+    pub fn per_group(&self) -> usize {
+        self.tokens / self.groups()
+    }
+    /// Elements of dw_part [R, G, D].
+    pub fn dw_part_len(&self) -> usize {
+        self.replicas * self.groups() * self.d
+    }
+    /// Elements of db_part [R, G].
+    pub fn db_part_len(&self) -> usize {
+        self.replicas * self.groups()
+    }
+    /// Whether the kernels take these sizes (a group's gx fits the shared array).
+    pub fn fits(&self) -> bool {
+        self.d > 0 && self.tokens > 0 && self.replicas > 0 && self.per_group() <= MAX_PER_GROUP
+    }
+    /// Units a cube: a warp's multiple covering the group, at most [`MAX_UNITS`].
+    fn units(&self) -> usize {
+        self.per_group().next_multiple_of(32).min(MAX_UNITS)
+    }
+}
+
+/// x = u_t . w_r + bias_r: the d products summed in d order, then the bias.
+#[cube]
+fn pre<F: Float>(u: &Array<F>, w: &Array<F>, bias: F, r: usize, t: usize, #[comptime] d: usize) -> F {
+    let mut x = F::new(0.0);
+    #[unroll]
+    for k in 0..d {
+        x += u[t * d + k] * w[r * d + k];
+    }
+    x + bias
+}
+
+/// Cube (replica r, group) = CUBE_POS_X; unit i takes the group's tokens i, i + units, ..
+#[cube(launch)]
+fn dt_forward_kernel<F: Float>(
+    u: &Array<F>,      // [R, T, D]
+    w: &Array<F>,      // [R, D]
+    bias: &Array<F>,   // [R]
+    dt: &mut Array<F>, // [R, T]
+    tokens_per: u32,
+    groups: u32,
+    #[comptime] d: usize,
+    #[comptime] per: usize,
+) {
+    let rg = CUBE_POS_X as usize;
+    let r = rg / groups as usize;
+    let first = r * tokens_per as usize + (rg % groups as usize) * per;
+    let mut i = UNIT_POS_X as usize;
+    while i < per {
+        let x = pre(u, w, bias[r], r, first + i, d);
+        dt[first + i] = F::max(x, F::new(0.0)) + F::log1p(F::exp(-F::abs(x)));
+        i += CUBE_DIM_X as usize;
+    }
+}
+
+/// The same cubes: gx of the group's tokens into shared memory (unit i its tokens), then du's
+/// rows (consecutive units on consecutive elements), and the partial sums dw_part[r, g, k]
+/// (unit k) and db_part[r, g] (unit d), each over the group's tokens in order.
+#[cube(launch)]
+#[allow(clippy::too_many_arguments)]
+fn dt_backward_kernel<F: Float>(
+    u: &Array<F>,           // [R, T, D]
+    w: &Array<F>,           // [R, D]
+    bias: &Array<F>,        // [R]
+    g: &Array<F>,           // [R, T]: the gradient of dt
+    du: &mut Array<F>,      // [R, T, D]
+    dw_part: &mut Array<F>, // [R, G, D]
+    db_part: &mut Array<F>, // [R, G]
+    tokens_per: u32,
+    groups: u32,
+    #[comptime] d: usize,
+    #[comptime] per: usize,
+) {
+    let rg = CUBE_POS_X as usize;
+    let r = rg / groups as usize;
+    let first = r * tokens_per as usize + (rg % groups as usize) * per;
+    let step = CUBE_DIM_X as usize;
+    let mut gx = SharedMemory::<F>::new(per);
+    let mut i = UNIT_POS_X as usize;
+    while i < per {
+        let x = pre(u, w, bias[r], r, first + i, d);
+        // softplus'(x) = sigmoid(x); exp(-x) = inf for very negative x gives 0, not NaN
+        gx[i] = g[first + i] / (F::new(1.0) + F::exp(-x));
+        i += step;
+    }
+    sync_cube();
+    let mut q = UNIT_POS_X as usize;
+    while q < comptime!(per * d) {
+        let j = q / d;
+        let k = q % d;
+        du[(first + j) * d + k] = gx[j] * w[r * d + k];
+        q += step;
+    }
+    let mut k = UNIT_POS_X as usize;
+    while k <= d {
+        let mut acc = F::new(0.0);
+        if k < d {
+            for j in 0..per {
+                acc += gx[j] * u[(first + j) * d + k];
+            }
+            dw_part[rg * d + k] = acc;
+        } else {
+            for j in 0..per {
+                acc += gx[j];
+            }
+            db_part[rg] = acc;
+        }
+        k += step;
+    }
+}
+
+fn launch_dims(s: &DtShape) -> (CubeCount, CubeDim) {
+    assert!(
+        s.fits(),
+        "dt: {s:?} does not fit the kernels (at most {MAX_PER_GROUP} tokens a group)"
+    );
+    (
+        CubeCount::Static((s.replicas * s.groups()) as u32, 1, 1),
+        CubeDim::new_1d(s.units() as u32),
+    )
+}
+
+/// The step sizes dt [R, T] = softplus(u_t . w_r + bias_r). `u`, `w`, `bias` hold F and the
+/// sizes of `shape`.
+pub fn dt_forward<R: Runtime, F: Float + CubeElement>(
+    client: &ComputeClient<R>,
+    shape: &DtShape,
+    u: &Handle,
+    w: &Handle,
+    bias: &Handle,
+) -> Handle {
+    let dt = client.empty(shape.dt_len() * core::mem::size_of::<F>());
+    let (count, dim) = launch_dims(shape);
+    dt_forward_kernel::launch::<F, R>(
+        client,
+        count,
+        dim,
+        array_arg(u, shape.u_len()),
+        array_arg(w, shape.w_len()),
+        array_arg(bias, shape.replicas),
+        array_arg(&dt, shape.dt_len()),
+        shape.tokens as u32,
+        shape.groups() as u32,
+        shape.d,
+        shape.per_group(),
+    );
+    dt
+}
+
+/// The gradients of sum(g * dt): du [R, T, D] whole, dw and dbias as partial sums over the
+/// G = [`DtShape::groups`] token groups, dw_part [R, G, D] and db_part [R, G].
+pub struct DtGrads {
+    pub du: Handle,
+    pub dw_part: Handle,
+    pub db_part: Handle,
+}
+
+/// [`DtGrads`] of the forward's inputs for the upstream gradient `g` [R, T].
+pub fn dt_backward<R: Runtime, F: Float + CubeElement>(
+    client: &ComputeClient<R>,
+    shape: &DtShape,
+    u: &Handle,
+    w: &Handle,
+    bias: &Handle,
+    g: &Handle,
+) -> DtGrads {
+    let size = core::mem::size_of::<F>();
+    let du = client.empty(shape.u_len() * size);
+    let dw_part = client.empty(shape.dw_part_len() * size);
+    let db_part = client.empty(shape.db_part_len() * size);
+    let (count, dim) = launch_dims(shape);
+    dt_backward_kernel::launch::<F, R>(
+        client,
+        count,
+        dim,
+        array_arg(u, shape.u_len()),
+        array_arg(w, shape.w_len()),
+        array_arg(bias, shape.replicas),
+        array_arg(g, shape.dt_len()),
+        array_arg(&du, shape.u_len()),
+        array_arg(&dw_part, shape.dw_part_len()),
+        array_arg(&db_part, shape.db_part_len()),
+        shape.tokens as u32,
+        shape.groups() as u32,
+        shape.d,
+        shape.per_group(),
+    );
+    DtGrads { du, dw_part, db_part }
+}
