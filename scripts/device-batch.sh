@@ -77,7 +77,7 @@
 #                                              # (MSYM_SSD_SCORES; the same bits) off and on:
 #                                              # the checks' A/B, then R = 1 runs; JOB+scores
 #   scripts/device-batch.sh dt-check [G]       # dt's in_proj row, bias and softplus in one kernel
-#                                              # pair (MSYM_FUSED_DT; off by default) off and on:
+#                                              # pair (MSYM_FUSED_DT; on since session 26) off and on:
 #                                              # the checks' A/B, then R = 1 runs; JOB+dt
 #   scripts/device-batch.sh projconv-rounds-check [G] # its tensor-core form's groups a cube
 #                                              # (MSYM_PROJ_CONV_ROUNDS): ncu's time of its launches

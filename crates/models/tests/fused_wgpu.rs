@@ -410,8 +410,8 @@ fn fused_ce_gives_the_plain_losses_and_gradients() {
 /// MSYM_FUSED_DT (models::fused_dt): dt's in_proj row, bias and softplus through the dt
 /// kernels give the plain ops' logits and every parameter's gradient to f32 rounding (the
 /// kernels sum in other orders), once a layer where the split in_proj runs (the whole in_proj
-/// product's dt column otherwise), whatever the block's conv variant; off unless set. Run
-/// inside the one test above (the switches are process-wide).
+/// product's dt column otherwise), whatever the block's conv variant; on by default (since
+/// its H200 A/B, session 26). Run inside the one test above (the switches are process-wide).
 fn fused_dt_gives_the_plain_logits_and_gradients() {
     let base = "kind = \"mamba2\"\ndepth = 2\nd_model = 8\nd_state = 4";
     let before = fused_dt_calls();
@@ -421,7 +421,11 @@ fn fused_dt_gives_the_plain_logits_and_gradients() {
         &Default::default(),
     );
     let _ = model.forward(tokens::<W>([1, 2, 6], 13, 3)).sum().backward();
-    assert_eq!(fused_dt_calls(), before, "the fused dt ran by default on lavapipe");
+    assert_eq!(
+        fused_dt_calls() - before,
+        2,
+        "the fused dt is on by default, once a layer"
+    );
     // (model, split in_proj, layer calls of the path expected)
     let cases = [
         (base.to_string(), true, 2),
@@ -445,8 +449,11 @@ fn fused_dt_gives_the_plain_logits_and_gradients() {
         let plain = run(false);
         let before = fused_dt_calls();
         let fused = run(true);
-        set_fused_dt(false);
-        set_split_in_proj(true);
+        let on = fused_dt_calls();
+        run(false);
+        assert_eq!(fused_dt_calls(), on, "{model:?}: the fused dt ran while set off");
+        set_split_in_proj(true); // back to the defaults, the fused dt on
+        set_fused_dt(true);
         let case = format!("fused dt, model {model:?}, split in_proj {split}");
         assert_eq!(fused_dt_calls() - before, want, "{case}: layer calls");
         let scale = plain.0.iter().map(|v| v.abs()).fold(1.0, f64::max);
