@@ -84,6 +84,14 @@ fn pre<F: Float>(u: &Array<F>, w: &Array<F>, bias: F, r: usize, t: usize, #[comp
     x + bias
 }
 
+/// Cube (replica r, group) = CUBE_POS_X: (r, the group's first token in [R, T]).
+#[cube]
+fn group_start(tokens_per: u32, groups: u32, #[comptime] per: usize) -> (usize, usize) {
+    let rg = CUBE_POS_X as usize;
+    let r = rg / groups as usize;
+    (r, r * tokens_per as usize + (rg % groups as usize) * per)
+}
+
 /// Cube (replica r, group) = CUBE_POS_X; unit i takes the group's tokens i, i + units, ..
 #[cube(launch)]
 fn dt_forward_kernel<F: Float>(
@@ -96,9 +104,7 @@ fn dt_forward_kernel<F: Float>(
     #[comptime] d: usize,
     #[comptime] per: usize,
 ) {
-    let rg = CUBE_POS_X as usize;
-    let r = rg / groups as usize;
-    let first = r * tokens_per as usize + (rg % groups as usize) * per;
+    let (r, first) = group_start(tokens_per, groups, per);
     let mut i = UNIT_POS_X as usize;
     while i < per {
         let x = pre(u, w, bias[r], r, first + i, d);
@@ -126,8 +132,7 @@ fn dt_backward_kernel<F: Float>(
     #[comptime] per: usize,
 ) {
     let rg = CUBE_POS_X as usize;
-    let r = rg / groups as usize;
-    let first = r * tokens_per as usize + (rg % groups as usize) * per;
+    let (r, first) = group_start(tokens_per, groups, per);
     let step = CUBE_DIM_X as usize;
     let mut gx = SharedMemory::<F>::new(per);
     let mut i = UNIT_POS_X as usize;
