@@ -3,8 +3,9 @@
 //! gradients backward. In place of the plain ops (`models::grouped::row_product`, then
 //! `shift_scalar` and `activation::softplus`), which are about 9 kernels forward and 15
 //! backward a layer, each for a [R, B, L] or [R, B L, D] tensor: at R = 1 every launch costs
-//! the host about 15 us while the GPU idles (depth 4: 437 kernels, 2.9 ms of kernel time in a
-//! step of 6-8 ms; ncu, results/bench/session26-h200-2026-11-29, call 2).
+//! the host 14-17 us while the GPU idles (depth 4: 437 kernels, 2.9 ms of kernel time by ncu in
+//! a step the bench times at 5.6-7.6 ms, of which 6.1-7.5 ms is the host's; H200,
+//! results/bench/session26-h200-2026-11-29, calls 1-3).
 //!
 //! One cube per (replica, token group) as the embedding's and the gated norm's kernels, one
 //! unit a token. Forward: the dot product in d order, then the bias, then the softplus as
@@ -173,10 +174,7 @@ fn launch_dims(s: &DtShape) -> (CubeCount, CubeDim) {
         s.fits(),
         "dt: {s:?} does not fit the kernels (at most {MAX_PER_GROUP} tokens a group)"
     );
-    (
-        CubeCount::Static((s.replicas * s.groups()) as u32, 1, 1),
-        CubeDim::new_1d(s.units() as u32),
-    )
+    crate::token_group_cubes(s.replicas, s.tokens, s.units())
 }
 
 /// The step sizes dt [R, T] = softplus(u_t . w_r + bias_r). `u`, `w`, `bias` hold F and the

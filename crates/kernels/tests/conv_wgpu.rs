@@ -12,7 +12,7 @@ use kernels::conv_oracle::{self, ConvField, ConvHost};
 use kernels::conv_silu::{ConvInputs, ConvShape, conv_silu_backward, conv_silu_forward};
 
 mod common;
-use common::{client, conv_inputs, download, lcg, require_vulkan, tensor, upload, values, worst};
+use common::{client, conv_inputs, download, lcg, require_vulkan, sum_over_groups, tensor, upload, values, worst};
 
 type R = WgpuRuntime;
 type Inner = CubeBackend<R, f32, i32, u32>;
@@ -67,17 +67,6 @@ const CASES: [ConvShape; 3] = [
     },
 ];
 
-/// dw [R, C, K] and dbias [R, C] from the kernel's per-group partial sums [R, G, ..].
-fn sum_groups(v: &[f64], s: &ConvShape, inner: usize) -> Vec<f64> {
-    let g = s.groups();
-    let mut out = vec![0.0; s.replicas * inner];
-    for (i, x) in v.iter().enumerate() {
-        let r = i / (g * inner);
-        out[r * inner + i % inner] += x;
-    }
-    out
-}
-
 #[test]
 fn forward_matches_the_f64_definition() {
     let c = client();
@@ -100,9 +89,12 @@ fn backward_matches_finite_differences() {
             (ConvField::X, download(&c, grads.dx)),
             (
                 ConvField::W,
-                sum_groups(&download(&c, grads.dw_part), s, s.channels * s.taps),
+                sum_over_groups(&download(&c, grads.dw_part), s.groups(), s.channels * s.taps),
             ),
-            (ConvField::Bias, sum_groups(&download(&c, grads.db_part), s, s.channels)),
+            (
+                ConvField::Bias,
+                sum_over_groups(&download(&c, grads.db_part), s.groups(), s.channels),
+            ),
         ];
         for (field, grad) in got {
             let err = worst(&grad, &conv_oracle::finite_difference(s, &h, &g, field, 1e-6));

@@ -10,7 +10,7 @@ use kernels::burn_op_dt::{dt_autodiff, dt_inference};
 use kernels::dt_proj::{DtShape, dt_backward, dt_forward};
 
 mod common;
-use common::{client, download, lcg, require_vulkan, tensor, upload, values, worst};
+use common::{client, download, lcg, require_vulkan, sum_over_groups, tensor, upload, values, worst};
 
 type R = WgpuRuntime;
 type Inner = CubeBackend<R, f32, i32, u32>;
@@ -88,15 +88,6 @@ fn backward(s: &DtShape, h: &Host, g: &[f64]) -> (Vec<f64>, Vec<f64>, Vec<f64>) 
     (du, dw, db)
 }
 
-/// Per-group partials [R, G, C] summed over G -> [R, C].
-fn sum_groups(v: &[f64], s: &DtShape, c: usize) -> Vec<f64> {
-    let mut out = vec![0.0; s.replicas * c];
-    for (i, x) in v.iter().enumerate() {
-        out[(i / (s.groups() * c)) * c + i % c] += x;
-    }
-    out
-}
-
 #[test]
 fn the_oracle_gradients_are_its_finite_differences() {
     let s = CASES[1];
@@ -146,9 +137,9 @@ fn the_kernels_give_the_oracle_forward_and_gradients() {
         let (du, dw, db) = backward(s, &h, &g);
         let err = worst(&download(&c, k.du), &du);
         assert!(err < 1e-5, "case {n} ({s:?}): du max error {err:.2e}");
-        let err = worst(&sum_groups(&download(&c, k.dw_part), s, s.d), &dw);
+        let err = worst(&sum_over_groups(&download(&c, k.dw_part), s.groups(), s.d), &dw);
         assert!(err < 1e-4, "case {n} ({s:?}): dw max error {err:.2e}");
-        let err = worst(&sum_groups(&download(&c, k.db_part), s, 1), &db);
+        let err = worst(&sum_over_groups(&download(&c, k.db_part), s.groups(), 1), &db);
         assert!(err < 1e-4, "case {n} ({s:?}): dbias max error {err:.2e}");
     }
 }

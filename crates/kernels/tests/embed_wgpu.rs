@@ -13,7 +13,7 @@ use kernels::burn_op_embed::{embed_autodiff, embed_inference};
 use kernels::embed::{EmbedShape, embed_backward, embed_forward};
 
 mod common;
-use common::{client, download, lcg, require_vulkan, tensor, upload, values, worst};
+use common::{client, download, lcg, require_vulkan, sum_over_groups, tensor, upload, values, worst};
 
 type R = WgpuRuntime;
 type Inner = CubeBackend<R, f32, i32, u32>;
@@ -68,16 +68,6 @@ fn scatter(s: &EmbedShape, tok: &[i32], g: &[f64]) -> Vec<f64> {
     dw
 }
 
-/// dw [R, V, D] from the kernel's per-group partial tables [R, G, V, D].
-fn sum_groups(v: &[f64], s: &EmbedShape) -> Vec<f64> {
-    let table = s.vocab * s.d;
-    let mut out = vec![0.0; s.w_len()];
-    for (i, x) in v.iter().enumerate() {
-        out[(i / (s.groups() * table)) * table + i % table] += x;
-    }
-    out
-}
-
 #[test]
 fn the_lookup_is_the_host_table_and_the_gradient_its_scatter_sum() {
     let c = client();
@@ -88,7 +78,11 @@ fn the_lookup_is_the_host_table_and_the_gradient_its_scatter_sum() {
         let t = upload_tokens(&c, &tok);
         let out = download(&c, embed_forward::<R, f32>(&c, s, &t, &upload(&c, &w)));
         assert_eq!(out, lookup(s, &tok, &w), "case {k} ({s:?}): the lookup");
-        let dw = sum_groups(&download(&c, embed_backward::<R, f32>(&c, s, &t, &upload(&c, &g))), s);
+        let dw = sum_over_groups(
+            &download(&c, embed_backward::<R, f32>(&c, s, &t, &upload(&c, &g))),
+            s.groups(),
+            s.vocab * s.d,
+        );
         let err = worst(&dw, &scatter(s, &tok, &g));
         assert!(err < 1e-5, "case {k} ({s:?}): dw max error {err:.2e}");
     }
@@ -106,7 +100,11 @@ fn a_token_outside_the_vocabulary_embeds_as_zeros_and_gets_no_gradient() {
     let g = lcg(92)(s.x_len(), -1.0, 2.0);
     let t = upload_tokens(&c, &tok);
     let out = download(&c, embed_forward::<R, f32>(&c, &s, &t, &upload(&c, &w)));
-    let dw = sum_groups(&download(&c, embed_backward::<R, f32>(&c, &s, &t, &upload(&c, &g))), &s);
+    let dw = sum_over_groups(
+        &download(&c, embed_backward::<R, f32>(&c, &s, &t, &upload(&c, &g))),
+        s.groups(),
+        s.vocab * s.d,
+    );
     let (mut want_out, mut want_g) = (vec![0.0; s.x_len()], g.clone());
     for (k, &v) in tok.iter().enumerate() {
         let at = k * s.d..(k + 1) * s.d;

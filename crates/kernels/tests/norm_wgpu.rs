@@ -16,7 +16,7 @@ use kernels::gated_norm::{
 use kernels::gated_norm_oracle::{self, NormField, NormHost};
 
 mod common;
-use common::{client, download, lcg, require_vulkan, tensor, upload, values, worst};
+use common::{client, download, lcg, require_vulkan, sum_over_groups, tensor, upload, values, worst};
 
 type R = WgpuRuntime;
 type Inner = CubeBackend<R, f32, i32, u32>;
@@ -83,15 +83,6 @@ fn device_inputs(c: &ComputeClient<R>, s: &NormShape, h: &NormHost) -> NormInput
         z: s.gated.then(|| upload(c, &h.z)),
         w: upload(c, &h.w),
     }
-}
-
-/// dw [R, E] from the kernel's per-group partial sums [R, G, E].
-fn sum_groups(v: &[f64], s: &NormShape) -> Vec<f64> {
-    let mut out = vec![0.0; s.w_len()];
-    for (i, x) in v.iter().enumerate() {
-        out[(i / (s.groups() * s.e)) * s.e + i % s.e] += x;
-    }
-    out
 }
 
 #[test]
@@ -246,7 +237,10 @@ fn backward_matches_finite_differences() {
         );
         let mut got = vec![
             (NormField::Y, download(&c, grads.dy)),
-            (NormField::W, sum_groups(&download(&c, grads.dw_part), s)),
+            (
+                NormField::W,
+                sum_over_groups(&download(&c, grads.dw_part), s.groups(), s.e),
+            ),
         ];
         if let Some(dz) = grads.dz {
             got.push((NormField::Z, download(&c, dz)));

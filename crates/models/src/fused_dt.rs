@@ -3,7 +3,7 @@
 //! dispatches), in place of the plain ops of the split in_proj (`grouped::row_product`, then
 //! `shift_scalar` and `activation::softplus`): about 24 launches a layer forward and backward
 //! become 1 and 3. Why: at R = 1 the host's work for each launch, not the GPU, sets the step
-//! (depth 4: 437 kernels, 2.9 ms of kernel time in a 6-8 ms step; ncu,
+//! (depth 4: 437 kernels, 2.9 ms of kernel time by ncu in a 5.6-7.6 ms step;
 //! results/bench/session26-h200-2026-11-29).
 //!
 //! **On by default** since its H200 A/B (`scripts/device-batch.sh dt-check`,

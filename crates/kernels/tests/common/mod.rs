@@ -80,6 +80,16 @@ pub fn conv_inputs(s: &ConvShape, seed: u64) -> ConvHost {
     }
 }
 
+/// A kernel's per-group partial sums [R, G, inner] summed over the G token groups, in f64:
+/// -> [R, inner] (the sum the burn operations run after the kernels).
+pub fn sum_over_groups(v: &[f64], groups: usize, inner: usize) -> Vec<f64> {
+    let mut out = vec![0.0; v.len() / groups];
+    for (i, x) in v.iter().enumerate() {
+        out[(i / (groups * inner)) * inner + i % inner] += x;
+    }
+    out
+}
+
 /// Largest |got - want| / max(1, |want|).
 pub fn worst(got: &[f64], want: &[f64]) -> f64 {
     assert_eq!(got.len(), want.len());
