@@ -79,6 +79,9 @@
 #   scripts/device-batch.sh dt-check [G]       # dt's in_proj row, bias and softplus in one kernel
 #                                              # pair (MSYM_FUSED_DT; on since session 26) off and on:
 #                                              # the checks' A/B, then R = 1 runs; JOB+dt
+#   scripts/device-batch.sh views-check [G]    # the optimizer's row split into the parameters as
+#                                              # views at R = 1 (MSYM_ROW_VIEWS; off) off and on: the
+#                                              # checks' A/B with one-replica runs, then R = 1 runs; JOB+views
 #   scripts/device-batch.sh projconv-rounds-check [G] # its tensor-core form's groups a cube
 #                                              # (MSYM_PROJ_CONV_ROUNDS): ncu's time of its launches
 #   scripts/device-batch.sh kernel-tests [G]   # the kernels' GPU-only tests (crates/kernels/tests/
@@ -150,7 +153,7 @@ mkdir -p runs/logs
 # on since 20967e6, off before; the fused gated norm on since the session after its check
 # (binary fb02bc2 and older: off); the fused input RMSNorm and embedding off until their
 # checks adopt them; the fused conv + SSD off: its check in session 18 kept it off)
-SWITCH_CHECKS="fused-check:MSYM_FUSED_SSD conv-check:MSYM_FUSED_CONV split-check:MSYM_SPLIT_IN_PROJ norm-check:MSYM_FUSED_NORM rms-check:MSYM_FUSED_RMSNORM embed-check:MSYM_FUSED_EMBED keep-check:MSYM_KEEP_FLAT_PARAMS lastq-check:MSYM_LAST_QUERY adam-check:MSYM_FUSED_ADAM convssd-check:MSYM_FUSED_CONV_SSD ce-check:MSYM_FUSED_CE projconv-check:MSYM_FUSED_PROJ_CONV projgrads-check:MSYM_PROJ_CONV_GRADS scores-check:MSYM_SSD_SCORES dt-check:MSYM_FUSED_DT"
+SWITCH_CHECKS="fused-check:MSYM_FUSED_SSD conv-check:MSYM_FUSED_CONV split-check:MSYM_SPLIT_IN_PROJ norm-check:MSYM_FUSED_NORM rms-check:MSYM_FUSED_RMSNORM embed-check:MSYM_FUSED_EMBED keep-check:MSYM_KEEP_FLAT_PARAMS lastq-check:MSYM_LAST_QUERY adam-check:MSYM_FUSED_ADAM convssd-check:MSYM_FUSED_CONV_SSD ce-check:MSYM_FUSED_CE projconv-check:MSYM_FUSED_PROJ_CONV projgrads-check:MSYM_PROJ_CONV_GRADS scores-check:MSYM_SSD_SCORES dt-check:MSYM_FUSED_DT views-check:MSYM_ROW_VIEWS"
 PLAIN=$(for c in $SWITCH_CHECKS; do printf '%s=0 ' ${c#*:}; done) # every speed path off
 TF='model={kind="transformer",depth=2,d_model=128,d_k=128,d_v=256,d_ff=128,activation="silu"}'
 E5='eval.every_epochs=5'
@@ -269,7 +272,7 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         # runs/fig3-spot results/fig3`: each R = 1 value against the batched row's 3 seeds
         echo env $PLAIN$M sweep configs/fig3.toml $(dev "$3" 0,1,2,3) --max-replicas 1 --set $E5 \
             --only model.depth=2,3 --only init.gamma=1.0,1.5 --only seed=1 --time-limit $t --out runs/fig3-spot ;;
-    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | host-check | host-profile | f32-check | paths-check | profile | profile-r1 | profile-d4 | profile-sections | profile-sass | norm-tiling-check | projconv-tiling-check | matmul-kernel-check | profile-fig6 | autotune-check | lastq-check | convssd-check | ce-check | projconv-check | kernel-tests | projconv-rounds-check | projgrads-check | scores-check | dt-check | gradb-check | gradb-ab)
+    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | host-check | host-profile | f32-check | paths-check | profile | profile-r1 | profile-d4 | profile-sections | profile-sass | norm-tiling-check | projconv-tiling-check | matmul-kernel-check | profile-fig6 | autotune-check | lastq-check | convssd-check | ce-check | projconv-check | kernel-tests | projconv-rounds-check | projgrads-check | scores-check | dt-check | views-check | gradb-check | gradb-ab)
         # this script's own commands on one GPU, as queued jobs: torch-fig4 (issue 10: the
         # fig4 cell in PyTorch; no time limit, no resume), torch-order (fig4's seed 1 in
         # PyTorch on msym's own batches), fusion-check (issue 8: may the sweeps use the
@@ -956,6 +959,11 @@ convssd-check | ce-check | projconv-check | projgrads-check | scores-check | dt-
     switch_check $1 "${2:-0}"
     v=$(for c in $SWITCH_CHECKS; do [ "${c%%:*}" = "$1" ] && echo ${c#*:}; done)
     r1_runs "${2:-0}" runs/$1/r1 "env $v=0 $M" "env $v=1 $M" ;;
+views-check) # the row views (session 27) apply at R = 1 only: the A/B's bench (R >= 9 there
+    # runs as before, the same bits) and 5 epochs of three fig3 cells, each a run of one
+    # replica, each way; then interleaved R = 1 runs
+    AB_SWEEP="configs/fig3.toml --only model.depth=2 --only init.gamma=0.9 --max-replicas 1" switch_check $1 "${2:-0}"
+    r1_runs "${2:-0}" runs/$1/r1 "env MSYM_ROW_VIEWS=0 $M" "env MSYM_ROW_VIEWS=1 $M" ;;
 ssd-units-check) ssd_units_check "${2:-0}" ;;
 gradb-check) gradb_check "${2:-0}" ;;
 gradb-ab) gradb_ab "${2:-0}" ;;

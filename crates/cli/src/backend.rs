@@ -162,9 +162,16 @@ pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
         models::fused_adam::fused_adam_on(),
         models::fused_adam::fused_adam_calls(),
     );
+    // the optimizer's row split into the parameters as views of it at R = 1
+    // (models::fused_adam::row_views, off by default; "calls" counts splits)
+    let row_views = (
+        "row_views",
+        models::fused_adam::row_views_on(),
+        models::fused_adam::row_views_calls(),
+    );
     fused
         .into_iter()
-        .chain([split, kept, fused_adam, last_query, f32_matmul])
+        .chain([split, kept, fused_adam, row_views, last_query, f32_matmul])
         .map(|(k, on, calls)| (k.to_string(), serde_json::json!({ "on": on, "calls": calls })))
         .collect()
 }

@@ -377,6 +377,7 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
         ("split_in_proj", "split in_proj"),
         ("keep_flat_params", "kept parameter row"),
         ("fused_adam", "fused optimizer tail"),
+        ("row_views", "row views"),
         ("last_query", "last query"),
         ("f32_matmul", "f32 matmul"),
     ]

@@ -1,9 +1,10 @@
 //! The optimizer's tail as two kernels (issue 8: at R = 1 a step is bound by the host's work
 //! per kernel, about 13-18 us on an H200, results/bench/NOTES.md):
 //!
-//! - [`gather_row`]: the K gradients [R, n_k] laid end to end in one row per replica
-//!   [R, P] (zeros after the last), in one launch where burn's `cat` takes one fill and one
-//!   slice_assign a tensor (23 kernels at depth 2, 41 at depth 4);
+//! - [`gather_row`]: the K gradients [R, n_k] laid out in one row per replica [R, P] (end
+//!   to end, or each at its own column; zeros in the gaps and after the last), in one launch
+//!   where burn's `cat` takes one fill and one slice_assign a tensor (23 kernels at depth 2,
+//!   41 at depth 4);
 //! - [`adamw_row`]: per-replica global-norm clipping and the AdamW update of that row, in one
 //!   launch where the plain ops take about 26 (trainer::clip and trainer::adamw).
 //!
@@ -68,14 +69,43 @@ fn gather_row_kernel<F: Float>(
     }
 }
 
-/// Rows [R, total] from `parts` [R, n_k] (contiguous f32 handles of R n_k elements), laid end
-/// to end in order; the entries after the last part are 0. `total` must hold them all.
-/// One launch for up to the runtime's bindings less two parts (wgpu's limit is small, CUDA's
-/// 1024), each over its parts' columns; the last one also writes the zeros.
+/// One part of a row: a contiguous f32 handle of R `len` elements, laid at column `start`
+/// of each replica's row.
+#[derive(Debug, Clone)]
+pub struct RowPart {
+    pub handle: Handle,
+    pub start: usize,
+    pub len: usize,
+}
+
+impl RowPart {
+    /// Parts (handle, len) laid end to end from column 0, without gaps.
+    pub fn end_to_end(parts: &[(Handle, usize)]) -> Vec<RowPart> {
+        let mut at = 0;
+        parts
+            .iter()
+            .map(|(handle, len)| {
+                let p = RowPart {
+                    handle: handle.clone(),
+                    start: at,
+                    len: *len,
+                };
+                at += len;
+                p
+            })
+            .collect()
+    }
+}
+
+/// Rows [R, total] from `parts` (in increasing, non-overlapping column order); every column
+/// no part covers (the gaps between parts and the entries after the last) is 0. `total`
+/// must hold them all. One launch for up to the runtime's bindings less two parts (wgpu's
+/// limit is small, CUDA's 1024), each over its parts' columns and the gaps up to the next
+/// launch's first part; the last one also writes the zeros after.
 pub fn gather_row<R: Runtime, F: Float + CubeElement>(
     client: &ComputeClient<R>,
     replicas: usize,
-    parts: &[(Handle, usize)],
+    parts: &[RowPart],
     total: usize,
 ) -> Handle {
     let per_launch = (client.properties().hardware.max_bindings as usize).saturating_sub(2);
@@ -86,29 +116,36 @@ pub fn gather_row<R: Runtime, F: Float + CubeElement>(
 pub fn gather_row_by<R: Runtime, F: Float + CubeElement>(
     client: &ComputeClient<R>,
     replicas: usize,
-    parts: &[(Handle, usize)],
+    parts: &[RowPart],
     total: usize,
     per_launch: usize,
 ) -> Handle {
-    let used: usize = parts.iter().map(|(_, n)| n).sum();
+    let mut end = 0;
+    for p in parts {
+        assert!(
+            p.start >= end,
+            "gather_row: a part starts at column {} before the last one ends at {end}",
+            p.start
+        );
+        end = p.start + p.len;
+    }
     assert!(
-        used <= total,
-        "gather_row: the parts hold {used} entries a row, more than {total}"
+        end <= total,
+        "gather_row: the parts end at column {end} of a row, after its {total}"
     );
     let row = client.empty(replicas * total * core::mem::size_of::<F>());
-    let per_launch = per_launch.max(1);
-    let chunks: Vec<&[(Handle, usize)]> = parts.chunks(per_launch).collect();
-    let mut at = 0;
+    let chunks: Vec<&[RowPart]> = parts.chunks(per_launch.max(1)).collect();
     for (c, chunk) in chunks.iter().enumerate() {
-        let first = at;
+        // this launch's columns: from its first part (column 0 for the first launch) up to
+        // the next launch's first part (the row's end for the last)
+        let first = if c == 0 { 0 } else { chunk[0].start };
+        let last = chunks.get(c + 1).map_or(total, |next| next[0].start);
         let (mut arrays, mut starts, mut sizes) = (SequenceArg::new(), SequenceArg::new(), SequenceArg::new());
-        for (h, n) in chunk.iter() {
-            arrays.push(array_arg(h, replicas * n));
-            starts.push(at as u32);
-            sizes.push(*n as u32);
-            at += n;
+        for p in chunk.iter() {
+            arrays.push(array_arg(&p.handle, replicas * p.len));
+            starts.push(p.start as u32);
+            sizes.push(p.len as u32);
         }
-        let last = if c + 1 == chunks.len() { total } else { at };
         let shape = RowShape {
             replicas,
             row_len: last - first,

@@ -2,13 +2,15 @@
 //! concatenation (exact), the update against PyTorch's AdamW with global-norm clipping written
 //! out in f64 (torch.optim.AdamW and clip_grad_norm_, one replica at a time).
 
-use kernels::adamw::{AdamRowInputs, AdamScalars, RowShape, adamw_row, gather_row, gather_row_by};
+use kernels::adamw::{AdamRowInputs, AdamScalars, RowPart, RowShape, adamw_row, gather_row, gather_row_by};
+use kernels::burn_op_adamw::row_views;
 
 mod common;
-use common::{client, download, lcg, upload};
+use common::{client, download, lcg, require_vulkan, tensor, upload, values};
 
-/// The parts laid end to end, per launch at most `per_launch` parts (None: the runtime's).
-fn check_gather(per_launch: Option<usize>) {
+/// The parts laid out from `starts` (None: end to end), per launch at most `per_launch` parts
+/// (None: the runtime's), against the host's layout.
+fn check_gather(per_launch: Option<usize>, starts: Option<[usize; 5]>) {
     let c = client();
     let r = 2;
     // a part longer than a cube (300 > 256 units) and parts of one entry
@@ -17,31 +19,89 @@ fn check_gather(per_launch: Option<usize>) {
     let parts: Vec<Vec<f64>> = sizes.iter().map(|&n| draw(r * n, -1.0, 2.0)).collect();
     let total = 1024;
     let handles: Vec<_> = parts.iter().zip(sizes).map(|(p, n)| (upload(&c, p), n)).collect();
+    let laid = match starts {
+        Some(starts) => handles
+            .iter()
+            .zip(starts)
+            .map(|((handle, len), start)| RowPart {
+                handle: handle.clone(),
+                start,
+                len: *len,
+            })
+            .collect(),
+        None => RowPart::end_to_end(&handles),
+    };
     let row = match per_launch {
-        Some(k) => gather_row_by::<_, f32>(&c, r, &handles, total, k),
-        None => gather_row::<_, f32>(&c, r, &handles, total),
+        Some(k) => gather_row_by::<_, f32>(&c, r, &laid, total, k),
+        None => gather_row::<_, f32>(&c, r, &laid, total),
     };
     let got = download(&c, row);
+    // written out from the starts, without RowPart's own arithmetic
     let mut want = vec![0.0; r * total];
     for row in 0..r {
-        let mut at = row * total;
-        for (p, &n) in parts.iter().zip(&sizes) {
-            want[at..at + n].copy_from_slice(&p[row * n..(row + 1) * n]);
+        let mut at = 0;
+        for (k, (p, &n)) in parts.iter().zip(&sizes).enumerate() {
+            let start = starts.map_or(at, |s| s[k]);
+            want[row * total + start..row * total + start + n].copy_from_slice(&p[row * n..(row + 1) * n]);
             at += n;
         }
     }
-    assert_eq!(got, want, "per launch {per_launch:?}");
+    assert_eq!(got, want, "per launch {per_launch:?}, starts {starts:?}");
 }
 
 #[test]
 fn gather_lays_the_parts_end_to_end_with_zeros_after() {
-    check_gather(None);
+    check_gather(None, None);
 }
 
 /// Several launches (wgpu allows few buffers a kernel): 2 + 2 + 1 parts, the last with the zeros.
 #[test]
 fn gather_in_several_launches_gives_the_same_row() {
-    check_gather(Some(2));
+    check_gather(Some(2), None);
+}
+
+/// Parts at their own columns (trainer::flat's aligned layout): zeros in the gaps, in one
+/// launch and in launches whose boundaries fall in gaps (2 + 2 + 1 parts).
+#[test]
+fn gather_at_given_columns_leaves_zeros_in_the_gaps() {
+    let starts = [0, 128, 512, 513, 640];
+    check_gather(None, Some(starts));
+    check_gather(Some(2), Some(starts));
+    check_gather(Some(1), Some(starts));
+}
+
+type Plain = burn_cubecl::CubeBackend<cubecl::wgpu::WgpuRuntime, f32, i32, u32>;
+
+/// The row's entries as views: each holds the row's values at its columns, reshapes to a
+/// parameter's shape and feeds an operation like any tensor; the row stays as it was. No view
+/// where one cannot be made (two replicas, an entry off the memory alignment).
+#[test]
+fn row_views_read_the_entries_of_the_row() {
+    require_vulkan();
+    let dev = cubecl::wgpu::WgpuDevice::default();
+    let align = client().properties().memory.alignment as usize / 4; // floats
+    let total = 8 * align.max(4);
+    let host: Vec<f64> = (0..total).map(|i| i as f64 * 0.5 - 3.0).collect();
+    let row = tensor::<Plain, 2>(&host, [1, total], &dev);
+    // a 12-entry parameter (3 x 4), one of one entry, one running to the row's end
+    let entries = [(0, 12), (align, 1), (3 * align, total - 3 * align)];
+    let views = row_views(row.clone(), &entries).expect("aligned entries of one replica");
+    for (v, &(start, n)) in views.iter().zip(&entries) {
+        assert_eq!(v.dims(), [1, n]);
+        assert_eq!(values(v.clone()), host[start..start + n].to_vec(), "entry at {start}");
+    }
+    let param = views[0].clone().reshape([1, 3, 4]).mul_scalar(2.0);
+    let want: Vec<f64> = host[..12].iter().map(|x| x * 2.0).collect();
+    assert_eq!(values(param), want);
+    assert_eq!(values(row.clone()), host, "the row is unchanged");
+    if align > 1 {
+        assert!(
+            row_views(row.clone(), &[(1, 4)]).is_none(),
+            "an entry off the alignment"
+        );
+    }
+    let two = tensor::<Plain, 2>(&[host.clone(), host].concat(), [2, total], &dev);
+    assert!(row_views(two, &[(0, 4)]).is_none(), "two replicas");
 }
 
 /// One replica's update in f64: clip to max_norm (0: off), then AdamW at step t.

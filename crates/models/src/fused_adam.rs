@@ -60,16 +60,79 @@ pub struct RowUpdate<B: Backend> {
     pub active: Tensor<B, 2, Bool>,
 }
 
-/// `parts` [R, n_k] laid end to end, zeros after: [R, total]; None where the switch, the
-/// dtypes or the backend do not allow the kernel (the caller then concatenates).
-pub fn gather_row<B: Backend>(parts: &[Tensor<B, 2>], total: usize) -> Option<Tensor<B, 2>> {
+/// `parts` [R, n_k], part k from column `starts[k]` (increasing, not overlapping), zeros
+/// elsewhere: [R, total]; None where the switch, the dtypes or the backend do not allow the
+/// kernel (the caller then concatenates).
+pub fn gather_row<B: Backend>(parts: &[Tensor<B, 2>], starts: &[usize], total: usize) -> Option<Tensor<B, 2>> {
     #[cfg(feature = "cubecl")]
     {
-        imp::gather(parts, total)
+        imp::gather(parts, starts, total)
     }
     #[cfg(not(feature = "cubecl"))]
     {
-        let _ = (parts, total);
+        let _ = (parts, starts, total);
+        None
+    }
+}
+
+static ROW_VIEWS: Switch = Switch::off_by_default("MSYM_ROW_VIEWS");
+
+/// Turns the row views on or off for this process (overrides MSYM_ROW_VIEWS).
+pub fn set_row_views(on: bool) {
+    ROW_VIEWS.set(on);
+}
+
+/// Whether the row views are allowed: [`set_row_views`], else MSYM_ROW_VIEWS, else off (not
+/// yet measured on a GPU).
+pub fn row_views_on() -> bool {
+    ROW_VIEWS.on()
+}
+
+/// Splits of the parameter row that made views so far in this process.
+pub fn row_views_calls() -> usize {
+    ROW_VIEWS.calls()
+}
+
+/// Entries a parameter's first entry must be a multiple of in trainer::flat's row (in f32
+/// entries) for [`row_views`] to apply: 128, CUDA's 512 bytes (wgpu's alignment divides it).
+pub const ROW_VIEW_ALIGN: usize = 128;
+
+/// The alignment (in entries) at which trainer::flat lays each parameter in the row: where
+/// the row views can apply (the switch on, one replica, a CubeCL backend)
+/// [`ROW_VIEW_ALIGN`], else 1 (end to end, the layout and so the bits of every other run as
+/// before).
+pub fn row_align<B: Backend>(replicas: usize) -> usize {
+    #[cfg(feature = "cubecl")]
+    let cubecl = crate::fused::cubecl_backend::<B>();
+    #[cfg(not(feature = "cubecl"))]
+    let cubecl = false;
+    if ROW_VIEWS.on() && replicas == 1 && cubecl {
+        ROW_VIEW_ALIGN
+    } else {
+        1
+    }
+}
+
+/// The parameters of one replica's row [1, total] as tensors [1, n] over the row's memory,
+/// one a (start, n) of `entries`, launching nothing; None where the switch, the dtype, the
+/// backend, the replicas or an entry's alignment do not allow it (the caller then slices).
+/// Why: at R = 1 a step is bound by the host's work for each launch, and the split was one
+/// slice kernel a parameter (kernels::burn_op_adamw::row_views).
+pub fn row_views<B: Backend>(row: &Tensor<B, 2>, entries: &[(usize, usize)]) -> Option<Vec<Tensor<B, 2>>> {
+    if !ROW_VIEWS.on() || row.dtype() != burn::tensor::DType::F32 {
+        return None;
+    }
+    #[cfg(feature = "cubecl")]
+    {
+        let views = imp::views(row, entries);
+        if views.is_some() {
+            ROW_VIEWS.count();
+        }
+        views
+    }
+    #[cfg(not(feature = "cubecl"))]
+    {
+        let _ = entries;
         None
     }
 }
@@ -97,7 +160,7 @@ mod imp {
     use burn_cubecl::CubeRuntime;
     use burn_cubecl::element::{BoolElement, IntElement};
     use kernels::adamw::AdamScalars;
-    use kernels::burn_op_adamw::{AdamRowTensors, adamw_row_tensors, gather_row_tensor};
+    use kernels::burn_op_adamw::{AdamRowTensors, adamw_row_tensors, gather_row_tensor, row_views};
 
     use super::{RowHyper, RowUpdate, SWITCH};
     use crate::fused::{Plain, cast};
@@ -111,27 +174,50 @@ mod imp {
         SWITCH.on() && !tensors.is_empty() && tensors.iter().all(|t| t.dtype() == DType::F32)
     }
 
-    pub(super) fn gather<B: Backend>(parts: &[Tensor<B, 2>], total: usize) -> Option<Tensor<B, 2>> {
+    pub(super) fn gather<B: Backend>(parts: &[Tensor<B, 2>], starts: &[usize], total: usize) -> Option<Tensor<B, 2>> {
         if !allowed(&parts.iter().collect::<Vec<_>>()) {
             return None;
         }
         fn on<B: Backend, R: CubeRuntime, I: IntElement, BT: BoolElement>(
             parts: &[Tensor<B, 2>],
+            starts: &[usize],
             total: usize,
         ) -> Option<Tensor<B, 2>> {
             is::<B, R, I, BT>().then(|| {
                 let parts = parts.iter().map(|p| cast(p.clone())).collect();
-                cast(gather_row_tensor::<R, I, BT>(parts, total))
+                cast(gather_row_tensor::<R, I, BT>(parts, starts, total))
             })
         }
         let mut y = None;
         #[cfg(feature = "cuda")]
         {
-            y = y.or_else(|| on::<B, cubecl::cuda::CudaRuntime, i32, u8>(parts, total));
+            y = y.or_else(|| on::<B, cubecl::cuda::CudaRuntime, i32, u8>(parts, starts, total));
         }
         #[cfg(feature = "wgpu")]
         {
-            y = y.or_else(|| on::<B, cubecl::wgpu::WgpuRuntime, i32, u32>(parts, total));
+            y = y.or_else(|| on::<B, cubecl::wgpu::WgpuRuntime, i32, u32>(parts, starts, total));
+        }
+        y
+    }
+
+    pub(super) fn views<B: Backend>(row: &Tensor<B, 2>, entries: &[(usize, usize)]) -> Option<Vec<Tensor<B, 2>>> {
+        fn on<B: Backend, R: CubeRuntime, I: IntElement, BT: BoolElement>(
+            row: &Tensor<B, 2>,
+            entries: &[(usize, usize)],
+        ) -> Option<Vec<Tensor<B, 2>>> {
+            if !is::<B, R, I, BT>() {
+                return None;
+            }
+            row_views::<R, I, BT>(cast(row.clone()), entries).map(|v| v.into_iter().map(cast).collect())
+        }
+        let mut y = None;
+        #[cfg(feature = "cuda")]
+        {
+            y = y.or_else(|| on::<B, cubecl::cuda::CudaRuntime, i32, u8>(row, entries));
+        }
+        #[cfg(feature = "wgpu")]
+        {
+            y = y.or_else(|| on::<B, cubecl::wgpu::WgpuRuntime, i32, u32>(row, entries));
         }
         y
     }

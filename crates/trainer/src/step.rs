@@ -74,12 +74,13 @@ impl<B: AutodiffBackend> StepState<B> {
     pub fn new(model: Model<B>, t: &TrainConfig, compute: Option<DType>, device: &B::Device) -> Self {
         let params = models::read_params(&model);
         let r = params.values().next().map_or(0, |p| p.n_replicas);
-        let layout = FlatLayout::new(
+        let layout = FlatLayout::aligned(
             params
                 .into_iter()
                 .filter(|(_, p)| p.trainable)
                 .map(|(n, p)| (n, p.values.len() / p.n_replicas))
                 .collect(),
+            models::fused_adam::row_align::<B::InnerBackend>(r),
         );
         let hyper = AdamHyper {
             beta1: t.beta1,
