@@ -80,7 +80,7 @@ pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
     let fused = {
         use models::{
             fused_ce, fused_conv, fused_conv_ssd, fused_dt, fused_embed, fused_norm, fused_proj_conv, fused_rms,
-            fused_ssd,
+            fused_rows, fused_ssd,
         };
         [
             ("fused_ssd", fused_ssd::fused_ssd_on(), fused_ssd::fused_ssd_calls()),
@@ -116,6 +116,13 @@ pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
             ),
             ("fused_ce", fused_ce::fused_ce_on(), fused_ce::fused_ce_calls()),
             ("fused_dt", fused_dt::fused_dt_on(), fused_dt::fused_dt_calls()),
+            // the split in_proj's row blocks as views (off by default; "calls" counts
+            // blocks, three a layer)
+            (
+                "in_proj_rows",
+                fused_rows::in_proj_rows_on(),
+                fused_rows::in_proj_rows_calls(),
+            ),
         ]
     };
     #[cfg(not(feature = "cuda"))]
@@ -129,6 +136,7 @@ pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
         "fused_embed",
         "fused_ce",
         "fused_dt",
+        "in_proj_rows",
     ]
     .map(|k| (k, false, 0usize));
     let split = (
@@ -163,15 +171,22 @@ pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
         models::fused_adam::fused_adam_calls(),
     );
     // the optimizer's row split into the parameters as views of it at R = 1
-    // (models::fused_adam::row_views, off by default; "calls" counts splits)
+    // (models::fused_adam::row_views, on by default since session 27; "calls" counts splits)
     let row_views = (
         "row_views",
         models::fused_adam::row_views_on(),
         models::fused_adam::row_views_calls(),
     );
+    // the NaN/Inf guard's step in one kernel (models::fused_guard, off by default; "calls"
+    // counts steps)
+    let fused_guard = (
+        "fused_guard",
+        models::fused_guard::fused_guard_on(),
+        models::fused_guard::fused_guard_calls(),
+    );
     fused
         .into_iter()
-        .chain([split, kept, fused_adam, row_views, last_query, f32_matmul])
+        .chain([split, kept, fused_adam, row_views, fused_guard, last_query, f32_matmul])
         .map(|(k, on, calls)| (k.to_string(), serde_json::json!({ "on": on, "calls": calls })))
         .collect()
 }

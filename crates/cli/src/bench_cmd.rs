@@ -378,6 +378,8 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
         ("keep_flat_params", "kept parameter row"),
         ("fused_adam", "fused optimizer tail"),
         ("row_views", "row views"),
+        ("fused_guard", "fused guard"),
+        ("in_proj_rows", "in_proj row blocks"),
         ("last_query", "last query"),
         ("f32_matmul", "f32 matmul"),
     ]

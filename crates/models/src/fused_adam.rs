@@ -14,8 +14,8 @@
 //! (crates/kernels/tests/adamw_wgpu.rs) and against the plain ops in training steps on
 //! lavapipe (crates/trainer/tests/adam_wgpu.rs).
 
+use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Bool, Tensor};
 
 use crate::switch::Switch;
 
@@ -49,7 +49,7 @@ pub struct RowHyper {
 }
 
 /// The inputs of one update, each replica a row: p, g (unclipped), m, v [R, P]; lr, norm (the
-/// gradient's global norm) and active (whether the replica trains) [R, 1].
+/// gradient's global norm) and active (1.0 where the replica trains, 0.0 where it stopped) [R, 1].
 pub struct RowUpdate<B: Backend> {
     pub p: Tensor<B, 2>,
     pub g: Tensor<B, 2>,
@@ -57,7 +57,7 @@ pub struct RowUpdate<B: Backend> {
     pub v: Tensor<B, 2>,
     pub lr: Tensor<B, 2>,
     pub norm: Tensor<B, 2>,
-    pub active: Tensor<B, 2, Bool>,
+    pub active: Tensor<B, 2>,
 }
 
 /// `parts` [R, n_k], part k from column `starts[k]` (increasing, not overlapping), zeros
@@ -75,15 +75,19 @@ pub fn gather_row<B: Backend>(parts: &[Tensor<B, 2>], starts: &[usize], total: u
     }
 }
 
-static ROW_VIEWS: Switch = Switch::off_by_default("MSYM_ROW_VIEWS");
+/// **On by default** since its H200 A/B (`scripts/device-batch.sh views-check`,
+/// results/bench/session27-h200-2026-11-29/call1): R = 1 faster in both interleaved pairs at
+/// depths 2, 4 and 7 (depth 4: 6.19 / 6.89 -> 5.91 / 5.07 ms), 337 -> 288 kernels a depth-4
+/// step, and three one-replica fig3 runs of 5 epochs with the same metrics, bit for bit.
+/// `MSYM_ROW_VIEWS=0` or [`set_row_views`] turns it off.
+static ROW_VIEWS: Switch = Switch::new("MSYM_ROW_VIEWS");
 
 /// Turns the row views on or off for this process (overrides MSYM_ROW_VIEWS).
 pub fn set_row_views(on: bool) {
     ROW_VIEWS.set(on);
 }
 
-/// Whether the row views are allowed: [`set_row_views`], else MSYM_ROW_VIEWS, else off (not
-/// yet measured on a GPU).
+/// Whether the row views are allowed: [`set_row_views`], else MSYM_ROW_VIEWS, else on.
 pub fn row_views_on() -> bool {
     ROW_VIEWS.on()
 }
@@ -253,9 +257,7 @@ mod imp {
                     v: cast(x.v.clone()),
                     lr: cast(x.lr.clone()),
                     norm: cast(x.norm.clone()),
-                    // the kernel reads 1.0 / 0.0: converted here, where it runs, so that
-                    // the plain path pays no conversion
-                    active: cast(x.active.clone().float()),
+                    active: cast(x.active.clone()),
                 };
                 adamw_row_tensors(t, &scalars(h)).map(cast)
             })

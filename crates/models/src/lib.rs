@@ -26,12 +26,15 @@ pub mod fused_conv_ssd;
 pub mod fused_dt;
 #[cfg(feature = "cubecl")]
 pub mod fused_embed;
+pub mod fused_guard;
 #[cfg(feature = "cubecl")]
 pub mod fused_norm;
 #[cfg(feature = "cubecl")]
 pub mod fused_proj_conv;
 #[cfg(feature = "cubecl")]
 pub mod fused_rms;
+#[cfg(feature = "cubecl")]
+pub mod fused_rows;
 #[cfg(feature = "cubecl")]
 pub mod fused_ssd;
 pub mod grouped;

@@ -9,7 +9,7 @@ use msym_config::{ConvKind, Mamba2Config};
 
 use crate::grouped::{linear, linear_grouped, row_product, shift_scalar};
 use crate::init::Initializer;
-use crate::ops::{conv_silu_rows, conv_ssd_rows, dt_rows, gated_rms_norm, proj_conv_rows, rms_norm};
+use crate::ops::{conv_silu_rows, conv_ssd_rows, dt_rows, gated_rms_norm, proj_conv_rows, rms_norm, weight_rows};
 use crate::params::{ParamVisitor, VisitParams};
 use crate::precision::widen;
 use crate::probes::{LayerProbe, LayerRecord};
@@ -213,7 +213,7 @@ impl<B: Backend> Mamba2Block<B> {
             // adds and a copy: 4.5 ms a layer at R = 36 on an H200), a sliced weight's only in
             // the weight's size. dt's row is a row_product (CubeCL's matmul refuses it).
             let d = w.dims()[2];
-            let wx = w.clone().narrow(1, e, c); // [R, C, D]
+            let wx = weight_rows(&w, e, c); // [R, C, D]
             // the xBC rows and the conv in one kernel where nothing but the conv reads xBC
             let fused_post = (self.dims.ssm_input == SsmInput::PostConv)
                 .then(|| proj_conv_rows(&u, &wx, &self.conv_weight.val(), &self.conv_bias.val()))
@@ -225,9 +225,9 @@ impl<B: Backend> Mamba2Block<B> {
                 // it (1.2 ms a layer at R = 36, results/bench/paths-h200-2026-11-27)
                 None => ConvStage::Input(linear_grouped(u.clone().reshape([r, bsz * l, d]), wx)),
             };
-            let z = linear(u.clone(), w.clone().narrow(1, 0, e));
+            let z = linear(u.clone(), weight_rows(&w, 0, e));
             // dt's row, its bias and the softplus in one kernel pair where they run
-            let w_dt = w.narrow(1, e + c, 1).reshape([r, d]);
+            let w_dt = weight_rows(&w, e + c, 1).reshape([r, d]);
             let dt = dt_rows(&u, &w_dt, &self.dt_bias.val()).unwrap_or_else(|| self.dt_of(row_product(u, w_dt)));
             (z, stage, dt)
         } else {

@@ -151,6 +151,17 @@ pub fn dt_rows<B: Backend>(u: &Tensor<B, 4>, w: &Tensor<B, 2>, bias: &Tensor<B, 
     }
 }
 
+/// Rows start..start + len of a weight w [R, rows, D] -> [R, len, D]: through
+/// [`crate::fused_rows`] where it runs (a view at R = 1, one launch backward), else burn's
+/// narrow. The same values either way.
+pub fn weight_rows<B: Backend>(w: &Tensor<B, 3>, start: usize, len: usize) -> Tensor<B, 3> {
+    #[cfg(feature = "cubecl")]
+    if let Some(block) = crate::fused_rows::try_fused(w, start, len) {
+        return block;
+    }
+    w.clone().narrow(1, start, len)
+}
+
 /// SiLU(conv(u wx^T) + bias) [R, B, L, C]: in_proj's xBC rows and the conv stage through the
 /// fused product + conv kernel ([`crate::fused_proj_conv`]), or None where it does not run (the
 /// caller then runs [`crate::grouped::linear_grouped`] and [`conv_silu_rows`]).

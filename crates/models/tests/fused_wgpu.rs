@@ -23,6 +23,7 @@ use models::fused_embed::{fused_embed_calls, set_fused_embed};
 use models::fused_norm::{fused_norm_calls, set_fused_norm};
 use models::fused_proj_conv::{fused_proj_conv_calls, set_fused_proj_conv};
 use models::fused_rms::{fused_rms_norm_calls, set_fused_rms_norm};
+use models::fused_rows::{in_proj_rows_calls, set_in_proj_rows};
 use models::fused_ssd::{fused_ssd_calls, set_fused_ssd};
 use models::mamba2::{set_split_in_proj, split_in_proj_calls};
 use models::ops::nll_rows;
@@ -68,6 +69,7 @@ fn the_speed_paths_give_the_plain_models_logits_and_gradients() {
     proj_conv_gives_the_products_logits_and_gradients();
     fused_ce_gives_the_plain_losses_and_gradients();
     fused_dt_gives_the_plain_logits_and_gradients();
+    in_proj_rows_give_the_narrows_bits();
     let cases = [
         (base.to_string(), true, false, false, false, false, false),
         (base.to_string(), false, true, false, false, false, false),
@@ -468,6 +470,37 @@ fn fused_dt_gives_the_plain_logits_and_gradients() {
                 diff < 1e-4 * scale,
                 "{case}: gradient of {name} differs by {diff:.2e} (scale {scale:.2e})"
             );
+        }
+    }
+}
+
+/// MSYM_IN_PROJ_ROWS (models::fused_rows): the split in_proj's three row blocks through
+/// kernels::burn_op_rows (views at R = 1, burn's slice at R = 2; one launch backward) give
+/// the narrows' logits and every parameter's gradient bit for bit, three blocks a layer. Run
+/// inside the one test above (the switches are process-wide).
+fn in_proj_rows_give_the_narrows_bits() {
+    let base = "kind = \"mamba2\"\ndepth = 2\nd_model = 8\nd_state = 4";
+    let cfg = tiny_config(base);
+    let two = [ReplicaInit { seed: 1, gamma: 0.5 }, ReplicaInit { seed: 2, gamma: 1.0 }];
+    for replicas in [&two[..1], &two[..]] {
+        let r = replicas.len();
+        let toks = tokens::<W>([r, 5, 6], 13, 3);
+        let w = randn::<W, 3>([r, 5, 13], 4);
+        let run = |on: bool| {
+            set_in_proj_rows(on);
+            let model = build_model::<W>(&cfg, replicas, &Default::default());
+            let logits = model.forward(toks.clone());
+            let grads = read_grads(&model, &logits.clone().mul(w.clone()).sum().backward());
+            (to_vec(logits), grads)
+        };
+        let plain = run(false);
+        let before = in_proj_rows_calls();
+        let rows = run(true);
+        assert_eq!(in_proj_rows_calls() - before, 6, "R = {r}: three blocks a layer");
+        set_in_proj_rows(false); // its default
+        assert_eq!(plain.0, rows.0, "R = {r}: logits");
+        for (name, g) in &plain.1 {
+            assert_eq!(g, &rows.1[name], "R = {r}: the gradient of {name}");
         }
     }
 }

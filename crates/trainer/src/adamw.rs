@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use burn::tensor::{Bool, Tensor, backend::Backend};
+use burn::tensor::{Tensor, backend::Backend};
 
 use crate::clip::clip_row;
 use crate::flat::FlatLayout;
@@ -90,14 +90,15 @@ impl<B: Backend> AdamW<B> {
 
     /// The new values of all parameters at once, laid out by `layout` (crate::flat), after
     /// clipping g per replica to `clip.max_norm` (crate::clip; 0: off).
-    /// p, g: [R, layout.total]; lr: [R, 1]; active: [R, 1]; clip.norm: [R, 1].
+    /// p, g: [R, layout.total]; lr: [R, 1]; active: [R, 1] (1.0 where the replica trains,
+    /// 0.0 where it stopped: crate::guard); clip.norm: [R, 1].
     pub fn update_flat(
         &mut self,
         layout: &FlatLayout,
         p: Tensor<B, 2>,
         g: Tensor<B, 2>,
         lr: Tensor<B, 2>,
-        active: Tensor<B, 2, Bool>,
+        active: Tensor<B, 2>,
         clip: Clip<B>,
     ) -> Tensor<B, 2> {
         let old = match &self.store {
@@ -153,7 +154,7 @@ impl<B: Backend> AdamW<B> {
         g: Tensor<B, 2>,
         old: Moments<B>,
         lr: Tensor<B, 2>,
-        active: Tensor<B, 2, Bool>,
+        active: Tensor<B, 2>,
     ) -> (Tensor<B, 2>, Moments<B>) {
         let h = self.hyper;
         let t = self.steps as i32;
@@ -172,7 +173,7 @@ impl<B: Backend> AdamW<B> {
         let decayed = p.clone().mul(lr.clone().mul_scalar(-h.weight_decay).add_scalar(1.0));
         let denom = v.clone().sqrt().div_scalar(bc2.sqrt()).add_scalar(h.eps);
         let new = decayed.sub(m.clone().div(denom).mul(lr.div_scalar(bc1)));
-        let keep = active.bool_not().expand(p.dims());
+        let keep = active.equal_elem(0.0).expand(p.dims());
         let moments = Moments {
             m: m.mask_where(keep.clone(), old.m),
             v: v.mask_where(keep.clone(), old.v),

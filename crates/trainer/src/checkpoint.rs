@@ -104,7 +104,7 @@ pub fn save<B: AutodiffBackend>(
         let (s, b) = host(m.v.clone());
         entries.push((format!("v/{name}"), s, b));
     }
-    let (s, b) = host(guard.active.clone().float());
+    let (s, b) = host(guard.active.clone());
     entries.push(("guard/active".into(), s, b));
     for (key, t) in [
         ("bad_step", &guard.bad_step),
@@ -213,7 +213,7 @@ pub fn load<B: AutodiffBackend>(
         .and_then(|m| m.get("adam_steps"))
         .and_then(|s| s.parse().ok());
     opt.steps = steps.ok_or("checkpoint lacks adam_steps")?;
-    guard.active = tensor::<B::InnerBackend, 2>(&st, "guard/active", device)?.equal_elem(1.0);
+    guard.active = tensor(&st, "guard/active", device)?;
     guard.bad_step = tensor(&st, "guard/bad_step", device)?;
     guard.bad_loss = tensor(&st, "guard/bad_loss", device)?;
     guard.bad_lr = tensor(&st, "guard/bad_lr", device)?;

@@ -3,12 +3,14 @@
 //! leaves its weights and moments as they were from then on), and the step, loss, learning
 //! rate and every parameter's gradient norm at that moment are kept for the report.
 
-use burn::tensor::{Bool, Tensor, backend::Backend};
+use burn::tensor::{Tensor, backend::Backend};
+use models::fused_guard::{GuardRows, guard_step};
 
 #[derive(Debug, Clone)]
 pub struct Guard<B: Backend> {
-    /// [R, 1]: still training
-    pub active: Tensor<B, 2, Bool>,
+    /// [R, 1]: 1.0 while the replica trains, 0.0 once it stopped (a number, not a Bool: the
+    /// optimizer's kernel reads it so, and the guard's kernel writes it so)
+    pub active: Tensor<B, 2>,
     /// [R, 1]: step of the first non-finite value, -1 while none
     pub bad_step: Tensor<B, 2>,
     pub bad_loss: Tensor<B, 2>,
@@ -45,7 +47,7 @@ impl<B: Backend> Guard<B> {
     pub fn new(replicas: usize, names: Vec<String>, device: &B::Device) -> Self {
         let p = names.len();
         Self {
-            active: Tensor::<B, 2>::ones([replicas, 1], device).equal_elem(1.0),
+            active: Tensor::ones([replicas, 1], device),
             bad_step: Tensor::full([replicas, 1], -1.0, device),
             bad_loss: Tensor::zeros([replicas, 1], device),
             bad_lr: Tensor::zeros([replicas, 1], device),
@@ -64,21 +66,48 @@ impl<B: Backend> Guard<B> {
         lr: Tensor<B, 2>,
         norm: Tensor<B, 2>,
         squared: Tensor<B, 2>,
-    ) -> Tensor<B, 2, Bool> {
-        let finite = loss.clone().is_finite().bool_and(norm.is_finite());
-        let newly = self.active.clone().bool_and(finite.clone().bool_not());
-        self.active = self.active.clone().bool_and(finite);
-        let device = loss.device();
-        let [r, _] = loss.dims();
-        self.bad_step = self
-            .bad_step
-            .clone()
-            .mask_where(newly.clone(), Tensor::full([r, 1], step as f64, &device));
-        self.bad_loss = self.bad_loss.clone().mask_where(newly.clone(), loss);
-        self.bad_lr = self.bad_lr.clone().mask_where(newly.clone(), lr);
-        let p = self.names.len();
-        self.bad_norms = self.bad_norms.clone().mask_where(newly.expand([r, p]), squared.sqrt());
+    ) -> Tensor<B, 2> {
+        let rows = GuardRows {
+            active: self.active.clone(),
+            bad_step: self.bad_step.clone(),
+            bad_loss: self.bad_loss.clone(),
+            bad_lr: self.bad_lr.clone(),
+            bad_norms: self.bad_norms.clone(),
+        };
+        let next = guard_step(&rows, &loss, &lr, &norm, &squared, step)
+            .unwrap_or_else(|| Self::plain_step(rows, step, loss, lr, norm, squared));
+        self.active = next.active;
+        self.bad_step = next.bad_step;
+        self.bad_loss = next.bad_loss;
+        self.bad_lr = next.bad_lr;
+        self.bad_norms = next.bad_norms;
         self.active.clone()
+    }
+
+    /// [`observe`](Self::observe)'s step by the plain ops (models::fused_guard computes the
+    /// same bits in one kernel).
+    fn plain_step(
+        rows: GuardRows<B>,
+        step: usize,
+        loss: Tensor<B, 2>,
+        lr: Tensor<B, 2>,
+        norm: Tensor<B, 2>,
+        squared: Tensor<B, 2>,
+    ) -> GuardRows<B> {
+        let finite = loss.clone().is_finite().bool_and(norm.is_finite());
+        let was = rows.active.equal_elem(1.0);
+        let newly = was.clone().bool_and(finite.clone().bool_not());
+        let device = loss.device();
+        let [r, p] = squared.dims();
+        GuardRows {
+            active: was.bool_and(finite).float(),
+            bad_step: rows
+                .bad_step
+                .mask_where(newly.clone(), Tensor::full([r, 1], step as f64, &device)),
+            bad_loss: rows.bad_loss.mask_where(newly.clone(), loss),
+            bad_lr: rows.bad_lr.mask_where(newly.clone(), lr),
+            bad_norms: rows.bad_norms.mask_where(newly.expand([r, p]), squared.sqrt()),
+        }
     }
 
     /// Reads the guard back (one host transfer): None for replicas still training.

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{DType, Tensor, TensorData};
 use models::{Model, cast_module, widen};
 use msym_config::TrainConfig;
@@ -150,6 +150,15 @@ impl<B: AutodiffBackend> StepState<B> {
     }
 }
 
+/// x / k, the weight of one of k micro-batches; x itself for one (x / 1 is x, and at R = 1
+/// every launch costs host time: results/bench/NOTES.md, session 27).
+fn weighted<B: Backend, const D: usize>(x: Tensor<B, D>, k: usize) -> Tensor<B, D> {
+    match k {
+        1 => x,
+        k => x.div_scalar(k as f64),
+    }
+}
+
 /// Runs step `step` on batch columns start..start+batch of `order`. `lrs[r]` is replica r's
 /// learning rate for this step. Nothing is read back to the host.
 pub fn train_step<B: AutodiffBackend>(
@@ -166,7 +175,7 @@ pub fn train_step<B: AutodiffBackend>(
     let r = lrs.len();
     let device = s.loss_sum.device();
     let mut grads = BTreeMap::new();
-    let mut loss = Tensor::<B::InnerBackend, 2>::zeros([r, 1], &device);
+    let mut loss: Option<Tensor<B::InnerBackend, 2>> = None;
     for k in 0..t.micro_batches {
         let clock = std::time::Instant::now();
         let (tokens, labels) = data.batch(order, start + k * micro, micro);
@@ -182,11 +191,16 @@ pub fn train_step<B: AutodiffBackend>(
         s.host.forward += clock.elapsed();
         let clock = std::time::Instant::now();
         // Each micro-batch's mean enters with weight 1/k, so the sum is the full-batch mean.
-        let g = per_replica.clone().sum().div_scalar(t.micro_batches as f64).backward();
+        let g = weighted(per_replica.clone().sum(), t.micro_batches).backward();
         accumulate(&mut grads, collect(&mut s.model, &g));
-        loss = loss.add(per_replica.inner().reshape([r, 1]).div_scalar(t.micro_batches as f64));
+        let part = weighted(per_replica.inner().reshape([r, 1]), t.micro_batches);
+        loss = Some(match loss {
+            Some(sum) => sum.add(part),
+            None => part,
+        });
         s.host.backward += clock.elapsed();
     }
+    let loss = loss.expect("at least one micro-batch (the config's check)");
     let clock = std::time::Instant::now();
     let lr = Tensor::<B::InnerBackend, 2>::from_data(TensorData::new(lrs.to_vec(), [r, 1]), &device);
     // Everything below works on one row per replica (crate::flat says why).
