@@ -88,6 +88,9 @@
 #   scripts/device-batch.sh rows-check [G]     # the split in_proj's row blocks as views, one launch
 #                                              # backward (MSYM_IN_PROJ_ROWS; the same bits) off and
 #                                              # on: the checks' A/B, then R = 1 runs; JOB+rows
+#   scripts/device-batch.sh r1-ab [G]          # R1_A's settings against R1_B's at R = 1 only
+#                                              # (R1_PAIRS interleaved pairs, default 6; depths
+#                                              # R1_DEPTHS, default 4): each pair's ratio, the means
 #   scripts/device-batch.sh projconv-rounds-check [G] # its tensor-core form's groups a cube
 #                                              # (MSYM_PROJ_CONV_ROUNDS): ncu's time of its launches
 #   scripts/device-batch.sh kernel-tests [G]   # the kernels' GPU-only tests (crates/kernels/tests/
@@ -278,7 +281,7 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         # runs/fig3-spot results/fig3`: each R = 1 value against the batched row's 3 seeds
         echo env $PLAIN$M sweep configs/fig3.toml $(dev "$3" 0,1,2,3) --max-replicas 1 --set $E5 \
             --only model.depth=2,3 --only init.gamma=1.0,1.5 --only seed=1 --time-limit $t --out runs/fig3-spot ;;
-    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | host-check | host-profile | f32-check | paths-check | profile | profile-r1 | profile-d4 | profile-sections | profile-sass | norm-tiling-check | projconv-tiling-check | matmul-kernel-check | profile-fig6 | autotune-check | lastq-check | convssd-check | ce-check | projconv-check | kernel-tests | projconv-rounds-check | projgrads-check | scores-check | dt-check | views-check | guard-check | rows-check | gradb-check | gradb-ab)
+    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | host-check | host-profile | f32-check | paths-check | profile | profile-r1 | profile-d4 | profile-sections | profile-sass | norm-tiling-check | projconv-tiling-check | matmul-kernel-check | profile-fig6 | autotune-check | lastq-check | convssd-check | ce-check | projconv-check | kernel-tests | projconv-rounds-check | projgrads-check | scores-check | dt-check | views-check | guard-check | rows-check | r1-ab | gradb-check | gradb-ab)
         # this script's own commands on one GPU, as queued jobs: torch-fig4 (issue 10: the
         # fig4 cell in PyTorch; no time limit, no resume), torch-order (fig4's seed 1 in
         # PyTorch on msym's own batches), fusion-check (issue 8: may the sweeps use the
@@ -598,16 +601,40 @@ host_check() { # GPU: where R = 1's step goes on the host (the bench's host_ms: 
     r1_runs ${1:-0} runs/host-check/bench "env MSYM_FUSED_ADAM=0 $M" "env MSYM_FUSED_ADAM=1 $M"
 }
 
-r1_runs() { # GPU OUT CMD_A CMD_B: the bench at R = 1 (depths 2, 4, 7; 300 steps) with A, B,
-    # A, B into OUT-1..OUT-4: R = 1 drifts by 10-25% between processes, so a claim needs
-    # interleaved pairs, not one run each
+r1_runs() { # GPU OUT CMD_A CMD_B: the bench at R = 1 (depths R1_DEPTHS, default 2,4,7; 300
+    # steps) with A, B, A, B, .. (R1_PAIRS pairs, default 2) into OUT-1, OUT-2, ..: R = 1
+    # drifts by 10-25% between processes, so a claim needs interleaved pairs, not one run each
     local g=$1 out=$2 n=0 cmd
-    for cmd in "$3" "$4" "$3" "$4"; do
+    for cmd in $(for _ in $(seq ${R1_PAIRS:-2}); do echo A B; done); do
         n=$((n + 1))
+        [ $cmd = A ] && cmd=$3 || cmd=$4
         echo "== R = 1, $n: $cmd"
         $cmd bench --no-torch --steps 300 --warmup 20 --device cuda:$g --config configs/composite.toml \
-            --depths 2,4,7 --replicas 1 --sweep-depth 4 --precisions f32 --out $out-$n
+            --depths ${R1_DEPTHS:-2,4,7} --replicas 1 --sweep-depth 4 --precisions f32 --out $out-$n
     done
+}
+
+r1_ab() { # GPU: R1_A's settings (environment assignments) against R1_B's at R = 1 only, in
+    # R1_PAIRS interleaved pairs (default 6) at depths R1_DEPTHS (default 4), into runs/r1-ab;
+    # then each pair's ratio and the means (the settings' effect is often below the drift of
+    # one pair: session 27)
+    local d=runs/r1-ab
+    rm -rf $d && mkdir -p $d
+    echo "A: ${R1_A:-} / B: ${R1_B:-}" | tee $d/settings.txt
+    R1_PAIRS=${R1_PAIRS:-6} R1_DEPTHS=${R1_DEPTHS:-4} r1_runs ${1:-0} $d/r1 "env ${R1_A:-} $M" "env ${R1_B:-} $M"
+    python3 - $d <<'PY' | tee $d/summary.txt
+import glob, json, sys
+d = sys.argv[1]
+runs = sorted(glob.glob(f"{d}/r1-*/*.json"), key=lambda p: int(p.split("/r1-")[1].split("/")[0]))
+ms = [json.load(open(p))["ms_per_step"] for p in runs]
+for k in sorted({k for m in ms for k in m}):
+    a = [m[k] for m in ms[0::2] if k in m]
+    b = [m[k] for m in ms[1::2] if k in m]
+    pairs = " ".join(f"{x:.2f}/{y:.2f}" for x, y in zip(a, b))
+    if a and b:
+        print(f"{k}: A/B pairs {pairs}; mean A {sum(a)/len(a):.3f} B {sum(b)/len(b):.3f} ms, "
+              f"A/B {sum(a)/sum(b):.3f}x, B faster in {sum(x > y for x, y in zip(a, b))} of {len(b)} pairs")
+PY
 }
 
 host_profile() { # GPU: the bench at R = 1, depths 2 and 4, 1000 timed steps, with the host
@@ -974,6 +1001,7 @@ views-check) # the row views (session 27) apply at R = 1 only: the A/B's bench (
     r1_runs "${2:-0}" runs/$1/r1 "env MSYM_ROW_VIEWS=0 $M" "env MSYM_ROW_VIEWS=1 $M" ;;
 ssd-units-check) ssd_units_check "${2:-0}" ;;
 gradb-check) gradb_check "${2:-0}" ;;
+r1-ab) r1_ab "${2:-0}" ;;
 gradb-ab) gradb_ab "${2:-0}" ;;
 base-check) base_check "${2:-0}" ;;
 host-check) host_check "${2:-0}" ;;

@@ -366,6 +366,14 @@ grep -q "^guard=0 sweep configs/fig3.toml .*--out runs/guard-check/without" "$t/
     [ "$(grep -c "^guard=1 bench .*--replicas 1 .*--out runs/guard-check/r1-[24]" "$t/mock.log")" = 2 ] ||
     fail "guard-check did not run the A/B and the R = 1 benches: $(cat "$t/mock.log")"
 rm -rf runs/guard-check
+# r1-ab: R1_A against R1_B at R = 1 in R1_PAIRS interleaved pairs, A first (session 27)
+: >"$t/mock.log"
+R1_A="MSYM_FUSED_GUARD=0" R1_B="MSYM_FUSED_GUARD=1" R1_PAIRS=3 MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log run r1-ab 1 >/dev/null 2>&1 || true
+[ "$(grep -c "^guard=0 bench .*--depths 4 --replicas 1 .*--out runs/r1-ab/r1-[135]" "$t/mock.log")" = 3 ] &&
+    [ "$(grep -c "^guard=1 bench .*--depths 4 --replicas 1 .*--out runs/r1-ab/r1-[246]" "$t/mock.log")" = 3 ] &&
+    [ "$(grep -c " bench " "$t/mock.log")" = 6 ] ||
+    fail "r1-ab did not run three interleaved pairs at depth 4: $(cat "$t/mock.log")"
+rm -rf runs/r1-ab
 # rows-check: the same for MSYM_IN_PROJ_ROWS (session 27)
 : >"$t/mock.log"
 MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log run rows-check 1 >/dev/null 2>&1 || true
@@ -540,4 +548,4 @@ run cmd fig3e-tied 5 1 | grep -q "^/.* sweep configs/fig3.toml --device cuda:1 -
 # fig7_depth: a sweep (no such figure for reproduce), one replica a run (small enough to carry)
 run cmd fig7_depth 5 0,1,2,3 | grep -q "^/.* sweep configs/fig7_depth.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--out runs/fig7_depth" ||
     fail "fig7_depth is not the grid's sweep in runs of 1: $(run cmd fig7_depth 5 0,1,2,3)"
-echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, its refusal to train a committed figure from nothing or to run a bad job line, and its stop of a job past the deadline), prepare-device, +fused, +plain, +norm, +rms, +embed, +adam, ssd-units-check, gradb-check, gradb-ab, host-check, host-profile, profile-r1, profile-d4, profile-sections, profile-sass, norm-tiling-check, projconv-tiling-check, projconv-rounds-check, kernel-tests, matmul-kernel-check, base-check, fig3t-, fig3c-, fig3e-, autotune-check, lastq-check, convssd-check, ce-check, projconv-check, projgrads-check, scores-check, dt-check, views-check, guard-check, rows-check, f32-check and fig7_depth pass"
+echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, its refusal to train a committed figure from nothing or to run a bad job line, and its stop of a job past the deadline), prepare-device, +fused, +plain, +norm, +rms, +embed, +adam, ssd-units-check, gradb-check, gradb-ab, host-check, host-profile, profile-r1, profile-d4, profile-sections, profile-sass, norm-tiling-check, projconv-tiling-check, projconv-rounds-check, kernel-tests, matmul-kernel-check, base-check, fig3t-, fig3c-, fig3e-, autotune-check, lastq-check, convssd-check, ce-check, projconv-check, projgrads-check, scores-check, dt-check, views-check, guard-check, rows-check, r1-ab, f32-check and fig7_depth pass"
