@@ -116,8 +116,8 @@ pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
             ),
             ("fused_ce", fused_ce::fused_ce_on(), fused_ce::fused_ce_calls()),
             ("fused_dt", fused_dt::fused_dt_on(), fused_dt::fused_dt_calls()),
-            // the split in_proj's row blocks as views (off by default; "calls" counts
-            // blocks, three a layer)
+            // the split in_proj's row blocks as views (on by default since session 27;
+            // "calls" counts blocks, three a layer)
             (
                 "in_proj_rows",
                 fused_rows::in_proj_rows_on(),
@@ -177,8 +177,8 @@ pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
         models::fused_adam::row_views_on(),
         models::fused_adam::row_views_calls(),
     );
-    // the NaN/Inf guard's step in one kernel (models::fused_guard, off by default; "calls"
-    // counts steps)
+    // the NaN/Inf guard's step in one kernel (models::fused_guard, on by default since
+    // session 27, CubeCL backends in f32; "calls" counts steps)
     let fused_guard = (
         "fused_guard",
         models::fused_guard::fused_guard_on(),

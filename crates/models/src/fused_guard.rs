@@ -4,22 +4,28 @@
 //! mask_where, a fill, a sqrt and a cast; ncu, depth 4, R = 1). Why: at R = 1 a step is bound
 //! by the host's work for each launch (results/bench/NOTES.md, sessions 26-27). Every output
 //! is a selection or an exactly rounded square root, so the bits are the plain ops'
-//! (crates/kernels/tests/guard_wgpu.rs). Off by default until its GPU A/B;
-//! `MSYM_FUSED_GUARD=1` or [`set_fused_guard`] turns it on.
+//! (crates/kernels/tests/guard_wgpu.rs).
+//!
+//! **On by default** since its H200 A/B (results/bench/session27-h200-2026-11-29, calls 2-3):
+//! five epochs of nine fig3 cells with the same metrics bit for bit (`guard-check`), the
+//! optimizer's host time a depth-4, R = 1 step 0.56-0.65 -> 0.38-0.46 ms, and with the row
+//! blocks below (`r1-ab`, six interleaved pairs) depth 4, R = 1 4.43 -> 4.30 ms (1.03x, faster
+//! in 4 of 6 pairs), 288 -> 247 kernels a step. `MSYM_FUSED_GUARD=0` or [`set_fused_guard`]
+//! turns it off.
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor};
 
 use crate::switch::Switch;
 
-static SWITCH: Switch = Switch::off_by_default("MSYM_FUSED_GUARD");
+static SWITCH: Switch = Switch::new("MSYM_FUSED_GUARD");
 
 /// Turns the fused guard on or off for this process (overrides MSYM_FUSED_GUARD).
 pub fn set_fused_guard(on: bool) {
     SWITCH.set(on);
 }
 
-/// Whether the fused guard is allowed: [`set_fused_guard`], else MSYM_FUSED_GUARD, else off.
+/// Whether the fused guard is allowed: [`set_fused_guard`], else MSYM_FUSED_GUARD, else on.
 pub fn fused_guard_on() -> bool {
     SWITCH.on()
 }

@@ -5,7 +5,12 @@
 //! where burn's takes a fill and a slice_assign. Why: at R = 1 the host's work for each launch
 //! sets the step (depth 4: 288 launches, 2.3 ms of kernel time in a 5-6 ms step;
 //! results/bench/session27-h200-2026-11-29). The same values as burn's narrow, bit for bit.
-//! Off by default until its GPU A/B; `MSYM_IN_PROJ_ROWS=1` or [`set_in_proj_rows`] turns it on.
+//!
+//! **On by default** since its H200 A/B (results/bench/session27-h200-2026-11-29, calls 2-3):
+//! five epochs of nine fig3 cells with the same metrics bit for bit (`rows-check`), and with
+//! the fused guard (`r1-ab`, six interleaved pairs) depth 4, R = 1 4.43 -> 4.30 ms (1.03x,
+//! faster in 4 of 6 pairs), 288 -> 247 kernels a step. `MSYM_IN_PROJ_ROWS=0` or
+//! [`set_in_proj_rows`] turns it off.
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor};
@@ -15,14 +20,14 @@ use burn_cubecl::element::{BoolElement, IntElement};
 use crate::fused::{Ad, FusedOp, Plain, cast, dispatch};
 use crate::switch::Switch;
 
-static SWITCH: Switch = Switch::off_by_default("MSYM_IN_PROJ_ROWS");
+static SWITCH: Switch = Switch::new("MSYM_IN_PROJ_ROWS");
 
 /// Turns the row blocks on or off for this process (overrides MSYM_IN_PROJ_ROWS).
 pub fn set_in_proj_rows(on: bool) {
     SWITCH.set(on);
 }
 
-/// Whether the row blocks are allowed: [`set_in_proj_rows`], else MSYM_IN_PROJ_ROWS, else off.
+/// Whether the row blocks are allowed: [`set_in_proj_rows`], else MSYM_IN_PROJ_ROWS, else on.
 pub fn in_proj_rows_on() -> bool {
     SWITCH.on()
 }

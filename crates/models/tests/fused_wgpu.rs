@@ -497,7 +497,7 @@ fn in_proj_rows_give_the_narrows_bits() {
         let before = in_proj_rows_calls();
         let rows = run(true);
         assert_eq!(in_proj_rows_calls() - before, 6, "R = {r}: three blocks a layer");
-        set_in_proj_rows(false); // its default
+        set_in_proj_rows(true); // its default
         assert_eq!(plain.0, rows.0, "R = {r}: logits");
         for (name, g) in &plain.1 {
             assert_eq!(g, &rows.1[name], "R = {r}: the gradient of {name}");
