@@ -625,7 +625,7 @@ r1_ab() { # GPU: R1_A's settings (environment assignments) against R1_B's at R =
     python3 - $d <<'PY' | tee $d/summary.txt
 import glob, json, sys
 d = sys.argv[1]
-runs = sorted(glob.glob(f"{d}/r1-*/*.json"), key=lambda p: int(p.split("/r1-")[1].split("/")[0]))
+runs = sorted(glob.glob(f"{d}/r1-*/*.json"), key=lambda p: int(p.rsplit("/r1-", 1)[1].split("/")[0]))
 ms = [json.load(open(p))["ms_per_step"] for p in runs]
 for k in sorted({k for m in ms for k in m}):
     a = [m[k] for m in ms[0::2] if k in m]
