@@ -104,13 +104,13 @@ pub fn save<B: AutodiffBackend>(
         let (s, b) = host(m.v.clone());
         entries.push((format!("v/{name}"), s, b));
     }
-    let (s, b) = host(guard.active.clone());
+    let (s, b) = host(guard.rows.active.clone());
     entries.push(("guard/active".into(), s, b));
     for (key, t) in [
-        ("bad_step", &guard.bad_step),
-        ("bad_loss", &guard.bad_loss),
-        ("bad_lr", &guard.bad_lr),
-        ("bad_norms", &guard.bad_norms),
+        ("bad_step", &guard.rows.bad_step),
+        ("bad_loss", &guard.rows.bad_loss),
+        ("bad_lr", &guard.rows.bad_lr),
+        ("bad_norms", &guard.rows.bad_norms),
     ] {
         let (s, b) = host(t.clone());
         entries.push((format!("guard/{key}"), s, b));
@@ -213,11 +213,11 @@ pub fn load<B: AutodiffBackend>(
         .and_then(|m| m.get("adam_steps"))
         .and_then(|s| s.parse().ok());
     opt.steps = steps.ok_or("checkpoint lacks adam_steps")?;
-    guard.active = tensor(&st, "guard/active", device)?;
-    guard.bad_step = tensor(&st, "guard/bad_step", device)?;
-    guard.bad_loss = tensor(&st, "guard/bad_loss", device)?;
-    guard.bad_lr = tensor(&st, "guard/bad_lr", device)?;
-    guard.bad_norms = tensor(&st, "guard/bad_norms", device)?;
+    guard.rows.active = tensor(&st, "guard/active", device)?;
+    guard.rows.bad_step = tensor(&st, "guard/bad_step", device)?;
+    guard.rows.bad_loss = tensor(&st, "guard/bad_loss", device)?;
+    guard.rows.bad_lr = tensor(&st, "guard/bad_lr", device)?;
+    guard.rows.bad_norms = tensor(&st, "guard/bad_norms", device)?;
     Ok(state)
 }
 

@@ -8,15 +8,11 @@ use models::fused_guard::{GuardRows, guard_step};
 
 #[derive(Debug, Clone)]
 pub struct Guard<B: Backend> {
-    /// [R, 1]: 1.0 while the replica trains, 0.0 once it stopped (a number, not a Bool: the
-    /// optimizer's kernel reads it so, and the guard's kernel writes it so)
-    pub active: Tensor<B, 2>,
-    /// [R, 1]: step of the first non-finite value, -1 while none
-    pub bad_step: Tensor<B, 2>,
-    pub bad_loss: Tensor<B, 2>,
-    pub bad_lr: Tensor<B, 2>,
-    /// [R, P]: gradient norm of each parameter (in `names` order) at that step
-    pub bad_norms: Tensor<B, 2>,
+    /// What it saw (models::fused_guard::GuardRows): active [R, 1] (1.0 while the replica
+    /// trains, 0.0 once it stopped: a number, not a Bool, as the optimizer's and the guard's
+    /// kernels read and write it); the step of the first non-finite value (-1 while none), the
+    /// loss and lr then [R, 1]; each parameter's gradient norm then [R, P], in `names` order.
+    pub rows: GuardRows<B>,
     pub names: Vec<String>,
 }
 
@@ -47,11 +43,13 @@ impl<B: Backend> Guard<B> {
     pub fn new(replicas: usize, names: Vec<String>, device: &B::Device) -> Self {
         let p = names.len();
         Self {
-            active: Tensor::ones([replicas, 1], device),
-            bad_step: Tensor::full([replicas, 1], -1.0, device),
-            bad_loss: Tensor::zeros([replicas, 1], device),
-            bad_lr: Tensor::zeros([replicas, 1], device),
-            bad_norms: Tensor::zeros([replicas, p], device),
+            rows: GuardRows {
+                active: Tensor::ones([replicas, 1], device),
+                bad_step: Tensor::full([replicas, 1], -1.0, device),
+                bad_loss: Tensor::zeros([replicas, 1], device),
+                bad_lr: Tensor::zeros([replicas, 1], device),
+                bad_norms: Tensor::zeros([replicas, p], device),
+            },
             names,
         }
     }
@@ -67,21 +65,9 @@ impl<B: Backend> Guard<B> {
         norm: Tensor<B, 2>,
         squared: Tensor<B, 2>,
     ) -> Tensor<B, 2> {
-        let rows = GuardRows {
-            active: self.active.clone(),
-            bad_step: self.bad_step.clone(),
-            bad_loss: self.bad_loss.clone(),
-            bad_lr: self.bad_lr.clone(),
-            bad_norms: self.bad_norms.clone(),
-        };
-        let next = guard_step(&rows, &loss, &lr, &norm, &squared, step)
-            .unwrap_or_else(|| Self::plain_step(rows, step, loss, lr, norm, squared));
-        self.active = next.active;
-        self.bad_step = next.bad_step;
-        self.bad_loss = next.bad_loss;
-        self.bad_lr = next.bad_lr;
-        self.bad_norms = next.bad_norms;
-        self.active.clone()
+        self.rows = guard_step(&self.rows, &loss, &lr, &norm, &squared, step)
+            .unwrap_or_else(|| Self::plain_step(self.rows.clone(), step, loss, lr, norm, squared));
+        self.rows.active.clone()
     }
 
     /// [`observe`](Self::observe)'s step by the plain ops (models::fused_guard computes the
@@ -120,10 +106,10 @@ impl<B: Backend> Guard<B> {
                 .expect("float data")
         };
         let (steps, losses, lrs, norms) = (
-            host(&self.bad_step),
-            host(&self.bad_loss),
-            host(&self.bad_lr),
-            host(&self.bad_norms),
+            host(&self.rows.bad_step),
+            host(&self.rows.bad_loss),
+            host(&self.rows.bad_lr),
+            host(&self.rows.bad_norms),
         );
         let p = self.names.len();
         (0..steps.len())
