@@ -78,25 +78,6 @@ pub struct RowPart {
     pub len: usize,
 }
 
-impl RowPart {
-    /// Parts (handle, len) laid end to end from column 0, without gaps.
-    pub fn end_to_end(parts: &[(Handle, usize)]) -> Vec<RowPart> {
-        let mut at = 0;
-        parts
-            .iter()
-            .map(|(handle, len)| {
-                let p = RowPart {
-                    handle: handle.clone(),
-                    start: at,
-                    len: *len,
-                };
-                at += len;
-                p
-            })
-            .collect()
-    }
-}
-
 /// Rows [R, total] from `parts` (in increasing, non-overlapping column order); every column
 /// no part covers (the gaps between parts and the entries after the last) is 0. `total`
 /// must hold them all. One launch for up to the runtime's bindings less two parts (wgpu's

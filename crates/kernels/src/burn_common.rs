@@ -51,6 +51,24 @@ pub(crate) fn f32_tensor<R: CubeRuntime>(like: &CubeTensor<R>, dims: Vec<usize>,
     )
 }
 
+/// A contiguous f32 tensor of `dims` over `t`'s memory from its element `first` on (no
+/// launch), or None where that element's byte is not at the runtime's memory alignment (what
+/// its allocations guarantee, and what burn's own slices ask of a view: 512 bytes on CUDA) or
+/// the view would run past `t`'s memory. The caller checks that those elements are the ones
+/// it means (contiguous in `t`); the view keeps `t`'s memory alive, and an operation that
+/// would write into it in place sees a shared handle and writes a new tensor.
+pub(crate) fn aligned_view<R: CubeRuntime>(t: &CubeTensor<R>, first: usize, dims: Vec<usize>) -> Option<CubeTensor<R>> {
+    let elem = core::mem::size_of::<f32>() as u64;
+    let start = first as u64 * elem;
+    let end = (first + dims.iter().product::<usize>()) as u64 * elem;
+    let visible = t.handle.size_in_used();
+    let base = t.handle.offset_start.unwrap_or(0);
+    let fits = t.dtype == DType::F32
+        && end <= visible
+        && (base + start).is_multiple_of(t.client.properties().memory.alignment);
+    fits.then(|| f32_tensor(t, dims, t.handle.clone().offset_start(start).offset_end(visible - end)))
+}
+
 /// Registers each input's gradient (`parents`: the ids of `Ops::parents`); an input without a
 /// node (untracked or frozen, as fig5b's all-ones conv) gets none.
 pub(crate) fn register_grads<B: Backend, const N: usize>(

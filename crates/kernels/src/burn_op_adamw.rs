@@ -1,14 +1,14 @@
 //! The optimizer's row kernels ([`crate::adamw`]) on burn tensors of the plain CubeCL backend
 //! (the optimizer runs outside autodiff, so there is no backward). f32 only: the caller checks.
 
-use burn::tensor::{DType, Tensor, TensorPrimitive};
+use burn::tensor::{Tensor, TensorPrimitive};
 use burn_cubecl::element::{BoolElement, IntElement};
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::{CubeBackend, CubeRuntime};
 
 use crate::adamw::{AdamRowInputs, AdamScalars, RowPart, RowShape, adamw_row, gather_row};
-use crate::burn_common::f32_tensor;
+use crate::burn_common::{aligned_view, f32_tensor};
 
 type Plain<R, I, BT> = CubeBackend<R, f32, I, BT>;
 
@@ -44,46 +44,32 @@ pub fn gather_row_tensor<R: CubeRuntime, I: IntElement, BT: BoolElement>(
 }
 
 /// The entries of one replica's row as tensors that share its memory: `row` [1, total] ->
-/// one [1, n] a (start, n) of `entries`, with no kernel (a tensor over the row's handle from
-/// byte 4 start). Why: at R = 1 the optimizer's split of the row into the parameters was one
-/// slice kernel a parameter (about 40 of a depth-4 step's 337 launches), and a step is bound
-/// by the host's work for each launch (results/bench/NOTES.md, session 26).
+/// one [1, n] a (start, n) of `entries`, with no kernel ([`aligned_view`]). Why: at R = 1 the
+/// optimizer's split of the row into the parameters was one slice kernel a parameter (about
+/// 40 of a depth-4 step's 337 launches), and a step is bound by the host's work for each
+/// launch (results/bench/NOTES.md, session 26).
 ///
 /// None where a view cannot be made: more than one replica (a replica's entries are not
-/// contiguous in [R, total]), a row that is not contiguous, or an entry whose first byte is
-/// not at the runtime's memory alignment (what its allocations guarantee, and what burn's own
-/// slices ask of a view: 512 bytes on CUDA). The views keep the row's memory alive; an
-/// operation that would write into one in place sees a shared handle and writes a new tensor.
+/// contiguous in [R, total]), a row that is not contiguous, an entry past the row's end, or
+/// an entry whose first byte is not at the runtime's memory alignment.
 pub fn row_views<R: CubeRuntime, I: IntElement, BT: BoolElement>(
     row: Tensor<Plain<R, I, BT>, 2>,
     entries: &[(usize, usize)],
 ) -> Option<Vec<Tensor<Plain<R, I, BT>, 2>>> {
     let row = row.into_primitive().tensor();
     let [r, total] = row.meta.shape.dims::<2>();
-    if r != 1 || row.meta.strides()[1] != 1 || row.dtype != DType::F32 {
+    if r != 1 || row.meta.strides()[1] != 1 {
         return None;
     }
-    let align = row.client.properties().memory.alignment;
-    let base = row.handle.offset_start.unwrap_or(0);
-    let visible = row.handle.size_in_used();
-    let elem = core::mem::size_of::<f32>() as u64;
-    let fits = |&(start, n): &(usize, usize)| {
-        let (first, end) = (start as u64 * elem, (start + n) as u64 * elem);
-        start + n <= total && end <= visible && (base + first).is_multiple_of(align)
-    };
-    if !entries.iter().all(fits) {
-        return None;
-    }
-    Some(
-        entries
-            .iter()
-            .map(|&(start, n)| {
-                let (first, end) = (start as u64 * elem, (start + n) as u64 * elem);
-                let handle = row.handle.clone().offset_start(first).offset_end(visible - end);
-                wrap(f32_tensor(&row, vec![1, n], handle))
-            })
-            .collect(),
-    )
+    entries
+        .iter()
+        .map(|&(start, n)| {
+            (start + n <= total)
+                .then(|| aligned_view(&row, start, vec![1, n]))
+                .flatten()
+                .map(wrap)
+        })
+        .collect()
 }
 
 /// The rows of one AdamW update, on the device: p, g (unclipped), m, v [R, P]; lr, norm and

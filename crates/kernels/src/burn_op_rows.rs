@@ -2,47 +2,47 @@
 //! forward a tensor over the weight's memory where one replica's rows are contiguous and the
 //! block starts at the runtime's memory alignment (no launch; burn's slice also asks its end
 //! to be aligned, which in_proj's z and xBC blocks are not, so it copies them), else burn's
-//! slice; backward one launch ([`crate::rows::pad_rows`]) where burn's takes two.
+//! slice; backward one launch where burn's takes two: the block's gradient laid into zeros of
+//! the weight's size by the optimizer's gather ([`crate::adamw::gather_row`], one part at
+//! column start D of each replica's row of rows D entries).
 
 use burn::backend::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops};
-use burn::tensor::{DType, Tensor, TensorPrimitive};
+use burn::tensor::{Tensor, TensorPrimitive};
 use burn_cubecl::element::{BoolElement, IntElement};
 use burn_cubecl::kernel::{into_contiguous, slice};
 use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::{CubeBackend, CubeRuntime};
 
-use crate::burn_common::{autodiff_op, f32_tensor, register_grads};
-use crate::rows::{RowBlock, pad_rows};
+use crate::adamw::{RowPart, gather_row};
+use crate::burn_common::{aligned_view, autodiff_op, f32_tensor, register_grads};
 
 /// The inner (non-autodiff) backend.
 type Cube<R, I, BT> = CubeBackend<R, f32, I, BT>;
 
-/// Rows start..start + len of w [R, rows, D] -> [R, len, D]: a view where it can be made
-/// (see the module's note), else burn's slice.
+/// A weight [R, rows, D] and its row block start..start + len (the backward's state).
+#[derive(Debug, Clone, Copy)]
+struct RowBlock {
+    replicas: usize,
+    rows: usize,
+    width: usize,
+    start: usize,
+    len: usize,
+}
+
+/// Rows start..start + len of w [R, rows, D] -> [R, len, D]: a view where one replica's rows
+/// are contiguous and the block starts at the memory alignment ([`aligned_view`]), else
+/// burn's slice.
 fn block<R: CubeRuntime>(w: CubeTensor<R>, b: &RowBlock) -> CubeTensor<R> {
     let d = b.width;
     let strides = w.meta.strides();
-    let rows_contiguous = strides[2] == 1 && strides[1] == d;
-    let elem = core::mem::size_of::<f32>() as u64;
-    let first = (b.start * d) as u64 * elem;
-    let end = ((b.start + b.len) * d) as u64 * elem;
-    let align = w.client.properties().memory.alignment;
-    let base = w.handle.offset_start.unwrap_or(0);
-    let visible = w.handle.size_in_used();
-    if b.replicas == 1
-        && w.dtype == DType::F32
-        && rows_contiguous
-        && end <= visible
-        && (base + first).is_multiple_of(align)
-    {
-        let handle = w.handle.clone().offset_start(first).offset_end(visible - end);
-        return f32_tensor(&w, vec![1, b.len, d], handle);
-    }
-    slice(w, &[0..b.replicas, b.start..b.start + b.len, 0..d])
+    let view = (b.replicas == 1 && strides[2] == 1 && strides[1] == d)
+        .then(|| aligned_view(&w, b.start * d, vec![1, b.len, d]))
+        .flatten();
+    view.unwrap_or_else(|| slice(w, &[0..b.replicas, b.start..b.start + b.len, 0..d]))
 }
 
 fn row_block<R: CubeRuntime>(w: &CubeTensor<R>, start: usize, len: usize) -> RowBlock {
@@ -70,7 +70,13 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> Backward<Cube<R, I, BT>, 1>
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
         let b = ops.state;
         let g = into_contiguous(grads.consume::<Cube<R, I, BT>>(&ops.node)); // [R, len, D]
-        let dw = pad_rows::<R>(&g.client, &b, &g.handle);
+        // each replica's row of the weight [rows D]: the block's len D entries at start D
+        let part = RowPart {
+            handle: g.handle.clone(),
+            start: b.start * b.width,
+            len: b.len * b.width,
+        };
+        let dw = gather_row::<R, f32>(&g.client, b.replicas, &[part], b.rows * b.width);
         let dw = f32_tensor(&g, vec![b.replicas, b.rows, b.width], dw);
         register_grads::<Cube<R, I, BT>, _>(ops.parents.map(|p| p.map(|n| n.id)), [dw], grads);
     }

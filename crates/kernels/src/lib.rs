@@ -71,7 +71,6 @@ pub mod proj_conv;
 pub mod proj_conv_mma;
 pub mod proj_conv_mma_backward;
 pub mod proj_grads_mma;
-pub mod rows;
 mod ssd_backward;
 mod ssd_common;
 mod ssd_forward;

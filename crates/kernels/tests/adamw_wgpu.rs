@@ -19,18 +19,26 @@ fn check_gather(per_launch: Option<usize>, starts: Option<[usize; 5]>) {
     let parts: Vec<Vec<f64>> = sizes.iter().map(|&n| draw(r * n, -1.0, 2.0)).collect();
     let total = 1024;
     let handles: Vec<_> = parts.iter().zip(sizes).map(|(p, n)| (upload(&c, p), n)).collect();
-    let laid = match starts {
-        Some(starts) => handles
+    // end to end where no starts are given
+    let columns: Vec<usize> = match starts {
+        Some(s) => s.to_vec(),
+        None => sizes
             .iter()
-            .zip(starts)
-            .map(|((handle, len), start)| RowPart {
-                handle: handle.clone(),
-                start,
-                len: *len,
+            .scan(0, |at, n| {
+                *at += n;
+                Some(*at - n)
             })
             .collect(),
-        None => RowPart::end_to_end(&handles),
     };
+    let laid: Vec<RowPart> = handles
+        .iter()
+        .zip(columns)
+        .map(|((handle, len), start)| RowPart {
+            handle: handle.clone(),
+            start,
+            len: *len,
+        })
+        .collect();
     let row = match per_launch {
         Some(k) => gather_row_by::<_, f32>(&c, r, &laid, total, k),
         None => gather_row::<_, f32>(&c, r, &laid, total),

@@ -106,11 +106,7 @@ pub const ROW_VIEW_ALIGN: usize = 128;
 /// [`ROW_VIEW_ALIGN`], else 1 (end to end, the layout and so the bits of every other run as
 /// before).
 pub fn row_align<B: Backend>(replicas: usize) -> usize {
-    #[cfg(feature = "cubecl")]
-    let cubecl = crate::fused::cubecl_backend::<B>();
-    #[cfg(not(feature = "cubecl"))]
-    let cubecl = false;
-    if ROW_VIEWS.on() && replicas == 1 && cubecl {
+    if ROW_VIEWS.on() && replicas == 1 && crate::switch::on_cubecl::<B>() {
         ROW_VIEW_ALIGN
     } else {
         1

@@ -14,7 +14,7 @@ use crate::params::{ParamVisitor, VisitParams};
 use crate::precision::widen;
 use crate::probes::{LayerProbe, LayerRecord};
 use crate::ssd::ssd_of_xbc;
-use crate::switch::Switch;
+use crate::switch::{Switch, on_cubecl};
 
 /// RMSNorm epsilon of mamba_ssm.
 pub const NORM_EPS: f64 = 1e-5;
@@ -45,25 +45,12 @@ pub fn split_in_proj_calls() -> usize {
 fn split_here<B: Backend>(u: &Tensor<B, 4>) -> bool {
     let on = match SPLIT_IN_PROJ.setting() {
         Some(on) => on,
-        None => u.dtype() == DType::F32 && gpu_backend::<B>(),
+        None => u.dtype() == DType::F32 && on_cubecl::<B>(),
     };
     if on {
         SPLIT_IN_PROJ.count();
     }
     on
-}
-
-/// Whether B is one of the CubeCL backends of this build (the split's default holds there).
-#[cfg_attr(not(feature = "cubecl"), allow(clippy::extra_unused_type_parameters))] // no CubeCL: never
-fn gpu_backend<B: Backend>() -> bool {
-    #[cfg(feature = "cubecl")]
-    {
-        crate::fused::cubecl_backend::<B>()
-    }
-    #[cfg(not(feature = "cubecl"))]
-    {
-        false
-    }
 }
 
 /// What in_proj hands the conv stage (shapes: [`Mamba2Block::forward`]'s comments).

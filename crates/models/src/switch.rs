@@ -12,6 +12,8 @@
 
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
+use burn::tensor::backend::Backend;
+
 /// One switch: its setting ([`Switch::set`], else its environment variable, else the
 /// default) and how many layer calls took the path.
 #[derive(Debug)]
@@ -81,6 +83,20 @@ impl Switch {
 
     pub fn count(&self) {
         self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Whether B is one of the CubeCL backends of this build (with or without autodiff), where
+/// the speed paths' defaults hold; false in a build without CubeCL.
+#[cfg_attr(not(feature = "cubecl"), allow(clippy::extra_unused_type_parameters))] // no CubeCL: never
+pub(crate) fn on_cubecl<B: Backend>() -> bool {
+    #[cfg(feature = "cubecl")]
+    {
+        crate::fused::cubecl_backend::<B>()
+    }
+    #[cfg(not(feature = "cubecl"))]
+    {
+        false
     }
 }
 

@@ -25,9 +25,7 @@ pub struct FlatLayout {
     pub entries: Vec<(String, usize)>,
     /// The column of each entry's first value: a multiple of the layout's alignment.
     pub starts: Vec<usize>,
-    /// Where the last entry ends.
-    pub used: usize,
-    /// `used` rounded up to a multiple of PAD.
+    /// Where the last entry ends ([`used`](Self::used)) rounded up to a multiple of PAD.
     pub total: usize,
 }
 
@@ -52,12 +50,12 @@ impl FlatLayout {
             })
             .collect();
         let total = at.div_ceil(PAD).max(1) * PAD;
-        Self {
-            entries,
-            starts,
-            used: at,
-            total,
-        }
+        Self { entries, starts, total }
+    }
+
+    /// Where the last entry ends.
+    pub fn used(&self) -> usize {
+        self.spans().last().map_or(0, |&(start, n)| start + n)
     }
 
     pub fn names(&self) -> Vec<String> {
@@ -167,7 +165,7 @@ mod tests {
     fn round_trip(align: usize, starts: [usize; 3]) {
         let layout = FlatLayout::aligned(vec![("a".into(), 3), ("b".into(), 2), ("c".into(), 1)], align);
         assert_eq!(layout.starts, starts.to_vec());
-        assert_eq!((layout.used, layout.total), (starts[2] + 1, PAD));
+        assert_eq!((layout.used(), layout.total), (starts[2] + 1, PAD));
         let device = Default::default();
         let mut parts = BTreeMap::new();
         parts.insert("a".to_string(), t(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [2, 3]));
