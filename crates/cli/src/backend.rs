@@ -79,8 +79,8 @@ pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
     #[cfg(feature = "cuda")]
     let fused = {
         use models::{
-            fused_ce, fused_conv, fused_conv_ssd, fused_dt, fused_embed, fused_norm, fused_proj_conv, fused_rms,
-            fused_rows, fused_ssd,
+            fused_ce, fused_conv, fused_conv_ssd, fused_dt, fused_embed, fused_linear, fused_norm, fused_proj_conv,
+            fused_rms, fused_rows, fused_ssd,
         };
         [
             ("fused_ssd", fused_ssd::fused_ssd_on(), fused_ssd::fused_ssd_calls()),
@@ -123,6 +123,13 @@ pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
                 fused_rows::in_proj_rows_on(),
                 fused_rows::in_proj_rows_calls(),
             ),
+            // one-replica linear maps in this project's f32 kernels (models::fused_linear;
+            // "calls" counts maps, forward only)
+            (
+                "fused_linear",
+                fused_linear::fused_linear_on(),
+                fused_linear::fused_linear_calls(),
+            ),
         ]
     };
     #[cfg(not(feature = "cuda"))]
@@ -137,6 +144,7 @@ pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
         "fused_ce",
         "fused_dt",
         "in_proj_rows",
+        "fused_linear",
     ]
     .map(|k| (k, false, 0usize));
     let split = (

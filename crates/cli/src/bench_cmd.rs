@@ -333,6 +333,9 @@ pub fn run(c: BenchCommand) -> Result<(), CliError> {
         // "0" where the SSD backward formed S again (MSYM_SSD_SCORES), else null or "1": the
         // forward kept it
         "ssd_scores": std::env::var("MSYM_SSD_SCORES").ok(),
+        // "1" where the kernels' per-group partials were summed by kernels::linear::sum_groups
+        // (MSYM_GROUP_SUMS), else null or "0": burn's reduction
+        "group_sums": std::env::var("MSYM_GROUP_SUMS").ok(),
         // the least R x G of the linear layers' weight-gradient products (MSYM_GRAD_BATCHES),
         // or null for the square-root rule alone
         "grad_batches": std::env::var("MSYM_GRAD_BATCHES").ok(),
@@ -380,6 +383,7 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
         ("row_views", "row views"),
         ("fused_guard", "fused guard"),
         ("in_proj_rows", "in_proj row blocks"),
+        ("fused_linear", "fused linear"),
         ("last_query", "last query"),
         ("f32_matmul", "f32 matmul"),
     ]
@@ -393,7 +397,7 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
     })
     .join("; ");
     let mut s = format!(
-        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; {paths}; SSD units a cube {}; norm backward tokens a unit {}; matmul kernel {}; xBC product + conv channels a unit {}, unrolled {}, tensor cores {}, groups a cube {}, product gradients {}; SSD S {}); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
+        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; {paths}; SSD units a cube {}; norm backward tokens a unit {}; matmul kernel {}; xBC product + conv channels a unit {}, unrolled {}, tensor cores {}, groups a cube {}, product gradients {}; SSD S {}; group sums {}); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
         r["card"].as_str().unwrap_or("?"),
         r["device"].as_str().unwrap_or("?"),
         r["date"].as_str().unwrap_or("?"),
@@ -419,6 +423,11 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
             "formed again in the backward"
         } else {
             "kept by the forward"
+        },
+        if r["group_sums"].as_str().map(str::trim) == Some("1") {
+            "this project's kernel"
+        } else {
+            "burn's reduction"
         },
         r["config"].as_str().unwrap_or("?"),
         r["batch"],

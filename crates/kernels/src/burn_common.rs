@@ -83,6 +83,25 @@ pub(crate) fn register_grads<B: Backend, const N: usize>(
     }
 }
 
+/// t [R, G, ..] summed over axis 1 -> [R, 1, ..] (burn's float_sum_dim(t, 1)): by
+/// [`crate::linear::sum_groups`] where [`crate::GROUP_SUMS`] is on and t is a contiguous f32
+/// tensor, else by burn's reduction.
+pub(crate) fn sum_dim1<R: CubeRuntime, I: IntElement, BT: BoolElement>(t: CubeTensor<R>) -> CubeTensor<R> {
+    let dims = t.meta.shape.to_vec();
+    let kernel = crate::GROUP_SUMS.load(core::sync::atomic::Ordering::Relaxed)
+        && t.dtype == DType::F32
+        && dims.len() >= 2
+        && t.is_contiguous();
+    if !kernel {
+        return CubeBackend::<R, f32, I, BT>::float_sum_dim(t, 1);
+    }
+    let width = dims[2..].iter().product();
+    let out = crate::linear::sum_groups::<R, f32>(&t.client, &t.handle, dims[0], dims[1], width);
+    let mut kept = dims;
+    kept[1] = 1;
+    f32_tensor(&t, kept, out)
+}
+
 /// Each replica's sum of its per-sequence values: t [R, B] -> [R, 1], summed in two stages,
 /// [R, G, B/G] over B/G and then over G (G = [`crate::token_groups`] of B). Why: burn's
 /// reduction (without autotune) runs one unit per output, so [R, B] -> [R, 1] was R units
@@ -94,7 +113,9 @@ pub(crate) fn sum_per_replica<R: CubeRuntime, I: IntElement, BT: BoolElement>(t:
     let [r, b] = t.meta.shape().dims::<2>();
     let g = crate::token_groups(b);
     let grouped = Cube::<R, I, BT>::float_reshape(t, Shape::from(vec![r, g, b / g]));
+    // burn's sum over a contiguous axis adds in vectorized lanes: sum_groups' walk in order
+    // would change its bits (tests/linear_wgpu.rs), so the first stage stays burn's
     let per_group = Cube::<R, I, BT>::float_sum_dim(grouped, 2); // [R, G, 1]
-    let total = Cube::<R, I, BT>::float_sum_dim(per_group, 1); // [R, 1, 1]
+    let total = sum_dim1::<R, I, BT>(per_group); // [R, 1, 1]
     Cube::<R, I, BT>::float_reshape(total, Shape::from(vec![r, 1]))
 }

@@ -15,7 +15,7 @@ use burn_cubecl::{CubeBackend, CubeRuntime};
 
 use cubecl::server::Handle;
 
-use crate::burn_common::{autodiff_op, f32_tensor, register_grads};
+use crate::burn_common::{autodiff_op, f32_tensor, register_grads, sum_dim1};
 
 use crate::conv_silu::{ConvInputs, ConvShape, conv_silu_backward, conv_silu_forward};
 
@@ -108,8 +108,8 @@ pub(crate) fn summed_taps_and_bias<R: CubeRuntime, I: IntElement, BT: BoolElemen
     db_part: &Handle,
 ) -> [CubeTensor<R>; 2] {
     let (r, g, c) = (s.replicas, s.groups(), s.channels);
-    let dw = Cube::<R, I, BT>::float_sum_dim(f32_tensor(like, vec![r, g, c, s.taps], dw_part.clone()), 1);
-    let db = Cube::<R, I, BT>::float_sum_dim(f32_tensor(like, vec![r, g, c], db_part.clone()), 1);
+    let dw = sum_dim1::<R, I, BT>(f32_tensor(like, vec![r, g, c, s.taps], dw_part.clone()));
+    let db = sum_dim1::<R, I, BT>(f32_tensor(like, vec![r, g, c], db_part.clone()));
     [
         Cube::<R, I, BT>::float_reshape(dw, Shape::from(vec![r, c, s.taps])),
         Cube::<R, I, BT>::float_reshape(db, Shape::from(vec![r, c])),

@@ -17,7 +17,7 @@ use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::{CubeBackend, CubeRuntime};
 
 use crate::SsdShape;
-use crate::burn_common::{autodiff_op, f32_tensor, register_grads, sum_per_replica};
+use crate::burn_common::{autodiff_op, f32_tensor, register_grads, sum_dim1, sum_per_replica};
 use crate::burn_op::{ssd_autodiff, ssd_inference};
 use crate::burn_op_conv::{conv_silu_autodiff, conv_silu_inference, token_rows};
 use crate::conv_ssd::{ConvSsdInputs, ConvSsdShape, conv_ssd_backward, conv_ssd_forward};
@@ -131,7 +131,7 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> Backward<Cube<R, I, BT>, 6>
         let g = conv_ssd_backward::<R, f32>(&st.x.client, &st.shape, &st.handles(), &dy.handle);
         let groups = conv.groups();
         // dw and dbias come per sequence group (sum over axis 1), dA and dD per sequence
-        let sum = |dims: Vec<usize>, h| Cube::<R, I, BT>::float_sum_dim(st.new_tensor(dims, h), 1);
+        let sum = |dims: Vec<usize>, h| sum_dim1::<R, I, BT>(st.new_tensor(dims, h));
         let (r, c, k) = (s.replicas, conv.channels, conv.taps);
         let dw = sum(vec![r, groups, c, k], g.dw_part);
         let db = sum(vec![r, groups, c], g.db_part);

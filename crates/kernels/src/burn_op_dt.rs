@@ -14,7 +14,7 @@ use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::{CubeBackend, CubeRuntime};
 
-use crate::burn_common::{autodiff_op, f32_tensor, register_grads};
+use crate::burn_common::{autodiff_op, f32_tensor, register_grads, sum_dim1};
 use crate::dt_proj::{DtShape, dt_backward, dt_forward};
 
 /// The inner (non-autodiff) backend.
@@ -81,9 +81,9 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> Backward<Cube<R, I, BT>, 3>
         // dw and dbias come per token group: sum over G, then drop that axis
         let (r, gs) = (s.replicas, s.groups());
         let dw = f32_tensor(&st.u, vec![r, gs, s.d], k.dw_part);
-        let dw = C::<R, I, BT>::float_reshape(C::<R, I, BT>::float_sum_dim(dw, 1), Shape::from(vec![r, s.d]));
+        let dw = C::<R, I, BT>::float_reshape(sum_dim1::<R, I, BT>(dw), Shape::from(vec![r, s.d]));
         let db = f32_tensor(&st.u, vec![r, gs], k.db_part);
-        let db = C::<R, I, BT>::float_sum_dim(db, 1); // [R, 1]
+        let db = sum_dim1::<R, I, BT>(db); // [R, 1]
         register_grads::<C<R, I, BT>, _>(ops.parents.map(|p| p.map(|n| n.id)), [du, dw, db], grads);
     }
 }

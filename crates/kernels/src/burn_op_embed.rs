@@ -14,7 +14,7 @@ use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::{CubeBackend, CubeRuntime};
 
-use crate::burn_common::{autodiff_op, f32_tensor, register_grads};
+use crate::burn_common::{autodiff_op, f32_tensor, register_grads, sum_dim1};
 use crate::embed::{EmbedShape, embed_backward, embed_forward};
 
 /// The inner (non-autodiff) backend.
@@ -68,7 +68,7 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> Backward<Cube<R, I, BT>, 1>
         let part = embed_backward::<R, f32>(&st.w.client, &s, &st.tokens.handle, &g.handle);
         // dw comes per token group: sum over G, then drop that axis
         let part = f32_tensor(&st.w, vec![s.replicas, s.groups(), s.vocab * s.d], part);
-        let dw = Cube::<R, I, BT>::float_sum_dim(part, 1);
+        let dw = sum_dim1::<R, I, BT>(part);
         let dw = Cube::<R, I, BT>::float_reshape(dw, Shape::from(vec![s.replicas, s.vocab, s.d]));
         register_grads::<Cube<R, I, BT>, _>(ops.parents.map(|p| p.map(|n| n.id)), [dw], grads);
     }

@@ -14,7 +14,7 @@ use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::{CubeBackend, CubeRuntime};
 
-use crate::burn_common::{autodiff_op, f32_tensor, register_grads};
+use crate::burn_common::{autodiff_op, f32_tensor, register_grads, sum_dim1};
 use crate::gated_norm::{NormInputs, NormShape, gated_norm_backward, gated_norm_forward};
 
 /// The inner (non-autodiff) backend.
@@ -80,7 +80,7 @@ impl<R: CubeRuntime> Saved<R> {
         let g = into_contiguous(g); // [R, B, L, E]
         let k = gated_norm_backward::<R, f32>(&self.y.client, &s, &self.handles(), &g.handle, self.eps);
         // dw comes per token group: sum over G, then drop that axis
-        let dw = Cube::<R, I, BT>::float_sum_dim(self.new_tensor(vec![s.replicas, s.groups(), s.e], k.dw_part), 1);
+        let dw = sum_dim1::<R, I, BT>(self.new_tensor(vec![s.replicas, s.groups(), s.e], k.dw_part));
         (
             self.new_tensor(self.dims.to_vec(), k.dy),
             k.dz.map(|dz| self.new_tensor(self.dims.to_vec(), dz)),

@@ -3,9 +3,10 @@
 //! on the saved xbc (the CUDA-core form), or the tensor-core form's, which forms xbc again
 //! from u ([`crate::proj_conv_mma_backward`]; the forward then writes no xbc), then the
 //! product's two gradients as burn products in the token-grouped form of models::grouped (the
-//! same products that autodiff ran for the separate product), or, after the tensor-core form
-//! and with MSYM_PROJ_CONV_GRADS=1, one tensor-core kernel ([`crate::proj_grads_mma`]).
-//! f32 only; the caller checks.
+//! same products that autodiff ran for the separate product), or [`crate::linear`]'s f32
+//! kernels where the caller asks ([`Products::linear`]: at R = 1, where burn's matmul launches
+//! cost the host most), or, after the tensor-core form and with MSYM_PROJ_CONV_GRADS=1, one
+//! tensor-core kernel ([`crate::proj_grads_mma`]). f32 only; the caller checks.
 
 use burn::backend::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -19,9 +20,10 @@ use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::{CubeBackend, CubeRuntime};
 
-use crate::burn_common::{autodiff_op, f32_tensor, register_grads};
+use crate::burn_common::{autodiff_op, f32_tensor, register_grads, sum_dim1};
 use crate::burn_op_conv::{summed_taps_and_bias, token_rows};
 use crate::conv_silu::{ConvGrads, ConvInputs, conv_silu_backward};
+use crate::linear::{LinearShape, linear_backward};
 use crate::proj_conv::{Kept, ProjConvInputs, ProjConvShape, proj_conv_silu_forward};
 use crate::proj_conv_mma_backward::proj_conv_mma_backward;
 use crate::proj_grads_mma::{self, ProductGrads, product_grads_mma};
@@ -29,13 +31,25 @@ use crate::proj_grads_mma::{self, ProductGrads, product_grads_mma};
 /// The inner (non-autodiff) backend.
 type Cube<R, I, BT> = CubeBackend<R, f32, I, BT>;
 
+/// How the backward forms the product's two gradients (du and dwx) from dxbc.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Products {
+    /// Token groups of burn's grouped weight-gradient product (models::grouped's G for these
+    /// sizes; a divisor of B L).
+    pub groups: usize,
+    /// [`crate::linear`]'s kernels instead of burn's products, where u's token rows are
+    /// contiguous and the weight fits them (else burn's, with `groups`). Other bits: f32
+    /// products where burn's round to TF32.
+    pub linear: bool,
+}
+
 /// The backward's saved state: the inputs as the forward read them, and what the forward
 /// kept (xbc, or the rounded W^T from which the tensor-core form's backward forms xbc again).
 #[derive(Debug, Clone)]
 struct Saved<R: CubeRuntime> {
     shape: ProjConvShape,
-    /// Token groups of the weight gradient's product (models::grouped's G for these sizes).
-    groups: usize,
+    /// How the product's gradients are formed.
+    products: Products,
     u: CubeTensor<R>, // [R, B, L, D], contiguous or in padded token rows
     u_row: usize,
     wx: CubeTensor<R>,   // [R, C, D] as given (a view of in_proj's weight)
@@ -50,11 +64,12 @@ fn forward<R: CubeRuntime, I: IntElement, BT: BoolElement>(
     wx: CubeTensor<R>,
     w: CubeTensor<R>,
     bias: CubeTensor<R>,
-    groups: usize,
+    products: Products,
 ) -> (Saved<R>, CubeTensor<R>) {
     let [replicas, batch, len, d_model] = u.meta.shape.dims::<4>();
     let [_, channels, taps] = w.meta.shape.dims::<3>();
     let shape = ProjConvShape::new(replicas, batch, len, channels, taps, d_model);
+    let groups = products.groups;
     assert!(
         (batch * len).is_multiple_of(groups),
         "proj_conv: {groups} token groups do not divide {batch} x {len} tokens"
@@ -77,7 +92,7 @@ fn forward<R: CubeRuntime, I: IntElement, BT: BoolElement>(
     let out = f32_tensor(&w, vec![replicas, batch, len, channels], res.out);
     let st = Saved {
         shape,
-        groups,
+        products,
         u,
         u_row,
         wx,
@@ -146,10 +161,7 @@ fn through_product<R: CubeRuntime, I: IntElement, BT: BoolElement>(
     let du = f32_tensor(&st.w, vec![r, s.batch, s.len, d], p.du);
     // dW^T [R, cubes, D, C] summed over the cubes
     let parts = f32_tensor(&st.w, vec![r, p.cubes, d, s.channels], p.dwt_part);
-    let dwt = C::<R, I, BT>::float_reshape(
-        C::<R, I, BT>::float_sum_dim(parts, 1),
-        Shape::from(vec![r, d, s.channels]),
-    );
+    let dwt = C::<R, I, BT>::float_reshape(sum_dim1::<R, I, BT>(parts), Shape::from(vec![r, d, s.channels]));
     [du, C::<R, I, BT>::float_swap_dims(dwt, 1, 2), dw, db]
 }
 
@@ -160,8 +172,21 @@ fn from_dxbc<R: CubeRuntime, I: IntElement, BT: BoolElement>(st: Saved<R>, k: Co
     type C<R, I, BT> = Cube<R, I, BT>;
     let (s, d) = (st.shape.conv, st.shape.d_model);
     let [dw, db] = summed_taps_and_bias::<R, I, BT>(&st.w, &s, &k.dw_part, &k.db_part);
+    let (r, m, gr) = (s.replicas, s.batch * s.len, st.products.groups);
+    // u [R, M, D] times wx [R, C, D]^T was the product: its gradients for dxbc [R, M, C]
+    let linear = LinearShape {
+        replicas: r,
+        tokens: m,
+        k: d,
+        n: s.channels,
+    };
+    if st.products.linear && st.u_row == d && linear.fits_on(&st.w.client) {
+        let wx = into_contiguous(st.wx);
+        let p = linear_backward::<R, f32>(&st.w.client, &linear, &st.u.handle, &wx.handle, &k.dx);
+        let du = f32_tensor(&st.w, vec![r, s.batch, s.len, d], p.dx);
+        return [du, f32_tensor(&st.w, vec![r, s.channels, d], p.dw), dw, db];
+    }
     // dxbc token-grouped: [R, G, M/G, C]
-    let (r, m, gr) = (s.replicas, s.batch * s.len, st.groups);
     let grouped =
         |t: CubeTensor<R>, cols: usize| C::<R, I, BT>::float_reshape(t, Shape::from(vec![r, gr, m / gr, cols]));
     let dxbc = grouped(f32_tensor(&st.w, vec![r, s.batch, s.len, s.channels], k.dx), s.channels);
@@ -172,10 +197,7 @@ fn from_dxbc<R: CubeRuntime, I: IntElement, BT: BoolElement>(st: Saved<R>, k: Co
     // dwx^T = sum over G of u^T dxbc: [R, G, D, M/G] x [R, G, M/G, C] -> [R, D, C]
     let u = grouped(st.u, d);
     let dwt = C::<R, I, BT>::float_matmul(C::<R, I, BT>::float_swap_dims(u, 2, 3), dxbc);
-    let dwt = C::<R, I, BT>::float_reshape(
-        C::<R, I, BT>::float_sum_dim(dwt, 1),
-        Shape::from(vec![r, d, s.channels]),
-    );
+    let dwt = C::<R, I, BT>::float_reshape(sum_dim1::<R, I, BT>(dwt), Shape::from(vec![r, d, s.channels]));
     [du, C::<R, I, BT>::float_swap_dims(dwt, 1, 2), dw, db]
 }
 
@@ -183,14 +205,14 @@ fn from_dxbc<R: CubeRuntime, I: IntElement, BT: BoolElement>(st: Saved<R>, k: Co
 /// in_proj's xBC rows and the conv stage through one forward kernel. f32 inputs (the caller
 /// checks). u [R, B, L, D] (contiguous or in padded token rows), wx [R, C, D] (PyTorch's
 /// [out, in]; a narrowed view of in_proj's weight is fine), w [R, C, K], bias [R, C];
-/// `groups`: the token groups of the weight gradient's product (a divisor of B L). A frozen w
-/// (fig5b's all-ones kernel) gets no gradient, as with the plain ops.
+/// `products`: how the backward forms the product's gradients. A frozen w (fig5b's all-ones
+/// kernel) gets no gradient, as with the plain ops.
 pub fn proj_conv_silu_autodiff<R: CubeRuntime, I: IntElement, BT: BoolElement, C: CheckpointStrategy>(
     u: Tensor<Autodiff<Cube<R, I, BT>, C>, 4>,
     wx: Tensor<Autodiff<Cube<R, I, BT>, C>, 3>,
     w: Tensor<Autodiff<Cube<R, I, BT>, C>, 3>,
     bias: Tensor<Autodiff<Cube<R, I, BT>, C>, 2>,
-    groups: usize,
+    products: Products,
 ) -> Tensor<Autodiff<Cube<R, I, BT>, C>, 4> {
     let inputs = [
         u.into_primitive().tensor(),
@@ -199,7 +221,7 @@ pub fn proj_conv_silu_autodiff<R: CubeRuntime, I: IntElement, BT: BoolElement, C
         bias.into_primitive().tensor(),
     ];
     autodiff_op(ProjConvBackward, inputs, |[u, wx, w, bias]| {
-        forward::<R, I, BT>(u, wx, w, bias, groups)
+        forward::<R, I, BT>(u, wx, w, bias, products)
     })
 }
 
@@ -216,7 +238,10 @@ pub fn proj_conv_silu_inference<R: CubeRuntime, I: IntElement, BT: BoolElement>(
         p(wx.into_primitive()),
         p(w.into_primitive()),
         p(bias.into_primitive()),
-        1,
+        Products {
+            groups: 1,
+            linear: false,
+        },
     );
     Tensor::from_primitive(TensorPrimitive::Float(out))
 }

@@ -51,6 +51,7 @@ pub mod burn_op_conv_ssd;
 pub mod burn_op_dt;
 pub mod burn_op_embed;
 pub mod burn_op_guard;
+pub mod burn_op_linear;
 pub mod burn_op_matmul;
 pub mod burn_op_norm;
 pub mod burn_op_proj_conv;
@@ -66,6 +67,7 @@ pub mod embed;
 pub mod gated_norm;
 pub mod gated_norm_oracle;
 pub mod guard;
+pub mod linear;
 pub mod oracle;
 pub mod proj_conv;
 pub mod proj_conv_mma;
@@ -236,6 +238,15 @@ pub static PROJ_CONV_GRADS: core::sync::atomic::AtomicBool = core::sync::atomic:
 /// reads it instead of forming it again (MSYM_SSD_SCORES=0 turns it off for an A/B run): the
 /// same products, so the same bits either way (tests/ssd_wgpu.rs).
 pub static SSD_KEEP_SCORES: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(true);
+
+/// Whether the operations here sum their kernels' per-group partials (dw_part [R, G, ..] over
+/// G, dA's and dD's per-sequence values) with [`linear::sum_groups`], one unit an output in
+/// group order, instead of burn's reduction (MSYM_GROUP_SUMS=1 turns it on for an A/B run).
+/// Why: at R = 1 each of burn's reductions costs the host about 10-14 us (its set-up, and a
+/// copy of the device properties a launch) against about 3 for a small kernel, and about 60
+/// of them ran a step at depth 4 (host profile, results/bench/session27-h200-2026-11-29,
+/// call 5). Off until its GPU A/B.
+pub static GROUP_SUMS: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
 /// Tokens a unit of the gated norm backward takes a batch, at most (MSYM_NORM_BWD_PER_UNIT;
 /// default: [`gated_norm::BACKWARD_PER_UNIT`]): the tiling changes no bit (tests/norm_wgpu.rs).

@@ -7,7 +7,7 @@ use burn::backend::Autodiff;
 use burn::tensor::Tensor;
 use burn_cubecl::CubeBackend;
 use cubecl::wgpu::{WgpuDevice, WgpuRuntime};
-use kernels::burn_op_proj_conv::{proj_conv_silu_autodiff, proj_conv_silu_inference};
+use kernels::burn_op_proj_conv::{Products, proj_conv_silu_autodiff, proj_conv_silu_inference};
 use kernels::conv_oracle::{self, ConvField, ConvHost};
 use kernels::proj_conv::{Kept, ProjConvShape, proj_conv_silu_forward};
 
@@ -93,10 +93,16 @@ fn product_grads(s: &ProjConvShape, u: &[f64], wx: &[f64], dxbc: &[f64]) -> (Vec
 #[test]
 fn the_autodiff_op_matches_the_chain_rule_over_finite_differences() {
     // wx comes narrowed out of a wider weight, as the xBC rows out of in_proj's [R, 2E+2N+1,
-    // D]: its gradient must land in those rows and leave the 3 in front at zero
+    // D]: its gradient must land in those rows and leave the 3 in front at zero; the
+    // product's gradients by burn's products and by the linear kernels (Products::linear)
     let dev = WgpuDevice::default();
     require_vulkan();
-    for (k, s) in CASES.iter().take(3).enumerate() {
+    let each_way = CASES
+        .iter()
+        .take(3)
+        .enumerate()
+        .flat_map(|(k, s)| [(k, s, false), (k, s, true)]);
+    for (k, s, linear) in each_way {
         let (u, wx, conv) = inputs(s, 51 + 10 * k as u64);
         let (r, b, l, ch, taps, d) = dims(s);
         let g = lcg(52 + k as u64)(s.conv.x_len(), -1.0, 2.0);
@@ -117,7 +123,7 @@ fn the_autodiff_op_matches_the_chain_rule_over_finite_differences() {
             wide.clone().narrow(1, 3, ch),
             w.clone(),
             bias.clone(),
-            groups,
+            Products { groups, linear },
         );
         assert_eq!(out.dims(), [r, b, l, ch]);
         let xbc = conv_oracle::projection(s, &u, &wx);
@@ -128,14 +134,17 @@ fn the_autodiff_op_matches_the_chain_rule_over_finite_differences() {
         let dxbc = conv_oracle::finite_difference(&s.conv, &host, &g, ConvField::X, 1e-6);
         let (du, dwx) = product_grads(s, &u, &wx, &dxbc);
         let err = worst(&values(u_t.grad(&grads).unwrap()), &du);
-        assert!(err < 5e-5, "case {k}: du max error {err:.2e}");
+        assert!(err < 5e-5, "case {k} (linear {linear}): du max error {err:.2e}");
         let mut want = vec![0.0; r * (ch + 3) * d];
         for (i, v) in dwx.iter().enumerate() {
             let (rr, rest) = (i / (ch * d), i % (ch * d));
             want[rr * (ch + 3) * d + 3 * d + rest] = *v;
         }
         let err = worst(&values(wide.grad(&grads).unwrap()), &want);
-        assert!(err < 5e-5, "case {k}: dwx through the narrow max error {err:.2e}");
+        assert!(
+            err < 5e-5,
+            "case {k} (linear {linear}): dwx through the narrow max error {err:.2e}"
+        );
         for (field, got) in [
             (ConvField::W, values(w.grad(&grads).unwrap())),
             (ConvField::Bias, values(bias.grad(&grads).unwrap())),
@@ -166,7 +175,11 @@ fn a_frozen_kernel_gets_no_gradient() {
     let wx_t = tensor::<Ad, 3>(&wx, [r, ch, d], &dev).require_grad();
     let w = tensor::<Ad, 3>(&vec![1.0; conv.w.len()], [r, ch, taps], &dev);
     let bias = tensor::<Ad, 2>(&conv.bias, [r, ch], &dev).require_grad();
-    let grads = proj_conv_silu_autodiff(u_t.clone(), wx_t.clone(), w.clone(), bias, 4)
+    let products = Products {
+        groups: 4,
+        linear: false,
+    };
+    let grads = proj_conv_silu_autodiff(u_t.clone(), wx_t.clone(), w.clone(), bias, products)
         .sum()
         .backward();
     assert!(w.grad(&grads).is_none(), "a frozen kernel got a gradient");

@@ -2,7 +2,8 @@
 //! where the backend is one it runs on ([`crate::fused`] dispatches): the product's output
 //! [R, B L, E + 2N] is written once, in the same kernel as the conv, instead of by a TF32
 //! product into pitched rows that the conv kernel reads back. The backward is the conv
-//! kernels' and the two products' of [`crate::grouped::linear_grouped`].
+//! kernels' and the two products' of [`crate::grouped::linear_grouped`] (at one replica with
+//! MSYM_FUSED_LINEAR on, [`crate::fused_linear`]'s kernels).
 //!
 //! On by default where the kernels' tensor-core form runs (kernels::proj_conv_mma: a GPU with
 //! TF32 products, and shapes that fit it), which gives the separate product's and conv's
@@ -41,14 +42,14 @@ pub fn fused_proj_conv_calls() -> usize {
     SWITCH.calls()
 }
 
-/// u [R, B, L, D], wx [R, C, D] (in_proj's xBC rows), w [R, C, K], bias [R, C]; `groups`:
-/// the token groups of wx's gradient product.
+/// u [R, B, L, D], wx [R, C, D] (in_proj's xBC rows), w [R, C, K], bias [R, C]; `products`:
+/// how the backward forms the product's gradients.
 struct ProjConv<'a, B: Backend> {
     u: &'a Tensor<B, 4>,
     wx: &'a Tensor<B, 3>,
     w: &'a Tensor<B, 3>,
     bias: &'a Tensor<B, 2>,
-    groups: usize,
+    products: kernels::burn_op_proj_conv::Products,
 }
 
 impl<B: Backend> FusedOp<B> for ProjConv<'_, B> {
@@ -75,7 +76,7 @@ impl<B: Backend> FusedOp<B> for ProjConv<'_, B> {
             cast(self.wx.clone()),
             cast(self.w.clone()),
             cast(self.bias.clone()),
-            self.groups,
+            self.products,
         )
     }
 
@@ -107,6 +108,19 @@ pub(crate) fn try_fused<B: Backend>(
         return None;
     }
     let [r, b, l, d] = u.dims();
-    let groups = crate::grouped::linear_groups(r, b * l, wx.dims()[1], d);
-    dispatch(&SWITCH, &ProjConv { u, wx, w, bias, groups })
+    let products = kernels::burn_op_proj_conv::Products {
+        groups: crate::grouped::linear_groups(r, b * l, wx.dims()[1], d),
+        // at one replica as the model's other linear maps (crate::fused_linear)
+        linear: r == 1 && crate::fused_linear::fused_linear_on(),
+    };
+    dispatch(
+        &SWITCH,
+        &ProjConv {
+            u,
+            wx,
+            w,
+            bias,
+            products,
+        },
+    )
 }

@@ -89,7 +89,13 @@ pub fn linear<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 3>) -> Tensor<B, 4> {
 }
 
 /// Linear map on tokens. x: [R, M, in], w: [R, out, in] -> [R, M, out].
+/// At one replica on a CubeCL backend in f32 the map may run as [`crate::fused_linear`]'s
+/// kernels (its switch; other bits, f32 products).
 pub fn linear_tokens<B: Backend>(x: Tensor<B, 3>, w: Tensor<B, 3>) -> Tensor<B, 3> {
+    #[cfg(feature = "cubecl")]
+    if let Some(y) = crate::fused_linear::try_fused(&x, &w) {
+        return y;
+    }
     let [r, m, _] = x.dims();
     let out = w.dims()[1];
     linear_grouped(x, w).reshape([r, m, out])

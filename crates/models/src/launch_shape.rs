@@ -33,6 +33,9 @@
 //!   staged backward, which then reads it instead of forming it again
 //!   (kernels::SSD_KEEP_SCORES); unset, 1. The same bits either way
 //!   (crates/kernels/tests/ssd_wgpu.rs).
+//! - MSYM_GROUP_SUMS = 0 or 1: whether the kernels' operations sum their per-group partials
+//!   with kernels::linear::sum_groups (one unit an output, group order) or burn's reduction
+//!   (kernels::GROUP_SUMS); unset, 0 until its GPU A/B.
 //! - MSYM_GRAD_BATCHES = N: the least R x G a linear layer's weight gradient is cut into
 //!   (crate::grouped::linear_groups_for: the fewest token groups G that reach it, never more
 //!   than the square-root rule's); unset, that rule alone (G = 128 at fig3's batch, any R).
@@ -40,7 +43,7 @@
 //!
 //! A malformed value is one sentence naming the variable, the value and what is allowed.
 
-/// Checks the ten settings and applies them where this build has the kernels (the bench
+/// Checks the eleven settings and applies them where this build has the kernels (the bench
 /// records the variables as set).
 #[cfg_attr(not(feature = "cubecl"), allow(unused_variables))] // without kernels: checked only
 pub fn apply_launch_env() -> Result<(), String> {
@@ -52,6 +55,7 @@ pub fn apply_launch_env() -> Result<(), String> {
     let mma = from_env(PROJ_CONV_MMA.var, |t| parse_count(&PROJ_CONV_MMA, t))?;
     let grads = from_env(PROJ_CONV_GRADS.var, |t| parse_count(&PROJ_CONV_GRADS, t))?;
     let scores = from_env(SSD_SCORES.var, |t| parse_count(&SSD_SCORES, t))?;
+    let group_sums = from_env(GROUP_SUMS.var, |t| parse_count(&GROUP_SUMS, t))?;
     let batches = from_env(GRAD_BATCHES.var, |t| parse_count(&GRAD_BATCHES, t))?;
     crate::grouped::set_grad_batches(batches.map(|n| n as usize));
     #[cfg(feature = "cubecl")]
@@ -76,6 +80,9 @@ pub fn apply_launch_env() -> Result<(), String> {
         }
         if let Some(on) = scores {
             kernels::SSD_KEEP_SCORES.store(on == 1, core::sync::atomic::Ordering::Relaxed);
+        }
+        if let Some(on) = group_sums {
+            kernels::GROUP_SUMS.store(on == 1, core::sync::atomic::Ordering::Relaxed);
         }
         if let Some(name) = matmul_kernel {
             let kernel = kernels::burn_op_matmul::MatmulKernel::from_name(name).expect("a parsed name");
@@ -158,6 +165,14 @@ pub const SSD_SCORES: Count = Count {
     range: (0, 1),
     what: "1 (the SSD forward keeps S for the backward) or 0 (the backward forms S again)",
     example: 0,
+};
+
+/// MSYM_GROUP_SUMS: whether the per-group partials are summed by this project's kernel.
+pub const GROUP_SUMS: Count = Count {
+    var: "MSYM_GROUP_SUMS",
+    range: (0, 1),
+    what: "1 (the partials summed by kernels::linear::sum_groups) or 0 (burn's reduction)",
+    example: 1,
 };
 
 /// MSYM_GRAD_BATCHES: the least R x G of a linear layer's weight-gradient products.
@@ -283,6 +298,7 @@ mod tests {
             (PROJ_CONV_MMA, "on", "0 to 1"),
             (PROJ_CONV_GRADS, "yes", "0 to 1"),
             (SSD_SCORES, "2", "0 to 1"),
+            (GROUP_SUMS, "on", "0 to 1"),
             (GRAD_BATCHES, "0", "1 to 1048576"),
             (GRAD_BATCHES, "1e3", "1 to 1048576"),
         ] {

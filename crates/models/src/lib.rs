@@ -28,6 +28,8 @@ pub mod fused_dt;
 pub mod fused_embed;
 pub mod fused_guard;
 #[cfg(feature = "cubecl")]
+pub mod fused_linear;
+#[cfg(feature = "cubecl")]
 pub mod fused_norm;
 #[cfg(feature = "cubecl")]
 pub mod fused_proj_conv;

@@ -20,6 +20,7 @@ use models::fused_conv::{fused_conv_calls, set_fused_conv};
 use models::fused_conv_ssd::{fused_conv_ssd_calls, set_fused_conv_ssd};
 use models::fused_dt::{fused_dt_calls, set_fused_dt};
 use models::fused_embed::{fused_embed_calls, set_fused_embed};
+use models::fused_linear::{fused_linear_calls, set_fused_linear};
 use models::fused_norm::{fused_norm_calls, set_fused_norm};
 use models::fused_proj_conv::{fused_proj_conv_calls, set_fused_proj_conv};
 use models::fused_rms::{fused_rms_norm_calls, set_fused_rms_norm};
@@ -70,6 +71,8 @@ fn the_speed_paths_give_the_plain_models_logits_and_gradients() {
     fused_ce_gives_the_plain_losses_and_gradients();
     fused_dt_gives_the_plain_logits_and_gradients();
     in_proj_rows_give_the_narrows_bits();
+    fused_linear_gives_burns_logits_and_gradients();
+    group_sums_give_burns_bits();
     let cases = [
         (base.to_string(), true, false, false, false, false, false),
         (base.to_string(), false, true, false, false, false, false),
@@ -501,6 +504,91 @@ fn in_proj_rows_give_the_narrows_bits() {
         assert_eq!(plain.0, rows.0, "R = {r}: logits");
         for (name, g) in &plain.1 {
             assert_eq!(g, &rows.1[name], "R = {r}: the gradient of {name}");
+        }
+    }
+}
+
+/// MSYM_FUSED_LINEAR (models::fused_linear): at one replica the linear maps (z's rows and
+/// out_proj in each layer, the head) through kernels::burn_op_linear give burn's logits and
+/// every parameter's gradient to f32 rounding (f32 products and other sum orders; on lavapipe
+/// burn's matmul is f32 too), three maps a forward at depth 2 plus the head; none at two
+/// replicas; off unless set. Run inside the one test above (the switches are process-wide).
+fn fused_linear_gives_burns_logits_and_gradients() {
+    let base = "kind = \"mamba2\"\ndepth = 2\nd_model = 8\nd_state = 4";
+    let two = [ReplicaInit { seed: 1, gamma: 0.5 }, ReplicaInit { seed: 2, gamma: 1.0 }];
+    let before = fused_linear_calls();
+    let model = build_model::<W>(&tiny_config(base), &two[..1], &Default::default());
+    let _ = model.forward(tokens::<W>([1, 2, 6], 13, 3)).sum().backward();
+    assert_eq!(fused_linear_calls(), before, "the fused linear map ran by default");
+    // (model, replicas, maps a forward expected): z and out_proj a layer, and the head (the
+    // embedding's table where tied)
+    let cases = [
+        (base.to_string(), 1, 5),
+        (format!("{base}\n[init]\ntied_head = true"), 1, 5),
+        (base.to_string(), 2, 0),
+    ];
+    for (model, r, want) in cases {
+        let cfg = tiny_config(&model);
+        let toks = tokens::<W>([r, 5, 6], 13, 3);
+        let w = randn::<W, 3>([r, 5, 13], 4);
+        let run = |on: bool| {
+            set_fused_linear(on);
+            let model = build_model::<W>(&cfg, &two[..r], &Default::default());
+            let logits = model.forward(toks.clone());
+            let grads = read_grads(&model, &logits.clone().mul(w.clone()).sum().backward());
+            (to_vec(logits), grads)
+        };
+        let plain = run(false);
+        let before = fused_linear_calls();
+        let fused = run(true);
+        set_fused_linear(false); // its default
+        let case = format!("fused linear, model {model:?}, R = {r}");
+        assert_eq!(fused_linear_calls() - before, want, "{case}: maps");
+        let scale = plain.0.iter().map(|v| v.abs()).fold(1.0, f64::max);
+        assert!(max_abs_diff(&plain.0, &fused.0) < 1e-5 * scale, "{case}: logits");
+        for (name, g) in &plain.1 {
+            let (Some(g), Some(f)) = (g, &fused.1[name]) else {
+                panic!("{case}: {name}'s gradient on one side only");
+            };
+            let scale = g.iter().map(|v| v.abs()).fold(1e-3, f64::max);
+            let diff = max_abs_diff(g, f);
+            assert!(
+                diff < 1e-4 * scale,
+                "{case}: gradient of {name} differs by {diff:.2e} (scale {scale:.2e})"
+            );
+        }
+    }
+}
+
+/// kernels::GROUP_SUMS (MSYM_GROUP_SUMS): the kernels' per-group partials summed by
+/// kernels::linear::sum_groups give burn's reduction's logits and gradients bit for bit, at
+/// R = 1 and 2, fused linear maps off and on. Run inside the one test above.
+fn group_sums_give_burns_bits() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let base = "kind = \"mamba2\"\ndepth = 2\nd_model = 8\nd_state = 4";
+    let cfg = tiny_config(base);
+    let two = [ReplicaInit { seed: 1, gamma: 0.5 }, ReplicaInit { seed: 2, gamma: 1.0 }];
+    for (r, linear) in [(1, false), (1, true), (2, false)] {
+        let toks = tokens::<W>([r, 5, 6], 13, 3);
+        let w = randn::<W, 3>([r, 5, 13], 4);
+        let run = |on: bool| {
+            kernels::GROUP_SUMS.store(on, Relaxed);
+            set_fused_linear(linear);
+            let model = build_model::<W>(&cfg, &two[..r], &Default::default());
+            let logits = model.forward(toks.clone());
+            let grads = read_grads(&model, &logits.clone().mul(w.clone()).sum().backward());
+            (to_vec(logits), grads)
+        };
+        let burns = run(false);
+        let ours = run(true);
+        kernels::GROUP_SUMS.store(false, Relaxed); // its default
+        set_fused_linear(false);
+        assert_eq!(burns.0, ours.0, "R = {r}, fused linear {linear}: logits");
+        for (name, g) in &burns.1 {
+            assert_eq!(
+                g, &ours.1[name],
+                "R = {r}, fused linear {linear}: the gradient of {name}"
+            );
         }
     }
 }

@@ -1,0 +1,79 @@
+//! A one-replica linear map without bias (the Mamba2 block's z rows and out_proj, the head)
+//! through kernels::burn_op_linear where the backend is a CubeCL one in f32 ([`crate::fused`]
+//! dispatches): three small kernels of this project's in place of burn's matmul, f32 on the
+//! CUDA cores. Why: at R = 1 the host's work for each launch sets the step, and burn's matmul
+//! launch is the dearest (cubek's set-up each call: about 22-33 us of host time against about 3
+//! for a small kernel, results/bench/session27-h200-2026-11-29, call 5); a map took four such
+//! launches a step (its product, two backward, and burn's sum of the weight gradient's token
+//! groups), and four cheap ones here.
+//!
+//! Only at one replica, and only for weights that fit a cube's shared memory
+//! (kernels::linear::LinearShape::fits_on): with many replicas the step is bound by the GPU, where
+//! cubek's tensor-core tiles are faster than CUDA-core products. Other bits than burn's matmul:
+//! f32 products where burn rounds f32 inputs to TF32, and sums in another order.
+//!
+//! **Off by default** until its H200 A/B: `MSYM_FUSED_LINEAR=1` or [`set_fused_linear`] turns
+//! it on. Yields to MSYM_F32_MATMUL / MSYM_MATMUL_KERNEL, the products' own A/B settings.
+
+use burn::tensor::backend::Backend;
+use burn::tensor::{DType, Tensor};
+use burn_cubecl::CubeRuntime;
+use burn_cubecl::element::{BoolElement, IntElement};
+
+use crate::fused::{Ad, FusedOp, Plain, cast, dispatch};
+use crate::switch::Switch;
+
+static SWITCH: Switch = Switch::off_by_default("MSYM_FUSED_LINEAR");
+
+/// Turns the fused linear map on or off for this process (overrides MSYM_FUSED_LINEAR).
+pub fn set_fused_linear(on: bool) {
+    SWITCH.set(on);
+}
+
+/// Whether the fused linear map is allowed: [`set_fused_linear`], else MSYM_FUSED_LINEAR, else off.
+pub fn fused_linear_on() -> bool {
+    SWITCH.on()
+}
+
+/// Maps taken through the kernels so far in this process.
+pub fn fused_linear_calls() -> usize {
+    SWITCH.calls()
+}
+
+/// x: [1, M, K], w: [1, N, K].
+struct Linear<'a, B: Backend> {
+    x: &'a Tensor<B, 3>,
+    w: &'a Tensor<B, 3>,
+}
+
+impl<B: Backend> FusedOp<B, 3> for Linear<'_, B> {
+    fn dtypes(&self) -> Vec<DType> {
+        vec![self.x.dtype(), self.w.dtype()]
+    }
+
+    fn supported(&self) -> bool {
+        kernels::burn_op_linear::linear_shape(&self.x.dims(), &self.w.dims()).is_some_and(|s| s.replicas == 1)
+            && !crate::f32_matmul::f32_matmul_on()
+    }
+
+    /// Where the weight fits the runtime's shared memory and the token groups one unit.
+    fn takes<R: CubeRuntime>(&self) -> bool {
+        let client = R::client(&cast::<B::Device, R::Device>(self.x.device()));
+        kernels::burn_op_linear::linear_shape(&self.x.dims(), &self.w.dims()).is_some_and(|s| s.fits_on(&client))
+    }
+
+    fn autodiff<R: CubeRuntime, I: IntElement, BT: BoolElement>(&self) -> Tensor<Ad<R, I, BT>, 3> {
+        kernels::burn_op_linear::linear_autodiff::<R, I, BT, _>(cast(self.x.clone()), cast(self.w.clone()))
+    }
+
+    fn inference<R: CubeRuntime, I: IntElement, BT: BoolElement>(&self) -> Tensor<Plain<R, I, BT>, 3> {
+        kernels::burn_op_linear::linear_inference::<R, I, BT>(cast(self.x.clone()), cast(self.w.clone()))
+    }
+}
+
+/// y = x W^T [1, M, N] for x [1, M, K] and w [1, N, K] through the kernels, or None where
+/// the switch, backend, dtypes, replicas or sizes do not allow it (the caller then runs the
+/// grouped matmul).
+pub(crate) fn try_fused<B: Backend>(x: &Tensor<B, 3>, w: &Tensor<B, 3>) -> Option<Tensor<B, 3>> {
+    dispatch(&SWITCH, &Linear { x, w })
+}
