@@ -241,12 +241,14 @@ pub static SSD_KEEP_SCORES: core::sync::atomic::AtomicBool = core::sync::atomic:
 
 /// Whether the operations here sum their kernels' per-group partials (dw_part [R, G, ..] over
 /// G, dA's and dD's per-sequence values) with [`linear::sum_groups`], one unit an output in
-/// group order, instead of burn's reduction (MSYM_GROUP_SUMS=1 turns it on for an A/B run).
+/// group order, instead of burn's reduction (the same bits: both walk the groups in order).
 /// Why: at R = 1 each of burn's reductions costs the host about 10-14 us (its set-up, and a
 /// copy of the device properties a launch) against about 3 for a small kernel, and about 60
 /// of them ran a step at depth 4 (host profile, results/bench/session27-h200-2026-11-29,
-/// call 5). Off until its GPU A/B.
-pub static GROUP_SUMS: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+/// call 5). On since its H200 A/B (results/bench/session28-h200-2026-11-29, call 1): the same
+/// bits over five epochs of nine fig3 cells (`sums-check`, as burn's: tests/linear_cuda.rs),
+/// 1.01x at R = 36; MSYM_GROUP_SUMS=0 turns it off.
+pub static GROUP_SUMS: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(true);
 
 /// Tokens a unit of the gated norm backward takes a batch, at most (MSYM_NORM_BWD_PER_UNIT;
 /// default: [`gated_norm::BACKWARD_PER_UNIT`]): the tiling changes no bit (tests/norm_wgpu.rs).

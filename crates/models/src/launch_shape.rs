@@ -35,7 +35,8 @@
 //!   (crates/kernels/tests/ssd_wgpu.rs).
 //! - MSYM_GROUP_SUMS = 0 or 1: whether the kernels' operations sum their per-group partials
 //!   with kernels::linear::sum_groups (one unit an output, group order) or burn's reduction
-//!   (kernels::GROUP_SUMS); unset, 0 until its GPU A/B.
+//!   (kernels::GROUP_SUMS); unset, 1. The same bits either way (crates/kernels/tests/
+//!   linear_wgpu.rs and linear_cuda.rs; five epochs of nine fig3 cells on an H200, session 28).
 //! - MSYM_GRAD_BATCHES = N: the least R x G a linear layer's weight gradient is cut into
 //!   (crate::grouped::linear_groups_for: the fewest token groups G that reach it, never more
 //!   than the square-root rule's); unset, that rule alone (G = 128 at fig3's batch, any R).

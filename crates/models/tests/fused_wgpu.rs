@@ -511,15 +511,20 @@ fn in_proj_rows_give_the_narrows_bits() {
 /// MSYM_FUSED_LINEAR (models::fused_linear): at one replica the linear maps (z's rows and
 /// out_proj in each layer, the head) through kernels::burn_op_linear give burn's logits and
 /// every parameter's gradient to f32 rounding (f32 products and other sum orders; on lavapipe
-/// burn's matmul is f32 too), three maps a forward at depth 2 plus the head; none at two
-/// replicas; off unless set. Run inside the one test above (the switches are process-wide).
+/// burn's matmul is f32 too), two maps a layer at depth 2 plus the head; none at two
+/// replicas; on by default (since its H200 A/B, session 28). Run inside the one test above
+/// (the switches are process-wide).
 fn fused_linear_gives_burns_logits_and_gradients() {
     let base = "kind = \"mamba2\"\ndepth = 2\nd_model = 8\nd_state = 4";
     let two = [ReplicaInit { seed: 1, gamma: 0.5 }, ReplicaInit { seed: 2, gamma: 1.0 }];
     let before = fused_linear_calls();
     let model = build_model::<W>(&tiny_config(base), &two[..1], &Default::default());
     let _ = model.forward(tokens::<W>([1, 2, 6], 13, 3)).sum().backward();
-    assert_eq!(fused_linear_calls(), before, "the fused linear map ran by default");
+    assert_eq!(
+        fused_linear_calls() - before,
+        5,
+        "the fused linear map by default at R = 1"
+    );
     // (model, replicas, maps a forward expected): z and out_proj a layer, and the head (the
     // embedding's table where tied)
     let cases = [
@@ -541,7 +546,7 @@ fn fused_linear_gives_burns_logits_and_gradients() {
         let plain = run(false);
         let before = fused_linear_calls();
         let fused = run(true);
-        set_fused_linear(false); // its default
+        set_fused_linear(true); // its default
         let case = format!("fused linear, model {model:?}, R = {r}");
         assert_eq!(fused_linear_calls() - before, want, "{case}: maps");
         let scale = plain.0.iter().map(|v| v.abs()).fold(1.0, f64::max);
@@ -581,8 +586,8 @@ fn group_sums_give_burns_bits() {
         };
         let burns = run(false);
         let ours = run(true);
-        kernels::GROUP_SUMS.store(false, Relaxed); // its default
-        set_fused_linear(false);
+        kernels::GROUP_SUMS.store(true, Relaxed); // the defaults
+        set_fused_linear(true);
         assert_eq!(burns.0, ours.0, "R = {r}, fused linear {linear}: logits");
         for (name, g) in &burns.1 {
             assert_eq!(
