@@ -333,9 +333,12 @@ pub fn run(c: BenchCommand) -> Result<(), CliError> {
         // "0" where the SSD backward formed S again (MSYM_SSD_SCORES), else null or "1": the
         // forward kept it
         "ssd_scores": std::env::var("MSYM_SSD_SCORES").ok(),
-        // "1" where the kernels' per-group partials were summed by kernels::linear::sum_groups
-        // (MSYM_GROUP_SUMS), else null or "0": burn's reduction
+        // "0" where the kernels' per-group partials were summed by burn's reduction
+        // (MSYM_GROUP_SUMS), else null or "1": kernels::linear::sum_groups (in a CUDA build)
         "group_sums": std::env::var("MSYM_GROUP_SUMS").ok(),
+        // "0" where xBC's product gradients at R = 1 were burn's products (MSYM_LINEAR_XBC),
+        // else null or "1": the fused linear map's kernels, where that path is on
+        "linear_xbc": std::env::var("MSYM_LINEAR_XBC").ok(),
         // the least R x G of the linear layers' weight-gradient products (MSYM_GRAD_BATCHES),
         // or null for the square-root rule alone
         "grad_batches": std::env::var("MSYM_GRAD_BATCHES").ok(),
@@ -397,7 +400,7 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
     })
     .join("; ");
     let mut s = format!(
-        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; {paths}; SSD units a cube {}; norm backward tokens a unit {}; matmul kernel {}; xBC product + conv channels a unit {}, unrolled {}, tensor cores {}, groups a cube {}, product gradients {}; SSD S {}; group sums {}); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
+        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; {paths}; SSD units a cube {}; norm backward tokens a unit {}; matmul kernel {}; xBC product + conv channels a unit {}, unrolled {}, tensor cores {}, groups a cube {}, product gradients {}; SSD S {}; group sums {}; xBC product gradients at R = 1 {}); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
         r["card"].as_str().unwrap_or("?"),
         r["device"].as_str().unwrap_or("?"),
         r["date"].as_str().unwrap_or("?"),
@@ -424,10 +427,15 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
         } else {
             "kept by the forward"
         },
-        if r["group_sums"].as_str().map(str::trim) == Some("1") {
-            "this project's kernel"
-        } else {
+        if r["group_sums"].as_str().map(str::trim) == Some("0") {
             "burn's reduction"
+        } else {
+            "this project's kernel"
+        },
+        if r["linear_xbc"].as_str().map(str::trim) == Some("0") {
+            "burn's products"
+        } else {
+            "the linear kernels"
         },
         r["config"].as_str().unwrap_or("?"),
         r["batch"],

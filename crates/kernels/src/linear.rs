@@ -41,7 +41,8 @@ pub const MAX_PER_GROUP: usize = 1024;
 /// Units a cube of every kernel here.
 const UNITS: usize = 256;
 
-/// Token rows a cube of the products (each unit takes rows x width / 256 outputs).
+/// Token rows a cube of the products (each unit takes rows x width / 256 outputs, four rows
+/// at a time): a multiple of 4.
 const ROWS_PER_CUBE: usize = 32;
 
 impl LinearShape {
@@ -91,8 +92,12 @@ impl LinearShape {
 /// out[r, m, c] = sum_j a[r, m, j] b[r, j, c] for the `rows` rows of a [R, rows, width_in],
 /// with b read from w as [width_in, width_out] (`w_is_out_by_in` false: dx = g W) or as its
 /// transpose (true: w is [width_out, width_in], y = x W^T). Cube CUBE_POS_X = (replica, block of
-/// ROWS_PER_CUBE rows): the replica's b into shared memory, then each unit its outputs,
-/// consecutive units on consecutive columns, each a sum in j order.
+/// ROWS_PER_CUBE rows): the replica's b into shared memory, then each unit one column c of
+/// four consecutive rows at a time (consecutive units on consecutive columns), each output a
+/// sum in j order. Why four rows a unit: each b[j, c] read from shared memory serves four
+/// products, and the four a[m, j] are one address across the warp (a broadcast); one row a
+/// unit read b once a product (session 28, call 2: 22-24 us a fig3 product of 16384 rows on
+/// an H200 under ncu).
 #[cube(launch)]
 fn rows_by_weight_kernel<F: Float>(
     a: &Array<F>,       // [R, rows, width_in]
@@ -124,25 +129,47 @@ fn rows_by_weight_kernel<F: Float>(
     let first = r * rows as usize + block * comptime!(ROWS_PER_CUBE);
     let last = (r + 1) * rows as usize;
     let mut q = UNIT_POS_X as usize;
-    while q < comptime!(ROWS_PER_CUBE * width_out) {
-        let m = first + q / width_out;
+    while q < comptime!(ROWS_PER_CUBE / 4 * width_out) {
+        let m = first + 4 * (q / width_out);
         let c = q % width_out;
+        // rows past the replica's read row m instead (in bounds) and are not written
+        let m1 = select(m + 1 < last, m + 1, m);
+        let m2 = select(m + 2 < last, m + 2, m);
+        let m3 = select(m + 3 < last, m + 3, m);
         if m < last {
-            let mut acc = F::new(0.0);
+            let mut acc0 = F::new(0.0);
+            let mut acc1 = F::new(0.0);
+            let mut acc2 = F::new(0.0);
+            let mut acc3 = F::new(0.0);
             #[unroll]
             for j in 0..width_in {
-                acc += a[m * width_in + j] * b[j * width_out + c];
+                let bj = b[j * width_out + c];
+                acc0 += a[m * width_in + j] * bj;
+                acc1 += a[m1 * width_in + j] * bj;
+                acc2 += a[m2 * width_in + j] * bj;
+                acc3 += a[m3 * width_in + j] * bj;
             }
-            out[m * width_out + c] = acc;
+            out[m * width_out + c] = acc0;
+            if m + 1 < last {
+                out[m1 * width_out + c] = acc1;
+            }
+            if m + 2 < last {
+                out[m2 * width_out + c] = acc2;
+            }
+            if m + 3 < last {
+                out[m3 * width_out + c] = acc3;
+            }
         }
         q += step;
     }
 }
 
 /// part[r, grp, o, i] = sum over the group's tokens t (in order) of g[r, t, o] x[r, t, i].
-/// Cube (CUBE_POS_X, CUBE_POS_Y) = ((replica, group), block of 256 outputs of [N, K]); unit
-/// its output, consecutive units on consecutive i (x's row read whole by a warp, g's element
-/// shared).
+/// Cube (CUBE_POS_X, CUBE_POS_Y) = ((replica, group), block of 4 x 256 outputs of [N, K]);
+/// unit q the outputs (o, i) for i = q % K and the four o from 4 (q / K) (consecutive units on
+/// consecutive i: x's row read whole by a warp, g's four elements one address across it).
+/// Why four outputs a unit: each x[t, i] read serves four products (one output a unit: 29 us
+/// a fig3 weight gradient of 64 x 32, 118 us of 320 x 32, session 28, call 2).
 #[cube(launch)]
 fn weight_grad_parts_kernel<F: Float>(
     g: &Array<F>,        // [R, M, N]
@@ -158,14 +185,36 @@ fn weight_grad_parts_kernel<F: Float>(
     let r = rg / groups as usize;
     let first = r * tokens as usize + (rg % groups as usize) * per;
     let q = CUBE_POS_Y as usize * CUBE_DIM_X as usize + UNIT_POS_X as usize;
-    if q < comptime!(n * k) {
-        let o = q / k;
-        let i = q % k;
-        let mut acc = F::new(0.0);
+    let o = 4 * (q / k);
+    let i = q % k;
+    if o < n {
+        // o's past N read column o instead (in bounds) and are not written
+        let o1 = select(o + 1 < n, o + 1, o);
+        let o2 = select(o + 2 < n, o + 2, o);
+        let o3 = select(o + 3 < n, o + 3, o);
+        let mut acc0 = F::new(0.0);
+        let mut acc1 = F::new(0.0);
+        let mut acc2 = F::new(0.0);
+        let mut acc3 = F::new(0.0);
         for t in 0..per {
-            acc += g[(first + t) * n + o] * x[(first + t) * k + i];
+            let row = first + t;
+            let xi = x[row * k + i];
+            acc0 += g[row * n + o] * xi;
+            acc1 += g[row * n + o1] * xi;
+            acc2 += g[row * n + o2] * xi;
+            acc3 += g[row * n + o3] * xi;
         }
-        part[rg * comptime!(n * k) + q] = acc;
+        let base = rg * comptime!(n * k) + i;
+        part[base + o * k] = acc0;
+        if o + 1 < n {
+            part[base + o1 * k] = acc1;
+        }
+        if o + 2 < n {
+            part[base + o2 * k] = acc2;
+        }
+        if o + 3 < n {
+            part[base + o3 * k] = acc3;
+        }
     }
 }
 
@@ -257,7 +306,11 @@ pub fn linear_backward<R: Runtime, F: Float + CubeElement>(
     let part = client.empty(part_len * core::mem::size_of::<F>());
     weight_grad_parts_kernel::launch::<F, R>(
         client,
-        CubeCount::Static((s.replicas * groups) as u32, (s.n * s.k).div_ceil(UNITS) as u32, 1),
+        CubeCount::Static(
+            (s.replicas * groups) as u32,
+            (s.n.div_ceil(4) * s.k).div_ceil(UNITS) as u32,
+            1,
+        ),
         CubeDim::new_1d(UNITS as u32),
         array_arg(g, s.y_len()),
         array_arg(x, s.x_len()),

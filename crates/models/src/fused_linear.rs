@@ -44,6 +44,24 @@ pub fn fused_linear_calls() -> usize {
     SWITCH.calls()
 }
 
+/// Whether the fused xBC product + conv's backward forms the product's gradients with the
+/// same kernels where this switch is on (kernels::burn_op_proj_conv::Products::linear), or with
+/// burn's products: an A/B setting (MSYM_LINEAR_XBC, models::launch_shape). Why a setting of
+/// its own: xBC's weight (320 x 32 at fig3) is the widest of the block, and there the
+/// CUDA-core kernels took 92 + 118 us a layer against about 40 for burn's tensor-core
+/// products (ncu, session 28, call 2), while the host saves about 50 us a layer.
+static XBC: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(true);
+
+/// Sets [`linear_xbc`] for this process.
+pub fn set_linear_xbc(on: bool) {
+    XBC.store(on, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether xBC's product gradients may take the kernels (at one replica, the switch on).
+pub fn linear_xbc() -> bool {
+    XBC.load(core::sync::atomic::Ordering::Relaxed)
+}
+
 /// x: [1, M, K], w: [1, N, K].
 struct Linear<'a, B: Backend> {
     x: &'a Tensor<B, 3>,

@@ -111,7 +111,7 @@ pub(crate) fn try_fused<B: Backend>(
     let products = kernels::burn_op_proj_conv::Products {
         groups: crate::grouped::linear_groups(r, b * l, wx.dims()[1], d),
         // at one replica as the model's other linear maps (crate::fused_linear)
-        linear: r == 1 && crate::fused_linear::fused_linear_on(),
+        linear: r == 1 && crate::fused_linear::fused_linear_on() && crate::fused_linear::linear_xbc(),
     };
     dispatch(
         &SWITCH,

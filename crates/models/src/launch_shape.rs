@@ -37,6 +37,10 @@
 //!   with kernels::linear::sum_groups (one unit an output, group order) or burn's reduction
 //!   (kernels::GROUP_SUMS); unset, 1. The same bits either way (crates/kernels/tests/
 //!   linear_wgpu.rs and linear_cuda.rs; five epochs of nine fig3 cells on an H200, session 28).
+//! - MSYM_LINEAR_XBC = 0 or 1: whether the fused xBC product + conv's backward at one replica
+//!   forms the product's gradients with crate::fused_linear's f32 kernels (where that switch
+//!   is on) or burn's TF32 products (crate::fused_linear::set_linear_xbc); unset, 1. **Not**
+//!   bit-neutral.
 //! - MSYM_GRAD_BATCHES = N: the least R x G a linear layer's weight gradient is cut into
 //!   (crate::grouped::linear_groups_for: the fewest token groups G that reach it, never more
 //!   than the square-root rule's); unset, that rule alone (G = 128 at fig3's batch, any R).
@@ -44,7 +48,7 @@
 //!
 //! A malformed value is one sentence naming the variable, the value and what is allowed.
 
-/// Checks the eleven settings and applies them where this build has the kernels (the bench
+/// Checks the twelve settings and applies them where this build has the kernels (the bench
 /// records the variables as set).
 #[cfg_attr(not(feature = "cubecl"), allow(unused_variables))] // without kernels: checked only
 pub fn apply_launch_env() -> Result<(), String> {
@@ -57,6 +61,7 @@ pub fn apply_launch_env() -> Result<(), String> {
     let grads = from_env(PROJ_CONV_GRADS.var, |t| parse_count(&PROJ_CONV_GRADS, t))?;
     let scores = from_env(SSD_SCORES.var, |t| parse_count(&SSD_SCORES, t))?;
     let group_sums = from_env(GROUP_SUMS.var, |t| parse_count(&GROUP_SUMS, t))?;
+    let linear_xbc = from_env(LINEAR_XBC.var, |t| parse_count(&LINEAR_XBC, t))?;
     let batches = from_env(GRAD_BATCHES.var, |t| parse_count(&GRAD_BATCHES, t))?;
     crate::grouped::set_grad_batches(batches.map(|n| n as usize));
     #[cfg(feature = "cubecl")]
@@ -81,6 +86,9 @@ pub fn apply_launch_env() -> Result<(), String> {
         }
         if let Some(on) = scores {
             kernels::SSD_KEEP_SCORES.store(on == 1, core::sync::atomic::Ordering::Relaxed);
+        }
+        if let Some(on) = linear_xbc {
+            crate::fused_linear::set_linear_xbc(on == 1);
         }
         if let Some(on) = group_sums {
             kernels::GROUP_SUMS.store(on == 1, core::sync::atomic::Ordering::Relaxed);
@@ -174,6 +182,14 @@ pub const GROUP_SUMS: Count = Count {
     range: (0, 1),
     what: "1 (the partials summed by kernels::linear::sum_groups) or 0 (burn's reduction)",
     example: 1,
+};
+
+/// MSYM_LINEAR_XBC: whether xBC's product gradients take the linear kernels at one replica.
+pub const LINEAR_XBC: Count = Count {
+    var: "MSYM_LINEAR_XBC",
+    range: (0, 1),
+    what: "1 (xBC's product gradients by the linear kernels at one replica) or 0 (burn's products)",
+    example: 0,
 };
 
 /// MSYM_GRAD_BATCHES: the least R x G of a linear layer's weight-gradient products.
@@ -300,6 +316,7 @@ mod tests {
             (PROJ_CONV_GRADS, "yes", "0 to 1"),
             (SSD_SCORES, "2", "0 to 1"),
             (GROUP_SUMS, "on", "0 to 1"),
+            (LINEAR_XBC, "2", "0 to 1"),
             (GRAD_BATCHES, "0", "1 to 1048576"),
             (GRAD_BATCHES, "1e3", "1 to 1048576"),
         ] {
