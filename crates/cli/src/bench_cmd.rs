@@ -336,8 +336,8 @@ pub fn run(c: BenchCommand) -> Result<(), CliError> {
         // "0" where the kernels' per-group partials were summed by burn's reduction
         // (MSYM_GROUP_SUMS), else null or "1": kernels::linear::sum_groups (in a CUDA build)
         "group_sums": std::env::var("MSYM_GROUP_SUMS").ok(),
-        // "0" where xBC's product gradients at R = 1 were burn's products (MSYM_LINEAR_XBC),
-        // else null or "1": the fused linear map's kernels, where that path is on
+        // "1" where xBC's product gradients at R = 1 were the fused linear map's kernels
+        // (MSYM_LINEAR_XBC, where that path is on), else null or "0": burn's products
         "linear_xbc": std::env::var("MSYM_LINEAR_XBC").ok(),
         // the least R x G of the linear layers' weight-gradient products (MSYM_GRAD_BATCHES),
         // or null for the square-root rule alone
@@ -432,10 +432,10 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
         } else {
             "this project's kernel"
         },
-        if r["linear_xbc"].as_str().map(str::trim) == Some("0") {
-            "burn's products"
-        } else {
+        if r["linear_xbc"].as_str().map(str::trim) == Some("1") {
             "the linear kernels"
+        } else {
+            "burn's products"
         },
         r["config"].as_str().unwrap_or("?"),
         r["batch"],

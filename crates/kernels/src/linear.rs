@@ -96,8 +96,8 @@ impl LinearShape {
 /// four consecutive rows at a time (consecutive units on consecutive columns), each output a
 /// sum in j order. Why four rows a unit: each b[j, c] read from shared memory serves four
 /// products, and the four a[m, j] are one address across the warp (a broadcast); one row a
-/// unit read b once a product (session 28, call 2: 22-24 us a fig3 product of 16384 rows on
-/// an H200 under ncu).
+/// unit read b once a product: 21-24 us a fig3 product of 16384 rows and 92 us xBC's dx,
+/// against 18-22 and 82 us four rows a unit (ncu on an H200, session 28, calls 2-3).
 #[cube(launch)]
 fn rows_by_weight_kernel<F: Float>(
     a: &Array<F>,       // [R, rows, width_in]
@@ -165,11 +165,11 @@ fn rows_by_weight_kernel<F: Float>(
 }
 
 /// part[r, grp, o, i] = sum over the group's tokens t (in order) of g[r, t, o] x[r, t, i].
-/// Cube (CUBE_POS_X, CUBE_POS_Y) = ((replica, group), block of 4 x 256 outputs of [N, K]);
-/// unit q the outputs (o, i) for i = q % K and the four o from 4 (q / K) (consecutive units on
-/// consecutive i: x's row read whole by a warp, g's four elements one address across it).
-/// Why four outputs a unit: each x[t, i] read serves four products (one output a unit: 29 us
-/// a fig3 weight gradient of 64 x 32, 118 us of 320 x 32, session 28, call 2).
+/// Cube (CUBE_POS_X, CUBE_POS_Y) = ((replica, group), block of 256 outputs of [N, K]); unit
+/// its output, consecutive units on consecutive i (x's row read whole by a warp, g's element
+/// shared). One output a unit: four (o) a unit, which read each x[t, i] once for four
+/// products, took 56 us where this took 29 for a fig3 weight of 64 x 32 (ncu on an H200,
+/// session 28, calls 2-3): a quarter of the units, each with a chain four times longer.
 #[cube(launch)]
 fn weight_grad_parts_kernel<F: Float>(
     g: &Array<F>,        // [R, M, N]
@@ -185,36 +185,14 @@ fn weight_grad_parts_kernel<F: Float>(
     let r = rg / groups as usize;
     let first = r * tokens as usize + (rg % groups as usize) * per;
     let q = CUBE_POS_Y as usize * CUBE_DIM_X as usize + UNIT_POS_X as usize;
-    let o = 4 * (q / k);
-    let i = q % k;
-    if o < n {
-        // o's past N read column o instead (in bounds) and are not written
-        let o1 = select(o + 1 < n, o + 1, o);
-        let o2 = select(o + 2 < n, o + 2, o);
-        let o3 = select(o + 3 < n, o + 3, o);
-        let mut acc0 = F::new(0.0);
-        let mut acc1 = F::new(0.0);
-        let mut acc2 = F::new(0.0);
-        let mut acc3 = F::new(0.0);
+    if q < comptime!(n * k) {
+        let o = q / k;
+        let i = q % k;
+        let mut acc = F::new(0.0);
         for t in 0..per {
-            let row = first + t;
-            let xi = x[row * k + i];
-            acc0 += g[row * n + o] * xi;
-            acc1 += g[row * n + o1] * xi;
-            acc2 += g[row * n + o2] * xi;
-            acc3 += g[row * n + o3] * xi;
+            acc += g[(first + t) * n + o] * x[(first + t) * k + i];
         }
-        let base = rg * comptime!(n * k) + i;
-        part[base + o * k] = acc0;
-        if o + 1 < n {
-            part[base + o1 * k] = acc1;
-        }
-        if o + 2 < n {
-            part[base + o2 * k] = acc2;
-        }
-        if o + 3 < n {
-            part[base + o3 * k] = acc3;
-        }
+        part[rg * comptime!(n * k) + q] = acc;
     }
 }
 
@@ -306,11 +284,7 @@ pub fn linear_backward<R: Runtime, F: Float + CubeElement>(
     let part = client.empty(part_len * core::mem::size_of::<F>());
     weight_grad_parts_kernel::launch::<F, R>(
         client,
-        CubeCount::Static(
-            (s.replicas * groups) as u32,
-            (s.n.div_ceil(4) * s.k).div_ceil(UNITS) as u32,
-            1,
-        ),
+        CubeCount::Static((s.replicas * groups) as u32, (s.n * s.k).div_ceil(UNITS) as u32, 1),
         CubeDim::new_1d(UNITS as u32),
         array_arg(g, s.y_len()),
         array_arg(x, s.x_len()),

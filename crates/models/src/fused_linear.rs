@@ -5,7 +5,8 @@
 //! launch is the dearest (cubek's set-up each call: about 22-33 us of host time against about 3
 //! for a small kernel, results/bench/session27-h200-2026-11-29, call 5); a map took four such
 //! launches a step (its product, two backward, and burn's sum of the weight gradient's token
-//! groups), and four cheap ones here.
+//! groups), and four cheap ones here. (xBC's product in the fused product + conv takes them
+//! too with MSYM_LINEAR_XBC=1: [`linear_xbc`].)
 //!
 //! Only at one replica, and only for weights that fit a cube's shared memory
 //! (kernels::linear::LinearShape::fits_on): with many replicas the step is bound by the GPU, where
@@ -46,11 +47,14 @@ pub fn fused_linear_calls() -> usize {
 
 /// Whether the fused xBC product + conv's backward forms the product's gradients with the
 /// same kernels where this switch is on (kernels::burn_op_proj_conv::Products::linear), or with
-/// burn's products: an A/B setting (MSYM_LINEAR_XBC, models::launch_shape). Why a setting of
-/// its own: xBC's weight (320 x 32 at fig3) is the widest of the block, and there the
-/// CUDA-core kernels took 92 + 118 us a layer against about 40 for burn's tensor-core
-/// products (ncu, session 28, call 2), while the host saves about 50 us a layer.
-static XBC: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(true);
+/// burn's products: an A/B setting (MSYM_LINEAR_XBC, models::launch_shape), **off** by
+/// default. Why: xBC's weight (320 x 32 at fig3) is the widest of the block, and there the
+/// CUDA-core kernels took 82-92 + 117 us of GPU time a layer against about 40 for burn's
+/// tensor-core products (ncu, session 28, calls 2-3), while the host saves about 50 us a
+/// layer; at R = 1 the kernel time now about equals the step, and the A/B of the two gave
+/// 1.01x (six interleaved pairs at depth 4, 3 of 6 each way: call 3), so the default is the
+/// one with less GPU time.
+static XBC: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
 /// Sets [`linear_xbc`] for this process.
 pub fn set_linear_xbc(on: bool) {

@@ -39,7 +39,7 @@
 //!   linear_wgpu.rs and linear_cuda.rs; five epochs of nine fig3 cells on an H200, session 28).
 //! - MSYM_LINEAR_XBC = 0 or 1: whether the fused xBC product + conv's backward at one replica
 //!   forms the product's gradients with crate::fused_linear's f32 kernels (where that switch
-//!   is on) or burn's TF32 products (crate::fused_linear::set_linear_xbc); unset, 1. **Not**
+//!   is on) or burn's TF32 products (crate::fused_linear::set_linear_xbc); unset, 0. **Not**
 //!   bit-neutral.
 //! - MSYM_GRAD_BATCHES = N: the least R x G a linear layer's weight gradient is cut into
 //!   (crate::grouped::linear_groups_for: the fewest token groups G that reach it, never more

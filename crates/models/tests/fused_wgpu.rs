@@ -525,18 +525,25 @@ fn fused_linear_gives_burns_logits_and_gradients() {
         5,
         "the fused linear map by default at R = 1"
     );
-    // (model, replicas, maps a forward expected): z and out_proj a layer, and the head (the
-    // embedding's table where tied)
+    // (model, replicas, xBC's product gradients too, maps a forward expected): z and out_proj
+    // a layer, and the head (the embedding's table where tied); with the fused product + conv
+    // set on (lavapipe runs its CUDA-core form) and MSYM_LINEAR_XBC's setting on, its
+    // backward's product gradients by the same kernels
     let cases = [
-        (base.to_string(), 1, 5),
-        (format!("{base}\n[init]\ntied_head = true"), 1, 5),
-        (base.to_string(), 2, 0),
+        (base.to_string(), 1, false, 5),
+        (format!("{base}\n[init]\ntied_head = true"), 1, false, 5),
+        (base.to_string(), 1, true, 5),
+        (base.to_string(), 2, false, 0),
     ];
-    for (model, r, want) in cases {
+    for (model, r, xbc, want) in cases {
         let cfg = tiny_config(&model);
         let toks = tokens::<W>([r, 5, 6], 13, 3);
         let w = randn::<W, 3>([r, 5, 13], 4);
         let run = |on: bool| {
+            set_split_in_proj(true); // where the fused product + conv runs
+            set_fused_conv(true);
+            set_fused_proj_conv(xbc);
+            models::fused_linear::set_linear_xbc(xbc);
             set_fused_linear(on);
             let model = build_model::<W>(&cfg, &two[..r], &Default::default());
             let logits = model.forward(toks.clone());
@@ -545,9 +552,17 @@ fn fused_linear_gives_burns_logits_and_gradients() {
         };
         let plain = run(false);
         let before = fused_linear_calls();
+        let before_xbc = fused_proj_conv_calls();
         let fused = run(true);
-        set_fused_linear(true); // its default
-        let case = format!("fused linear, model {model:?}, R = {r}");
+        assert_eq!(
+            fused_proj_conv_calls() - before_xbc,
+            if xbc { 2 } else { 0 },
+            "the fused product + conv's layer calls"
+        );
+        set_fused_linear(true); // the defaults (the fused product + conv: off on lavapipe)
+        models::fused_linear::set_linear_xbc(false);
+        set_fused_proj_conv(false);
+        let case = format!("fused linear, model {model:?}, R = {r}, xBC {xbc}");
         assert_eq!(fused_linear_calls() - before, want, "{case}: maps");
         let scale = plain.0.iter().map(|v| v.abs()).fold(1.0, f64::max);
         assert!(max_abs_diff(&plain.0, &fused.0) < 1e-5 * scale, "{case}: logits");
