@@ -15,28 +15,10 @@ use cubecl::prelude::*;
 use kernels::linear::{LinearShape, linear_backward, linear_forward, sum_groups};
 
 mod common;
-use common::{download, lcg, tensor, upload, values, worst};
+use common::{download, lcg, linear_oracle, tensor, upload, values, worst};
 
 type R = CudaRuntime;
 type Inner = CubeBackend<R, f32, i32, u8>;
-
-/// (y, dx, dw) in f64 for x [M, K], w [N, K], g [M, N] (one replica).
-fn oracle(s: &LinearShape, x: &[f64], w: &[f64], g: &[f64]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-    let (m, k, n) = (s.tokens, s.k, s.n);
-    let (mut y, mut dx, mut dw) = (vec![0.0; m * n], vec![0.0; m * k], vec![0.0; n * k]);
-    for t in 0..m {
-        for o in 0..n {
-            let mut acc = 0.0;
-            for i in 0..k {
-                acc += x[t * k + i] * w[o * k + i];
-                dx[t * k + i] += g[t * n + o] * w[o * k + i];
-                dw[o * k + i] += g[t * n + o] * x[t * k + i];
-            }
-            y[t * n + o] = acc;
-        }
-    }
-    (y, dx, dw)
-}
 
 #[test]
 fn the_linear_kernels_give_the_f64_products_and_repeat_their_bits_on_cuda() {
@@ -56,7 +38,7 @@ fn the_linear_kernels_give_the_f64_products_and_repeat_their_bits_on_cuda() {
             draw(s.y_len(), -1.0, 2.0),
         );
         let (xd, wd, gd) = (upload(&c, &x), upload(&c, &w), upload(&c, &g));
-        let (y, dx, dw) = oracle(&s, &x, &w, &g);
+        let (y, dx, dw) = linear_oracle(&s, &x, &w, &g);
         let got_y = download(&c, linear_forward::<R, f32>(&c, &s, &xd, &wd));
         let err = worst(&got_y, &y);
         assert!(err < 1e-5, "{s:?}: y max error {err:.2e}");

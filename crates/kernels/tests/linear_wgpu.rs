@@ -11,7 +11,7 @@ use kernels::burn_op_linear::{linear_autodiff, linear_inference, linear_shape};
 use kernels::linear::{LinearShape, linear_backward, linear_forward, sum_groups};
 
 mod common;
-use common::{client, download, lcg, require_vulkan, tensor, upload, values, worst};
+use common::{client, download, lcg, linear_oracle, require_vulkan, tensor, upload, values, worst};
 
 type R = WgpuRuntime;
 type Inner = CubeBackend<R, f32, i32, u32>;
@@ -47,35 +47,14 @@ fn inputs(s: &LinearShape, seed: u64) -> (Vec<f64>, Vec<f64>) {
     (draw(s.x_len(), -1.0, 2.0), draw(s.w_len(), -1.0, 2.0))
 }
 
-/// The oracle: y [R, M, N] = x W^T in f64.
+/// The oracle's forward alone.
 fn forward(s: &LinearShape, x: &[f64], w: &[f64]) -> Vec<f64> {
-    let mut y = vec![0.0; s.y_len()];
-    for r in 0..s.replicas {
-        for t in 0..s.tokens {
-            for o in 0..s.n {
-                y[(r * s.tokens + t) * s.n + o] = (0..s.k)
-                    .map(|i| x[(r * s.tokens + t) * s.k + i] * w[(r * s.n + o) * s.k + i])
-                    .sum();
-            }
-        }
-    }
-    y
+    linear_oracle(s, x, w, &vec![0.0; s.y_len()]).0
 }
 
 /// The oracle's gradients of sum(g * y): (dx, dw).
 fn backward(s: &LinearShape, x: &[f64], w: &[f64], g: &[f64]) -> (Vec<f64>, Vec<f64>) {
-    let (mut dx, mut dw) = (vec![0.0; s.x_len()], vec![0.0; s.w_len()]);
-    for r in 0..s.replicas {
-        for t in 0..s.tokens {
-            let row = r * s.tokens + t;
-            for o in 0..s.n {
-                for i in 0..s.k {
-                    dx[row * s.k + i] += g[row * s.n + o] * w[(r * s.n + o) * s.k + i];
-                    dw[(r * s.n + o) * s.k + i] += g[row * s.n + o] * x[row * s.k + i];
-                }
-            }
-        }
-    }
+    let (_, dx, dw) = linear_oracle(s, x, w, g);
     (dx, dw)
 }
 

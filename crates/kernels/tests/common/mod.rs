@@ -7,6 +7,7 @@ use cubecl::server::Handle;
 use cubecl::wgpu::WgpuRuntime;
 use kernels::conv_oracle::ConvHost;
 use kernels::conv_silu::ConvShape;
+use kernels::linear::LinearShape;
 use kernels::oracle::SsdHost;
 use kernels::proj_conv::{ProjConvInputs, ProjConvShape};
 use kernels::{SsdInputs, SsdShape};
@@ -178,4 +179,27 @@ pub fn proj_conv_device<R: Runtime>(
         w: upload(c, &conv.w),
         bias: upload(c, &conv.bias),
     }
+}
+
+/// The linear map's oracle in f64 (tests/linear_wgpu.rs checks it against finite
+/// differences): y = x W^T and the gradients of sum(g * y), (y, dx, dw), for x [R, M, K],
+/// w [R, N, K], g [R, M, N].
+pub fn linear_oracle(s: &LinearShape, x: &[f64], w: &[f64], g: &[f64]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let (mut y, mut dx, mut dw) = (vec![0.0; s.y_len()], vec![0.0; s.x_len()], vec![0.0; s.w_len()]);
+    for r in 0..s.replicas {
+        for t in 0..s.tokens {
+            let row = r * s.tokens + t;
+            for o in 0..s.n {
+                let wo = (r * s.n + o) * s.k;
+                let mut acc = 0.0;
+                for i in 0..s.k {
+                    acc += x[row * s.k + i] * w[wo + i];
+                    dx[row * s.k + i] += g[row * s.n + o] * w[wo + i];
+                    dw[wo + i] += g[row * s.n + o] * x[row * s.k + i];
+                }
+                y[row * s.n + o] = acc;
+            }
+        }
+    }
+    (y, dx, dw)
 }
