@@ -669,15 +669,21 @@ base_check() { # GPU: this build (M) against an earlier one (bin-xz/msym-base.xz
     r1_runs ${1:-0} runs/base-check/r1 "$B" "$M"
 }
 
+switch_var() { # CHECK: its speed path's variable in SWITCH_CHECKS (nothing for another job)
+    local c
+    for c in $SWITCH_CHECKS; do [ "${c%%:*}" = "$1" ] && echo ${c#*:}; done
+    return 0
+}
+
 switch_check() { # CHECK GPU: the same binary with the binary's defaults but CHECK's speed
     # path off ("without") and on (SWITCH_CHECKS), into runs/CHECK with its verdict.
     # Until session 12 the baseline was the plain ops (every switch 0): that measures a path
     # at its smallest share of the step. The gated norm gave 1.049x alone against the plain
     # ops at R = 9 (verdict "keep"), and 1.20x with the other paths on, as fig3 runs it.
-    local c
-    for c in $SWITCH_CHECKS; do
-        [ "${c%%:*}" = "$1" ] && ab_check ${2:-0} runs/$1 without "env ${c#*:}=0 $M" ${1%-check} "env ${c#*:}=1 $M"
-    done
+    local v
+    v=$(switch_var $1)
+    [ -n "$v" ] && ab_check ${2:-0} runs/$1 without "env $v=0 $M" ${1%-check} "env $v=1 $M"
+    return 0
 }
 
 paths_check() { # GPU: every speed path off against the binary's defaults (all three on)
@@ -999,14 +1005,14 @@ convssd-check | ce-check | projconv-check | projgrads-check | scores-check | dt-
     # fig3 cells (switch_check), then interleaved R = 1 runs, where each changes the launches of
     # the host's step
     switch_check $1 "${2:-0}"
-    v=$(for c in $SWITCH_CHECKS; do [ "${c%%:*}" = "$1" ] && echo ${c#*:}; done)
+    v=$(switch_var $1)
     r1_runs "${2:-0}" runs/$1/r1 "env $v=0 $M" "env $v=1 $M" ;;
 views-check | linear-check) # the row views (session 27) and the fused linear map (session
     # 28, other bits: f32 products) apply at R = 1 only: the A/B's bench (R >= 9 there runs as
     # before) and 5 epochs of three fig3 cells, each a run of one replica, each way; then
     # interleaved R = 1 runs
     AB_SWEEP="configs/fig3.toml --only model.depth=2 --only init.gamma=0.9 --max-replicas 1" switch_check $1 "${2:-0}"
-    v=$(for c in $SWITCH_CHECKS; do [ "${c%%:*}" = "$1" ] && echo ${c#*:}; done)
+    v=$(switch_var $1)
     r1_runs "${2:-0}" runs/$1/r1 "env $v=0 $M" "env $v=1 $M" ;;
 ssd-units-check) ssd_units_check "${2:-0}" ;;
 gradb-check) gradb_check "${2:-0}" ;;

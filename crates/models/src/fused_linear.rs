@@ -78,14 +78,14 @@ impl<B: Backend> FusedOp<B, 3> for Linear<'_, B> {
     }
 
     fn supported(&self) -> bool {
-        kernels::burn_op_linear::linear_shape(&self.x.dims(), &self.w.dims()).is_some_and(|s| s.replicas == 1)
-            && !crate::f32_matmul::f32_matmul_on()
+        !crate::f32_matmul::f32_matmul_on()
     }
 
-    /// Where the weight fits the runtime's shared memory and the token groups one unit.
+    /// At one replica, where the weight fits the runtime's shared memory and the token groups
+    /// one unit (the shape read once, after the cheaper checks).
     fn takes<R: CubeRuntime>(&self) -> bool {
-        let client = R::client(&cast::<B::Device, R::Device>(self.x.device()));
-        kernels::burn_op_linear::linear_shape(&self.x.dims(), &self.w.dims()).is_some_and(|s| s.fits_on(&client))
+        kernels::burn_op_linear::linear_shape(&self.x.dims(), &self.w.dims())
+            .is_some_and(|s| s.replicas == 1 && s.fits_on(&R::client(&cast::<B::Device, R::Device>(self.x.device()))))
     }
 
     fn autodiff<R: CubeRuntime, I: IntElement, BT: BoolElement>(&self) -> Tensor<Ad<R, I, BT>, 3> {
