@@ -94,6 +94,9 @@
 #   scripts/device-batch.sh sums-check [G]     # the kernels' per-group partials summed by
 #                                              # kernels::linear::sum_groups (MSYM_GROUP_SUMS; the
 #                                              # same bits) off and on: the checks' A/B, then R = 1 runs
+#   scripts/device-batch.sh lastpos-check [G]  # the last Mamba2 block after its SSD at the last
+#                                              # position alone (MSYM_LAST_POSITION; other bits)
+#                                              # off and on: as sums-check; JOB+lastpos
 #   scripts/device-batch.sh r1-ab [G]          # R1_A's settings against R1_B's at R = 1 only
 #                                              # (R1_PAIRS interleaved pairs, default 6; depths
 #                                              # R1_DEPTHS, default 4): each pair's ratio, the means
@@ -168,7 +171,7 @@ mkdir -p runs/logs
 # on since 20967e6, off before; the fused gated norm on since the session after its check
 # (binary fb02bc2 and older: off); the fused input RMSNorm and embedding off until their
 # checks adopt them; the fused conv + SSD off: its check in session 18 kept it off)
-SWITCH_CHECKS="fused-check:MSYM_FUSED_SSD conv-check:MSYM_FUSED_CONV split-check:MSYM_SPLIT_IN_PROJ norm-check:MSYM_FUSED_NORM rms-check:MSYM_FUSED_RMSNORM embed-check:MSYM_FUSED_EMBED keep-check:MSYM_KEEP_FLAT_PARAMS lastq-check:MSYM_LAST_QUERY adam-check:MSYM_FUSED_ADAM convssd-check:MSYM_FUSED_CONV_SSD ce-check:MSYM_FUSED_CE projconv-check:MSYM_FUSED_PROJ_CONV projgrads-check:MSYM_PROJ_CONV_GRADS scores-check:MSYM_SSD_SCORES dt-check:MSYM_FUSED_DT views-check:MSYM_ROW_VIEWS guard-check:MSYM_FUSED_GUARD rows-check:MSYM_IN_PROJ_ROWS linear-check:MSYM_FUSED_LINEAR sums-check:MSYM_GROUP_SUMS"
+SWITCH_CHECKS="fused-check:MSYM_FUSED_SSD conv-check:MSYM_FUSED_CONV split-check:MSYM_SPLIT_IN_PROJ norm-check:MSYM_FUSED_NORM rms-check:MSYM_FUSED_RMSNORM embed-check:MSYM_FUSED_EMBED keep-check:MSYM_KEEP_FLAT_PARAMS lastq-check:MSYM_LAST_QUERY adam-check:MSYM_FUSED_ADAM convssd-check:MSYM_FUSED_CONV_SSD ce-check:MSYM_FUSED_CE projconv-check:MSYM_FUSED_PROJ_CONV projgrads-check:MSYM_PROJ_CONV_GRADS scores-check:MSYM_SSD_SCORES dt-check:MSYM_FUSED_DT views-check:MSYM_ROW_VIEWS guard-check:MSYM_FUSED_GUARD rows-check:MSYM_IN_PROJ_ROWS linear-check:MSYM_FUSED_LINEAR sums-check:MSYM_GROUP_SUMS lastpos-check:MSYM_LAST_POSITION"
 PLAIN=$(for c in $SWITCH_CHECKS; do printf '%s=0 ' ${c#*:}; done) # every speed path off
 TF='model={kind="transformer",depth=2,d_model=128,d_k=128,d_v=256,d_ff=128,activation="silu"}'
 E5='eval.every_epochs=5'
@@ -287,7 +290,7 @@ job_command() { # the command line of job $1 with time limit $2 (minutes), GPUs 
         # runs/fig3-spot results/fig3`: each R = 1 value against the batched row's 3 seeds
         echo env $PLAIN$M sweep configs/fig3.toml $(dev "$3" 0,1,2,3) --max-replicas 1 --set $E5 \
             --only model.depth=2,3 --only init.gamma=1.0,1.5 --only seed=1 --time-limit $t --out runs/fig3-spot ;;
-    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | host-check | host-profile | f32-check | paths-check | profile | profile-r1 | profile-d4 | profile-sections | profile-sass | norm-tiling-check | projconv-tiling-check | matmul-kernel-check | profile-fig6 | autotune-check | lastq-check | convssd-check | ce-check | projconv-check | kernel-tests | projconv-rounds-check | projgrads-check | scores-check | dt-check | views-check | guard-check | rows-check | linear-check | sums-check | r1-ab | gradb-check | gradb-ab)
+    torch-fig4 | torch-order | fusion-check | fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check | ssd-units-check | base-check | host-check | host-profile | f32-check | paths-check | profile | profile-r1 | profile-d4 | profile-sections | profile-sass | norm-tiling-check | projconv-tiling-check | matmul-kernel-check | profile-fig6 | autotune-check | lastq-check | convssd-check | ce-check | projconv-check | kernel-tests | projconv-rounds-check | projgrads-check | scores-check | dt-check | views-check | guard-check | rows-check | linear-check | sums-check | lastpos-check | r1-ab | gradb-check | gradb-ab)
         # this script's own commands on one GPU, as queued jobs: torch-fig4 (issue 10: the
         # fig4 cell in PyTorch; no time limit, no resume), torch-order (fig4's seed 1 in
         # PyTorch on msym's own batches), fusion-check (issue 8: may the sweeps use the
@@ -992,7 +995,7 @@ projconv-rounds-check) projconv_rounds_check "${2:-0}" ;;
 kernel-tests) kernel_tests "${2:-0}" ;;
 matmul-kernel-check) matmul_kernel_check "${2:-0}" ;;
 fused-check | conv-check | split-check | norm-check | rms-check | embed-check | keep-check | adam-check) switch_check $1 "${2:-0}" ;;
-convssd-check | ce-check | projconv-check | projgrads-check | scores-check | dt-check | guard-check | rows-check | sums-check) # the fused conv + SSD (the same bits as the conv and SSD kernels in
+convssd-check | ce-check | projconv-check | projgrads-check | scores-check | dt-check | guard-check | rows-check | sums-check | lastpos-check) # the fused conv + SSD (the same bits as the conv and SSD kernels in
     # turn; off by default), the fused cross-entropy (other bits than burn's log_softmax; on
     # by default since session 19), the fused xBC product + conv (on by default where its
     # tensor-core form runs since session 23) and, after its tensor-core backward, the
@@ -1000,8 +1003,9 @@ convssd-check | ce-check | projconv-check | projgrads-check | scores-check | dt-
     # 24), the SSD forward keeping S for the backward (the same bits; session 25) and dt's
     # row, bias and softplus in one kernel pair (other bits; session 26) and the guard's step
     # in one kernel and in_proj's row blocks as views (the same bits; session 27), the
-    # kernels' per-group partials summed by this project's kernel (the same bits; session 28), each off
-    # and on: the sweep sizes and 5 epochs of
+    # kernels' per-group partials summed by this project's kernel (the same bits; session 28),
+    # the last Mamba2 block after its SSD at the last position alone (other bits; session 29),
+    # each off and on: the sweep sizes and 5 epochs of
     # fig3 cells (switch_check), then interleaved R = 1 runs, where each changes the launches of
     # the host's step
     switch_check $1 "${2:-0}"

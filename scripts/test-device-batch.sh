@@ -121,7 +121,7 @@ grep -q "unfinished runs in fig" "$t/pack2.txt" || fail "pack did not say which 
 mkdir -p "$t/bin" "$t/box"
 cat >"$t/bin/msym" <<'MOCK'
 #!/usr/bin/env bash
-echo "${MSYM_SSD_UNITS:+units=$MSYM_SSD_UNITS }${MSYM_MATMUL_KERNEL:+kernel=$MSYM_MATMUL_KERNEL }${MSYM_PROJ_CONV_GRADS:+grads=$MSYM_PROJ_CONV_GRADS }${MSYM_SSD_SCORES:+scores=$MSYM_SSD_SCORES }${MSYM_GRAD_BATCHES:+gradb=$MSYM_GRAD_BATCHES }${MSYM_FUSED_DT:+dt=$MSYM_FUSED_DT }${MSYM_ROW_VIEWS:+views=$MSYM_ROW_VIEWS }${MSYM_FUSED_GUARD:+guard=$MSYM_FUSED_GUARD }${MSYM_IN_PROJ_ROWS:+rows=$MSYM_IN_PROJ_ROWS }${MSYM_FUSED_LINEAR:+linear=$MSYM_FUSED_LINEAR }${MSYM_GROUP_SUMS:+sums=$MSYM_GROUP_SUMS }$*" >>"$MOCK_LOG"
+echo "${MSYM_SSD_UNITS:+units=$MSYM_SSD_UNITS }${MSYM_MATMUL_KERNEL:+kernel=$MSYM_MATMUL_KERNEL }${MSYM_PROJ_CONV_GRADS:+grads=$MSYM_PROJ_CONV_GRADS }${MSYM_SSD_SCORES:+scores=$MSYM_SSD_SCORES }${MSYM_GRAD_BATCHES:+gradb=$MSYM_GRAD_BATCHES }${MSYM_FUSED_DT:+dt=$MSYM_FUSED_DT }${MSYM_ROW_VIEWS:+views=$MSYM_ROW_VIEWS }${MSYM_FUSED_GUARD:+guard=$MSYM_FUSED_GUARD }${MSYM_IN_PROJ_ROWS:+rows=$MSYM_IN_PROJ_ROWS }${MSYM_FUSED_LINEAR:+linear=$MSYM_FUSED_LINEAR }${MSYM_GROUP_SUMS:+sums=$MSYM_GROUP_SUMS }${MSYM_LAST_POSITION:+lastpos=$MSYM_LAST_POSITION }$*" >>"$MOCK_LOG"
 case $1 in
 reproduce)
     out=${@: -1}
@@ -255,7 +255,7 @@ run cmd profile+rms+embed 5 3 | grep -q "^env MSYM_FUSED_EMBED=1 env MSYM_FUSED_
     fail "+rms+embed did not turn both on: $(run cmd profile+rms+embed 5 3)"
 run cmd profile+adam 5 3 | grep -q "^env MSYM_FUSED_ADAM=1 bash scripts/device-batch.sh profile " ||
     fail "+adam did not turn the fused optimizer tail on"
-run cmd fig3-d2+plain 5 0,0 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 MSYM_FUSED_RMSNORM=0 MSYM_FUSED_EMBED=0 MSYM_KEEP_FLAT_PARAMS=0 MSYM_LAST_QUERY=0 MSYM_FUSED_ADAM=0 MSYM_FUSED_CONV_SSD=0 MSYM_FUSED_CE=0 MSYM_FUSED_PROJ_CONV=0 MSYM_PROJ_CONV_GRADS=0 MSYM_SSD_SCORES=0 MSYM_FUSED_DT=0 MSYM_ROW_VIEWS=0 MSYM_FUSED_GUARD=0 MSYM_IN_PROJ_ROWS=0 MSYM_FUSED_LINEAR=0 MSYM_GROUP_SUMS=0 /.*reproduce fig3 .*--only model.depth=2 " ||
+run cmd fig3-d2+plain 5 0,0 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 MSYM_FUSED_RMSNORM=0 MSYM_FUSED_EMBED=0 MSYM_KEEP_FLAT_PARAMS=0 MSYM_LAST_QUERY=0 MSYM_FUSED_ADAM=0 MSYM_FUSED_CONV_SSD=0 MSYM_FUSED_CE=0 MSYM_FUSED_PROJ_CONV=0 MSYM_PROJ_CONV_GRADS=0 MSYM_SSD_SCORES=0 MSYM_FUSED_DT=0 MSYM_ROW_VIEWS=0 MSYM_FUSED_GUARD=0 MSYM_IN_PROJ_ROWS=0 MSYM_FUSED_LINEAR=0 MSYM_GROUP_SUMS=0 MSYM_LAST_POSITION=0 /.*reproduce fig3 .*--only model.depth=2 " ||
     fail "+plain did not turn every speed path off"
 # autotune-check: queued as this script's own job; without its binary it refuses before any bench
 run cmd autotune-check 5 1 | grep -q "^bash scripts/device-batch.sh autotune-check 1 *$" ||
@@ -376,6 +376,14 @@ grep -q "^sums=0 sweep configs/fig3.toml .*--out runs/sums-check/without" "$t/mo
     [ "$(grep -c "^sums=1 bench .*--replicas 1 .*--out runs/sums-check/r1-[24]" "$t/mock.log")" = 2 ] ||
     fail "sums-check did not run the A/B and the R = 1 benches: $(cat "$t/mock.log")"
 rm -rf runs/sums-check
+# lastpos-check: the same for MSYM_LAST_POSITION (session 29)
+: >"$t/mock.log"
+MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log run lastpos-check 1 >/dev/null 2>&1 || true
+grep -q "^lastpos=0 sweep configs/fig3.toml .*--out runs/lastpos-check/without" "$t/mock.log" &&
+    grep -q "^lastpos=1 sweep configs/fig3.toml .*--out runs/lastpos-check/lastpos" "$t/mock.log" &&
+    [ "$(grep -c "^lastpos=1 bench .*--replicas 1 .*--out runs/lastpos-check/r1-[24]" "$t/mock.log")" = 2 ] ||
+    fail "lastpos-check did not run the A/B and the R = 1 benches: $(cat "$t/mock.log")"
+rm -rf runs/lastpos-check
 # guard-check: the checks' A/B with MSYM_FUSED_GUARD off and on, then the R = 1 bench four
 # times (session 27)
 : >"$t/mock.log"
@@ -551,7 +559,7 @@ rm -rf runs/profile-fig6
 run cmd fig3-d5,6+finish 5 0,1 | grep -q "^/.* reproduce fig3 --devices 0,1 .*--only model.depth=5,6 .*--out runs/fig3 --started-only *$" ||
     fail "+finish did not add --started-only to the job: $(run cmd fig3-d5,6+finish 5 0,1)"
 # fig3-spot: the fig3 job's cells (same config and --set), one replica a run, plain ops
-run cmd fig3-spot 5 0,1,2,3 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 MSYM_FUSED_RMSNORM=0 MSYM_FUSED_EMBED=0 MSYM_KEEP_FLAT_PARAMS=0 MSYM_LAST_QUERY=0 MSYM_FUSED_ADAM=0 MSYM_FUSED_CONV_SSD=0 MSYM_FUSED_CE=0 MSYM_FUSED_PROJ_CONV=0 MSYM_PROJ_CONV_GRADS=0 MSYM_SSD_SCORES=0 MSYM_FUSED_DT=0 MSYM_ROW_VIEWS=0 MSYM_FUSED_GUARD=0 MSYM_IN_PROJ_ROWS=0 MSYM_FUSED_LINEAR=0 MSYM_GROUP_SUMS=0 /.* sweep configs/fig3.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--only seed=1 .*--out runs/fig3-spot" ||
+run cmd fig3-spot 5 0,1,2,3 | grep -q "^env MSYM_FUSED_SSD=0 MSYM_FUSED_CONV=0 MSYM_SPLIT_IN_PROJ=0 MSYM_FUSED_NORM=0 MSYM_FUSED_RMSNORM=0 MSYM_FUSED_EMBED=0 MSYM_KEEP_FLAT_PARAMS=0 MSYM_LAST_QUERY=0 MSYM_FUSED_ADAM=0 MSYM_FUSED_CONV_SSD=0 MSYM_FUSED_CE=0 MSYM_FUSED_PROJ_CONV=0 MSYM_PROJ_CONV_GRADS=0 MSYM_SSD_SCORES=0 MSYM_FUSED_DT=0 MSYM_ROW_VIEWS=0 MSYM_FUSED_GUARD=0 MSYM_IN_PROJ_ROWS=0 MSYM_FUSED_LINEAR=0 MSYM_GROUP_SUMS=0 MSYM_LAST_POSITION=0 /.* sweep configs/fig3.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--only seed=1 .*--out runs/fig3-spot" ||
     fail "fig3-spot is not fig3's cells at R = 1 on the plain ops: $(run cmd fig3-spot 5 0,1,2,3)"
 # fig3t-*: fig3c's choices on depth 7's transition cells, over two GPUs; seeds456 swaps the seeds
 run cmd fig3t-seeds456 5 0,1 | grep -q "^/.* sweep configs/fig3.toml --devices 0,1 --set 'sweep.grid.seed=\[4,5,6\]' --set eval.every_epochs=5 --max-replicas 6 .*--only model.depth=7 --only init.gamma=0.5,0.6,0.7,0.8 .*--out runs/fig3t-seeds456" ||
@@ -567,4 +575,4 @@ run cmd fig3e-tied 5 1 | grep -q "^/.* sweep configs/fig3.toml --device cuda:1 -
 # fig7_depth: a sweep (no such figure for reproduce), one replica a run (small enough to carry)
 run cmd fig7_depth 5 0,1,2,3 | grep -q "^/.* sweep configs/fig7_depth.toml --devices 0,1,2,3 --max-replicas 1 --set eval.every_epochs=5 .*--out runs/fig7_depth" ||
     fail "fig7_depth is not the grid's sweep in runs of 1: $(run cmd fig7_depth 5 0,1,2,3)"
-echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, its refusal to train a committed figure from nothing or to run a bad job line, and its stop of a job past the deadline), prepare-device, +fused, +plain, +norm, +rms, +embed, +adam, ssd-units-check, gradb-check, gradb-ab, host-check, host-profile, profile-r1, profile-d4, profile-sections, profile-sass, norm-tiling-check, projconv-tiling-check, projconv-rounds-check, kernel-tests, matmul-kernel-check, base-check, fig3t-, fig3c-, fig3e-, autotune-check, lastq-check, convssd-check, ce-check, projconv-check, projgrads-check, scores-check, dt-check, views-check, guard-check, rows-check, linear-check, sums-check, r1-ab, f32-check and fig7_depth pass"
+echo "test-device-batch: stage, split, resume, pack, unpack, box (with --side, its refusal to train a committed figure from nothing or to run a bad job line, and its stop of a job past the deadline), prepare-device, +fused, +plain, +norm, +rms, +embed, +adam, ssd-units-check, gradb-check, gradb-ab, host-check, host-profile, profile-r1, profile-d4, profile-sections, profile-sass, norm-tiling-check, projconv-tiling-check, projconv-rounds-check, kernel-tests, matmul-kernel-check, base-check, fig3t-, fig3c-, fig3e-, autotune-check, lastq-check, convssd-check, ce-check, projconv-check, projgrads-check, scores-check, dt-check, views-check, guard-check, rows-check, linear-check, sums-check, lastpos-check, r1-ab, f32-check and fig7_depth pass"

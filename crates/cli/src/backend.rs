@@ -164,6 +164,12 @@ pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
         models::transformer::LAST_QUERY.on(),
         models::transformer::LAST_QUERY.calls(),
     );
+    // the last Mamba2 block after its SSD at the last position alone (models::mamba2)
+    let last_position = (
+        "last_position",
+        models::mamba2::LAST_POSITION.on(),
+        models::mamba2::LAST_POSITION.calls(),
+    );
     // every matmul in f32 on the CUDA cores instead of TF32 on the tensor cores
     // (models::f32_matmul, off by default; the probe's calls count too)
     let f32_matmul = (
@@ -194,7 +200,16 @@ pub fn speed_paths() -> serde_json::Map<String, serde_json::Value> {
     );
     fused
         .into_iter()
-        .chain([split, kept, fused_adam, row_views, fused_guard, last_query, f32_matmul])
+        .chain([
+            split,
+            kept,
+            fused_adam,
+            row_views,
+            fused_guard,
+            last_query,
+            last_position,
+            f32_matmul,
+        ])
         .map(|(k, on, calls)| (k.to_string(), serde_json::json!({ "on": on, "calls": calls })))
         .collect()
 }

@@ -388,6 +388,7 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
         ("in_proj_rows", "in_proj row blocks"),
         ("fused_linear", "fused linear"),
         ("last_query", "last query"),
+        ("last_position", "last position"),
         ("f32_matmul", "f32 matmul"),
     ]
     .map(|(k, label)| {

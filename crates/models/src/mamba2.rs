@@ -21,6 +21,18 @@ pub const NORM_EPS: f64 = 1e-5;
 
 static SPLIT_IN_PROJ: Switch = Switch::new("MSYM_SPLIT_IN_PROJ");
 
+/// The last Mamba2 block computed after its SSD for the last position only
+/// (MSYM_LAST_POSITION). Why: the loss and accuracy read the last position alone (SPEC 2),
+/// and after the SSD every op of a block is per position: z's rows, the gated norm, out_proj
+/// and the residual at the other L - 1 positions feed nothing in the last block (nor do the
+/// final norm and the head). In fig3's step at depth 4, R = 36 those ops are about 1 ms of
+/// 20 (results/bench/session25-h200-2026-11-29, call 1's kernel list). The xBC rows, the conv,
+/// dt and the SSD stay whole: the last position's y reads every position's x, B and dt.
+/// The same function; the products and the weight gradients' token sums run over fewer
+/// rows, so in another order. Off by default until a GPU A/B adopts it (device-batch
+/// lastpos-check); `set` forces it on any backend (the tests).
+pub static LAST_POSITION: Switch = Switch::off_by_default("MSYM_LAST_POSITION");
+
 /// Turns the split in_proj on or off for this process, on any backend (overrides
 /// MSYM_SPLIT_IN_PROJ): z, xBC and dt as three products on row slices of the in_proj weight
 /// instead of slices of one product. The same function, other summation orders.
@@ -190,7 +202,28 @@ impl<B: Backend> Mamba2Block<B> {
         probe: Option<&LayerProbe<B>>,
         record: bool,
     ) -> (Tensor<B, 4>, Option<LayerRecord<B>>) {
+        self.forward_at(h, probe, record, false)
+    }
+
+    /// The block's output at the last position alone ([`LAST_POSITION`]), for the last block
+    /// of a model whose loss reads only that position (no probe, no record).
+    /// h: [R, B, L, D] -> [R, B, 1, D].
+    pub fn forward_last(&self, h: Tensor<B, 4>) -> Tensor<B, 4> {
+        self.forward_at(h, None, false, true).0
+    }
+
+    /// [`Self::forward`], or with `last_only` everything after the SSD at the last position
+    /// alone: h [R, B, L, D] -> [R, B, L', D], L' = 1 with `last_only` (then no record).
+    fn forward_at(
+        &self,
+        h: Tensor<B, 4>,
+        probe: Option<&LayerProbe<B>>,
+        record: bool,
+        last_only: bool,
+    ) -> (Tensor<B, 4>, Option<LayerRecord<B>>) {
         let [r, bsz, l, _] = h.dims();
+        // the positions kept after the SSD: all, or the last ([R, B, 1, *])
+        let kept = |x: Tensor<B, 4>| if last_only { x.narrow(2, l - 1, 1) } else { x };
         let (e, c) = (self.dims.d_inner(), self.dims.conv_dim());
         let u = rms_norm(h.clone(), self.norm.val(), NORM_EPS); // [R, B, L, D]
         let w = self.in_proj.val(); // [R, 2E+2N+1, D]: the rows of z, xBC, dt
@@ -212,7 +245,7 @@ impl<B: Backend> Mamba2Block<B> {
                 // it (1.2 ms a layer at R = 36, results/bench/paths-h200-2026-11-27)
                 None => ConvStage::Input(linear_grouped(u.clone().reshape([r, bsz * l, d]), wx)),
             };
-            let z = linear(u.clone(), weight_rows(&w, 0, e));
+            let z = linear(kept(u.clone()), weight_rows(&w, 0, e));
             // dt's row, its bias and the softplus in one kernel pair where they run
             let w_dt = weight_rows(&w, e + c, 1).reshape([r, d]);
             let dt = dt_rows(&u, &w_dt, &self.dt_bias.val()).unwrap_or_else(|| self.dt_of(row_product(u, w_dt)));
@@ -220,11 +253,11 @@ impl<B: Backend> Mamba2Block<B> {
         } else {
             let zxbcdt = linear(u, w); // [R, B, L, 2E+2N+1]
             (
-                zxbcdt.clone().narrow(3, 0, e),
+                kept(zxbcdt.clone().narrow(3, 0, e)),
                 ConvStage::Input(zxbcdt.clone().narrow(3, e, c)),
                 self.dt_of(zxbcdt.narrow(3, e + c, 1).reshape([r, bsz, l])),
             )
-        }; // z [R, B, L, E], dt [R, B, L]
+        }; // z [R, B, L', E], dt [R, B, L]
         let a = widen(self.a_log.val()).exp().neg(); // [R, 1]
         let d = self.d.val(); // [R, 1]
         let mask = probe.and_then(|p| p.mixing_mask.clone());
@@ -266,9 +299,9 @@ impl<B: Backend> Mamba2Block<B> {
                 (y, s, Some(post))
             }
         }; // y: [R, B, L, E]
-        let gated = gated_rms_norm(y, z, self.mixer_norm.val(), NORM_EPS); // [R, B, L, E]
-        let mixer_out = linear(gated, self.out_proj.val()); // [R, B, L, D]
-        let out = h.add(mixer_out.clone());
+        let gated = gated_rms_norm(kept(y), z, self.mixer_norm.val(), NORM_EPS); // [R, B, L', E]
+        let mixer_out = linear(gated, self.out_proj.val()); // [R, B, L', D]
+        let out = kept(h).add(mixer_out.clone());
         let rec = record.then(|| LayerRecord {
             mixing: s,
             post_conv: post,

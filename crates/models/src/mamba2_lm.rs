@@ -8,7 +8,7 @@ use msym_config::{Mamba2Config, PosEncoding};
 
 use crate::embed::{embed, head, with_positions};
 use crate::init::Initializer;
-use crate::mamba2::{BlockDims, Mamba2Block, NORM_EPS};
+use crate::mamba2::{BlockDims, LAST_POSITION, Mamba2Block, NORM_EPS};
 use crate::ops::{last_position, rms_norm, sinusoidal};
 use crate::params::{ParamVisitor, VisitParams};
 use crate::precision::to_dtype;
@@ -98,7 +98,15 @@ impl<B: Backend> Mamba2Lm<B> {
     pub fn forward_probed(&self, tokens: Tensor<B, 3, Int>, probes: &Probes<B>) -> (Tensor<B, 3>, Vec<LayerRecord<B>>) {
         let mut h = self.inputs(tokens);
         let mut records = Vec::new();
+        let n = self.layers.len();
         for (i, layer) in self.layers.iter().enumerate() {
+            // the last block after its SSD at the last position alone, where nothing reads
+            // the others
+            if i + 1 == n && !probes.record && probes.layer(i).is_none() && LAST_POSITION.on() {
+                LAST_POSITION.count();
+                h = layer.forward_last(h); // [R, B, 1, D]
+                break;
+            }
             let (out, rec) = layer.forward(h, probes.layer(i), probes.record);
             h = out;
             records.extend(rec);

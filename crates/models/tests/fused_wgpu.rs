@@ -73,6 +73,7 @@ fn the_speed_paths_give_the_plain_models_logits_and_gradients() {
     in_proj_rows_give_the_narrows_bits();
     fused_linear_gives_burns_logits_and_gradients();
     group_sums_give_burns_bits();
+    last_position_gives_the_full_blocks_logits_and_gradients();
     let cases = [
         (base.to_string(), true, false, false, false, false, false),
         (base.to_string(), false, true, false, false, false, false),
@@ -590,5 +591,41 @@ fn group_sums_give_burns_bits() {
                 "R = {r}, fused linear {linear}: the gradient of {name}"
             );
         }
+    }
+}
+
+/// MSYM_LAST_POSITION (models::mamba2::LAST_POSITION): the last block after its SSD at the
+/// last position alone gives the full block's logits and every parameter's gradient to f32
+/// rounding through the kernels this backend runs by default (the fused gated norm and
+/// RMSNorm then read a strided slice; at R = 1 the fused linear maps take [B, 1] rows), at
+/// R = 1 and 2, with a tied head too. Run inside the one test above.
+fn last_position_gives_the_full_blocks_logits_and_gradients() {
+    use models::mamba2::LAST_POSITION;
+    let base = "kind = \"mamba2\"\ndepth = 2\nd_model = 8\nd_state = 4";
+    let two = [ReplicaInit { seed: 1, gamma: 0.5 }, ReplicaInit { seed: 2, gamma: 1.0 }];
+    for (model, r) in [
+        (base.to_string(), 1),
+        (base.to_string(), 2),
+        (format!("{base}\n[init]\ntied_head = true"), 2),
+    ] {
+        let cfg = tiny_config(&model);
+        let toks = tokens::<W>([r, 5, 6], 13, 3);
+        let w = randn::<W, 3>([r, 5, 13], 4);
+        let run = |on: bool| {
+            LAST_POSITION.set(on);
+            let model = build_model::<W>(&cfg, &two[..r], &Default::default());
+            let logits = model.forward(toks.clone());
+            let grads = read_grads(&model, &logits.clone().mul(w.clone()).sum().backward());
+            (to_vec(logits), grads)
+        };
+        let full = run(false);
+        let (before, norms) = (LAST_POSITION.calls(), fused_norm_calls());
+        let last = run(true);
+        LAST_POSITION.set(false); // its default
+        let case = format!("last position, model {model:?}, R = {r}");
+        assert_eq!(LAST_POSITION.calls() - before, 1, "{case}: calls");
+        assert_eq!(fused_norm_calls() - norms, 2, "{case}: the fused gated norm a layer");
+        let scale = full.0.iter().map(|v| v.abs()).fold(1.0, f64::max);
+        assert_same_model(&case, &full, &last, 1e-5 * scale, 1e-4);
     }
 }
