@@ -8,7 +8,7 @@ use msym_config::{Mamba2Config, PosEncoding};
 
 use crate::embed::{embed, head, with_positions};
 use crate::init::Initializer;
-use crate::mamba2::{BlockDims, LAST_POSITION, Mamba2Block, NORM_EPS};
+use crate::mamba2::{BlockDims, LAST_POSITION, Mamba2Block, NORM_EPS, last_position_here};
 use crate::ops::{last_position, rms_norm, sinusoidal};
 use crate::params::{ParamVisitor, VisitParams};
 use crate::precision::to_dtype;
@@ -102,7 +102,7 @@ impl<B: Backend> Mamba2Lm<B> {
         for (i, layer) in self.layers.iter().enumerate() {
             // the last block after its SSD at the last position alone, where nothing reads
             // the others
-            if i + 1 == n && !probes.record && probes.layer(i).is_none() && LAST_POSITION.on() {
+            if i + 1 == n && !probes.record && probes.layer(i).is_none() && last_position_here::<B>() {
                 LAST_POSITION.count();
                 h = layer.forward_last(h); // [R, B, 1, D]
                 break;

@@ -598,11 +598,16 @@ fn group_sums_give_burns_bits() {
 /// last position alone gives the full block's logits and every parameter's gradient to f32
 /// rounding through the kernels this backend runs by default (the fused gated norm and
 /// RMSNorm then read a strided slice; at R = 1 the fused linear maps take [B, 1] rows), at
-/// R = 1 and 2, with a tied head too. Run inside the one test above.
+/// R = 1 and 2, with a tied head too; on by default on this backend (since its H200 A/B,
+/// session 29). Run inside the one test above.
 fn last_position_gives_the_full_blocks_logits_and_gradients() {
     use models::mamba2::LAST_POSITION;
     let base = "kind = \"mamba2\"\ndepth = 2\nd_model = 8\nd_state = 4";
     let two = [ReplicaInit { seed: 1, gamma: 0.5 }, ReplicaInit { seed: 2, gamma: 1.0 }];
+    let before = LAST_POSITION.calls();
+    let model = build_model::<W>(&tiny_config(base), &two[..1], &Default::default());
+    let _ = model.forward(tokens::<W>([1, 2, 6], 13, 3)).sum().backward();
+    assert_eq!(LAST_POSITION.calls() - before, 1, "the last position by default here");
     for (model, r) in [
         (base.to_string(), 1),
         (base.to_string(), 2),
@@ -621,7 +626,7 @@ fn last_position_gives_the_full_blocks_logits_and_gradients() {
         let full = run(false);
         let (before, norms) = (LAST_POSITION.calls(), fused_norm_calls());
         let last = run(true);
-        LAST_POSITION.set(false); // its default
+        LAST_POSITION.set(true); // its default here
         let case = format!("last position, model {model:?}, R = {r}");
         assert_eq!(LAST_POSITION.calls() - before, 1, "{case}: calls");
         assert_eq!(fused_norm_calls() - norms, 2, "{case}: the fused gated norm a layer");

@@ -2,7 +2,8 @@
 //! computes the model of the full last block: in f64, logits and every parameter's gradient
 //! agree to rounding for every block variant, one to three blocks, a tied head, positional
 //! encodings, with in_proj as one product and split; and the path is not taken where a probe
-//! asks for the layers' records. Its own test binary, because the switches are process-wide.
+//! asks for the layers' records; left to the default, the CPU backend keeps the full block.
+//! Its own test binary, because the switches are process-wide.
 
 mod common;
 
@@ -13,6 +14,10 @@ use models::{Probes, ReplicaInit, build_model};
 #[test]
 fn the_last_position_gives_the_full_blocks_logits_and_gradients() {
     let base = "kind = \"mamba2\"\nd_model = 4\nd_state = 3";
+    // left to the default, the CPU backend keeps the full block (the README's numbers)
+    let calls = LAST_POSITION.calls();
+    model_outputs(&tiny_config(&format!("{base}\ndepth = 2")));
+    assert_eq!(LAST_POSITION.calls(), calls, "the last position by default on the CPU");
     for split in [false, true] {
         set_split_in_proj(split);
         for extra in [
