@@ -336,6 +336,8 @@ pub fn run(c: BenchCommand) -> Result<(), CliError> {
         // "0" where the kernels' per-group partials were summed by burn's reduction
         // (MSYM_GROUP_SUMS), else null or "1": kernels::linear::sum_groups (in a CUDA build)
         "group_sums": std::env::var("MSYM_GROUP_SUMS").ok(),
+        // (MSYM_DT_STAGED), else null or "1": the dt kernels stage u's rows in shared memory
+        "dt_staged": std::env::var("MSYM_DT_STAGED").ok(),
         // "1" where xBC's product gradients at R = 1 were the fused linear map's kernels
         // (MSYM_LINEAR_XBC, where that path is on), else null or "0": burn's products
         "linear_xbc": std::env::var("MSYM_LINEAR_XBC").ok(),
@@ -401,7 +403,7 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
     })
     .join("; ");
     let mut s = format!(
-        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; {paths}; SSD units a cube {}; norm backward tokens a unit {}; matmul kernel {}; xBC product + conv channels a unit {}, unrolled {}, tensor cores {}, groups a cube {}, product gradients {}; SSD S {}; group sums {}; xBC product gradients at R = 1 {}); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
+        "# msym bench: {} ({}), {}\n\nBuilt from {} (backends {}; {paths}; SSD units a cube {}; norm backward tokens a unit {}; matmul kernel {}; xBC product + conv channels a unit {}, unrolled {}, tensor cores {}, groups a cube {}, product gradients {}; SSD S {}; group sums {}; dt rows {}; xBC product gradients at R = 1 {}); config {} (batch {}); {} timed steps after {} warm-up steps.\n\n",
         r["card"].as_str().unwrap_or("?"),
         r["device"].as_str().unwrap_or("?"),
         r["date"].as_str().unwrap_or("?"),
@@ -432,6 +434,11 @@ fn markdown(r: &Value, c: &BenchCommand) -> String {
             "burn's reduction"
         } else {
             "this project's kernel"
+        },
+        if r["dt_staged"].as_str().map(str::trim) == Some("0") {
+            "read by each unit"
+        } else {
+            "staged in shared memory"
         },
         if r["linear_xbc"].as_str().map(str::trim) == Some("1") {
             "the linear kernels"

@@ -14,6 +14,13 @@
 //! partial sums per token group (each in token order, one unit a sum: the bits repeat), which
 //! the caller sums over the groups. x is formed again from u, w and the bias (d FMAs a token)
 //! rather than kept.
+//!
+//! The staged forms ([`DT_STAGED`], on by default) copy the group's rows of u into shared
+//! memory a chunk of tokens at a time, consecutive units on consecutive elements, and take
+//! every product from there: the plain forms' units each read their own row of d floats, a
+//! warp's load touching 32 rows at once (at depth 4, R = 36 on an H200: forward 81 us for
+//! 75 MB of u, backward 106 us, results/bench/session29-h200-2026-11-29). The same products
+//! and sums in the same order: the same bits.
 
 use cubecl::prelude::*;
 use cubecl::server::Handle;
@@ -34,6 +41,14 @@ pub const MAX_PER_GROUP: usize = 1024;
 
 /// The most units a cube (one a token of the group, striding where the group is longer).
 const MAX_UNITS: usize = 256;
+
+/// The most floats of the staged kernels' shared copy of u's rows (32 KiB of f32).
+const STAGE_FLOATS: usize = 8192;
+
+/// Whether [`dt_forward`] and [`dt_backward`] run the staged kernels where a chunk of rows
+/// fits (MSYM_DT_STAGED, models::launch_shape; on by default): the same bits either way
+/// (tests/dt_wgpu.rs).
+pub static DT_STAGED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(true);
 
 impl DtShape {
     /// Elements of u (and du).
@@ -71,6 +86,18 @@ impl DtShape {
     /// Units a cube: a warp's multiple covering the group, at most [`MAX_UNITS`].
     fn units(&self) -> usize {
         self.per_group().next_multiple_of(32).min(MAX_UNITS)
+    }
+    /// Tokens the staged kernels copy at once: the cube's units, fewer (a multiple of 32)
+    /// where their rows, padded to d + 1 floats against bank conflicts, would pass
+    /// [`STAGE_FLOATS`]; None where not even 32 rows fit.
+    pub fn chunk(&self) -> Option<usize> {
+        let fit = STAGE_FLOATS / (self.d + 1) / 32 * 32;
+        (fit >= 32).then(|| self.units().min(fit))
+    }
+    /// The chunk where [`DT_STAGED`] is on and the rows fit, else None (the plain kernels).
+    fn staged(&self) -> Option<usize> {
+        self.chunk()
+            .filter(|_| DT_STAGED.load(core::sync::atomic::Ordering::Relaxed))
     }
 }
 
@@ -169,6 +196,134 @@ fn dt_backward_kernel<F: Float>(
     }
 }
 
+/// [`pre`] with the token's row in shared memory from `at` on.
+#[cube]
+fn pre_row<F: Float>(rows: &SharedMemory<F>, at: usize, w: &Array<F>, bias: F, r: usize, #[comptime] d: usize) -> F {
+    let mut x = F::new(0.0);
+    #[unroll]
+    for k in 0..d {
+        x += rows[at + k] * w[r * d + k];
+    }
+    x + bias
+}
+
+/// The `n` rows of u from token `from` (in [R, T]) into `rows`, pitched d + 1, consecutive
+/// units on consecutive elements; the caller syncs.
+#[cube]
+fn stage_rows<F: Float>(u: &Array<F>, rows: &mut SharedMemory<F>, from: usize, n: usize, #[comptime] d: usize) {
+    let mut q = UNIT_POS_X as usize;
+    while q < n * d {
+        rows[(q / d) * comptime!(d + 1) + q % d] = u[from * d + q];
+        q += CUBE_DIM_X as usize;
+    }
+}
+
+/// [`dt_forward_kernel`] with the rows staged, `chunk` tokens at a time (unit i its token i).
+#[cube(launch)]
+fn dt_forward_staged_kernel<F: Float>(
+    u: &Array<F>,      // [R, T, D]
+    w: &Array<F>,      // [R, D]
+    bias: &Array<F>,   // [R]
+    dt: &mut Array<F>, // [R, T]
+    tokens_per: u32,
+    groups: u32,
+    #[comptime] d: usize,
+    #[comptime] per: usize,
+    #[comptime] chunk: usize,
+) {
+    let (r, first) = group_start(tokens_per, groups, per);
+    let mut rows = SharedMemory::<F>::new(comptime!(chunk * (d + 1)));
+    let i = UNIT_POS_X as usize;
+    let mut base = 0usize;
+    while base < per {
+        let n = select(per - base < chunk, per - base, chunk);
+        stage_rows(u, &mut rows, first + base, n, d);
+        sync_cube();
+        if i < n {
+            let x = pre_row(&rows, i * comptime!(d + 1), w, bias[r], r, d);
+            dt[first + base + i] = F::max(x, F::new(0.0)) + F::log1p(F::exp(-F::abs(x)));
+        }
+        sync_cube();
+        base += chunk;
+    }
+}
+
+/// [`dt_backward_kernel`] with the rows staged, `chunk` tokens at a time: a chunk's gx, its
+/// rows of du, then the partial sums carried on in shared memory (unit k owns entry k), so
+/// that each still runs over the group's tokens in order.
+#[cube(launch)]
+#[allow(clippy::too_many_arguments)]
+fn dt_backward_staged_kernel<F: Float>(
+    u: &Array<F>,           // [R, T, D]
+    w: &Array<F>,           // [R, D]
+    bias: &Array<F>,        // [R]
+    g: &Array<F>,           // [R, T]: the gradient of dt
+    du: &mut Array<F>,      // [R, T, D]
+    dw_part: &mut Array<F>, // [R, G, D]
+    db_part: &mut Array<F>, // [R, G]
+    tokens_per: u32,
+    groups: u32,
+    #[comptime] d: usize,
+    #[comptime] per: usize,
+    #[comptime] chunk: usize,
+) {
+    let rg = CUBE_POS_X as usize;
+    let (r, first) = group_start(tokens_per, groups, per);
+    let step = CUBE_DIM_X as usize;
+    let mut rows = SharedMemory::<F>::new(comptime!(chunk * (d + 1)));
+    let mut gx = SharedMemory::<F>::new(chunk);
+    let mut acc = SharedMemory::<F>::new(comptime!(d + 1));
+    let mut k = UNIT_POS_X as usize;
+    while k <= d {
+        acc[k] = F::new(0.0);
+        k += step;
+    }
+    let i = UNIT_POS_X as usize;
+    let mut base = 0usize;
+    while base < per {
+        let n = select(per - base < chunk, per - base, chunk);
+        stage_rows(u, &mut rows, first + base, n, d);
+        sync_cube();
+        if i < n {
+            let x = pre_row(&rows, i * comptime!(d + 1), w, bias[r], r, d);
+            // softplus'(x) = sigmoid(x); exp(-x) = inf for very negative x gives 0, not NaN
+            gx[i] = g[first + base + i] / (F::new(1.0) + F::exp(-x));
+        }
+        sync_cube();
+        let mut q = UNIT_POS_X as usize;
+        while q < n * d {
+            du[(first + base) * d + q] = gx[q / d] * w[r * d + q % d];
+            q += step;
+        }
+        let mut k = UNIT_POS_X as usize;
+        while k <= d {
+            let mut a = acc[k];
+            if k < d {
+                for j in 0..n {
+                    a += gx[j] * rows[j * comptime!(d + 1) + k];
+                }
+            } else {
+                for j in 0..n {
+                    a += gx[j];
+                }
+            }
+            acc[k] = a;
+            k += step;
+        }
+        sync_cube();
+        base += chunk;
+    }
+    let mut k = UNIT_POS_X as usize;
+    while k <= d {
+        if k < d {
+            dw_part[rg * d + k] = acc[k];
+        } else {
+            db_part[rg] = acc[k];
+        }
+        k += step;
+    }
+}
+
 fn launch_dims(s: &DtShape) -> (CubeCount, CubeDim) {
     assert!(
         s.fits(),
@@ -188,6 +343,23 @@ pub fn dt_forward<R: Runtime, F: Float + CubeElement>(
 ) -> Handle {
     let dt = client.empty(shape.dt_len() * core::mem::size_of::<F>());
     let (count, dim) = launch_dims(shape);
+    if let Some(chunk) = shape.staged() {
+        dt_forward_staged_kernel::launch::<F, R>(
+            client,
+            count,
+            dim,
+            array_arg(u, shape.u_len()),
+            array_arg(w, shape.w_len()),
+            array_arg(bias, shape.replicas),
+            array_arg(&dt, shape.dt_len()),
+            shape.tokens as u32,
+            shape.groups() as u32,
+            shape.d,
+            shape.per_group(),
+            chunk,
+        );
+        return dt;
+    }
     dt_forward_kernel::launch::<F, R>(
         client,
         count,
@@ -226,6 +398,26 @@ pub fn dt_backward<R: Runtime, F: Float + CubeElement>(
     let dw_part = client.empty(shape.dw_part_len() * size);
     let db_part = client.empty(shape.db_part_len() * size);
     let (count, dim) = launch_dims(shape);
+    if let Some(chunk) = shape.staged() {
+        dt_backward_staged_kernel::launch::<F, R>(
+            client,
+            count,
+            dim,
+            array_arg(u, shape.u_len()),
+            array_arg(w, shape.w_len()),
+            array_arg(bias, shape.replicas),
+            array_arg(g, shape.dt_len()),
+            array_arg(&du, shape.u_len()),
+            array_arg(&dw_part, shape.dw_part_len()),
+            array_arg(&db_part, shape.db_part_len()),
+            shape.tokens as u32,
+            shape.groups() as u32,
+            shape.d,
+            shape.per_group(),
+            chunk,
+        );
+        return DtGrads { du, dw_part, db_part };
+    }
     dt_backward_kernel::launch::<F, R>(
         client,
         count,

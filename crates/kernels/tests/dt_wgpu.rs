@@ -1,7 +1,8 @@
 //! The dt kernels on the CPU through Vulkan (lavapipe, scripts/setup-vulkan.sh): the forward
 //! against dt = softplus(u . w + bias) in f64, the gradients against the f64 oracle's (itself
 //! checked against central finite differences), then the burn operation through ops before
-//! and after it, a frozen input, and its inference form.
+//! and after it, a frozen input, and its inference form; the staged kernels (DT_STAGED) give
+//! the plain kernels' bits.
 
 use burn::backend::Autodiff;
 use burn_cubecl::CubeBackend;
@@ -220,4 +221,75 @@ fn the_autodiff_op_gives_the_oracle_gradients_through_the_graph() {
     );
     let err = worst(&values(out), &forward(&s, &h));
     assert!(err < 1e-5, "inference: max error {err:.2e}");
+}
+
+/// The staged kernels (rows of u copied into shared memory a chunk of tokens at a time) give
+/// the plain kernels' bits: dt, du and both partial sums, for fig3's d_model with a group in
+/// one chunk (T = 24) and in two, the second short (T = 662: groups of 331 tokens, chunks of
+/// 224), an odd width, d_model 128 (chunks of 32 rows, fewer than the cube's units), and a
+/// width no chunk fits (the plain kernels run).
+#[test]
+fn the_staged_kernels_give_the_plain_kernels_bits() {
+    use core::sync::atomic::Ordering::Relaxed;
+    use kernels::dt_proj::DT_STAGED;
+    let c = client();
+    let shapes = [
+        (
+            DtShape {
+                replicas: 2,
+                tokens: 24,
+                d: 32,
+            },
+            Some(32),
+        ),
+        (
+            DtShape {
+                replicas: 1,
+                tokens: 662,
+                d: 32,
+            },
+            Some(224),
+        ),
+        (
+            DtShape {
+                replicas: 3,
+                tokens: 3,
+                d: 5,
+            },
+            Some(32),
+        ),
+        (
+            DtShape {
+                replicas: 2,
+                tokens: 64,
+                d: 128,
+            },
+            Some(32),
+        ),
+        (
+            DtShape {
+                replicas: 1,
+                tokens: 16,
+                d: 300,
+            },
+            None,
+        ),
+    ];
+    for (n, (s, chunk)) in shapes.iter().enumerate() {
+        assert_eq!(s.chunk(), *chunk, "{s:?}: the chunk");
+        let h = inputs(s, 40 + n as u64);
+        let g = lcg(50 + n as u64)(s.dt_len(), -1.0, 2.0);
+        let (u, w, b, g) = (upload(&c, &h.u), upload(&c, &h.w), upload(&c, &h.bias), upload(&c, &g));
+        let run = |staged: bool| {
+            DT_STAGED.store(staged, Relaxed);
+            let dt = download(&c, dt_forward::<R, f32>(&c, s, &u, &w, &b));
+            let k = dt_backward::<R, f32>(&c, s, &u, &w, &b, &g);
+            [dt, download(&c, k.du), download(&c, k.dw_part), download(&c, k.db_part)]
+        };
+        let plain = run(false);
+        let staged = run(true);
+        for (what, (a, b)) in ["dt", "du", "dw_part", "db_part"].iter().zip(plain.iter().zip(&staged)) {
+            assert_eq!(a, b, "{s:?}: {what}");
+        }
+    }
 }

@@ -37,6 +37,9 @@
 //!   with kernels::linear::sum_groups (one unit an output, group order) or burn's reduction
 //!   (kernels::GROUP_SUMS); unset, 1. The same bits either way (crates/kernels/tests/
 //!   linear_wgpu.rs and linear_cuda.rs; five epochs of nine fig3 cells on an H200, session 28).
+//! - MSYM_DT_STAGED = 0 or 1: whether the dt kernels copy u's rows into shared memory a chunk
+//!   of tokens at a time (kernels::dt_proj::DT_STAGED); unset, 1. The same bits either way
+//!   (crates/kernels/tests/dt_wgpu.rs).
 //! - MSYM_LINEAR_XBC = 0 or 1: whether the fused xBC product + conv's backward at one replica
 //!   forms the product's gradients with crate::fused_linear's f32 kernels (where that switch
 //!   is on) or burn's TF32 products (crate::fused_linear::set_linear_xbc); unset, 0. **Not**
@@ -48,7 +51,7 @@
 //!
 //! A malformed value is one sentence naming the variable, the value and what is allowed.
 
-/// Checks the twelve settings and applies them where this build has the kernels (the bench
+/// Checks the thirteen settings and applies them where this build has the kernels (the bench
 /// records the variables as set).
 #[cfg_attr(not(feature = "cubecl"), allow(unused_variables))] // without kernels: checked only
 pub fn apply_launch_env() -> Result<(), String> {
@@ -62,6 +65,7 @@ pub fn apply_launch_env() -> Result<(), String> {
     let scores = from_env(SSD_SCORES.var, |t| parse_count(&SSD_SCORES, t))?;
     let group_sums = from_env(GROUP_SUMS.var, |t| parse_count(&GROUP_SUMS, t))?;
     let linear_xbc = from_env(LINEAR_XBC.var, |t| parse_count(&LINEAR_XBC, t))?;
+    let dt_staged = from_env(DT_STAGED.var, |t| parse_count(&DT_STAGED, t))?;
     let batches = from_env(GRAD_BATCHES.var, |t| parse_count(&GRAD_BATCHES, t))?;
     crate::grouped::set_grad_batches(batches.map(|n| n as usize));
     #[cfg(feature = "cubecl")]
@@ -92,6 +96,9 @@ pub fn apply_launch_env() -> Result<(), String> {
         }
         if let Some(on) = group_sums {
             kernels::GROUP_SUMS.store(on == 1, core::sync::atomic::Ordering::Relaxed);
+        }
+        if let Some(on) = dt_staged {
+            kernels::dt_proj::DT_STAGED.store(on == 1, core::sync::atomic::Ordering::Relaxed);
         }
         if let Some(name) = matmul_kernel {
             let kernel = kernels::burn_op_matmul::MatmulKernel::from_name(name).expect("a parsed name");
@@ -181,6 +188,14 @@ pub const GROUP_SUMS: Count = Count {
     var: "MSYM_GROUP_SUMS",
     range: (0, 1),
     what: "1 (the partials summed by kernels::linear::sum_groups) or 0 (burn's reduction)",
+    example: 1,
+};
+
+/// MSYM_DT_STAGED: whether the dt kernels stage u's rows in shared memory.
+pub const DT_STAGED: Count = Count {
+    var: "MSYM_DT_STAGED",
+    range: (0, 1),
+    what: "1 (u's rows staged in shared memory) or 0 (each unit reads its own row)",
     example: 1,
 };
 
@@ -317,6 +332,7 @@ mod tests {
             (SSD_SCORES, "2", "0 to 1"),
             (GROUP_SUMS, "on", "0 to 1"),
             (LINEAR_XBC, "2", "0 to 1"),
+            (DT_STAGED, "yes", "0 to 1"),
             (GRAD_BATCHES, "0", "1 to 1048576"),
             (GRAD_BATCHES, "1e3", "1 to 1048576"),
         ] {
