@@ -19,8 +19,9 @@
 //! memory a chunk of tokens at a time, consecutive units on consecutive elements, and take
 //! every product from there: the plain forms' units each read their own row of d floats, a
 //! warp's load touching 32 rows at once (at depth 4, R = 36 on an H200: forward 81 us for
-//! 75 MB of u, backward 106 us, results/bench/session29-h200-2026-11-29). The same products
-//! and sums in the same order: the same bits.
+//! 75 MB of u, backward 106 us; staged 50 and 75 us, results/bench/session29-h200-2026-11-29).
+//! The same products and sums in the same order: the same bits. One launch kernel each way
+//! takes either form (`chunk` 0: the plain one).
 
 use cubecl::prelude::*;
 use cubecl::server::Handle;
@@ -120,13 +121,35 @@ fn group_start(tokens_per: u32, groups: u32, #[comptime] per: usize) -> (usize, 
     (r, r * tokens_per as usize + (rg % groups as usize) * per)
 }
 
-/// Cube (replica r, group) = CUBE_POS_X; unit i takes the group's tokens i, i + units, ..
+/// The forward: cube (replica r, group) = CUBE_POS_X; `chunk` 0 for the plain form, else
+/// the staged form's tokens a chunk ([`DtShape::chunk`]).
 #[cube(launch)]
 fn dt_forward_kernel<F: Float>(
     u: &Array<F>,      // [R, T, D]
     w: &Array<F>,      // [R, D]
     bias: &Array<F>,   // [R]
     dt: &mut Array<F>, // [R, T]
+    tokens_per: u32,
+    groups: u32,
+    #[comptime] d: usize,
+    #[comptime] per: usize,
+    #[comptime] chunk: usize,
+) {
+    if comptime!(chunk == 0) {
+        forward_plain(u, w, bias, dt, tokens_per, groups, d, per);
+    } else {
+        forward_staged(u, w, bias, dt, tokens_per, groups, d, per, chunk);
+    }
+}
+
+/// Unit i takes the group's tokens i, i + units, ..
+#[cube]
+#[allow(clippy::too_many_arguments)]
+fn forward_plain<F: Float>(
+    u: &Array<F>,
+    w: &Array<F>,
+    bias: &Array<F>,
+    dt: &mut Array<F>,
     tokens_per: u32,
     groups: u32,
     #[comptime] d: usize,
@@ -141,9 +164,7 @@ fn dt_forward_kernel<F: Float>(
     }
 }
 
-/// The same cubes: gx of the group's tokens into shared memory (unit i its tokens), then du's
-/// rows (consecutive units on consecutive elements), and the partial sums dw_part[r, g, k]
-/// (unit k) and db_part[r, g] (unit d), each over the group's tokens in order.
+/// The backward on the forward's cubes; `chunk` as [`dt_forward_kernel`]'s.
 #[cube(launch)]
 #[allow(clippy::too_many_arguments)]
 fn dt_backward_kernel<F: Float>(
@@ -154,6 +175,32 @@ fn dt_backward_kernel<F: Float>(
     du: &mut Array<F>,      // [R, T, D]
     dw_part: &mut Array<F>, // [R, G, D]
     db_part: &mut Array<F>, // [R, G]
+    tokens_per: u32,
+    groups: u32,
+    #[comptime] d: usize,
+    #[comptime] per: usize,
+    #[comptime] chunk: usize,
+) {
+    if comptime!(chunk == 0) {
+        backward_plain(u, w, bias, g, du, dw_part, db_part, tokens_per, groups, d, per);
+    } else {
+        backward_staged(u, w, bias, g, du, dw_part, db_part, tokens_per, groups, d, per, chunk);
+    }
+}
+
+/// gx of the group's tokens into shared memory (unit i its tokens), then du's rows
+/// (consecutive units on consecutive elements), and the partial sums dw_part[r, g, k] (unit k)
+/// and db_part[r, g] (unit d), each over the group's tokens in order.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+fn backward_plain<F: Float>(
+    u: &Array<F>,
+    w: &Array<F>,
+    bias: &Array<F>,
+    g: &Array<F>,
+    du: &mut Array<F>,
+    dw_part: &mut Array<F>,
+    db_part: &mut Array<F>,
     tokens_per: u32,
     groups: u32,
     #[comptime] d: usize,
@@ -218,9 +265,10 @@ fn stage_rows<F: Float>(u: &Array<F>, rows: &mut SharedMemory<F>, from: usize, n
     }
 }
 
-/// [`dt_forward_kernel`] with the rows staged, `chunk` tokens at a time (unit i its token i).
-#[cube(launch)]
-fn dt_forward_staged_kernel<F: Float>(
+/// [`forward_plain`] with the rows staged, `chunk` tokens at a time (unit i its token i).
+#[cube]
+#[allow(clippy::too_many_arguments)]
+fn forward_staged<F: Float>(
     u: &Array<F>,      // [R, T, D]
     w: &Array<F>,      // [R, D]
     bias: &Array<F>,   // [R]
@@ -248,12 +296,12 @@ fn dt_forward_staged_kernel<F: Float>(
     }
 }
 
-/// [`dt_backward_kernel`] with the rows staged, `chunk` tokens at a time: a chunk's gx, its
-/// rows of du, then the partial sums carried on in shared memory (unit k owns entry k), so
-/// that each still runs over the group's tokens in order.
-#[cube(launch)]
+/// [`backward_plain`] with the rows staged, `chunk` tokens at a time: a chunk's gx, its rows
+/// of du, then the partial sums carried on in shared memory (unit k owns entry k), so that
+/// each still runs over the group's tokens in order.
+#[cube]
 #[allow(clippy::too_many_arguments)]
-fn dt_backward_staged_kernel<F: Float>(
+fn backward_staged<F: Float>(
     u: &Array<F>,           // [R, T, D]
     w: &Array<F>,           // [R, D]
     bias: &Array<F>,        // [R]
@@ -343,23 +391,6 @@ pub fn dt_forward<R: Runtime, F: Float + CubeElement>(
 ) -> Handle {
     let dt = client.empty(shape.dt_len() * core::mem::size_of::<F>());
     let (count, dim) = launch_dims(shape);
-    if let Some(chunk) = shape.staged() {
-        dt_forward_staged_kernel::launch::<F, R>(
-            client,
-            count,
-            dim,
-            array_arg(u, shape.u_len()),
-            array_arg(w, shape.w_len()),
-            array_arg(bias, shape.replicas),
-            array_arg(&dt, shape.dt_len()),
-            shape.tokens as u32,
-            shape.groups() as u32,
-            shape.d,
-            shape.per_group(),
-            chunk,
-        );
-        return dt;
-    }
     dt_forward_kernel::launch::<F, R>(
         client,
         count,
@@ -372,6 +403,7 @@ pub fn dt_forward<R: Runtime, F: Float + CubeElement>(
         shape.groups() as u32,
         shape.d,
         shape.per_group(),
+        shape.staged().unwrap_or(0),
     );
     dt
 }
@@ -398,26 +430,6 @@ pub fn dt_backward<R: Runtime, F: Float + CubeElement>(
     let dw_part = client.empty(shape.dw_part_len() * size);
     let db_part = client.empty(shape.db_part_len() * size);
     let (count, dim) = launch_dims(shape);
-    if let Some(chunk) = shape.staged() {
-        dt_backward_staged_kernel::launch::<F, R>(
-            client,
-            count,
-            dim,
-            array_arg(u, shape.u_len()),
-            array_arg(w, shape.w_len()),
-            array_arg(bias, shape.replicas),
-            array_arg(g, shape.dt_len()),
-            array_arg(&du, shape.u_len()),
-            array_arg(&dw_part, shape.dw_part_len()),
-            array_arg(&db_part, shape.db_part_len()),
-            shape.tokens as u32,
-            shape.groups() as u32,
-            shape.d,
-            shape.per_group(),
-            chunk,
-        );
-        return DtGrads { du, dw_part, db_part };
-    }
     dt_backward_kernel::launch::<F, R>(
         client,
         count,
@@ -433,6 +445,7 @@ pub fn dt_backward<R: Runtime, F: Float + CubeElement>(
         shape.groups() as u32,
         shape.d,
         shape.per_group(),
+        shape.staged().unwrap_or(0),
     );
     DtGrads { du, dw_part, db_part }
 }
