@@ -8,11 +8,7 @@
 //! The gradient is a scatter: each cube writes its own partial table [V, D] of dw_part
 //! [R, G, V, D] (zeroed by the cube first), each unit its own channel, adding its tokens in
 //! order, so no two units write one element and no atomics are needed: the sums repeat their
-//! bits. The caller sums over G. Where the table fits ([`EmbedShape::shared_table`]) the cube
-//! keeps it in shared memory and writes it out once at the end ([`EMBED_TABLE_SHARED`]): the
-//! same additions in the same order, but no chain of global reads and writes per token (the
-//! global form took 160 us a step at fig3's depth 4, R = 36 on an H200,
-//! results/bench/session29-h200-2026-11-29, call 1).
+//! bits. The caller sums over G.
 //!
 //! Tokens are i32 (burn's int element on the CubeCL backends this project builds). A token
 //! outside 0..V embeds as zeros and gets no gradient, as in the one-hot product (the model's
@@ -35,13 +31,6 @@ pub struct EmbedShape {
 
 /// The widest D one cube takes (one unit a channel).
 pub const MAX_D: usize = 256;
-
-/// The most floats of a partial table kept in shared memory (48 KiB of f32).
-const MAX_SHARED_TABLE: usize = 12288;
-
-/// Whether the backward keeps a cube's partial table in shared memory where it fits (on; the
-/// tests turn it off to compare the two forms' bits, tests/embed_wgpu.rs).
-pub static EMBED_TABLE_SHARED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(true);
 
 impl EmbedShape {
     /// Elements of tokens.
@@ -67,10 +56,6 @@ impl EmbedShape {
     /// Whether one cube can take a token (D units).
     pub fn fits(&self) -> bool {
         self.d > 0 && self.d <= MAX_D
-    }
-    /// Whether a cube's partial table [V, D] fits shared memory.
-    pub fn shared_table(&self) -> bool {
-        self.vocab > 0 && self.vocab * self.d <= MAX_SHARED_TABLE
     }
 }
 
@@ -102,33 +87,12 @@ fn embed_forward_kernel<F: Float>(
 }
 
 /// The same cubes: the cube's partial table zeroed, then each token's gradient row added to
-/// its token's row, unit i on channel i; `table` 0 for the table in dw_part itself, else V
-/// (the table in shared memory).
+/// its token's row, unit i on channel i.
 #[cube(launch)]
-#[allow(clippy::too_many_arguments)]
 fn embed_backward_kernel<F: Float>(
     tokens: &Array<i32>,    // [R, T]
     g: &Array<F>,           // [R, T, D], the upstream gradient
     dw_part: &mut Array<F>, // [R, G, V, D]
-    tokens_per: u32,
-    groups: u32,
-    vocab: u32,
-    #[comptime] d: usize,
-    #[comptime] table: usize,
-) {
-    if comptime!(table == 0) {
-        backward_in_place(tokens, g, dw_part, tokens_per, groups, vocab, d);
-    } else {
-        backward_shared(tokens, g, dw_part, tokens_per, groups, d, table);
-    }
-}
-
-/// The partial table built in dw_part.
-#[cube]
-fn backward_in_place<F: Float>(
-    tokens: &Array<i32>,
-    g: &Array<F>,
-    dw_part: &mut Array<F>,
     tokens_per: u32,
     groups: u32,
     vocab: u32,
@@ -150,41 +114,6 @@ fn backward_in_place<F: Float>(
             let at = table + (v as usize) * d + i;
             dw_part[at] = dw_part[at] + g[t * d + i];
         }
-    }
-}
-
-/// The partial table of `vocab` rows built in shared memory (each unit its own channel, so no
-/// unit reads another's entries and no barrier is needed), then written to dw_part.
-#[cube]
-fn backward_shared<F: Float>(
-    tokens: &Array<i32>,
-    g: &Array<F>,
-    dw_part: &mut Array<F>,
-    tokens_per: u32,
-    groups: u32,
-    #[comptime] d: usize,
-    #[comptime] vocab: usize,
-) {
-    let rg = CUBE_POS_X as usize;
-    let gs = groups as usize;
-    let r = rg / gs;
-    let per = tokens_per as usize / gs;
-    let i = UNIT_POS_X as usize;
-    let mut acc = SharedMemory::<F>::new(comptime!(vocab * d));
-    for v in 0..vocab {
-        acc[v * d + i] = F::new(0.0);
-    }
-    let first = r * (tokens_per as usize) + (rg % gs) * per;
-    for t in first..first + per {
-        let v = tokens[t];
-        if v >= 0 && (v as usize) < vocab {
-            let at = (v as usize) * d + i;
-            acc[at] = acc[at] + g[t * d + i];
-        }
-    }
-    let table = rg * vocab * d;
-    for v in 0..vocab {
-        dw_part[table + v * d + i] = acc[v * d + i];
     }
 }
 
@@ -239,11 +168,6 @@ pub fn embed_backward<R: Runtime, F: Float + CubeElement>(
         shape.groups() as u32,
         shape.vocab as u32,
         shape.d,
-        if shape.shared_table() && EMBED_TABLE_SHARED.load(core::sync::atomic::Ordering::Relaxed) {
-            shape.vocab
-        } else {
-            0
-        },
     );
     dw_part
 }

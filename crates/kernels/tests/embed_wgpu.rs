@@ -154,39 +154,3 @@ fn the_autodiff_op_gives_the_scatter_sum_through_the_graph() {
     );
     assert_eq!(values(out), lookup(&s, &tok, &w), "inference");
 }
-
-/// The partial table in shared memory (EMBED_TABLE_SHARED) gives the in-place table's bits:
-/// the small cases, fig3's vocabulary (V = 201, D = 32, groups of 16 tokens), tokens outside
-/// the vocabulary, and a table too large for shared memory (both runs in place).
-#[test]
-fn the_shared_table_gives_the_in_place_tables_bits() {
-    use core::sync::atomic::Ordering::Relaxed;
-    use kernels::embed::EMBED_TABLE_SHARED;
-    let c = client();
-    let fig3 = EmbedShape {
-        replicas: 2,
-        tokens: 256,
-        vocab: 201,
-        d: 32,
-    };
-    let large = EmbedShape {
-        replicas: 1,
-        tokens: 16,
-        vocab: 400,
-        d: 40,
-    };
-    for (k, s) in [CASES[0], CASES[1], fig3, large].iter().enumerate() {
-        assert_eq!(s.shared_table(), k < 3, "{s:?}: where the table fits");
-        let mut tok = tokens(s, 90 + k as i32);
-        tok[0] = -1;
-        tok[1] = s.vocab as i32;
-        let g = upload(&c, &lcg(91 + k as u64)(s.x_len(), -1.0, 2.0));
-        let t = upload_tokens(&c, &tok);
-        let run = |shared: bool| {
-            EMBED_TABLE_SHARED.store(shared, Relaxed);
-            download(&c, embed_backward::<R, f32>(&c, s, &t, &g))
-        };
-        let (in_place, shared) = (run(false), run(true));
-        assert_eq!(in_place, shared, "{s:?}: the partial tables");
-    }
-}
