@@ -335,64 +335,42 @@ grep -q "^grads=0 bench --no-torch --steps 10 --warmup 3 --device cuda:1 .*--out
     [ "$(grep -c " bench " "$t/mock.log")" = 7 ] ||
     fail "projgrads-check did not run the A/B and the R = 1 benches: $(cat "$t/mock.log")"
 rm -rf runs/projgrads-check
+# A switch check with R = 1 runs (device-batch's checks of this shape: the checks' A/B with
+# the path's variable, tagged C by the mock, off and on, then the R = 1 bench four times): the
+# sweeps into runs/C-check/without and runs/C-check/C, and two of the R = 1 benches with the
+# path on. SWEEP and BENCH: patterns the sweep's and the bench's lines hold before --out.
+switch_r1_check() {
+    local c=$1 sweep=${2:-} bench=${3:-}
+    : >"$t/mock.log"
+    MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log run $c-check 1 >/dev/null 2>&1 || true
+    grep -q "^$c=0 sweep configs/fig3.toml .*$sweep--out runs/$c-check/without" "$t/mock.log" &&
+        grep -q "^$c=1 sweep configs/fig3.toml .*$sweep--out runs/$c-check/$c" "$t/mock.log" &&
+        [ "$(grep -c "^$c=1 bench .*$bench--out runs/$c-check/r1-[24]" "$t/mock.log")" = 2 ] ||
+        fail "$c-check did not run the A/B and the R = 1 benches: $(cat "$t/mock.log")"
+    rm -rf runs/$c-check
+}
 # dt-check: the checks' A/B with MSYM_FUSED_DT off and on, then the R = 1 bench four times
 # (session 26)
-: >"$t/mock.log"
-MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log run dt-check 1 >/dev/null 2>&1 || true
-grep -q "^dt=0 sweep configs/fig3.toml .*--out runs/dt-check/without" "$t/mock.log" &&
-    grep -q "^dt=1 sweep configs/fig3.toml .*--out runs/dt-check/dt" "$t/mock.log" &&
-    [ "$(grep -c "^dt=1 bench .*--out runs/dt-check/r1-[24]" "$t/mock.log")" = 2 ] ||
-    fail "dt-check did not run the A/B and the R = 1 benches: $(cat "$t/mock.log")"
-rm -rf runs/dt-check
+switch_r1_check dt
 run cmd profile-r1+dt 5 1 | grep -q "^env MSYM_FUSED_DT=1 bash scripts/device-batch.sh profile-r1 1 *$" ||
     fail "profile-r1+dt does not run with the fused dt on: $(run cmd profile-r1+dt 5 1)"
 # views-check: the checks' A/B with MSYM_ROW_VIEWS off and on over one-replica runs, then
 # the R = 1 bench four times (session 27)
-: >"$t/mock.log"
-MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log run views-check 1 >/dev/null 2>&1 || true
-grep -q "^views=0 sweep configs/fig3.toml .*--max-replicas 1 .*--out runs/views-check/without" "$t/mock.log" &&
-    grep -q "^views=1 sweep configs/fig3.toml .*--max-replicas 1 .*--out runs/views-check/views" "$t/mock.log" &&
-    [ "$(grep -c "^views=1 bench .*--replicas 1 .*--out runs/views-check/r1-[24]" "$t/mock.log")" = 2 ] ||
-    fail "views-check did not run the A/B and the R = 1 benches: $(cat "$t/mock.log")"
-rm -rf runs/views-check
+switch_r1_check views '--max-replicas 1 .*' '--replicas 1 .*'
 run cmd profile-r1+views 5 1 | grep -q "^env MSYM_ROW_VIEWS=1 bash scripts/device-batch.sh profile-r1 1 *$" ||
     fail "profile-r1+views does not run with the row views on: $(run cmd profile-r1+views 5 1)"
 # linear-check: the same as views-check for MSYM_FUSED_LINEAR (session 28)
-: >"$t/mock.log"
-MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log run linear-check 1 >/dev/null 2>&1 || true
-grep -q "^linear=0 sweep configs/fig3.toml .*--max-replicas 1 .*--out runs/linear-check/without" "$t/mock.log" &&
-    grep -q "^linear=1 sweep configs/fig3.toml .*--max-replicas 1 .*--out runs/linear-check/linear" "$t/mock.log" &&
-    [ "$(grep -c "^linear=1 bench .*--replicas 1 .*--out runs/linear-check/r1-[24]" "$t/mock.log")" = 2 ] ||
-    fail "linear-check did not run the A/B and the R = 1 benches: $(cat "$t/mock.log")"
-rm -rf runs/linear-check
+switch_r1_check linear '--max-replicas 1 .*' '--replicas 1 .*'
 run cmd profile-r1+linear 5 1 | grep -q "^env MSYM_FUSED_LINEAR=1 bash scripts/device-batch.sh profile-r1 1 *$" ||
     fail "profile-r1+linear does not run with the fused linear map on: $(run cmd profile-r1+linear 5 1)"
 # sums-check: the checks' A/B with MSYM_GROUP_SUMS off and on, then the R = 1 bench four
 # times (session 28)
-: >"$t/mock.log"
-MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log run sums-check 1 >/dev/null 2>&1 || true
-grep -q "^sums=0 sweep configs/fig3.toml .*--out runs/sums-check/without" "$t/mock.log" &&
-    grep -q "^sums=1 sweep configs/fig3.toml .*--out runs/sums-check/sums" "$t/mock.log" &&
-    [ "$(grep -c "^sums=1 bench .*--replicas 1 .*--out runs/sums-check/r1-[24]" "$t/mock.log")" = 2 ] ||
-    fail "sums-check did not run the A/B and the R = 1 benches: $(cat "$t/mock.log")"
-rm -rf runs/sums-check
+switch_r1_check sums '' '--replicas 1 .*'
 # lastpos-check: the same for MSYM_LAST_POSITION (session 29)
-: >"$t/mock.log"
-MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log run lastpos-check 1 >/dev/null 2>&1 || true
-grep -q "^lastpos=0 sweep configs/fig3.toml .*--out runs/lastpos-check/without" "$t/mock.log" &&
-    grep -q "^lastpos=1 sweep configs/fig3.toml .*--out runs/lastpos-check/lastpos" "$t/mock.log" &&
-    [ "$(grep -c "^lastpos=1 bench .*--replicas 1 .*--out runs/lastpos-check/r1-[24]" "$t/mock.log")" = 2 ] ||
-    fail "lastpos-check did not run the A/B and the R = 1 benches: $(cat "$t/mock.log")"
-rm -rf runs/lastpos-check
+switch_r1_check lastpos '' '--replicas 1 .*'
 # guard-check: the checks' A/B with MSYM_FUSED_GUARD off and on, then the R = 1 bench four
 # times (session 27)
-: >"$t/mock.log"
-MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log run guard-check 1 >/dev/null 2>&1 || true
-grep -q "^guard=0 sweep configs/fig3.toml .*--out runs/guard-check/without" "$t/mock.log" &&
-    grep -q "^guard=1 sweep configs/fig3.toml .*--out runs/guard-check/guard" "$t/mock.log" &&
-    [ "$(grep -c "^guard=1 bench .*--replicas 1 .*--out runs/guard-check/r1-[24]" "$t/mock.log")" = 2 ] ||
-    fail "guard-check did not run the A/B and the R = 1 benches: $(cat "$t/mock.log")"
-rm -rf runs/guard-check
+switch_r1_check guard '' '--replicas 1 .*'
 # r1-ab: R1_A against R1_B at R = 1 in R1_PAIRS interleaved pairs, A first (session 27)
 : >"$t/mock.log"
 R1_A="MSYM_FUSED_GUARD=0" R1_B="MSYM_FUSED_GUARD=1" R1_PAIRS=3 MSYM_BIN=$t/bin/msym MOCK_LOG=$t/mock.log run r1-ab 1 >/dev/null 2>&1 || true

@@ -113,6 +113,37 @@ fn pre<F: Float>(u: &Array<F>, w: &Array<F>, bias: F, r: usize, t: usize, #[comp
     x + bias
 }
 
+/// dt = softplus(x) as max(x, 0) + log1p(exp(-|x|)) (no overflow for large x).
+#[cube]
+fn softplus<F: Float>(x: F) -> F {
+    F::max(x, F::new(0.0)) + F::log1p(F::exp(-F::abs(x)))
+}
+
+/// gx = g softplus'(x) = g sigmoid(x); exp(-x) = inf for very negative x gives 0, not NaN.
+#[cube]
+fn through_softplus<F: Float>(g: F, x: F) -> F {
+    g / (F::new(1.0) + F::exp(-x))
+}
+
+/// du's rows of `n` tokens from token `from` (in [R, T]): du[t, k] = gx[t - from] w[r, k],
+/// consecutive units on consecutive elements.
+#[cube]
+fn du_rows<F: Float>(
+    gx: &SharedMemory<F>,
+    w: &Array<F>,
+    du: &mut Array<F>,
+    r: usize,
+    from: usize,
+    n: usize,
+    #[comptime] d: usize,
+) {
+    let mut q = UNIT_POS_X as usize;
+    while q < n * d {
+        du[from * d + q] = gx[q / d] * w[r * d + q % d];
+        q += CUBE_DIM_X as usize;
+    }
+}
+
 /// Cube (replica r, group) = CUBE_POS_X: (r, the group's first token in [R, T]).
 #[cube]
 fn group_start(tokens_per: u32, groups: u32, #[comptime] per: usize) -> (usize, usize) {
@@ -158,8 +189,7 @@ fn forward_plain<F: Float>(
     let (r, first) = group_start(tokens_per, groups, per);
     let mut i = UNIT_POS_X as usize;
     while i < per {
-        let x = pre(u, w, bias[r], r, first + i, d);
-        dt[first + i] = F::max(x, F::new(0.0)) + F::log1p(F::exp(-F::abs(x)));
+        dt[first + i] = softplus::<F>(pre(u, w, bias[r], r, first + i, d));
         i += CUBE_DIM_X as usize;
     }
 }
@@ -212,19 +242,11 @@ fn backward_plain<F: Float>(
     let mut gx = SharedMemory::<F>::new(per);
     let mut i = UNIT_POS_X as usize;
     while i < per {
-        let x = pre(u, w, bias[r], r, first + i, d);
-        // softplus'(x) = sigmoid(x); exp(-x) = inf for very negative x gives 0, not NaN
-        gx[i] = g[first + i] / (F::new(1.0) + F::exp(-x));
+        gx[i] = through_softplus::<F>(g[first + i], pre(u, w, bias[r], r, first + i, d));
         i += step;
     }
     sync_cube();
-    let mut q = UNIT_POS_X as usize;
-    while q < comptime!(per * d) {
-        let j = q / d;
-        let k = q % d;
-        du[(first + j) * d + k] = gx[j] * w[r * d + k];
-        q += step;
-    }
+    du_rows::<F>(&gx, w, du, r, first, per, d);
     let mut k = UNIT_POS_X as usize;
     while k <= d {
         let mut acc = F::new(0.0);
@@ -288,8 +310,7 @@ fn forward_staged<F: Float>(
         stage_rows(u, &mut rows, first + base, n, d);
         sync_cube();
         if i < n {
-            let x = pre_row(&rows, i * comptime!(d + 1), w, bias[r], r, d);
-            dt[first + base + i] = F::max(x, F::new(0.0)) + F::log1p(F::exp(-F::abs(x)));
+            dt[first + base + i] = softplus::<F>(pre_row(&rows, i * comptime!(d + 1), w, bias[r], r, d));
         }
         sync_cube();
         base += chunk;
@@ -334,15 +355,10 @@ fn backward_staged<F: Float>(
         sync_cube();
         if i < n {
             let x = pre_row(&rows, i * comptime!(d + 1), w, bias[r], r, d);
-            // softplus'(x) = sigmoid(x); exp(-x) = inf for very negative x gives 0, not NaN
-            gx[i] = g[first + base + i] / (F::new(1.0) + F::exp(-x));
+            gx[i] = through_softplus::<F>(g[first + base + i], x);
         }
         sync_cube();
-        let mut q = UNIT_POS_X as usize;
-        while q < n * d {
-            du[(first + base) * d + q] = gx[q / d] * w[r * d + q % d];
-            q += step;
-        }
+        du_rows::<F>(&gx, w, du, r, first + base, n, d);
         let mut k = UNIT_POS_X as usize;
         while k <= d {
             let mut a = acc[k];

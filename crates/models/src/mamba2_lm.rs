@@ -102,7 +102,7 @@ impl<B: Backend> Mamba2Lm<B> {
         for (i, layer) in self.layers.iter().enumerate() {
             // the last block after its SSD at the last position alone, where nothing reads
             // the others
-            if i + 1 == n && !probes.record && probes.layer(i).is_none() && last_position_here::<B>() {
+            if probes.last_layer_untouched(i, n) && last_position_here::<B>() {
                 LAST_POSITION.count();
                 h = layer.forward_last(h); // [R, B, 1, D]
                 break;

@@ -41,6 +41,13 @@ impl<B: Backend> Probes<B> {
     pub fn layer(&self, i: usize) -> Option<&LayerProbe<B>> {
         self.layers.get(i)
     }
+
+    /// Whether layer i of n is the last and nothing records or edits it: then only its last
+    /// position reaches the logits, and a model may compute that position alone
+    /// (transformer::LAST_QUERY, mamba2::LAST_POSITION).
+    pub fn last_layer_untouched(&self, i: usize, n: usize) -> bool {
+        i + 1 == n && !self.record && self.layer(i).is_none()
+    }
 }
 
 /// What one layer recorded (all None unless `Probes::record`).

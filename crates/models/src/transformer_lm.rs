@@ -82,7 +82,7 @@ impl<B: Backend> TransformerLm<B> {
         let n = self.layers.len();
         for (i, layer) in self.layers.iter().enumerate() {
             // the last block at the last position alone, where nothing reads the others
-            if i + 1 == n && !probes.record && probes.layer(i).is_none() && LAST_QUERY.on() {
+            if probes.last_layer_untouched(i, n) && LAST_QUERY.on() {
                 LAST_QUERY.count();
                 h = layer.forward_last(h); // [R, B, 1, D]
                 break;
